@@ -1,0 +1,2 @@
+// forkful/coroutine: filled by its own issue.
+export {};

@@ -1,0 +1,2 @@
+// forkful/multiprocessing: filled by its own issue.
+export {};

@@ -1,0 +1,135 @@
+// forkful/os: Python's os process functions, on the real system calls.
+import * as nodeOs from 'node:os';
+import { isMainThread } from 'node:worker_threads';
+import { ForkError, NotSupportedError, ValueError } from './errors';
+import { native, requireNative } from './native';
+import { onForkedChildIdle, prepareForkedChild, warnIfThreadsRunning } from './backend/fork-child';
+
+export const WNOHANG: number = native?.WNOHANG ?? 1;
+export const WUNTRACED: number = native?.WUNTRACED ?? 2;
+
+function needFork(what: string) {
+  if (process.platform === 'win32') {
+    throw new NotSupportedError(
+      `os.${what}() is not available on Windows, which has no fork(). ` +
+        `Use multiprocessing (Process, Pool), which runs on the spawn backend there.`,
+    );
+  }
+  return requireNative(`os.${what}()`);
+}
+
+/**
+ * Forks the running Node process. Returns 0 in the child and the child's pid
+ * in the parent. The child is a copy of the parent at this instant: its
+ * memory, closures and open handles. It never runs Node's teardown: when its
+ * work is done (or it calls process.exit / os._exit) it flushes stdout and
+ * stderr and ends with _exit.
+ */
+export function fork(): number {
+  const addon = needFork('fork');
+  if (!isMainThread) {
+    throw new ForkError(
+      'fork() can only be called from the main thread; a Worker or Thread cannot fork',
+    );
+  }
+  warnIfThreadsRunning();
+  const pid: number = addon.fork(onForkedChildIdle);
+  if (pid === 0) prepareForkedChild();
+  return pid;
+}
+
+export function getpid(): number {
+  return native ? native.getpid() : process.pid;
+}
+
+export function getppid(): number {
+  return native ? native.getppid() : process.ppid;
+}
+
+/** Waits for a child: `[pid, status]`, or `[0, 0]` with WNOHANG while it runs. */
+export function waitpid(pid: number, options = 0): [number, number] {
+  return needFork('waitpid').waitpid(pid, options);
+}
+
+export function WIFEXITED(status: number): boolean {
+  return (status & 0x7f) === 0;
+}
+export function WEXITSTATUS(status: number): number {
+  return (status >> 8) & 0xff;
+}
+export function WIFSIGNALED(status: number): boolean {
+  return (status & 0x7f) !== 0 && (status & 0x7f) !== 0x7f;
+}
+export function WTERMSIG(status: number): number {
+  return status & 0x7f;
+}
+export function WIFSTOPPED(status: number): boolean {
+  return (status & 0xff) === 0x7f;
+}
+
+/** Exit code from a wait status: the code, or minus the signal number. */
+export function waitstatusToExitcode(status: number): number {
+  if (!Number.isInteger(status)) throw new TypeError('status must be an integer');
+  if (WIFEXITED(status)) return WEXITSTATUS(status);
+  if (WIFSIGNALED(status)) return -WTERMSIG(status);
+  throw new ValueError(`invalid wait status: ${status} (a stopped child has no exit code)`);
+}
+
+/** Ends the process at once with `code`: no exit handlers, no teardown. */
+export function _exit(code = 0): never {
+  if (native) native._exit(code);
+  // No addon (Windows): the closest Node has to an immediate exit.
+  process.exit(code);
+}
+
+/** A signal number from a number or a name ('SIGTERM', 'TERM'). */
+export function signalNumber(signal: number | string): number {
+  if (typeof signal === 'number') {
+    if (!Number.isInteger(signal) || signal < 0 || signal > 64) {
+      throw new ValueError(`invalid signal number: ${signal}`);
+    }
+    return signal;
+  }
+  if (typeof signal !== 'string') throw new TypeError('signal must be a number or a name');
+  const name = signal.toUpperCase().startsWith('SIG') ? signal.toUpperCase() : `SIG${signal.toUpperCase()}`;
+  const num = (nodeOs.constants.signals as Record<string, number>)[name];
+  if (num === undefined) throw new ValueError(`unknown signal name: ${signal}`);
+  return num;
+}
+
+/** Sends a signal (number or name) to a process. */
+export function kill(pid: number, signal: number | string = 'SIGTERM'): void {
+  const sig = signalNumber(signal);
+  if (native) {
+    native.kill(pid, sig);
+  } else {
+    process.kill(pid, sig);
+  }
+}
+
+/** A close-on-exec pipe: `[readFd, writeFd]`. */
+export function pipe(): [number, number] {
+  return needFork('pipe').pipe();
+}
+
+/** Reads at most `n` bytes; an empty Buffer at end of file. Blocks. */
+export function read(fd: number, n: number): Buffer {
+  return needFork('read').read(fd, n);
+}
+
+/** Writes bytes (a string is UTF-8); returns how many were written. Blocks. */
+export function write(fd: number, data: Uint8Array | string): number {
+  const bytes = typeof data === 'string' ? Buffer.from(data) : data;
+  return needFork('write').write(fd, bytes);
+}
+
+export function close(fd: number): void {
+  needFork('close').close(fd);
+}
+
+/** Number of CPUs in the system (Python's os.cpu_count()). */
+export function cpuCount(): number {
+  return nodeOs.cpus().length || nodeOs.availableParallelism();
+}
+
+export { onChildExit, type ChildExitWatch } from './backend/child-exit';

@@ -1,0 +1,2 @@
+// forkful/threading: filled by its own issue.
+export {};

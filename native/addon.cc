@@ -1,0 +1,120 @@
+// Module entry: collects the registrations of every concern, and keeps the
+// error classes that lib/errors.ts hands over at load time.
+#include "addon.h"
+
+#include <uv.h>
+#include <unistd.h>
+
+#include <map>
+#include <utility>
+#include <vector>
+#if defined(__linux__)
+#include <sys/syscall.h>
+#endif
+
+namespace forkful {
+namespace {
+
+std::vector<std::pair<const char*, InitFn>>& Registry() {
+  static std::vector<std::pair<const char*, InitFn>> registry;
+  return registry;
+}
+
+// Per-environment (main thread or Worker) references to the JS error classes.
+struct InstanceData {
+  std::map<std::string, Napi::FunctionReference> classes;
+};
+
+Napi::Function FindClass(Napi::Env env, const char* name) {
+  auto* data = env.GetInstanceData<InstanceData>();
+  if (data == nullptr) return Napi::Function();
+  auto it = data->classes.find(name);
+  if (it == data->classes.end()) return Napi::Function();
+  return it->second.Value();
+}
+
+// registerErrorClasses({ OSError, ValueError, ... })
+Napi::Value RegisterErrorClasses(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!info[0].IsObject()) throw Napi::TypeError::New(env, "expected an object of classes");
+  auto* data = env.GetInstanceData<InstanceData>();
+  Napi::Object classes = info[0].As<Napi::Object>();
+  Napi::Array names = classes.GetPropertyNames();
+  for (uint32_t i = 0; i < names.Length(); i++) {
+    std::string name = names.Get(i).As<Napi::String>();
+    Napi::Value cls = classes.Get(name);
+    if (cls.IsFunction()) data->classes[name] = Napi::Persistent(cls.As<Napi::Function>());
+  }
+  return env.Undefined();
+}
+
+}  // namespace
+
+Registration::Registration(const char* name, InitFn init) { Registry().emplace_back(name, init); }
+
+bool OnMainThread() {
+#if defined(__linux__)
+  return syscall(SYS_gettid) == getpid();
+#else
+  return true;  // checked from JS through worker_threads.isMainThread
+#endif
+}
+
+Napi::Value MakeErrno(Napi::Env env, const char* syscall, int err) {
+  const char* code = uv_err_name(-err);
+  std::string message = std::string(code) + ": " + strerror(err) + ", " + syscall;
+  Napi::Function cls = FindClass(env, "OSError");
+  Napi::Object error;
+  if (!cls.IsEmpty()) {
+    error = cls.New({Napi::String::New(env, message)});
+  } else {
+    error = Napi::Error::New(env, message).Value();
+  }
+  error.Set("code", Napi::String::New(env, code));
+  error.Set("errno", Napi::Number::New(env, err));
+  error.Set("syscall", Napi::String::New(env, syscall));
+  return error;
+}
+
+void ThrowErrno(Napi::Env env, const char* syscall, int err) {
+  throw Napi::Error(env, MakeErrno(env, syscall, err));
+}
+
+void ThrowTyped(Napi::Env env, const char* name, const std::string& message) {
+  Napi::Function cls = FindClass(env, name);
+  if (cls.IsEmpty()) throw Napi::Error::New(env, std::string(name) + ": " + message);
+  throw Napi::Error(env, cls.New({Napi::String::New(env, message)}));
+}
+
+int32_t ArgInt32(const Napi::CallbackInfo& info, size_t i, const char* name) {
+  if (!info[i].IsNumber()) {
+    throw Napi::TypeError::New(info.Env(), std::string(name) + " must be a number");
+  }
+  double v = info[i].As<Napi::Number>().DoubleValue();
+  if (v != static_cast<double>(static_cast<int32_t>(v))) {
+    throw Napi::RangeError::New(info.Env(), std::string(name) + " must be a 32-bit integer");
+  }
+  return static_cast<int32_t>(v);
+}
+
+double ArgNumber(const Napi::CallbackInfo& info, size_t i, const char* name) {
+  if (!info[i].IsNumber()) {
+    throw Napi::TypeError::New(info.Env(), std::string(name) + " must be a number");
+  }
+  return info[i].As<Napi::Number>().DoubleValue();
+}
+
+}  // namespace forkful
+
+namespace {
+
+Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  env.SetInstanceData(new forkful::InstanceData());  // owned and freed by the env
+  exports.Set("registerErrorClasses", Napi::Function::New(env, forkful::RegisterErrorClasses));
+  for (auto& [name, init] : forkful::Registry()) init(env, exports);
+  return exports;
+}
+
+}  // namespace
+
+NODE_API_MODULE(forkful, Init)
