@@ -1,2 +1,3 @@
-// forkful/multiprocessing: filled by its own issue.
-export {};
+// forkful/multiprocessing: Python's multiprocessing on forked (or spawned)
+// Node processes. Each concern lives in its own module; this entry re-exports.
+export { Connection, Pipe, type ConnectionOptions } from './connection';

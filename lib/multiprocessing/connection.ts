@@ -1,0 +1,566 @@
+// multiprocessing.Pipe and Connection: messages over real file descriptors
+// (a socketpair for a duplex pipe, a pipe for a one-way one). Each message is
+// a 4-byte big-endian length (0xffffffff + 8 bytes for 4 GiB and more) and
+// its bytes; objects are encoded by lib/serialize (structured clone plus
+// forkful's shareable objects by handle). send() blocks until written, as in
+// Python; recv() waits on the event loop through a uv_poll watch; recvSync()
+// blocks. Reads take what is there in large chunks and split messages in JS,
+// so a stream of small messages costs one read per many messages.
+import { atForkChild } from '../backend/fork-child';
+import { transferFd } from '../backend/fd-transfer';
+import { EOFError, OSError, ValueError } from '../errors';
+import { requireNative, type NativeAddon } from '../native';
+import { deserialize, serialize } from '../serialize';
+import { kShare, registerShareable, type ShareState } from '../shareable';
+
+const CHUNK = 256 * 1024;
+const HEADER_BIG = 0xffffffff;
+
+// Messages holding one primitive skip v8's serializer (about 0.8 us each):
+// a tag byte and the value. v8's format always starts with 0xff, so the
+// tags below never collide with it.
+const TAG_INT32 = 1;
+const TAG_FLOAT64 = 2;
+const TAG_STRING = 3;
+const TAG_NULL = 4;
+const TAG_UNDEFINED = 5;
+const TAG_TRUE = 6;
+const TAG_FALSE = 7;
+const FAST_STRING_MAX = 1024;
+const scratch = Buffer.allocUnsafeSlow(1 + FAST_STRING_MAX * 3);
+
+/** Writes `value` as a fast message into `scratch`; returns its size, or
+ * -1 when the value needs the full encoder. */
+function encodeFast(value: unknown): number {
+  switch (typeof value) {
+    case 'number':
+      if ((value | 0) === value && !Object.is(value, -0)) {
+        scratch[0] = TAG_INT32;
+        scratch.writeInt32LE(value, 1);
+        return 5;
+      }
+      scratch[0] = TAG_FLOAT64;
+      scratch.writeDoubleLE(value, 1);
+      return 9;
+    case 'string':
+      if (value.length > FAST_STRING_MAX) return -1;
+      scratch[0] = TAG_STRING;
+      return 1 + scratch.write(value, 1, 'utf8');
+    case 'boolean':
+      scratch[0] = value ? TAG_TRUE : TAG_FALSE;
+      return 1;
+    case 'undefined':
+      scratch[0] = TAG_UNDEFINED;
+      return 1;
+    case 'object':
+      if (value !== null) return -1;
+      scratch[0] = TAG_NULL;
+      return 1;
+    default:
+      return -1;
+  }
+}
+
+/** The inverse of encodeFast, falling back to lib/serialize. */
+function decodeMessage(frame: Buffer): unknown {
+  switch (frame.length > 0 ? frame[0] : 0) {
+    case TAG_INT32:
+      return frame.readInt32LE(1);
+    case TAG_FLOAT64:
+      return frame.readDoubleLE(1);
+    case TAG_STRING:
+      return frame.toString('utf8', 1);
+    case TAG_NULL:
+      return null;
+    case TAG_UNDEFINED:
+      return undefined;
+    case TAG_TRUE:
+      return true;
+    case TAG_FALSE:
+      return false;
+    default:
+      return deserialize(frame);
+  }
+}
+
+interface FdWatch {
+  start(): void;
+  stop(): void;
+  close(): void;
+  ref(): void;
+  unref(): void;
+}
+
+interface Waiter {
+  /** Turns the frame into the result while the frame is still valid (a
+   * frame may be a view into the read buffer, which later reads reuse);
+   * absent for pollAsync waiters, which take no message. */
+  decode?: (frame: Buffer) => unknown;
+  resolve(value: unknown): void;
+  reject(err: unknown): void;
+}
+
+/** Connections whose watch is armed: a forked child disarms them (the
+ * waits belong to the parent, and the child must not steal its messages). */
+const watching = new Set<Connection>();
+atForkChild(() => {
+  for (const conn of watching) conn._forgetParentWaits();
+  watching.clear();
+});
+
+function addon(): NativeAddon {
+  return requireNative('multiprocessing.Connection');
+}
+
+function closedError(): OSError {
+  const err = new OSError('the connection is closed (call Pipe() for a new one)');
+  err.code = 'EBADF';
+  return err;
+}
+
+function seconds(timeout: number | null | undefined): number {
+  if (timeout === undefined || timeout === null) return -1;
+  if (typeof timeout !== 'number' || Number.isNaN(timeout)) {
+    throw new TypeError('timeout must be a number of seconds or null');
+  }
+  return Math.max(0, timeout * 1000);
+}
+
+export interface ConnectionOptions {
+  readable?: boolean;
+  writable?: boolean;
+  /** Never read past the end of one message: for fds that several
+   * processes read in turn (Queue). Costs two reads per message. */
+  exact?: boolean;
+}
+
+export class Connection {
+  #fd: number;
+  readonly #readable: boolean;
+  readonly #writable: boolean;
+  readonly #exact: boolean;
+  // Bytes read but not yet consumed: #buf[#start, #end).
+  #buf: Buffer = Buffer.allocUnsafe(0);
+  #start = 0;
+  #end = 0;
+  // A message too large for #buf is read straight into its own buffer.
+  #big: Buffer | null = null;
+  #bigFilled = 0;
+  #eof = false;
+  #watch: FdWatch | null = null;
+  #waiters: Waiter[] = [];
+  #refed = true;
+
+  /** Wraps an fd this process owns (Pipe() is the usual way to get one). */
+  constructor(fd: number, options: ConnectionOptions = {}) {
+    if (!Number.isInteger(fd) || fd < 0) throw new ValueError(`invalid file descriptor: ${fd}`);
+    this.#fd = fd;
+    this.#readable = options.readable ?? true;
+    this.#writable = options.writable ?? true;
+    this.#exact = options.exact ?? false;
+    if (!this.#readable && !this.#writable) {
+      throw new ValueError('a Connection must be readable, writable or both');
+    }
+  }
+
+  get closed(): boolean {
+    return this.#fd < 0;
+  }
+  get readable(): boolean {
+    return this.#readable;
+  }
+  get writable(): boolean {
+    return this.#writable;
+  }
+
+  /** The file descriptor (Python's fileno()). */
+  fileno(): number {
+    this.#checkOpen();
+    return this.#fd;
+  }
+
+  /** Sends an object: structured clone plus forkful objects by handle.
+   * Blocks until the bytes are in the kernel's buffer. */
+  send(obj: unknown): void {
+    this.#checkWritable();
+    const native = addon();
+    const n = encodeFast(obj);
+    if (n >= 0) {
+      native.sendFrame(this.#fd, scratch, 0, n);
+    } else {
+      native.sendFrame(this.#fd, serialize(obj));
+    }
+  }
+
+  /** Sends raw bytes; recvBytes() on the other end gets exactly them. */
+  sendBytes(buf: ArrayBufferView | ArrayBuffer, offset = 0, size?: number): void {
+    this.#checkWritable();
+    const bytes =
+      buf instanceof ArrayBuffer
+        ? Buffer.from(buf)
+        : Buffer.from(buf.buffer, buf.byteOffset, buf.byteLength);
+    if (!Number.isInteger(offset) || offset < 0 || offset > bytes.length) {
+      throw new ValueError(`offset ${offset} is outside the buffer of ${bytes.length} bytes`);
+    }
+    const n = size ?? bytes.length - offset;
+    if (!Number.isInteger(n) || n < 0 || offset + n > bytes.length) {
+      throw new ValueError(
+        `size ${n} from offset ${offset} overruns the buffer of ${bytes.length} bytes`,
+      );
+    }
+    addon().sendFrame(this.#fd, bytes, offset, n);
+  }
+
+  /** Receives the next object; rejects with EOFError once the peer closed. */
+  recv(): Promise<unknown> {
+    return this.#next(decodeMessage);
+  }
+
+  /** Blocking recv(). */
+  recvSync(): unknown {
+    return decodeMessage(this.#nextFrameSync());
+  }
+
+  /** Receives the next message as bytes (Python's recv_bytes). A message
+   * longer than maxlength is an error and the connection is then closed. */
+  recvBytes(maxlength?: number): Promise<Buffer> {
+    return this.#next((frame) => this.#ownBytes(frame, maxlength)) as Promise<Buffer>;
+  }
+
+  recvBytesSync(maxlength?: number): Buffer {
+    return this.#ownBytes(this.#nextFrameSync(), maxlength);
+  }
+
+  /** Reads the next message into `buf` at byte `offset`; returns its size.
+   * A message that does not fit throws ValueError with the bytes in `.data`. */
+  recvBytesInto(buf: ArrayBufferView, offset = 0): Promise<number> {
+    return this.#next((frame) => this.#into(frame, buf, offset)) as Promise<number>;
+  }
+
+  recvBytesIntoSync(buf: ArrayBufferView, offset = 0): number {
+    return this.#into(this.#nextFrameSync(), buf, offset);
+  }
+
+  /** True when data is ready to read; waits up to `timeout` seconds
+   * (0 = just look, null = wait until data or end of file). Blocks. */
+  poll(timeout: number | null = 0): boolean {
+    this.#checkReadable();
+    if (this.#hasBuffered()) return true;
+    return addon().waitReadable(this.#fd, seconds(timeout));
+  }
+
+  /** poll() without blocking the event loop: resolves true when data is
+   * ready (or the peer closed), false after `timeout` seconds. */
+  pollAsync(timeout: number | null = null): Promise<boolean> {
+    this.#checkReadable();
+    if (this.#hasBuffered() || addon().waitReadable(this.#fd, 0)) return Promise.resolve(true);
+    const ms = seconds(timeout);
+    if (ms === 0) return Promise.resolve(false);
+    return new Promise<boolean>((resolve, reject) => {
+      let timer: NodeJS.Timeout | null = null;
+      const waiter: Waiter = {
+        resolve: () => {
+          if (timer) clearTimeout(timer);
+          resolve(true);
+        },
+        reject: (err) => {
+          if (timer) clearTimeout(timer);
+          reject(err);
+        },
+      };
+      // A waiter without decode takes no message: it is resolved (and
+      // removed) on the first readable event without consuming anything.
+      this.#waiters.push(waiter);
+      this.#arm();
+      if (ms > 0) {
+        timer = setTimeout(() => {
+          const i = this.#waiters.indexOf(waiter);
+          if (i >= 0) this.#waiters.splice(i, 1);
+          if (this.#waiters.length === 0) this.#disarm();
+          resolve(false);
+        }, ms);
+        if (!this.#refed) timer.unref();
+      }
+    });
+  }
+
+  /** Closes the fd. Pending recv() calls reject with OSError EBADF. */
+  close(): void {
+    if (this.#fd < 0) return;
+    this.#disarm();
+    this.#watch?.close();
+    this.#watch = null;
+    const fd = this.#fd;
+    this.#fd = -1;
+    this.#big = null;
+    this.#buf = Buffer.allocUnsafe(0);
+    this.#start = this.#end = 0;
+    const waiters = this.#waiters.splice(0);
+    addon().close(fd);
+    for (const w of waiters) w.reject(closedError());
+  }
+
+  /** Lets the process exit while a recv() waits (the default keeps it). */
+  unref(): this {
+    this.#refed = false;
+    this.#watch?.unref();
+    return this;
+  }
+
+  ref(): this {
+    this.#refed = true;
+    this.#watch?.ref();
+    return this;
+  }
+
+  [Symbol.dispose](): void {
+    this.close();
+  }
+
+  [kShare](): ShareState {
+    this.#checkOpen();
+    return {
+      kind: 'forkful.Connection',
+      state: {
+        fd: transferFd(this.#fd),
+        readable: this.#readable,
+        writable: this.#writable,
+        exact: this.#exact,
+      },
+    };
+  }
+
+  /** @internal Called in a forked child for each armed connection. */
+  _forgetParentWaits(): void {
+    this.#watch?.close();
+    this.#watch = null;
+    this.#waiters = [];
+  }
+
+  #checkOpen(): void {
+    if (this.#fd < 0) throw closedError();
+  }
+  #checkReadable(): void {
+    this.#checkOpen();
+    if (!this.#readable) throw new OSError('this connection is write-only (Pipe(false) end 1)');
+  }
+  #checkWritable(): void {
+    this.#checkOpen();
+    if (!this.#writable) throw new OSError('this connection is read-only (Pipe(false) end 0)');
+  }
+
+  #hasBuffered(): boolean {
+    return this.#end > this.#start || this.#big !== null;
+  }
+
+  #ownBytes(frame: Buffer, maxlength?: number): Buffer {
+    if (maxlength !== undefined && frame.length > maxlength) {
+      this.close();
+      throw new OSError(`bad message length: ${frame.length} bytes exceed maxlength ${maxlength}`);
+    }
+    // A frame may be a view into the read buffer, which the next read reuses.
+    return frame.buffer === this.#buf.buffer ? Buffer.from(frame) : frame;
+  }
+
+  #into(frame: Buffer, buf: ArrayBufferView, offset: number): number {
+    const target = Buffer.from(buf.buffer, buf.byteOffset, buf.byteLength);
+    if (!Number.isInteger(offset) || offset < 0 || offset > target.length) {
+      throw new ValueError(`offset ${offset} is outside the buffer of ${target.length} bytes`);
+    }
+    if (frame.length > target.length - offset) {
+      const err = new ValueError(
+        `buffer too short: the message has ${frame.length} bytes, ` +
+          `${target.length - offset} fit after offset ${offset} (the bytes are in error.data)`,
+      );
+      (err as ValueError & { data: Buffer }).data = Buffer.from(frame);
+      throw err;
+    }
+    frame.copy(target, offset);
+    return frame.length;
+  }
+
+  // The next whole message, from the buffer and non-blocking reads: a Buffer,
+  // null when more bytes must arrive first. Throws EOFError at end of data.
+  #take(): Buffer | null {
+    const native = addon();
+    for (;;) {
+      if (this.#big) {
+        const big = this.#big;
+        while (this.#bigFilled < big.length) {
+          const n = native.readInto(this.#fd, big, this.#bigFilled, big.length - this.#bigFilled);
+          if (n < 0) return null;
+          if (n === 0) throw this.#eofError(true);
+          this.#bigFilled += n;
+        }
+        this.#big = null;
+        return big;
+      }
+      const avail = this.#end - this.#start;
+      if (avail >= 4) {
+        let len = this.#buf.readUInt32BE(this.#start);
+        let header = 4;
+        if (len === HEADER_BIG) {
+          if (avail >= 12) {
+            len = Number(this.#buf.readBigUInt64BE(this.#start + 4));
+            header = 12;
+          } else {
+            header = 0; // need the 8-byte length first
+          }
+        }
+        if (header > 0) {
+          if (avail - header >= len) {
+            const frame = this.#buf.subarray(this.#start + header, this.#start + header + len);
+            this.#start += header + len;
+            if (this.#start === this.#end) this.#start = this.#end = 0;
+            return frame;
+          }
+          if (len > CHUNK || this.#exact) {
+            // Read the rest straight into the message's own buffer.
+            const big = Buffer.allocUnsafe(len);
+            const have = avail - header;
+            this.#buf.copy(big, 0, this.#start + header, this.#end);
+            this.#start = this.#end = 0;
+            this.#big = big;
+            this.#bigFilled = have;
+            continue;
+          }
+        }
+      }
+      if (this.#eof) throw this.#eofError(avail > 0);
+      // Make room at the end of the buffer, then read what is there.
+      const need = this.#exact ? this.#exactNeed(avail) : CHUNK;
+      if (this.#buf.length - this.#end < need) {
+        if (this.#start > 0 && this.#buf.length - avail >= need) {
+          this.#buf.copy(this.#buf, 0, this.#start, this.#end);
+        } else {
+          const size = this.#exact ? 16 : Math.max(CHUNK * 2, avail + need);
+          const grown = Buffer.allocUnsafe(size);
+          this.#buf.copy(grown, 0, this.#start, this.#end);
+          this.#buf = grown;
+        }
+        this.#end = avail;
+        this.#start = 0;
+      }
+      const room = this.#exact ? need : this.#buf.length - this.#end;
+      const n = native.readInto(this.#fd, this.#buf, this.#end, room);
+      if (n < 0) return null;
+      if (n === 0) {
+        this.#eof = true;
+        continue;
+      }
+      this.#end += n;
+    }
+  }
+
+  // In exact mode: the bytes still missing from the header.
+  #exactNeed(avail: number): number {
+    if (avail < 4) return 4 - avail;
+    return 12 - avail; // a 0xffffffff header: the 8-byte length follows
+  }
+
+  #eofError(partial: boolean): EOFError {
+    return new EOFError(
+      partial
+        ? 'the other end closed the connection in the middle of a message'
+        : 'the other end of the connection is closed: no more messages will arrive',
+    );
+  }
+
+  #nextFrameSync(): Buffer {
+    this.#checkReadable();
+    if (this.#waiters.length > 0) {
+      throw new ValueError(
+        'recvSync() while a recv() is pending on this connection: await it first',
+      );
+    }
+    const native = addon();
+    for (;;) {
+      const frame = this.#take();
+      if (frame) return frame;
+      native.waitReadable(this.#fd, -1);
+    }
+  }
+
+  #next(decode: (frame: Buffer) => unknown): Promise<unknown> {
+    try {
+      this.#checkReadable();
+      if (this.#waiters.length === 0) {
+        const frame = this.#take();
+        if (frame) return Promise.resolve(decode(frame));
+      }
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    return new Promise<unknown>((resolve, reject) => {
+      this.#waiters.push({ decode, resolve, reject });
+      this.#arm();
+    });
+  }
+
+  #arm(): void {
+    if (!this.#watch) {
+      const native = addon();
+      this.#watch = new native.FdWatch(this.#fd, () => this.#onReadable()) as FdWatch;
+      if (!this.#refed) this.#watch.unref();
+    }
+    this.#watch.start();
+    watching.add(this);
+  }
+
+  #disarm(): void {
+    this.#watch?.stop();
+    watching.delete(this);
+  }
+
+  #onReadable(): void {
+    while (this.#waiters.length > 0) {
+      const waiter = this.#waiters[0];
+      if (!waiter.decode) {
+        this.#waiters.shift();
+        waiter.resolve(true);
+        continue;
+      }
+      let frame: Buffer | null;
+      try {
+        frame = this.#take();
+      } catch (err) {
+        // End of data (or a read error): every waiter learns it.
+        const waiters = this.#waiters.splice(0);
+        this.#disarm();
+        for (const w of waiters) w.reject(err);
+        return;
+      }
+      if (!frame) return; // more bytes to come: stay armed
+      this.#waiters.shift();
+      let value: unknown;
+      try {
+        value = waiter.decode(frame);
+      } catch (err) {
+        waiter.reject(err);
+        continue;
+      }
+      waiter.resolve(value);
+    }
+    this.#disarm();
+  }
+}
+
+registerShareable('forkful.Connection', (state) => {
+  const s = state as { fd: number; readable: boolean; writable: boolean; exact: boolean };
+  return new Connection(s.fd, s);
+});
+
+/**
+ * Python's multiprocessing.Pipe(duplex=True): two connected Connections.
+ * Duplex: both ends send and receive (a socketpair). One-way
+ * (`Pipe(false)`): the first end only receives, the second only sends.
+ */
+export function Pipe(duplex = true): [Connection, Connection] {
+  const native = addon();
+  if (duplex) {
+    const [a, b] = native.socketpair() as [number, number];
+    return [new Connection(a), new Connection(b)];
+  }
+  const [r, w] = native.nbPipe() as [number, number];
+  return [new Connection(r, { writable: false }), new Connection(w, { readable: false })];
+}

@@ -1,0 +1,357 @@
+// The byte transport of multiprocessing.Connection: non-blocking fds
+// (socketpair for duplex, pipe for one-way), length-prefixed writes that
+// block until done, reads that never block, a bounded wait for readability,
+// and FdWatch, a uv_poll handle that tells the event loop when an fd is
+// readable (recv() waits through it without blocking the loop).
+#include <fcntl.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+#include <time.h>
+#include <unistd.h>
+#include <uv.h>
+
+#include <cstring>
+#include <memory>
+
+#include "addon.h"
+#include "fd.h"
+
+namespace forkful {
+namespace {
+
+bool SetNonBlockCloexec(int fd) {
+  int fl = fcntl(fd, F_GETFL);
+  if (fl < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) != 0) return false;
+  int fdfl = fcntl(fd, F_GETFD);
+  return fdfl >= 0 && fcntl(fd, F_SETFD, fdfl | FD_CLOEXEC) == 0;
+}
+
+Napi::Value FdPair(Napi::Env env, int a, int b) {
+  Napi::Array pair = Napi::Array::New(env, 2);
+  pair.Set(0u, Napi::Number::New(env, a));
+  pair.Set(1u, Napi::Number::New(env, b));
+  return pair;
+}
+
+// socketpair() -> [fd, fd]: AF_UNIX stream, non-blocking, close-on-exec.
+Napi::Value SocketPair(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  int fds[2];
+  if (socketpair(AF_UNIX, SOCK_STREAM, 0, fds) != 0) ThrowErrno(env, "socketpair");
+  UniqueFd a(fds[0]), b(fds[1]);
+  if (!SetNonBlockCloexec(a.get()) || !SetNonBlockCloexec(b.get())) ThrowErrno(env, "fcntl");
+  // Bigger socket buffers mean fewer wake-ups for large messages; the kernel
+  // caps the request at its own maximum, so failure here is harmless.
+  int size = 1 << 20;
+  setsockopt(a.get(), SOL_SOCKET, SO_SNDBUF, &size, sizeof size);
+  setsockopt(b.get(), SOL_SOCKET, SO_SNDBUF, &size, sizeof size);
+  setsockopt(a.get(), SOL_SOCKET, SO_RCVBUF, &size, sizeof size);
+  setsockopt(b.get(), SOL_SOCKET, SO_RCVBUF, &size, sizeof size);
+  return FdPair(env, a.release(), b.release());
+}
+
+// pipe() -> [readFd, writeFd]: non-blocking, close-on-exec.
+Napi::Value NbPipe(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  int fds[2];
+  if (pipe(fds) != 0) ThrowErrno(env, "pipe");
+  UniqueFd r(fds[0]), w(fds[1]);
+  if (!SetNonBlockCloexec(r.get()) || !SetNonBlockCloexec(w.get())) ThrowErrno(env, "fcntl");
+#if defined(F_SETPIPE_SZ)
+  // A larger pipe buffer (Linux) halves the wake-ups of big transfers. The
+  // per-user limit may refuse it: the default size still works.
+  fcntl(w.get(), F_SETPIPE_SZ, 1 << 20);
+#endif
+  return FdPair(env, r.release(), w.release());
+}
+
+double NowMs() {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+}
+
+// Waits until fd is ready for `events` or timeout_ms passed (< 0: forever).
+// Returns poll's revents, or 0 on timeout; -1 with errno on failure.
+int WaitFd(int fd, short events, double timeout_ms) {
+  double deadline = timeout_ms < 0 ? 0 : NowMs() + timeout_ms;
+  for (;;) {
+    int wait = -1;
+    if (timeout_ms >= 0) {
+      double left = deadline - NowMs();
+      wait = left <= 0 ? 0 : static_cast<int>(left + 0.999);
+    }
+    struct pollfd pfd = {fd, events, 0};
+    int r = poll(&pfd, 1, wait);
+    if (r < 0) {
+      if (errno == EINTR) continue;
+      return -1;
+    }
+    if (r == 0) return 0;
+    return pfd.revents;
+  }
+}
+
+const uint8_t* ViewData(Napi::Env env, Napi::Value v, size_t* len) {
+  if (!v.IsTypedArray()) throw Napi::TypeError::New(env, "data must be a Buffer");
+  Napi::TypedArray view = v.As<Napi::TypedArray>();
+  *len = view.ByteLength();
+  return static_cast<const uint8_t*>(view.ArrayBuffer().Data()) + view.ByteOffset();
+}
+
+// Writes every byte of the iovecs, waiting for room when the fd is full.
+void WriteAllV(Napi::Env env, int fd, struct iovec* iov, int count) {
+  while (count > 0) {
+    ssize_t put = writev(fd, iov, count);
+    if (put < 0) {
+      if (errno == EINTR) continue;
+      if (errno == EAGAIN || errno == EWOULDBLOCK) {
+        if (WaitFd(fd, POLLOUT, -1) < 0) ThrowErrno(env, "poll");
+        continue;
+      }
+      ThrowErrno(env, "write");
+    }
+    size_t left = static_cast<size_t>(put);
+    while (count > 0 && left >= iov->iov_len) {
+      left -= iov->iov_len;
+      iov++;
+      count--;
+    }
+    if (count > 0) {
+      iov->iov_base = static_cast<uint8_t*>(iov->iov_base) + left;
+      iov->iov_len -= left;
+    }
+  }
+}
+
+// sendFrame(fd, body[, offset, size]): writes a 4-byte big-endian length
+// (0xffffffff + 8 bytes when it does not fit) and the body. Blocks until all
+// is written, as Python's Connection.send does.
+Napi::Value SendFrame(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  int fd = ArgInt32(info, 0, "fd");
+  size_t len = 0;
+  const uint8_t* data = ViewData(env, info[1], &len);
+  if (info.Length() > 3) {
+    double offset = ArgNumber(info, 2, "offset");
+    double size = ArgNumber(info, 3, "size");
+    if (offset < 0 || size < 0 || offset + size > static_cast<double>(len)) {
+      throw Napi::RangeError::New(env, "offset and size must lie inside the buffer");
+    }
+    data += static_cast<size_t>(offset);
+    len = static_cast<size_t>(size);
+  }
+  uint8_t header[12];
+  size_t header_len = 4;
+  if (len < 0xffffffffu) {
+    uint32_t n = static_cast<uint32_t>(len);
+    header[0] = n >> 24;
+    header[1] = n >> 16;
+    header[2] = n >> 8;
+    header[3] = n;
+  } else {
+    std::memset(header, 0xff, 4);
+    uint64_t n = len;
+    for (int i = 0; i < 8; i++) header[4 + i] = static_cast<uint8_t>(n >> (56 - 8 * i));
+    header_len = 12;
+  }
+  struct iovec iov[2] = {{header, header_len}, {const_cast<uint8_t*>(data), len}};
+  WriteAllV(env, fd, iov, len > 0 ? 2 : 1);
+  return env.Undefined();
+}
+
+// readInto(fd, buffer, offset, length) -> bytes read; 0 at end of file;
+// -1 when nothing is there now. Never blocks.
+Napi::Value ReadInto(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  int fd = ArgInt32(info, 0, "fd");
+  size_t cap = 0;
+  uint8_t* data = const_cast<uint8_t*>(ViewData(env, info[1], &cap));
+  double offset = ArgNumber(info, 2, "offset");
+  double length = ArgNumber(info, 3, "length");
+  if (offset < 0 || length < 0 || offset + length > static_cast<double>(cap)) {
+    throw Napi::RangeError::New(env, "offset and length must lie inside the buffer");
+  }
+  ssize_t got;
+  do {
+    got = read(fd, data + static_cast<size_t>(offset), static_cast<size_t>(length));
+  } while (got < 0 && errno == EINTR);
+  if (got < 0) {
+    if (errno == EAGAIN || errno == EWOULDBLOCK) return Napi::Number::New(env, -1);
+    if (errno == ECONNRESET) return Napi::Number::New(env, 0);  // peer gone: end of data
+    ThrowErrno(env, "read");
+  }
+  return Napi::Number::New(env, static_cast<double>(got));
+}
+
+// waitReadable(fd, timeoutMs) -> true when readable (or at end of file /
+// error, which a read then reports), false on timeout. timeoutMs < 0 waits
+// forever. Blocks the calling thread: the Sync forms and poll().
+Napi::Value WaitReadable(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  int fd = ArgInt32(info, 0, "fd");
+  double timeout_ms = ArgNumber(info, 1, "timeoutMs");
+  int r = WaitFd(fd, POLLIN, timeout_ms);
+  if (r < 0) ThrowErrno(env, "poll");
+  if (r & POLLNVAL) ThrowErrno(env, "poll", EBADF);
+  return Napi::Boolean::New(env, r != 0);
+}
+
+// setBlocking(fd, blocking): a spawned child's stdio slot or an fd handed to
+// other code may need blocking mode back.
+Napi::Value SetBlocking(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  int fd = ArgInt32(info, 0, "fd");
+  bool blocking = info[1].ToBoolean();
+  int fl = fcntl(fd, F_GETFL);
+  if (fl < 0) ThrowErrno(env, "fcntl");
+  int want = blocking ? (fl & ~O_NONBLOCK) : (fl | O_NONBLOCK);
+  if (want != fl && fcntl(fd, F_SETFL, want) != 0) ThrowErrno(env, "fcntl");
+  return env.Undefined();
+}
+
+// setCloexec(fd, on)
+Napi::Value SetCloexec(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  int fd = ArgInt32(info, 0, "fd");
+  bool on = info[1].ToBoolean();
+  int fl = fcntl(fd, F_GETFD);
+  if (fl < 0) ThrowErrno(env, "fcntl");
+  int want = on ? (fl | FD_CLOEXEC) : (fl & ~FD_CLOEXEC);
+  if (want != fl && fcntl(fd, F_SETFD, want) != 0) ThrowErrno(env, "fcntl");
+  return env.Undefined();
+}
+
+// dup(fd) -> a new close-on-exec fd for the same open file.
+Napi::Value Dup(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  int fd = ArgInt32(info, 0, "fd");
+  int copy = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+  if (copy < 0) ThrowErrno(env, "fcntl(F_DUPFD_CLOEXEC)");
+  return Napi::Number::New(env, copy);
+}
+
+// new FdWatch(fd, callback): callback() runs on the event loop each time fd
+// is readable (or hung up) while started. start()/stop() arm and disarm it;
+// close() releases it for good. Unreferenced handles do not keep the loop.
+class FdWatch : public Napi::ObjectWrap<FdWatch> {
+ public:
+  static Napi::Function Class(Napi::Env env) {
+    return DefineClass(
+        env, "FdWatch",
+        {InstanceMethod<&FdWatch::Start>("start"), InstanceMethod<&FdWatch::StopMethod>("stop"),
+         InstanceMethod<&FdWatch::Close>("close"), InstanceMethod<&FdWatch::RefHandle>("ref"),
+         InstanceMethod<&FdWatch::UnrefHandle>("unref")});
+  }
+
+  explicit FdWatch(const Napi::CallbackInfo& info)
+      : Napi::ObjectWrap<FdWatch>(info), context_(info.Env(), "forkful.FdWatch") {
+    Napi::Env env = info.Env();
+    int fd = ArgInt32(info, 0, "fd");
+    if (!info[1].IsFunction()) throw Napi::TypeError::New(env, "callback must be a function");
+    uv_loop_t* loop = nullptr;
+    if (napi_get_uv_event_loop(env, &loop) != napi_ok) ThrowTyped(env, "OSError", "no event loop");
+    auto handle = std::make_unique<Handle>();
+    int err = uv_poll_init(loop, &handle->poll, fd);
+    if (err != 0) ThrowErrno(env, "uv_poll_init", -err);
+    handle->owner = this;
+    handle->poll.data = handle.get();
+    handle_ = handle.release();  // owned by libuv until OnClosed
+    callback_ = Napi::Persistent(info[1].As<Napi::Function>());
+    napi_add_env_cleanup_hook(env, CleanupHook, this);
+  }
+
+  ~FdWatch() override { Release(); }
+
+ private:
+  struct Handle {
+    uv_poll_t poll;
+    FdWatch* owner;
+  };
+
+  static void OnClosed(uv_handle_t* h) {
+    std::unique_ptr<Handle> owned(static_cast<Handle*>(h->data));
+  }
+
+  static void CleanupHook(void* arg) { static_cast<FdWatch*>(arg)->Release(); }
+
+  void Release() {
+    if (handle_ == nullptr) return;
+    napi_remove_env_cleanup_hook(Env(), CleanupHook, this);
+    handle_->owner = nullptr;
+    uv_close(reinterpret_cast<uv_handle_t*>(&handle_->poll), OnClosed);
+    handle_ = nullptr;
+    if (active_) {
+      active_ = false;
+      Unref();
+    }
+  }
+
+  static void OnReadable(uv_poll_t* poll, int status, int events) {
+    FdWatch* self = static_cast<Handle*>(poll->data)->owner;
+    if (self == nullptr) return;
+    Napi::Env env = self->Env();
+    Napi::HandleScope scope(env);
+    self->callback_.MakeCallback(env.Global(), {}, self->context_);
+  }
+
+  Napi::Value Start(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    if (handle_ == nullptr) ThrowTyped(env, "ValueError", "the watch is closed");
+    if (!active_) {
+      int err = uv_poll_start(&handle_->poll, UV_READABLE, OnReadable);
+      if (err != 0) ThrowErrno(env, "uv_poll_start", -err);
+      active_ = true;
+      Ref();  // the JS object must live while the loop may call it
+    }
+    return env.Undefined();
+  }
+
+  Napi::Value StopMethod(const Napi::CallbackInfo& info) {
+    if (handle_ != nullptr && active_) {
+      uv_poll_stop(&handle_->poll);
+      active_ = false;
+      Unref();
+    }
+    return info.Env().Undefined();
+  }
+
+  Napi::Value Close(const Napi::CallbackInfo& info) {
+    Release();
+    callback_.Reset();
+    return info.Env().Undefined();
+  }
+
+  Napi::Value RefHandle(const Napi::CallbackInfo& info) {
+    if (handle_ != nullptr) uv_ref(reinterpret_cast<uv_handle_t*>(&handle_->poll));
+    return info.Env().Undefined();
+  }
+
+  Napi::Value UnrefHandle(const Napi::CallbackInfo& info) {
+    if (handle_ != nullptr) uv_unref(reinterpret_cast<uv_handle_t*>(&handle_->poll));
+    return info.Env().Undefined();
+  }
+
+  Napi::AsyncContext context_;
+  Napi::FunctionReference callback_;
+  Handle* handle_ = nullptr;
+  bool active_ = false;
+};
+
+void Init(Napi::Env env, Napi::Object exports) {
+  exports.Set("socketpair", Napi::Function::New(env, SocketPair));
+  exports.Set("nbPipe", Napi::Function::New(env, NbPipe));
+  exports.Set("sendFrame", Napi::Function::New(env, SendFrame));
+  exports.Set("readInto", Napi::Function::New(env, ReadInto));
+  exports.Set("waitReadable", Napi::Function::New(env, WaitReadable));
+  exports.Set("setBlocking", Napi::Function::New(env, SetBlocking));
+  exports.Set("setCloexec", Napi::Function::New(env, SetCloexec));
+  exports.Set("dupFd", Napi::Function::New(env, Dup));
+  exports.Set("FdWatch", FdWatch::Class(env));
+}
+
+const Registration reg{"connection", Init};
+
+}  // namespace
+}  // namespace forkful
