@@ -1,0 +1,182 @@
+// Access to forkful's shared arena from JS: one SharedArrayBuffer view per
+// thread, blocks that objects live on, and the rules that keep a block alive
+// while any process or thread may still use it (see docs/synchronize.md).
+import { RuntimeError } from '../errors';
+import { atForkChild } from '../backend/fork-child';
+import { native, requireNative, type NativeAddon } from '../native';
+
+/** The environment variable through which spawned children find the arena. */
+export const ARENA_ENV = 'FORKFUL_ARENA';
+
+/** Kinds of block, checked when a handle is revived. */
+export const enum Kind {
+  Lock = 1,
+  RLock = 2,
+  Semaphore = 3,
+  Condition = 4,
+  Event = 5,
+  Barrier = 6,
+  Value = 7,
+}
+
+/** What crosses to another thread or process instead of the object. */
+export interface BlockState {
+  arena: string;
+  offset: number;
+  gen: number;
+}
+
+/** This thread's kernel tid, the owner mark written into lock words. */
+export const self = { tid: 0 };
+
+let addon: NativeAddon | null = null;
+let arenaId = '';
+let i32: Int32Array | null = null;
+let sab: SharedArrayBuffer | null = null;
+
+function ensure(what: string): NativeAddon {
+  if (i32 !== null) return addon!;
+  const n = requireNative(what);
+  if (typeof n.arenaInit !== 'function') {
+    throw new RuntimeError(
+      `${what} needs futexes in shared memory, which forkful implements on Linux only`,
+    );
+  }
+  const info = n.arenaInit();
+  arenaId = info.id;
+  sab = n.arenaBuffer() as SharedArrayBuffer;
+  i32 = new Int32Array(sab);
+  self.tid = n.gettid();
+  addon = n;
+  return n;
+}
+
+/** The addon, with the arena set up (created on first use). */
+export function arenaNative(what: string): NativeAddon {
+  return addon ?? ensure(what);
+}
+
+/** The Int32Array over the whole arena (index = byte offset / 4). */
+export function words(): Int32Array {
+  return i32!;
+}
+
+/** The SharedArrayBuffer over the whole arena, for typed views. */
+export function arenaBuffer(): SharedArrayBuffer {
+  return sab!;
+}
+
+// Every object holds its block through this registry: when the object is
+// collected, this thread drops its hold (the block is freed when no thread
+// of any process holds it).
+const holds = new FinalizationRegistry<number>((offset) => {
+  addon?.arenaRelease(offset);
+});
+
+/** A block held by one JS object. `base` is the payload's first word index. */
+export class Block {
+  readonly offset: number;
+  readonly gen: number;
+  readonly base: number;
+
+  private constructor(offset: number, gen: number, owner: object) {
+    this.offset = offset;
+    this.gen = gen;
+    this.base = (offset + 16) / 4;
+    holds.register(owner, offset);
+  }
+
+  /** A new zeroed block of `bytes` payload bytes, held by `owner`. */
+  static alloc(what: string, kind: Kind, bytes: number, owner: object): Block {
+    const n = arenaNative(what);
+    const [offset, gen] = n.arenaAlloc(kind, bytes) as [number, number];
+    return new Block(offset, gen, owner);
+  }
+
+  /** The block a handle names, held by `owner`; a RuntimeError when it is
+   * gone or lives in another process tree's arena. */
+  static revive(what: string, kind: Kind, state: BlockState, owner: object): Block {
+    const n = arenaNative(what);
+    if (state.arena !== arenaId) {
+      throw new RuntimeError(
+        `this ${what} lives in another forkful arena (${state.arena}; this process uses ` +
+          `${arenaId}): create shared objects in the parent before starting children, and ` +
+          `start spawned children with arenaEnvironment() in their env`,
+      );
+    }
+    if (!n.arenaAdopt(state.offset, state.gen, kind)) {
+      throw new RuntimeError(
+        `this ${what} was freed before it arrived: keep a reference to it in the sender ` +
+          `until the receiver has it`,
+      );
+    }
+    return new Block(state.offset, state.gen, owner);
+  }
+
+  state(): BlockState {
+    return { arena: arenaId, offset: this.offset, gen: this.gen };
+  }
+}
+
+/** The environment a launcher gives a spawned child so that it attaches to
+ * this process's arena (creating the arena if needed). Empty where there is
+ * no native arena. */
+export function arenaEnvironment(): Record<string, string> {
+  if (!native || typeof native.arenaInit !== 'function') return {};
+  ensure('arenaEnvironment');
+  const info = native.arenaInfo();
+  return { [ARENA_ENV]: `${info.path}#${info.id}` };
+}
+
+/** Facts about the arena, for tests and diagnostics (null before first use). */
+export function arenaInfo(): {
+  id: string;
+  size: number;
+  bump: number;
+  live: number;
+  path: string;
+} | null {
+  if (!native || typeof native.arenaInfo !== 'function') return null;
+  return native.arenaInfo();
+}
+
+function releaseAllAtExit(): void {
+  addon?.arenaReleaseAll();
+}
+
+// A spawned child started with arenaEnvironment(): attach at load, and give
+// the blocks back when this process ends (its parent's arena outlives it).
+const wanted = process.env[ARENA_ENV];
+if (wanted && native && typeof native.arenaAttach === 'function') {
+  const hash = wanted.lastIndexOf('#');
+  const info = native.arenaInfo();
+  if (info === null || info.id !== wanted.slice(hash + 1)) {
+    try {
+      native.arenaAttach(wanted.slice(0, hash), wanted.slice(hash + 1));
+      ensure('the shared arena');
+      process.on('exit', releaseAllAtExit);
+    } catch (err) {
+      process.emitWarning(
+        `could not attach to the parent's forkful arena (${ARENA_ENV}=${wanted}): ` +
+          `${err instanceof Error ? err.message : String(err)}; shared objects received from ` +
+          `the parent will not work in this process`,
+        { code: 'FORKFUL_ARENA_ATTACH' },
+      );
+    }
+  }
+}
+
+atForkChild(() => {
+  if (addon === null) return;
+  self.tid = addon.gettid();
+  addon.syncForkChild();
+  const lost: number[] = addon.arenaForkChild();
+  if (lost.length > 0) {
+    process.emitWarning(
+      `${lost.length} shared object(s) were freed by the parent right after fork(); ` +
+        `their copies in this child must not be used`,
+      { code: 'FORKFUL_ARENA_LOST' },
+    );
+  }
+  process.on('exit', releaseAllAtExit);
+});

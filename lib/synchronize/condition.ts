@@ -1,0 +1,187 @@
+// Condition: a wake-up sequence word and a sleeper count in the shared arena,
+// beside a Lock or RLock. wait() reads the sequence while holding the lock,
+// releases the lock, and sleeps on the sequence (a shared futex); notify()
+// bumps the sequence and wakes n sleepers.
+import { RuntimeError, ValueError } from '../errors';
+import { kShare, registerShareable, type ShareState } from '../shareable';
+import { deadlineOf, remaining, waitTimeout } from './args';
+import { arenaNative, Block, Kind, words, type BlockState } from './arena';
+import { Lock, RLock, Revive, type ConditionLock } from './lock';
+import type { NativeAddon } from '../native';
+
+let nat: NativeAddon;
+
+/** The sequence/sleepers pair at word index `i`: shared by Condition and
+ * Barrier. */
+export class CondWords {
+  constructor(readonly i: number) {}
+
+  /** Call with the lock held; returns the ticket to sleep on. */
+  enter(): number {
+    const w = words();
+    Atomics.add(w, this.i + 1, 1);
+    return Atomics.load(w, this.i);
+  }
+
+  /** Sleeps until notified or timeout (seconds, -1 forever): true if woken. */
+  sleep(ticket: number, timeout: number): boolean {
+    const r = nat.syncFutexWait(this.i * 4, ticket, timeout);
+    Atomics.sub(words(), this.i + 1, 1);
+    return r !== 0;
+  }
+
+  async sleepAsync(ticket: number, timeout: number): Promise<boolean> {
+    const r = await nat.syncFutexWaitAsync(this.i * 4, ticket, timeout);
+    Atomics.sub(words(), this.i + 1, 1);
+    return r !== 0;
+  }
+
+  notify(n: number): void {
+    const w = words();
+    if (Atomics.load(w, this.i + 1) === 0) return;
+    Atomics.add(w, this.i, 1);
+    nat.syncFutexWake(this.i * 4, n);
+  }
+}
+
+function checkN(n: number): number {
+  if (typeof n !== 'number' || Number.isNaN(n) || n < 0) {
+    throw new ValueError(`Condition.notify: n must be a number >= 0, got ${n}`);
+  }
+  return n === Infinity ? -1 : Math.min(Math.floor(n), 0x7fffffff);
+}
+
+/** Python's Condition(lock?): the default lock is an RLock. */
+export class Condition {
+  readonly lock: ConditionLock;
+  /** @internal */ readonly _block: Block;
+  /** @internal */ readonly _cw: CondWords;
+
+  constructor(lock?: Lock | RLock | null, revive?: Revive) {
+    nat = arenaNative('Condition');
+    if (
+      lock !== undefined &&
+      lock !== null &&
+      !(lock instanceof Lock) &&
+      !(lock instanceof RLock)
+    ) {
+      throw new TypeError('Condition(lock): lock must be a forkful Lock or RLock');
+    }
+    this.lock = lock ?? new RLock();
+    this._block =
+      revive instanceof Revive
+        ? Block.revive('Condition', Kind.Condition, revive.state, this)
+        : Block.alloc('Condition', Kind.Condition, 8, this);
+    this._cw = new CondWords(this._block.base);
+  }
+
+  acquire(...args: Parameters<ConditionLock['acquire']>): boolean {
+    return this.lock.acquire(...args);
+  }
+
+  acquireAsync(...args: Parameters<ConditionLock['acquireAsync']>): Promise<boolean> {
+    return this.lock.acquireAsync(...args);
+  }
+
+  release(): void {
+    this.lock.release();
+  }
+
+  withLock<T>(fn: () => T): T {
+    this.lock.acquire();
+    try {
+      return fn();
+    } finally {
+      this.lock.release();
+    }
+  }
+
+  async withLockAsync<T>(fn: () => T | Promise<T>): Promise<T> {
+    await this.lock.acquireAsync();
+    try {
+      return await fn();
+    } finally {
+      this.lock.release();
+    }
+  }
+
+  [Symbol.dispose](): void {
+    this.lock.release();
+  }
+
+  private owned(what: string): void {
+    if (!this.lock._isOwned()) throw new RuntimeError(`cannot ${what} on un-acquired lock`);
+  }
+
+  /** Releases the lock, sleeps until notified or `timeout` seconds pass
+   * (null: forever), takes the lock back. False on timeout. */
+  wait(timeout?: number | null): boolean {
+    const t = waitTimeout(timeout, 'Condition.wait');
+    this.owned('wait');
+    const ticket = this._cw.enter();
+    const saved = this.lock._releaseSave();
+    try {
+      return this._cw.sleep(ticket, t);
+    } finally {
+      this.lock._acquireRestore(saved);
+    }
+  }
+
+  async waitAsync(timeout?: number | null): Promise<boolean> {
+    const t = waitTimeout(timeout, 'Condition.waitAsync');
+    this.owned('wait');
+    const ticket = this._cw.enter();
+    const saved = this.lock._releaseSave();
+    try {
+      return await this._cw.sleepAsync(ticket, t);
+    } finally {
+      await this.lock._acquireRestoreAsync(saved);
+    }
+  }
+
+  /** Waits until predicate() is truthy; returns its last value. */
+  waitFor<T>(predicate: () => T, timeout?: number | null): T {
+    const deadline = deadlineOf(waitTimeout(timeout, 'Condition.waitFor'));
+    let result = predicate();
+    while (!result) {
+      const left = remaining(deadline);
+      if (left === 0) break;
+      this.wait(left < 0 ? null : left);
+      result = predicate();
+    }
+    return result;
+  }
+
+  async waitForAsync<T>(predicate: () => T, timeout?: number | null): Promise<T> {
+    const deadline = deadlineOf(waitTimeout(timeout, 'Condition.waitForAsync'));
+    let result = predicate();
+    while (!result) {
+      const left = remaining(deadline);
+      if (left === 0) break;
+      await this.waitAsync(left < 0 ? null : left);
+      result = predicate();
+    }
+    return result;
+  }
+
+  /** Wakes up to n waiters (default 1); the lock must be held. */
+  notify(n = 1): void {
+    const count = checkN(n);
+    this.owned('notify');
+    if (count !== 0) this._cw.notify(count);
+  }
+
+  notifyAll(): void {
+    this.owned('notify');
+    this._cw.notify(-1);
+  }
+
+  [kShare](): ShareState {
+    return { kind: 'forkful.Condition', state: { lock: this.lock, block: this._block.state() } };
+  }
+}
+
+registerShareable('forkful.Condition', (state) => {
+  const { lock, block } = state as { lock: Lock | RLock; block: BlockState };
+  return new Condition(lock, new Revive(block));
+});

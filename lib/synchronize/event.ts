@@ -1,0 +1,84 @@
+// Event: a flag word and a sleeper count in the shared arena. set() stores
+// the flag and wakes every sleeper (futex) only when there are some.
+import { kShare, registerShareable, type ShareState } from '../shareable';
+import { deadlineOf, remaining, waitTimeout } from './args';
+import { arenaNative, Block, Kind, words, type BlockState } from './arena';
+import { Revive } from './lock';
+import type { NativeAddon } from '../native';
+
+let nat: NativeAddon;
+
+export class Event {
+  /** @internal */ readonly _block: Block;
+  /** @internal */ readonly _i: number;
+
+  constructor(revive?: Revive) {
+    nat = arenaNative('Event');
+    this._block =
+      revive instanceof Revive
+        ? Block.revive('Event', Kind.Event, revive.state, this)
+        : Block.alloc('Event', Kind.Event, 8, this);
+    this._i = this._block.base;
+  }
+
+  isSet(): boolean {
+    return Atomics.load(words(), this._i) !== 0;
+  }
+
+  set(): void {
+    const w = words();
+    Atomics.store(w, this._i, 1);
+    if (Atomics.load(w, this._i + 1) > 0) nat.syncFutexWake(this._i * 4, -1);
+  }
+
+  clear(): void {
+    Atomics.store(words(), this._i, 0);
+  }
+
+  /** Blocks until the flag is set or `timeout` seconds pass (null:
+   * forever); returns the flag. */
+  wait(timeout?: number | null): boolean {
+    const deadline = deadlineOf(waitTimeout(timeout, 'Event.wait'));
+    const w = words();
+    if (Atomics.load(w, this._i) !== 0) return true;
+    Atomics.add(w, this._i + 1, 1);
+    try {
+      while (Atomics.load(w, this._i) === 0) {
+        const left = remaining(deadline);
+        if (left === 0) break;
+        nat.syncFutexWait(this._i * 4, 0, left);
+      }
+    } finally {
+      Atomics.sub(w, this._i + 1, 1);
+    }
+    return Atomics.load(w, this._i) !== 0;
+  }
+
+  /** wait() without blocking the event loop. */
+  async waitAsync(timeout?: number | null): Promise<boolean> {
+    const deadline = deadlineOf(waitTimeout(timeout, 'Event.waitAsync'));
+    const w = words();
+    if (Atomics.load(w, this._i) !== 0) return true;
+    Atomics.add(w, this._i + 1, 1);
+    try {
+      while (Atomics.load(w, this._i) === 0) {
+        const left = remaining(deadline);
+        if (left === 0) break;
+        await nat.syncFutexWaitAsync(this._i * 4, 0, left);
+      }
+    } finally {
+      Atomics.sub(w, this._i + 1, 1);
+    }
+    return Atomics.load(w, this._i) !== 0;
+  }
+
+  [kShare](): ShareState {
+    return { kind: 'forkful.Event', state: this._block.state() };
+  }
+
+  toString(): string {
+    return `<forkful.Event ${this.isSet() ? 'set' : 'unset'}>`;
+  }
+}
+
+registerShareable('forkful.Event', (state) => new Event(new Revive(state as BlockState)));

@@ -1,0 +1,21 @@
+// Shared synchronisation and memory, one implementation for forkful/threading
+// and forkful/multiprocessing: objects live in a MAP_SHARED arena and pass to
+// threads and processes by handle.
+export type { AcquireOptions } from './args';
+export { Lock, RLock, type ConditionLock } from './lock';
+export { Semaphore, BoundedSemaphore } from './semaphore';
+export { Condition } from './condition';
+export { Event } from './event';
+export { Barrier, type BarrierOptions } from './barrier';
+export {
+  Value,
+  Array,
+  RawValue,
+  RawArray,
+  SynchronizedValue,
+  SynchronizedArray,
+  type Typecode,
+  type Scalar,
+  type SyncOptions,
+} from './sharedctypes';
+export { arenaEnvironment, arenaInfo, ARENA_ENV } from './arena';
