@@ -1,3 +1,27 @@
-// forkful/threading: filled by its own issue.
-export {};
-export { Lock, RLock, Semaphore, BoundedSemaphore, Condition, Event, Barrier } from '../synchronize';
+// forkful/threading: Python's threading module on real OS threads.
+export { Thread, ThreadOptions, ExceptHookArgs } from './thread';
+export {
+  currentThread,
+  mainThread,
+  enumerate,
+  activeCount,
+  getIdent,
+  getNativeId,
+  excepthook,
+  setExcepthook,
+  __excepthook__,
+  stackSize,
+  TIMEOUT_MAX,
+} from './thread';
+export { Timer } from './timer';
+export { local } from './local';
+export { Target, ModuleTarget } from './target';
+export {
+  Lock,
+  RLock,
+  Semaphore,
+  BoundedSemaphore,
+  Condition,
+  Event,
+  Barrier,
+} from '../synchronize';

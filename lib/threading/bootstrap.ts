@@ -1,0 +1,69 @@
+// The entry script of every forkful Thread (a Worker). It loads forkful's
+// root first, so every shareable kind has its reviver before the arguments
+// are decoded, then runs the target and reports how it ended.
+import '../index';
+import { workerData } from 'node:worker_threads';
+import { deserialize } from '../serialize';
+import { redirectThreadOutput } from './output';
+import { explainReferenceError, loadTarget } from './target';
+import { Slot, ThreadData, getNativeId, kThreadData, liveThreads, packException } from './thread';
+
+const data = (workerData as Record<string, ThreadData>)[kThreadData];
+const { state, port, spec } = data;
+
+Atomics.store(state, Slot.NativeId, getNativeId() ?? -1);
+Atomics.notify(state, Slot.NativeId);
+redirectThreadOutput();
+
+let reported = false;
+function report(err: unknown): void {
+  if (reported) return;
+  reported = true;
+  port.postMessage({ type: 'exception', exception: packException(err) });
+}
+
+// Set last: whoever waits in joinSync then finds the report already queued.
+function finish(): void {
+  Atomics.store(state, Slot.Done, 1);
+  Atomics.notify(state, Slot.Done);
+}
+
+process.on('exit', finish);
+// An exception thrown later by a callback the target scheduled ends the
+// thread as an exception in the target would.
+process.on('uncaughtException', (err) => {
+  report(explainReferenceError(err, spec));
+  process.exit(1);
+});
+process.on('unhandledRejection', (reason) => {
+  report(explainReferenceError(reason, spec));
+  process.exit(1);
+});
+
+/** Timer: waits until fireAt unless cancelled; true when the call is due. */
+function timerDue(fireAt: number): boolean {
+  for (;;) {
+    if (Atomics.load(state, Slot.Cancelled) !== 0) return false;
+    const left = fireAt - Date.now();
+    if (left <= 0) return true;
+    Atomics.wait(state, Slot.Cancelled, 0, left);
+  }
+}
+
+async function main(): Promise<void> {
+  try {
+    const target = await loadTarget(spec);
+    const args = deserialize(data.args) as unknown[];
+    if (data.fireAt !== undefined && !timerDue(data.fireAt)) return;
+    await target(...args);
+  } catch (err) {
+    report(explainReferenceError(err, spec));
+  }
+  // Threads this thread started belong to its isolate: non-daemon ones
+  // finish before it ends, as they would keep a Python process alive.
+  for (const thread of liveThreads()) {
+    if (!thread.daemon) await thread.join();
+  }
+}
+
+main().finally(() => process.exit(reported ? 1 : 0));

@@ -1,0 +1,139 @@
+// local: Python's threading.local. Every thread has its own isolate, so each
+// thread naturally has its own copy of the object: the local travels to
+// other threads by handle (an id), and each thread keeps one object per id,
+// made on first arrival and initialised there once (subclass constructor or
+// init function), exactly as Python runs a local subclass's __init__ once
+// per thread.
+import { randomUUID } from 'node:crypto';
+import { kShare, registerShareable, ShareState } from '../shareable';
+import {
+  TargetFunction,
+  TargetSpec,
+  callerFile,
+  describeTarget,
+  evaluateSource,
+  explainReferenceError,
+} from './target';
+
+const KIND = 'forkful.threading.local';
+
+/** How a thread builds its own copy: nothing, an init function or a subclass,
+ * with the arguments given at construction. */
+type InitSpec =
+  | { kind: 'none' }
+  | { kind: 'function'; spec: TargetSpec & { kind: 'source' }; args: unknown[] }
+  | { kind: 'class'; spec: TargetSpec & { kind: 'source' }; args: unknown[] };
+
+interface LocalMeta {
+  id: string;
+  init: InitSpec;
+}
+
+const metas = new WeakMap<object, LocalMeta>();
+// This thread's copy of every local it has seen, by id.
+const byId = new Map<string, WeakRef<local>>();
+const forget = new FinalizationRegistry<string>((id) => {
+  if (!byId.get(id)?.deref()) byId.delete(id);
+});
+let adopting: LocalMeta | null = null;
+
+function sourceSpec(fn: TargetFunction, what: string): TargetSpec & { kind: 'source' } {
+  return describeTarget(fn, callerFile(), what) as TargetSpec & { kind: 'source' };
+}
+
+/**
+ * Per-thread attributes: `const data = new local(); data.x = 1` sets x for
+ * the calling thread only. Pass the same local to several threads (in a
+ * Thread's args) and each sees only its own attributes.
+ *
+ * `new local(init, ...args)` runs `init(self, ...args)` once in every thread
+ * that uses the local; a subclass's constructor does the same (it runs once
+ * per thread with the arguments it passed to super()). Both travel by source,
+ * so they must be self-contained (a subclass may refer to `local`,
+ * `threading` and `require`).
+ */
+export class local {
+  constructor(...args: unknown[]) {
+    let meta: LocalMeta;
+    if (adopting) {
+      meta = adopting;
+      adopting = null;
+    } else if (new.target !== local) {
+      meta = {
+        id: randomUUID(),
+        init: {
+          kind: 'class',
+          spec: sourceSpec(new.target as unknown as TargetFunction, 'local subclass'),
+          args,
+        },
+      };
+    } else if (typeof args[0] === 'function') {
+      const init = args[0] as TargetFunction;
+      meta = {
+        id: randomUUID(),
+        init: {
+          kind: 'function',
+          spec: sourceSpec(init, 'local init function'),
+          args: args.slice(1),
+        },
+      };
+    } else if (args.length > 0) {
+      throw new TypeError(
+        'local() takes no initialization arguments except an init function: ' +
+          'new local((self, ...args) => { ... }, ...args), or subclass local',
+      );
+    } else {
+      meta = { id: randomUUID(), init: { kind: 'none' } };
+    }
+    metas.set(this, meta);
+    byId.set(meta.id, new WeakRef(this));
+    forget.register(this, meta.id);
+    if (meta.init.kind === 'function' && typeof args[0] === 'function') {
+      (args[0] as TargetFunction).call(this, this, ...args.slice(1));
+    }
+  }
+
+  [kShare](): ShareState {
+    const meta = metas.get(this)!;
+    return { kind: KIND, state: { id: meta.id, init: meta.init } };
+  }
+}
+
+function bindings(): Record<string, unknown> {
+  // Loaded lazily: ./index imports this module.
+  /* eslint-disable @typescript-eslint/no-require-imports */
+  const threading = require('./index') as Record<string, unknown>;
+  const forkful = require('../index') as Record<string, unknown>;
+  /* eslint-enable @typescript-eslint/no-require-imports */
+  return { local, threading, forkful };
+}
+
+/** This thread's copy of the local `meta` describes (made on first use). */
+function revive(meta: LocalMeta): local {
+  const existing = byId.get(meta.id)?.deref();
+  if (existing) return existing;
+  const { init } = meta;
+  try {
+    if (init.kind === 'class') {
+      const Class = evaluateSource(init.spec.source, init.spec.caller, bindings()) as new (
+        ...args: unknown[]
+      ) => local;
+      adopting = meta;
+      return new Class(...init.args);
+    }
+    adopting = meta;
+    const copy = new local();
+    if (init.kind === 'function') {
+      const fn = evaluateSource(init.spec.source, init.spec.caller, bindings()) as TargetFunction;
+      fn.call(copy, copy, ...init.args);
+    }
+    return copy;
+  } catch (err) {
+    byId.delete(meta.id);
+    throw init.kind === 'none' ? err : explainReferenceError(err, init.spec);
+  } finally {
+    adopting = null;
+  }
+}
+
+registerShareable(KIND, (state) => revive(state as LocalMeta));

@@ -1,0 +1,586 @@
+// Thread: a real OS thread (a worker_threads Worker with its own V8 isolate)
+// with Python's threading.Thread interface, and the module functions that
+// describe the running threads (currentThread, enumerate, ...).
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { inspect } from 'node:util';
+import {
+  MessageChannel,
+  MessagePort,
+  SHARE_ENV,
+  Worker,
+  isMainThread,
+  receiveMessageOnPort,
+  threadId,
+  workerData,
+} from 'node:worker_threads';
+import * as errors from '../errors';
+import { NotSupportedError, RuntimeError, ValueError } from '../errors';
+import { native } from '../native';
+import { serialize } from '../serialize';
+import { atForkChild } from '../backend/fork-child';
+import { Target, TargetSpec, callerFile, describeTarget, loadTarget } from './target';
+
+/** Key of a forkful Thread's data in its Worker's workerData. */
+export const kThreadData = '__forkfulThread__';
+
+/** Slots of the Int32Array every Thread shares with its worker. */
+export const enum Slot {
+  /** 0 while the thread runs, 1 once it finished (set by the thread). */
+  Done = 0,
+  /** The thread's OS id; 0 until known, -1 where it cannot be read. */
+  NativeId = 1,
+  /** Timer only: 1 once cancel() was called. */
+  Cancelled = 2,
+}
+
+/** What a forkful Thread's worker receives. */
+export interface ThreadData {
+  name: string;
+  daemon: boolean;
+  spec: TargetSpec;
+  args: Uint8Array;
+  state: Int32Array;
+  counter: Int32Array;
+  port: MessagePort;
+  /** Timer only: when to call the target (ms since the epoch). */
+  fireAt?: number;
+}
+
+/** An exception as it travels from a thread to the thread that started it. */
+export type PackedException =
+  | {
+      error: true;
+      name: string;
+      message: string;
+      stack: string | undefined;
+      props: Record<string, unknown>;
+    }
+  | { error: false; value: unknown };
+
+/** What threading.excepthook receives (Python's ExceptHookArgs). */
+export interface ExceptHookArgs {
+  /** The exception's class, when it is an Error of a known class. */
+  excType: (new (...args: never[]) => unknown) | null;
+  excValue: unknown;
+  /** The stack as the thread printed it. */
+  excTraceback: string | null;
+  thread: Thread | null;
+}
+
+const ownData: ThreadData | undefined =
+  !isMainThread && workerData && typeof workerData === 'object'
+    ? (workerData as Record<string, ThreadData | undefined>)[kThreadData]
+    : undefined;
+
+// Thread-N numbers are unique in the process: every forkful thread shares
+// the main thread's counter.
+const counter: Int32Array = ownData?.counter ?? new Int32Array(new SharedArrayBuffer(8));
+
+function newName(prefix = 'Thread'): string {
+  return `${prefix}-${Atomics.add(counter, 0, 1) + 1}`;
+}
+
+const packageRoot = path.resolve(__dirname, '..', '..');
+// Under ts-jest this module is lib/threading/thread.ts; threads always run
+// the compiled bootstrap.
+const bootstrapPath = __filename.endsWith('.ts')
+  ? path.join(packageRoot, 'dist', 'threading', 'bootstrap.js')
+  : path.join(__dirname, 'bootstrap.js');
+
+/** The OS id of the calling thread (Linux: gettid), or null where unknown. */
+export function getNativeId(): number | null {
+  if (native) return native.gettid() as number;
+  if (process.platform === 'linux') {
+    try {
+      return Number(path.basename(fs.readlinkSync('/proc/thread-self')));
+    } catch {
+      return isMainThread ? process.pid : null;
+    }
+  }
+  return null;
+}
+
+/** Python's get_ident(): the calling thread's worker_threads threadId (0 in
+ * the main thread). */
+export function getIdent(): number {
+  return threadId;
+}
+
+/** The largest timeout join() and Timer accept, in seconds. */
+export const TIMEOUT_MAX = 2147483;
+
+let stackSizeBytes = 0;
+
+/** Python's stack_size(): the stack size of threads started from now on, in
+ * bytes (0: Node's default). Returns the previous value. */
+export function stackSize(size?: number): number {
+  const previous = stackSizeBytes;
+  if (size !== undefined) {
+    if (!Number.isInteger(size) || size < 0 || (size > 0 && size < 32768)) {
+      throw new ValueError(`stack size must be 0 or at least 32768 bytes, not ${size}`);
+    }
+    stackSizeBytes = size;
+  }
+  return previous;
+}
+
+function checkTimeout(timeout: number | null | undefined): number {
+  if (timeout === null || timeout === undefined) return Infinity;
+  if (typeof timeout !== 'number' || Number.isNaN(timeout)) {
+    throw new TypeError(`timeout must be a number of seconds or null, not ${String(timeout)}`);
+  }
+  return Math.max(0, Math.min(timeout, TIMEOUT_MAX)) * 1000;
+}
+
+// ---- exceptions ------------------------------------------------------------
+
+const errorClasses: Record<string, new (...args: never[]) => Error> = {
+  Error,
+  TypeError,
+  RangeError,
+  ReferenceError,
+  SyntaxError,
+  EvalError,
+  URIError,
+  AggregateError,
+};
+for (const [name, value] of Object.entries(errors)) {
+  if (typeof value === 'function' && value.prototype instanceof Error) {
+    errorClasses[name] = value as new (...args: never[]) => Error;
+  }
+}
+
+function cloneable(value: unknown): boolean {
+  try {
+    structuredClone(value);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Packs an exception so it survives the trip to another thread. */
+export function packException(err: unknown): PackedException {
+  if (err instanceof Error || (typeof err === 'object' && err !== null && 'stack' in err)) {
+    const e = err as Error;
+    const props: Record<string, unknown> = {};
+    for (const key of Object.keys(e)) {
+      if (key === 'message' || key === 'stack' || key === 'name') continue;
+      const v = (e as unknown as Record<string, unknown>)[key];
+      if (cloneable(v)) props[key] = v;
+    }
+    return { error: true, name: String(e.name), message: String(e.message), stack: e.stack, props };
+  }
+  return { error: false, value: cloneable(err) ? err : inspect(err) };
+}
+
+function unpackException(packed: PackedException): {
+  value: unknown;
+  type: ExceptHookArgs['excType'];
+} {
+  if (!packed.error) return { value: packed.value, type: null };
+  const type = errorClasses[packed.name] ?? null;
+  const err = Object.create((type ?? Error).prototype) as Error;
+  Object.defineProperty(err, 'message', {
+    value: packed.message,
+    writable: true,
+    configurable: true,
+  });
+  Object.defineProperty(err, 'stack', { value: packed.stack, writable: true, configurable: true });
+  if (!type)
+    Object.defineProperty(err, 'name', { value: packed.name, writable: true, configurable: true });
+  Object.assign(err, packed.props);
+  return { value: err, type: type ?? Error };
+}
+
+/** Python's default excepthook: names the thread and prints the stack. */
+export function __excepthook__(args: ExceptHookArgs): void {
+  const name = args.thread?.name ?? String(getIdent());
+  const detail =
+    args.excValue instanceof Error || args.excTraceback
+      ? (args.excTraceback ?? String(args.excValue))
+      : inspect(args.excValue);
+  process.stderr.write(`Exception in thread ${name}:\n${detail}\n`);
+}
+
+/** Called for every exception a thread's target raised (set it with
+ * setExcepthook). Runs in the thread that started the failing thread. */
+export let excepthook: (args: ExceptHookArgs) => void = __excepthook__;
+
+/** Python's `threading.excepthook = hook` (module bindings are read-only in
+ * JavaScript). Pass null to restore the default. Returns the previous hook. */
+export function setExcepthook(hook: ((args: ExceptHookArgs) => void) | null): typeof excepthook {
+  if (hook !== null && typeof hook !== 'function') {
+    throw new TypeError('excepthook must be a function (or null for the default)');
+  }
+  const previous = excepthook;
+  excepthook = hook ?? __excepthook__;
+  return previous;
+}
+
+function callExcepthook(args: ExceptHookArgs): void {
+  try {
+    excepthook(args);
+  } catch (hookError) {
+    // Python prints the hook's own failure with the default hook.
+    process.stderr.write(`Exception in threading.excepthook:\n`);
+    __excepthook__({
+      ...args,
+      excValue: hookError,
+      excTraceback: (hookError as Error)?.stack ?? null,
+    });
+  }
+}
+
+// ---- Thread ----------------------------------------------------------------
+
+export interface ThreadOptions {
+  /** A function (sent to the thread by source: it must be self-contained) or
+   * { module, export } naming a module export. */
+  target?: Target;
+  /** Arguments for the target: structured-cloned; forkful objects (locks,
+   * Value, Queue, local, ...) pass by handle. */
+  args?: unknown[];
+  name?: string;
+  /** Daemon threads do not keep the process alive. Default: the creating
+   * thread's daemon flag (false in the main thread). */
+  daemon?: boolean | null;
+}
+
+type Role = 'own' | 'main' | 'self' | 'dummy';
+
+/** The live threads this thread started. */
+const live = new Set<Thread>();
+
+export class Thread {
+  protected _name: string;
+  protected _daemon: boolean;
+  protected _target: Target | undefined;
+  protected _spec: TargetSpec | null = null;
+  protected _args: unknown[];
+  private _role: Role;
+  private _started = false;
+  private _ended = false;
+  private _ident: number | null = null;
+  private _nativeId: number | null = null;
+  protected _state: Int32Array | null = null;
+  private _worker: Worker | null = null;
+  private _port: MessagePort | null = null;
+  private _exited: Promise<void> | null = null;
+  private _onExited: (() => void) | null = null;
+
+  constructor(options: ThreadOptions = {}) {
+    if (typeof options !== 'object' || options === null) {
+      throw new TypeError(
+        'Thread takes an options object: new Thread({ target, args, name, daemon })',
+      );
+    }
+    const { target, args = [], name, daemon } = options;
+    if (!Array.isArray(args)) throw new TypeError('Thread args must be an array');
+    this._role = 'own';
+    this._target = target;
+    if (target !== undefined) this._spec = describeTarget(target, callerFile());
+    this._args = args;
+    this._name = name === undefined ? newName() : String(name);
+    this._daemon = daemon ?? currentThread().daemon;
+  }
+
+  /** Views of threads this one did not start (main, itself, foreign Workers). */
+  static _view(role: Exclude<Role, 'own'>, name: string, ident: number, daemon: boolean): Thread {
+    const view = Object.create(Thread.prototype) as Thread;
+    Object.assign(view, {
+      _name: name,
+      _daemon: daemon,
+      _target: undefined,
+      _spec: null,
+      _args: [],
+      _role: role,
+      _started: true,
+      _ended: false,
+      _ident: ident,
+      _nativeId: null,
+      _state: null,
+      _worker: null,
+      _port: null,
+      _exited: null,
+      _onExited: null,
+    });
+    return view;
+  }
+
+  get name(): string {
+    return this._name;
+  }
+  set name(value: string) {
+    this._name = String(value);
+  }
+
+  get daemon(): boolean {
+    return this._daemon;
+  }
+  set daemon(value: boolean) {
+    if (this._started) throw new RuntimeError('cannot set daemon status of active thread');
+    this._daemon = Boolean(value);
+  }
+
+  /** The thread's worker_threads threadId once started (0 for the main
+   * thread), else null. */
+  get ident(): number | null {
+    return this._ident;
+  }
+
+  /** The thread's OS thread id (Linux: gettid) once started, else null. */
+  get nativeId(): number | null {
+    if (this._nativeId !== null) return this._nativeId;
+    if (this._role === 'self') {
+      this._nativeId = getNativeId();
+    } else if (this._role === 'main') {
+      this._nativeId = isMainThread
+        ? getNativeId()
+        : process.platform === 'linux'
+          ? process.pid
+          : null;
+    } else if (this._state) {
+      // The thread stores its id first thing; wait for it if asked earlier.
+      if (Atomics.load(this._state, Slot.NativeId) === 0 && !this._ended) {
+        Atomics.wait(this._state, Slot.NativeId, 0, 10000);
+      }
+      const id = Atomics.load(this._state, Slot.NativeId);
+      if (id === 0) return null;
+      this._nativeId = id > 0 ? id : null;
+      return this._nativeId;
+    }
+    return this._nativeId;
+  }
+
+  getName(): string {
+    return this.name;
+  }
+  setName(name: string): void {
+    this.name = name;
+  }
+  isDaemon(): boolean {
+    return this.daemon;
+  }
+  setDaemon(daemon: boolean): void {
+    this.daemon = daemon;
+  }
+
+  isAlive(): boolean {
+    if (this._role !== 'own') return this._role === 'self' || !this._ended;
+    return (
+      this._started &&
+      !this._ended &&
+      this._state !== null &&
+      Atomics.load(this._state, Slot.Done) === 0
+    );
+  }
+
+  /** Python's run(): calls the target in the calling thread. */
+  run(): unknown {
+    if (this._target === undefined) return undefined;
+    if (typeof this._target === 'function') return this._target(...this._args);
+    return loadTarget(this._spec!).then((fn) => fn(...this._args));
+  }
+
+  /** Starts the thread. The target runs in a new OS thread. */
+  start(): void {
+    if (this._role !== 'own' || this._started) {
+      throw new RuntimeError('threads can only be started once');
+    }
+    if (this.run !== Thread.prototype.run) {
+      throw new NotSupportedError(
+        `${this.constructor.name} overrides run(), which cannot travel to its thread ` +
+          `(threads have their own isolate). Pass the work as target instead: ` +
+          `new Thread({ target, args }).`,
+      );
+    }
+    const data = this._threadData();
+    const worker = new Worker(bootstrapPath, {
+      workerData: { [kThreadData]: data },
+      transferList: [data.port],
+      env: SHARE_ENV,
+      stdin: false,
+      trackUnmanagedFds: false,
+      resourceLimits: stackSizeBytes ? { stackSizeMb: stackSizeBytes / (1024 * 1024) } : undefined,
+    });
+    this._started = true;
+    this._worker = worker;
+    this._ident = worker.threadId;
+    live.add(this);
+    this._exited = new Promise((resolve) => (this._onExited = resolve));
+    worker.on('error', (err) => this._report(packException(err)));
+    worker.on('exit', () => this._finish());
+    this._port!.on('message', (msg) => this._onMessage(msg));
+    this._port!.unref();
+    if (this._daemon) worker.unref();
+  }
+
+  /** What the worker receives; Timer adds its schedule. */
+  protected _threadData(): ThreadData {
+    const { port1, port2 } = new MessageChannel();
+    const spec: TargetSpec = this._spec ?? {
+      kind: 'source',
+      source: '(function () {})',
+      name: '(no target)',
+      caller: callerFile(),
+    };
+    const args = serialize(this._args);
+    this._state = new Int32Array(new SharedArrayBuffer(16));
+    this._port = port1;
+    return {
+      name: this._name,
+      daemon: this._daemon,
+      spec,
+      args,
+      state: this._state,
+      counter,
+      port: port2,
+    };
+  }
+
+  private _checkJoinable(): void {
+    if (this._role === 'self') throw new RuntimeError('cannot join current thread');
+    if (this._role !== 'own') {
+      throw new RuntimeError(
+        `cannot join ${this._name}: a thread can join only the threads it started`,
+      );
+    }
+    if (!this._started) throw new RuntimeError('cannot join thread before it is started');
+  }
+
+  /** Waits until the thread ends, or `timeout` seconds pass (then check
+   * isAlive()). Resolves also when the target raised. */
+  async join(timeout?: number | null): Promise<void> {
+    this._checkJoinable();
+    const ms = checkTimeout(timeout);
+    if (this._ended) return;
+    if (ms === Infinity) return this._exited!;
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([
+      this._exited!,
+      new Promise<void>((resolve) => (timer = setTimeout(resolve, ms))),
+    ]);
+    clearTimeout(timer);
+  }
+
+  /** join() that blocks the calling thread (Atomics.wait). */
+  joinSync(timeout?: number | null): void {
+    this._checkJoinable();
+    const ms = checkTimeout(timeout);
+    if (this._ended) return;
+    const state = this._state!;
+    const deadline = Date.now() + ms;
+    while (Atomics.load(state, Slot.Done) === 0) {
+      const left = deadline - Date.now();
+      if (left <= 0) return;
+      Atomics.wait(state, Slot.Done, 0, left === Infinity ? undefined : left);
+    }
+    // The thread reported its exception (if any) before it set Done.
+    this._drain();
+  }
+
+  private _onMessage(msg: { type: string; exception?: PackedException }): void {
+    if (msg?.type === 'exception' && msg.exception) this._report(msg.exception);
+  }
+
+  private _drain(): void {
+    if (!this._port) return;
+    for (;;) {
+      const received = receiveMessageOnPort(this._port);
+      if (!received) break;
+      this._onMessage(received.message);
+    }
+  }
+
+  private _report(packed: PackedException): void {
+    const { value, type } = unpackException(packed);
+    callExcepthook({
+      excType: type,
+      excValue: value,
+      excTraceback: packed.error ? (packed.stack ?? null) : null,
+      thread: this,
+    });
+  }
+
+  private _finish(): void {
+    if (this._ended) return;
+    this._drain();
+    this._ended = true;
+    if (this._state) {
+      Atomics.store(this._state, Slot.Done, 1);
+      Atomics.notify(this._state, Slot.Done);
+    }
+    this._port?.close();
+    live.delete(this);
+    this._worker = null;
+    this._onExited?.();
+  }
+
+  /** In a forked child: the thread does not exist there. */
+  _forgetAfterFork(): void {
+    this._worker?.unref();
+    this._port?.unref();
+    this._ended = true;
+    this._worker = null;
+    this._port = null;
+    live.delete(this);
+    this._onExited?.();
+  }
+
+  toString(): string {
+    let status = this._started ? 'started' : 'initial';
+    if (this._started && !this.isAlive()) status = 'stopped';
+    if (this._daemon) status += ' daemon';
+    if (this._ident !== null) status += ` ${this._ident}`;
+    return `<${this.constructor.name}(${this._name}, ${status})>`;
+  }
+
+  [inspect.custom](): string {
+    return this.toString();
+  }
+}
+
+// ---- the threads of this isolate ------------------------------------------
+
+const mainView = Thread._view('main', 'MainThread', 0, false);
+const selfView: Thread | null = ownData
+  ? Thread._view('self', ownData.name, threadId, ownData.daemon)
+  : isMainThread
+    ? null
+    : Thread._view('self', newName('Dummy'), threadId, true);
+
+/** The Thread object of the calling thread: MainThread in the main thread. */
+export function currentThread(): Thread {
+  return selfView ?? mainView;
+}
+
+/** The main thread's Thread object. */
+export function mainThread(): Thread {
+  return mainView;
+}
+
+/** The live threads this thread knows: the main thread, the calling thread,
+ * and the threads it started (see docs/threading.md). */
+export function enumerate(): Thread[] {
+  const found = [mainView];
+  if (selfView) found.push(selfView);
+  for (const thread of live) if (thread.isAlive()) found.push(thread);
+  return found;
+}
+
+/** enumerate().length. */
+export function activeCount(): number {
+  return enumerate().length;
+}
+
+/** Threads started by this isolate that are still running (used by a
+ * thread's bootstrap before it ends: its non-daemon threads finish first). */
+export function liveThreads(): Thread[] {
+  return [...live];
+}
+
+atForkChild(() => {
+  for (const thread of [...live]) thread._forgetAfterFork();
+});
