@@ -1,0 +1,376 @@
+// gevent's Greenlet on Node's event loop: a function started on the next
+// turn, whose result, failure, links and joins follow gevent. Switching
+// happens at every await (the loop is gevent's hub); kill is cooperative.
+import { GreenletExit } from '../errors';
+import { Scope, cancellable, currentScope, startTimer, storage, toMs } from './scope';
+import { ExceptionSpec, Timeout, makeException } from './timeout';
+
+/** What spawn() runs: `this` is the greenlet (its `signal` aborts on kill). */
+export type GreenletFunction<A extends unknown[], R> = (
+  this: Greenlet<Awaited<R>>,
+  ...args: A
+) => R;
+
+export interface KillOptions {
+  /** Raised in the greenlet: a class or an instance (default GreenletExit). */
+  exception?: ExceptionSpec;
+  /** Wait until the greenlet has finished (default true). */
+  block?: boolean;
+  /** Bound on that wait, in seconds. */
+  timeout?: number | null;
+}
+
+type State = 'new' | 'scheduled' | 'later' | 'running' | 'dead';
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+type DoneCallback = (greenlet: any) => void;
+
+let counter = 0;
+
+// Greenlets started in one turn run together on the next (one setImmediate
+// for all of them, in start order).
+let startQueue: Greenlet<unknown>[] = [];
+function schedule(greenlet: Greenlet<unknown>): void {
+  startQueue.push(greenlet);
+  if (startQueue.length === 1) storage.exit(() => setImmediate(runStartQueue));
+}
+function runStartQueue(): void {
+  const batch = startQueue;
+  startQueue = [];
+  for (const greenlet of batch) greenlet['run']();
+}
+
+function isThenable(value: unknown): value is PromiseLike<unknown> {
+  return (
+    value !== null &&
+    (typeof value === 'object' || typeof value === 'function') &&
+    typeof (value as { then?: unknown }).then === 'function'
+  );
+}
+
+/** A greenlet that failed with nobody waiting on it is reported, as gevent does. */
+function reportUnobserved(greenlet: Greenlet<unknown>, error: unknown): void {
+  const detail = error instanceof Error ? (error.stack ?? String(error)) : String(error);
+  const name = error instanceof Error ? error.name : typeof error;
+  process.stderr.write(`${detail}\n${greenlet} failed with ${name}\n`);
+}
+
+/**
+ * gevent's Greenlet. `new Greenlet(fn, ...args).start()` or `spawn(fn, ...args)`.
+ * Awaiting it gives its value or throws its exception.
+ */
+export class Greenlet<T = unknown> implements PromiseLike<T> {
+  readonly name: string;
+  private fn: ((...args: unknown[]) => unknown) | null;
+  private args: unknown[] | null;
+  private state: State = 'new';
+  private failed = false;
+  private result: unknown = undefined;
+  private scope: Scope | null = null;
+  private cancelLater: (() => void) | null = null;
+  private observed = false;
+  // Typed loosely so that Greenlet<T> stays assignable to Greenlet<unknown>.
+  private callbacks: Set<DoneCallback> | null = null;
+  private links: Array<{ callback: DoneCallback; when: 'any' | 'value' | 'exception' }> | null =
+    null;
+  private settled: Promise<unknown> | null = null;
+
+  constructor(fn: GreenletFunction<unknown[], T | PromiseLike<T>>, ...args: unknown[]) {
+    if (typeof fn !== 'function') {
+      throw new TypeError(`Greenlet needs a function to run, got ${typeof fn}`);
+    }
+    this.fn = fn as (...args: unknown[]) => unknown;
+    this.args = args;
+    this.name = `Greenlet-${counter++}`;
+  }
+
+  /** Creates a greenlet and starts it on the next turn of the event loop. */
+  static spawn<A extends unknown[], R>(
+    fn: GreenletFunction<A, R>,
+    ...args: A
+  ): Greenlet<Awaited<R>> {
+    return new Greenlet<Awaited<R>>(fn as never, ...args).start();
+  }
+
+  /** Creates a greenlet and starts it after `seconds`. */
+  static spawnLater<A extends unknown[], R>(
+    seconds: number,
+    fn: GreenletFunction<A, R>,
+    ...args: A
+  ): Greenlet<Awaited<R>> {
+    return new Greenlet<Awaited<R>>(fn as never, ...args).startLater(seconds);
+  }
+
+  /** Schedules the greenlet for the next turn of the event loop (once). */
+  start(): this {
+    if (this.state === 'new') {
+      this.state = 'scheduled';
+      schedule(this as Greenlet<unknown>);
+    }
+    return this;
+  }
+
+  /** Schedules the greenlet to start after `seconds` (once). */
+  startLater(seconds: number): this {
+    const ms = toMs(seconds, 'startLater(seconds)') ?? 0;
+    if (this.state === 'new') {
+      this.state = 'later';
+      this.cancelLater = storage.exit(() =>
+        startTimer(() => {
+          this.cancelLater = null;
+          this.run();
+        }, ms),
+      );
+    }
+    return this;
+  }
+
+  /** True once start() or startLater() was called. */
+  get started(): boolean {
+    return this.state !== 'new';
+  }
+
+  /** True once the greenlet has finished (or was killed before it ran). */
+  get dead(): boolean {
+    return this.state === 'dead';
+  }
+
+  /** True once the greenlet has a value or an exception. */
+  ready(): boolean {
+    return this.state === 'dead';
+  }
+
+  /** True once it finished without an error (a GreenletExit counts as success, as in gevent). */
+  successful(): boolean {
+    return this.state === 'dead' && !this.failed;
+  }
+
+  /** The return value once successful (a killed greenlet's is its GreenletExit); else undefined. */
+  get value(): T | undefined {
+    return this.state === 'dead' && !this.failed ? (this.result as T) : undefined;
+  }
+
+  /** What the greenlet threw, once it failed; else undefined. */
+  get exception(): unknown {
+    return this.failed ? this.result : undefined;
+  }
+
+  /** Aborts when the greenlet is killed (reason: the kill's exception): pass it to fetch & co. */
+  get signal(): AbortSignal {
+    this.scope ??= new Scope(this, null);
+    return this.scope.signal;
+  }
+
+  /**
+   * Waits until the greenlet has finished, at most `timeout` seconds; never
+   * throws the greenlet's exception (read `exception`, or await the greenlet).
+   */
+  join(timeout?: number | null): Promise<void> {
+    const ms = toMs(timeout, 'join(timeout)');
+    if (this.state === 'dead') return Promise.resolve();
+    return cancellable<void>((resolve) => {
+      const done = (): void => resolve();
+      this.onDone(done);
+      const cancelTimer = ms === null ? null : startTimer(done, ms);
+      return () => {
+        this.offDone(done);
+        cancelTimer?.();
+      };
+    });
+  }
+
+  /**
+   * The greenlet's value, or its exception thrown. `block: false` or an
+   * expired `timeout` (seconds) rejects with a Timeout.
+   */
+  async get(options: { block?: boolean; timeout?: number | null } = {}): Promise<T> {
+    const { block = true, timeout } = options;
+    this.observed = true;
+    if (!this.ready()) {
+      if (!block) throw new Timeout(0);
+      await this.join(timeout);
+      if (!this.ready()) throw new Timeout(timeout);
+    }
+    if (this.failed) throw this.result;
+    return this.result as T;
+  }
+
+  /** Awaiting a greenlet gives its value or throws its exception. */
+  then<R1 = T, R2 = never>(
+    onfulfilled?: ((value: T) => R1 | PromiseLike<R1>) | null,
+    onrejected?: ((reason: unknown) => R2 | PromiseLike<R2>) | null,
+  ): Promise<R1 | R2> {
+    this.observed = true;
+    if (!this.settled) {
+      this.settled = new Promise<unknown>((resolve, reject) => {
+        const settle = (): void => (this.failed ? reject(this.result) : resolve(this.result));
+        if (this.state === 'dead') settle();
+        else this.onDone(settle);
+      });
+    }
+    return (this.settled as Promise<T>).then(onfulfilled, onrejected);
+  }
+
+  /**
+   * Kills the greenlet: one not started yet never runs; a running one has
+   * `exception` (default GreenletExit) raised in its waits and its `signal`
+   * aborted. Cooperative: a function that never waits or checks its signal
+   * runs on. Resolves when it has finished (`block`, default true; at most
+   * `timeout` seconds) or at once with `block: false`.
+   */
+  kill(options: KillOptions = {}): Promise<void> {
+    const { exception = GreenletExit, block = true, timeout } = options;
+    const ms = toMs(timeout, 'kill timeout');
+    if (this.state !== 'dead') {
+      const error = makeException(exception, `${this} was killed`);
+      if (this.state === 'running') {
+        this.scope!.abort(error);
+      } else {
+        this.cancelLater?.();
+        this.cancelLater = null;
+        this.scope?.abort(error);
+        this.finish(false, error);
+      }
+    }
+    if (!block || this.ready()) return Promise.resolve();
+    return this.join(ms === null ? null : ms / 1000);
+  }
+
+  /** Calls `callback(greenlet)` once it has finished (soon after, never synchronously). */
+  link(callback: (greenlet: Greenlet<T>) => void): void {
+    this.addLink(callback, 'any');
+  }
+
+  /** Like link(), only when the greenlet succeeded. */
+  linkValue(callback: (greenlet: Greenlet<T>) => void): void {
+    this.addLink(callback, 'value');
+  }
+
+  /** Like link(), only when the greenlet failed. */
+  linkException(callback: (greenlet: Greenlet<T>) => void): void {
+    this.addLink(callback, 'exception');
+  }
+
+  /** Removes every link to `callback`. */
+  unlink(callback: (greenlet: Greenlet<T>) => void): void {
+    if (this.links) this.links = this.links.filter((link) => link.callback !== callback);
+  }
+
+  toString(): string {
+    const fn = this.fn?.name || 'anonymous';
+    return `<Greenlet "${this.name}"${this.state === 'dead' ? ' (dead)' : `: ${fn}`}>`;
+  }
+
+  // ---- internals (used by joinall and Pool in this folder) ----
+
+  /** @internal Runs `callback` when the greenlet finishes (synchronously, at that moment). */
+  onDone(callback: DoneCallback): void {
+    if (this.state === 'dead') callback(this);
+    else (this.callbacks ??= new Set()).add(callback);
+  }
+
+  /** @internal */
+  offDone(callback: DoneCallback): void {
+    this.callbacks?.delete(callback);
+  }
+
+  /** @internal Marks the failure as seen by someone (no stderr report). */
+  markObserved(): void {
+    this.observed = true;
+  }
+
+  private addLink(
+    callback: (greenlet: Greenlet<T>) => void,
+    when: 'any' | 'value' | 'exception',
+  ): void {
+    if (typeof callback !== 'function')
+      throw new TypeError('link(callback): callback must be a function');
+    // A link that sees failures takes over reporting them.
+    if (when !== 'value') this.observed = true;
+    (this.links ??= []).push({ callback, when });
+    if (this.state === 'dead') this.scheduleLinks();
+  }
+
+  private run(): void {
+    if (this.state === 'dead' || this.state === 'running') return;
+    this.state = 'running';
+    const scope = (this.scope ??= new Scope(this, null));
+    const fn = this.fn!;
+    const args = this.args!;
+    let result: unknown;
+    try {
+      result = storage.run(scope, () => fn.apply(this, args));
+    } catch (error) {
+      this.finish(false, error);
+      return;
+    }
+    if (isThenable(result)) {
+      Promise.resolve(result).then(
+        (value) => this.finish(true, value),
+        (error) => this.finish(false, error),
+      );
+    } else {
+      this.finish(true, result);
+    }
+  }
+
+  private finish(ok: boolean, result: unknown): void {
+    if (this.state === 'dead') return;
+    this.state = 'dead';
+    // gevent: a greenlet ended by GreenletExit finished successfully, and
+    // the GreenletExit is its value.
+    this.failed = !ok && !(result instanceof GreenletExit);
+    this.result = result;
+    this.fn = null;
+    this.args = null;
+    if (this.failed && !this.observed) reportUnobserved(this as Greenlet<unknown>, result);
+    const callbacks = this.callbacks;
+    this.callbacks = null;
+    if (callbacks) for (const callback of callbacks) callback(this);
+    if (this.links) this.scheduleLinks();
+  }
+
+  private scheduleLinks(): void {
+    storage.exit(() =>
+      queueMicrotask(() => {
+        const links = this.links;
+        this.links = null;
+        if (!links) return;
+        for (const { callback, when } of links) {
+          if (when === 'value' && this.failed) continue;
+          if (when === 'exception' && !this.failed) continue;
+          try {
+            callback(this);
+          } catch (error) {
+            // A throwing callback is the caller's bug: surface it as Node
+            // does for listeners, after the other links have run.
+            queueMicrotask(() => {
+              throw error;
+            });
+          }
+        }
+      }),
+    );
+  }
+}
+
+/** Starts `fn(...args)` in a new greenlet on the next turn of the event loop. */
+export function spawn<A extends unknown[], R>(
+  fn: GreenletFunction<A, R>,
+  ...args: A
+): Greenlet<Awaited<R>> {
+  return Greenlet.spawn(fn, ...args);
+}
+
+/** Starts `fn(...args)` in a new greenlet after `seconds`. */
+export function spawnLater<A extends unknown[], R>(
+  seconds: number,
+  fn: GreenletFunction<A, R>,
+  ...args: A
+): Greenlet<Awaited<R>> {
+  return Greenlet.spawnLater(seconds, fn, ...args);
+}
+
+/** The greenlet running the caller, or null outside any greenlet. */
+export function getcurrent(): Greenlet<unknown> | null {
+  return (currentScope()?.owner as Greenlet<unknown> | undefined) ?? null;
+}

@@ -1,0 +1,199 @@
+// Cooperative cancellation. JavaScript cannot throw into a running async
+// function the way gevent throws into a greenlet, so every wait forkful's
+// coroutine module offers (sleep, join, joinall, Pool waits, withTimeout)
+// registers with the scope it runs in, found through AsyncLocalStorage
+// (gevent's getcurrent()). Killing a greenlet or firing a Timeout fails those
+// waits, and aborts the AbortSignal the user hands to other APIs (fetch, ...).
+import { AsyncLocalStorage } from 'node:async_hooks';
+import { ValueError } from '../errors';
+
+interface Waiter {
+  fail(error: unknown): void;
+}
+
+/** One per running greenlet, plus one per `withTimeout` / `Timeout.run` block. */
+export class Scope {
+  private controller: AbortController | null = null;
+  private dead = false;
+  private reason: unknown = undefined;
+  // A one-shot interrupt (gevent's Timeout.start()) that found no wait in
+  // progress: the next wait in this scope fails with it.
+  private pending: { error: unknown; token: object } | null = null;
+  private waiters: Set<Waiter> | null = null;
+  private children: Set<Scope> | null = null;
+  /** Called once when the scope is aborted (used by Timeout.run to settle). */
+  onAbort: ((reason: unknown) => void) | null = null;
+
+  constructor(
+    /** The greenlet this scope belongs to (null outside any greenlet). */
+    readonly owner: object | null,
+    readonly parent: Scope | null,
+  ) {
+    if (parent) {
+      (parent.children ??= new Set()).add(this);
+      if (parent.dead) this.abort(parent.reason);
+    }
+  }
+
+  get signal(): AbortSignal {
+    if (!this.controller) {
+      this.controller = new AbortController();
+      if (this.dead) this.controller.abort(this.reason);
+    }
+    return this.controller.signal;
+  }
+
+  get aborted(): boolean {
+    return this.dead;
+  }
+
+  /** What the scope was aborted with (undefined while it is not). */
+  get abortReason(): unknown {
+    return this.reason;
+  }
+
+  /** Permanent: every wait in this scope and its children fails with `reason`. */
+  abort(reason: unknown): void {
+    if (this.dead) return;
+    this.dead = true;
+    this.reason = reason;
+    this.controller?.abort(reason);
+    this.failWaiters(reason);
+    if (this.children) for (const child of [...this.children]) child.abort(reason);
+    const hook = this.onAbort;
+    this.onAbort = null;
+    hook?.(reason);
+  }
+
+  /** One-shot: fails the waits in progress here or in child scopes, or else the next one. */
+  interrupt(error: unknown, token: object): void {
+    if (this.dead) return;
+    if (!this.failWaiters(error, true)) this.pending = { error, token };
+  }
+
+  /** Withdraws a one-shot interrupt that was not delivered yet. */
+  withdraw(token: object): void {
+    if (this.pending?.token === token) this.pending = null;
+  }
+
+  /** Ends a child scope: its parent forgets it. */
+  close(): void {
+    this.parent?.children?.delete(this);
+    this.onAbort = null;
+  }
+
+  /** The error a new wait in this scope must fail with at once, if any (consumed if one-shot). */
+  take(): { error: unknown } | null {
+    if (this.dead) return { error: this.reason };
+    for (let scope: Scope | null = this; scope; scope = scope.parent) {
+      if (scope.pending) {
+        const { error } = scope.pending;
+        scope.pending = null;
+        return { error };
+      }
+    }
+    return null;
+  }
+
+  add(waiter: Waiter): void {
+    (this.waiters ??= new Set()).add(waiter);
+  }
+
+  remove(waiter: Waiter): void {
+    this.waiters?.delete(waiter);
+  }
+
+  private failWaiters(error: unknown, deep = false): boolean {
+    let hit = false;
+    if (this.waiters && this.waiters.size > 0) {
+      hit = true;
+      const waiters = [...this.waiters];
+      this.waiters.clear();
+      for (const waiter of waiters) waiter.fail(error);
+    }
+    if (deep && this.children) {
+      for (const child of [...this.children]) if (child.failWaiters(error, true)) hit = true;
+    }
+    return hit;
+  }
+}
+
+export const storage = new AsyncLocalStorage<Scope>();
+
+export function currentScope(): Scope | undefined {
+  return storage.getStore();
+}
+
+/**
+ * A Promise that the current scope can cancel: `executor` starts the wait and
+ * returns how to undo it (clear a timer, drop a callback).
+ */
+export function cancellable<T>(
+  executor: (resolve: (value: T) => void, reject: (error: unknown) => void) => () => void,
+): Promise<T> {
+  const scope = storage.getStore();
+  if (scope) {
+    const early = scope.take();
+    if (early) return Promise.reject(early.error);
+  }
+  return new Promise<T>((resolve, reject) => {
+    let settled = false;
+    let undo: (() => void) | null = null;
+    const waiter: Waiter = {
+      fail(error) {
+        if (settled) return;
+        settled = true;
+        undo?.();
+        reject(error);
+      },
+    };
+    undo = executor(
+      (value) => {
+        if (settled) return;
+        settled = true;
+        scope?.remove(waiter);
+        undo?.();
+        resolve(value);
+      },
+      (error) => {
+        if (settled) return;
+        settled = true;
+        scope?.remove(waiter);
+        undo?.();
+        reject(error);
+      },
+    );
+    if (settled) undo();
+    else scope?.add(waiter);
+  });
+}
+
+const MAX_DELAY = 2147483647; // setTimeout's limit; longer delays fire at once
+
+/** setTimeout without the 24.8-day limit; returns how to cancel it. */
+export function startTimer(fn: () => void, ms: number): () => void {
+  let handle: NodeJS.Timeout;
+  const arm = (left: number): void => {
+    handle = setTimeout(
+      left > MAX_DELAY ? () => arm(left - MAX_DELAY) : fn,
+      Math.min(left, MAX_DELAY),
+    );
+  };
+  arm(ms);
+  return () => clearTimeout(handle);
+}
+
+/** Seconds (Python's unit) to milliseconds; null/undefined mean "no limit". */
+export function toMs(seconds: number | null | undefined, what: string): number | null {
+  if (seconds === null || seconds === undefined) return null;
+  if (typeof seconds !== 'number') {
+    throw new TypeError(`${what} must be a number of seconds, not ${typeof seconds}`);
+  }
+  if (!Number.isFinite(seconds) || seconds < 0) {
+    throw new ValueError(
+      `${what} must be a finite number of seconds >= 0, got ${seconds}` +
+        ' (pass null/undefined for no limit)',
+    );
+  }
+  return seconds * 1000;
+}

@@ -1,0 +1,157 @@
+// gevent.joinall / wait / iwait / killall over many greenlets.
+import { ValueError } from '../errors';
+import { Greenlet, KillOptions } from './greenlet';
+import { cancellable, startTimer, toMs } from './scope';
+
+export interface JoinallOptions {
+  /** Give up after this many seconds and return the greenlets done so far. */
+  timeout?: number | null;
+  /** Reject with the first exception (in completion order) as soon as a greenlet fails. */
+  raiseError?: boolean;
+  /** Return once this many greenlets have finished. */
+  count?: number | null;
+}
+
+function toList(greenlets: Iterable<Greenlet<unknown>>, what: string): Greenlet<unknown>[] {
+  if (
+    greenlets === null ||
+    typeof (greenlets as Iterable<unknown>)?.[Symbol.iterator] !== 'function'
+  ) {
+    throw new TypeError(`${what} needs an iterable of greenlets`);
+  }
+  const list = [...greenlets];
+  for (const greenlet of list) {
+    if (!(greenlet instanceof Greenlet)) {
+      throw new TypeError(`${what} accepts greenlets only (from spawn()), got ${String(greenlet)}`);
+    }
+  }
+  return list;
+}
+
+function toCount(count: number | null | undefined, length: number): number {
+  if (count === null || count === undefined) return length;
+  if (!Number.isInteger(count) || count < 0) {
+    throw new ValueError(`count must be an integer >= 0, got ${String(count)}`);
+  }
+  return Math.min(count, length);
+}
+
+/**
+ * Waits for the greenlets (all, or `count` of them, or until `timeout`
+ * seconds) and returns those that finished, in completion order. With
+ * `raiseError`, rejects with the first failure's exception.
+ */
+export function joinall<G extends Greenlet<unknown>>(
+  greenlets: Iterable<G>,
+  options: JoinallOptions = {},
+): Promise<G[]> {
+  const list = toList(greenlets, 'joinall()') as G[];
+  const count = toCount(options.count, list.length);
+  const ms = toMs(options.timeout, 'joinall timeout');
+  const raiseError = options.raiseError ?? false;
+  const done: G[] = [];
+  for (const greenlet of list) {
+    if (raiseError) greenlet.markObserved();
+    if (greenlet.ready() && done.length < count) {
+      if (raiseError && !greenlet.successful()) return Promise.reject(greenlet.exception);
+      done.push(greenlet);
+    }
+  }
+  if (done.length >= count) return Promise.resolve(done);
+  return cancellable<G[]>((resolve, reject) => {
+    const pending = list.filter((greenlet) => !greenlet.ready());
+    const onDone = (greenlet: G): void => {
+      if (raiseError && !greenlet.successful()) {
+        reject(greenlet.exception);
+        return;
+      }
+      done.push(greenlet);
+      if (done.length >= count) resolve(done);
+    };
+    for (const greenlet of pending) greenlet.onDone(onDone);
+    const cancelTimer = ms === null ? null : startTimer(() => resolve(done.slice()), ms);
+    return () => {
+      for (const greenlet of pending) greenlet.offDone(onDone);
+      cancelTimer?.();
+    };
+  });
+}
+
+/** gevent.wait: joinall without raiseError; returns the finished greenlets. */
+export function wait<G extends Greenlet<unknown>>(
+  greenlets: Iterable<G>,
+  options: { timeout?: number | null; count?: number | null } = {},
+): Promise<G[]> {
+  return joinall(greenlets, { timeout: options.timeout, count: options.count });
+}
+
+/**
+ * Yields the greenlets as they finish (gevent.iwait), at most `count`, until
+ * `timeout` seconds have passed since the call. (Not an async generator:
+ * those would await each greenlet and yield its value instead. TypeScript
+ * types a `for await` variable as the greenlet's value for the same reason:
+ * it is the greenlet at run time; cast it, `g as Greenlet<T>`.)
+ */
+export function iwait<G extends Greenlet<unknown>>(
+  greenlets: Iterable<G>,
+  options: { timeout?: number | null; count?: number | null } = {},
+): AsyncIterableIterator<G> {
+  const list = toList(greenlets, 'iwait()') as G[];
+  const count = toCount(options.count, list.length);
+  const ms = toMs(options.timeout, 'iwait timeout');
+  const deadline = ms === null ? null : Date.now() + ms;
+  const ready: G[] = [];
+  let given = 0;
+  let closed = false;
+  let wake: (() => void) | null = null;
+  const onDone = (greenlet: G): void => {
+    ready.push(greenlet);
+    wake?.();
+  };
+  for (const greenlet of list) greenlet.onDone(onDone);
+  const finish = (): IteratorResult<G, undefined> => {
+    if (!closed) {
+      closed = true;
+      for (const greenlet of list) greenlet.offDone(onDone);
+    }
+    return { done: true, value: undefined };
+  };
+  const iterator: AsyncIterableIterator<G> = {
+    async next() {
+      if (closed || given >= count) return finish();
+      if (ready.length === 0) {
+        const left = deadline === null ? null : deadline - Date.now();
+        if (left !== null && left <= 0) return finish();
+        const arrived = await cancellable<boolean>((resolve) => {
+          wake = () => resolve(true);
+          const cancelTimer = left === null ? null : startTimer(() => resolve(false), left);
+          return () => {
+            wake = null;
+            cancelTimer?.();
+          };
+        });
+        if (!arrived || closed) return finish();
+      }
+      given += 1;
+      return { done: false, value: ready.shift()! };
+    },
+    async return() {
+      return finish();
+    },
+    [Symbol.asyncIterator]() {
+      return iterator;
+    },
+  };
+  return iterator;
+}
+
+/** Kills every greenlet (gevent.killall); by default waits until all have finished. */
+export async function killall(
+  greenlets: Iterable<Greenlet<unknown>>,
+  options: KillOptions = {},
+): Promise<void> {
+  const list = toList(greenlets, 'killall()');
+  const { block = true, timeout } = options;
+  for (const greenlet of list) void greenlet.kill({ ...options, block: false });
+  if (block) await joinall(list, { timeout });
+}
