@@ -3,7 +3,8 @@
 // are decoded, then runs the target and reports how it ended.
 import '../index';
 import { workerData } from 'node:worker_threads';
-import { deserialize } from '../serialize';
+import { SerializationError } from '../errors';
+import { decodeShareables } from '../shareable';
 import { redirectThreadOutput } from './output';
 import { explainReferenceError, loadTarget } from './target';
 import { Slot, ThreadData, getNativeId, kThreadData, liveThreads, packException } from './thread';
@@ -50,10 +51,21 @@ function timerDue(fireAt: number): boolean {
   }
 }
 
+function decodeArgs(): unknown[] {
+  try {
+    return decodeShareables(data.args) as unknown[];
+  } catch (err) {
+    throw new SerializationError(
+      `cannot decode the args of ${data.name}: ${(err as Error)?.message ?? String(err)}`,
+      { cause: err },
+    );
+  }
+}
+
 async function main(): Promise<void> {
   try {
     const target = await loadTarget(spec);
-    const args = deserialize(data.args) as unknown[];
+    const args = decodeArgs();
     if (data.fireAt !== undefined && !timerDue(data.fireAt)) return;
     await target(...args);
   } catch (err) {

@@ -15,9 +15,9 @@ import {
   workerData,
 } from 'node:worker_threads';
 import * as errors from '../errors';
-import { NotSupportedError, RuntimeError, ValueError } from '../errors';
+import { NotSupportedError, RuntimeError, SerializationError, ValueError } from '../errors';
 import { native } from '../native';
-import { serialize } from '../serialize';
+import { encodeShareables } from '../shareable';
 import { atForkChild } from '../backend/fork-child';
 import { Target, TargetSpec, callerFile, describeTarget, loadTarget } from './target';
 
@@ -39,7 +39,9 @@ export interface ThreadData {
   name: string;
   daemon: boolean;
   spec: TargetSpec;
-  args: Uint8Array;
+  /** encodeShareables(args): structured-cloned with workerData, so
+   * SharedArrayBuffers are shared and forkful objects travel by handle. */
+  args: unknown[];
   state: Int32Array;
   counter: Int32Array;
   port: MessagePort;
@@ -397,14 +399,30 @@ export class Thread {
       );
     }
     const data = this._threadData();
-    const worker = new Worker(bootstrapPath, {
-      workerData: { [kThreadData]: data },
-      transferList: [data.port],
-      env: SHARE_ENV,
-      stdin: false,
-      trackUnmanagedFds: false,
-      resourceLimits: stackSizeBytes ? { stackSizeMb: stackSizeBytes / (1024 * 1024) } : undefined,
-    });
+    let worker: Worker;
+    try {
+      worker = new Worker(bootstrapPath, {
+        workerData: { [kThreadData]: data },
+        transferList: [data.port],
+        env: SHARE_ENV,
+        stdin: false,
+        trackUnmanagedFds: false,
+        resourceLimits: stackSizeBytes
+          ? { stackSizeMb: stackSizeBytes / (1024 * 1024) }
+          : undefined,
+      });
+    } catch (err) {
+      this._port?.close();
+      this._port = null;
+      if ((err as Error)?.name !== 'DataCloneError') throw err;
+      throw new SerializationError(
+        `cannot send the args of ${this._name}: ${(err as Error).message} (args cross by ` +
+          `structured clone: functions and symbols cannot travel, class instances arrive as ` +
+          `plain objects, forkful's shareable objects travel by handle and ` +
+          `SharedArrayBuffers are shared)`,
+        { cause: err },
+      );
+    }
     this._started = true;
     this._worker = worker;
     this._ident = worker.threadId;
@@ -426,7 +444,7 @@ export class Thread {
       name: '(no target)',
       caller: callerFile(),
     };
-    const args = serialize(this._args);
+    const args = encodeShareables(this._args) as unknown[];
     this._state = new Int32Array(new SharedArrayBuffer(16));
     this._port = port1;
     return {
