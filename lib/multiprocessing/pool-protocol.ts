@@ -1,0 +1,70 @@
+// The messages between a Pool and its workers, and how errors cross. Every
+// message is one length-prefixed frame (native sendFrame) holding a value
+// encoded by lib/serialize.
+import * as errors from '../errors';
+
+/** Parent -> worker. */
+export const MSG_TASK = 1; // [MSG_TASK, chunkId, fnId, mode, payload]
+export const MSG_EXIT = 2; // [MSG_EXIT]: finish what was sent, then exit
+export const MSG_DEF = 3; // [MSG_DEF, fnId, FunctionSpec] (spawn backend)
+
+/** Worker -> parent. */
+export const MSG_RESULT = 1; // [MSG_RESULT, chunkId, ok, valueOrEncodedError]
+export const MSG_INIT_ERROR = 2; // [MSG_INIT_ERROR, encodedError]
+
+/** How a chunk's payload is applied. */
+export const MODE_APPLY = 0; // payload: the args array; result: one value
+export const MODE_MAP = 1; // payload: items; result: fn(item) for each
+export const MODE_STAR = 2; // payload: arg arrays; result: fn(...args) for each
+
+export type Mode = typeof MODE_APPLY | typeof MODE_MAP | typeof MODE_STAR;
+
+export interface EncodedError {
+  name: string;
+  message: string;
+  stack?: string;
+  code?: unknown;
+  pid: number;
+}
+
+export function encodeError(err: unknown): EncodedError {
+  if (err instanceof Error) {
+    const code = (err as { code?: unknown }).code;
+    return {
+      name: err.name,
+      message: err.message,
+      stack: err.stack,
+      code: typeof code === 'string' || typeof code === 'number' ? code : undefined,
+      pid: process.pid,
+    };
+  }
+  return {
+    name: 'Error',
+    message: `a non-Error value was thrown: ${String(err)}`,
+    pid: process.pid,
+  };
+}
+
+const builtins: Record<string, ErrorConstructor> = {
+  Error,
+  TypeError,
+  RangeError,
+  SyntaxError,
+  ReferenceError,
+  EvalError,
+  URIError,
+};
+
+/** The worker's error rebuilt in the parent: same class where known, same
+ * name, message and stack (the stack is the worker's, where it was thrown). */
+export function decodeError(encoded: EncodedError): Error {
+  const known =
+    (errors as unknown as Record<string, ErrorConstructor>)[encoded.name] ?? builtins[encoded.name];
+  const err = known ? new known(encoded.message) : new Error(encoded.message);
+  if (err.name !== encoded.name) {
+    Object.defineProperty(err, 'name', { value: encoded.name, configurable: true, writable: true });
+  }
+  if (encoded.stack) err.stack = `${encoded.stack}\n    (in pool worker ${encoded.pid})`;
+  if (encoded.code !== undefined) (err as { code?: unknown }).code = encoded.code;
+  return err;
+}

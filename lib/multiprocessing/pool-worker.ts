@@ -1,0 +1,143 @@
+// The loop a pool worker runs, on both backends: read one task message,
+// run the function over the chunk, send one result message, until told to
+// exit, until the pool's end of the pipe closes, or after maxtasksperchild
+// chunks. It blocks on its pipe between tasks: a worker has nothing else to do.
+import type { Connection } from './connection';
+import {
+  MODE_APPLY,
+  MODE_MAP,
+  MSG_DEF,
+  MSG_EXIT,
+  MSG_INIT_ERROR,
+  MSG_RESULT,
+  MSG_TASK,
+  encodeError,
+} from './pool-protocol';
+import { NotSupportedError, SerializationError } from '../errors';
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export type AnyFunction = (...args: any[]) => unknown;
+
+export interface WorkerLoopOptions {
+  tasks: Connection;
+  results: Connection;
+  /** The function with this id (fork: the registry as of the fork). */
+  lookup(fnId: number): AnyFunction | undefined;
+  /** Spawn backend: turns a MSG_DEF spec into a function. */
+  define?(fnId: number, spec: unknown): void;
+  initializer?: AnyFunction | null;
+  initargs?: unknown[];
+  maxtasks?: number | null;
+  /** Whether a task may return a Promise (a worker with a free event loop). */
+  allowAsync: boolean;
+}
+
+function isThenable(value: unknown): value is PromiseLike<unknown> {
+  return (
+    (typeof value === 'object' || typeof value === 'function') &&
+    value !== null &&
+    typeof (value as { then?: unknown }).then === 'function'
+  );
+}
+
+const asyncRefused = () =>
+  new NotSupportedError(
+    'a pool task returned a Promise: on the fork backend a worker runs tasks synchronously ' +
+      '(as Python does), so it cannot await. Use a synchronous function, or the spawn backend ' +
+      "(setStartMethod('spawn')) for async tasks.",
+  );
+
+function sendResult(results: Connection, chunkId: number, ok: boolean, value: unknown): void {
+  try {
+    results.send([MSG_RESULT, chunkId, ok, value]);
+  } catch (err) {
+    if (!(err instanceof SerializationError)) throw err;
+    results.send([MSG_RESULT, chunkId, false, encodeError(err)]);
+  }
+}
+
+/** Runs one chunk synchronously; a Promise result only where allowed. */
+function runChunk(fn: AnyFunction, mode: number, payload: unknown[], allowAsync: boolean): unknown {
+  if (mode === MODE_APPLY) {
+    const r = fn(...payload);
+    if (isThenable(r) && !allowAsync) throw asyncRefused();
+    return r;
+  }
+  const out = new Array<unknown>(payload.length);
+  let pending = false;
+  for (let i = 0; i < payload.length; i++) {
+    const r = mode === MODE_MAP ? fn(payload[i]) : fn(...(payload[i] as unknown[]));
+    if (isThenable(r)) {
+      if (!allowAsync) throw asyncRefused();
+      pending = true;
+    }
+    out[i] = r;
+  }
+  return pending ? Promise.all(out) : out;
+}
+
+/** Serves tasks until told to stop. Resolves when the worker should exit;
+ * on the fork backend it never awaits, so it finishes synchronously. */
+export function workerLoop(opts: WorkerLoopOptions): void | Promise<void> {
+  const { tasks, results } = opts;
+  if (opts.initializer) {
+    try {
+      const r = opts.initializer(...(opts.initargs ?? []));
+      if (isThenable(r) && !opts.allowAsync) throw asyncRefused();
+    } catch (err) {
+      results.send([MSG_INIT_ERROR, encodeError(err)]);
+      return;
+    }
+  }
+  let done = 0;
+  const max = opts.maxtasks ?? 0;
+  for (;;) {
+    if (max > 0 && done >= max) return;
+    let msg: unknown[];
+    try {
+      msg = tasks.recvSync() as unknown[];
+    } catch {
+      return; // the pool closed its end (EOFError) or went away
+    }
+    const op = msg[0];
+    if (op === MSG_EXIT) return;
+    if (op === MSG_DEF) {
+      try {
+        opts.define?.(msg[1] as number, msg[2]);
+      } catch {
+        // The task that uses it reports the failure (its function is unknown).
+      }
+      continue;
+    }
+    if (op !== MSG_TASK) continue;
+    const [, chunkId, fnId, mode, payload] = msg as [number, number, number, number, unknown[]];
+    done++;
+    const fn = opts.lookup(fnId);
+    let value: unknown;
+    try {
+      if (!fn) throw new Error(`pool worker ${process.pid} does not know function #${fnId}`);
+      value = runChunk(fn, mode, payload, opts.allowAsync);
+    } catch (err) {
+      sendResult(results, chunkId, false, encodeError(err));
+      continue;
+    }
+    if (isThenable(value)) {
+      // Spawn backend only: finish this task on the event loop, then go on.
+      const more = () =>
+        max > 0 && done >= max
+          ? undefined
+          : workerLoop({ ...opts, initializer: null, maxtasks: max > 0 ? max - done : null });
+      return Promise.resolve(value).then(
+        (v) => {
+          sendResult(results, chunkId, true, v);
+          return more();
+        },
+        (err) => {
+          sendResult(results, chunkId, false, encodeError(err));
+          return more();
+        },
+      );
+    }
+    sendResult(results, chunkId, true, value);
+  }
+}
