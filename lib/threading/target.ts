@@ -139,10 +139,11 @@ export function targetName(spec: TargetSpec): string {
 }
 
 const closureHint =
-  'A thread target sent by source runs in its own thread with its own globals: it cannot see ' +
-  "the caller's closure (variables and functions defined outside it). Pass values through " +
-  'args (new Thread({ target, args: [value] })), require() or import() modules inside the ' +
-  'function, or export the target from a module and pass { module, export }.';
+  'Code sent to a thread by source (a Thread target, a Timer function, a local subclass or ' +
+  "init function) runs with the thread's own globals: it cannot see the caller's closure " +
+  '(variables and functions defined outside it). Pass values through args ' +
+  '(new Thread({ target, args: [value] })), require() or import() modules inside the ' +
+  'function, or export it from a module and pass { module, export }.';
 
 /** Adds the closure hint to a ReferenceError raised by code sent by source. */
 export function explainReferenceError(err: unknown, spec: TargetSpec): unknown {
