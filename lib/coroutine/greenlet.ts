@@ -304,7 +304,7 @@ export class Greenlet<T = unknown> implements PromiseLike<T> {
       return;
     }
     if (isThenable(result)) {
-      Promise.resolve(result).then(
+      result.then(
         (value) => this.finish(true, value),
         (error) => this.finish(false, error),
       );

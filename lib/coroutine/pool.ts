@@ -148,8 +148,11 @@ export class Pool {
     fn: (this: Greenlet<Awaited<R>>, item: I) => R,
     iterable: Iterable<I> | AsyncIterable<I>,
   ): Promise<Awaited<R>[]> {
+    // Unlike imap, map fails as soon as any item fails (as Promise.all does).
     const results: Awaited<R>[] = [];
-    for await (const value of this.imap(fn, iterable)) results.push(value);
+    for await (const [index, value] of this.iterate(fn, iterable, false, {})) {
+      results[index] = value;
+    }
     return results;
   }
 
@@ -175,7 +178,7 @@ export class Pool {
     iterable: Iterable<I> | AsyncIterable<I>,
     options: ImapOptions = {},
   ): AsyncGenerator<Awaited<R>, void, undefined> {
-    return this.iterate(fn, iterable, true, options);
+    return values(this.iterate(fn, iterable, true, options));
   }
 
   /** Like imap(), in completion order. */
@@ -184,7 +187,7 @@ export class Pool {
     iterable: Iterable<I> | AsyncIterable<I>,
     options: ImapOptions = {},
   ): AsyncGenerator<Awaited<R>, void, undefined> {
-    return this.iterate(fn, iterable, false, options);
+    return values(this.iterate(fn, iterable, false, options));
   }
 
   private async *iterate<I, R>(
@@ -192,7 +195,7 @@ export class Pool {
     iterable: Iterable<I> | AsyncIterable<I>,
     ordered: boolean,
     options: ImapOptions,
-  ): AsyncGenerator<Awaited<R>, void, undefined> {
+  ): AsyncGenerator<[number, Awaited<R>], void, undefined> {
     if (typeof fn !== 'function')
       throw new TypeError('map/imap(fn, iterable): fn must be a function');
     const { maxsize } = options;
@@ -204,12 +207,28 @@ export class Pool {
     const limit = maxsize ?? Infinity;
     const iterator = iteratorOf(iterable);
     const pending: Greenlet<Awaited<R>>[] = [];
+    const indexes = new Map<Greenlet<Awaited<R>>, number>();
+    let count = 0;
     let exhausted = false;
     let finished = false;
     let wake: (() => void) | null = null;
     const poke = (): void => wake?.();
     try {
       for (;;) {
+        // Results first (a failure stops the feeding), then new items for free slots.
+        for (;;) {
+          const found = ordered
+            ? pending.length > 0 && pending[0].ready()
+              ? 0
+              : -1
+            : pending.findIndex((greenlet) => greenlet.ready());
+          if (found < 0) break;
+          const [greenlet] = pending.splice(found, 1);
+          if (!greenlet.successful()) throw greenlet.exception;
+          const index = indexes.get(greenlet)!;
+          indexes.delete(greenlet);
+          yield [index, greenlet.value as Awaited<R>];
+        }
         while (!exhausted && pending.length < limit && !this.full()) {
           const step = await iterator.next();
           if (step.done) {
@@ -220,17 +239,7 @@ export class Pool {
           greenlet.markObserved();
           greenlet.onDone(poke);
           pending.push(greenlet);
-        }
-        for (;;) {
-          const index = ordered
-            ? pending.length > 0 && pending[0].ready()
-              ? 0
-              : -1
-            : pending.findIndex((greenlet) => greenlet.ready());
-          if (index < 0) break;
-          const [greenlet] = pending.splice(index, 1);
-          if (!greenlet.successful()) throw greenlet.exception;
-          yield greenlet.value as Awaited<R>;
+          indexes.set(greenlet, count++);
         }
         if (exhausted && pending.length === 0) {
           finished = true;
@@ -279,6 +288,13 @@ export class Pool {
       next.start();
     }
   }
+}
+
+// The values of iterate()'s [index, value] pairs; closing it closes the source.
+async function* values<V>(
+  pairs: AsyncGenerator<[number, V], void, undefined>,
+): AsyncGenerator<V, void, undefined> {
+  for await (const [, value] of pairs) yield value;
 }
 
 /** gevent's Group: a Pool with no limit, to join or kill greenlets together. */

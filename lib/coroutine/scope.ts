@@ -19,6 +19,8 @@ export class Scope {
   // A one-shot interrupt (gevent's Timeout.start()) that found no wait in
   // progress: the next wait in this scope fails with it.
   private pending: { error: unknown; token: object } | null = null;
+  // Most scopes wait on one thing at a time: one slot, a Set beyond that.
+  private waiter: Waiter | null = null;
   private waiters: Set<Waiter> | null = null;
   private children: Set<Scope> | null = null;
   /** Called once when the scope is aborted (used by Timeout.run to settle). */
@@ -96,19 +98,22 @@ export class Scope {
   }
 
   add(waiter: Waiter): void {
-    (this.waiters ??= new Set()).add(waiter);
+    if (this.waiter === null) this.waiter = waiter;
+    else (this.waiters ??= new Set()).add(waiter);
   }
 
   remove(waiter: Waiter): void {
-    this.waiters?.delete(waiter);
+    if (this.waiter === waiter) this.waiter = null;
+    else this.waiters?.delete(waiter);
   }
 
   private failWaiters(error: unknown, deep = false): boolean {
     let hit = false;
-    if (this.waiters && this.waiters.size > 0) {
+    const waiters = [...(this.waiter ? [this.waiter] : []), ...(this.waiters ?? [])];
+    this.waiter = null;
+    this.waiters?.clear();
+    if (waiters.length > 0) {
       hit = true;
-      const waiters = [...this.waiters];
-      this.waiters.clear();
       for (const waiter of waiters) waiter.fail(error);
     }
     if (deep && this.children) {
