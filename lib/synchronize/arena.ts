@@ -56,6 +56,11 @@ export function arenaNative(what: string): NativeAddon {
   return addon ?? ensure(what);
 }
 
+/** The addon, once the arena is set up (every object's constructor ensured it). */
+export function nat(): NativeAddon {
+  return addon!;
+}
+
 /** The Int32Array over the whole arena (index = byte offset / 4). */
 export function words(): Int32Array {
   return i32!;

@@ -5,11 +5,8 @@
 import { RuntimeError, ValueError } from '../errors';
 import { kShare, registerShareable, type ShareState } from '../shareable';
 import { deadlineOf, remaining, waitTimeout } from './args';
-import { arenaNative, Block, Kind, words, type BlockState } from './arena';
+import { arenaNative, Block, nat, Kind, words, type BlockState } from './arena';
 import { Lock, RLock, Revive, type ConditionLock } from './lock';
-import type { NativeAddon } from '../native';
-
-let nat: NativeAddon;
 
 /** The sequence/sleepers pair at word index `i`: shared by Condition and
  * Barrier. */
@@ -25,13 +22,13 @@ export class CondWords {
 
   /** Sleeps until notified or timeout (seconds, -1 forever): true if woken. */
   sleep(ticket: number, timeout: number): boolean {
-    const r = nat.syncFutexWait(this.i * 4, ticket, timeout);
+    const r = nat().syncFutexWait(this.i * 4, ticket, timeout);
     Atomics.sub(words(), this.i + 1, 1);
     return r !== 0;
   }
 
   async sleepAsync(ticket: number, timeout: number): Promise<boolean> {
-    const r = await nat.syncFutexWaitAsync(this.i * 4, ticket, timeout);
+    const r = await nat().syncFutexWaitAsync(this.i * 4, ticket, timeout);
     Atomics.sub(words(), this.i + 1, 1);
     return r !== 0;
   }
@@ -40,7 +37,7 @@ export class CondWords {
     const w = words();
     if (Atomics.load(w, this.i + 1) === 0) return;
     Atomics.add(w, this.i, 1);
-    nat.syncFutexWake(this.i * 4, n);
+    nat().syncFutexWake(this.i * 4, n);
   }
 }
 
@@ -58,7 +55,7 @@ export class Condition {
   /** @internal */ readonly _cw: CondWords;
 
   constructor(lock?: Lock | RLock | null, revive?: Revive) {
-    nat = arenaNative('Condition');
+    arenaNative('Condition');
     if (
       lock !== undefined &&
       lock !== null &&

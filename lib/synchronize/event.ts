@@ -2,18 +2,15 @@
 // the flag and wakes every sleeper (futex) only when there are some.
 import { kShare, registerShareable, type ShareState } from '../shareable';
 import { deadlineOf, remaining, waitTimeout } from './args';
-import { arenaNative, Block, Kind, words, type BlockState } from './arena';
+import { arenaNative, Block, nat, Kind, words, type BlockState } from './arena';
 import { Revive } from './lock';
-import type { NativeAddon } from '../native';
-
-let nat: NativeAddon;
 
 export class Event {
   /** @internal */ readonly _block: Block;
   /** @internal */ readonly _i: number;
 
   constructor(revive?: Revive) {
-    nat = arenaNative('Event');
+    arenaNative('Event');
     this._block =
       revive instanceof Revive
         ? Block.revive('Event', Kind.Event, revive.state, this)
@@ -28,7 +25,7 @@ export class Event {
   set(): void {
     const w = words();
     Atomics.store(w, this._i, 1);
-    if (Atomics.load(w, this._i + 1) > 0) nat.syncFutexWake(this._i * 4, -1);
+    if (Atomics.load(w, this._i + 1) > 0) nat().syncFutexWake(this._i * 4, -1);
   }
 
   clear(): void {
@@ -46,7 +43,7 @@ export class Event {
       while (Atomics.load(w, this._i) === 0) {
         const left = remaining(deadline);
         if (left === 0) break;
-        nat.syncFutexWait(this._i * 4, 0, left);
+        nat().syncFutexWait(this._i * 4, 0, left);
       }
     } finally {
       Atomics.sub(w, this._i + 1, 1);
@@ -64,7 +61,7 @@ export class Event {
       while (Atomics.load(w, this._i) === 0) {
         const left = remaining(deadline);
         if (left === 0) break;
-        await nat.syncFutexWaitAsync(this._i * 4, 0, left);
+        await nat().syncFutexWaitAsync(this._i * 4, 0, left);
       }
     } finally {
       Atomics.sub(w, this._i + 1, 1);

@@ -5,8 +5,7 @@
 import { RuntimeError } from '../errors';
 import { kShare, registerShareable, type ShareState } from '../shareable';
 import { acquireTimeout, type AcquireOptions } from './args';
-import { arenaNative, Block, Kind, self, words, type BlockState } from './arena';
-import type { NativeAddon } from '../native';
+import { arenaNative, Block, nat, Kind, self, words, type BlockState } from './arena';
 
 /** The "someone may sleep on this word" bit of a lock word. */
 export const WAITERS = 1 << 30;
@@ -16,8 +15,6 @@ const TID_MASK = WAITERS - 1;
 export class Revive {
   constructor(readonly state: BlockState) {}
 }
-
-let nat: NativeAddon;
 
 function reportRecovered(what: string): void {
   process.emitWarning(
@@ -29,7 +26,7 @@ function reportRecovered(what: string): void {
 
 /** Blocking acquire of the lock word at index `i` (slow path). */
 export function wordAcquireSlow(i: number, timeout: number, what: string): boolean {
-  const r: number = nat.syncLockAcquire(i * 4, timeout, self.tid);
+  const r: number = nat().syncLockAcquire(i * 4, timeout, self.tid);
   if (r === 2) reportRecovered(what);
   return r !== 0;
 }
@@ -38,7 +35,7 @@ export async function wordAcquireAsync(i: number, timeout: number, what: string)
   const w = words();
   if (Atomics.compareExchange(w, i, 0, self.tid) === 0) return true;
   if (timeout === 0) return false;
-  const r: number = await nat.syncLockAcquireAsync(i * 4, timeout, self.tid);
+  const r: number = await nat().syncLockAcquireAsync(i * 4, timeout, self.tid);
   if (r === 2) reportRecovered(what);
   return r !== 0;
 }
@@ -52,7 +49,7 @@ export function wordAcquire(i: number, timeout: number, what: string): boolean {
 /** Releases the lock word at `i`; false when it was not locked. */
 export function wordRelease(i: number): boolean {
   const old = Atomics.exchange(words(), i, 0);
-  if (old & WAITERS) nat.syncFutexWake(i * 4, 1);
+  if (old & WAITERS) nat().syncFutexWake(i * 4, 1);
   return old !== 0;
 }
 
@@ -80,7 +77,7 @@ export class Lock implements ConditionLock {
   /** @internal */ readonly _i: number;
 
   constructor(revive?: Revive) {
-    nat = arenaNative('Lock');
+    arenaNative('Lock');
     this._block =
       revive instanceof Revive
         ? Block.revive('Lock', Kind.Lock, revive.state, this)
@@ -113,7 +110,7 @@ export class Lock implements ConditionLock {
     const old = Atomics.exchange(this._w, this._i, 0);
     if (old === self.tid) return;
     if (old === 0) throw new RuntimeError('release unlocked lock');
-    if (old & WAITERS) nat.syncFutexWake(this._i * 4, 1);
+    if (old & WAITERS) nat().syncFutexWake(this._i * 4, 1);
   }
 
   /** True while some thread or process holds the lock. */
@@ -184,7 +181,7 @@ export class RLock implements ConditionLock {
   /** @internal */ readonly _i: number;
 
   constructor(revive?: Revive) {
-    nat = arenaNative('RLock');
+    arenaNative('RLock');
     this._block =
       revive instanceof Revive
         ? Block.revive('RLock', Kind.RLock, revive.state, this)

@@ -5,12 +5,10 @@
 import { ValueError } from '../errors';
 import { kShare, registerShareable, type ShareState } from '../shareable';
 import { acquireTimeout, type AcquireOptions } from './args';
-import { arenaNative, Block, Kind, words, type BlockState } from './arena';
+import { arenaNative, Block, nat, Kind, words, type BlockState } from './arena';
 import { Revive } from './lock';
-import type { NativeAddon } from '../native';
 
 const MAX_VALUE = 0x7fffffff;
-let nat: NativeAddon;
 
 function checkValue(value: unknown, what: string): number {
   if (typeof value !== 'number' || !Number.isInteger(value)) {
@@ -29,7 +27,7 @@ export class Semaphore {
   /** @internal */ readonly _i: number;
 
   constructor(value: number | Revive = 1) {
-    nat = arenaNative(new.target.name);
+    arenaNative(new.target.name);
     if (value instanceof Revive) {
       this._block = Block.revive(new.target.name, Kind.Semaphore, value.state, this);
     } else {
@@ -62,7 +60,7 @@ export class Semaphore {
       v = seen;
     }
     if (t === 0) return false;
-    return nat.syncSemAcquire(i * 4, t) !== 0;
+    return nat().syncSemAcquire(i * 4, t) !== 0;
   }
 
   /** acquire() that waits without blocking the event loop. */
@@ -70,7 +68,7 @@ export class Semaphore {
     const t = acquireTimeout(options, undefined, 'Semaphore.acquireAsync');
     if (this.acquire(false)) return true;
     if (t === 0) return false;
-    return (await nat.syncSemAcquireAsync(this._i * 4, t)) !== 0;
+    return (await nat().syncSemAcquireAsync(this._i * 4, t)) !== 0;
   }
 
   /** Gives back n units (default 1), waking up to n sleepers. */
@@ -96,7 +94,7 @@ export class Semaphore {
         throw new ValueError('Semaphore value would overflow 2^31-1');
       }
     }
-    if (Atomics.load(w, i + 1) > 0) nat.syncFutexWake(i * 4, n);
+    if (Atomics.load(w, i + 1) > 0) nat().syncFutexWake(i * 4, n);
   }
 
   /** The current counter (Python's get_value / _value). */
