@@ -16,6 +16,7 @@
 
 #include "addon.h"
 #include "fd.h"
+#include "process.h"
 
 namespace forkful {
 namespace {
@@ -293,7 +294,14 @@ class FdWatch : public Napi::ObjectWrap<FdWatch> {
     if (self == nullptr) return;
     Napi::Env env = self->Env();
     Napi::HandleScope scope(env);
-    self->callback_.MakeCallback(env.Global(), {}, self->context_);
+    try {
+      self->callback_.MakeCallback(env.Global(), {}, self->context_);
+    } catch (const Napi::Error& e) {
+      // A forked Process child abandons the parent's stack by terminating
+      // JS (see process.cc): that passes through here and is not an error.
+      // Anything else is the callback's uncaught exception.
+      ReportCallbackError(env, e);
+    }
   }
 
   Napi::Value Start(const Napi::CallbackInfo& info) {

@@ -1,14 +1,37 @@
 // What multiprocessing.Process needs from the kernel beyond forkful/os:
 // PR_SET_PDEATHSIG, so that a daemonic child dies with its parent (Linux).
+#include <poll.h>
 #include <signal.h>
+#include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 #if defined(__linux__)
 #include <sys/prctl.h>
+#include <sys/syscall.h>
 #endif
 
+#include <uv.h>
+#include <v8.h>
+
+#include <memory>
+
 #include "addon.h"
+#include "fd.h"
+#include "process.h"
 
 namespace forkful {
+
+namespace {
+bool g_abandoning = false;
+}  // namespace
+
+bool AbandoningStack() { return g_abandoning; }
+
+void ReportCallbackError(Napi::Env env, const Napi::Error& error) {
+  if (g_abandoning) return;
+  napi_fatal_exception(env, error.Value());
+}
+
 namespace {
 
 // setParentDeathSignal(signal, expectedParentPid) -> true when armed, false
@@ -30,7 +53,131 @@ Napi::Value SetParentDeathSignal(const Napi::CallbackInfo& info) {
 #endif
 }
 
+// A forked Process child starts in the middle of the parent's call stack
+// (inside start()), but must run only its target: it may not return into the
+// code that called start(). abandonStack(callback) terminates the running
+// JavaScript (uncatchable: no try/finally of the caller runs), and once the
+// stack has unwound to the event loop it lifts the termination and calls
+// callback there, on an empty stack.
+struct Resume {
+  uv_idle_t check;
+  Napi::FunctionReference callback;
+  std::unique_ptr<Napi::AsyncContext> context;
+  v8::Isolate* isolate = nullptr;
+};
+
+// Node's timer handle is the first uv_timer_t of the loop. A stack abandoned
+// inside a timer callback leaves Node's timer list believing a run is under
+// way, so it never re-arms the handle: arm it once, and Node's own timer
+// processing puts its state right.
+void RearmNodeTimers(uv_loop_t* loop) {
+  uv_timer_t* first = nullptr;
+  uv_walk(
+      loop,
+      [](uv_handle_t* h, void* arg) {
+        auto** found = static_cast<uv_timer_t**>(arg);
+        if (*found == nullptr && h->type == UV_TIMER) *found = reinterpret_cast<uv_timer_t*>(h);
+      },
+      &first);
+  if (first != nullptr && !uv_is_active(reinterpret_cast<uv_handle_t*>(first)) &&
+      first->timer_cb != nullptr) {
+    uv_timer_start(first, first->timer_cb, 1, 0);
+  }
+}
+
+void OnResume(uv_idle_t* handle) {
+  auto* resume = static_cast<Resume*>(handle->data);
+  uv_idle_stop(handle);
+  uv_close(reinterpret_cast<uv_handle_t*>(handle),
+           [](uv_handle_t* h) { std::unique_ptr<Resume> owned(static_cast<Resume*>(h->data)); });
+  resume->isolate->CancelTerminateExecution();
+  RearmNodeTimers(handle->loop);
+  Napi::Env env = resume->callback.Env();
+  Napi::HandleScope scope(env);
+  g_abandoning = false;
+  try {
+    resume->callback.MakeCallback(env.Global(), {}, *resume->context);
+  } catch (const Napi::Error& e) {
+    // A nested Process.start() in the target abandons this stack too.
+    ReportCallbackError(env, e);
+  }
+}
+
+Napi::Value AbandonStack(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!info[0].IsFunction()) throw Napi::TypeError::New(env, "callback must be a function");
+  uv_loop_t* loop = nullptr;
+  if (napi_get_uv_event_loop(env, &loop) != napi_ok) ThrowTyped(env, "OSError", "no event loop");
+  auto resume = std::make_unique<Resume>();
+  resume->callback = Napi::Persistent(info[0].As<Napi::Function>());
+  resume->context = std::make_unique<Napi::AsyncContext>(env, "forkful.ProcessChild");
+  resume->isolate = v8::Isolate::GetCurrent();
+  int err = uv_idle_init(loop, &resume->check);
+  if (err != 0) ThrowErrno(env, "uv_idle_init", -err);
+  resume->check.data = resume.get();
+  uv_idle_start(&resume->check, OnResume);
+  // An active idle handle makes the loop poll without blocking: the callback
+  // runs in the next iteration, after the stack has unwound.
+  g_abandoning = true;
+  resume->isolate->TerminateExecution();
+  resume.release();  // owned by the handle until it closes
+  return env.Undefined();
+}
+
+int OpenPidfd(pid_t pid) {
+#if defined(__linux__) && defined(SYS_pidfd_open)
+  return static_cast<int>(syscall(SYS_pidfd_open, pid, 0));
+#else
+  errno = ENOSYS;
+  return -1;
+#endif
+}
+
+// exitcodeNoReap(pid, timeoutMs) -> the child's exit code (minus the signal
+// number when killed) once it has ended, or null after timeoutMs (< 0:
+// wait forever). The child is NOT reaped (waitid WNOWAIT): whoever owns its
+// reaping (forkful's exit watch, or libuv for child_process children) still
+// gets its status. Blocks the calling thread: the joinSync forms.
+Napi::Value ExitcodeNoReap(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  pid_t pid = ArgInt32(info, 0, "pid");
+  double timeout_ms = ArgNumber(info, 1, "timeoutMs");
+  UniqueFd pidfd(OpenPidfd(pid));
+  struct timespec start;
+  clock_gettime(CLOCK_MONOTONIC, &start);
+  for (;;) {
+    siginfo_t si;
+    si.si_pid = 0;
+    if (waitid(P_PID, pid, &si, WEXITED | WNOWAIT | WNOHANG) != 0) {
+      if (errno == EINTR) continue;
+      ThrowErrno(env, "waitid");
+    }
+    if (si.si_pid == pid) {
+      int code = si.si_code == CLD_EXITED ? si.si_status : -si.si_status;
+      return Napi::Number::New(env, code);
+    }
+    int wait_ms = -1;
+    if (timeout_ms >= 0) {
+      struct timespec now;
+      clock_gettime(CLOCK_MONOTONIC, &now);
+      double left =
+          timeout_ms - ((now.tv_sec - start.tv_sec) * 1e3 + (now.tv_nsec - start.tv_nsec) / 1e6);
+      if (left <= 0) return env.Null();
+      wait_ms = static_cast<int>(left + 0.999);
+    }
+    if (pidfd.valid()) {
+      struct pollfd pfd = {pidfd.get(), POLLIN, 0};
+      if (poll(&pfd, 1, wait_ms) < 0 && errno != EINTR) ThrowErrno(env, "poll");
+    } else {
+      // No pidfd (old kernel, macOS): sleep in short steps.
+      usleep(wait_ms < 0 || wait_ms > 5 ? 5000 : wait_ms * 1000);
+    }
+  }
+}
+
 void Init(Napi::Env env, Napi::Object exports) {
+  exports.Set("exitcodeNoReap", Napi::Function::New(env, ExitcodeNoReap));
+  exports.Set("abandonStack", Napi::Function::New(env, AbandonStack));
   exports.Set("setParentDeathSignal", Napi::Function::New(env, SetParentDeathSignal));
 }
 

@@ -1,0 +1,110 @@
+// A Process child made by fork() runs only its target: it must not accept on
+// the parent's servers, read the parent's sockets, or fire the parent's
+// timers. Servers and sockets are found through Node's active handles;
+// timers are not listed there, so the ones created through setTimeout /
+// setInterval after forkful loaded are tracked here (a WeakRef each, gone
+// when they fire or are cleared) and cleared in the child.
+import * as net from 'node:net';
+import * as timers from 'node:timers';
+
+type Timer = NodeJS.Timeout;
+const live = new Set<WeakRef<Timer>>();
+const refOf = new WeakMap<Timer, WeakRef<Timer>>();
+
+function track(timer: Timer): Timer {
+  const ref = new WeakRef(timer);
+  live.add(ref);
+  refOf.set(timer, ref);
+  return timer;
+}
+
+function untrack(timer: unknown): void {
+  if (typeof timer !== 'object' || timer === null) return;
+  const ref = refOf.get(timer as Timer);
+  if (ref) live.delete(ref);
+}
+
+let installed = false;
+
+/** Starts tracking timers (idempotent; Process calls it when it loads). */
+export function installTimerTracking(): void {
+  if (installed) return;
+  installed = true;
+  const st = globalThis.setTimeout as unknown as (...a: unknown[]) => Timer;
+  const si = globalThis.setInterval as unknown as (...a: unknown[]) => Timer;
+  const ct = globalThis.clearTimeout;
+  const ci = globalThis.clearInterval;
+  const wrappedSetTimeout = function (
+    this: unknown,
+    cb: (...a: unknown[]) => void,
+    ms?: number,
+    ...args: unknown[]
+  ) {
+    if (typeof cb !== 'function') return st.call(this, cb, ms, ...args);
+    let timer: Timer;
+    const run = (...a: unknown[]) => {
+      untrack(timer);
+      return cb(...a);
+    };
+    timer = track(st(run, ms, ...args));
+    return timer;
+  } as unknown as typeof setTimeout;
+  const wrappedSetInterval = function (
+    this: unknown,
+    cb: (...a: unknown[]) => void,
+    ms?: number,
+    ...args: unknown[]
+  ) {
+    return track(si.call(this, cb, ms, ...args));
+  } as unknown as typeof setInterval;
+  const wrappedClearTimeout = function (timer: unknown) {
+    untrack(timer);
+    return ct(timer as Timer);
+  } as typeof clearTimeout;
+  const wrappedClearInterval = function (timer: unknown) {
+    untrack(timer);
+    return ci(timer as Timer);
+  } as typeof clearInterval;
+  Object.assign(wrappedSetTimeout, st);
+  globalThis.setTimeout = wrappedSetTimeout;
+  globalThis.setInterval = wrappedSetInterval;
+  globalThis.clearTimeout = wrappedClearTimeout;
+  globalThis.clearInterval = wrappedClearInterval;
+  const t = timers as unknown as Record<string, unknown>;
+  try {
+    t.setTimeout = wrappedSetTimeout;
+    t.setInterval = wrappedSetInterval;
+    t.clearTimeout = wrappedClearTimeout;
+    t.clearInterval = wrappedClearInterval;
+  } catch {
+    // Frozen module namespace (ESM): the globals are what most code uses.
+  }
+}
+
+/** In a freshly forked child: clears the parent's timers, closes its
+ * servers and sockets (not stdio). */
+export function isolateForkedChild(): void {
+  for (const ref of live) {
+    const timer = ref.deref();
+    if (timer) clearTimeout(timer);
+  }
+  live.clear();
+  const handles = (process as unknown as { _getActiveHandles(): unknown[] })._getActiveHandles();
+  for (const handle of handles) {
+    if (handle instanceof net.Server) {
+      handle.close();
+    } else if (handle instanceof net.Socket) {
+      const fd = (handle as unknown as { _handle?: { fd?: number } })._handle?.fd;
+      if (fd === 0 || fd === 1 || fd === 2) continue;
+      if (handle === (process.stdout as unknown) || handle === (process.stderr as unknown))
+        continue;
+      if (handle === (process.stdin as unknown)) continue;
+      // destroy() would shut the connection down for the parent too
+      // (shutdown is shared); closing our copy of the fd is enough.
+      (handle as unknown as { _handle?: { close(): void } })._handle?.close();
+    } else if (typeof (handle as { unref?: () => void }).unref === 'function') {
+      // Child processes, other handles: they are the parent's; do not wait.
+      (handle as { unref(): void }).unref();
+    }
+  }
+}

@@ -1,0 +1,36 @@
+// Who this process is, for multiprocessing.currentProcess(): the main
+// process until a backend starts this process as a child.
+import type { ChildIdentity } from './types';
+
+export interface CurrentIdentity {
+  name: string;
+  daemon: boolean;
+  identity: number[];
+  /** The parent's pid for a child started by a backend, else null. */
+  parentPid: number | null;
+  /** The parent's name (Python's parent_process().name), else null. */
+  parentName: string | null;
+}
+
+let current: CurrentIdentity = {
+  name: 'MainProcess',
+  daemon: false,
+  identity: [],
+  parentPid: null,
+  parentName: null,
+};
+
+export function currentIdentity(): CurrentIdentity {
+  return current;
+}
+
+/** Called in a new child before its target runs. */
+export function becomeChild(identity: ChildIdentity, parentPid: number, parentName: string): void {
+  current = {
+    name: identity.name,
+    daemon: identity.daemon,
+    identity: [...identity.identity],
+    parentPid,
+    parentName,
+  };
+}

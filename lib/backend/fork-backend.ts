@@ -1,0 +1,139 @@
+// The 'fork' start method: the child is a fork of this process. It starts
+// inside start(), in the middle of the caller's stack; it must run only its
+// target, so it abandons that stack (native abandonStack: an uncatchable
+// termination that unwinds to the event loop, where the target then runs),
+// after closing what it inherited (servers, sockets, timers, the parent's
+// IPC channel is already ignored by fork-child.ts).
+import { fork, onChildExit, type ChildExitWatch, waitstatusToExitcode } from '../os';
+import { requireNative } from '../native';
+import { becomeChild } from './current';
+import { atForkChild } from './fork-child';
+import { isolateForkedChild } from './child-isolation';
+import { runTarget } from './run-target';
+import type { Backend, ChildHandle, ChildSpec } from './types';
+
+const SIGKILL = 9;
+
+interface AsyncWrapBinding {
+  async_hook_fields: Uint32Array;
+  constants: { kCheck: number };
+  clearAsyncIdStack(): void;
+}
+
+// Node's async-hooks bookkeeping checks that callbacks unwind in order; an
+// abandoned stack does not, so the check is paused in the child until the
+// stack is gone, then the (stale) stack of async ids is cleared.
+function asyncWrap(): AsyncWrapBinding | null {
+  const emit = process.emitWarning;
+  try {
+    process.emitWarning = () => {}; // process.binding() warns (DEP0111)
+    return (process as unknown as { binding(n: string): AsyncWrapBinding }).binding('async_wrap');
+  } catch {
+    return null;
+  } finally {
+    process.emitWarning = emit;
+  }
+}
+
+function runInChild(spec: ChildSpec, parentPid: number): never {
+  const native = requireNative('the fork start method');
+  becomeChild(spec, parentPid, spec.parentName);
+  isolateForkedChild();
+  if (spec.daemon) {
+    // A daemonic child dies with its parent (Linux): Python's daemons are
+    // terminated at parent exit; this also covers a parent that is killed.
+    try {
+      native.setParentDeathSignal(SIGKILL, parentPid);
+    } catch {
+      native._exit(1); // the parent is already gone
+    }
+  }
+  const aw = asyncWrap();
+  const check = aw ? aw.async_hook_fields[aw.constants.kCheck] : 0;
+  if (aw) aw.async_hook_fields[aw.constants.kCheck] = 0;
+  native.abandonStack(() => {
+    if (aw) {
+      aw.clearAsyncIdStack();
+      aw.async_hook_fields[aw.constants.kCheck] = check;
+    }
+    void runTarget(spec.target as (...a: unknown[]) => unknown, spec.args);
+  });
+  // Unreachable in practice: the termination unwinds before this returns to
+  // the caller; this throw only makes the type system agree.
+  throw new Error('forkful: the forked child did not abandon the parent stack');
+}
+
+/** Children whose exit is still watched: a forked child closes the watches
+ * it inherited (those children are its siblings, not its own). */
+const watched = new Set<ForkChild>();
+atForkChild(() => {
+  for (const child of watched) child.detach();
+  watched.clear();
+});
+
+class ForkChild implements ChildHandle {
+  readonly pid: number;
+  #watch: ChildExitWatch;
+  #exitcode: number | null = null;
+  #callbacks: Array<(code: number) => void> = [];
+
+  constructor(pid: number) {
+    this.pid = pid;
+    // The exit is reported from a macrotask of Node's own (setImmediate), not
+    // from inside the native watch's callback: a continuation that starts a
+    // Process (fork + abandoned stack) must not unwind through addon frames.
+    this.#watch = onChildExit(pid, (status, error) => {
+      watched.delete(this);
+      setImmediate(() => this.#exited(status, error));
+    });
+    watched.add(this);
+  }
+
+  #exited(status: number | null, error?: Error): void {
+    {
+      const code = status === null ? (this.#exitcode ?? 255) : waitstatusToExitcode(status);
+      if (error && this.#exitcode === null) {
+        process.emitWarning(`forkful: could not wait for child ${this.pid}: ${error.message}`);
+      }
+      this.#exitcode = code;
+      for (const cb of this.#callbacks.splice(0)) cb(code);
+    }
+  }
+
+  onExit(callback: (exitcode: number) => void): void {
+    this.#callbacks.push(callback);
+  }
+
+  waitSync(timeoutMs: number): number | null {
+    if (this.#exitcode !== null) return this.#exitcode;
+    return requireNative('joinSync').exitcodeNoReap(this.pid, timeoutMs);
+  }
+
+  kill(signal: number): void {
+    requireNative('Process.kill').kill(this.pid, signal);
+  }
+
+  ref(): void {
+    this.#watch.ref();
+  }
+
+  unref(): void {
+    this.#watch.unref();
+  }
+
+  detach(): void {
+    watched.delete(this);
+    this.#watch.close();
+    this.#callbacks = [];
+  }
+}
+
+export const forkBackend: Backend = {
+  method: 'fork',
+  start(spec: ChildSpec): ChildHandle {
+    const parentPid = process.pid;
+    const pid = fork();
+    if (pid === 0) runInChild(spec, parentPid);
+    return new ForkChild(pid);
+  },
+};

@@ -1,0 +1,352 @@
+// multiprocessing.Process: a child process that runs one function, on the
+// fork or the spawn backend (start-method.ts). Python's rules: names
+// Process-N (Process-N:M in a child), daemonic children are terminated and
+// the others joined when the parent exits, a daemonic process may not have
+// children. Waits: join() returns a Promise, joinSync() blocks.
+import { EventEmitter } from 'node:events';
+import { atForkChild } from '../backend/fork-child';
+import { installTimerTracking } from '../backend/child-isolation';
+import { currentIdentity } from '../backend/current';
+import type { ChildHandle, StartMethod } from '../backend/types';
+import { ProcessError, RuntimeError, ValueError } from '../errors';
+import { kill as osKill, cpuCount as osCpuCount } from '../os';
+import { backendFor, getStartMethod } from './start-method';
+
+installTimerTracking();
+
+const SIGTERM = 15;
+const SIGKILL = 9;
+
+export interface ProcessOptions {
+  /** The function the child runs (run() calls it); may be async. */
+  target?: (...args: never[]) => unknown;
+  args?: unknown[];
+  /** Default: Process-N (Process-N:M in a child). */
+  name?: string;
+  /** Default: whether the creating process is daemonic (false in the main process). */
+  daemon?: boolean;
+}
+
+let counter = 0;
+/** Started children not yet known to have ended (Python's _children). */
+const children = new Set<Process>();
+
+atForkChild(() => {
+  // The parent's children are not ours: forget them, stop watching them.
+  for (const child of children) child._detach();
+  children.clear();
+  counter = 0;
+});
+
+function secondsToMs(timeout: number | null | undefined, what: string): number {
+  if (timeout === undefined || timeout === null) return -1;
+  if (typeof timeout !== 'number' || Number.isNaN(timeout)) {
+    throw new ValueError(`${what}: timeout must be a number of seconds or null, got ${timeout}`);
+  }
+  return Math.max(0, timeout * 1000);
+}
+
+type Target = (...args: unknown[]) => unknown;
+
+export interface Process {
+  on(event: 'exit', listener: (exitcode: number) => void): this;
+  once(event: 'exit', listener: (exitcode: number) => void): this;
+}
+
+export class Process extends EventEmitter {
+  #target: Target | null;
+  #args: unknown[];
+  #name: string;
+  #daemon: boolean;
+  #identity: number[];
+  #handle: ChildHandle | null = null;
+  #exitcode: number | null = null;
+  #closed = false;
+  #joiners: Array<() => void> = [];
+  /** The start method; null: the global one at start(). */
+  protected _startMethod: StartMethod | null = null;
+
+  constructor(options: ProcessOptions = {}) {
+    super();
+    if (typeof options !== 'object' || options === null) {
+      throw new TypeError(
+        'Process takes an options object: new Process({ target, args, name, daemon })',
+      );
+    }
+    if (
+      options.target !== undefined &&
+      options.target !== null &&
+      typeof options.target !== 'function'
+    ) {
+      throw new TypeError('Process: target must be a function');
+    }
+    if (options.args !== undefined && !Array.isArray(options.args)) {
+      throw new TypeError('Process: args must be an array');
+    }
+    counter += 1;
+    const parent = currentIdentity();
+    this.#identity = [...parent.identity, counter];
+    this.#target = (options.target as Target | undefined) ?? null;
+    this.#args = options.args ? [...options.args] : [];
+    this.#name =
+      options.name !== undefined ? String(options.name) : `Process-${this.#identity.join(':')}`;
+    this.#daemon = options.daemon ?? parent.daemon;
+  }
+
+  /** What the child runs: calls target(...args). Subclasses may override it
+   * (fork start method; with spawn, pass a target). */
+  run(): unknown {
+    if (this.#target) return this.#target(...this.#args);
+    return undefined;
+  }
+
+  /** Starts the child. */
+  start(): void {
+    this.#checkNotClosed();
+    if (this.#handle) throw new RuntimeError('cannot start a process twice');
+    if (currentIdentity().daemon) {
+      throw new ProcessError('daemonic processes are not allowed to have children');
+    }
+    const method = this._startMethod ?? (getStartMethod() as StartMethod);
+    const overridden = Object.getPrototypeOf(this).run !== Process.prototype.run;
+    let target: Target;
+    let args: unknown[];
+    if (method === 'spawn') {
+      if (overridden) {
+        throw new ProcessError(
+          `${this.constructor.name} overrides run(), which cannot travel to a spawned process: ` +
+            `pass { target } instead, or use the 'fork' start method`,
+        );
+      }
+      target = this.#target ?? (() => undefined);
+      args = this.#args;
+    } else {
+      target = () => this.run();
+      args = [];
+    }
+    const handle = backendFor(method).start({
+      target,
+      args,
+      name: this.#name,
+      daemon: this.#daemon,
+      identity: this.#identity,
+      parentName: currentIdentity().name,
+    });
+    this.#handle = handle;
+    children.add(this);
+    handle.onExit((code) => this.#finish(code));
+    if (this.#daemon) handle.unref();
+  }
+
+  /** Resolves when the child has ended, or after `timeout` seconds (then
+   * check exitcode / isAlive(), as in Python). */
+  join(timeout: number | null = null): Promise<void> {
+    const ms = secondsToMs(timeout, 'Process.join');
+    this.#checkJoinable();
+    if (this.exitcode !== null) return Promise.resolve();
+    return new Promise<void>((resolve) => {
+      let timer: NodeJS.Timeout | null = null;
+      const done = () => {
+        if (timer) clearTimeout(timer);
+        resolve();
+      };
+      this.#joiners.push(done);
+      if (ms >= 0) {
+        timer = setTimeout(() => {
+          const i = this.#joiners.indexOf(done);
+          if (i >= 0) this.#joiners.splice(i, 1);
+          resolve();
+        }, ms);
+      }
+    });
+  }
+
+  /** Blocks until the child has ended, or for `timeout` seconds. */
+  joinSync(timeout: number | null = null): void {
+    const ms = secondsToMs(timeout, 'Process.joinSync');
+    this.#checkJoinable();
+    if (this.#exitcode !== null) return;
+    const code = this.#handle!.waitSync(ms);
+    if (code !== null) this.#finish(code);
+  }
+
+  isAlive(): boolean {
+    this.#checkNotClosed();
+    if (!this.#handle) return false;
+    return this.exitcode === null;
+  }
+
+  get pid(): number | undefined {
+    this.#checkNotClosed();
+    return this.#handle?.pid;
+  }
+
+  /** Python's ident: the pid. */
+  get ident(): number | undefined {
+    return this.pid;
+  }
+
+  /** null while running (or not started); the exit code, or minus the
+   * number of the signal that ended it. */
+  get exitcode(): number | null {
+    this.#checkNotClosed();
+    if (this.#handle && this.#exitcode === null) {
+      const code = this.#handle.waitSync(0);
+      if (code !== null) this.#finish(code);
+    }
+    return this.#exitcode;
+  }
+
+  get name(): string {
+    return this.#name;
+  }
+  set name(value: string) {
+    this.#name = String(value);
+  }
+
+  get daemon(): boolean {
+    return this.#daemon;
+  }
+  set daemon(value: boolean) {
+    if (this.#handle) throw new RuntimeError('cannot set daemon status of an active process');
+    this.#daemon = Boolean(value);
+  }
+
+  /** Sends SIGTERM. */
+  terminate(): void {
+    this.#signal(SIGTERM);
+  }
+
+  /** Sends SIGKILL. */
+  kill(): void {
+    this.#signal(SIGKILL);
+  }
+
+  /** Releases the process object; it must have ended. */
+  close(): void {
+    if (this.#closed) return;
+    if (this.#handle && this.exitcode === null) {
+      throw new ValueError(
+        `cannot close a process while it is still running; join() or terminate() it first`,
+      );
+    }
+    this.#closed = true;
+    children.delete(this);
+  }
+
+  toString(): string {
+    const state = this.#closed
+      ? 'closed'
+      : !this.#handle
+        ? 'initial'
+        : this.#exitcode === null
+          ? 'started'
+          : `stopped exitcode=${this.#exitcode}`;
+    const pid = this.#handle ? ` pid=${this.#handle.pid}` : '';
+    return `<${this.constructor.name} name='${this.#name}'${pid} ${state}${this.#daemon ? ' daemon' : ''}>`;
+  }
+
+  /** @internal In a forked child: this child belongs to the parent. */
+  _detach(): void {
+    this.#handle?.detach();
+  }
+
+  #signal(sig: number): void {
+    this.#checkNotClosed();
+    if (!this.#handle || this.exitcode !== null) return;
+    try {
+      this.#handle.kill(sig);
+    } catch (err) {
+      if ((err as { code?: string }).code !== 'ESRCH') throw err;
+    }
+  }
+
+  #finish(code: number): void {
+    if (this.#exitcode !== null) return;
+    this.#exitcode = code;
+    children.delete(this);
+    for (const done of this.#joiners.splice(0)) done();
+    this.emit('exit', code);
+  }
+
+  #checkNotClosed(): void {
+    if (this.#closed) throw new ValueError('process object is closed');
+  }
+
+  #checkJoinable(): void {
+    this.#checkNotClosed();
+    if (!this.#handle) throw new RuntimeError('can only join a started process');
+  }
+}
+
+/** What currentProcess() and parentProcess() return. */
+export interface ProcessInfo {
+  readonly name: string;
+  readonly pid: number;
+  readonly ident: number;
+  readonly daemon: boolean;
+  isAlive(): boolean;
+}
+
+/** This process: MainProcess, or in a child its name, pid and daemon flag. */
+export function currentProcess(): ProcessInfo {
+  const id = currentIdentity();
+  return {
+    name: id.name,
+    pid: process.pid,
+    ident: process.pid,
+    daemon: id.daemon,
+    isAlive: () => true,
+  };
+}
+
+/** The process that started this one; null in the main process. */
+export function parentProcess(): ProcessInfo | null {
+  const id = currentIdentity();
+  if (id.parentPid === null) return null;
+  const pid = id.parentPid;
+  return {
+    name: id.parentName ?? 'MainProcess',
+    pid,
+    ident: pid,
+    daemon: false,
+    isAlive: () => {
+      try {
+        osKill(pid, 0);
+        return process.ppid === pid;
+      } catch {
+        return false;
+      }
+    },
+  };
+}
+
+/** The children still running (the finished ones are reaped, as in Python). */
+export function activeChildren(): Process[] {
+  return [...children].filter((child) => child.exitcode === null);
+}
+
+/** Python's multiprocessing.cpu_count(). */
+export function cpuCount(): number {
+  return osCpuCount();
+}
+
+// Python's exit rules: at exit, daemonic children are terminated and the
+// others joined.
+process.on('exit', () => {
+  const running = [...children];
+  for (const child of running) {
+    try {
+      if (child.daemon) {
+        child.terminate();
+        child.joinSync(1);
+        if (child.exitcode === null) child.kill();
+        child.joinSync(1);
+      } else {
+        child.joinSync();
+      }
+    } catch {
+      // The process is ending; nothing more can be done for this child.
+    }
+  }
+});

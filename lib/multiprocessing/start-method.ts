@@ -1,0 +1,74 @@
+// Python's start methods: getStartMethod, setStartMethod, getAllStartMethods,
+// and the backend behind each. The default is 'fork' where the native addon
+// loads (Linux, macOS) and 'spawn' elsewhere (Windows);
+// FORKFUL_START_METHOD=fork|spawn overrides it.
+import { forkBackend } from '../backend/fork-backend';
+import { spawnBackend } from '../backend/spawn-backend';
+import type { Backend, StartMethod } from '../backend/types';
+import { NotSupportedError, RuntimeError, ValueError } from '../errors';
+import { native } from '../native';
+
+export type { StartMethod } from '../backend/types';
+
+let chosen: StartMethod | null = null;
+
+function checkMethod(method: unknown, where: string): StartMethod {
+  if (method === 'fork' || method === 'spawn') return method;
+  throw new ValueError(
+    `${where}: cannot find context for ${String(method)} (use 'fork' or 'spawn')`,
+  );
+}
+
+/** The start methods this platform supports, the default first. */
+export function getAllStartMethods(): StartMethod[] {
+  return native && process.platform !== 'win32' ? ['fork', 'spawn'] : ['spawn'];
+}
+
+function defaultMethod(): StartMethod {
+  const env = process.env.FORKFUL_START_METHOD;
+  if (env) return checkMethod(env, 'FORKFUL_START_METHOD');
+  return getAllStartMethods()[0];
+}
+
+/** The start method in use (fixing the default on first call, as Python). */
+export function getStartMethod(allowNone = false): StartMethod | null {
+  if (chosen === null) {
+    if (allowNone) return null;
+    chosen = defaultMethod();
+  }
+  return chosen;
+}
+
+/** Sets the start method once; `force` sets it again. */
+export function setStartMethod(
+  method: StartMethod | null,
+  options: { force?: boolean } = {},
+): void {
+  if (chosen !== null && !options.force) {
+    throw new RuntimeError(
+      `the start method is already set to '${chosen}' (pass { force: true } to change it)`,
+    );
+  }
+  if (method === null && options.force) {
+    chosen = null;
+    return;
+  }
+  chosen = checkMethod(method, 'setStartMethod');
+}
+
+/** The backend that starts children with `method`. */
+export function backendFor(method: StartMethod): Backend {
+  if (method === 'fork') {
+    if (!getAllStartMethods().includes('fork')) {
+      throw new NotSupportedError(
+        `the 'fork' start method is not available here ${
+          process.platform === 'win32'
+            ? '(Windows has no fork())'
+            : '(the native addon did not load)'
+        }: use setStartMethod('spawn')`,
+      );
+    }
+    return forkBackend;
+  }
+  return spawnBackend;
+}
