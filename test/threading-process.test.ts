@@ -1,6 +1,8 @@
 // forkful/threading behaviour that needs a process of its own: the exit rule
 // (daemon and non-daemon threads), the default excepthook, thread output,
 // ES module callers, local subclasses, and fork() next to Threads.
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 import { results, runFixture, spawnBackend } from './helpers/fixture';
 
 describe('threading in a process of its own', () => {
@@ -18,12 +20,26 @@ describe('threading in a process of its own', () => {
     expect(r.stdout).toBe('main script done\n');
   });
 
+  test('a daemon thread blocked on a Lock does not hold the process; exit code kept', () => {
+    const r = runFixture('threading-exit.js', ['daemon-lock'], { timeoutMs: 20000 });
+    expect(r.stderr).toBe('');
+    expect(r.status).toBe(3);
+    expect(r.stdout).toBe('main script done\n');
+  });
+
   test('the default excepthook prints the thread name and stack; join resolves', () => {
     const r = runFixture('threading-exit.js', ['exception'], { timeoutMs: 20000 });
     expect(r.status).toBe(0);
     expect(r.stdout).toBe('joined alive=false\n');
     expect(r.stderr).toMatch(
       /^Exception in thread Boom:\nRangeError: thread blew up\n\s+at explode/,
+    );
+    // The stack points at the function's own line in the caller's file.
+    const fixture = fs.readFileSync(path.join(__dirname, 'fixtures', 'threading-exit.js'), 'utf8');
+    const line =
+      fixture.split('\n').findIndex((l) => l.includes("new RangeError('thread blew up')")) + 1;
+    expect(r.stderr).toContain(
+      `at explode (${path.join(__dirname, 'fixtures', 'threading-exit.js')}:${line}:`,
     );
   });
 

@@ -411,7 +411,7 @@ describe('resources', () => {
     const threadsAfter = osThreadCount();
     // eslint-disable-next-line no-console
     console.log(
-      `threading: 200 cycles, OS threads ${threadsBefore} -> ${threadsAfter}, rss +${growthMb.toFixed(1)} MB`,
+      `threading: 200 cycles, OS threads ${threadsBefore} -> ${threadsAfter}, rss ${growthMb >= 0 ? '+' : ''}${growthMb.toFixed(1)} MB`,
     );
     expect(same(enumerate(), [mainThread()])).toBe(true);
     if (threadsBefore !== null) expect(threadsAfter).toBe(threadsBefore);

@@ -115,16 +115,14 @@ function revive(meta: LocalMeta): local {
   const { init } = meta;
   try {
     if (init.kind === 'class') {
-      const Class = evaluateSource(init.spec.source, init.spec.caller, bindings()) as new (
-        ...args: unknown[]
-      ) => local;
+      const Class = evaluateSource(init.spec, bindings()) as new (...args: unknown[]) => local;
       adopting = meta;
       return new Class(...init.args);
     }
     adopting = meta;
     const copy = new local();
     if (init.kind === 'function') {
-      const fn = evaluateSource(init.spec.source, init.spec.caller, bindings()) as TargetFunction;
+      const fn = evaluateSource(init.spec, bindings()) as TargetFunction;
       fn.call(copy, copy, ...init.args);
     }
     return copy;

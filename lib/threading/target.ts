@@ -2,6 +2,7 @@
 // V8 isolate, so a target travels either as a module export (loaded again in
 // the thread) or as the source text of a self-contained function, compiled in
 // the thread with `require` and `import()` resolving from the caller's file.
+import * as fs from 'node:fs';
 import { createRequire } from 'node:module';
 import * as path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -27,7 +28,17 @@ export type Target = TargetFunction | ModuleTarget;
 
 /** A target on its way to a thread: plain data, structured-cloneable. */
 export type TargetSpec =
-  | { kind: 'source'; source: string; name: string; caller: string }
+  | {
+      kind: 'source';
+      /** An expression that evaluates to the function. */
+      source: string;
+      name: string;
+      caller: string;
+      /** Where the function's text starts in the caller's file (0-based),
+       * when found there: stack traces in the thread then point at it. */
+      line?: number;
+      column?: number;
+    }
   | { kind: 'module'; specifier: string; export: string; caller: string };
 
 const packageRoot = path.resolve(__dirname, '..', '..');
@@ -95,14 +106,37 @@ function functionExpression(fn: TargetFunction, what: string): string {
   );
 }
 
+const fileTexts = new Map<string, string | null>();
+
+/** Where `source` appears in the caller's file, if it does. */
+function locate(source: string, caller: string): { line: number; column: number } | null {
+  const file = callerPath(caller);
+  let text = fileTexts.get(file);
+  if (text === undefined) {
+    try {
+      text = fs.statSync(file).size <= 4 * 1024 * 1024 ? fs.readFileSync(file, 'utf8') : null;
+    } catch {
+      text = null;
+    }
+    fileTexts.set(file, text);
+  }
+  const at = text ? text.indexOf(source) : -1;
+  if (!text || at < 0) return null;
+  const before = text.slice(0, at);
+  const lineStart = before.lastIndexOf('\n') + 1;
+  return { line: before.split('\n').length - 1, column: at - lineStart };
+}
+
 /** Turns what the user gave into a spec a thread can load. */
 export function describeTarget(target: Target, caller: string, what = 'thread target'): TargetSpec {
   if (typeof target === 'function') {
+    const where = locate(Function.prototype.toString.call(target), caller);
     return {
       kind: 'source',
       source: functionExpression(target, what),
       name: target.name || '(anonymous)',
       caller,
+      ...where,
     };
   }
   if (typeof target === 'object' && target !== null && typeof target.module === 'string') {
@@ -174,13 +208,13 @@ function filterLoaderWarning(): void {
   } as typeof process.emitWarning;
 }
 
-function compileWithMainLoader(body: string, params: string[], filename: string) {
+function compileWithMainLoader(body: string, params: string[], options: vm.CompileFunctionOptions) {
   const loader = (vm.constants as Record<string, unknown> | undefined)
     ?.USE_MAIN_CONTEXT_DEFAULT_LOADER;
   if (loader === undefined) {
-    const base = pathToFileURL(filename).href;
+    const base = pathToFileURL(options.filename!).href;
     return vm.compileFunction(body, params, {
-      filename,
+      ...options,
       importModuleDynamically: ((specifier: string) =>
         dynamicImport(
           specifier.startsWith('.') ? new URL(specifier, base).href : specifier,
@@ -188,20 +222,27 @@ function compileWithMainLoader(body: string, params: string[], filename: string)
     });
   }
   filterLoaderWarning();
-  return vm.compileFunction(body, params, { filename, importModuleDynamically: loader as never });
+  return vm.compileFunction(body, params, { ...options, importModuleDynamically: loader as never });
 }
 
-/** Compiles source text sent from `caller` into a value, with `require`
- * (resolving from the caller's file) and any extra bindings in scope. */
+/** Compiles a function sent by source (in the thread), with `require`
+ * resolving from the caller's file and any extra bindings in scope. */
 export function evaluateSource(
-  expression: string,
-  caller: string,
+  spec: TargetSpec & { kind: 'source' },
   bindings: Record<string, unknown> = {},
 ): unknown {
-  const file = callerPath(caller);
+  const file = callerPath(spec.caller);
   const names = ['require', ...Object.keys(bindings)];
   const values = [createRequire(file), ...Object.values(bindings)];
-  const factory = compileWithMainLoader(`return ${expression};`, names, file);
+  const body = `return ${spec.source};`;
+  const options: vm.CompileFunctionOptions = { filename: file };
+  if (spec.line !== undefined && spec.column !== undefined) {
+    // The function's text follows `return (` (or `return ({` for a method).
+    options.lineOffset = spec.line;
+    options.columnOffset =
+      spec.column - ('return '.length + (spec.source.startsWith('({') ? 2 : 1));
+  }
+  const factory = compileWithMainLoader(body, names, options);
   return factory(...values);
 }
 
@@ -213,7 +254,7 @@ function isEsmRequireError(err: unknown): boolean {
 /** Loads a target in the thread (or, for run(), in the calling thread). */
 export async function loadTarget(spec: TargetSpec): Promise<TargetFunction> {
   if (spec.kind === 'source') {
-    return evaluateSource(spec.source, spec.caller) as TargetFunction;
+    return evaluateSource(spec) as TargetFunction;
   }
   let mod: Record<string, unknown>;
   const { specifier } = spec;

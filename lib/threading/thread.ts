@@ -235,6 +235,30 @@ function callExcepthook(args: ExceptHookArgs): void {
   }
 }
 
+// ---- daemon threads at exit -----------------------------------------------
+
+let daemonExitInstalled = false;
+
+/** Node's teardown joins every Worker thread; a daemon thread blocked in a
+ * native wait (a forkful Lock, a futex) would then hold the process forever.
+ * Python does not wait for daemon threads: when the main thread's 'exit'
+ * listeners have all run and a daemon thread still runs, the process ends
+ * with _exit (stdout and stderr are written synchronously, nothing is lost;
+ * Node's own teardown is skipped). */
+function endWithoutWaitingForDaemons(): void {
+  if (daemonExitInstalled || !isMainThread || !native) return;
+  daemonExitInstalled = true;
+  const emit = process.emit;
+  process.emit = function (this: NodeJS.Process, event: string | symbol, ...args: unknown[]) {
+    const result = (emit as (...a: unknown[]) => boolean).call(this, event, ...args);
+    if (event === 'exit' && [...live].some((t) => t.daemon && t.isAlive())) {
+      const code = process.exitCode ?? args[0] ?? 0;
+      native!._exit(typeof code === 'number' ? code : Number(code) || 0);
+    }
+    return result;
+  } as typeof process.emit;
+}
+
 // ---- Thread ----------------------------------------------------------------
 
 export interface ThreadOptions {
@@ -432,7 +456,10 @@ export class Thread {
     worker.on('exit', () => this._finish());
     this._port!.on('message', (msg) => this._onMessage(msg));
     this._port!.unref();
-    if (this._daemon) worker.unref();
+    if (this._daemon) {
+      worker.unref();
+      endWithoutWaitingForDaemons();
+    }
   }
 
   /** What the worker receives; Timer adds its schedule. */
