@@ -36,7 +36,17 @@ function schedule(greenlet: Greenlet<unknown>): void {
 function runStartQueue(): void {
   const batch = startQueue;
   startQueue = [];
-  for (const greenlet of batch) greenlet['run']();
+  for (const greenlet of batch) {
+    try {
+      greenlet['run']();
+    } catch (error) {
+      // Only a throwing internal callback gets here: surface it without
+      // losing the rest of the batch.
+      queueMicrotask(() => {
+        throw error;
+      });
+    }
+  }
 }
 
 function isThenable(value: unknown): value is PromiseLike<unknown> {
