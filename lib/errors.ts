@@ -61,15 +61,3 @@ export class BrokenBarrierError extends ForkfulError {}
 
 /** Thrown into a greenlet that is killed without a custom exception. */
 export class GreenletExit extends ForkfulError {}
-
-/** The classes native code may construct, by name. */
-export const nativeErrorClasses = {
-  OSError,
-  ValueError,
-  RuntimeError,
-  NotSupportedError,
-  TimeoutError,
-  ProcessError,
-  ForkError,
-  BrokenBarrierError,
-};

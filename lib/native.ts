@@ -2,7 +2,20 @@
 // where the addon cannot load (Windows, no compiler), `native` is null and
 // callers use `requireNative()` to fail with a NotSupportedError.
 import * as path from 'node:path';
-import { NotSupportedError, nativeErrorClasses } from './errors';
+import * as errors from './errors';
+import { NotSupportedError } from './errors';
+
+/** The classes native code may construct, by name. */
+const nativeErrorClasses = {
+  OSError: errors.OSError,
+  ValueError: errors.ValueError,
+  RuntimeError: errors.RuntimeError,
+  NotSupportedError: errors.NotSupportedError,
+  TimeoutError: errors.TimeoutError,
+  ProcessError: errors.ProcessError,
+  ForkError: errors.ForkError,
+  BrokenBarrierError: errors.BrokenBarrierError,
+};
 
 /** The addon's exports, as each native/*.cc registers them. */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any

@@ -91,7 +91,9 @@ export function signalNumber(signal: number | string): number {
     return signal;
   }
   if (typeof signal !== 'string') throw new TypeError('signal must be a number or a name');
-  const name = signal.toUpperCase().startsWith('SIG') ? signal.toUpperCase() : `SIG${signal.toUpperCase()}`;
+  const name = signal.toUpperCase().startsWith('SIG')
+    ? signal.toUpperCase()
+    : `SIG${signal.toUpperCase()}`;
   const num = (nodeOs.constants.signals as Record<string, number>)[name];
   if (num === undefined) throw new ValueError(`unknown signal name: ${signal}`);
   return num;
@@ -114,6 +116,8 @@ export function pipe(): [number, number] {
 
 /** Reads at most `n` bytes; an empty Buffer at end of file. Blocks. */
 export function read(fd: number, n: number): Buffer {
+  if (!Number.isInteger(n) || n < 0)
+    throw new ValueError(`n must be a non-negative integer, got ${n}`);
   return needFork('read').read(fd, n);
 }
 

@@ -5,6 +5,7 @@
 #include <uv.h>
 #include <unistd.h>
 
+#include <cstring>
 #include <map>
 #include <utility>
 #include <vector>
@@ -60,8 +61,16 @@ bool OnMainThread() {
 #endif
 }
 
+// errno's symbolic name ("ECHILD"); glibc knows them all, libuv most.
+const char* ErrnoName(int err) {
+#if defined(__GLIBC__) && (__GLIBC__ > 2 || (__GLIBC__ == 2 && __GLIBC_MINOR__ >= 32))
+  if (const char* name = strerrorname_np(err)) return name;
+#endif
+  return uv_err_name(-err);
+}
+
 Napi::Value MakeErrno(Napi::Env env, const char* syscall, int err) {
-  const char* code = uv_err_name(-err);
+  const char* code = ErrnoName(err);
   std::string message = std::string(code) + ": " + strerror(err) + ", " + syscall;
   Napi::Function cls = FindClass(env, "OSError");
   Napi::Object error;

@@ -15,7 +15,8 @@ export interface ChildExitWatch {
 /**
  * Calls `callback(status)` once, when child `pid` exits, with its raw wait
  * status (see waitstatusToExitcode). The child is reaped by this watch.
- * `callback(null, error)` if the child cannot be waited for (not our child).
+ * Throws OSError (ECHILD) when `pid` is not a child of this process;
+ * `callback(null, error)` if waiting fails later.
  */
 export function onChildExit(
   pid: number,
@@ -23,6 +24,7 @@ export function onChildExit(
 ): ChildExitWatch {
   const addon = native;
   if (!addon) throw new Error('onChildExit needs the native addon');
+  // Reaps the child if it has exited; false while it runs.
   const reap = (): boolean => {
     let pair: [number, number];
     try {
@@ -42,9 +44,12 @@ export function onChildExit(
     });
   } catch (err) {
     if ((err as { code?: string }).code !== 'ENOSYS') {
-      // The pid is not ours or already reaped: report it the same way.
-      if (!reap()) throw err;
-      return { close() {}, ref() {}, unref() {} };
+      // No such process, or not ours: waitpid says which (and throws).
+      const [got, status] = addon.waitpid(pid, addon.WNOHANG) as [number, number];
+      if (got === pid) {
+        process.nextTick(callback, status);
+        return { close() {}, ref() {}, unref() {} };
+      }
     }
   }
   let timer: NodeJS.Timeout | null = null;

@@ -1,0 +1,55 @@
+// Runs a fixture script in its own Node process, bounded in time, and
+// returns its output. Fork-heavy tests live in fixtures because the jest
+// worker is itself a forked process with an IPC channel.
+import { spawnSync } from 'node:child_process';
+import * as path from 'node:path';
+
+export interface FixtureResult {
+  status: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+}
+
+export function runFixture(
+  name: string,
+  args: string[] = [],
+  options: { timeoutMs?: number; env?: NodeJS.ProcessEnv; nodeArgs?: string[] } = {},
+): FixtureResult {
+  const timeoutMs = options.timeoutMs ?? 30000;
+  const script = path.join(__dirname, '..', 'fixtures', name);
+  const result = spawnSync(process.execPath, [...(options.nodeArgs ?? []), script, ...args], {
+    encoding: 'utf8',
+    timeout: timeoutMs,
+    killSignal: 'SIGKILL',
+    env: { ...process.env, ...options.env },
+    maxBuffer: 64 * 1024 * 1024,
+  });
+  if (result.error && (result.error as NodeJS.ErrnoException).code === 'ETIMEDOUT') {
+    throw new Error(
+      `fixture ${name} did not finish within ${timeoutMs} ms (killed).\n` +
+        `stdout:\n${result.stdout}\nstderr:\n${result.stderr}`,
+    );
+  }
+  if (result.error) throw result.error;
+  return {
+    status: result.status,
+    signal: result.signal,
+    stdout: result.stdout,
+    stderr: result.stderr,
+  };
+}
+
+/** Parses the `RESULT <json>` lines a fixture printed, by key. */
+export function results(out: string): Record<string, unknown> {
+  const found: Record<string, unknown> = {};
+  for (const line of out.split('\n')) {
+    if (!line.startsWith('RESULT ')) continue;
+    const { key, value } = JSON.parse(line.slice(7));
+    found[key] = value;
+  }
+  return found;
+}
+
+/** True when the suite runs on the spawn backend (fork-only tests skip). */
+export const spawnBackend = process.env.FORKFUL_START_METHOD === 'spawn';
