@@ -400,6 +400,37 @@ describe('Timeout and withTimeout', () => {
     expect(await g).toEqual(['timed out', 'after']);
   });
 
+  test('a Timeout left armed is disarmed when its greenlet ends (no stray timer)', async () => {
+    let t: Timeout | undefined;
+    const g = spawn(() => {
+      t = Timeout.startNew(30);
+    });
+    await g;
+    expect(t!.pending).toBe(false);
+  });
+
+  test('get({ timeout }) and a timed-out Pool.map', async () => {
+    const slow = spawn(() => sleep(30));
+    await expect(slow.get({ timeout: 0.01 })).rejects.toBeInstanceOf(Timeout);
+    await slow.kill();
+    const { Pool } = await import('../lib/coroutine');
+    const pool = new Pool(2);
+    const killed: number[] = [];
+    const task = async (n: number): Promise<void> => {
+      try {
+        await sleep(30);
+      } catch (error) {
+        if (error instanceof GreenletExit) killed.push(n);
+        throw error;
+      }
+    };
+    await expect(withTimeout(() => pool.map(task, [1, 2, 3]), 0.02)).rejects.toBeInstanceOf(
+      Timeout,
+    );
+    expect(await pool.join({ timeout: 10 })).toBe(true);
+    expect(killed.sort()).toEqual([1, 2]);
+  });
+
   test('Timeout.start outside a greenlet is a RuntimeError that says what to do', () => {
     expect(() => new Timeout(1).start()).toThrow(RuntimeError);
     expect(() => new Timeout(1).start()).toThrow(/withTimeout/);

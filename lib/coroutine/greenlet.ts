@@ -70,6 +70,7 @@ function reportUnobserved(greenlet: Greenlet<unknown>, error: unknown): void {
  */
 export class Greenlet<T = unknown> implements PromiseLike<T> {
   readonly name: string;
+  private readonly fnName: string;
   private fn: ((...args: unknown[]) => unknown) | null;
   private args: unknown[] | null;
   private state: State = 'new';
@@ -89,6 +90,7 @@ export class Greenlet<T = unknown> implements PromiseLike<T> {
       throw new TypeError(`Greenlet needs a function to run, got ${typeof fn}`);
     }
     this.fn = fn as (...args: unknown[]) => unknown;
+    this.fnName = fn.name || 'anonymous';
     this.args = args;
     this.name = `Greenlet-${counter++}`;
   }
@@ -266,8 +268,7 @@ export class Greenlet<T = unknown> implements PromiseLike<T> {
   }
 
   toString(): string {
-    const fn = this.fn?.name || 'anonymous';
-    return `<Greenlet "${this.name}"${this.state === 'dead' ? ' (dead)' : `: ${fn}`}>`;
+    return `<Greenlet "${this.name}": ${this.fnName}${this.state === 'dead' ? ' (dead)' : ''}>`;
   }
 
   // ---- internals (used by joinall and Pool in this folder) ----
@@ -332,6 +333,7 @@ export class Greenlet<T = unknown> implements PromiseLike<T> {
     this.result = result;
     this.fn = null;
     this.args = null;
+    this.scope?.end();
     if (this.failed && !this.observed) reportUnobserved(this as Greenlet<unknown>, result);
     const callbacks = this.callbacks;
     this.callbacks = null;

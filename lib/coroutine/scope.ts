@@ -23,6 +23,8 @@ export class Scope {
   private waiter: Waiter | null = null;
   private waiters: Set<Waiter> | null = null;
   private children: Set<Scope> | null = null;
+  // Timeouts started here and still armed (cancelled when the scope ends).
+  private armed: Set<{ cancel(): void }> | null = null;
   /** Called once when the scope is aborted (used by Timeout.run to settle). */
   onAbort: ((reason: unknown) => void) | null = null;
 
@@ -82,6 +84,22 @@ export class Scope {
   close(): void {
     this.parent?.children?.delete(this);
     this.onAbort = null;
+    this.end();
+  }
+
+  /** The scope's code is done: Timeouts armed in it have nothing left to interrupt. */
+  end(): void {
+    const armed = this.armed;
+    this.armed = null;
+    if (armed) for (const timeout of armed) timeout.cancel();
+  }
+
+  arm(timeout: { cancel(): void }): void {
+    (this.armed ??= new Set()).add(timeout);
+  }
+
+  disarm(timeout: { cancel(): void }): void {
+    this.armed?.delete(timeout);
   }
 
   /** The error a new wait in this scope must fail with at once, if any (consumed if one-shot). */

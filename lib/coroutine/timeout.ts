@@ -67,8 +67,10 @@ export class Timeout extends TimeoutError {
     }
     if (this.ms === null) return this;
     this.scope = scope;
+    scope.arm(this);
     this.cancelTimer = startTimer(() => {
       this.cancelTimer = null;
+      scope.disarm(this);
       scope.interrupt(this.error(), this);
     }, this.ms);
     return this;
@@ -78,6 +80,7 @@ export class Timeout extends TimeoutError {
   cancel(): void {
     this.cancelTimer?.();
     this.cancelTimer = null;
+    this.scope?.disarm(this);
     this.scope?.withdraw(this);
     this.scope = null;
   }
