@@ -27,6 +27,13 @@ describe('threading in a process of its own', () => {
     expect(r.stdout).toBe('main script done\n');
   });
 
+  test('process.exit() ends the process although a thread is blocked on a Lock', () => {
+    const r = runFixture('threading-exit.js', ['exit-now'], { timeoutMs: 20000 });
+    expect(r.stderr).toBe('');
+    expect(r.status).toBe(4);
+    expect(r.stdout).toBe('main exits\n');
+  });
+
   test('the default excepthook prints the thread name and stack; join resolves', () => {
     const r = runFixture('threading-exit.js', ['exception'], { timeoutMs: 20000 });
     expect(r.status).toBe(0);

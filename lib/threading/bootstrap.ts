@@ -1,7 +1,8 @@
-// The entry script of every forkful Thread (a Worker). It loads forkful's
-// root first, so every shareable kind has its reviver before the arguments
-// are decoded, then runs the target and reports how it ended.
-import '../index';
+// The entry script of every forkful Thread (a Worker). When the arguments
+// hold forkful objects, it loads forkful's root first, so every shareable
+// kind has its reviver before the arguments are decoded (a plain thread
+// skips that: the root costs tens of ms per thread); then it runs the target
+// and reports how it ended.
 import { workerData } from 'node:worker_threads';
 import { SerializationError } from '../errors';
 import { decodeShareables } from '../shareable';
@@ -53,6 +54,8 @@ function timerDue(fireAt: number): boolean {
 
 function decodeArgs(): unknown[] {
   try {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    if (data.argsHoldShareables) require('../index');
     return decodeShareables(data.args) as unknown[];
   } catch (err) {
     throw new SerializationError(

@@ -42,6 +42,8 @@ export interface ThreadData {
   /** encodeShareables(args): structured-cloned with workerData, so
    * SharedArrayBuffers are shared and forkful objects travel by handle. */
   args: unknown[];
+  /** True when args carry forkful objects (their revivers must load). */
+  argsHoldShareables: boolean;
   state: Int32Array;
   counter: Int32Array;
   port: MessagePort;
@@ -235,23 +237,23 @@ function callExcepthook(args: ExceptHookArgs): void {
   }
 }
 
-// ---- daemon threads at exit -----------------------------------------------
+// ---- threads at exit ------------------------------------------------------
 
-let daemonExitInstalled = false;
+let exitHookInstalled = false;
 
-/** Node's teardown joins every Worker thread; a daemon thread blocked in a
- * native wait (a forkful Lock, a futex) would then hold the process forever.
- * Python does not wait for daemon threads: when the main thread's 'exit'
- * listeners have all run and a daemon thread still runs, the process ends
- * with _exit (stdout and stderr are written synchronously, nothing is lost;
- * Node's own teardown is skipped). */
-function endWithoutWaitingForDaemons(): void {
-  if (daemonExitInstalled || !isMainThread || !native) return;
-  daemonExitInstalled = true;
+/** Node's teardown joins every Worker thread; a thread blocked in a native
+ * wait (a forkful Lock, a futex) would then hold the process forever. When
+ * the main thread's 'exit' listeners have all run and a thread still runs (a
+ * daemon thread, or any thread after process.exit()), the process ends with
+ * _exit, as Python does not wait for daemon threads. stdout and stderr are
+ * written synchronously, so nothing is lost; Node's own teardown is skipped. */
+function endWithoutJoiningThreads(): void {
+  if (exitHookInstalled || !isMainThread || !native) return;
+  exitHookInstalled = true;
   const emit = process.emit;
   process.emit = function (this: NodeJS.Process, event: string | symbol, ...args: unknown[]) {
     const result = (emit as (...a: unknown[]) => boolean).call(this, event, ...args);
-    if (event === 'exit' && [...live].some((t) => t.daemon && t.isAlive())) {
+    if (event === 'exit' && [...live].some((t) => t.isAlive())) {
       const code = process.exitCode ?? args[0] ?? 0;
       native!._exit(typeof code === 'number' ? code : Number(code) || 0);
     }
@@ -456,10 +458,8 @@ export class Thread {
     worker.on('exit', () => this._finish());
     this._port!.on('message', (msg) => this._onMessage(msg));
     this._port!.unref();
-    if (this._daemon) {
-      worker.unref();
-      endWithoutWaitingForDaemons();
-    }
+    if (this._daemon) worker.unref();
+    endWithoutJoiningThreads();
   }
 
   /** What the worker receives; Timer adds its schedule. */
@@ -479,6 +479,7 @@ export class Thread {
       daemon: this._daemon,
       spec,
       args,
+      argsHoldShareables: args !== this._args,
       state: this._state,
       counter,
       port: port2,
