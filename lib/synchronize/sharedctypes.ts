@@ -271,7 +271,11 @@ export class SynchronizedArray {
 }
 
 /** Python's Value(typecode, init=0, { lock }). */
-export function Value(typecode: Typecode, init?: Scalar, options?: { lock: false }): RawValue;
+export function Value(
+  typecode: Typecode,
+  init: Scalar | undefined,
+  options: { lock: false },
+): RawValue;
 export function Value(typecode: Typecode, init?: Scalar, options?: SyncOptions): SynchronizedValue;
 export function Value(
   typecode: Typecode,
@@ -287,7 +291,7 @@ export function Value(
 function SharedArray(
   typecode: Typecode,
   sizeOrInit: number | ArrayLike<Scalar>,
-  options?: { lock: false },
+  options: { lock: false },
 ): RawArray;
 function SharedArray(
   typecode: Typecode,
