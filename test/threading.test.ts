@@ -4,6 +4,7 @@
 // shareable objects.
 import * as fs from 'node:fs';
 import {
+  Barrier,
   ExceptHookArgs,
   Lock,
   Thread,
@@ -75,6 +76,26 @@ describe('Thread', () => {
     for (const t of threads) await t.join(30);
     expect(Array.from(out)).toEqual([2, 1, 1]);
     expect(threads.map((t) => t.isAlive())).toEqual([false, false]);
+  });
+
+  test('two threads meet at a Barrier while both run (the Barrier passes by handle)', async () => {
+    const barrier = new Barrier(3);
+    const out = cells(2);
+    const { seen, restore } = captureExceptions();
+    const meet = (b: { wait(t: number): number }, c: Int32Array, i: number) => {
+      b.wait(20); // raises BrokenBarrierError after 20 s unless all three meet
+      Atomics.store(c, i, 1);
+    };
+    const threads = [0, 1].map((i) => new Thread({ target: meet, args: [barrier, out, i] }));
+    try {
+      for (const t of threads) t.start();
+      barrier.wait(20); // the third party: passes only while both threads wait
+      for (const t of threads) await t.join(30);
+    } finally {
+      restore();
+    }
+    expect(seen.map((a) => String(a.excValue))).toEqual([]);
+    expect(Array.from(out)).toEqual([1, 1]);
   });
 
   test('a forkful Lock passes by handle: the thread sees the same lock', async () => {
