@@ -1,7 +1,8 @@
 // The loop a pool worker runs, on both backends: read one task message,
 // run the function over the chunk, send one result message, until told to
 // exit, until the pool's end of the pipe closes, or after maxtasksperchild
-// chunks. It blocks on its pipe between tasks: a worker has nothing else to do.
+// chunks. It blocks on its pipe between tasks (a worker has nothing else to
+// do) and awaits a task that returns a Promise.
 import type { Connection } from './connection';
 import {
   MODE_APPLY,
@@ -13,7 +14,7 @@ import {
   MSG_TASK,
   encodeError,
 } from './pool-protocol';
-import { NotSupportedError, SerializationError } from '../errors';
+import { SerializationError } from '../errors';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export type AnyFunction = (...args: any[]) => unknown;
@@ -28,8 +29,6 @@ export interface WorkerLoopOptions {
   initializer?: AnyFunction | null;
   initargs?: unknown[];
   maxtasks?: number | null;
-  /** Whether a task may return a Promise (a worker with a free event loop). */
-  allowAsync: boolean;
 }
 
 function isThenable(value: unknown): value is PromiseLike<unknown> {
@@ -40,13 +39,6 @@ function isThenable(value: unknown): value is PromiseLike<unknown> {
   );
 }
 
-const asyncRefused = () =>
-  new NotSupportedError(
-    'a pool task returned a Promise: on the fork backend a worker runs tasks synchronously ' +
-      '(as Python does), so it cannot await. Use a synchronous function, or the spawn backend ' +
-      "(setStartMethod('spawn')) for async tasks.",
-  );
-
 function sendResult(results: Connection, chunkId: number, ok: boolean, value: unknown): void {
   try {
     results.send([MSG_RESULT, chunkId, ok, value]);
@@ -56,21 +48,14 @@ function sendResult(results: Connection, chunkId: number, ok: boolean, value: un
   }
 }
 
-/** Runs one chunk synchronously; a Promise result only where allowed. */
-function runChunk(fn: AnyFunction, mode: number, payload: unknown[], allowAsync: boolean): unknown {
-  if (mode === MODE_APPLY) {
-    const r = fn(...payload);
-    if (isThenable(r) && !allowAsync) throw asyncRefused();
-    return r;
-  }
+/** Runs one chunk; a Promise when some task returned one. */
+function runChunk(fn: AnyFunction, mode: number, payload: unknown[]): unknown {
+  if (mode === MODE_APPLY) return fn(...payload);
   const out = new Array<unknown>(payload.length);
   let pending = false;
   for (let i = 0; i < payload.length; i++) {
     const r = mode === MODE_MAP ? fn(payload[i]) : fn(...(payload[i] as unknown[]));
-    if (isThenable(r)) {
-      if (!allowAsync) throw asyncRefused();
-      pending = true;
-    }
+    if (isThenable(r)) pending = true;
     out[i] = r;
   }
   return pending ? Promise.all(out) : out;
@@ -83,7 +68,14 @@ export function workerLoop(opts: WorkerLoopOptions): void | Promise<void> {
   if (opts.initializer) {
     try {
       const r = opts.initializer(...(opts.initargs ?? []));
-      if (isThenable(r) && !opts.allowAsync) throw asyncRefused();
+      if (isThenable(r)) {
+        return Promise.resolve(r).then(
+          () => workerLoop({ ...opts, initializer: null }),
+          (err) => {
+            results.send([MSG_INIT_ERROR, encodeError(err)]);
+          },
+        );
+      }
     } catch (err) {
       results.send([MSG_INIT_ERROR, encodeError(err)]);
       return;
@@ -116,13 +108,13 @@ export function workerLoop(opts: WorkerLoopOptions): void | Promise<void> {
     let value: unknown;
     try {
       if (!fn) throw new Error(`pool worker ${process.pid} does not know function #${fnId}`);
-      value = runChunk(fn, mode, payload, opts.allowAsync);
+      value = runChunk(fn, mode, payload);
     } catch (err) {
       sendResult(results, chunkId, false, encodeError(err));
       continue;
     }
     if (isThenable(value)) {
-      // Spawn backend only: finish this task on the event loop, then go on.
+      // An async task: finish it on the event loop, then go on.
       const more = () =>
         max > 0 && done >= max
           ? undefined

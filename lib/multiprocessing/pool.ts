@@ -4,11 +4,12 @@
 // those fail with WorkerLostError and a new worker takes its place.
 import { atForkChild } from '../backend/fork-child';
 import { BrokenPoolError, ValueError, WorkerLostError } from '../errors';
-import { native } from '../native';
 import { cpuCount } from '../os';
 import { serialize } from '../serialize';
 import { AsyncResult, type AsyncCallbacks } from './pool-async-result';
-import { forkWorker, type PoolWorkerProcess } from './pool-fork';
+import { functionRef, startPoolWorker, type PoolWorkerProcess } from './pool-process';
+import { getStartMethod } from './start-method';
+import type { TargetRef } from '../backend/spawn-target';
 import {
   ApplyJob,
   IMapIterator,
@@ -32,13 +33,12 @@ import {
   type Mode,
 } from './pool-protocol';
 import type { AnyFunction } from './pool-worker';
-import { describeFunction, spawnWorker, type FunctionSpec } from './pool-spawn';
 
 export { AsyncResult } from './pool-async-result';
 export type { AsyncCallbacks } from './pool-async-result';
 export { IMapIterator } from './pool-jobs';
 
-export type StartMethod = 'fork' | 'spawn';
+import type { StartMethod } from '../backend/types';
 
 export interface PoolOptions {
   /** Number of workers (default: cpuCount()). */
@@ -83,12 +83,6 @@ atForkChild(() => {
   livePools.clear();
 });
 
-function defaultStartMethod(): StartMethod {
-  const env = process.env.FORKFUL_START_METHOD;
-  if (env === 'spawn' || env === 'fork') return env === 'fork' && !native ? 'spawn' : env;
-  return native ? 'fork' : 'spawn';
-}
-
 function toArray<T>(iterable: Iterable<T>, what: string): T[] {
   if (Array.isArray(iterable)) return iterable;
   if (iterable == null || typeof (iterable as Iterable<T>)[Symbol.iterator] !== 'function') {
@@ -121,12 +115,13 @@ export class Pool {
   private joinWaiters: Array<() => void> = [];
   private killTimer: NodeJS.Timeout | null = null;
   private forgotten = false;
+  private readonly ownerPid = process.pid;
 
   // Function registry: ids only grow; a pruned function gets a new id.
   private readonly fnIds = new WeakMap<AnyFunction, number>();
   private readonly functions = new Map<number, AnyFunction>();
   private readonly fnUse = new Map<number, number>();
-  private readonly fnSpecs = new Map<number, FunctionSpec>();
+  private readonly fnSpecs = new Map<number, TargetRef>();
   private nextFnId = 1;
 
   constructor(options?: PoolOptions);
@@ -155,7 +150,7 @@ export class Pool {
     if (max !== null && (!Number.isInteger(max) || max < 1)) {
       throw new ValueError(`maxtasksperchild must be a positive integer or null, not ${max}`);
     }
-    const method = opts.startMethod ?? defaultStartMethod();
+    const method = opts.startMethod ?? (getStartMethod() as StartMethod);
     if (method !== 'fork' && method !== 'spawn') {
       throw new ValueError(`startMethod must be 'fork' or 'spawn', not ${String(method)}`);
     }
@@ -166,7 +161,7 @@ export class Pool {
     this.maxtasks = max;
     if (method === 'spawn' && this.initializer) {
       // Fail now, not in every worker: the initializer must travel.
-      this.fnSpecs.set(0, describeFunction(this.initializer, 'the initializer'));
+      this.fnSpecs.set(0, functionRef(this.initializer));
     }
     livePools.add(this);
     // Workers start when the first work arrives (in the same tick as the
@@ -297,6 +292,12 @@ export class Pool {
 
   private checkRunning(): void {
     if (this.state === 'running') return;
+    if (this.forgotten) {
+      throw new BrokenPoolError(
+        `this pool belongs to process ${this.ownerPid}, not to this forked child: ` +
+          `create a new Pool in the child`,
+      );
+    }
     if (this.state === 'broken') {
       throw new BrokenPoolError(
         `the pool is broken (${this.brokenBy?.message}): create a new Pool`,
@@ -369,7 +370,7 @@ export class Pool {
     let id = this.fnIds.get(fn);
     if (id !== undefined) return id;
     // Spawn: the function must travel; fail in the caller, not in a worker.
-    const spec = this.startMethod === 'spawn' ? describeFunction(fn, 'the task function') : null;
+    const spec = this.startMethod === 'spawn' ? functionRef(fn) : null;
     if (this.functions.size >= REGISTRY_SOFT_LIMIT) this.pruneRegistry();
     id = this.nextFnId++;
     this.fnIds.set(fn, id);
@@ -457,15 +458,19 @@ export class Pool {
   private pickWorker(chunk: Chunk): WorkerSlot | null {
     const waiting = this.queue.length - this.queueHead;
     const mayPrefetch =
-      (chunk.frame as Buffer).length <= PREFETCH_MAX_BYTES && waiting > this.processes;
+      (chunk.frame as Buffer).length <= PREFETCH_MAX_BYTES && waiting > 2 * this.processes;
     let best: WorkerSlot | null = null;
+    let usable = 0;
     for (const w of this.workers) {
-      if (!this.usable(w) || !this.knows(w, chunk.fnId)) continue;
+      if (!this.usable(w)) continue;
+      usable++;
+      if (!this.knows(w, chunk.fnId)) continue;
       const limit = mayPrefetch ? 2 : 1;
       if (w.held.length >= limit) continue;
       if (!best || w.held.length < best.held.length) best = w;
-      if (w.held.length === 0) break;
     }
+    // Queue behind a busy worker only when the pool is at full strength.
+    if (best && best.held.length > 0 && usable < this.processes) return null;
     return best;
   }
 
@@ -488,19 +493,13 @@ export class Pool {
     let proc: PoolWorkerProcess;
     const knownMax = this.nextFnId - 1;
     try {
-      proc =
-        this.startMethod === 'fork'
-          ? forkWorker({
-              initializer: this.initializer,
-              initargs: this.initargs,
-              maxtasks: this.maxtasks,
-              functions: this.functions,
-            })
-          : spawnWorker({
-              initializer: this.fnSpecs.get(0) ?? null,
-              initargs: this.initargs,
-              maxtasks: this.maxtasks,
-            });
+      proc = startPoolWorker(this.startMethod, {
+        initializer: this.startMethod === 'fork' ? this.initializer : null,
+        initializerRef: this.startMethod === 'spawn' ? (this.fnSpecs.get(0) ?? null) : null,
+        initargs: this.initargs,
+        maxtasks: this.maxtasks,
+        functions: this.startMethod === 'fork' ? this.functions : null,
+      });
     } catch (err) {
       this.breakPool(err as Error);
       return false;
@@ -733,18 +732,17 @@ export class Pool {
   };
 
   private reapSync(w: WorkerSlot): void {
-    if (this.startMethod === 'spawn' || !native) {
-      // Node reaps spawned children on its event loop: the status comes later.
-      w.exitcode = NaN;
-      this.finishWorker(w);
-      return;
+    let code: number | null = null;
+    try {
+      code = w.proc.waitExitSync(2000);
+    } catch {
+      code = NaN; // cannot wait for it here: its exit notice completes it
     }
-    const got = native.waitpidTimeout(w.proc.pid, 2000) as [number, number] | null;
-    if (got === null) {
+    if (code === null) {
       w.proc.kill('SIGKILL');
       return;
     }
-    w.exitcode = (got[1] & 0x7f) === 0 ? (got[1] >> 8) & 0xff : -(got[1] & 0x7f);
+    w.exitcode = code;
     this.finishWorker(w);
   }
 
