@@ -7,3 +7,7 @@ export * as os from './os';
 export * as multiprocessing from './multiprocessing';
 export * as threading from './threading';
 export * as coroutine from './coroutine';
+
+// Errors that live with their module, re-exported here so every typed error
+// is importable from the root.
+export { Timeout, StopIteration } from './coroutine';
