@@ -3,6 +3,7 @@
 // report back through SharedArrayBuffers (shared, not copied) and forkful's
 // shareable objects.
 import * as fs from 'node:fs';
+import { Worker } from 'node:worker_threads';
 import {
   Barrier,
   ExceptHookArgs,
@@ -17,6 +18,7 @@ import {
   local,
   mainThread,
   setExcepthook,
+  stackSize,
 } from '../lib/threading';
 import { RuntimeError, SerializationError, ValueError } from '../lib/errors';
 
@@ -334,6 +336,43 @@ describe('Thread', () => {
     t.start();
     await t.join(20);
     expect(Array.from(out)).toEqual([1, 2, 1, 3]);
+  });
+  test('stackSize() sets the stack of threads started later', async () => {
+    expect(() => stackSize(1000)).toThrow(ValueError);
+    const previous = stackSize(4 * 1024 * 1024);
+    const out = cells(1);
+    try {
+      const t = new Thread({
+        target: (c: Int32Array) => {
+          const depth = (n: number): number => (n === 0 ? 0 : 1 + depth(n - 1));
+          c[0] = depth(20000);
+        },
+        args: [out],
+      });
+      t.start();
+      await t.join(20);
+    } finally {
+      expect(stackSize(previous)).toBe(4 * 1024 * 1024);
+    }
+    expect(out[0]).toBe(20000);
+  });
+
+  test('a Worker forkful did not start sees itself as a Dummy thread', async () => {
+    const out = cells(2);
+    const worker = new Worker(
+      `const { currentThread } = require(${JSON.stringify(require.resolve('../dist/threading'))});
+       const { workerData: c } = require('node:worker_threads');
+       const me = currentThread();
+       c[0] = /^Dummy-\\d+$/.test(me.name) && me.daemon ? 1 : 2;
+       c[1] = me.ident;`,
+      { eval: true, workerData: out },
+    );
+    const ident = worker.threadId; // -1 once it has exited
+    await new Promise((resolve, reject) => {
+      worker.on('exit', resolve);
+      worker.on('error', reject);
+    });
+    expect(Array.from(out)).toEqual([1, ident]);
   });
 });
 
