@@ -246,6 +246,19 @@ export function evaluateSource(
   return factory(...values);
 }
 
+function isNotFound(err: unknown): boolean {
+  const code = (err as { code?: string } | null)?.code;
+  return code === 'MODULE_NOT_FOUND' || code === 'ERR_PACKAGE_PATH_NOT_EXPORTED';
+}
+
+/** import() of a bare specifier, resolved from the caller's file. */
+function importFrom(caller: string, specifier: string): Promise<Record<string, unknown>> {
+  const load = compileWithMainLoader('return import(specifier);', ['specifier'], {
+    filename: callerPath(caller),
+  });
+  return load(specifier) as Promise<Record<string, unknown>>;
+}
+
 function isEsmRequireError(err: unknown): boolean {
   const code = (err as { code?: string } | null)?.code;
   return code === 'ERR_REQUIRE_ESM' || code === 'ERR_REQUIRE_ASYNC_MODULE';
@@ -266,9 +279,12 @@ export async function loadTarget(spec: TargetSpec): Promise<TargetFunction> {
     try {
       mod = createRequire(callerPath(spec.caller))(specifier);
     } catch (err) {
-      if (!isEsmRequireError(err)) throw err;
-      const url = path.isAbsolute(specifier) ? pathToFileURL(specifier).href : specifier;
-      mod = await dynamicImport(url);
+      const bare = !path.isAbsolute(specifier);
+      // A bare name require() cannot resolve may be an ESM-only package.
+      if (!isEsmRequireError(err) && !(bare && isNotFound(err))) throw err;
+      mod = bare
+        ? await importFrom(spec.caller, specifier)
+        : await dynamicImport(pathToFileURL(specifier).href);
     }
   }
   let fn = mod?.[spec.export];
