@@ -1,0 +1,376 @@
+'use strict';
+// What each figure measures: its panels (one unit each), the cases of a
+// panel, and the contenders with the command that measures one sample.
+// A contender's cmd() returns [program, args, options] or { skip: reason }.
+const path = require('node:path');
+
+const N = (file) => path.join(__dirname, 'node', file);
+const P = (file) => path.join(__dirname, 'py', file);
+const json = (o) => JSON.stringify(o);
+
+const node = (file, params, flags = []) => [process.execPath, [...flags, N(file), json(params)]];
+const py = (file, params) => ['python3', [P(file), json(params)]];
+
+// Families give the chart its colours.
+const FORKFUL = 'forkful';
+const C = 'C floor';
+const PY = 'Python 3';
+const NODE = 'Node built-in';
+const NPM = 'npm peer';
+
+function figures(opts) {
+  const q = opts.quick;
+  const KiB = 1024;
+  const MiB = 1024 * KiB;
+  const payloadSizes = [64 * KiB, MiB, 16 * MiB];
+  const sizeLabel = (s) => (s >= MiB ? `${s / MiB} MiB` : `${s / KiB} KiB`);
+  const payloadCount = (s) => Math.max(4, Math.floor(((q ? 16 : 64) * MiB) / s));
+
+  return [
+    {
+      id: 'fig1',
+      title: 'Figure 1. Process start + join, no-op target',
+      panels: [
+        {
+          id: 'start',
+          title: 'start + join (ms, lower is better)',
+          unit: 'ms',
+          better: 'lower',
+          cases: [{ id: 'noop', label: 'no-op target', n: q ? 5 : 20 }],
+        },
+      ],
+      contenders: [
+        {
+          id: 'forkful-process',
+          label: 'forkful Process',
+          family: FORKFUL,
+          ref: true,
+          cmd: (c) => node('start.js', { contender: 'forkful-process', n: c.n }),
+        },
+        {
+          id: 'forkful-osfork',
+          label: 'forkful os.fork+waitpid',
+          family: FORKFUL,
+          cmd: (c) => node('start.js', { contender: 'forkful-osfork', n: c.n * 2 }),
+        },
+        {
+          id: 'cp-fork',
+          label: 'child_process.fork',
+          family: NODE,
+          cmd: (c) => node('start.js', { contender: 'cp-fork', n: Math.ceil(c.n / 2) }),
+        },
+        {
+          id: 'worker',
+          label: 'new Worker',
+          family: NODE,
+          cmd: (c) => node('start.js', { contender: 'worker', n: c.n }),
+        },
+        {
+          id: 'py-mp',
+          label: 'Python mp.Process (fork)',
+          family: PY,
+          cmd: (c) => py('start.py', { contender: 'mp-process', n: c.n * 2 }),
+        },
+        {
+          id: 'py-fork',
+          label: 'Python os.fork+waitpid',
+          family: PY,
+          cmd: (c) => py('start.py', { contender: 'os-fork', n: c.n * 2 }),
+        },
+        {
+          id: 'c-fork',
+          label: 'C fork+_exit+waitpid',
+          family: C,
+          cmd: (c, ctx) => [ctx.c('fork_wait'), [String(c.n * 10)]],
+        },
+      ],
+    },
+    {
+      id: 'fig2',
+      title: 'Figure 2. Fork cost against live heap size',
+      panels: [
+        {
+          id: 'heap',
+          title: 'fork + _exit + waitpid (ms, lower is better)',
+          unit: 'ms',
+          better: 'lower',
+          ordered: true, // C runs after forkful: it needs forkful's resident size
+          cases: [50, 500, 2000]
+            .filter((mb) => !(q && mb > 500))
+            .map((mb) => ({
+              id: `heap${mb}`,
+              label: mb >= 1000 ? `${mb / 1000} GB heap` : `${mb} MB heap`,
+              mb,
+            })),
+        },
+      ],
+      contenders: [
+        {
+          id: 'forkful-fork',
+          label: 'forkful os.fork',
+          family: FORKFUL,
+          ref: true,
+          cmd: (c) =>
+            node('heap.js', { heapMB: c.mb, n: q ? 5 : 10 }, [
+              `--max-old-space-size=${Math.max(1024, c.mb * 2)}`,
+            ]),
+        },
+        {
+          id: 'c-fork',
+          label: 'C fork at the same RSS',
+          family: C,
+          cmd: (c, ctx) => {
+            const rss = ctx.last(c, 'forkful-fork')?.rssMB;
+            if (!rss) return { skip: 'needs the resident size of a forkful run of this case' };
+            return [ctx.c('fork_wait'), [String(q ? 5 : 10), String(rss)]];
+          },
+        },
+      ],
+    },
+    {
+      id: 'fig3',
+      title: `Figure 3. Pool of ${opts.cpus} workers, tiny tasks (x*x)`,
+      panels: [
+        {
+          id: 'map',
+          title: `map of ${q ? '10,000' : '100,000'} tasks (tasks/s, higher is better)`,
+          unit: 'tasks/s',
+          better: 'higher',
+          cases: [
+            { id: 'map-default', label: 'default chunking', tasks: q ? 10000 : 100000 },
+            { id: 'map-chunk1', label: 'chunksize 1', tasks: q ? 10000 : 100000 },
+          ],
+        },
+        {
+          id: 'apply',
+          title: 'apply round trip (µs, lower is better)',
+          unit: 'µs',
+          better: 'lower',
+          cases: [{ id: 'apply', label: 'apply(x*x)', calls: q ? 300 : 2000 }],
+        },
+      ],
+      contenders: [
+        {
+          id: 'forkful-pool',
+          label: 'forkful Pool',
+          family: FORKFUL,
+          ref: true,
+          cmd: (c) =>
+            node('pool.js', {
+              contender: 'forkful-pool',
+              mode: c.id,
+              tasks: c.tasks,
+              calls: c.calls,
+            }),
+        },
+        {
+          id: 'py-pool',
+          label: 'Python Pool (fork)',
+          family: PY,
+          cmd: (c) => py('pool.py', { mode: c.id, tasks: c.tasks, calls: c.calls }),
+        },
+        {
+          id: 'piscina',
+          label: 'piscina (no chunking)',
+          family: NPM,
+          cmd: (c) =>
+            node('pool.js', { contender: 'piscina', mode: c.id, tasks: c.tasks, calls: c.calls }),
+        },
+        {
+          id: 'workerpool',
+          label: 'workerpool (no chunking)',
+          family: NPM,
+          cmd: (c) =>
+            node('pool.js', {
+              contender: 'workerpool',
+              mode: c.id,
+              tasks: c.tasks,
+              calls: c.calls,
+            }),
+        },
+      ],
+    },
+    {
+      id: 'fig4',
+      title: 'Figure 4. Locks: acquire + release',
+      panels: [
+        {
+          id: 'lock',
+          title: 'acquire + release (ns, lower is better)',
+          unit: 'ns',
+          better: 'lower',
+          cases: [
+            { id: 'uncontended', label: 'uncontended', n: q ? 200000 : 2000000 },
+            { id: 'threads', label: '2 threads contending', n: q ? 100000 : 500000 },
+            { id: 'processes', label: '2 processes contending', n: q ? 100000 : 500000 },
+          ],
+        },
+      ],
+      contenders: [
+        {
+          id: 'forkful-lock',
+          label: 'forkful Lock',
+          family: FORKFUL,
+          ref: true,
+          cmd: (c) => node('lock.js', { contender: 'forkful-lock', mode: c.id, n: c.n }),
+        },
+        {
+          id: 'py-threading',
+          label: 'Python threading.Lock',
+          family: PY,
+          cmd: (c) => py('lock.py', { contender: 'threading', mode: c.id, n: Math.ceil(c.n / 4) }),
+        },
+        {
+          id: 'py-mp',
+          label: 'Python multiprocessing.Lock',
+          family: PY,
+          cmd: (c) => py('lock.py', { contender: 'mp', mode: c.id, n: Math.ceil(c.n / 4) }),
+        },
+        {
+          id: 'async-mutex',
+          label: 'async-mutex',
+          family: NPM,
+          cmd: (c) =>
+            node('lock.js', { contender: 'async-mutex', mode: c.id, n: Math.ceil(c.n / 10) }),
+        },
+        {
+          id: 'atomics',
+          label: 'Atomics lock (SharedArrayBuffer)',
+          family: NODE,
+          cmd: (c) => node('lock.js', { contender: 'atomics', mode: c.id, n: c.n }),
+        },
+        {
+          id: 'c-mutex',
+          label: 'C pthread_mutex',
+          family: C,
+          cmd: (c, ctx) => [ctx.c('mutex'), [c.id, String(c.n * 5)]],
+        },
+      ],
+    },
+    {
+      id: 'fig5',
+      title: 'Figure 5. Pipes and queues between two processes',
+      panels: [
+        {
+          id: 'small',
+          title: 'small messages one way (messages/s, higher is better)',
+          unit: 'msg/s',
+          better: 'higher',
+          cases: [{ id: 'small', label: "['msg', i]", count: q ? 5000 : 50000 }],
+        },
+        {
+          id: 'pingpong',
+          title: 'ping-pong round trip (µs, lower is better)',
+          unit: 'µs',
+          better: 'lower',
+          cases: [{ id: 'pingpong', label: "['msg', i] there and back", count: q ? 1000 : 5000 }],
+        },
+        {
+          id: 'payload',
+          title: 'large payloads one way (MB/s, higher is better)',
+          unit: 'MB/s',
+          better: 'higher',
+          cases: payloadSizes.map((s) => ({
+            id: `payload${s}`,
+            label: sizeLabel(s),
+            mode: 'payload',
+            size: s,
+            count: payloadCount(s),
+          })),
+        },
+      ],
+      contenders: [
+        {
+          id: 'forkful-pipe',
+          label: 'forkful Pipe',
+          family: FORKFUL,
+          ref: true,
+          cmd: (c) =>
+            node('pipe.js', {
+              contender: 'forkful-pipe',
+              mode: c.mode || c.id,
+              count: c.count,
+              size: c.size,
+            }),
+        },
+        {
+          id: 'forkful-queue',
+          label: 'forkful Queue',
+          family: FORKFUL,
+          cmd: (c) =>
+            node('pipe.js', {
+              contender: 'forkful-queue',
+              mode: c.mode || c.id,
+              count: c.count,
+              size: c.size,
+            }),
+        },
+        {
+          id: 'py-pipe',
+          label: 'Python Pipe',
+          family: PY,
+          cmd: (c) =>
+            py('pipe.py', {
+              contender: 'pipe',
+              mode: c.mode || c.id,
+              count: c.count,
+              size: c.size,
+            }),
+        },
+        {
+          id: 'py-queue',
+          label: 'Python Queue',
+          family: PY,
+          cmd: (c) =>
+            py('pipe.py', {
+              contender: 'queue',
+              mode: c.mode || c.id,
+              count: c.count,
+              size: c.size,
+            }),
+        },
+        {
+          id: 'cp-ipc',
+          label: 'child_process IPC (advanced)',
+          family: NODE,
+          cmd: (c) =>
+            node('pipe.js', {
+              contender: 'cp-ipc',
+              mode: c.mode || c.id,
+              count: c.count,
+              size: c.size,
+            }),
+        },
+        {
+          id: 'worker-port',
+          label: 'worker_threads MessagePort',
+          family: NODE,
+          cmd: (c) =>
+            node('pipe.js', {
+              contender: 'worker-port',
+              mode: c.mode || c.id,
+              count: c.count,
+              size: c.size,
+            }),
+        },
+        {
+          id: 'c-pipe',
+          label: 'C pipe',
+          family: C,
+          cmd: (c, ctx) => {
+            const mode = c.mode || c.id;
+            const args =
+              mode === 'payload'
+                ? [mode, String(c.size), String(c.count * 4)]
+                : [mode, String(c.count * 4)];
+            return [ctx.c('pipe'), args];
+          },
+        },
+      ],
+    },
+  ];
+}
+
+const FAMILIES = [FORKFUL, C, PY, NODE, NPM];
+
+module.exports = { figures, FAMILIES };

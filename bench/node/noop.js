@@ -1,0 +1,2 @@
+'use strict';
+// A no-op child for child_process.fork (figure 1).

@@ -1,0 +1,3 @@
+'use strict';
+// workerpool's task for figure 3.
+require('workerpool').worker({ square: (x) => x * x });
