@@ -1,0 +1,61 @@
+// Python's getContext(method): an object with the multiprocessing API whose
+// Process uses that start method, whatever the global one is.
+import type { StartMethod } from '../backend/types';
+import { Pipe } from './connection';
+import { Process, activeChildren, cpuCount, currentProcess, parentProcess } from './process';
+import { JoinableQueue, Queue, SimpleQueue } from './queues';
+import { ValueError } from '../errors';
+import { backendFor, getAllStartMethods, getStartMethod } from './start-method';
+
+export interface Context {
+  /** Process bound to this context's start method. */
+  Process: typeof Process;
+  Pipe: typeof Pipe;
+  Queue: typeof Queue;
+  JoinableQueue: typeof JoinableQueue;
+  SimpleQueue: typeof SimpleQueue;
+  currentProcess: typeof currentProcess;
+  parentProcess: typeof parentProcess;
+  activeChildren: typeof activeChildren;
+  cpuCount: typeof cpuCount;
+  getStartMethod(): StartMethod;
+  getAllStartMethods: typeof getAllStartMethods;
+}
+
+const contexts = new Map<StartMethod, Context>();
+
+function makeContext(method: StartMethod): Context {
+  backendFor(method); // NotSupportedError now if the method is unavailable here
+  class ContextProcess extends Process {
+    protected override _startMethod: StartMethod | null = method;
+  }
+  Object.defineProperty(ContextProcess, 'name', { value: 'Process' });
+  return {
+    Process: ContextProcess,
+    Pipe,
+    Queue,
+    JoinableQueue,
+    SimpleQueue,
+    currentProcess,
+    parentProcess,
+    activeChildren,
+    cpuCount,
+    getStartMethod: () => method,
+    getAllStartMethods,
+  };
+}
+
+/** A context for `method` ('fork' | 'spawn'); the current start method's
+ * when omitted. */
+export function getContext(method?: StartMethod | null): Context {
+  const m = method ?? (getStartMethod() as StartMethod);
+  if (m !== 'fork' && m !== 'spawn') {
+    throw new ValueError(`cannot find context for ${String(m)} (use 'fork' or 'spawn')`);
+  }
+  let ctx = contexts.get(m);
+  if (!ctx) {
+    ctx = makeContext(m);
+    contexts.set(m, ctx);
+  }
+  return ctx;
+}
