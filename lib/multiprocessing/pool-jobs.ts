@@ -2,7 +2,7 @@
 // workers run. A job gathers its chunks' results in input order.
 import { ValueError } from '../errors';
 import type { AsyncResult } from './pool-async-result';
-import type { Mode } from './pool-protocol';
+import { unpackValues, type Mode } from './pool-protocol';
 import type { AnyFunction } from './pool-worker';
 
 export interface Chunk {
@@ -13,7 +13,7 @@ export interface Chunk {
   fn: AnyFunction;
   fnId: number;
   mode: Mode;
-  payload: unknown[];
+  payload: unknown[] | Float64Array;
   /** The encoded task message, made once, dropped once sent. */
   frame: Buffer | null;
 }
@@ -57,12 +57,15 @@ export class MapJob implements Job {
     length: number,
     chunks: number,
   ) {
-    this.values = new Array(length);
+    // Packed (not holey), so that passing the result to another call
+    // encodes fast.
+    this.values = [];
+    for (let i = 0; i < length; i++) this.values.push(undefined);
     this.remaining = chunks;
     if (chunks === 0) result._resolve(this.values);
   }
   chunkDone(chunk: Chunk, value: unknown): void {
-    const items = value as unknown[];
+    const items = value as ArrayLike<unknown>;
     for (let i = 0; i < items.length; i++) this.values[chunk.index + i] = items[i];
     if (--this.remaining === 0) this.result._resolve(this.values);
   }
@@ -94,7 +97,7 @@ export class IMapIterator<T = unknown> implements Job, AsyncIterableIterator<T> 
   }
 
   chunkDone(chunk: Chunk, value: unknown): void {
-    this.store(chunk, { ok: true, values: value as unknown[] });
+    this.store(chunk, { ok: true, values: unpackValues(value as unknown[] | Float64Array) });
   }
   chunkFailed(chunk: Chunk, err: Error): void {
     this.store(chunk, { ok: false, error: err });

@@ -19,6 +19,26 @@ export const MODE_STAR = 2; // payload: arg arrays; result: fn(...args) for each
 
 export type Mode = typeof MODE_APPLY | typeof MODE_MAP | typeof MODE_STAR;
 
+/** A list of numbers travels as a Float64Array: structured clone copies it
+ * in one block, where an array costs a tag and a varint per element. Other
+ * lists travel as they are. */
+export function packValues(values: unknown[]): unknown[] | Float64Array {
+  const n = values.length;
+  if (n < 64) return values;
+  const packed = new Float64Array(n);
+  for (let i = 0; i < n; i++) {
+    const v = values[i];
+    if (typeof v !== 'number') return values;
+    packed[i] = v;
+  }
+  return packed;
+}
+
+/** The inverse of packValues, for whoever needs a real array. */
+export function unpackValues(values: unknown[] | Float64Array): unknown[] {
+  return values instanceof Float64Array ? Array.from(values) : values;
+}
+
 export interface EncodedError {
   name: string;
   message: string;

@@ -7,6 +7,7 @@ import type { Connection } from './connection';
 import {
   MODE_APPLY,
   MODE_MAP,
+  packValues,
   MSG_DEF,
   MSG_EXIT,
   MSG_INIT_ERROR,
@@ -49,16 +50,18 @@ function sendResult(results: Connection, chunkId: number, ok: boolean, value: un
 }
 
 /** Runs one chunk; a Promise when some task returned one. */
-function runChunk(fn: AnyFunction, mode: number, payload: unknown[]): unknown {
-  if (mode === MODE_APPLY) return fn(...payload);
-  const out = new Array<unknown>(payload.length);
+function runChunk(fn: AnyFunction, mode: number, payload: ArrayLike<unknown>): unknown {
+  if (mode === MODE_APPLY) return fn(...(payload as unknown[]));
+  // push keeps the array packed, which structured clone encodes fastest.
+  const out: unknown[] = [];
   let pending = false;
   for (let i = 0; i < payload.length; i++) {
     const r = mode === MODE_MAP ? fn(payload[i]) : fn(...(payload[i] as unknown[]));
     if (isThenable(r)) pending = true;
-    out[i] = r;
+    out.push(r);
   }
-  return pending ? Promise.all(out) : out;
+  if (pending) return Promise.all(out).then(packValues);
+  return packValues(out);
 }
 
 /** Serves tasks until told to stop. Resolves when the worker should exit;

@@ -29,6 +29,7 @@ import {
   MSG_RESULT,
   MSG_TASK,
   decodeError,
+  packValues,
   type EncodedError,
   type Mode,
 } from './pool-protocol';
@@ -350,7 +351,8 @@ export class Pool {
   private split(items: unknown[], size: number): Array<[number, unknown[]]> {
     const parts: Array<[number, unknown[]]> = [];
     if (items.length === 0) return parts;
-    if (size >= items.length) return [[0, items]];
+    // Copies: the call sends them later, and the caller may change its array.
+    if (size >= items.length) return [[0, items.slice()]];
     for (let i = 0; i < items.length; i += size) parts.push([i, items.slice(i, i + size)]);
     return parts;
   }
@@ -422,7 +424,9 @@ export class Pool {
         const chunk = this.queue[this.queueHead];
         if (!chunk.frame) {
           try {
-            chunk.frame = serialize([MSG_TASK, chunk.id, chunk.fnId, chunk.mode, chunk.payload]);
+            const payload =
+              chunk.mode === MODE_MAP ? packValues(chunk.payload as unknown[]) : chunk.payload;
+            chunk.frame = serialize([MSG_TASK, chunk.id, chunk.fnId, chunk.mode, payload]);
           } catch (err) {
             this.queueHead++;
             this.releaseChunk(chunk);
