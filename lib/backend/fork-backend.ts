@@ -58,9 +58,11 @@ function runInChild(spec: ChildSpec, parentPid: number): never {
     }
     void runTarget(spec.target as (...a: unknown[]) => unknown, spec.args);
   });
-  // Unreachable in practice: the termination unwinds before this returns to
-  // the caller; this throw only makes the type system agree.
-  throw new Error('forkful: the forked child did not abandon the parent stack');
+  // The termination is delivered at V8's next interrupt check: a loop's
+  // back edge is one, so nothing of the caller runs after this point.
+  for (;;) {
+    // spin until terminated (a few instructions)
+  }
 }
 
 /** Children whose exit is still watched: a forked child closes the watches
@@ -75,6 +77,8 @@ class ForkChild implements ChildHandle {
   readonly pid: number;
   #watch: ChildExitWatch;
   #exitcode: number | null = null;
+  /** Set as soon as the watch reaped the child (callbacks come a turn later). */
+  #reaped: number | null = null;
   #callbacks: Array<(code: number) => void> = [];
 
   constructor(pid: number) {
@@ -84,6 +88,7 @@ class ForkChild implements ChildHandle {
     // Process (fork + abandoned stack) must not unwind through addon frames.
     this.#watch = onChildExit(pid, (status, error) => {
       watched.delete(this);
+      if (status !== null) this.#reaped = waitstatusToExitcode(status);
       setImmediate(() => this.#exited(status, error));
     });
     watched.add(this);
@@ -106,7 +111,14 @@ class ForkChild implements ChildHandle {
 
   waitSync(timeoutMs: number): number | null {
     if (this.#exitcode !== null) return this.#exitcode;
-    return requireNative('joinSync').exitcodeNoReap(this.pid, timeoutMs);
+    if (this.#reaped !== null) return this.#reaped;
+    try {
+      return requireNative('joinSync').exitcodeNoReap(this.pid, timeoutMs);
+    } catch (err) {
+      if ((err as { code?: string }).code === 'ECHILD' && this.#reaped !== null)
+        return this.#reaped;
+      throw err;
+    }
   }
 
   kill(signal: number): void {

@@ -59,7 +59,14 @@ class SpawnChild implements ChildHandle {
         'joinSync() of a spawned process needs the native addon; use await join() instead',
       );
     }
-    return native.exitcodeNoReap(this.pid, timeoutMs);
+    try {
+      return native.exitcodeNoReap(this.pid, timeoutMs);
+    } catch (err) {
+      // libuv reaped it already and calls the exit callbacks of a batch of
+      // children one after the other: this one's 'exit' comes in a moment.
+      if ((err as { code?: string }).code === 'ECHILD') return null;
+      throw err;
+    }
   }
 
   kill(signal: number): void {

@@ -348,5 +348,7 @@ process.on('exit', () => {
     } catch {
       // The process is ending; nothing more can be done for this child.
     }
+    // No exit notification may arrive during Node's teardown.
+    child._detach();
   }
 });
