@@ -17,12 +17,26 @@ export {
   type StartMethod,
 } from './start-method';
 export { getContext, type Context } from './context';
+export { Queue, JoinableQueue, SimpleQueue, type PutOptions, type GetOptions } from './queues';
 export {
-  Queue,
-  JoinableQueue,
-  SimpleQueue,
-  type PutOptions,
-  type GetOptions,
-} from './queues';
-export { Pool, withPool, AsyncResult, IMapIterator, type PoolOptions, type AsyncCallbacks } from './pool';
-export { Lock, RLock, Semaphore, BoundedSemaphore, Condition, Event, Barrier, Value, Array, RawValue, RawArray, arenaEnvironment } from '../synchronize';
+  Pool,
+  withPool,
+  AsyncResult,
+  IMapIterator,
+  type PoolOptions,
+  type AsyncCallbacks,
+} from './pool';
+export {
+  Lock,
+  RLock,
+  Semaphore,
+  BoundedSemaphore,
+  Condition,
+  Event,
+  Barrier,
+  Value,
+  Array,
+  RawValue,
+  RawArray,
+  arenaEnvironment,
+} from '../synchronize';

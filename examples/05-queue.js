@@ -1,0 +1,23 @@
+// The article's Queue example 1: a writer process puts 100, a reader process
+// gets it; the queue is passed to both as an argument.
+const { Process, Queue } = require('forkful/multiprocessing');
+
+async function writer_proc(q) {
+  await q.put(100);
+}
+
+async function reader_proc(q) {
+  console.log(await q.get());
+}
+
+async function main() {
+  const q = new Queue();
+  const reader = new Process({ target: reader_proc, args: [q] });
+  reader.start();
+  const writer = new Process({ target: writer_proc, args: [q] });
+  writer.start();
+  await reader.join();
+  await writer.join();
+}
+
+main();
