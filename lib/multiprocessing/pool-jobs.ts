@@ -50,27 +50,33 @@ export class ApplyJob implements Job {
 /** map / starmap: every chunk's values, in input order; the first failure
  * rejects the call (the other chunks still run to completion). */
 export class MapJob implements Job {
-  private readonly values: unknown[];
+  private readonly parts: Array<[number, ArrayLike<unknown>]> = [];
   private remaining: number;
+  private failed = false;
   constructor(
     readonly result: AsyncResult<unknown[]>,
-    length: number,
     chunks: number,
   ) {
-    // Packed (not holey), so that passing the result to another call
-    // encodes fast.
-    this.values = [];
-    for (let i = 0; i < length; i++) this.values.push(undefined);
     this.remaining = chunks;
-    if (chunks === 0) result._resolve(this.values);
+    if (chunks === 0) result._resolve([]);
   }
   chunkDone(chunk: Chunk, value: unknown): void {
-    const items = value as ArrayLike<unknown>;
-    for (let i = 0; i < items.length; i++) this.values[chunk.index + i] = items[i];
-    if (--this.remaining === 0) this.result._resolve(this.values);
+    if (this.failed) return;
+    this.parts.push([chunk.index, value as ArrayLike<unknown>]);
+    if (--this.remaining > 0) return;
+    // One pass, in input order, into a packed array (fast to send on).
+    this.parts.sort((a, b) => a[0] - b[0]);
+    const values: unknown[] = [];
+    for (const [, items] of this.parts) {
+      for (let i = 0; i < items.length; i++) values.push(items[i]);
+    }
+    this.parts.length = 0;
+    this.result._resolve(values);
   }
   chunkFailed(_chunk: Chunk, err: Error): void {
     this.remaining--;
+    this.failed = true;
+    this.parts.length = 0;
     this.result._reject(err);
   }
 }

@@ -11,6 +11,39 @@ export const MSG_DEF = 3; // [MSG_DEF, fnId, FunctionSpec] (spawn backend)
 /** Worker -> parent. */
 export const MSG_RESULT = 1; // [MSG_RESULT, chunkId, ok, valueOrEncodedError]
 export const MSG_INIT_ERROR = 2; // [MSG_INIT_ERROR, encodedError]
+export const MSG_RESULTS = 3; // [MSG_RESULTS, [[chunkId, ok, value], ...]]
+
+// Several task messages written at once travel as one frame: this byte (a
+// serialized message starts with 0xff), then each message as a 4-byte
+// big-endian length and its bytes. One write and one read for many tasks.
+const BATCH_MARK = 0x01;
+
+export function packFrames(frames: Buffer[]): Buffer {
+  let size = 1;
+  for (const f of frames) size += 4 + f.length;
+  const out = Buffer.allocUnsafe(size);
+  out[0] = BATCH_MARK;
+  let at = 1;
+  for (const f of frames) {
+    out.writeUInt32BE(f.length, at);
+    f.copy(out, at + 4);
+    at += 4 + f.length;
+  }
+  return out;
+}
+
+/** The messages in a frame: one, or several from packFrames. */
+export function unpackFrames(frame: Buffer): Buffer[] {
+  if (frame[0] !== BATCH_MARK) return [frame];
+  const out: Buffer[] = [];
+  let at = 1;
+  while (at < frame.length) {
+    const len = frame.readUInt32BE(at);
+    out.push(frame.subarray(at + 4, at + 4 + len));
+    at += 4 + len;
+  }
+  return out;
+}
 
 /** How a chunk's payload is applied. */
 export const MODE_APPLY = 0; // payload: the args array; result: one value

@@ -12,9 +12,12 @@ import {
   MSG_EXIT,
   MSG_INIT_ERROR,
   MSG_RESULT,
+  MSG_RESULTS,
   MSG_TASK,
   encodeError,
+  unpackFrames,
 } from './pool-protocol';
+import { deserialize } from '../serialize';
 import { SerializationError } from '../errors';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -40,12 +43,49 @@ function isThenable(value: unknown): value is PromiseLike<unknown> {
   );
 }
 
-function sendResult(results: Connection, chunkId: number, ok: boolean, value: unknown): void {
-  try {
-    results.send([MSG_RESULT, chunkId, ok, value]);
-  } catch (err) {
-    if (!(err instanceof SerializationError)) throw err;
-    results.send([MSG_RESULT, chunkId, false, encodeError(err)]);
+// Results of tasks that arrived together go back together: one write and
+// one wake-up of the pool for many tiny tasks. A result waits at most this
+// long for company.
+const BATCH_RESULTS_MAX = 64;
+const BATCH_RESULTS_MS = 5;
+
+class ResultSender {
+  private batch: unknown[][] = [];
+  private since = 0;
+  constructor(private readonly results: Connection) {}
+
+  /** Queues a result; sends it now unless more tasks wait (`more`). */
+  add(chunkId: number, ok: boolean, value: unknown, more: boolean): void {
+    if (this.batch.length === 0) this.since = performance.now();
+    this.batch.push([chunkId, ok, value]);
+    if (
+      !more ||
+      this.batch.length >= BATCH_RESULTS_MAX ||
+      performance.now() - this.since >= BATCH_RESULTS_MS
+    ) {
+      this.flush();
+    }
+  }
+
+  flush(): void {
+    const batch = this.batch;
+    if (batch.length === 0) return;
+    this.batch = [];
+    try {
+      if (batch.length === 1) this.results.send([MSG_RESULT, ...batch[0]]);
+      else this.results.send([MSG_RESULTS, batch]);
+    } catch (err) {
+      if (!(err instanceof SerializationError)) throw err;
+      // Some value cannot travel: send one by one, that one as its error.
+      for (const [chunkId, ok, value] of batch) {
+        try {
+          this.results.send([MSG_RESULT, chunkId, ok, value]);
+        } catch (e) {
+          if (!(e instanceof SerializationError)) throw e;
+          this.results.send([MSG_RESULT, chunkId, false, encodeError(e)]);
+        }
+      }
+    }
   }
 }
 
@@ -65,7 +105,7 @@ function runChunk(fn: AnyFunction, mode: number, payload: ArrayLike<unknown>): u
 }
 
 /** Serves tasks until told to stop. Resolves when the worker should exit;
- * on the fork backend it never awaits, so it finishes synchronously. */
+ * a worker whose tasks are synchronous finishes synchronously. */
 export function workerLoop(opts: WorkerLoopOptions): void | Promise<void> {
   const { tasks, results } = opts;
   if (opts.initializer) {
@@ -73,7 +113,7 @@ export function workerLoop(opts: WorkerLoopOptions): void | Promise<void> {
       const r = opts.initializer(...(opts.initargs ?? []));
       if (isThenable(r)) {
         return Promise.resolve(r).then(
-          () => workerLoop({ ...opts, initializer: null }),
+          () => serve(opts, new ResultSender(results), []),
           (err) => {
             results.send([MSG_INIT_ERROR, encodeError(err)]);
           },
@@ -84,18 +124,32 @@ export function workerLoop(opts: WorkerLoopOptions): void | Promise<void> {
       return;
     }
   }
-  let done = 0;
+  return serve(opts, new ResultSender(results), []);
+}
+
+function serve(
+  opts: WorkerLoopOptions,
+  sender: ResultSender,
+  inbox: Buffer[],
+): void | Promise<void> {
+  const { tasks } = opts;
   const max = opts.maxtasks ?? 0;
+  let done = 0;
   for (;;) {
-    if (max > 0 && done >= max) return;
-    let msg: unknown[];
-    try {
-      msg = tasks.recvSync() as unknown[];
-    } catch {
-      return; // the pool closed its end (EOFError) or went away
+    if (max > 0 && done >= max) break;
+    if (inbox.length === 0) {
+      let frame: Buffer;
+      try {
+        if (!tasks.poll(0)) sender.flush(); // about to wait: send what is done
+        frame = tasks.recvBytesSync();
+      } catch {
+        break; // the pool closed its end (EOFError) or went away
+      }
+      inbox.push(...unpackFrames(frame));
     }
+    const msg = deserialize(inbox.shift() as Buffer) as unknown[];
     const op = msg[0];
-    if (op === MSG_EXIT) return;
+    if (op === MSG_EXIT) break;
     if (op === MSG_DEF) {
       try {
         opts.define?.(msg[1] as number, msg[2]);
@@ -113,26 +167,27 @@ export function workerLoop(opts: WorkerLoopOptions): void | Promise<void> {
       if (!fn) throw new Error(`pool worker ${process.pid} does not know function #${fnId}`);
       value = runChunk(fn, mode, payload);
     } catch (err) {
-      sendResult(results, chunkId, false, encodeError(err));
+      sender.add(chunkId, false, encodeError(err), inbox.length > 0);
       continue;
     }
     if (isThenable(value)) {
       // An async task: finish it on the event loop, then go on.
+      sender.flush();
+      const left = max > 0 ? max - done : null;
       const more = () =>
-        max > 0 && done >= max
-          ? undefined
-          : workerLoop({ ...opts, initializer: null, maxtasks: max > 0 ? max - done : null });
+        left === 0 ? sender.flush() : serve({ ...opts, maxtasks: left }, sender, inbox);
       return Promise.resolve(value).then(
         (v) => {
-          sendResult(results, chunkId, true, v);
+          sender.add(chunkId, true, v, false);
           return more();
         },
         (err) => {
-          sendResult(results, chunkId, false, encodeError(err));
+          sender.add(chunkId, false, encodeError(err), false);
           return more();
         },
       );
     }
-    sendResult(results, chunkId, true, value);
+    sender.add(chunkId, true, value, inbox.length > 0);
   }
+  sender.flush();
 }

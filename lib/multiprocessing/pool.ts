@@ -27,6 +27,8 @@ import {
   MSG_EXIT,
   MSG_INIT_ERROR,
   MSG_RESULT,
+  MSG_RESULTS,
+  packFrames,
   MSG_TASK,
   decodeError,
   packValues,
@@ -56,6 +58,11 @@ export interface PoolOptions {
 // A task message this small may wait in a busy worker's pipe: it can never
 // fill the pipe, so the (blocking) send never stalls the pool.
 const PREFETCH_MAX_BYTES = 16 * 1024;
+// Tiny tasks (imap with chunksize 1, many applyAsync calls) may queue deeper:
+// the worker then runs several per wake-up, and the pool reads several
+// results per wake-up. 16 x 2 KB still fits any pipe.
+const TINY_FRAME_BYTES = 2 * 1024;
+const TINY_DEPTH = 16;
 // Functions kept for workers forked later; beyond this, unused ones go.
 const REGISTRY_SOFT_LIMIT = 1000;
 // After SIGTERM, how long terminate() waits before SIGKILL.
@@ -70,6 +77,8 @@ interface WorkerSlot {
   knownMax: number;
   /** Spawn: function ids defined in it. */
   defined: Set<number>;
+  /** Task frames to write at the end of the dispatch pass. */
+  outbox: Buffer[];
   retiring: boolean;
   exitcode: number | null;
   eof: boolean;
@@ -112,6 +121,7 @@ export class Pool {
   private outstanding = 0; // chunks queued or held
   private dispatchScheduled = false;
   private dispatching = false;
+  private outboxes: WorkerSlot[] = [];
   private refed = false;
   private joinWaiters: Array<() => void> = [];
   private killTimer: NodeJS.Timeout | null = null;
@@ -326,7 +336,7 @@ export class Pool {
         : checkChunksize(chunksize);
     const result = new AsyncResult<unknown[]>(callbacks, this.pump);
     const parts = this.split(items, size);
-    const job = new MapJob(result, items.length, parts.length);
+    const job = new MapJob(result, parts.length);
     if (parts.length > 0) this.submit(job, fn, mode, parts);
     return result;
   }
@@ -448,6 +458,7 @@ export class Pool {
       }
     } finally {
       this.dispatching = false;
+      this.flushAll();
     }
   }
 
@@ -461,16 +472,22 @@ export class Pool {
 
   private pickWorker(chunk: Chunk): WorkerSlot | null {
     const waiting = this.queue.length - this.queueHead;
-    const mayPrefetch =
-      (chunk.frame as Buffer).length <= PREFETCH_MAX_BYTES && waiting > 2 * this.processes;
+    const frameSize = (chunk.frame as Buffer).length;
+    const mayPrefetch = frameSize <= PREFETCH_MAX_BYTES && waiting > 2 * this.processes;
     let best: WorkerSlot | null = null;
     let usable = 0;
     for (const w of this.workers) {
       if (!this.usable(w)) continue;
       usable++;
       if (!this.knows(w, chunk.fnId)) continue;
-      const limit = mayPrefetch ? 2 : 1;
+      const tiny = mayPrefetch && frameSize <= TINY_FRAME_BYTES;
+      const limit = mayPrefetch ? (tiny ? TINY_DEPTH : 2) : 1;
       if (w.held.length >= limit) continue;
+      // Tiny tasks go in batches: a worker already half full waits until it
+      // is (nearly) done, unless it is being filled in this pass.
+      if (tiny && w.held.length > 0 && w.outbox.length === 0 && w.held.length > TINY_DEPTH / 4) {
+        continue;
+      }
       if (!best || w.held.length < best.held.length) best = w;
     }
     // Queue behind a busy worker only when the pool is at full strength.
@@ -514,6 +531,7 @@ export class Pool {
       sent: 0,
       knownMax,
       defined: new Set(),
+      outbox: [],
       retiring: false,
       exitcode: null,
       eof: false,
@@ -530,22 +548,42 @@ export class Pool {
     w.held.push(chunk);
     w.sent++;
     if (this.maxtasks !== null && w.sent >= this.maxtasks) w.retiring = true; // it exits by itself
-    try {
-      if (this.startMethod === 'spawn' && !w.defined.has(chunk.fnId)) {
+    if (this.startMethod === 'spawn' && !w.defined.has(chunk.fnId)) {
+      this.flushTo(w);
+      try {
         w.proc.tasks.send([MSG_DEF, chunk.fnId, this.fnSpecs.get(chunk.fnId)]);
-        w.defined.add(chunk.fnId);
+      } catch {
+        w.eof = true; // gone (EPIPE): its exit fails what it holds
       }
-      w.proc.tasks.sendBytes(chunk.frame as Buffer);
-    } catch {
-      // The worker is gone (EPIPE): its exit fails what it holds.
-      w.eof = true;
+      w.defined.add(chunk.fnId);
     }
+    // Written when this dispatch pass ends: one write for all of them.
+    w.outbox.push(chunk.frame as Buffer);
+    if (!this.outboxes.includes(w)) this.outboxes.push(w);
     chunk.frame = null;
+  }
+
+  private flushTo(w: WorkerSlot): void {
+    const frames = w.outbox;
+    if (frames.length === 0) return;
+    w.outbox = [];
+    try {
+      w.proc.tasks.sendBytes(frames.length === 1 ? frames[0] : packFrames(frames));
+    } catch {
+      w.eof = true; // gone (EPIPE): its exit fails what it holds
+    }
+  }
+
+  private flushAll(): void {
+    const ws = this.outboxes;
+    this.outboxes = [];
+    for (const w of ws) this.flushTo(w);
   }
 
   private retire(w: WorkerSlot): void {
     if (w.retiring) return;
     w.retiring = true;
+    this.flushTo(w);
     try {
       w.proc.tasks.send([MSG_EXIT]);
     } catch {
@@ -585,14 +623,11 @@ export class Pool {
 
   private onMessage(w: WorkerSlot, msg: unknown[]): void {
     if (msg[0] === MSG_RESULT) {
-      const chunk = w.held.shift();
-      if (!chunk || chunk.id !== msg[1]) {
-        this.breakPool(new BrokenPoolError(`pool worker ${w.proc.pid} answered out of order`));
-        return;
+      if (this.takeResult(w, msg[1] as number, msg[2] as boolean, msg[3])) this.afterProgress();
+    } else if (msg[0] === MSG_RESULTS) {
+      for (const [id, ok, value] of msg[1] as Array<[number, boolean, unknown]>) {
+        if (!this.takeResult(w, id, ok, value)) return;
       }
-      this.releaseChunk(chunk);
-      if (msg[2]) chunk.job.chunkDone(chunk, msg[3]);
-      else chunk.job.chunkFailed(chunk, decodeError(msg[3] as EncodedError));
       this.afterProgress();
     } else if (msg[0] === MSG_INIT_ERROR) {
       const cause = decodeError(msg[1] as EncodedError);
@@ -605,6 +640,18 @@ export class Pool {
         ),
       );
     }
+  }
+
+  private takeResult(w: WorkerSlot, id: number, ok: boolean, value: unknown): boolean {
+    const chunk = w.held.shift();
+    if (!chunk || chunk.id !== id) {
+      this.breakPool(new BrokenPoolError(`pool worker ${w.proc.pid} answered out of order`));
+      return false;
+    }
+    this.releaseChunk(chunk);
+    if (ok) chunk.job.chunkDone(chunk, value);
+    else chunk.job.chunkFailed(chunk, decodeError(value as EncodedError));
+    return true;
   }
 
   private afterProgress(): void {
