@@ -99,7 +99,18 @@ describe('Pool', () => {
     expect(basic.maxtasks).toBe(true);
     expect(basic.withPool).toEqual([9, 16]);
     expect(basic.asyncDispose).toEqual({ out: [25], after: 'BrokenPoolError' });
-    expect(basic.terminateRejects).toEqual({ err: 'BrokenPoolError', prompt: true });
+    expect(basic.terminateRejects).toEqual({ err: 'BrokenPoolError', prompt: true, alive: false });
+  });
+
+  test('a failing initializer breaks the pool with BrokenPoolError (no restart loop)', () => {
+    expect(basic.initializerFails).toEqual({
+      first: { name: 'BrokenPoolError', cause: 'task failed: in init' },
+      later: 'BrokenPoolError',
+    });
+  });
+
+  test('getSync sees a worker lost while it blocks, and the pool goes on', () => {
+    expect(basic.getSyncWorkerLost).toEqual({ out: 'WorkerLostError', after: 5 });
   });
 });
 
