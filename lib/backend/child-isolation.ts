@@ -3,7 +3,8 @@
 // timers. Servers and sockets are found through Node's active handles;
 // timers are not listed there, so the ones created through setTimeout /
 // setInterval after forkful loaded are tracked here (a WeakRef each, gone
-// when they fire or are cleared) and cleared in the child.
+// when they fire or are cleared) and cleared in the child, and so are
+// pending setImmediate callbacks.
 import * as net from 'node:net';
 import * as timers from 'node:timers';
 
@@ -23,6 +24,9 @@ function untrack(timer: unknown): void {
   const ref = refOf.get(timer as Timer);
   if (ref) live.delete(ref);
 }
+
+/** Pending immediates (strong: an immediate runs soon, then is removed). */
+const immediates = new Set<NodeJS.Immediate>();
 
 let installed = false;
 
@@ -65,6 +69,30 @@ export function installTimerTracking(): void {
     untrack(timer);
     return ci(timer as Timer);
   } as typeof clearInterval;
+  // Immediates the parent queued would run in the child right away.
+  const sim = globalThis.setImmediate as unknown as (...a: unknown[]) => NodeJS.Immediate;
+  const cim = globalThis.clearImmediate;
+  const wrappedSetImmediate = function (
+    this: unknown,
+    cb: (...a: unknown[]) => void,
+    ...args: unknown[]
+  ) {
+    if (typeof cb !== 'function') return sim.call(this, cb, ...args);
+    const run = (...a: unknown[]) => {
+      immediates.delete(immediate);
+      return cb(...a);
+    };
+    const immediate = sim(run, ...args);
+    immediates.add(immediate);
+    return immediate;
+  } as unknown as typeof setImmediate;
+  const wrappedClearImmediate = function (immediate: NodeJS.Immediate | undefined) {
+    if (immediate) immediates.delete(immediate);
+    return cim(immediate);
+  } as typeof clearImmediate;
+  Object.assign(wrappedSetImmediate, sim);
+  globalThis.setImmediate = wrappedSetImmediate;
+  globalThis.clearImmediate = wrappedClearImmediate;
   Object.assign(wrappedSetTimeout, st);
   globalThis.setTimeout = wrappedSetTimeout;
   globalThis.setInterval = wrappedSetInterval;
@@ -76,6 +104,8 @@ export function installTimerTracking(): void {
     t.setInterval = wrappedSetInterval;
     t.clearTimeout = wrappedClearTimeout;
     t.clearInterval = wrappedClearInterval;
+    t.setImmediate = wrappedSetImmediate;
+    t.clearImmediate = wrappedClearImmediate;
   } catch {
     // Frozen module namespace (ESM): the globals are what most code uses.
   }
@@ -89,6 +119,8 @@ export function isolateForkedChild(): void {
     if (timer) clearTimeout(timer);
   }
   live.clear();
+  for (const immediate of immediates) clearImmediate(immediate);
+  immediates.clear();
   const handles = (process as unknown as { _getActiveHandles(): unknown[] })._getActiveHandles();
   for (const handle of handles) {
     if (handle instanceof net.Server) {

@@ -7,7 +7,7 @@
 import { fork, onChildExit, type ChildExitWatch, waitstatusToExitcode } from '../os';
 import { requireNative } from '../native';
 import { becomeChild } from './current';
-import { atForkChild } from './fork-child';
+import { atForkChild, exitForkedChild } from './fork-child';
 import { isolateForkedChild } from './child-isolation';
 import { runTarget } from './run-target';
 import type { Backend, ChildHandle, ChildSpec } from './types';
@@ -56,7 +56,11 @@ function runInChild(spec: ChildSpec, parentPid: number): never {
       aw.clearAsyncIdStack();
       aw.async_hook_fields[aw.constants.kCheck] = check;
     }
-    void runTarget(spec.target as (...a: unknown[]) => unknown, spec.args);
+    // Like Python's os._exit after run(): the parent's 'exit' listeners,
+    // inherited by the copy, do not run in the child.
+    void runTarget(spec.target as (...a: unknown[]) => unknown, spec.args, undefined, (code) =>
+      exitForkedChild(code),
+    );
   });
   // The termination is delivered at V8's next interrupt check: a loop's
   // back edge is one, so nothing of the caller runs after this point.

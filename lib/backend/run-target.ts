@@ -1,7 +1,9 @@
 // What a child does with its target, whatever started it: run it, await a
-// returned promise, and on an exception print it (as Python prints a
-// traceback) and end with exit code 1. On success the child ends when its
-// event loop is empty, with exit code 0 unless the target set another.
+// returned promise, then end, as Python's child ends with os._exit() right
+// after run(): exit code 0 (or the process.exitCode the target set), or on an
+// exception print it (as Python prints a traceback) and exit code 1. Ending
+// at once also means work the child inherited from the parent (an fs request
+// in flight, a pending callback) cannot keep it alive.
 import { inspect } from 'node:util';
 import { currentIdentity } from './current';
 
@@ -14,13 +16,16 @@ export async function runTarget(
   target: (...args: unknown[]) => unknown,
   args: unknown[],
   hint?: (err: unknown) => string | null,
+  exit: (code: number) => void = (code) => process.exit(code),
 ): Promise<void> {
+  process.exitCode = undefined; // a value the parent had set is not the child's
   try {
     await target(...args);
   } catch (err) {
     process.stderr.write(formatTargetError(err, hint));
-    process.exitCode = 1;
-    // Python ends the child right after run() raised.
-    process.exit(1);
+    exit(1);
+    return;
   }
+  const code = Number(process.exitCode ?? 0);
+  exit(Number.isInteger(code) ? code : 1);
 }
