@@ -1,20 +1,25 @@
 // The shared arena (see arena.h): creation, attachment by name, a
 // SharedArrayBuffer over it for each JS thread, and reference-counted
 // blocks. Rules:
-//  - a block's `refs` counts the JS environments (the main thread or a
-//    Worker, of any process) that hold at least one object on it;
+//  - a block's `refs` counts the processes that hold at least one object on
+//    it (inside a process, the JS environments holding it are counted in
+//    native memory);
+//  - each such process lists its references in a ledger in the arena; when
+//    it exits normally it drops them, and when it dies without doing so
+//    (SIGKILL, SIGTERM) a survivor that allocates later drops them for it;
 //  - a forked child takes its own reference on every block its copy of the
-//    heap holds, right after the fork, and drops them at exit; a child killed
-//    by a signal never drops them (the blocks leak: never reused too early);
+//    heap holds, right after the fork;
 //  - a handle carries the block's generation, so a stale handle can never
 //    adopt a block that was freed and reused.
 #if defined(__linux__)
 
 #include "arena.h"
 
+#include <signal.h>
 #include <sys/mman.h>
 #include <sys/random.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 #include <v8.h>
 
@@ -98,21 +103,9 @@ void Create(Napi::Env env) {
   g_base.store(static_cast<char*>(p));
 }
 
-// ---- holds: which blocks each JS environment of this process references ----
+// ---- blocks ------------------------------------------------------------------
 
-struct Hold {
-  uint32_t gen;
-  int count;
-};
-using Holds = std::unordered_map<uint64_t, Hold>;
-
-std::mutex g_holds_mu;
-std::unordered_map<napi_env, Holds>& AllHolds() {
-  static auto* all = new std::unordered_map<napi_env, Holds>();
-  return *all;
-}
-
-// Drops one environment-reference on a block; frees it at zero.
+// Drops one process-reference on a block; frees it at zero.
 void DecRef(uint64_t offset) {
   Block* b = BlockAt(offset);
   if (b->refs.fetch_sub(1) != 1) return;
@@ -140,32 +133,222 @@ bool TryIncRef(uint64_t offset, uint32_t gen) {
   return true;
 }
 
-void ReleaseEnv(napi_env env) {
-  Holds mine;
-  {
-    std::lock_guard<std::mutex> lock(g_holds_mu);
-    auto it = AllHolds().find(env);
-    if (it == AllHolds().end()) return;
-    mine.swap(it->second);
+// A new block of `bytes` payload bytes with one reference; 0 when full.
+uint64_t AllocBlock(int32_t kind, size_t bytes) {
+  size_t need = bytes + kBlockHeader;
+  int c = 0;
+  while ((kMinBlock << c) < need) c++;
+  size_t block = kMinBlock << c;
+  Header* head = Head();
+  uint64_t offset = 0;
+  ArenaLock lock;
+  if (head->free_head[c] != 0) {
+    offset = head->free_head[c];
+    char* b = reinterpret_cast<char*>(BlockAt(offset));
+    memcpy(&head->free_head[c], b + kBlockHeader, sizeof(uint64_t));
+    memset(b + kBlockHeader, 0, block - kBlockHeader);
+  } else {
+    // Blocks are aligned to their size (up to a page) so views never straddle.
+    uint64_t align = block < 4096 ? block : 4096;
+    uint64_t at = (head->bump.load() + align - 1) & ~(align - 1);
+    if (at + block > g_size) return 0;
+    head->bump.store(at + block);
+    offset = at;
+    BlockAt(offset)->gen.store(1);
   }
-  for (auto& [offset, hold] : mine) DecRef(offset);
+  Block* b = BlockAt(offset);
+  b->size_class = c;
+  b->kind = kind;
+  b->refs.store(1);
+  head->live.fetch_add(1);
+  return offset;
+}
+
+constexpr int32_t kLedgerKind = 100;
+constexpr uint32_t kNoIndex = UINT32_MAX;
+
+// ---- holds: which blocks this process, and each of its JS environments,
+// references. Everything below runs with g_holds_mu held unless noted. ------
+
+struct Hold {
+  uint32_t gen;
+  int count;  // objects of one environment on the block
+};
+using Holds = std::unordered_map<uint64_t, Hold>;
+
+struct ProcHold {
+  uint32_t gen;
+  int envs;        // environments of this process holding the block
+  uint32_t index;  // its entry in the ledger, or kNoIndex
+};
+
+std::mutex g_holds_mu;
+std::unordered_map<napi_env, Holds>& AllHolds() {
+  static auto* all = new std::unordered_map<napi_env, Holds>();
+  return *all;
+}
+std::unordered_map<uint64_t, ProcHold>& ProcHolds() {
+  static auto* all = new std::unordered_map<uint64_t, ProcHold>();
+  return *all;
+}
+int g_slot = -1;           // this process's slot in the table, -1 = none yet
+bool g_slot_full = false;  // the table was full: no ledger for this process
+uint64_t g_ledger = 0;     // this process's ledger block
+
+uint64_t* LedgerWords(uint64_t ledger) {
+  return reinterpret_cast<uint64_t*>(g_base.load() + ledger + kBlockHeader);
+}
+uint64_t LedgerCapacity(uint64_t ledger) {
+  return ((kMinBlock << BlockAt(ledger)->size_class) - kBlockHeader) / 8 - 1;
+}
+
+bool RegisterSelf() {
+  if (g_slot >= 0) return true;
+  if (g_slot_full) return false;
+  Header* head = Head();
+  for (int i = 0; i < kProcSlots; i++) {
+    int32_t expected = kSlotFree;
+    if (head->procs[i].state.compare_exchange_strong(expected, kSlotLive)) {
+      head->procs[i].pid.store(getpid());
+      head->procs[i].ledger.store(0);
+      g_slot = i;
+      g_ledger = 0;
+      return true;
+    }
+  }
+  g_slot_full = true;  // leaks on a violent death, as before ledgers
+  return false;
+}
+
+// Records a reference this process took; returns its ledger index.
+uint32_t LedgerAdd(uint64_t offset) {
+  if (!RegisterSelf()) return kNoIndex;
+  uint64_t count = g_ledger != 0 ? LedgerWords(g_ledger)[0] : 0;
+  if (g_ledger == 0 || count == LedgerCapacity(g_ledger)) {
+    uint64_t bigger = AllocBlock(kLedgerKind, (2 * count + 15) * 8);
+    if (bigger == 0) return kNoIndex;
+    if (count != 0) memcpy(LedgerWords(bigger), LedgerWords(g_ledger), (count + 1) * 8);
+    uint64_t old = g_ledger;
+    g_ledger = bigger;
+    Head()->procs[g_slot].ledger.store(bigger);
+    if (old != 0) DecRef(old);
+  }
+  uint64_t* words = LedgerWords(g_ledger);
+  words[1 + count] = offset;
+  words[0] = count + 1;
+  return static_cast<uint32_t>(count);
+}
+
+void LedgerRemove(uint32_t index) {
+  if (index == kNoIndex || g_ledger == 0) return;
+  uint64_t* words = LedgerWords(g_ledger);
+  uint64_t last = words[0] - 1;
+  if (index != last) {
+    uint64_t moved = words[1 + last];
+    words[1 + index] = moved;
+    auto it = ProcHolds().find(moved);
+    if (it != ProcHolds().end()) it->second.index = index;
+  }
+  words[0] = last;
+}
+
+// This process holds one more environment-reference on a block it already
+// has a counted reference on (fresh: just allocated, or just incref'd).
+void ProcTakeCounted(uint64_t offset, uint32_t gen) {
+  ProcHolds()[offset] = ProcHold{gen, 1, LedgerAdd(offset)};
+}
+
+// One environment of this process stops holding the block.
+void ProcDrop(uint64_t offset) {
+  auto it = ProcHolds().find(offset);
+  if (it == ProcHolds().end()) return;
+  if (--it->second.envs > 0) return;
+  // Ledger first: dying between the two leaks a reference, never drops one twice.
+  LedgerRemove(it->second.index);
+  ProcHolds().erase(it);
+  DecRef(offset);
+}
+
+void ReleaseEnvLocked(napi_env env) {
+  auto it = AllHolds().find(env);
+  if (it == AllHolds().end()) return;
+  Holds mine;
+  mine.swap(it->second);
+  for (auto& [offset, hold] : mine) ProcDrop(offset);
 }
 
 void CleanupHook(void* arg) {
   auto env = static_cast<napi_env>(arg);
-  if (g_base.load() != nullptr) ReleaseEnv(env);
   std::lock_guard<std::mutex> lock(g_holds_mu);
+  if (g_base.load() != nullptr) ReleaseEnvLocked(env);
   AllHolds().erase(env);
 }
 
 // The holds of `env`, registering the cleanup hook on first use.
-// Call with g_holds_mu held.
 Holds& HoldsOf(Napi::Env env) {
   auto& all = AllHolds();
   auto it = all.find(env);
   if (it != all.end()) return it->second;
   napi_add_env_cleanup_hook(env, CleanupHook, static_cast<napi_env>(env));
   return all[env];
+}
+
+// ---- reclaiming the references of processes that died -------------------------
+
+double g_last_sweep = 0;
+
+double NowSeconds() {
+  timespec t;
+  clock_gettime(CLOCK_MONOTONIC, &t);
+  return static_cast<double>(t.tv_sec) + static_cast<double>(t.tv_nsec) * 1e-9;
+}
+
+// Drops the references of every registered process that no longer exists
+// (at most every 100 ms unless forced). A reused pid looks alive: its
+// references then wait for that process too (a delay, never a double drop).
+void Sweep(bool force) {
+  double now = NowSeconds();
+  if (!force && now - g_last_sweep < 0.1) return;
+  g_last_sweep = now;
+  Header* head = Head();
+  pid_t self = getpid();
+  for (int i = 0; i < kProcSlots; i++) {
+    ProcSlot& slot = head->procs[i];
+    if (slot.state.load() != kSlotLive) continue;
+    pid_t pid = slot.pid.load();
+    if (pid == self || pid == 0) continue;
+    if (kill(pid, 0) == 0 || errno != ESRCH) continue;
+    int32_t expected = kSlotLive;
+    if (!slot.state.compare_exchange_strong(expected, kSlotReclaiming)) continue;
+    uint64_t ledger = slot.ledger.load();
+    if (ledger != 0) {
+      uint64_t* words = LedgerWords(ledger);
+      for (uint64_t k = 0; k < words[0]; k++) DecRef(words[1 + k]);
+      DecRef(ledger);
+    }
+    slot.ledger.store(0);
+    slot.pid.store(0);
+    slot.state.store(kSlotFree);
+  }
+}
+
+// This process drops everything and leaves the table (it is about to exit).
+void LeaveLocked() {
+  for (auto& [env, holds] : AllHolds()) holds.clear();
+  for (auto& [offset, hold] : ProcHolds()) {
+    (void)hold;
+    DecRef(offset);
+  }
+  ProcHolds().clear();
+  if (g_slot >= 0) {
+    ProcSlot& slot = Head()->procs[g_slot];
+    slot.ledger.store(0);
+    if (g_ledger != 0) DecRef(g_ledger);
+    g_ledger = 0;
+    slot.pid.store(0);
+    slot.state.store(kSlotFree);
+    g_slot = -1;
+  }
 }
 
 void RequireArena(Napi::Env env) {
@@ -274,44 +457,22 @@ Napi::Value Alloc(const Napi::CallbackInfo& info) {
                "cannot allocate " + std::to_string(bytes) + " bytes in forkful's shared arena of " +
                    std::to_string(g_size) + " bytes");
   }
-  size_t need = static_cast<size_t>(bytes) + kBlockHeader;
-  int c = 0;
-  while ((kMinBlock << c) < need) c++;
-  size_t block = kMinBlock << c;
-  Header* head = Head();
-  uint64_t offset = 0;
-  {
-    ArenaLock lock;
-    if (head->free_head[c] != 0) {
-      offset = head->free_head[c];
-      char* b = reinterpret_cast<char*>(BlockAt(offset));
-      memcpy(&head->free_head[c], b + kBlockHeader, sizeof(uint64_t));
-      memset(b + kBlockHeader, 0, block - kBlockHeader);
-    } else {
-      // Blocks are aligned to their size (up to a page) so views never straddle.
-      uint64_t align = block < 4096 ? block : 4096;
-      uint64_t at = (head->bump.load() + align - 1) & ~(align - 1);
-      if (at + block > g_size) {
-        ThrowTyped(env, "RuntimeError",
-                   "forkful's shared arena is full (" + std::to_string(g_size >> 20) +
-                       " MiB): free shared objects, or start the first process with a larger "
-                       "FORKFUL_ARENA_SIZE (bytes)");
-      }
-      head->bump.store(at + block);
-      offset = at;
-      BlockAt(offset)->gen.store(1);
-    }
-    Block* b = BlockAt(offset);
-    b->size_class = c;
-    b->kind = kind;
-    b->refs.store(1);
-    head->live.fetch_add(1);
+  std::lock_guard<std::mutex> lock(g_holds_mu);
+  Sweep(false);
+  uint64_t offset = AllocBlock(kind, static_cast<size_t>(bytes));
+  if (offset == 0) {
+    Sweep(true);
+    offset = AllocBlock(kind, static_cast<size_t>(bytes));
+  }
+  if (offset == 0) {
+    ThrowTyped(env, "RuntimeError",
+               "forkful's shared arena is full (" + std::to_string(g_size >> 20) +
+                   " MiB): free shared objects, or start the first process with a larger "
+                   "FORKFUL_ARENA_SIZE (bytes)");
   }
   uint32_t gen = BlockAt(offset)->gen.load();
-  {
-    std::lock_guard<std::mutex> lock(g_holds_mu);
-    HoldsOf(env)[offset] = Hold{gen, 1};
-  }
+  ProcTakeCounted(offset, gen);
+  HoldsOf(env)[offset] = Hold{gen, 1};
   Napi::Array out = Napi::Array::New(env, 2);
   out.Set(0u, Napi::Number::New(env, static_cast<double>(offset)));
   out.Set(1u, Napi::Number::New(env, gen));
@@ -333,10 +494,16 @@ Napi::Value Adopt(const Napi::CallbackInfo& info) {
     it->second.count++;
     return Napi::Boolean::New(env, true);
   }
-  if (!TryIncRef(offset, gen)) return Napi::Boolean::New(env, false);
-  if (BlockAt(offset)->kind != kind) {
-    DecRef(offset);
-    return Napi::Boolean::New(env, false);
+  auto proc = ProcHolds().find(offset);
+  if (proc != ProcHolds().end() && proc->second.gen == gen) {
+    proc->second.envs++;
+  } else {
+    if (!TryIncRef(offset, gen)) return Napi::Boolean::New(env, false);
+    if (BlockAt(offset)->kind != kind) {
+      DecRef(offset);
+      return Napi::Boolean::New(env, false);
+    }
+    ProcTakeCounted(offset, gen);
   }
   holds[offset] = Hold{gen, 1};
   return Napi::Boolean::New(env, true);
@@ -347,18 +514,14 @@ Napi::Value Release(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (g_base.load() == nullptr) return env.Undefined();
   uint64_t offset = OffsetArg(info, 0);
-  bool last = false;
-  {
-    std::lock_guard<std::mutex> lock(g_holds_mu);
-    Holds& holds = HoldsOf(env);
-    auto it = holds.find(offset);
-    if (it == holds.end()) return env.Undefined();
-    if (--it->second.count == 0) {
-      holds.erase(it);
-      last = true;
-    }
+  std::lock_guard<std::mutex> lock(g_holds_mu);
+  Holds& holds = HoldsOf(env);
+  auto it = holds.find(offset);
+  if (it == holds.end()) return env.Undefined();
+  if (--it->second.count == 0) {
+    holds.erase(it);
+    ProcDrop(offset);
   }
-  if (last) DecRef(offset);
   return env.Undefined();
 }
 
@@ -369,7 +532,13 @@ Napi::Value ForkChild(const Napi::CallbackInfo& info) {
   new (&g_mu) std::mutex();
   new (&g_holds_mu) std::mutex();
   Napi::Array lost = Napi::Array::New(env);
+  // The parent's slot and ledger are the parent's.
+  g_slot = -1;
+  g_slot_full = false;
+  g_ledger = 0;
+  ProcHolds().clear();
   if (g_base.load() == nullptr) return lost;
+  std::lock_guard<std::mutex> lock(g_holds_mu);
   auto& all = AllHolds();
   Holds mine;
   auto it = all.find(env);
@@ -380,6 +549,7 @@ Napi::Value ForkChild(const Napi::CallbackInfo& info) {
   for (auto& [offset, hold] : mine) {
     if (TryIncRef(offset, hold.gen)) {
       kept[offset] = hold;
+      ProcTakeCounted(offset, hold.gen);
     } else {
       lost.Set(n++, Napi::Number::New(env, static_cast<double>(offset)));
     }
@@ -387,9 +557,20 @@ Napi::Value ForkChild(const Napi::CallbackInfo& info) {
   return lost;
 }
 
-// arenaReleaseAll(): this env drops every block (a child about to _exit).
+// arenaReleaseAll(): this process drops every block and leaves the process
+// table (a child about to _exit, a spawned child at exit).
 Napi::Value ReleaseAll(const Napi::CallbackInfo& info) {
-  if (g_base.load() != nullptr) ReleaseEnv(info.Env());
+  if (g_base.load() == nullptr) return info.Env().Undefined();
+  std::lock_guard<std::mutex> lock(g_holds_mu);
+  LeaveLocked();
+  return info.Env().Undefined();
+}
+
+// arenaSweep(): drops the references of dead processes now (tests).
+Napi::Value SweepJs(const Napi::CallbackInfo& info) {
+  if (g_base.load() == nullptr) return info.Env().Undefined();
+  std::lock_guard<std::mutex> lock(g_holds_mu);
+  Sweep(true);
   return info.Env().Undefined();
 }
 
@@ -403,6 +584,7 @@ void InitExports(Napi::Env env, Napi::Object exports) {
   exports.Set("arenaRelease", Napi::Function::New(env, Release));
   exports.Set("arenaForkChild", Napi::Function::New(env, ForkChild));
   exports.Set("arenaReleaseAll", Napi::Function::New(env, ReleaseAll));
+  exports.Set("arenaSweep", Napi::Function::New(env, SweepJs));
 }
 
 const Registration reg{"arena", InitExports};

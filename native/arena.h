@@ -12,11 +12,25 @@ namespace forkful {
 namespace arena {
 
 constexpr uint32_t kMagic = 0x52414b46;  // "FKAR"
-constexpr uint32_t kVersion = 1;
-constexpr size_t kHeaderBytes = 4096;
+constexpr uint32_t kVersion = 2;
+constexpr size_t kHeaderBytes = 32768;
 constexpr size_t kBlockHeader = 16;
 constexpr size_t kMinBlock = 64;
 constexpr int kClasses = 40;
+constexpr int kProcSlots = 1024;
+
+// One process that holds references on blocks. Its ledger (a block of
+// u64 count + u64 offsets) lists them, so that when the process dies without
+// dropping them (SIGKILL, SIGTERM) a survivor can drop them instead.
+struct ProcSlot {
+  std::atomic<int32_t> state;  // kSlotFree, kSlotLive, kSlotReclaiming
+  std::atomic<int32_t> pid;
+  std::atomic<uint64_t> ledger;
+  uint64_t reserved;
+};
+constexpr int32_t kSlotFree = 0;
+constexpr int32_t kSlotLive = 1;
+constexpr int32_t kSlotReclaiming = 2;
 
 struct Header {
   uint32_t magic;
@@ -28,6 +42,7 @@ struct Header {
   int32_t reserved;
   std::atomic<int64_t> live;     // blocks allocated and not yet freed
   uint64_t free_head[kClasses];  // per size class, 0 = empty
+  ProcSlot procs[kProcSlots];
 };
 
 struct Block {

@@ -57,6 +57,22 @@ forkOnly('across forked processes', () => {
     expect(found.killed).toEqual({ takerCode: 0, holderCode: -9, again: true });
     // takerCode 0 also means the taker saw the FORKFUL_LOCK_OWNER_DIED warning.
   });
+
+  test("a SIGKILLed child's references are dropped by a survivor, freeing the blocks", () => {
+    const r = found.reclaim as {
+      code: number;
+      held: number;
+      beforeSweep: number;
+      afterSweep: number;
+    };
+    expect(r.code).toBe(-9);
+    expect(r.held).toBeGreaterThanOrEqual(50);
+    // Dropped by the parent, still referenced by the dead child's ledger...
+    expect(r.beforeSweep).toBeGreaterThanOrEqual(50);
+    // ...until a survivor sweeps the dead process's references.
+    expect(r.beforeSweep - r.afterSweep).toBeGreaterThanOrEqual(50);
+    expect(r.afterSweep).toBeLessThanOrEqual(2);
+  });
 });
 
 describe('across spawned processes (arenaEnvironment)', () => {
