@@ -45,12 +45,11 @@ export function installTimerTracking(): void {
     ...args: unknown[]
   ) {
     if (typeof cb !== 'function') return st.call(this, cb, ms, ...args);
-    let timer: Timer;
     const run = (...a: unknown[]) => {
-      untrack(timer);
+      untrack(timer); // runs later, when timer is assigned
       return cb(...a);
     };
-    timer = track(st(run, ms, ...args));
+    const timer = track(st(run, ms, ...args));
     return timer;
   } as unknown as typeof setTimeout;
   const wrappedSetInterval = function (

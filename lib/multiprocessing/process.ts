@@ -48,11 +48,7 @@ function secondsToMs(timeout: number | null | undefined, what: string): number {
 
 type Target = (...args: unknown[]) => unknown;
 
-export interface Process {
-  on(event: 'exit', listener: (exitcode: number) => void): this;
-  once(event: 'exit', listener: (exitcode: number) => void): this;
-}
-
+/** Emits 'exit' (exitcode) once the child has ended. */
 export class Process extends EventEmitter {
   #target: Target | null;
   #args: unknown[];
