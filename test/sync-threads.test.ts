@@ -6,7 +6,13 @@ describe('across threads', () => {
   let found: Record<string, unknown>;
   beforeAll(() => {
     const r = runFixture('sync-threads.js', [], { timeoutMs: 60000 });
-    expect(r.stderr).toBe('');
+    // The only output on stderr: the dead-owner warning (deadThread).
+    const other = r.stderr
+      .split('\n')
+      .filter(
+        (l) => l && !l.includes('FORKFUL_LOCK_OWNER_DIED') && !l.includes('--trace-warnings'),
+      );
+    expect(other).toEqual([]);
     expect(r.status).toBe(0);
     found = results(r.stdout);
   });
@@ -44,6 +50,10 @@ describe('across threads', () => {
       holder: 'released',
       timedOut: false,
     });
+  });
+
+  test('a thread that ends holding a Lock: the next acquirer takes it over, with a warning', () => {
+    expect(found['threads.deadOwner']).toEqual({ acquiredInThread: true, got: true, warned: true });
   });
 });
 
