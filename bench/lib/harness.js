@@ -20,6 +20,21 @@ const hasFlock = (() => {
   }
 })();
 
+// The sample running now: killed with its group if the bench is interrupted.
+const running = new Set();
+for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
+  process.on(sig, () => {
+    for (const pid of running) {
+      try {
+        process.kill(-pid, 'SIGKILL');
+      } catch {
+        /* already gone */
+      }
+    }
+    process.exit(130);
+  });
+}
+
 function runMeasurement(cmd, args, { timeoutMs = 60000, env, cwd = BENCH } = {}) {
   return new Promise((resolve) => {
     let out = '';
@@ -45,6 +60,7 @@ function runMeasurement(cmd, args, { timeoutMs = 60000, env, cwd = BENCH } = {})
         /* already gone */
       }
     };
+    if (child.pid) running.add(child.pid);
     const timer = setTimeout(() => {
       timedOut = true;
       killGroup('SIGKILL');
@@ -58,6 +74,7 @@ function runMeasurement(cmd, args, { timeoutMs = 60000, env, cwd = BENCH } = {})
     child.on('close', (code, signal) => {
       clearTimeout(timer);
       killGroup('SIGKILL'); // leftovers of a measurement never outlive it
+      running.delete(child.pid);
       const lines = out.split('\n');
       const skip = lines.find((l) => l.startsWith('SKIP '));
       const result = lines.reverse().find((l) => l.startsWith('RESULT '));

@@ -92,25 +92,30 @@ function fig2Details(fig) {
   L.push("### Where forkful's fork time goes (medians)");
   L.push('');
   L.push(
-    '| heap | heap used | RSS | V8 DONTFORK mappings | smaps scan | forkful fork | C fork at same RSS | rest (parking, madvise, Node) |',
+    '| heap | heap used | RSS | DONTFORK mappings | park V8 workers | smaps scan + MADV_DOFORK | ' +
+      '(smaps read alone) | fork() call | rest | total | C fork+exit+wait at same RSS |',
   );
-  L.push('| --- | --- | --- | --- | --- | --- | --- | --- |');
+  L.push('| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |');
+  const ms = (x) => (x === undefined ? '' : `${num(x)} ms`);
   for (const c of fig.panels[0].cases) {
     const ff = c.cells['forkful-fork'];
     const cf = c.cells['c-fork'];
-    if (!ff.extra) continue;
-    const rest = cf.median !== undefined ? ff.median - cf.median - ff.extra.smapsScanMs : undefined;
+    const e = ff.extra;
+    if (!e) continue;
+    const hasParts = e.parkMs !== undefined;
+    const rest = hasParts ? ff.median - e.parkMs - e.scanMs - e.forkMs : undefined;
     L.push(
-      `| ${c.label} | ${num(ff.extra.heapUsedMB)} MB | ${num(ff.extra.rssMB)} MB | ` +
-        `${num(ff.extra.dontForkMappings)} | ${num(ff.extra.smapsScanMs)} ms | ${num(ff.median)} ms | ` +
-        `${cf.median !== undefined ? `${num(cf.median)} ms (RSS ${num(cf.extra?.rssMB)} MB)` : 'skipped'} | ` +
-        `${rest !== undefined ? `${num(rest)} ms` : ''} |`,
+      `| ${c.label} | ${num(e.heapUsedMB)} MB | ${num(e.rssMB)} MB | ${num(e.dontForkMappings)} | ` +
+        `${ms(e.parkMs)} | ${ms(e.scanMs)} | ${ms(e.smapsScanMs)} | ${ms(e.forkMs)} | ${ms(rest)} | ` +
+        `${ms(ff.median)} | ${cf.median !== undefined ? `${ms(cf.median)} (RSS ${num(cf.extra?.rssMB)} MB)` : 'skipped'} |`,
     );
   }
   L.push('');
   L.push(
-    "The smaps scan is timed by calling the addon's own scan (`countDontForkMappings`, the code " +
-      'fork() runs first); "rest" is forkful minus C minus the scan.',
+    'Parking, the scan + MADV_DOFORK and the fork() call are timed inside native/fork.cc ' +
+      "(`lastForkTimings`); the smaps read alone is the addon's own scan (`countDontForkMappings`) " +
+      'timed from JS. "rest" is the total minus those three: restoring MADV_DONTFORK in the parent, ' +
+      "the child's `_exit` and teardown of its address space, `waitpid`, and the JS around them.",
   );
   L.push('');
   return L;
