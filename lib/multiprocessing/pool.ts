@@ -81,7 +81,10 @@ interface WorkerSlot {
   outbox: Buffer[];
   retiring: boolean;
   exitcode: number | null;
+  /** Its result pipe reached end of file. */
   eof: boolean;
+  /** A write to its task pipe failed: it is going away. */
+  writeFailed: boolean;
   finished: boolean;
 }
 
@@ -467,7 +470,7 @@ export class Pool {
   }
 
   private usable(w: WorkerSlot): boolean {
-    return !w.retiring && w.exitcode === null && !w.eof;
+    return !w.retiring && w.exitcode === null && !w.eof && !w.writeFailed;
   }
 
   private pickWorker(chunk: Chunk): WorkerSlot | null {
@@ -535,6 +538,7 @@ export class Pool {
       retiring: false,
       exitcode: null,
       eof: false,
+      writeFailed: false,
       finished: false,
     };
     this.workers.push(w);
@@ -553,7 +557,7 @@ export class Pool {
       try {
         w.proc.tasks.send([MSG_DEF, chunk.fnId, this.fnSpecs.get(chunk.fnId)]);
       } catch {
-        w.eof = true; // gone (EPIPE): its exit fails what it holds
+        w.writeFailed = true; // gone (EPIPE): its exit fails what it holds
       }
       w.defined.add(chunk.fnId);
     }
@@ -570,7 +574,7 @@ export class Pool {
     try {
       w.proc.tasks.sendBytes(frames.length === 1 ? frames[0] : packFrames(frames));
     } catch {
-      w.eof = true; // gone (EPIPE): its exit fails what it holds
+      w.writeFailed = true; // gone (EPIPE): its exit fails what it holds
     }
   }
 
