@@ -186,6 +186,29 @@ Napi::Value ReadInto(const Napi::CallbackInfo& info) {
   return Napi::Number::New(env, static_cast<double>(got));
 }
 
+// writeSome(fd, buffer, offset, length) -> bytes written (maybe fewer than
+// length), or -1 when the fd is full now. Never blocks: the async writers.
+Napi::Value WriteSome(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  int fd = ArgInt32(info, 0, "fd");
+  size_t cap = 0;
+  const uint8_t* data = ViewData(env, info[1], &cap);
+  double offset = ArgNumber(info, 2, "offset");
+  double length = ArgNumber(info, 3, "length");
+  if (offset < 0 || length < 0 || offset + length > static_cast<double>(cap)) {
+    throw Napi::RangeError::New(env, "offset and length must lie inside the buffer");
+  }
+  ssize_t put;
+  do {
+    put = write(fd, data + static_cast<size_t>(offset), static_cast<size_t>(length));
+  } while (put < 0 && errno == EINTR);
+  if (put < 0) {
+    if (errno == EAGAIN || errno == EWOULDBLOCK) return Napi::Number::New(env, -1);
+    ThrowErrno(env, "write");
+  }
+  return Napi::Number::New(env, static_cast<double>(put));
+}
+
 // waitReadable(fd, timeoutMs) -> true when readable (or at end of file /
 // error, which a read then reports), false on timeout. timeoutMs < 0 waits
 // forever. Blocks the calling thread: the Sync forms and poll().
@@ -233,9 +256,9 @@ Napi::Value Dup(const Napi::CallbackInfo& info) {
   return Napi::Number::New(env, copy);
 }
 
-// new FdWatch(fd, callback): callback() runs on the event loop each time fd
-// is readable (or hung up) while started. start()/stop() arm and disarm it;
-// close() releases it for good. Unreferenced handles do not keep the loop.
+// new FdWatch(fd, callback, writable = false): callback() runs on the event
+// loop each time fd is readable (or writable) or hung up while started. start()/stop() arm and
+// disarm it; close() releases it for good. Unreferenced handles do not keep the loop.
 class FdWatch : public Napi::ObjectWrap<FdWatch> {
  public:
   static Napi::Function Class(Napi::Env env) {
@@ -259,6 +282,7 @@ class FdWatch : public Napi::ObjectWrap<FdWatch> {
     handle->owner = this;
     handle->poll.data = handle.get();
     handle_ = handle.release();  // owned by libuv until OnClosed
+    events_ = info.Length() > 2 && info[2].ToBoolean() ? UV_WRITABLE : UV_READABLE;
     callback_ = Napi::Persistent(info[1].As<Napi::Function>());
     napi_add_env_cleanup_hook(env, CleanupHook, this);
   }
@@ -308,7 +332,7 @@ class FdWatch : public Napi::ObjectWrap<FdWatch> {
     Napi::Env env = info.Env();
     if (handle_ == nullptr) ThrowTyped(env, "ValueError", "the watch is closed");
     if (!active_) {
-      int err = uv_poll_start(&handle_->poll, UV_READABLE, OnReadable);
+      int err = uv_poll_start(&handle_->poll, events_, OnReadable);
       if (err != 0) ThrowErrno(env, "uv_poll_start", -err);
       active_ = true;
       Ref();  // the JS object must live while the loop may call it
@@ -345,6 +369,7 @@ class FdWatch : public Napi::ObjectWrap<FdWatch> {
   Napi::FunctionReference callback_;
   Handle* handle_ = nullptr;
   bool active_ = false;
+  int events_ = UV_READABLE;
 };
 
 void Init(Napi::Env env, Napi::Object exports) {
@@ -353,6 +378,7 @@ void Init(Napi::Env env, Napi::Object exports) {
   exports.Set("sendFrame", Napi::Function::New(env, SendFrame));
   exports.Set("readInto", Napi::Function::New(env, ReadInto));
   exports.Set("waitReadable", Napi::Function::New(env, WaitReadable));
+  exports.Set("writeSome", Napi::Function::New(env, WriteSome));
   exports.Set("setBlocking", Napi::Function::New(env, SetBlocking));
   exports.Set("setCloexec", Napi::Function::New(env, SetCloexec));
   exports.Set("dupFd", Napi::Function::New(env, Dup));

@@ -46,6 +46,11 @@ describe('Queue family', () => {
     expect(r.taskDoneTooMany).toBe(true);
   });
 
+  test('put returns before the item is written; the feeder flushes, also at child exit', () => {
+    expect(r.bigSelf).toBe(100);
+    expect(r.childFlush).toEqual({ flushed: 50, exitcode: 0 });
+  });
+
   test('SimpleQueue', () => {
     expect(r.simple).toEqual({ squares: [0, 1, 4, 9, 16], empty: true });
   });

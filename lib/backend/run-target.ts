@@ -7,6 +7,25 @@
 import { inspect } from 'node:util';
 import { currentIdentity } from './current';
 
+const exitHooks: Array<() => Promise<unknown>> = [];
+
+/** Runs `hook` (and waits for it) after the target, before the child ends:
+ * Queue flushes what its feeder still holds, as Python joins its feeder
+ * thread at exit. */
+export function beforeChildExit(hook: () => Promise<unknown>): void {
+  exitHooks.push(hook);
+}
+
+async function runExitHooks(): Promise<void> {
+  for (const hook of exitHooks) {
+    try {
+      await hook();
+    } catch (err) {
+      process.stderr.write(`forkful: while ending the child: ${inspect(err)}\n`);
+    }
+  }
+}
+
 export function formatTargetError(err: unknown, hint?: (err: unknown) => string | null): string {
   const extra = hint?.(err);
   return `Process ${currentIdentity().name}:\n${inspect(err)}\n${extra ? `${extra}\n` : ''}`;
@@ -23,9 +42,11 @@ export async function runTarget(
     await target(...args);
   } catch (err) {
     process.stderr.write(formatTargetError(err, hint));
+    await runExitHooks();
     exit(1);
     return;
   }
+  await runExitHooks();
   const code = Number(process.exitCode ?? 0);
   exit(Number.isInteger(code) ? code : 1);
 }

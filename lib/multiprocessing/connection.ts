@@ -150,6 +150,10 @@ export class Connection {
   #watch: FdWatch | null = null;
   #waiters: Waiter[] = [];
   #refed = true;
+  // Async sends: one at a time, in order; a sync send() waits for none.
+  #sending: Promise<void> | null = null;
+  #writeWatch: FdWatch | null = null;
+  #onWritable: (() => void) | null = null;
 
   /** Wraps an fd this process owns (Pipe() is the usual way to get one). */
   constructor(fd: number, options: ConnectionOptions = {}) {
@@ -183,6 +187,7 @@ export class Connection {
    * Blocks until the bytes are in the kernel's buffer. */
   send(obj: unknown): void {
     this.#checkWritable();
+    this.#checkNoAsyncSend();
     const native = addon();
     const n = encodeFast(obj);
     if (n >= 0) {
@@ -192,9 +197,37 @@ export class Connection {
     }
   }
 
+  /** send() that waits for room in the pipe without blocking the event
+   * loop (send() blocks while the pipe is full). Sends made this way go out
+   * in call order; a send() meanwhile throws rather than mix its bytes in. */
+  sendAsync(obj: unknown): Promise<void> {
+    try {
+      this.#checkWritable();
+      const n = encodeFast(obj);
+      return this.#queueFrame(n >= 0 ? Buffer.from(scratch.subarray(0, n)) : serialize(obj));
+    } catch (err) {
+      return Promise.reject(err);
+    }
+  }
+
+  /** sendBytes() that waits for room without blocking the event loop. */
+  sendBytesAsync(buf: ArrayBufferView | ArrayBuffer): Promise<void> {
+    try {
+      this.#checkWritable();
+      const bytes =
+        buf instanceof ArrayBuffer
+          ? Buffer.from(buf)
+          : Buffer.from(buf.buffer, buf.byteOffset, buf.byteLength);
+      return this.#queueFrame(bytes);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+  }
+
   /** Sends raw bytes; recvBytes() on the other end gets exactly them. */
   sendBytes(buf: ArrayBufferView | ArrayBuffer, offset = 0, size?: number): void {
     this.#checkWritable();
+    this.#checkNoAsyncSend();
     const bytes =
       buf instanceof ArrayBuffer
         ? Buffer.from(buf)
@@ -290,6 +323,10 @@ export class Connection {
     this.#disarm();
     this.#watch?.close();
     this.#watch = null;
+    this.#writeWatch?.close();
+    this.#writeWatch = null;
+    const wake = this.#onWritable;
+    this.#onWritable = null;
     const fd = this.#fd;
     this.#fd = -1;
     this.#big = null;
@@ -298,18 +335,21 @@ export class Connection {
     const waiters = this.#waiters.splice(0);
     addon().close(fd);
     for (const w of waiters) w.reject(closedError());
+    wake?.(); // a pending async send finds the connection closed
   }
 
   /** Lets the process exit while a recv() waits (the default keeps it). */
   unref(): this {
     this.#refed = false;
     this.#watch?.unref();
+    this.#writeWatch?.unref();
     return this;
   }
 
   ref(): this {
     this.#refed = true;
     this.#watch?.ref();
+    this.#writeWatch?.ref();
     return this;
   }
 
@@ -335,6 +375,10 @@ export class Connection {
     this.#watch?.close();
     this.#watch = null;
     this.#waiters = [];
+    this.#writeWatch?.close();
+    this.#writeWatch = null;
+    this.#onWritable = null;
+    this.#sending = null;
   }
 
   #checkOpen(): void {
@@ -347,6 +391,70 @@ export class Connection {
   #checkWritable(): void {
     this.#checkOpen();
     if (!this.#writable) throw new OSError('this connection is read-only (Pipe(false) end 0)');
+  }
+
+  #checkNoAsyncSend(): void {
+    if (this.#sending) {
+      throw new ValueError('an async send is in progress on this connection: await it first');
+    }
+  }
+
+  #queueFrame(body: Buffer): Promise<void> {
+    const previous = this.#sending ?? Promise.resolve();
+    const mine: Promise<void> = previous
+      .catch(() => {})
+      .then(() => this.#writeFrameAsync(body))
+      .finally(() => {
+        if (this.#sending === mine) this.#sending = null;
+      });
+    this.#sending = mine;
+    return mine;
+  }
+
+  async #writeFrameAsync(body: Buffer): Promise<void> {
+    const native = addon();
+    const big = body.length >= HEADER_BIG;
+    const header = Buffer.alloc(big ? 12 : 4);
+    if (big) {
+      header.writeUInt32BE(HEADER_BIG, 0);
+      header.writeBigUInt64BE(BigInt(body.length), 4);
+    } else {
+      header.writeUInt32BE(body.length, 0);
+    }
+    // Small frames go out in one write (a reader never sees half of one
+    // unless the pipe is nearly full).
+    const parts = body.length <= 64 * 1024 ? [Buffer.concat([header, body])] : [header, body];
+    for (const part of parts) {
+      let offset = 0;
+      while (offset < part.length) {
+        this.#checkOpen();
+        const n = native.writeSome(this.#fd, part, offset, part.length - offset);
+        if (n < 0) await this.#roomToWrite();
+        else offset += n;
+      }
+    }
+  }
+
+  #roomToWrite(): Promise<void> {
+    return new Promise<void>((resolve) => {
+      if (!this.#writeWatch) {
+        this.#writeWatch = new (addon().FdWatch)(
+          this.#fd,
+          () => {
+            this.#writeWatch?.stop();
+            watching.delete(this);
+            const wake = this.#onWritable;
+            this.#onWritable = null;
+            wake?.();
+          },
+          true,
+        ) as FdWatch;
+        if (!this.#refed) this.#writeWatch.unref();
+      }
+      this.#onWritable = resolve;
+      this.#writeWatch.start();
+      watching.add(this);
+    });
   }
 
   #hasBuffered(): boolean {

@@ -6,16 +6,19 @@
 // may be any mix of processes (fork or spawn) and threads.
 //
 // Python's Queue.put hands the object to a feeder thread and returns; here
-// put() writes to the pipe itself (under the writer lock), so a put that
-// finds the pipe full (about 1 MiB unread) waits for a reader, blocking the
-// event loop meanwhile. Consumers in other processes drain it; a process
-// that puts more than that before it gets would wait forever.
+// the feeder is an async loop on the event loop (Feeder below): put() takes a
+// slot, queues the encoded item and returns; the feeder writes items in
+// order under the writer lock, waiting for room in the pipe without
+// blocking. A child flushes its feeders before it ends (as Python joins the
+// feeder thread), unless cancelJoinThread() was called.
 import { Empty, Full, ValueError } from '../errors';
 import { requireNative } from '../native';
 import { serialize } from '../serialize';
 import { kShare, registerShareable, type ShareState } from '../shareable';
 import { BoundedSemaphore, Condition, Lock, Semaphore } from '../synchronize';
 import { Connection } from './connection';
+import { atForkChild } from '../backend/fork-child';
+import { beforeChildExit } from '../backend/run-target';
 
 const SEM_VALUE_MAX = 0x7fffffff;
 
@@ -106,6 +109,77 @@ function write(ch: Channel, body: Buffer): void {
   }
 }
 
+/** Feeders with items still to write. */
+const feeding = new Set<Feeder>();
+
+// A forked child's copy of a feeder holds the parent's items: the parent
+// writes them, the copy forgets them.
+atForkChild(() => {
+  for (const feeder of feeding) feeder.forget();
+  feeding.clear();
+});
+beforeChildExit(() => Promise.all([...feeding].map((feeder) => feeder.drain())));
+
+/** Python's feeder thread, as an async loop on the event loop. */
+class Feeder {
+  #pending: Buffer[] = [];
+  #running: Promise<void> | null = null;
+  #joinAtExit = true;
+  #keepAlive: NodeJS.Timeout | null = null;
+
+  constructor(private readonly ch: Channel) {}
+
+  push(body: Buffer): void {
+    this.#pending.push(body);
+    if (this.#running) return;
+    if (this.#joinAtExit) feeding.add(this);
+    // The lock wait may not hold the loop open by itself: this does, so a
+    // process never ends with items unwritten.
+    this.#keepAlive = setTimeout(() => {}, 0x7fffffff);
+    const run = this.#run().finally(() => {
+      if (this.#running !== run) return;
+      this.#running = null;
+      if (this.#keepAlive) clearTimeout(this.#keepAlive);
+      this.#keepAlive = null;
+      feeding.delete(this);
+    });
+    this.#running = run;
+  }
+
+  async #run(): Promise<void> {
+    const pid = process.pid;
+    while (this.#pending.length > 0) {
+      await this.ch.wlock.acquireAsync();
+      try {
+        // A forked copy of a running feeder: its items are the parent's.
+        if (process.pid !== pid) return;
+        const body = this.#pending.shift();
+        if (body) await this.ch.writer.sendBytesAsync(body);
+      } finally {
+        this.ch.wlock.release();
+      }
+    }
+  }
+
+  /** Resolves when every queued item is written. */
+  async drain(): Promise<void> {
+    while (this.#running) await this.#running;
+  }
+
+  cancelJoin(): void {
+    this.#joinAtExit = false;
+    feeding.delete(this);
+    if (this.#keepAlive) this.#keepAlive.unref();
+  }
+
+  forget(): void {
+    this.#pending = [];
+    this.#running = null;
+    if (this.#keepAlive) clearTimeout(this.#keepAlive);
+    this.#keepAlive = null;
+  }
+}
+
 interface QueueState extends Channel {
   maxsize: number;
   sem: BoundedSemaphore;
@@ -116,11 +190,17 @@ export class Queue {
   protected readonly _ch: Channel;
   readonly #maxsize: number;
   readonly #sem: BoundedSemaphore;
+  #feeder: Feeder | null = null;
   #closed = false;
 
   constructor(maxsize = 0, revive?: QueueState) {
     if (revive) {
-      this._ch = revive;
+      this._ch = {
+        reader: revive.reader,
+        writer: revive.writer,
+        rlock: revive.rlock,
+        wlock: revive.wlock,
+      };
       this.#maxsize = revive.maxsize;
       this.#sem = revive.sem;
       return;
@@ -147,7 +227,7 @@ export class Queue {
       : this.#sem.acquire(false);
     if (!got) throw new Full();
     this._beforeWrite();
-    write(this._ch, body);
+    this.#feed(body);
   }
 
   /** put() that blocks. */
@@ -159,7 +239,12 @@ export class Queue {
     const t = checkTimeout(o.timeout, 'Queue.putSync');
     if (!(block ? this.#sem.acquire(true, t) : this.#sem.acquire(false))) throw new Full();
     this._beforeWrite();
-    write(this._ch, body);
+    this.#feed(body);
+  }
+
+  #feed(body: Buffer): void {
+    this.#feeder ??= new Feeder(this._ch);
+    this.#feeder.push(body);
   }
 
   /** put(obj, { block: false }), synchronous: Full at once when full. */
@@ -205,22 +290,32 @@ export class Queue {
     return this.#sem.getValue() === 0;
   }
 
-  /** This process will put or get no more: closes its ends of the pipe. */
+  /** This process will put or get no more: closes its ends of the pipe
+   * (the writing end once the feeder has written what it holds). */
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
     this._ch.reader.close();
-    this._ch.writer.close();
+    const writer = this._ch.writer;
+    if (this.#feeder) {
+      void this.#feeder.drain().finally(() => writer.close());
+    } else {
+      writer.close();
+    }
   }
 
-  /** Python waits for the feeder thread here; put() has already written its
-   * data, so there is nothing to wait for. */
+  /** Resolves when every item this process put is written to the pipe
+   * (Python's join_thread(): waits for the feeder). */
   joinThread(): Promise<void> {
-    return Promise.resolve();
+    return this.#feeder ? this.#feeder.drain() : Promise.resolve();
   }
 
-  /** Python's cancel_join_thread(): nothing to cancel (no feeder thread). */
-  cancelJoinThread(): void {}
+  /** Python's cancel_join_thread(): this process may end with items still
+   * unwritten (they are lost) instead of waiting for a reader. */
+  cancelJoinThread(): void {
+    this.#feeder ??= new Feeder(this._ch);
+    this.#feeder.cancelJoin();
+  }
 
   /** Lets the process exit while a get() waits. */
   unref(): this {
