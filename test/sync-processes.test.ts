@@ -90,3 +90,34 @@ describe('across spawned processes (arenaEnvironment)', () => {
     ]);
   });
 });
+
+describe('across multiprocessing.Process children (fork or spawn, as FORKFUL_START_METHOD says)', () => {
+  let found: Record<string, unknown>;
+  beforeAll(() => {
+    const r = runFixture('sync-process.js', [], { timeoutMs: 60000 });
+    const other = r.stderr
+      .split('\n')
+      .filter(
+        (l) => l && !l.includes('FORKFUL_LOCK_OWNER_DIED') && !l.includes('--trace-warnings'),
+      );
+    expect(other).toEqual([]);
+    expect(r.status).toBe(0);
+    found = results(r.stdout);
+  });
+
+  test('4 processes x 100,000 increments under one Lock', () => {
+    expect(found['process.mutex']).toEqual({ codes: [0, 0, 0, 0], total: 400000 });
+  });
+
+  test('Event across processes', () => {
+    expect(found['process.event']).toEqual({ got: true, code: 0 });
+  });
+
+  test('a holder killed with the lock taken: another Process acquires it', () => {
+    expect(found['process.killed']).toEqual({ wasHeld: true, holder: -9, taker: 0 });
+  });
+
+  test('Barrier(3) across processes: arrival indexes 0, 1 and 2', () => {
+    expect(found['process.barrier']).toEqual({ codes: [0, 0, 0], indexes: 7 });
+  });
+});
