@@ -88,6 +88,7 @@ interface WorkerSlot {
   finished: boolean;
 }
 
+const pauseCell = new Int32Array(new SharedArrayBuffer(4));
 const livePools = new Set<Pool>();
 atForkChild(() => {
   // A forked child (a worker, a Process, os.fork) must not use or keep the
@@ -776,6 +777,7 @@ export class Pool {
       if (!busy) {
         if (this.outstanding === 0 || this.state === 'terminated' || this.state === 'broken')
           return;
+        Atomics.wait(pauseCell, 0, 0, 1); // a worker is starting: do not spin
         continue;
       }
       try {
