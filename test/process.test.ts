@@ -91,6 +91,16 @@ describe('Process', () => {
     }
   });
 
+  test('a child starts and joins its own children', () => {
+    const self = (r.nested as { self: string }).self;
+    expect(r.nested).toEqual({
+      names: [`${self}:1`, `${self}:2`],
+      codes: [0, 0],
+      exitcode: 0,
+      self,
+    });
+  });
+
   test('getContext gives a Process of the chosen method', () => {
     expect(r.context).toEqual({ method: 'spawn', tag: 'ctx' });
     expect(r.contextExit).toBe(0);
