@@ -198,14 +198,15 @@ export class RLock implements ConditionLock {
       blocking === undefined && timeout === undefined
         ? -1
         : acquireTimeout(blocking, timeout, 'RLock.acquire');
-    const cur = Atomics.load(w, i);
-    if ((cur & TID_MASK) === tid) {
+    if (Atomics.compareExchange(w, i, 0, tid) === 0) {
+      w[i + 1] = 1;
+      return true;
+    }
+    if ((Atomics.load(w, i) & TID_MASK) === tid) {
       w[i + 1]++;
       return true;
     }
-    if (Atomics.compareExchange(w, i, 0, tid) !== 0) {
-      if (t === 0 || !wordAcquireSlow(i, t, 'RLock')) return false;
-    }
+    if (t === 0 || !wordAcquireSlow(i, t, 'RLock')) return false;
     w[i + 1] = 1;
     return true;
   }
@@ -223,14 +224,16 @@ export class RLock implements ConditionLock {
 
   /** Releases one level; RuntimeError unless this thread owns the lock. */
   release(): void {
-    if (!wordOwnedByMe(this._i)) {
+    const w = this._w;
+    const i = this._i;
+    if ((Atomics.load(w, i) & TID_MASK) !== self.tid) {
       throw new RuntimeError(
         'cannot release un-acquired lock (an RLock is released by the thread and process ' +
           'that acquired it)',
       );
     }
-    if (--this._w[this._i + 1] > 0) return;
-    wordRelease(this._i);
+    if (--w[i + 1] > 0) return;
+    if (Atomics.exchange(w, i, 0) & WAITERS) nat().syncFutexWake(i * 4, 1);
   }
 
   withLock<T>(fn: () => T): T {
