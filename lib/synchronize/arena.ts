@@ -146,7 +146,7 @@ export function arenaInfo(): {
 }
 
 function releaseAllAtExit(): void {
-  addon?.arenaReleaseAll();
+  native?.arenaReleaseAll?.();
 }
 
 // A spawned child started with arenaEnvironment(): attach at load, and give
@@ -171,11 +171,14 @@ if (wanted && native && typeof native.arenaAttach === 'function') {
   }
 }
 
+// Right after a fork: the arena's per-process state (this process's slot and
+// ledger, the holds of threads that were not copied) is the parent's, even
+// when this thread never used the arena itself (a Worker may have).
 atForkChild(() => {
-  if (addon === null) return;
-  self.tid = addon.gettid();
-  addon.syncForkChild();
-  const lost: number[] = addon.arenaForkChild();
+  if (!native || typeof native.arenaForkChild !== 'function') return;
+  if (addon !== null) self.tid = addon.gettid();
+  native.syncForkChild();
+  const lost: number[] = native.arenaForkChild();
   if (lost.length > 0) {
     process.emitWarning(
       `${lost.length} shared object(s) were freed by the parent right after fork(); ` +
