@@ -61,6 +61,13 @@ describe('Pool', () => {
     expect(basic.afterError).toEqual([81, 100]);
   });
 
+  test('an argument or result that cannot travel fails with SerializationError', () => {
+    expect((basic.badArgument as Failed).error).toBe('SerializationError');
+    expect((basic.badArgument as Failed).message).toMatch(/arguments cannot be sent/);
+    expect((basic.badResult as Failed).error).toBe('SerializationError');
+    expect((basic.badResult as Failed).message).toMatch(/result cannot be sent back/);
+  });
+
   test('initializer runs once in each worker', () => {
     expect(basic.initializer).toBe(true);
   });

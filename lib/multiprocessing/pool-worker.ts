@@ -82,7 +82,10 @@ class ResultSender {
           this.results.send([MSG_RESULT, chunkId, ok, value]);
         } catch (e) {
           if (!(e instanceof SerializationError)) throw e;
-          this.results.send([MSG_RESULT, chunkId, false, encodeError(e)]);
+          const err = new SerializationError(
+            `a task's result cannot be sent back to the pool: ${e.message}`,
+          );
+          this.results.send([MSG_RESULT, chunkId, false, encodeError(err)]);
         }
       }
     }

@@ -3,7 +3,7 @@
 // the pool always knows which tasks a worker holds: when one dies, exactly
 // those fail with WorkerLostError and a new worker takes its place.
 import { atForkChild } from '../backend/fork-child';
-import { BrokenPoolError, ValueError, WorkerLostError } from '../errors';
+import { BrokenPoolError, SerializationError, ValueError, WorkerLostError } from '../errors';
 import { cpuCount } from '../os';
 import { serialize } from '../serialize';
 import { AsyncResult, type AsyncCallbacks } from './pool-async-result';
@@ -444,7 +444,13 @@ export class Pool {
           } catch (err) {
             this.queueHead++;
             this.releaseChunk(chunk);
-            chunk.job.chunkFailed(chunk, err as Error);
+            const reason = err instanceof Error ? err.message : String(err);
+            chunk.job.chunkFailed(
+              chunk,
+              new SerializationError(`a task's arguments cannot be sent to a worker: ${reason}`, {
+                cause: err,
+              }),
+            );
             continue;
           }
         }
