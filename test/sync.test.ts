@@ -107,7 +107,9 @@ describe('RLock', () => {
     expect(rl.acquire()).toBe(true);
     expect(rl.acquire()).toBe(true);
     rl.release();
+    expect(rl.locked()).toBe(true);
     rl.release();
+    expect(rl.locked()).toBe(false);
     expect(() => rl.release()).toThrow(RuntimeError);
     expect(() => rl.acquire({ timeout: NaN })).toThrow(ValueError);
   });

@@ -222,6 +222,11 @@ export class RLock implements ConditionLock {
     return true;
   }
 
+  /** True while some thread or process holds the lock (Python 3.14's RLock.locked). */
+  locked(): boolean {
+    return Atomics.load(this._w, this._i) !== 0;
+  }
+
   /** Releases one level; RuntimeError unless this thread owns the lock. */
   release(): void {
     const w = this._w;
