@@ -4,6 +4,8 @@
 // encoder swaps such objects for small markers before structured cloning and
 // the decoder turns markers back into live objects on the other side.
 
+import { isMap } from 'node:util/types';
+
 export const kShare = Symbol.for('forkful.share');
 
 /** What a shareable object turns into while it travels. */
@@ -30,10 +32,13 @@ export function isShareable(value: unknown): value is Shareable {
   return typeof value === 'object' && value !== null && kShare in value;
 }
 
+// Arrays and plain objects, from any realm (v8.deserialize inside a vm
+// context, as under jest, builds objects whose Object.prototype is not ours).
 function isPlainContainer(value: object): boolean {
   if (Array.isArray(value)) return true;
   const proto = Object.getPrototypeOf(value);
-  return proto === Object.prototype || proto === null;
+  if (proto === null || proto === Object.prototype) return true;
+  return Object.getPrototypeOf(proto) === null && proto.constructor?.name === 'Object';
 }
 
 /** Replaces shareables (at any depth of arrays and plain objects) by markers.
@@ -45,7 +50,7 @@ export function encodeShareables(value: unknown, seen = new Set<object>()): unkn
     const { kind, state } = value[kShare]();
     return { [MARK]: kind, state: encodeShareables(state, seen) };
   }
-  if (value instanceof Map) {
+  if (isMap(value)) {
     let out: Map<unknown, unknown> | null = null;
     for (const [k, v] of value) {
       const e = encodeShareables(v, seen);
@@ -77,7 +82,7 @@ export function encodeShareables(value: unknown, seen = new Set<object>()): unkn
 /** The inverse of encodeShareables. */
 export function decodeShareables(value: unknown): unknown {
   if (typeof value !== 'object' || value === null) return value;
-  if (value instanceof Map) {
+  if (isMap(value)) {
     for (const [k, v] of value) value.set(k, decodeShareables(v));
     return value;
   }
