@@ -26,6 +26,7 @@ describe('Pipe and Connection', () => {
     expect(r.bytes).toBe('23456');
     expect(r.bytesInto).toEqual({ n: 3, buf: [0, 0, 0, 0, 1, 2, 3, 0] });
     expect(r.bytesIntoShort).toEqual({ type: true, data: 10 });
+    expect(r.largeInto).toEqual({ got: 20 * 1024 * 1024, before: 0, first: 9, last: 9, after: 0 });
   });
 
   test('an unserialisable value is a typed error and the pipe still works', () => {

@@ -96,6 +96,8 @@ interface Waiter {
    * frame may be a view into the read buffer, which later reads reuse);
    * absent for pollAsync waiters, which take no message. */
   decode?: (frame: Buffer) => unknown;
+  /** Where a large message may be read straight in (recvBytesInto). */
+  into?: Buffer;
   resolve(value: unknown): void;
   reject(err: unknown): void;
 }
@@ -110,6 +112,13 @@ atForkChild(() => {
 
 function addon(): NativeAddon {
   return requireNative('multiprocessing.Connection');
+}
+
+/** The part of `buf` from `offset` on, or undefined if offset is invalid
+ * (#into then reports it). */
+function intoView(buf: ArrayBufferView, offset: number): Buffer | undefined {
+  if (!Number.isInteger(offset) || offset < 0 || offset > buf.byteLength) return undefined;
+  return Buffer.from(buf.buffer, buf.byteOffset + offset, buf.byteLength - offset);
 }
 
 function closedError(): OSError {
@@ -267,11 +276,14 @@ export class Connection {
   /** Reads the next message into `buf` at byte `offset`; returns its size.
    * A message that does not fit throws ValueError with the bytes in `.data`. */
   recvBytesInto(buf: ArrayBufferView, offset = 0): Promise<number> {
-    return this.#next((frame) => this.#into(frame, buf, offset)) as Promise<number>;
+    return this.#next(
+      (frame) => this.#into(frame, buf, offset),
+      intoView(buf, offset),
+    ) as Promise<number>;
   }
 
   recvBytesIntoSync(buf: ArrayBufferView, offset = 0): number {
-    return this.#into(this.#nextFrameSync(), buf, offset);
+    return this.#into(this.#nextFrameSync(intoView(buf, offset)), buf, offset);
   }
 
   /** True when data is ready to read; waits up to `timeout` seconds
@@ -483,13 +495,16 @@ export class Connection {
       (err as ValueError & { data: Buffer }).data = Buffer.from(frame);
       throw err;
     }
-    frame.copy(target, offset);
+    // Already in place when the message was read straight into target.
+    if (frame.buffer !== target.buffer || frame.byteOffset !== target.byteOffset + offset) {
+      frame.copy(target, offset);
+    }
     return frame.length;
   }
 
   // The next whole message, from the buffer and non-blocking reads: a Buffer,
   // null when more bytes must arrive first. Throws EOFError at end of data.
-  #take(): Buffer | null {
+  #take(into?: Buffer): Buffer | null {
     const native = addon();
     for (;;) {
       if (this.#big) {
@@ -524,7 +539,10 @@ export class Connection {
           }
           if (len > CHUNK || this.#exact) {
             // Read the rest straight into the message's own buffer.
-            const big = Buffer.allocUnsafe(len);
+            // recvBytesInto: a large message goes straight to its destination
+            // (no second copy, and the caller's pages are already mapped).
+            const big =
+              into && into.length >= len ? into.subarray(0, len) : Buffer.allocUnsafe(len);
             const have = avail - header;
             this.#buf.copy(big, 0, this.#start + header, this.#end);
             this.#start = this.#end = 0;
@@ -574,7 +592,7 @@ export class Connection {
     );
   }
 
-  #nextFrameSync(): Buffer {
+  #nextFrameSync(into?: Buffer): Buffer {
     this.#checkReadable();
     if (this.#waiters.length > 0) {
       throw new ValueError(
@@ -583,24 +601,24 @@ export class Connection {
     }
     const native = addon();
     for (;;) {
-      const frame = this.#take();
+      const frame = this.#take(into);
       if (frame) return frame;
       native.waitReadable(this.#fd, -1);
     }
   }
 
-  #next(decode: (frame: Buffer) => unknown): Promise<unknown> {
+  #next(decode: (frame: Buffer) => unknown, into?: Buffer): Promise<unknown> {
     try {
       this.#checkReadable();
       if (this.#waiters.length === 0) {
-        const frame = this.#take();
+        const frame = this.#take(into);
         if (frame) return Promise.resolve(decode(frame));
       }
     } catch (err) {
       return Promise.reject(err);
     }
     return new Promise<unknown>((resolve, reject) => {
-      this.#waiters.push({ decode, resolve, reject });
+      this.#waiters.push({ decode, into, resolve, reject });
       this.#arm();
     });
   }
@@ -630,7 +648,7 @@ export class Connection {
       }
       let frame: Buffer | null;
       try {
-        frame = this.#take();
+        frame = this.#take(waiter.into);
       } catch (err) {
         // End of data (or a read error): every waiter learns it.
         const waiters = this.#waiters.splice(0);
