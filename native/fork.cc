@@ -37,10 +37,18 @@ constexpr auto kParkTimeout = std::chrono::seconds(30);
 
 // ---- 2. parking V8's platform workers --------------------------------------
 
+// Parked workers poll for their release instead of being woken: a wake-up
+// of four workers right after fork() preempts the forking thread (measured:
+// ~1 ms of the ~1.7 ms a small fork took, on 2 cores). A poll wakes each
+// worker once per period, only while a fork is in progress.
+constexpr auto kReleasePoll = std::chrono::microseconds(500);
+
 struct ParkingLot {
   std::mutex mu;
-  std::condition_variable cv;
+  std::condition_variable all_parked;  // the forking thread waits here
+  std::condition_variable release;     // parked workers wait here
   int parked = 0;
+  int wanted = 0;
   bool released = false;
 };
 
@@ -50,9 +58,8 @@ class ParkTask : public v8::Task {
   void Run() override {
     std::unique_lock<std::mutex> lock(lot_->mu);
     if (lot_->released) return;  // a surplus task that ran after the fork
-    lot_->parked++;
-    lot_->cv.notify_all();
-    lot_->cv.wait(lock, [this] { return lot_->released; });
+    if (++lot_->parked == lot_->wanted) lot_->all_parked.notify_one();
+    while (!lot_->released) lot_->release.wait_for(lock, kReleasePoll);
   }
 
  private:
@@ -68,15 +75,20 @@ class ParkedWorkers {
     // too, which never runs worker tasks: the workers are one fewer.
     int threads = platform->NumberOfWorkerThreads();
     int workers = threads > 1 ? threads - 1 : threads;
+    {
+      std::lock_guard<std::mutex> lock(lot_->mu);
+      lot_->wanted = workers;
+    }
     for (int i = 0; i < threads; i++) {
       platform->CallOnWorkerThread(std::make_unique<ParkTask>(lot_));
     }
     std::unique_lock<std::mutex> lock(lot_->mu);
-    bool all = lot_->cv.wait_for(lock, kParkTimeout, [&] { return lot_->parked >= workers; });
+    bool all =
+        lot_->all_parked.wait_for(lock, kParkTimeout, [&] { return lot_->parked >= workers; });
     if (!all) {
       int parked = lot_->parked;
       lot_->released = true;
-      lot_->cv.notify_all();
+      lot_->release.notify_all();
       lock.unlock();
       ThrowTyped(env, "ForkError",
                  "V8's platform workers did not become idle within 30 s (" +
@@ -87,8 +99,7 @@ class ParkedWorkers {
   }
   ~ParkedWorkers() {
     std::lock_guard<std::mutex> lock(lot_->mu);
-    lot_->released = true;
-    lot_->cv.notify_all();
+    lot_->released = true;  // no notify: the workers see it at their next poll
   }
   ParkedWorkers(const ParkedWorkers&) = delete;
   ParkedWorkers& operator=(const ParkedWorkers&) = delete;
@@ -98,11 +109,72 @@ class ParkedWorkers {
 };
 
 // ---- 1. V8's MADV_DONTFORK mappings ----------------------------------------
+// Which mappings are DONTFORK (VmFlags `dc`) only /proc/self/smaps tells, and
+// reading it walks the page tables of every mapping for its Rss: ~90 ms per
+// GB of heap. /proc/self/maps lists the same mappings without the walk (and
+// without the flags). The rule:
+//   * Known: the `dc` set from the last smaps scan, with the maps line of
+//     every mapping at that time. A mapping whose maps line is identical to
+//     one that scan saw keeps the flag it had then: only madvise() on the
+//     whole mapping or a replacement at the identical range with identical
+//     attributes could change it unseen. V8 marks memory only right after
+//     mmap()ing it (OS::Allocate), so the one way V8 could do that is a new
+//     mapping at exactly the range of an old, non-DONTFORK one.
+//   * At fork: read maps. If any line is not in the known set (a new or
+//     changed mapping), scan smaps again (exact). Lines that vanished just
+//     drop out of the known set.
+//   * Lift: MADV_DOFORK over the whole address space (a few calls), not only
+//     over the known `dc` ranges. Clearing a flag that is not set changes
+//     nothing, so this is harmless for other mappings, and it closes the
+//     one hole above: even a mapping we wrongly believe is not `dc` reaches
+//     the child. (Such a mapping then stays forkable: V8 loses an
+//     optimisation for child_process, nothing breaks.)
+//   * Restore (parent): MADV_DONTFORK only on the known `dc` ranges whose
+//     lines are still present, coalesced into contiguous runs: we never
+//     mark memory that was not DONTFORK when we last looked. The remaining
+//     risk is the mirror of the hole: a `dc` mapping replaced, between two
+//     forks, by a foreign mapping of identical range and attributes would
+//     get DONTFORK back (only another fork-without-exec of that memory
+//     would notice).
+// The child forgets the known set: its mappings were all lifted, and its
+// layout differs from the parent's once the parent restores.
 
 struct Range {
   uintptr_t start;
   uintptr_t end;
 };
+
+// One line of /proc/self/maps (or a header line of smaps), as text.
+struct MapLine {
+  uintptr_t start;
+  uintptr_t end;
+  const char* text;  // without the newline
+  size_t len;
+};
+
+// Calls fn(MapLine) for each maps-format line in `text`; smaps' field lines
+// ("Rss:", "VmFlags:") are passed to field(line, eol) instead.
+template <typename OnLine, typename OnField>
+void ForEachLine(const std::string& text, OnLine on_line, OnField on_field) {
+  const char* p = text.data();
+  const char* end = p + text.size();
+  while (p < end) {
+    const char* eol = static_cast<const char*>(memchr(p, '\n', end - p));
+    if (eol == nullptr) eol = end;
+    bool header = false;
+    if ((*p >= '0' && *p <= '9') || (*p >= 'a' && *p <= 'f')) {
+      char* dash = nullptr;
+      uintptr_t start = strtoull(p, &dash, 16);
+      if (dash != nullptr && *dash == '-') {
+        uintptr_t stop = static_cast<uintptr_t>(strtoull(dash + 1, nullptr, 16));
+        on_line(MapLine{start, stop, p, static_cast<size_t>(eol - p)});
+        header = true;
+      }
+    }
+    if (!header) on_field(p, eol);
+    p = eol + 1;
+  }
+}
 
 bool HasFlag(const char* flags, const char* end, const char* flag) {
   size_t n = strlen(flag);
@@ -115,53 +187,169 @@ bool HasFlag(const char* flags, const char* end, const char* flag) {
   return false;
 }
 
-// Mappings whose VmFlags contain `dc` (VM_DONTCOPY), from /proc/self/smaps.
-std::vector<Range> DontForkRanges(Napi::Env env) {
+// The mappings of the last smaps scan: sorted by address, with their flag.
+// Only the main thread (fork's caller) reads or replaces the known set.
+struct KnownMapping {
+  uintptr_t start;
+  std::string line;
+  bool dont_fork;
+  Range range;
+};
+std::vector<KnownMapping> g_known;
+bool g_known_valid = false;
+
+// Scans smaps: every mapping's line and whether it is `dc`.
+std::vector<KnownMapping> ScanSmaps(Napi::Env env) {
   std::string text;
   if (!ReadWholeFile("/proc/self/smaps", &text)) ThrowErrno(env, "open /proc/self/smaps");
-  std::vector<Range> ranges;
-  Range current{0, 0};
-  const char* p = text.data();
-  const char* end = p + text.size();
-  while (p < end) {
-    const char* eol = static_cast<const char*>(memchr(p, '\n', end - p));
-    if (eol == nullptr) eol = end;
-    if (strncmp(p, "VmFlags:", 8) == 0) {
-      if (HasFlag(p + 8, eol, "dc")) ranges.push_back(current);
-    } else if ((*p >= '0' && *p <= '9') || (*p >= 'a' && *p <= 'f')) {
-      char* dash = nullptr;
-      uintptr_t start = strtoull(p, &dash, 16);
-      if (dash != nullptr && *dash == '-') {
-        current = Range{start, static_cast<uintptr_t>(strtoull(dash + 1, nullptr, 16))};
-      }
-    }
-    p = eol + 1;
-  }
-  return ranges;
+  std::vector<KnownMapping> known;
+  known.reserve(text.size() / 512);
+  ForEachLine(
+      text,
+      [&](const MapLine& l) {
+        known.push_back({l.start, std::string(l.text, l.len), false, {l.start, l.end}});
+      },
+      [&](const char* p, const char* eol) {
+        if (!known.empty() && eol - p > 8 && strncmp(p, "VmFlags:", 8) == 0) {
+          known.back().dont_fork = HasFlag(p + 8, eol, "dc");
+        }
+      });
+  return known;
 }
 
-void Advise(const std::vector<Range>& ranges, int advice) {
-  for (const Range& r : ranges) {
-    // A mapping can vanish between the scan and here (another thread unmapped
-    // it); ENOMEM then only means there is nothing left to advise.
-    madvise(reinterpret_cast<void*>(r.start), r.end - r.start, advice);
+// The DONTFORK ranges now, from the known set if every current maps line is
+// in it (false otherwise). `lines` receives the current mappings.
+bool DontForkFromKnown(const std::string& maps, std::vector<Range>* dc, std::vector<Range>* lines) {
+  if (!g_known_valid) return false;
+  size_t k = 0;
+  bool all_known = true;
+  ForEachLine(
+      maps,
+      [&](const MapLine& l) {
+        lines->push_back({l.start, l.end});
+        if (!all_known) return;
+        while (k < g_known.size() && g_known[k].start < l.start) k++;
+        if (k == g_known.size() || g_known[k].start != l.start || g_known[k].line.size() != l.len ||
+            memcmp(g_known[k].line.data(), l.text, l.len) != 0) {
+          all_known = false;
+          return;
+        }
+        if (g_known[k].dont_fork) dc->push_back(g_known[k].range);
+      },
+      [](const char*, const char*) {});
+  return all_known;
+}
+
+// Mappings madvise(MADV_DOFORK) must skip: the kernel's special mappings
+// and devices, which can be VM_IO (EINVAL, and the walk stops there).
+bool IsSpecial(const char* text, size_t len) {
+  const char* path = static_cast<const char*>(memchr(text, '/', len));
+  const char* bracket = static_cast<const char*>(memchr(text, '[', len));
+  if (bracket != nullptr && (path == nullptr || bracket < path)) {
+    return strncmp(bracket, "[v", 2) == 0;  // [vvar], [vvar_vclock], [vdso], [vsyscall]
   }
+  return path != nullptr && static_cast<size_t>(text + len - path) > 5 &&
+         strncmp(path, "/dev/", 5) == 0;
+}
+
+// Clears DONTFORK on every mapping: one madvise() per stretch of address
+// space between special mappings (holes are skipped; ENOMEM reports them).
+void LiftAll(const std::string& maps) {
+  uintptr_t run_start = 0;
+  uintptr_t run_end = 0;
+  std::vector<Range> run_lines;
+  auto flush = [&]() {
+    if (run_end > run_start &&
+        madvise(reinterpret_cast<void*>(run_start), run_end - run_start, MADV_DOFORK) != 0 &&
+        errno != ENOMEM) {
+      // A mapping the kernel refuses (VM_IO we did not recognise) stopped the
+      // walk: do the stretch one mapping at a time.
+      for (const Range& r : run_lines) {
+        madvise(reinterpret_cast<void*>(r.start), r.end - r.start, MADV_DOFORK);
+      }
+    }
+    run_lines.clear();
+    run_start = run_end = 0;
+  };
+  ForEachLine(
+      maps,
+      [&](const MapLine& l) {
+        Range r{l.start, l.end};
+        if (IsSpecial(l.text, l.len)) {
+          flush();
+          return;
+        }
+        if (run_end == 0) run_start = l.start;
+        run_end = l.end;
+        run_lines.push_back(r);
+      },
+      [](const char*, const char*) {});
+  flush();
+}
+
+// Contiguous ranges merged into one (fewer madvise calls).
+std::vector<Range> Coalesce(const std::vector<Range>& ranges) {
+  std::vector<Range> runs;
+  for (const Range& r : ranges) {
+    if (!runs.empty() && runs.back().end == r.start) {
+      runs.back().end = r.end;
+    } else {
+      runs.push_back(r);
+    }
+  }
+  return runs;
 }
 
 // Lifts MADV_DONTFORK for the lifetime of the object (the parent's side).
 class ForkableHeap {
  public:
-  explicit ForkableHeap(Napi::Env env) : ranges_(DontForkRanges(env)) {
-    Advise(ranges_, MADV_DOFORK);
+  explicit ForkableHeap(Napi::Env env) {
+    std::string maps;
+    if (!ReadWholeFile("/proc/self/maps", &maps)) ThrowErrno(env, "open /proc/self/maps");
+    std::vector<Range> dc;
+    std::vector<Range> lines;
+    if (!DontForkFromKnown(maps, &dc, &lines)) {
+      full_scan_ = true;
+      g_known = ScanSmaps(env);
+      g_known_valid = true;
+      dc.clear();
+      for (const KnownMapping& m : g_known) {
+        if (m.dont_fork) dc.push_back(m.range);
+      }
+      // The maps text read above may be older than the scan: lift by a
+      // fresh one, so a mapping created in between is lifted too.
+      if (!ReadWholeFile("/proc/self/maps", &maps)) ThrowErrno(env, "open /proc/self/maps");
+    }
+    count_ = dc.size();
+    runs_ = Coalesce(dc);
+    LiftAll(maps);
   }
   ~ForkableHeap() {
-    if (restore_) Advise(ranges_, MADV_DONTFORK);
+    if (restore_) Restore();
   }
-  void KeepInChild() { restore_ = false; }  // the child does not need it back
-  size_t size() const { return ranges_.size(); }
+  // Puts DONTFORK back on what was DONTFORK (the parent, after fork()).
+  void Restore() {
+    restore_ = false;
+    for (const Range& r : runs_) {
+      // A mapping can vanish meanwhile (another thread unmapped it); ENOMEM
+      // then only means there is nothing left to advise.
+      madvise(reinterpret_cast<void*>(r.start), r.end - r.start, MADV_DONTFORK);
+    }
+  }
+  // The child keeps everything forkable and forgets the parent's layout.
+  void KeepInChild() {
+    restore_ = false;
+    g_known.clear();
+    g_known_valid = false;
+  }
+  size_t size() const { return count_; }
+  size_t runs() const { return runs_.size(); }
+  bool full_scan() const { return full_scan_; }
 
  private:
-  std::vector<Range> ranges_;
+  std::vector<Range> runs_;
+  size_t count_ = 0;
+  bool full_scan_ = false;
   bool restore_ = true;
 };
 
@@ -209,9 +397,12 @@ double Ms(Clock::duration d) { return std::chrono::duration<double, std::milli>(
 
 struct ForkTimings {
   double park_ms = 0;
-  double scan_ms = 0;  // reading smaps and lifting DONTFORK
-  double fork_ms = 0;  // the fork() system call, as the parent sees it
+  double scan_ms = 0;     // finding the DONTFORK mappings and lifting DONTFORK
+  double fork_ms = 0;     // the fork() system call, as the parent sees it
+  double restore_ms = 0;  // DONTFORK back on, in the parent
   size_t mappings = 0;
+  size_t runs = 0;         // contiguous stretches of them (restore calls)
+  bool full_scan = false;  // smaps was read (else the known set served)
 };
 ForkTimings g_last_timings;
 
@@ -242,7 +433,10 @@ Napi::Value Fork(const Napi::CallbackInfo& info) {
   fflush(nullptr);  // nothing buffered in C stdio is written twice
   pid_t pid = fork();
   if (pid < 0) ThrowErrno(env, "fork");
-  g_last_timings = {Ms(t1 - t0), Ms(t2 - t1), Ms(Clock::now() - t2), heap.size()};
+  Clock::time_point t3 = Clock::now();
+  if (pid > 0) heap.Restore();
+  g_last_timings = {Ms(t1 - t0), Ms(t2 - t1), Ms(t3 - t2),     Ms(Clock::now() - t3),
+                    heap.size(), heap.runs(), heap.full_scan()};
   if (pid == 0) {
     g_in_forked_child = true;
     heap.KeepInChild();
@@ -266,7 +460,10 @@ Napi::Value LastForkTimings(const Napi::CallbackInfo& info) {
   out.Set("parkMs", g_last_timings.park_ms);
   out.Set("scanMs", g_last_timings.scan_ms);
   out.Set("forkMs", g_last_timings.fork_ms);
+  out.Set("restoreMs", g_last_timings.restore_ms);
   out.Set("dontForkMappings", static_cast<double>(g_last_timings.mappings));
+  out.Set("dontForkRuns", static_cast<double>(g_last_timings.runs));
+  out.Set("fullScan", g_last_timings.full_scan);
   return out;
 }
 
@@ -274,9 +471,12 @@ Napi::Value InForkedChild(const Napi::CallbackInfo& info) {
   return Napi::Boolean::New(info.Env(), g_in_forked_child);
 }
 
-// Count of mappings V8 marked DONTFORK (diagnostics and benchmarks).
+// Count of mappings V8 marked DONTFORK (diagnostics and benchmarks): reads
+// smaps, as a fork does when the mappings changed since the last one.
 Napi::Value CountDontForkMappings(const Napi::CallbackInfo& info) {
-  return Napi::Number::New(info.Env(), static_cast<double>(DontForkRanges(info.Env()).size()));
+  size_t n = 0;
+  for (const KnownMapping& m : ScanSmaps(info.Env())) n += m.dont_fork ? 1 : 0;
+  return Napi::Number::New(info.Env(), static_cast<double>(n));
 }
 
 void Init(Napi::Env env, Napi::Object exports) {
