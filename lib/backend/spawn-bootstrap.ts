@@ -13,6 +13,16 @@ import '../multiprocessing';
 
 const SIGKILL = 9;
 
+// import() inside a source target goes through vm's main-context loader,
+// which Node 20 flags as experimental on every use: the user did not ask for
+// it, so the warning is not theirs to see.
+const emitWarning = process.emitWarning;
+process.emitWarning = function (this: NodeJS.Process, warning: string | Error, ...rest: unknown[]) {
+  const text = typeof warning === 'string' ? warning : warning?.message;
+  if (text && text.includes('USE_MAIN_CONTEXT_DEFAULT_LOADER')) return;
+  return (emitWarning as (...a: unknown[]) => void).call(this, warning, ...rest);
+} as typeof process.emitWarning;
+
 process.once('message', (message) => {
   const payload = message as SpawnPayload;
   process.disconnect?.();
