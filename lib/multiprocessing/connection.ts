@@ -8,8 +8,8 @@
 // so a stream of small messages costs one read per many messages.
 import { atForkChild } from '../backend/fork-child';
 import { transferFd } from '../backend/fd-transfer';
-import { EOFError, OSError, ValueError } from '../errors';
-import { requireNative, type NativeAddon } from '../native';
+import { EOFError, NotSupportedError, OSError, ValueError } from '../errors';
+import { native, nativeLoadError, type NativeAddon } from '../native';
 import { deserialize, serialize } from '../serialize';
 import { kShare, registerShareable, type ShareState } from '../shareable';
 
@@ -111,7 +111,13 @@ atForkChild(() => {
 });
 
 function addon(): NativeAddon {
-  return requireNative('multiprocessing.Connection');
+  if (native) return native;
+  const why = nativeLoadError instanceof Error ? nativeLoadError.message : String(nativeLoadError);
+  throw new NotSupportedError(
+    `Pipe, Connection and Queue need forkful's native addon, which is not available here ` +
+      `(${why}); without it (Windows) they are not implemented yet. A spawned Process still ` +
+      `gets its args and reports its exit code.`,
+  );
 }
 
 /** The part of `buf` from `offset` on, or undefined if offset is invalid
@@ -675,6 +681,11 @@ registerShareable('forkful.Connection', (state) => {
   const s = state as { fd: number; readable: boolean; writable: boolean; exact: boolean };
   return new Connection(s.fd, s);
 });
+
+/** @internal A raw non-blocking pipe for Queue: [readFd, writeFd]. */
+export function nativePipe(): [number, number] {
+  return addon().nbPipe() as [number, number];
+}
 
 /**
  * Python's multiprocessing.Pipe(duplex=True): two connected Connections.

@@ -12,11 +12,10 @@
 // blocking. A child flushes its feeders before it ends (as Python joins the
 // feeder thread), unless cancelJoinThread() was called.
 import { Empty, Full, ValueError } from '../errors';
-import { requireNative } from '../native';
 import { serialize } from '../serialize';
 import { kShare, registerShareable, type ShareState } from '../shareable';
 import { BoundedSemaphore, Condition, Lock, Semaphore } from '../synchronize';
-import { Connection } from './connection';
+import { Connection, nativePipe } from './connection';
 import { atForkChild } from '../backend/fork-child';
 import { beforeChildExit } from '../backend/run-target';
 
@@ -58,7 +57,7 @@ interface Channel {
 }
 
 function newChannel(): Channel {
-  const [r, w] = requireNative('multiprocessing.Queue').nbPipe() as [number, number];
+  const [r, w] = nativePipe();
   return {
     // exact: several processes read this pipe in turn; none may read ahead.
     reader: new Connection(r, { writable: false, exact: true }),
