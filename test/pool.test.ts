@@ -163,6 +163,11 @@ describe('Pool worker loss', () => {
     expect(loss.afterLoss).toBe(999 * 999);
   });
 
+  test("callers' continuations never run in a worker forked right after they settled", () => {
+    expect(loss.leak).toBeUndefined();
+    expect(loss.continuations).toEqual({ lossOut: [2, 3], mtOut: [0, 1, 4] });
+  });
+
   test('no stray processes after close and join', () => {
     expect(loss.noStray).toEqual([]);
   });

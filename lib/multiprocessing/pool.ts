@@ -4,6 +4,7 @@
 // those fail with WorkerLostError and a new worker takes its place.
 import { atForkChild } from '../backend/fork-child';
 import { BrokenPoolError, SerializationError, ValueError, WorkerLostError } from '../errors';
+import { native } from '../native';
 import { cpuCount } from '../os';
 import { serialize } from '../serialize';
 import { AsyncResult, type AsyncCallbacks } from './pool-async-result';
@@ -89,6 +90,59 @@ interface WorkerSlot {
 }
 
 const pauseCell = new Int32Array(new SharedArrayBuffer(4));
+
+// Workers are forked from a callback of their own: a uv_poll watch on a
+// self-pipe, which runs straight from the event loop. There no reaction to a
+// settled call is pending (a fork would copy it into the worker, which would
+// then run the caller's continuation), and no JS loop over immediates or
+// timers is under way (a forked child clears those).
+interface Watch {
+  start(): void;
+  close(): void;
+  ref(): void;
+  unref(): void;
+}
+let cleanTick: { r: number; w: number; watch: Watch; pools: Set<Pool> } | null = null;
+
+function requestCleanTick(pool: Pool): void {
+  const addon = native;
+  if (!addon) {
+    setImmediate(() => pool._onCleanTick()); // spawn backend without the addon
+    return;
+  }
+  if (!cleanTick) {
+    const [r, w] = addon.nbPipe() as [number, number];
+    const tick = {
+      r,
+      w,
+      pools: new Set<Pool>(),
+      watch: new addon.FdWatch(r, () => {
+        const scratch = Buffer.allocUnsafe(64);
+        while (addon.readInto(r, scratch, 0, scratch.length) > 0);
+        const pools = [...tick.pools];
+        tick.pools.clear();
+        tick.watch.unref();
+        for (const p of pools) p._onCleanTick();
+      }) as Watch,
+    };
+    tick.watch.start();
+    tick.watch.unref();
+    cleanTick = tick;
+  }
+  if (cleanTick.pools.size === 0) {
+    addon.write(cleanTick.w, Buffer.of(1));
+    cleanTick.watch.ref();
+  }
+  cleanTick.pools.add(pool);
+}
+
+atForkChild(() => {
+  if (!cleanTick || !native) return;
+  cleanTick.watch.close();
+  native.close(cleanTick.r);
+  native.close(cleanTick.w);
+  cleanTick = null;
+});
 const livePools = new Set<Pool>();
 atForkChild(() => {
   // A forked child (a worker, a Process, os.fork) must not use or keep the
@@ -125,6 +179,8 @@ export class Pool {
   private outstanding = 0; // chunks queued or held
   private dispatchScheduled = false;
   private dispatching = false;
+  private pumping = false;
+  private startRequested = false;
   private outboxes: WorkerSlot[] = [];
   private refed = false;
   private joinWaiters: Array<() => void> = [];
@@ -510,14 +566,45 @@ export class Pool {
   private makeRoom(chunk: Chunk): boolean {
     const usable = this.workers.filter((w) => this.usable(w));
     if (usable.length < this.processes) {
-      return this.startWorker();
+      this.requestWorkers();
+      return false;
     }
     const stale = usable.find((w) => w.held.length === 0 && !this.knows(w, chunk.fnId));
     if (stale) {
       this.retire(stale);
-      return this.startWorker();
+      this.requestWorkers();
     }
     return false;
+  }
+
+  /** Starts the workers the queue needs, from a fresh macrotask: a fork
+   * must not happen while reactions to settled calls are pending, or the
+   * worker would run the caller's continuations. getSync() cannot wait for
+   * the event loop: it starts them at once. */
+  private requestWorkers(): void {
+    if (this.forgotten) return;
+    if (this.pumping) {
+      this.startNeededWorkers();
+      return;
+    }
+    if (this.startRequested) return;
+    this.startRequested = true;
+    requestCleanTick(this);
+  }
+
+  /** @internal Called by the clean-tick watch (see requestCleanTick). */
+  _onCleanTick(): void {
+    if (!this.startRequested) return;
+    this.startRequested = false;
+    this.startNeededWorkers();
+    this.dispatch();
+  }
+
+  private startNeededWorkers(): void {
+    if (this.forgotten || this.state === 'terminated' || this.state === 'broken') return;
+    const usable = this.workers.filter((w) => this.usable(w)).length;
+    let need = Math.min(this.processes - usable, this.queue.length - this.queueHead);
+    while (need-- > 0) if (!this.startWorker()) break;
   }
 
   private startWorker(): boolean {
@@ -704,14 +791,9 @@ export class Pool {
         chunk.job.chunkFailed(chunk, err);
       }
     }
+    // A replacement starts when there is work for it (dispatch asks).
     if (this.state === 'running' || (this.state === 'closed' && this.outstanding > 0)) {
       this.dispatch();
-      // Keep the pool at full strength, as Python does.
-      if (this.state === 'running') {
-        while (this.workers.filter((x) => this.usable(x)).length < this.processes) {
-          if (!this.startWorker()) break;
-        }
-      }
     }
     this.afterProgress();
     this.checkJoined();
@@ -768,6 +850,19 @@ export class Pool {
   // ---- blocking waits (AsyncResult.getSync) -------------------------------
 
   private readonly pump = (isReady: () => boolean, deadline: number): void => {
+    this.pumping = true;
+    try {
+      this.pumpUntil(isReady, deadline);
+    } finally {
+      this.pumping = false;
+    }
+  };
+
+  private pumpUntil(isReady: () => boolean, deadline: number): void {
+    if (this.startRequested) {
+      this.startRequested = false;
+      this.startNeededWorkers();
+    }
     this.dispatch();
     while (!isReady()) {
       const left = deadline - performance.now();
@@ -792,7 +887,7 @@ export class Pool {
         // closed meanwhile: the next round sees it
       }
     }
-  };
+  }
 
   private reapSync(w: WorkerSlot): void {
     let code: number | null = null;
@@ -814,6 +909,7 @@ export class Pool {
   _forgetInChild(): void {
     this.forgotten = true;
     this.state = 'terminated';
+    this.startRequested = false;
     if (this.killTimer) clearTimeout(this.killTimer);
     this.killTimer = null;
     for (const w of this.workers) w.proc.forget();
