@@ -21,6 +21,30 @@ function timeoutMs(timeout: number | null | undefined): number | null {
   return Math.max(0, timeout * 1000);
 }
 
+// While a getSync() pumps the pool, settled calls hold back their
+// callbacks and promise reactions: the pump may fork a worker, which must not
+// inherit reactions (it would run them). They run when the pump returns.
+let holding = 0;
+const held: Array<() => void> = [];
+
+/** Runs `fn` now, or after the current getSync() pump. */
+export function notify(fn: () => void): void {
+  if (holding > 0) held.push(fn);
+  else fn();
+}
+
+/** Holds notifications while `body` runs, then delivers them in order. */
+export function holdNotifications<T>(body: () => T): T {
+  holding++;
+  try {
+    return body();
+  } finally {
+    if (--holding === 0) {
+      for (const fn of held.splice(0)) fn();
+    }
+  }
+}
+
 function reportCallbackError(err: unknown): void {
   const text = err instanceof Error ? (err.stack ?? err.message) : String(err);
   process.emitWarning(`an AsyncResult callback threw: ${text}`, { type: 'PoolCallbackWarning' });
@@ -117,13 +141,15 @@ export class AsyncResult<T = unknown> {
   }
 
   private settle(callback: () => void): void {
-    try {
-      callback();
-    } catch (err) {
-      reportCallbackError(err);
-    }
-    const waiters = this.waiters;
-    this.waiters = [];
-    for (const w of waiters) w();
+    notify(() => {
+      try {
+        callback();
+      } catch (err) {
+        reportCallbackError(err);
+      }
+      const waiters = this.waiters;
+      this.waiters = [];
+      for (const w of waiters) w();
+    });
   }
 }

@@ -1,7 +1,7 @@
 // What a Pool call is waiting for: one job per call, split into chunks that
 // workers run. A job gathers its chunks' results in input order.
 import { ValueError } from '../errors';
-import type { AsyncResult } from './pool-async-result';
+import { notify, type AsyncResult } from './pool-async-result';
 import { unpackValues, type Mode } from './pool-protocol';
 import type { AnyFunction } from './pool-worker';
 
@@ -114,7 +114,7 @@ export class IMapIterator<T = unknown> implements Job, AsyncIterableIterator<T> 
     else this.arrived.push(s);
     const w = this.waiter;
     this.waiter = null;
-    w?.();
+    if (w) notify(w);
   }
 
   /** The next value; resolves `{ done: true }` after the last one. */

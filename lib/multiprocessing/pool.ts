@@ -7,7 +7,7 @@ import { BrokenPoolError, SerializationError, ValueError, WorkerLostError } from
 import { native } from '../native';
 import { cpuCount } from '../os';
 import { serialize } from '../serialize';
-import { AsyncResult, type AsyncCallbacks } from './pool-async-result';
+import { AsyncResult, holdNotifications, type AsyncCallbacks } from './pool-async-result';
 import { functionRef, startPoolWorker, type PoolWorkerProcess } from './pool-process';
 import { getStartMethod } from './start-method';
 import type { TargetRef } from '../backend/spawn-target';
@@ -852,7 +852,7 @@ export class Pool {
   private readonly pump = (isReady: () => boolean, deadline: number): void => {
     this.pumping = true;
     try {
-      this.pumpUntil(isReady, deadline);
+      holdNotifications(() => this.pumpUntil(isReady, deadline));
     } finally {
       this.pumping = false;
     }
