@@ -649,7 +649,9 @@ export class Pool {
     if (this.startMethod === 'spawn' && !w.defined.has(chunk.fnId)) {
       this.flushTo(w);
       try {
-        w.proc.tasks.send([MSG_DEF, chunk.fnId, this.fnSpecs.get(chunk.fnId)]);
+        // Task messages are raw frames of lib/serialize (the worker decodes them
+        // itself, batches included), never Connection.send.
+        w.proc.tasks.sendBytes(serialize([MSG_DEF, chunk.fnId, this.fnSpecs.get(chunk.fnId)]));
       } catch {
         w.writeFailed = true; // gone (EPIPE): its exit fails what it holds
       }
@@ -683,7 +685,7 @@ export class Pool {
     w.retiring = true;
     this.flushTo(w);
     try {
-      w.proc.tasks.send([MSG_EXIT]);
+      w.proc.tasks.sendBytes(serialize([MSG_EXIT]));
     } catch {
       // already gone
     }
