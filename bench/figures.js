@@ -22,7 +22,7 @@ function figures(opts) {
   const q = opts.quick;
   const KiB = 1024;
   const MiB = 1024 * KiB;
-  const payloadSizes = [64 * KiB, MiB, 16 * MiB];
+  const payloadSizes = q ? [64 * KiB, 16 * MiB] : [64 * KiB, MiB, 16 * MiB];
   const sizeLabel = (s) => (s >= MiB ? `${s / MiB} MiB` : `${s / KiB} KiB`);
   const payloadCount = (s) => Math.max(4, Math.floor(((q ? 16 : 64) * MiB) / s));
 
@@ -133,12 +133,12 @@ function figures(opts) {
       panels: [
         {
           id: 'map',
-          title: `map of ${q ? '10,000' : '100,000'} tasks (tasks/s, higher is better)`,
+          title: `map of ${q ? '5,000' : '100,000'} tasks (tasks/s, higher is better)`,
           unit: 'tasks/s',
           better: 'higher',
           cases: [
-            { id: 'map-default', label: 'default chunking', tasks: q ? 10000 : 100000 },
-            { id: 'map-chunk1', label: 'chunksize 1', tasks: q ? 10000 : 100000 },
+            { id: 'map-default', label: 'default chunking', tasks: q ? 5000 : 100000 },
+            { id: 'map-chunk1', label: 'chunksize 1', tasks: q ? 5000 : 100000 },
           ],
         },
         {

@@ -113,6 +113,10 @@ async function main() {
           for (const k of panel.ordered ? fig.contenders : order) {
             const cell = c.cells[k.id];
             if (cell.skip || cell.errors.length >= 2) continue;
+            if (k.stopped && !cell.samples.length) {
+              cell.skip = k.stopped;
+              continue;
+            }
             let cmd;
             try {
               cmd = k.cmd(c, ctx);
@@ -136,6 +140,8 @@ async function main() {
             } else if (r.error) {
               cell.errors.push(r.error);
               note = `FAILED: ${r.error}`;
+              // A hang is rarely specific to one case: spare the others its time bound.
+              if (r.timedOut) k.stopped = `not run: it timed out in "${c.label}" (${r.error})`;
             } else {
               cell.samples.push(r.result.value);
               cell.extras.push(r.result);

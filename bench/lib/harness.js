@@ -2,23 +2,23 @@
 // Runs one measurement in its own process, bounded in time. A measurement
 // prints one line `RESULT {json}` (json.value is the sample) or `SKIP reason`.
 // On timeout the whole process group is killed, forked children included.
-const { spawn } = require('node:child_process');
+const { execFileSync, spawn } = require('node:child_process');
 const path = require('node:path');
 
 const BENCH = path.resolve(__dirname, '..');
 
 // scripts/build-dev.sh rebuilds build/ and dist/ under an exclusive flock on
-// this file. A measurement holds it shared, so no rebuild removes the addon
-// under a running measurement (nor competes with it for the CPU).
+// this file. Each sample first waits until no rebuild runs (a shared lock
+// taken and dropped at once), so it never starts while the addon is missing;
+// it does not hold the lock, so a hung sample never blocks anyone's build.
 const BUILD_LOCK = '/tmp/forkful-build.lock';
-const hasFlock = (() => {
+function waitForBuilds() {
   try {
-    require('node:child_process').execFileSync('flock', ['--version'], { stdio: 'ignore' });
-    return true;
+    execFileSync('flock', ['-s', '-w', '600', BUILD_LOCK, 'true'], { stdio: 'ignore' });
   } catch {
-    return false;
+    /* no flock (or no lock file yet): nothing to wait for */
   }
-})();
+}
 
 // The sample running now: killed with its group if the bench is interrupted.
 const running = new Set();
@@ -42,8 +42,8 @@ function runMeasurement(cmd, args, { timeoutMs = 60000, env, cwd = BENCH } = {})
     let timedOut = false;
     let child;
     try {
-      const [prog, argv] = hasFlock ? ['flock', ['-s', BUILD_LOCK, cmd, ...args]] : [cmd, args];
-      child = spawn(prog, argv, {
+      waitForBuilds();
+      child = spawn(cmd, args, {
         cwd,
         env: { ...process.env, ...env },
         stdio: ['ignore', 'pipe', 'pipe'],
@@ -79,7 +79,7 @@ function runMeasurement(cmd, args, { timeoutMs = 60000, env, cwd = BENCH } = {})
       const skip = lines.find((l) => l.startsWith('SKIP '));
       const result = lines.reverse().find((l) => l.startsWith('RESULT '));
       if (timedOut) {
-        resolve({ error: `timed out after ${timeoutMs / 1000} s`, stderr: err });
+        resolve({ error: `timed out after ${timeoutMs / 1000} s`, timedOut: true, stderr: err });
       } else if (skip) {
         resolve({ skip: skip.slice(5).trim() });
       } else if (result && code === 0) {

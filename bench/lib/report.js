@@ -92,10 +92,11 @@ function fig2Details(fig) {
   L.push("### Where forkful's fork time goes (medians)");
   L.push('');
   L.push(
-    '| heap | heap used | RSS | DONTFORK mappings | park V8 workers | smaps scan + MADV_DOFORK | ' +
-      '(smaps read alone) | fork() call | rest | total | C fork+exit+wait at same RSS |',
+    '| heap | heap used | RSS | DONTFORK mappings | park V8 workers | find + lift DONTFORK | ' +
+      '(forks that read smaps) | (smaps read alone) | fork() call | restore DONTFORK | rest | total | ' +
+      'C fork+exit+wait at same RSS |',
   );
-  L.push('| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |');
+  L.push('| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |');
   const ms = (x) => (x === undefined ? '' : `${num(x)} ms`);
   for (const c of fig.panels[0].cases) {
     const ff = c.cells['forkful-fork'];
@@ -103,19 +104,25 @@ function fig2Details(fig) {
     const e = ff.extra;
     if (!e) continue;
     const hasParts = e.parkMs !== undefined;
-    const rest = hasParts ? ff.median - e.parkMs - e.scanMs - e.forkMs : undefined;
+    const rest = hasParts
+      ? ff.median - e.parkMs - e.scanMs - e.forkMs - (e.restoreMs ?? 0)
+      : undefined;
+    const pct = (x) => (x === undefined ? '' : `${Math.round(x * 100)}%`);
     L.push(
       `| ${c.label} | ${num(e.heapUsedMB)} MB | ${num(e.rssMB)} MB | ${num(e.dontForkMappings)} | ` +
-        `${ms(e.parkMs)} | ${ms(e.scanMs)} | ${ms(e.smapsScanMs)} | ${ms(e.forkMs)} | ${ms(rest)} | ` +
+        `${ms(e.parkMs)} | ${ms(e.scanMs)} | ${pct(e.fullScan)} | ${ms(e.smapsScanMs)} | ` +
+        `${ms(e.forkMs)} | ${ms(e.restoreMs)} | ${ms(rest)} | ` +
         `${ms(ff.median)} | ${cf.median !== undefined ? `${ms(cf.median)} (RSS ${num(cf.extra?.rssMB)} MB)` : 'skipped'} |`,
     );
   }
   L.push('');
   L.push(
-    'Parking, the scan + MADV_DOFORK and the fork() call are timed inside native/fork.cc ' +
-      "(`lastForkTimings`); the smaps read alone is the addon's own scan (`countDontForkMappings`) " +
-      'timed from JS. "rest" is the total minus those three: restoring MADV_DONTFORK in the parent, ' +
-      "the child's `_exit` and teardown of its address space, `waitpid`, and the JS around them.",
+    'Parking, finding and lifting the DONTFORK mappings, the fork() call and restoring ' +
+      'DONTFORK are timed inside native/fork.cc (`lastForkTimings`, medians over the forks of a ' +
+      "sample; older builds report fewer parts). The smaps read alone is the addon's full scan " +
+      '(`countDontForkMappings`) timed from JS. "rest" is the total minus the timed parts: the ' +
+      "child's `_exit` and the teardown of its address space, `waitpid`, copy-on-write faults in " +
+      'the parent, and the JS around them.',
   );
   L.push('');
   return L;

@@ -28,8 +28,17 @@ const openers = {
   async 'forkful-queue'() {
     const Queue = m.forkfulExport('forkful/multiprocessing', 'Queue');
     const [down, up] = await m.orSkip('forkful Queue', () => [new Queue(), new Queue()]);
-    await startForkedChild({ send: (x) => up.put(x), recv: () => syncOrAsync(down, 'get') });
-    return { send: (x) => down.put(x), recv: () => syncOrAsync(up, 'get') };
+    await startForkedChild({
+      send: (x) => up.put(x),
+      // get(), not getSync(): put() hands the message to a feeder that runs
+      // on the event loop, which a blocking getSync() would stall.
+      recv: () => down.get(),
+      flush: () => {
+        up.close();
+        return up.joinThread();
+      },
+    });
+    return { send: (x) => down.put(x), recv: () => up.get() };
   },
   async 'cp-ipc'() {
     const { fork } = require('node:child_process');
@@ -63,27 +72,22 @@ function messageEnd(emitter, send) {
   };
 }
 
-// The forked child's side: the same protocol as pipe-child.js. In the child
-// the returned promise never settles, so the parent's code never runs there.
-function startForkedChild(end) {
-  const os = require('forkful/os');
-  const pid = os.fork();
-  if (pid !== 0) {
-    startForkedChild.pid = pid;
-    return Promise.resolve();
-  }
-  (async () => {
-    for (let i = 0; i < count; i++) {
-      const x = await end.recv();
-      if (mode === 'pingpong') await m.settle(end.send(x));
-    }
-    if (mode !== 'pingpong') await m.settle(end.send('ack'));
-    os._exit(0);
-  })().catch((e) => {
-    console.error(e);
-    os._exit(1);
+// The child's side, the same protocol as pipe-child.js, run by a forkful
+// Process (as a user would; its end flushes what a Queue still buffers).
+async function startForkedChild(end) {
+  const Process = m.forkfulExport('forkful/multiprocessing', 'Process');
+  const proc = new Process({
+    target: async () => {
+      for (let i = 0; i < count; i++) {
+        const x = await end.recv();
+        if (mode === 'pingpong') await m.settle(end.send(x));
+      }
+      if (mode !== 'pingpong') await m.settle(end.send('ack'));
+      await m.settle(end.flush?.());
+    },
   });
-  return new Promise(() => {});
+  proc.start();
+  startForkedChild.proc = proc;
 }
 
 (async () => {
@@ -110,9 +114,10 @@ function startForkedChild(end) {
       : mode === 'pingpong'
         ? (dt * 1000) / count
         : (size * count) / (dt / 1000) / 1e6;
-  if (startForkedChild.pid) {
-    const [, status] = require('forkful/os').waitpid(startForkedChild.pid, 0);
-    if (status !== 0) throw new Error(`child status ${status}`);
+  const proc = startForkedChild.proc;
+  if (proc) {
+    await m.within(10000, m.settle(proc.join()), 'the child Process');
+    if (proc.exitcode !== 0) throw new Error(`child exitcode ${proc.exitcode}`);
   }
   m.result({ value });
   process.exit(0);
