@@ -110,7 +110,7 @@ function runChunk(fn: AnyFunction, mode: number, payload: ArrayLike<unknown>): u
 /** Serves tasks until told to stop. Resolves when the worker should exit;
  * a worker whose tasks are synchronous finishes synchronously. */
 export function workerLoop(opts: WorkerLoopOptions): void | Promise<void> {
-  const { tasks, results } = opts;
+  const { results } = opts;
   if (opts.initializer) {
     try {
       const r = opts.initializer(...(opts.initargs ?? []));

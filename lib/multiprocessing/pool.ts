@@ -3,6 +3,8 @@
 // the pool always knows which tasks a worker holds: when one dies, exactly
 // those fail with WorkerLostError and a new worker takes its place.
 import { atForkChild } from '../backend/fork-child';
+import type { TargetRef } from '../backend/spawn-target';
+import type { StartMethod } from '../backend/types';
 import { BrokenPoolError, SerializationError, ValueError, WorkerLostError } from '../errors';
 import { native } from '../native';
 import { cpuCount } from '../os';
@@ -10,7 +12,6 @@ import { serialize } from '../serialize';
 import { AsyncResult, holdNotifications, type AsyncCallbacks } from './pool-async-result';
 import { functionRef, startPoolWorker, type PoolWorkerProcess } from './pool-process';
 import { getStartMethod } from './start-method';
-import type { TargetRef } from '../backend/spawn-target';
 import {
   ApplyJob,
   IMapIterator,
@@ -29,9 +30,9 @@ import {
   MSG_INIT_ERROR,
   MSG_RESULT,
   MSG_RESULTS,
-  packFrames,
   MSG_TASK,
   decodeError,
+  packFrames,
   packValues,
   type EncodedError,
   type Mode,
@@ -41,8 +42,6 @@ import type { AnyFunction } from './pool-worker';
 export { AsyncResult } from './pool-async-result';
 export type { AsyncCallbacks } from './pool-async-result';
 export { IMapIterator } from './pool-jobs';
-
-import type { StartMethod } from '../backend/types';
 
 export interface PoolOptions {
   /** Number of workers (default: cpuCount()). */
@@ -235,8 +234,8 @@ export class Pool {
       this.fnSpecs.set(0, functionRef(this.initializer));
     }
     livePools.add(this);
-    // Workers start when the first work arrives (in the same tick as the
-    // call), so they already know the functions of the calls made so far.
+    // Workers start when the first work arrives (just after the call's
+    // tick), so they already know the functions of the calls made so far.
   }
 
   // ---- public API ---------------------------------------------------------
