@@ -12,14 +12,21 @@ function cell(data, fig, caseId, contender) {
 }
 
 const v = (c) => c?.median;
-const r = (x) => (x >= 100 ? x.toFixed(0) : x.toPrecision(3));
+const r = (x) =>
+  x >= 1e6
+    ? `${(x / 1e6).toFixed(2)}M`
+    : x >= 1e4
+      ? `${(x / 1e3).toFixed(1)}k`
+      : x >= 100
+        ? x.toFixed(0)
+        : x.toPrecision(3);
 
-function check(name, parts) {
+function check(figure, name, parts) {
   // parts: [{ ok: bool|undefined, text }]
   const known = parts.filter((p) => p.ok !== undefined);
   const status =
     known.length < parts.length ? 'not measured' : known.every((p) => p.ok) ? 'met' : 'missed';
-  return { goal: name, status, detail: parts.map((p) => p.text).join('; ') };
+  return { figure, goal: name, status, detail: parts.map((p) => p.text).join('; ') };
 }
 
 function goals(data) {
@@ -30,6 +37,7 @@ function goals(data) {
     const cp = v(cell(data, 'fig1', 'noop', 'cp-fork'));
     out.push(
       check(
+        'fig1',
         'Process start+join at most Python mp.Process, and ≥ 10× faster than child_process.fork',
         [
           ff && py
@@ -68,7 +76,11 @@ function goals(data) {
       parts.push({ ok: sf <= sc * 1.1, text: `growth ${r(sf)} ms/GB vs C ${r(sc)} ms/GB` });
     }
     out.push(
-      check('fork+exit+wait within 4× of C at the same resident size, growing no faster', parts),
+      check(
+        'fig2',
+        'fork+exit+wait within 4× of C at the same resident size, growing no faster',
+        parts,
+      ),
     );
   }
   {
@@ -76,7 +88,7 @@ function goals(data) {
     const py = v(cell(data, 'fig3', 'map-default', 'py-pool'));
     const pi = v(cell(data, 'fig3', 'map-default', 'piscina'));
     out.push(
-      check('Pool tiny-task map ≥ Python Pool.map (default chunking) and ≥ 5× piscina', [
+      check('fig3', 'Pool tiny-task map ≥ Python Pool.map (default chunking) and ≥ 5× piscina', [
         ff && py
           ? { ok: ff >= py, text: `forkful ${r(ff)} tasks/s vs Python ${r(py)} tasks/s` }
           : { text: 'forkful Pool or Python not measured' },
@@ -89,7 +101,7 @@ function goals(data) {
   {
     const ff = v(cell(data, 'fig4', 'uncontended', 'forkful-lock'));
     out.push(
-      check('Uncontended Lock at most 40 ns', [
+      check('fig4', 'Uncontended Lock at most 40 ns', [
         ff ? { ok: ff <= 40, text: `${r(ff)} ns` } : { text: 'forkful Lock not measured' },
       ]),
     );
@@ -101,7 +113,7 @@ function goals(data) {
     const big = f5?.panels.find((p) => p.id === 'payload')?.cases.at(-1);
     const fb = v(big?.cells['forkful-pipe']);
     out.push(
-      check('Pipe small messages ≥ 3× Python Pipe; large payloads ≥ 1 GB/s', [
+      check('fig5', 'Pipe small messages ≥ 3× Python Pipe; large payloads ≥ 1 GB/s', [
         ff && py
           ? { ok: ff / py >= 3, text: `${r(ff / py)}× Python Pipe (${r(ff)} vs ${r(py)} msg/s)` }
           : { text: 'forkful Pipe or Python Pipe not measured' },

@@ -3,6 +3,7 @@
 // (a log axis when values spread over more than ~30×), bars grouped by case,
 // coloured by family, each labelled with contender, value and ratio.
 const { FAMILIES } = require('../figures');
+const { goals } = require('./goals');
 
 const COLORS = {
   forkful: '#e8590c',
@@ -93,6 +94,14 @@ function renderSvg(data) {
     y += 30;
     out.push(`<line x1="20" x2="${W - 20}" y1="${y - 20}" y2="${y - 20}" class="sep"/>`);
     text(20, y, fig.title, 'class="h2"');
+    for (const g of goals(data).filter((x) => x.figure === fig.id)) {
+      const cls = g.status === 'met' ? 'met' : g.status === 'missed' ? 'missed' : 'unknown';
+      y += 17;
+      text(20, y, `goal ${g.status}: ${g.goal}`, `class="${cls}"`);
+      y += 15;
+      const detail = g.detail.length > 160 ? `${g.detail.slice(0, 158)}…` : g.detail;
+      text(32, y, detail, `class="${cls} detail"`);
+    }
     const famOf = Object.fromEntries(fig.contenders.map((k) => [k.id, k.family]));
     for (const panel of fig.panels) {
       y += 24;
@@ -171,6 +180,11 @@ text { font-family: 'DejaVu Sans', Verdana, Arial, sans-serif; fill: #212529; }
 .value { font-size: 11px; fill: #343a40; }
 .tick { font-size: 10px; fill: #868e96; }
 .skip { font-size: 11px; fill: #adb5bd; font-style: italic; }
+.met { font-size: 11px; fill: #2b8a3e; }
+.missed { font-size: 11px; fill: #c92a2a; }
+.unknown { font-size: 11px; fill: #868e96; }
+.met, .missed, .unknown { font-weight: bold; }
+.detail { font-weight: normal; }
 .grid { stroke: #e9ecef; stroke-width: 1; }
 .sep { stroke: #ced4da; stroke-width: 1; }
 .whisker { stroke: #000; stroke-opacity: 0.45; stroke-width: 1.5; }
