@@ -255,7 +255,7 @@ export class Pool {
     if (!Array.isArray(args)) throw new TypeError('args must be an array');
     const result = new AsyncResult<Awaited<R>>(callbacks, this.pump);
     const job = new ApplyJob(result as AsyncResult<unknown>);
-    this.submit(job, fn, MODE_APPLY, [[0, args]]);
+    this.submit(job, fn, MODE_APPLY, [[0, args.slice()]]); // sent later: copy
     return result;
   }
 
