@@ -13,6 +13,7 @@
 #include <v8-platform.h>
 #include <v8.h>
 
+#include <algorithm>
 #include <chrono>
 #include <condition_variable>
 #include <cstdio>
@@ -39,9 +40,11 @@ constexpr auto kParkTimeout = std::chrono::seconds(30);
 
 // Parked workers poll for their release instead of being woken: a wake-up
 // of four workers right after fork() preempts the forking thread (measured:
-// ~1 ms of the ~1.7 ms a small fork took, on 2 cores). A poll wakes each
-// worker once per period, only while a fork is in progress.
-constexpr auto kReleasePoll = std::chrono::microseconds(500);
+// ~1 ms of the ~1.7 ms a small fork took, on 2 cores). The poll period
+// doubles from 250 us to 2 ms, so a long fork (a big heap) costs a worker a
+// wake-up per 2 ms, and a worker resumes at most one period after release.
+constexpr auto kFirstPoll = std::chrono::microseconds(250);
+constexpr auto kLongestPoll = std::chrono::microseconds(2000);
 
 struct ParkingLot {
   std::mutex mu;
@@ -59,7 +62,9 @@ class ParkTask : public v8::Task {
     std::unique_lock<std::mutex> lock(lot_->mu);
     if (lot_->released) return;  // a surplus task that ran after the fork
     if (++lot_->parked == lot_->wanted) lot_->all_parked.notify_one();
-    while (!lot_->released) lot_->release.wait_for(lock, kReleasePoll);
+    for (auto poll = kFirstPoll; !lot_->released; poll = std::min(poll * 2, kLongestPoll)) {
+      lot_->release.wait_for(lock, poll);
+    }
   }
 
  private:
