@@ -125,6 +125,16 @@ function figures(opts) {
             return [ctx.c('fork_wait'), [String(q ? 5 : 10), String(rss)]];
           },
         },
+        {
+          id: 'c-fork-sparse',
+          label: 'C, same RSS in 256 KiB mappings',
+          family: C,
+          cmd: (c, ctx) => {
+            const rss = ctx.last(c, 'forkful-fork')?.rssMB;
+            if (!rss) return { skip: 'needs the resident size of a forkful run of this case' };
+            return [ctx.c('fork_wait'), [String(q ? 5 : 10), String(rss), 'sparse']];
+          },
+        },
       ],
     },
     {

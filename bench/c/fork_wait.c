@@ -1,9 +1,13 @@
 // C floor for figures 1 and 2: fork + _exit + waitpid, optionally with a
 // resident heap of MB megabytes touched first (same resident size as Node).
-// usage: fork_wait N [MB]   prints: RESULT {"value": ms_per_fork, "rssMB": ..}
+// usage: fork_wait N [MB [sparse]]   prints: RESULT {"value": ms_per_fork, "rssMB": ..}
+// sparse: the MB in 256 KiB mappings at scattered addresses, the way V8
+// places its heap pages (more mappings and page-table pages to copy).
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <stdint.h>
+#include <sys/mman.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -25,10 +29,21 @@ static long rss_mb(void) {
 int main(int argc, char** argv) {
   int n = argc > 1 ? atoi(argv[1]) : 100;
   size_t mb = argc > 2 ? strtoul(argv[2], NULL, 10) : 0;
-  if (mb > 0) {
+  int sparse = argc > 3 && strcmp(argv[3], "sparse") == 0;
+  if (mb > 0 && !sparse) {
     char* heap = malloc(mb << 20);
     if (!heap) { perror("malloc"); return 1; }
     memset(heap, 1, mb << 20);  // touch every page: resident, like a live heap
+  } else if (mb > 0) {
+    const size_t chunk = 256 << 10;
+    uint64_t seed = 88172645463325252ull;
+    for (size_t i = 0; i < (mb << 20) / chunk; i++) {
+      seed ^= seed << 13, seed ^= seed >> 7, seed ^= seed << 17;  // xorshift
+      void* hint = (void*)(uintptr_t)(((seed % (1ull << 46)) + (1ull << 40)) & ~(chunk - 1));
+      char* p = mmap(hint, chunk, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+      if (p == MAP_FAILED) { perror("mmap"); return 1; }
+      memset(p, 1, chunk);
+    }
   }
   double t0 = now_ms();
   for (int i = 0; i < n; i++) {

@@ -62,9 +62,11 @@ function goals(data) {
       const ff = c.cells['forkful-fork'];
       const cf = c.cells['c-fork'];
       if (v(ff) && v(cf)) {
+        const sp = v(c.cells['c-fork-sparse']);
+        const sparse = sp ? ` (${r(ff.median / sp)}× C in 256 KiB mappings)` : '';
         parts.push({
           ok: ff.median / cf.median <= 4,
-          text: `${c.label}: ${r(ff.median / cf.median)}× C`,
+          text: `${c.label}: ${r(ff.median / cf.median)}× C${sparse}`,
         });
         pts.push({ rss: ff.extra?.rssMB, ff: ff.median, crss: cf.extra?.rssMB, c: cf.median });
       } else parts.push({ text: `${c.label}: not measured` });

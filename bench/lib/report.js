@@ -94,13 +94,14 @@ function fig2Details(fig) {
   L.push(
     '| heap | heap used | RSS | DONTFORK mappings | park V8 workers | find + lift DONTFORK | ' +
       '(forks that read smaps) | (smaps read alone) | fork() call | restore DONTFORK | rest | total | ' +
-      'C fork+exit+wait at same RSS |',
+      'C fork+exit+wait at same RSS | C, RSS in 256 KiB mappings |',
   );
-  L.push('| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |');
+  L.push('| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |');
   const ms = (x) => (x === undefined ? '' : `${num(x)} ms`);
   for (const c of fig.panels[0].cases) {
     const ff = c.cells['forkful-fork'];
     const cf = c.cells['c-fork'];
+    const sp = c.cells['c-fork-sparse'];
     const e = ff.extra;
     if (!e) continue;
     const hasParts = e.parkMs !== undefined;
@@ -112,7 +113,8 @@ function fig2Details(fig) {
       `| ${c.label} | ${num(e.heapUsedMB)} MB | ${num(e.rssMB)} MB | ${num(e.dontForkMappings)} | ` +
         `${ms(e.parkMs)} | ${ms(e.scanMs)} | ${pct(e.fullScan)} | ${ms(e.smapsScanMs)} | ` +
         `${ms(e.forkMs)} | ${ms(e.restoreMs)} | ${ms(rest)} | ` +
-        `${ms(ff.median)} | ${cf.median !== undefined ? `${ms(cf.median)} (RSS ${num(cf.extra?.rssMB)} MB)` : 'skipped'} |`,
+        `${ms(ff.median)} | ${cf.median !== undefined ? `${ms(cf.median)} (RSS ${num(cf.extra?.rssMB)} MB)` : 'skipped'} |` +
+        `${sp?.median !== undefined ? ms(sp.median) : 'skipped'} |`,
     );
   }
   L.push('');
