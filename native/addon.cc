@@ -2,13 +2,15 @@
 // error classes that lib/errors.ts hands over at load time.
 #include "addon.h"
 
-#include <uv.h>
 #include <unistd.h>
+#include <uv.h>
 
 #include <cstring>
 #include <map>
 #include <utility>
 #include <vector>
+
+#include "process.h"
 #if defined(__linux__)
 #include <sys/syscall.h>
 #endif
@@ -52,6 +54,16 @@ Napi::Value RegisterErrorClasses(const Napi::CallbackInfo& info) {
 }  // namespace
 
 Registration::Registration(const char* name, InitFn init) { Registry().emplace_back(name, init); }
+
+void CallFromLoop(Napi::Env env, const Napi::FunctionReference& callback,
+                  const Napi::AsyncContext& context,
+                  const std::initializer_list<napi_value>& args) {
+  try {
+    callback.MakeCallback(env.Global(), args, context);
+  } catch (const Napi::Error& error) {
+    ReportCallbackError(env, error);
+  }
+}
 
 bool OnMainThread() {
 #if defined(__linux__)

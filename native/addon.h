@@ -28,6 +28,14 @@ Napi::Value MakeErrno(Napi::Env env, const char* syscall, int err);
 // "ValueError", "ForkError"); a plain Error when that class is not registered.
 [[noreturn]] void ThrowTyped(Napi::Env env, const char* cls, const std::string& message);
 
+// Calls a JS callback from an event-loop callback (not from JS). An
+// exception it throws becomes an uncaught exception, as for any callback
+// Node makes (ReportCallbackError: a Process child leaving its parent's
+// stack on purpose is not an error).
+void CallFromLoop(Napi::Env env, const Napi::FunctionReference& callback,
+                  const Napi::AsyncContext& context,
+                  const std::initializer_list<napi_value>& args = {});
+
 // True on the process's main thread (Linux: tid == pid).
 bool OnMainThread();
 

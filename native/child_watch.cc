@@ -1,8 +1,8 @@
 // Tells the event loop, without blocking or polling, that a child exited:
 // a pidfd watched by a uv_poll handle becomes readable when the child ends.
 // The watch only notifies; the JS side reaps with waitpid(WNOHANG).
-#include <uv.h>
 #include <unistd.h>
+#include <uv.h>
 #if defined(__linux__)
 #include <sys/syscall.h>
 #endif
@@ -27,10 +27,10 @@ int OpenPidfd(pid_t pid) {
 class PidWatch : public Napi::ObjectWrap<PidWatch> {
  public:
   static Napi::Function Class(Napi::Env env) {
-    return DefineClass(env, "PidWatch",
-                       {InstanceMethod<&PidWatch::Close>("close"),
-                        InstanceMethod<&PidWatch::RefHandle>("ref"),
-                        InstanceMethod<&PidWatch::UnrefHandle>("unref")});
+    return DefineClass(
+        env, "PidWatch",
+        {InstanceMethod<&PidWatch::Close>("close"), InstanceMethod<&PidWatch::RefHandle>("ref"),
+         InstanceMethod<&PidWatch::UnrefHandle>("unref")});
   }
 
   // new PidWatch(pid, callback): callback() runs once, when the child exits.
@@ -93,7 +93,7 @@ class PidWatch : public Napi::ObjectWrap<PidWatch> {
     Napi::FunctionReference callback = std::move(self->callback_);
     self->Stop();
     self->Unref();  // balances the Ref() of the constructor
-    callback.MakeCallback(env.Global(), {}, self->context_);
+    CallFromLoop(env, callback, self->context_);
   }
 
   Napi::Value Close(const Napi::CallbackInfo& info) {
