@@ -3,7 +3,12 @@ import * as nodeOs from 'node:os';
 import { isMainThread } from 'node:worker_threads';
 import { ForkError, NotSupportedError, ValueError } from './errors';
 import { native, requireNative } from './native';
-import { onForkedChildIdle, prepareForkedChild, warnIfThreadsRunning } from './backend/fork-child';
+import {
+  emitThreadWarning,
+  onForkedChildIdle,
+  prepareForkedChild,
+  threadWarningBeforeFork,
+} from './backend/fork-child';
 
 export const WNOHANG: number = native?.WNOHANG ?? 1;
 export const WUNTRACED: number = native?.WUNTRACED ?? 2;
@@ -32,9 +37,10 @@ export function fork(): number {
       'fork() can only be called from the main thread; a Worker or Thread cannot fork',
     );
   }
-  warnIfThreadsRunning();
+  const threadWarning = threadWarningBeforeFork();
   const pid: number = addon.fork(onForkedChildIdle);
   if (pid === 0) prepareForkedChild();
+  else if (threadWarning) emitThreadWarning(threadWarning);
   return pid;
 }
 

@@ -3,6 +3,7 @@
 // _exit instead of Node's teardown (which would join threads it does not
 // have, and crash or hang).
 import { inspect } from 'node:util';
+import { setFlagsFromString } from 'node:v8';
 import { native } from '../native';
 
 let forkedChild = false;
@@ -20,17 +21,22 @@ export function atForkChild(hook: () => void): void {
   childHooks.push(hook);
 }
 
-/** Prints one warning when other JS threads run at fork time. */
-export function warnIfThreadsRunning(): void {
-  if (warnedThreads || !native) return;
+/** Checked just before fork(): the warning to print (in the parent, after
+ * the fork) when other JS threads run, once per process; else null. Emitting
+ * it before the fork would queue it in the child too. */
+export function threadWarningBeforeFork(): string | null {
+  if (warnedThreads || !native) return null;
   const others: number = native.otherJsThreads();
-  if (others === 0) return;
+  if (others === 0) return null;
   warnedThreads = true;
-  process.emitWarning(
+  return (
     `This process has ${others} other JavaScript thread(s) (Worker or forkful Thread) running; ` +
-      `fork() copies only the calling thread, so the child may deadlock on a lock one of them held.`,
-    { type: 'ForkWarning', code: 'FORKFUL_FORK_THREADS' },
+    `fork() copies only the calling thread, so the child may deadlock on a lock one of them held.`
   );
+}
+
+export function emitThreadWarning(message: string): void {
+  process.emitWarning(message, { type: 'ForkWarning', code: 'FORKFUL_FORK_THREADS' });
 }
 
 /** Ends a forked child: stdout/stderr are written synchronously on POSIX
@@ -53,6 +59,11 @@ export function onForkedChildIdle(phase: 'beforeExit' | 'exit'): void {
 /** Called in the child immediately after fork() returned 0. */
 export function prepareForkedChild(): void {
   forkedChild = true;
+  // V8's background compile jobs never run here (the platform's worker
+  // threads were not copied): a hot loop waiting for on-stack replacement
+  // would stay on the slow tiers for good. Compile OSR on this thread.
+  // (Functions first optimised in a child have the same limit: see README.)
+  setFlagsFromString('--no-concurrent-osr');
   Object.defineProperty(process, 'pid', {
     value: native!.getpid(),
     writable: false,

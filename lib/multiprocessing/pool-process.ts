@@ -5,8 +5,7 @@
 // functions reach it as module exports or self-contained source
 // (lib/backend/spawn-target), defined in the worker by a message each.
 import { currentIdentity } from '../backend/current';
-import { setFlagsFromString } from 'node:v8';
-import { atForkChild, isForkedChild } from '../backend/fork-child';
+import { atForkChild } from '../backend/fork-child';
 import { closureHint, resolveTarget, targetRef, type TargetRef } from '../backend/spawn-target';
 import type { ChildHandle, StartMethod } from '../backend/types';
 import { NotSupportedError } from '../errors';
@@ -103,12 +102,6 @@ export async function poolWorkerMain(
   results: Connection,
   setup: WorkerSetup,
 ): Promise<void> {
-  if (isForkedChild()) {
-    // V8's background compile jobs never run in a forked child (its platform
-    // threads were not copied): on-stack replacement of a hot loop would
-    // wait forever for one. Compile it on this thread instead.
-    setFlagsFromString('--no-concurrent-osr');
-  }
   const functions = setup.functions ?? new Map<number, AnyFunction>();
   const failures = new Map<number, Error>();
   let initializer = setup.initializer;
