@@ -318,14 +318,7 @@ class FdWatch : public Napi::ObjectWrap<FdWatch> {
     if (self == nullptr) return;
     Napi::Env env = self->Env();
     Napi::HandleScope scope(env);
-    try {
-      self->callback_.MakeCallback(env.Global(), {}, self->context_);
-    } catch (const Napi::Error& e) {
-      // A forked Process child abandons the parent's stack by terminating
-      // JS (see process.cc): that passes through here and is not an error.
-      // Anything else is the callback's uncaught exception.
-      ReportCallbackError(env, e);
-    }
+    CallFromLoop(env, self->callback_, self->context_);
   }
 
   Napi::Value Start(const Napi::CallbackInfo& info) {

@@ -380,11 +380,9 @@ void OnChildPrepare(uv_prepare_t* handle) {
   if (g_on_child_idle.IsEmpty() || LoopAliveBesidesKeeper(handle)) return;
   Napi::Env env = g_on_child_idle.Env();
   Napi::HandleScope scope(env);
-  g_on_child_idle.MakeCallback(env.Global(), {Napi::String::New(env, "beforeExit")},
-                               *g_child_idle_context);
+  CallFromLoop(env, g_on_child_idle, *g_child_idle_context, {Napi::String::New(env, "beforeExit")});
   if (LoopAliveBesidesKeeper(handle)) return;
-  g_on_child_idle.MakeCallback(env.Global(), {Napi::String::New(env, "exit")},
-                               *g_child_idle_context);
+  CallFromLoop(env, g_on_child_idle, *g_child_idle_context, {Napi::String::New(env, "exit")});
 }
 
 void KeepChildLoopAlive(Napi::Env env, uv_loop_t* loop, Napi::Function on_idle) {

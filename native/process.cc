@@ -79,10 +79,14 @@ void RearmNodeTimers(uv_loop_t* loop) {
         if (*found == nullptr && h->type == UV_TIMER) *found = reinterpret_cast<uv_timer_t*>(h);
       },
       &first);
-  if (first != nullptr && !uv_is_active(reinterpret_cast<uv_handle_t*>(first)) &&
-      first->timer_cb != nullptr) {
+  if (first == nullptr || first->timer_cb == nullptr) return;
+  if (!uv_is_active(reinterpret_cast<uv_handle_t*>(first))) {
     uv_timer_start(first, first->timer_cb, 1, 0);
   }
+  // Node refs the handle only when its count of referenced timers leaves
+  // zero, and the abandoned timer was never counted down: keep the loop for
+  // it until Node's own timer run sets the handle's state again.
+  uv_ref(reinterpret_cast<uv_handle_t*>(first));
 }
 
 void OnResume(uv_idle_t* handle) {
@@ -95,12 +99,45 @@ void OnResume(uv_idle_t* handle) {
   Napi::Env env = resume->callback.Env();
   Napi::HandleScope scope(env);
   g_abandoning = false;
-  try {
-    resume->callback.MakeCallback(env.Global(), {}, *resume->context);
-  } catch (const Napi::Error& e) {
-    // A nested Process.start() in the target abandons this stack too.
-    ReportCallbackError(env, e);
-  }
+  // A nested Process.start() in the target abandons this stack too.
+  CallFromLoop(env, resume->callback, *resume->context);
+}
+
+// callSoon(callback): calls callback from the next loop iteration, from a
+// native frame of ours rather than from inside Node's timer or immediate
+// processing. A continuation there may start a forked Process, whose child
+// then abandons a stack holding only this frame (its termination is caught
+// here) and no half-run JS list walk of Node's.
+struct Soon {
+  uv_idle_t idle;
+  Napi::FunctionReference callback;
+  std::unique_ptr<Napi::AsyncContext> context;
+};
+
+void OnSoon(uv_idle_t* handle) {
+  auto* soon = static_cast<Soon*>(handle->data);
+  uv_idle_stop(handle);
+  uv_close(reinterpret_cast<uv_handle_t*>(handle),
+           [](uv_handle_t* h) { std::unique_ptr<Soon> owned(static_cast<Soon*>(h->data)); });
+  Napi::Env env = soon->callback.Env();
+  Napi::HandleScope scope(env);
+  CallFromLoop(env, soon->callback, *soon->context);
+}
+
+Napi::Value CallSoon(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!info[0].IsFunction()) throw Napi::TypeError::New(env, "callback must be a function");
+  uv_loop_t* loop = nullptr;
+  if (napi_get_uv_event_loop(env, &loop) != napi_ok) ThrowTyped(env, "OSError", "no event loop");
+  auto soon = std::make_unique<Soon>();
+  soon->callback = Napi::Persistent(info[0].As<Napi::Function>());
+  soon->context = std::make_unique<Napi::AsyncContext>(env, "forkful.callSoon");
+  int err = uv_idle_init(loop, &soon->idle);
+  if (err != 0) ThrowErrno(env, "uv_idle_init", -err);
+  soon->idle.data = soon.get();
+  uv_idle_start(&soon->idle, OnSoon);
+  soon.release();  // owned by the handle until it closes
+  return env.Undefined();
 }
 
 Napi::Value AbandonStack(const Napi::CallbackInfo& info) {
@@ -177,6 +214,7 @@ Napi::Value ExitcodeNoReap(const Napi::CallbackInfo& info) {
 
 void Init(Napi::Env env, Napi::Object exports) {
   exports.Set("exitcodeNoReap", Napi::Function::New(env, ExitcodeNoReap));
+  exports.Set("callSoon", Napi::Function::New(env, CallSoon));
   exports.Set("abandonStack", Napi::Function::New(env, AbandonStack));
   exports.Set("setParentDeathSignal", Napi::Function::New(env, SetParentDeathSignal));
 }
