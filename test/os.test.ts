@@ -25,6 +25,7 @@ forkIt('os.fork', () => {
     expect(r['child.fs']).toBe(true);
     expect(r['child.childProcess']).toBe('spawned');
     expect(run.stdout).toContain('console from child works');
+    expect(r['child.wasm']).toBe(5);
     expect(r['parent.childExit']).toEqual({ status: 7 << 8, code: 7 });
   });
 

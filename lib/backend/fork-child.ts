@@ -64,6 +64,9 @@ export function prepareForkedChild(): void {
   // would stay on the slow tiers for good. Compile OSR on this thread.
   // (Functions first optimised in a child have the same limit: see README.)
   setFlagsFromString('--no-concurrent-osr');
+  // WebAssembly.compile/instantiate would wait forever for those threads:
+  // compile on this thread (the promise API stays the same).
+  setFlagsFromString('--no-wasm-async-compilation');
   Object.defineProperty(process, 'pid', {
     value: native!.getpid(),
     writable: false,
