@@ -112,7 +112,9 @@ describe('Process lifecycle hygiene', () => {
     const run = runFixture('mp-cycles.js', [spawnBackend ? '30' : '100'], { timeoutMs: 60000 });
     expect(run.stderr).not.toMatch(/FIXTURE ERROR/);
     const r = results(run.stdout);
-    expect(r.cycles).toMatchObject({ codes: [0], leakedFds: 0, zombies: 0 });
+    expect(r.cycles).toMatchObject({ codes: [0], zombies: 0 });
+    // Node may close a transient fd of its own meanwhile: none may be added.
+    expect((r.cycles as { leakedFds: number }).leakedFds).toBeLessThanOrEqual(0);
     expect(r.active).toBe(0);
   });
 
@@ -123,6 +125,14 @@ describe('Process lifecycle hygiene', () => {
     expect(r.server).toEqual({ allParent: true, childAnswered: false });
     expect(r.timers).toEqual({ firedOnlyInParent: true });
     expect(r.childExit).toBe(0);
+    expect(r.startContexts).toEqual({
+      contexts: [
+        { where: 'timer', ok: true, exitcode: 0 },
+        { where: 'immediate', ok: true, exitcode: 0 },
+        { where: 'io', ok: true, exitcode: 0 },
+      ],
+      parentCallbacksOnlyInParent: true,
+    });
   });
 
   test('at exit: non-daemonic children are joined, daemonic ones terminated', async () => {

@@ -3,7 +3,7 @@
 // timers. Servers and sockets are found through Node's active handles;
 // timers are not listed there, so the ones created through setTimeout /
 // setInterval after forkful loaded are tracked here (a WeakRef each, gone
-// when they fire or are cleared) and cleared in the child, and so are
+// when they fire or are cleared) and made inert in the child, and so are
 // pending setImmediate callbacks.
 import * as net from 'node:net';
 import * as timers from 'node:timers';
@@ -27,6 +27,32 @@ function untrack(timer: unknown): void {
 
 /** Pending immediates (strong: an immediate runs soon, then is removed). */
 const immediates = new Set<NodeJS.Immediate>();
+/** The immediate whose callback runs now (a forked child may start in it). */
+let running: NodeJS.Immediate | null = null;
+let setImmediateRaw: ((...a: unknown[]) => NodeJS.Immediate) | null = null;
+
+type RawImmediate = NodeJS.Immediate & { _onImmediate?: unknown; _destroyed?: boolean };
+
+// Node's processImmediate() marks an immediate destroyed and counts it done
+// before calling it, and advances its queue in a finally block, which an
+// abandoned stack skips: Node next resumes its queue at that immediate and,
+// finding it destroyed, reads the previous one, which it no longer has. So
+// the child makes it a live no-op again; running it counts it done twice,
+// which would leave Node's pending count one short (a lone pending
+// immediate would then never run). An unreferenced sentinel immediate that
+// re-queues itself whenever it runs makes up that one.
+function repairImmediateQueue(noop: () => void): void {
+  const current = running as RawImmediate | null;
+  running = null;
+  const raw = setImmediateRaw;
+  if (!current || !raw) return;
+  current._onImmediate = noop;
+  current._destroyed = false;
+  const sentinel = () => {
+    raw(sentinel).unref();
+  };
+  raw(sentinel).unref();
+}
 
 let installed = false;
 
@@ -79,12 +105,18 @@ export function installTimerTracking(): void {
     if (typeof cb !== 'function') return sim.call(this, cb, ...args);
     const run = (...a: unknown[]) => {
       immediates.delete(immediate);
-      return cb(...a);
+      running = immediate;
+      try {
+        return cb(...a);
+      } finally {
+        running = null; // skipped when a forked child abandons the stack here
+      }
     };
     const immediate = sim(run, ...args);
     immediates.add(immediate);
     return immediate;
   } as unknown as typeof setImmediate;
+  setImmediateRaw = sim;
   const wrappedClearImmediate = function (immediate: NodeJS.Immediate | undefined) {
     if (immediate) immediates.delete(immediate);
     return cim(immediate);
@@ -113,13 +145,26 @@ export function installTimerTracking(): void {
 /** In a freshly forked child: clears the parent's timers, closes its
  * servers and sockets (not stdio). */
 export function isolateForkedChild(): void {
+  // The child may have left the parent's stack in the middle of Node's own
+  // timer or immediate processing (start() called from such a callback);
+  // unlinking entries from lists that run was walking would corrupt them.
+  // So the parent's callbacks are swapped for no-ops and unreferenced,
+  // which leaves every list as it is.
+  const noop = () => {};
   for (const ref of live) {
-    const timer = ref.deref();
-    if (timer) clearTimeout(timer);
+    const timer = ref.deref() as (Timer & { _onTimeout?: unknown; _repeat?: unknown }) | undefined;
+    if (!timer) continue;
+    timer._onTimeout = noop;
+    timer._repeat = null;
+    timer.unref();
   }
   live.clear();
-  for (const immediate of immediates) clearImmediate(immediate);
+  for (const immediate of immediates) {
+    (immediate as RawImmediate)._onImmediate = noop;
+    immediate.unref();
+  }
   immediates.clear();
+  repairImmediateQueue(noop);
   const handles = (process as unknown as { _getActiveHandles(): unknown[] })._getActiveHandles();
   for (const handle of handles) {
     if (handle instanceof net.Server) {

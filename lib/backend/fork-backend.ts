@@ -87,13 +87,14 @@ class ForkChild implements ChildHandle {
 
   constructor(pid: number) {
     this.pid = pid;
-    // The exit is reported from a macrotask of Node's own (setImmediate), not
-    // from inside the native watch's callback: a continuation that starts a
-    // Process (fork + abandoned stack) must not unwind through addon frames.
+    // The exit is reported from the next loop turn through a native frame
+    // of ours (callSoon), not from inside the native watch's callback nor
+    // from Node's immediate processing: a continuation that starts a Process
+    // must not make the child abandon either (see process.cc).
     this.#watch = onChildExit(pid, (status, error) => {
       watched.delete(this);
       if (status !== null) this.#reaped = waitstatusToExitcode(status);
-      setImmediate(() => this.#exited(status, error));
+      requireNative('Process').callSoon(() => this.#exited(status, error));
     });
     watched.add(this);
   }

@@ -10,78 +10,12 @@ import { atForkChild } from '../backend/fork-child';
 import { transferFd } from '../backend/fd-transfer';
 import { EOFError, NotSupportedError, OSError, ValueError } from '../errors';
 import { native, nativeLoadError, type NativeAddon } from '../native';
-import { deserialize, serialize } from '../serialize';
+import { serialize } from '../serialize';
+import { decodeMessage, encodeFast, scratch } from './wire';
 import { kShare, registerShareable, type ShareState } from '../shareable';
 
 const CHUNK = 256 * 1024;
 const HEADER_BIG = 0xffffffff;
-
-// Messages holding one primitive skip v8's serializer (about 0.8 us each):
-// a tag byte and the value. v8's format always starts with 0xff, so the
-// tags below never collide with it.
-const TAG_INT32 = 1;
-const TAG_FLOAT64 = 2;
-const TAG_STRING = 3;
-const TAG_NULL = 4;
-const TAG_UNDEFINED = 5;
-const TAG_TRUE = 6;
-const TAG_FALSE = 7;
-const FAST_STRING_MAX = 1024;
-const scratch = Buffer.allocUnsafeSlow(1 + FAST_STRING_MAX * 3);
-
-/** Writes `value` as a fast message into `scratch`; returns its size, or
- * -1 when the value needs the full encoder. */
-function encodeFast(value: unknown): number {
-  switch (typeof value) {
-    case 'number':
-      if ((value | 0) === value && !Object.is(value, -0)) {
-        scratch[0] = TAG_INT32;
-        scratch.writeInt32LE(value, 1);
-        return 5;
-      }
-      scratch[0] = TAG_FLOAT64;
-      scratch.writeDoubleLE(value, 1);
-      return 9;
-    case 'string':
-      if (value.length > FAST_STRING_MAX) return -1;
-      scratch[0] = TAG_STRING;
-      return 1 + scratch.write(value, 1, 'utf8');
-    case 'boolean':
-      scratch[0] = value ? TAG_TRUE : TAG_FALSE;
-      return 1;
-    case 'undefined':
-      scratch[0] = TAG_UNDEFINED;
-      return 1;
-    case 'object':
-      if (value !== null) return -1;
-      scratch[0] = TAG_NULL;
-      return 1;
-    default:
-      return -1;
-  }
-}
-
-/** The inverse of encodeFast, falling back to lib/serialize. */
-function decodeMessage(frame: Buffer): unknown {
-  switch (frame.length > 0 ? frame[0] : 0) {
-    case TAG_INT32:
-      return frame.readInt32LE(1);
-    case TAG_FLOAT64:
-      return frame.readDoubleLE(1);
-    case TAG_STRING:
-      return frame.toString('utf8', 1);
-    case TAG_NULL:
-      return null;
-    case TAG_UNDEFINED:
-      return undefined;
-    case TAG_TRUE:
-      return true;
-    case TAG_FALSE:
-      return false;
-    default:
-      return deserialize(frame);
-  }
-}
 
 interface FdWatch {
   start(): void;
