@@ -16,6 +16,17 @@ describe('Pipe and Connection', () => {
     expect(r.values).toEqual({ same: true, map: true, negZero: true, undef: true });
   });
 
+  test('plain data keeps structured-clone semantics (own __proto__, holes, extra props, shared refs)', () => {
+    expect(r.plainData).toEqual({
+      protoOwn: ['__proto__', 'k'],
+      protoIsObject: true,
+      hole: true,
+      extra: 'kept',
+      nested: { nested: { deep: [{ x: 'é' }, null, true, 1.25] } },
+      sameRef: true,
+    });
+  });
+
   test('poll, pollAsync', () => {
     expect(r.pollEmpty).toBe(false);
     expect(r.pollReady).toEqual({ ready: true, value: 'x' });
