@@ -98,9 +98,17 @@ function renderSvg(data) {
       const cls = g.status === 'met' ? 'met' : g.status === 'missed' ? 'missed' : 'unknown';
       y += 17;
       text(20, y, `goal ${g.status}: ${g.goal}`, `class="${cls}"`);
-      y += 15;
-      const detail = g.detail.length > 160 ? `${g.detail.slice(0, 158)}…` : g.detail;
-      text(32, y, detail, `class="${cls} detail"`);
+      // The figures behind the verdict, wrapped at '; ' to fit the width.
+      const lines = [''];
+      for (const part of g.detail.split('; ')) {
+        const last = lines.length - 1;
+        if (lines[last] && lines[last].length + part.length > 150) lines.push(part);
+        else lines[last] = lines[last] ? `${lines[last]}; ${part}` : part;
+      }
+      for (const l of lines) {
+        y += 15;
+        text(32, y, l, `class="${cls} detail"`);
+      }
     }
     const famOf = Object.fromEntries(fig.contenders.map((k) => [k.id, k.family]));
     for (const panel of fig.panels) {
