@@ -99,6 +99,11 @@ export class Connection {
   #watch: FdWatch | null = null;
   #waiters: Waiter[] = [];
   #refed = true;
+  // The last read found nothing and no readable event came since: recv()
+  // goes straight to waiting instead of trying a read that would fail.
+  #drained = false;
+  // Whether the armed watch currently keeps the event loop alive.
+  #watchRefed = true;
   // Async sends: one at a time, in order; a sync send() waits for none.
   #sending: Promise<void> | null = null;
   #writeWatch: FdWatch | null = null;
@@ -261,7 +266,7 @@ export class Connection {
         timer = setTimeout(() => {
           const i = this.#waiters.indexOf(waiter);
           if (i >= 0) this.#waiters.splice(i, 1);
-          if (this.#waiters.length === 0) this.#disarm();
+          this.#syncRef();
           resolve(false);
         }, ms);
         if (!this.#refed) timer.unref();
@@ -293,14 +298,14 @@ export class Connection {
   /** Lets the process exit while a recv() waits (the default keeps it). */
   unref(): this {
     this.#refed = false;
-    this.#watch?.unref();
+    this.#syncRef();
     this.#writeWatch?.unref();
     return this;
   }
 
   ref(): this {
     this.#refed = true;
-    this.#watch?.ref();
+    this.#syncRef();
     this.#writeWatch?.ref();
     return this;
   }
@@ -444,14 +449,18 @@ export class Connection {
 
   // The next whole message, from the buffer and non-blocking reads: a Buffer,
   // null when more bytes must arrive first. Throws EOFError at end of data.
-  #take(into?: Buffer): Buffer | null {
+  #take(into?: Buffer, mayRead = true): Buffer | null {
     const native = addon();
     for (;;) {
       if (this.#big) {
         const big = this.#big;
         while (this.#bigFilled < big.length) {
+          if (!mayRead) return null;
           const n = native.readInto(this.#fd, big, this.#bigFilled, big.length - this.#bigFilled);
-          if (n < 0) return null;
+          if (n < 0) {
+            this.#drained = true;
+            return null;
+          }
           if (n === 0) throw this.#eofError(true);
           this.#bigFilled += n;
         }
@@ -508,8 +517,12 @@ export class Connection {
         this.#start = 0;
       }
       const room = this.#exact ? need : this.#buf.length - this.#end;
+      if (!mayRead) return null;
       const n = native.readInto(this.#fd, this.#buf, this.#end, room);
-      if (n < 0) return null;
+      if (n < 0) {
+        this.#drained = true;
+        return null;
+      }
       if (n === 0) {
         this.#eof = true;
         continue;
@@ -551,7 +564,7 @@ export class Connection {
     try {
       this.#checkReadable();
       if (this.#waiters.length === 0) {
-        const frame = this.#take(into);
+        const frame = this.#take(into, !this.#drained);
         if (frame) return Promise.resolve(decode(frame));
       }
     } catch (err) {
@@ -563,14 +576,18 @@ export class Connection {
     });
   }
 
+  // The watch stays armed between recv() calls (re-arming costs two
+  // epoll_ctl calls per message); with no waiter it only stops holding the
+  // event loop open, and the first event that finds no waiter disarms it.
   #arm(): void {
     if (!this.#watch) {
       const native = addon();
       this.#watch = new native.FdWatch(this.#fd, () => this.#onReadable()) as FdWatch;
-      if (!this.#refed) this.#watch.unref();
+      this.#watchRefed = true;
     }
     this.#watch.start();
     watching.add(this);
+    this.#syncRef();
   }
 
   #disarm(): void {
@@ -578,7 +595,21 @@ export class Connection {
     watching.delete(this);
   }
 
+  #syncRef(): void {
+    if (!this.#watch) return;
+    const want = this.#refed && this.#waiters.length > 0;
+    if (want === this.#watchRefed) return;
+    this.#watchRefed = want;
+    if (want) this.#watch.ref();
+    else this.#watch.unref();
+  }
+
   #onReadable(): void {
+    this.#drained = false;
+    if (this.#waiters.length === 0) {
+      this.#disarm(); // nobody waits: stop watching until someone does
+      return;
+    }
     while (this.#waiters.length > 0) {
       const waiter = this.#waiters[0];
       if (!waiter.decode) {
@@ -607,7 +638,7 @@ export class Connection {
       }
       waiter.resolve(value);
     }
-    this.#disarm();
+    this.#syncRef(); // stays armed for the next recv(), not holding the loop
   }
 }
 
