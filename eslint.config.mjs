@@ -31,4 +31,10 @@ export default tseslint.config(
     },
     rules: { '@typescript-eslint/no-require-imports': 'off' },
   },
+  {
+    // Thread targets are sent by source and load what they need with
+    // require() inside the thread; ESM fixtures use createRequire.
+    files: ['test/**/*.ts', '**/*.mjs'],
+    rules: { '@typescript-eslint/no-require-imports': 'off' },
+  },
 );

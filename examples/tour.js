@@ -21,7 +21,7 @@ for (const file of programs) {
   });
   if (run.status !== 0) {
     failed++;
-    const why = run.error ? run.error.message : run.signal ?? `exit code ${run.status}`;
+    const why = run.error ? run.error.message : (run.signal ?? `exit code ${run.status}`);
     console.log(`!!! ${file} failed (${why})`);
   }
 }

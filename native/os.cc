@@ -153,8 +153,7 @@ Napi::Value Write(const Napi::CallbackInfo& info) {
   int fd = ArgInt32(info, 0, "fd");
   if (!info[1].IsTypedArray()) throw Napi::TypeError::New(env, "data must be a Buffer");
   Napi::TypedArray view = info[1].As<Napi::TypedArray>();
-  const uint8_t* data =
-      static_cast<const uint8_t*>(view.ArrayBuffer().Data()) + view.ByteOffset();
+  const uint8_t* data = static_cast<const uint8_t*>(view.ArrayBuffer().Data()) + view.ByteOffset();
   ssize_t put;
   do {
     put = write(fd, data, view.ByteLength());

@@ -51,7 +51,9 @@ if (a < 0 || b < 0) throw new Error('README.md has no python-table markers');
 const updated = readme.slice(0, a) + parts.join('\n') + readme.slice(b + end.length);
 if (process.argv.includes('--check')) {
   if (updated !== readme) {
-    console.log('README.md: the Python -> forkful table is out of date (node scripts/readme-table.js)');
+    console.log(
+      'README.md: the Python -> forkful table is out of date (node scripts/readme-table.js)',
+    );
     process.exitCode = 1;
   }
 } else {

@@ -78,7 +78,7 @@ describe('coroutine() with a generator', () => {
       try {
         yield 1;
       } finally {
-        yield 2; // eslint-disable-line no-unsafe-finally
+        yield 2;
       }
     }
     expect(() => coroutine(stubborn).close()).toThrow(RuntimeError);

@@ -469,7 +469,6 @@ describe('resources', () => {
     global.gc?.();
     const growthMb = (process.memoryUsage().rss - rssBefore) / 1024 / 1024;
     const threadsAfter = osThreadCount();
-    // eslint-disable-next-line no-console
     console.log(
       `threading: 200 cycles, OS threads ${threadsBefore} -> ${threadsAfter}, rss ${growthMb >= 0 ? '+' : ''}${growthMb.toFixed(1)} MB`,
     );

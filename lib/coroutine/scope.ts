@@ -105,6 +105,7 @@ export class Scope {
   /** The error a new wait in this scope must fail with at once, if any (consumed if one-shot). */
   take(): { error: unknown } | null {
     if (this.dead) return { error: this.reason };
+    // eslint-disable-next-line @typescript-eslint/no-this-alias -- walks up from this scope
     for (let scope: Scope | null = this; scope; scope = scope.parent) {
       if (scope.pending) {
         const { error } = scope.pending;
