@@ -24,8 +24,14 @@ export function currentIdentity(): CurrentIdentity {
   return current;
 }
 
-/** Called in a new child before its target runs. */
-export function becomeChild(identity: ChildIdentity, parentPid: number, parentName: string): void {
+/** Called in a new child before its target runs. (Parenthesised: V8
+ * compiles it with the module, not again in every forked child.) */
+// prettier-ignore
+export const becomeChild = (function becomeChild(
+  identity: ChildIdentity,
+  parentPid: number,
+  parentName: string,
+): void {
   current = {
     name: identity.name,
     daemon: identity.daemon,
@@ -33,4 +39,4 @@ export function becomeChild(identity: ChildIdentity, parentPid: number, parentNa
     parentPid,
     parentName,
   };
-}
+});

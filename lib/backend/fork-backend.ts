@@ -22,20 +22,39 @@ interface AsyncWrapBinding {
 
 // Node's async-hooks bookkeeping checks that callbacks unwind in order; an
 // abandoned stack does not, so the check is paused in the child until the
-// stack is gone, then the (stale) stack of async ids is cleared.
+// stack is gone, then the (stale) stack of async ids is cleared. The binding
+// is looked up once, in the parent: the child finds it ready.
+let asyncWrapBinding: AsyncWrapBinding | null | undefined;
 function asyncWrap(): AsyncWrapBinding | null {
+  if (asyncWrapBinding !== undefined) return asyncWrapBinding;
+  // Node's process.exitCode getter, which runTarget reads in the child, is
+  // compiled lazily: compile it here, once, rather than in every child.
+  void process.exitCode;
   const emit = process.emitWarning;
   try {
     process.emitWarning = () => {}; // process.binding() warns (DEP0111)
-    return (process as unknown as { binding(n: string): AsyncWrapBinding }).binding('async_wrap');
+    asyncWrapBinding = (process as unknown as { binding(n: string): AsyncWrapBinding }).binding(
+      'async_wrap',
+    );
   } catch {
-    return null;
+    asyncWrapBinding = null;
   } finally {
     process.emitWarning = emit;
   }
+  return asyncWrapBinding;
 }
 
-function runInChild(spec: ChildSpec, parentPid: number): never {
+// Every function that only a forked child runs is a parenthesised function
+// expression (kept so by prettier-ignore): V8 compiles those eagerly, with
+// their module, in the parent. A lazy function would be parsed and compiled
+// again in every child, which also faults in V8's parser and compiler code
+// pages: about 1 ms of each start+join.
+// prettier-ignore
+const runInChild = (function runInChild(
+  spec: ChildSpec,
+  parentPid: number,
+  aw: AsyncWrapBinding | null,
+): never {
   const native = requireNative('the fork start method');
   becomeChild(spec, parentPid, spec.parentName);
   isolateForkedChild();
@@ -48,34 +67,33 @@ function runInChild(spec: ChildSpec, parentPid: number): never {
       native._exit(1); // the parent is already gone
     }
   }
-  const aw = asyncWrap();
   const check = aw ? aw.async_hook_fields[aw.constants.kCheck] : 0;
   if (aw) aw.async_hook_fields[aw.constants.kCheck] = 0;
-  native.abandonStack(() => {
+  native.abandonStack((function resumeChild() {
     if (aw) {
       aw.clearAsyncIdStack();
       aw.async_hook_fields[aw.constants.kCheck] = check;
     }
     // Like Python's os._exit after run(): the parent's 'exit' listeners,
     // inherited by the copy, do not run in the child.
-    void runTarget(spec.target as (...a: unknown[]) => unknown, spec.args, undefined, (code) =>
-      exitForkedChild(code),
-    );
-  });
+    const target = spec.target as (...a: unknown[]) => unknown;
+    void runTarget(target, spec.args, undefined, exitForkedChild);
+  }));
   // The termination is delivered at V8's next interrupt check: a loop's
   // back edge is one, so nothing of the caller runs after this point.
   for (;;) {
     // spin until terminated (a few instructions)
   }
-}
+});
 
 /** Children whose exit is still watched: a forked child closes the watches
  * it inherited (those children are its siblings, not its own). */
 const watched = new Set<ForkChild>();
-atForkChild(() => {
+// prettier-ignore
+atForkChild((function forgetWatches() {
   for (const child of watched) child.detach();
   watched.clear();
-});
+}));
 
 class ForkChild implements ChildHandle {
   readonly pid: number;
@@ -149,8 +167,9 @@ export const forkBackend: Backend = {
   method: 'fork',
   start(spec: ChildSpec): ChildHandle {
     const parentPid = process.pid;
+    const aw = asyncWrap();
     const pid = fork();
-    if (pid === 0) runInChild(spec, parentPid);
+    if (pid === 0) runInChild(spec, parentPid, aw);
     return new ForkChild(pid);
   },
 };

@@ -16,7 +16,10 @@ export function beforeChildExit(hook: () => Promise<unknown>): void {
   exitHooks.push(hook);
 }
 
-async function runExitHooks(): Promise<void> {
+// runExitHooks and runTarget are parenthesised: V8 compiles them with the
+// module, in the parent, not again in every forked child.
+// prettier-ignore
+const runExitHooks = (async function runExitHooks(): Promise<void> {
   for (const hook of exitHooks) {
     try {
       await hook();
@@ -24,14 +27,15 @@ async function runExitHooks(): Promise<void> {
       process.stderr.write(`forkful: while ending the child: ${inspect(err)}\n`);
     }
   }
-}
+});
 
 export function formatTargetError(err: unknown, hint?: (err: unknown) => string | null): string {
   const extra = hint?.(err);
   return `Process ${currentIdentity().name}:\n${inspect(err)}\n${extra ? `${extra}\n` : ''}`;
 }
 
-export async function runTarget(
+// prettier-ignore
+export const runTarget = (async function runTarget(
   target: (...args: unknown[]) => unknown,
   args: unknown[],
   hint?: (err: unknown) => string | null,
@@ -49,4 +53,4 @@ export async function runTarget(
   await runExitHooks();
   const code = Number(process.exitCode ?? 0);
   exit(Number.isInteger(code) ? code : 1);
-}
+});
