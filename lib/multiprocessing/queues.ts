@@ -11,13 +11,15 @@
 // order under the writer lock, waiting for room in the pipe without
 // blocking. A child flushes its feeders before it ends (as Python joins the
 // feeder thread), unless cancelJoinThread() was called.
-import { Empty, Full, ValueError } from '../errors';
-import { serialize } from '../serialize';
-import { kShare, registerShareable, type ShareState } from '../shareable';
-import { BoundedSemaphore, Condition, Lock, Semaphore } from '../synchronize';
-import { Connection, nativePipe } from './connection';
-import { atForkChild } from '../backend/fork-child';
-import { beforeChildExit } from '../backend/run-target';
+import { Empty, Full, ValueError } from "../errors";
+import { serialize } from "../serialize";
+import { kShare, registerShareable, type ShareState } from "../shareable";
+import { BoundedSemaphore, Condition, Lock, Semaphore } from "../synchronize";
+import { Connection, nativePipe } from "./connection";
+import { encodeFast, scratch } from "./wire";
+import { requireNative } from "../native";
+import { atForkChild } from "../backend/fork-child";
+import { beforeChildExit } from "../backend/run-target";
 
 const SEM_VALUE_MAX = 0x7fffffff;
 
@@ -30,23 +32,39 @@ export interface PutOptions {
 
 export type GetOptions = PutOptions;
 
-function options(opts: PutOptions | boolean | undefined, timeout?: number | null): PutOptions {
-  if (typeof opts === 'boolean') return { block: opts, timeout };
+function options(
+  opts: PutOptions | boolean | undefined,
+  timeout?: number | null,
+): PutOptions {
+  if (typeof opts === "boolean") return { block: opts, timeout };
   return opts ?? {};
 }
 
-function checkTimeout(timeout: number | null | undefined, what: string): number | null {
+function checkTimeout(
+  timeout: number | null | undefined,
+  what: string,
+): number | null {
   if (timeout === undefined || timeout === null) return null;
-  if (typeof timeout !== 'number' || Number.isNaN(timeout)) {
+  if (typeof timeout !== "number" || Number.isNaN(timeout)) {
     throw new TypeError(`${what}: timeout must be a number of seconds or null`);
   }
-  if (timeout < 0) throw new ValueError(`${what}: 'timeout' must be a non-negative number`);
+  if (timeout < 0)
+    throw new ValueError(`${what}: 'timeout' must be a non-negative number`);
   return timeout;
 }
 
 /** Seconds left before `deadline` (ms, performance.now()); null stays null. */
 function left(deadline: number | null): number | null {
-  return deadline === null ? null : Math.max(0, (deadline - performance.now()) / 1000);
+  return deadline === null
+    ? null
+    : Math.max(0, (deadline - performance.now()) / 1000);
+}
+
+interface FdWatch {
+  start(): void;
+  stop(): void;
+  close(): void;
+  unref(): void;
 }
 
 interface Channel {
@@ -68,16 +86,28 @@ function newChannel(): Channel {
 }
 
 /** Reads one message under the reader lock, waiting without blocking the loop. */
-async function getAsync(ch: Channel, opts: GetOptions, what: string): Promise<unknown> {
+async function getAsync(
+  ch: Channel,
+  opts: GetOptions,
+  what: string,
+): Promise<unknown> {
   const block = opts.block ?? true;
   const timeout = checkTimeout(opts.timeout, what);
-  const deadline = block && timeout !== null ? performance.now() + timeout * 1000 : null;
-  const got = block
-    ? await ch.rlock.acquireAsync({ blocking: true, timeout })
-    : ch.rlock.acquire(false);
+  const deadline =
+    block && timeout !== null ? performance.now() + timeout * 1000 : null;
+  const got =
+    ch.rlock.acquire(false) ||
+    (block &&
+      timeout !== 0 &&
+      (await ch.rlock.acquireAsync({ blocking: true, timeout })));
   if (!got) throw new Empty();
   try {
-    const ready = block ? await ch.reader.pollAsync(left(deadline)) : ch.reader.poll(0);
+    // Without a deadline recv() itself waits (and tries a read first): no
+    // poll before each message.
+    if (block && deadline === null) return await ch.reader.recv();
+    const ready = block
+      ? await ch.reader.pollAsync(left(deadline))
+      : ch.reader.poll(0);
     if (!ready) throw new Empty();
     return await ch.reader.recv();
   } finally {
@@ -88,94 +118,324 @@ async function getAsync(ch: Channel, opts: GetOptions, what: string): Promise<un
 function getSync(ch: Channel, opts: GetOptions, what: string): unknown {
   const block = opts.block ?? true;
   const timeout = checkTimeout(opts.timeout, what);
-  const deadline = block && timeout !== null ? performance.now() + timeout * 1000 : null;
-  if (!(block ? ch.rlock.acquire(true, timeout) : ch.rlock.acquire(false))) throw new Empty();
+  const deadline =
+    block && timeout !== null ? performance.now() + timeout * 1000 : null;
+  if (!(block ? ch.rlock.acquire(true, timeout) : ch.rlock.acquire(false)))
+    throw new Empty();
   try {
-    if (!ch.reader.poll(block ? left(deadline) : 0)) throw new Empty();
+    if (
+      !(block && deadline === null) &&
+      !ch.reader.poll(block ? left(deadline) : 0)
+    ) {
+      throw new Empty();
+    }
     return ch.reader.recvSync();
   } finally {
     ch.rlock.release();
   }
 }
 
-/** Writes one encoded message under the writer lock. */
-function write(ch: Channel, body: Buffer): void {
-  ch.wlock.acquire();
-  try {
-    ch.writer.sendBytes(body);
-  } finally {
-    ch.wlock.release();
-  }
-}
-
-/** Feeders with items still to write. */
-const feeding = new Set<Feeder>();
+/** Feeders with items still to write (or a write under way). */
+const active = new Set<Feeder>();
 
 // A forked child's copy of a feeder holds the parent's items: the parent
 // writes them, the copy forgets them.
 atForkChild(() => {
-  for (const feeder of feeding) feeder.forget();
-  feeding.clear();
+  for (const feeder of active) feeder.forget();
+  active.clear();
 });
-beforeChildExit(() => Promise.all([...feeding].map((feeder) => feeder.drain())));
+beforeChildExit(() =>
+  Promise.all(
+    [...active].filter((f) => f.joinAtExit).map((feeder) => feeder.drain()),
+  ),
+);
 
-/** Python's feeder thread, as an async loop on the event loop. */
+const HEADER_BIG = 0xffffffff;
+/** Small frames are copied into one buffer and go out in one write. */
+const ACC_SIZE = 64 * 1024;
+/** A body this large is written from its own buffer rather than copied. */
+const OWN_SEGMENT = 8 * 1024;
+/** Queued bytes that make put() write at once rather than at the next turn. */
+const HIGH_WATER = 32 * 1024;
+
+/**
+ * Python's feeder thread, on the event loop. put() appends the framed item
+ * (Connection's framing: 4-byte big-endian length, or 0xffffffff and 8
+ * bytes) to a buffer; the first put of an event-loop turn writes at once
+ * when the writer lock is free (low latency), later ones in the same turn
+ * are batched and written together at the next turn (setImmediate) or when
+ * HIGH_WATER bytes are queued: one lock round trip and one write(2) for many
+ * items. The writer lock is held from the first byte of a batch to its
+ * last, so items from several processes never interleave; when the pipe is
+ * full or the lock is taken, the feeder waits on the event loop.
+ */
 class Feeder {
-  #pending: Buffer[] = [];
+  joinAtExit = true;
+  readonly #native = requireNative("Queue");
+  // Sealed segments, oldest first, from #head on (#headOff bytes of the
+  // first already written); then #acc[#accOff, #accLen), the newest bytes.
+  #segs: Buffer[] = [];
+  #head = 0;
+  #headOff = 0;
+  #acc: Buffer | null = null;
+  #accOff = 0;
+  #accLen = 0;
+  #queued = 0; // bytes not yet written
   #running: Promise<void> | null = null;
-  #joinAtExit = true;
+  #turn: NodeJS.Immediate | null = null;
   #keepAlive: NodeJS.Timeout | null = null;
+  #room: FdWatch | null = null;
+  #onRoom: (() => void) | null = null;
 
   constructor(private readonly ch: Channel) {}
 
-  push(body: Buffer): void {
-    this.#pending.push(body);
-    if (this.#running) return;
-    if (this.#joinAtExit) feeding.add(this);
-    // The lock wait may not hold the loop open by itself: this does, so a
-    // process never ends with items unwritten.
-    this.#keepAlive = setTimeout(() => {}, 0x7fffffff);
-    const run = this.#run().finally(() => {
-      if (this.#running !== run) return;
-      this.#running = null;
-      if (this.#keepAlive) clearTimeout(this.#keepAlive);
-      this.#keepAlive = null;
-      feeding.delete(this);
-    });
+  /** Queues one item: `body` (its own buffer), or scratch[0, n) when body
+   * is null (valid only until the next encodeFast: copied now). */
+  push(body: Buffer | null, n: number): void {
+    const size = body ? body.length : n;
+    const header = size >= HEADER_BIG ? 12 : 4;
+    if (body && size >= OWN_SEGMENT) {
+      this.#seal();
+      const h = Buffer.allocUnsafe(header);
+      writeHeader(h, 0, size, header);
+      this.#segs.push(h, body);
+    } else {
+      const need = header + size;
+      let acc = this.#acc;
+      if (!acc || acc.length - this.#accLen < need) {
+        this.#seal();
+        acc = this.#acc = Buffer.allocUnsafeSlow(Math.max(ACC_SIZE, need));
+      }
+      writeHeader(acc, this.#accLen, size, header);
+      if (body) body.copy(acc, this.#accLen + header);
+      else scratch.copy(acc, this.#accLen + header, 0, n);
+      this.#accLen += need;
+    }
+    this.#queued += header + size;
+    active.add(this);
+    if (this.#running) return; // the running write takes it
+    if (!this.#turn) {
+      this.#turn = setImmediate(this.#onTurn);
+      this.#flush();
+    } else if (this.#queued >= HIGH_WATER) {
+      this.#flush();
+    }
+  }
+
+  #onTurn = (): void => {
+    this.#turn = null;
+    if (this.#queued > 0 && !this.#running) this.#flush();
+  };
+
+  /** Moves the accumulated bytes into #segs (a later large item or a fresh
+   * accumulation buffer must come after them). */
+  #seal(): void {
+    const acc = this.#acc;
+    if (!acc || this.#accLen === this.#accOff) {
+      this.#accOff = this.#accLen = 0;
+      return;
+    }
+    this.#segs.push(acc.subarray(this.#accOff, this.#accLen));
+    this.#acc = null;
+    this.#accOff = this.#accLen = 0;
+  }
+
+  /** Writes what the pipe takes; true when everything queued is written. */
+  #writeOut(fd: number): boolean {
+    const native = this.#native;
+    const segs = this.#segs;
+    while (this.#head < segs.length) {
+      const seg = segs[this.#head];
+      const n: number = native.writeSome(
+        fd,
+        seg,
+        this.#headOff,
+        seg.length - this.#headOff,
+      );
+      if (n < 0) return false;
+      this.#queued -= n;
+      this.#headOff += n;
+      if (this.#headOff === seg.length) {
+        this.#head++;
+        this.#headOff = 0;
+      }
+    }
+    if (this.#head > 0) {
+      segs.length = 0;
+      this.#head = 0;
+    }
+    while (this.#accLen > this.#accOff) {
+      const acc = this.#acc as Buffer;
+      const n: number = native.writeSome(
+        fd,
+        acc,
+        this.#accOff,
+        this.#accLen - this.#accOff,
+      );
+      if (n < 0) return false;
+      this.#queued -= n;
+      this.#accOff += n;
+    }
+    this.#accOff = this.#accLen = 0; // the accumulation buffer is reused
+    return true;
+  }
+
+  /** Writes now if the writer lock is free and the pipe takes it all;
+   * otherwise continues on the event loop. */
+  #flush(): void {
+    if (!this.ch.wlock.acquire(false)) {
+      this.#start(false);
+      return;
+    }
+    let done: boolean;
+    try {
+      done = this.#writeOut(this.ch.writer.fileno());
+    } catch (err) {
+      this.ch.wlock.release();
+      this.#failed(err);
+      return;
+    }
+    if (!done) {
+      this.#start(true); // the pipe is full mid-batch: keep the lock
+      return;
+    }
+    this.ch.wlock.release();
+    this.#idle();
+  }
+
+  #start(locked: boolean): void {
+    if (!this.#keepAlive) {
+      // A lock wait does not hold the event loop open by itself: this does,
+      // so a process never ends with items unwritten.
+      this.#keepAlive = setTimeout(() => {}, 0x7fffffff);
+      if (!this.joinAtExit) this.#keepAlive.unref();
+    }
+    const run = this.#run(locked).then(
+      () => {
+        if (this.#running !== run) return; // forgotten (forked copy)
+        this.#running = null;
+        // Items put after the run's last look (before this callback) go now.
+        if (this.#queued > 0) this.#flush();
+        else this.#idle();
+      },
+      (err) => {
+        if (this.#running !== run) return;
+        this.#running = null;
+        this.#failed(err);
+      },
+    );
     this.#running = run;
   }
 
-  async #run(): Promise<void> {
+  async #run(locked: boolean): Promise<void> {
     const pid = process.pid;
-    while (this.#pending.length > 0) {
-      await this.ch.wlock.acquireAsync();
+    const { wlock, writer } = this.ch;
+    while (this.#queued > 0) {
+      if (!locked) {
+        if (!wlock.acquire(false)) await wlock.acquireAsync();
+        if (process.pid !== pid) return; // a forked copy: the items are the parent's
+        locked = true;
+      }
       try {
-        // A forked copy of a running feeder: its items are the parent's.
-        if (process.pid !== pid) return;
-        const body = this.#pending.shift();
-        if (body) await this.ch.writer.sendBytesAsync(body);
+        while (!this.#writeOut(writer.fileno())) {
+          await this.#roomToWrite();
+          if (process.pid !== pid) return;
+        }
       } finally {
-        this.ch.wlock.release();
+        if (process.pid === pid) wlock.release();
+        locked = false;
       }
     }
   }
 
+  #roomToWrite(): Promise<void> {
+    return new Promise<void>((resolve) => {
+      if (!this.#room) {
+        const room = new this.#native.FdWatch(
+          this.ch.writer.fileno(),
+          () => {
+            room.stop();
+            const wake = this.#onRoom;
+            this.#onRoom = null;
+            wake?.();
+          },
+          true,
+        ) as FdWatch;
+        if (!this.joinAtExit) room.unref();
+        this.#room = room;
+      }
+      this.#onRoom = resolve;
+      this.#room.start();
+    });
+  }
+
+  /** Everything written: stop holding the loop. */
+  #idle(): void {
+    if (this.#queued > 0) return;
+    if (this.#keepAlive) clearTimeout(this.#keepAlive);
+    this.#keepAlive = null;
+    this.#room?.close();
+    this.#room = null;
+    active.delete(this);
+  }
+
+  /** A write failed (the reading ends are all closed, or the queue was
+   * closed): the queued items cannot be delivered. Python's feeder thread
+   * reports the error and goes on; so does this one. */
+  #failed(err: unknown): void {
+    this.#drop();
+    this.#idle();
+    process.emitWarning(
+      `a Queue's feeder could not write queued items, which are lost: ${
+        err instanceof Error ? err.message : String(err)
+      }`,
+      { code: "FORKFUL_QUEUE_FEEDER" },
+    );
+  }
+
+  #drop(): void {
+    this.#segs = [];
+    this.#head = this.#headOff = 0;
+    this.#accOff = this.#accLen = 0;
+    this.#queued = 0;
+  }
+
   /** Resolves when every queued item is written. */
   async drain(): Promise<void> {
-    while (this.#running) await this.#running;
+    while (this.#queued > 0 || this.#running) {
+      if (!this.#running) this.#flush();
+      if (this.#running) await this.#running;
+    }
   }
 
   cancelJoin(): void {
-    this.#joinAtExit = false;
-    feeding.delete(this);
-    if (this.#keepAlive) this.#keepAlive.unref();
+    this.joinAtExit = false;
+    this.#keepAlive?.unref();
+    this.#room?.unref();
   }
 
   forget(): void {
-    this.#pending = [];
+    this.#drop();
     this.#running = null;
-    if (this.#keepAlive) clearTimeout(this.#keepAlive);
+    this.#turn = null;
     this.#keepAlive = null;
+    this.#room?.close();
+    this.#room = null;
+    this.#onRoom = null;
+  }
+}
+
+function writeHeader(
+  buf: Buffer,
+  at: number,
+  size: number,
+  header: number,
+): void {
+  if (header === 4) {
+    buf.writeUInt32BE(size, at);
+  } else {
+    buf.writeUInt32BE(HEADER_BIG, at);
+    buf.writeBigUInt64BE(BigInt(size), at + 4);
   }
 }
 
@@ -204,8 +464,8 @@ export class Queue {
       this.#sem = revive.sem;
       return;
     }
-    if (typeof maxsize !== 'number' || !Number.isInteger(maxsize)) {
-      throw new TypeError('Queue: maxsize must be an integer');
+    if (typeof maxsize !== "number" || !Number.isInteger(maxsize)) {
+      throw new TypeError("Queue: maxsize must be an integer");
     }
     this.#maxsize = maxsize <= 0 ? SEM_VALUE_MAX : maxsize;
     this._ch = newChannel();
@@ -215,35 +475,50 @@ export class Queue {
   /** Puts obj, waiting (without blocking the event loop) for a free slot
    * when the queue is full; Full if none within timeout seconds (or at once
    * with block: false). put(obj, false) and put(obj, true, 2) also work. */
-  async put(obj: unknown, opts?: PutOptions | boolean, timeout?: number | null): Promise<void> {
+  async put(
+    obj: unknown,
+    opts?: PutOptions | boolean,
+    timeout?: number | null,
+  ): Promise<void> {
     const o = options(opts, timeout);
     this.#checkOpen();
-    const body = serialize(obj); // fails before a slot is taken
     const block = o.block ?? true;
-    const t = checkTimeout(o.timeout, 'Queue.put');
-    const got = block
-      ? await this.#sem.acquireAsync({ blocking: true, timeout: t })
-      : this.#sem.acquire(false);
-    if (!got) throw new Full();
+    const t = checkTimeout(o.timeout, "Queue.put");
+    // Encoded first: an item that cannot travel fails before a slot is taken.
+    const n = encodeFast(obj);
+    let body = n < 0 ? serialize(obj) : null;
+    if (!this.#sem.acquire(false)) {
+      if (!block || t === 0) throw new Full();
+      body ??= Buffer.from(scratch.subarray(0, n)); // scratch is reused meanwhile
+      if (!(await this.#sem.acquireAsync({ blocking: true, timeout: t })))
+        throw new Full();
+    }
     this._beforeWrite();
-    this.#feed(body);
+    this.#feed(body, n);
   }
 
   /** put() that blocks. */
-  putSync(obj: unknown, opts?: PutOptions | boolean, timeout?: number | null): void {
+  putSync(
+    obj: unknown,
+    opts?: PutOptions | boolean,
+    timeout?: number | null,
+  ): void {
     const o = options(opts, timeout);
     this.#checkOpen();
-    const body = serialize(obj);
     const block = o.block ?? true;
-    const t = checkTimeout(o.timeout, 'Queue.putSync');
-    if (!(block ? this.#sem.acquire(true, t) : this.#sem.acquire(false))) throw new Full();
+    const t = checkTimeout(o.timeout, "Queue.putSync");
+    const n = encodeFast(obj);
+    const body = n < 0 ? serialize(obj) : null;
+    if (!this.#sem.acquire(false)) {
+      if (!block || t === 0 || !this.#sem.acquire(true, t)) throw new Full();
+    }
     this._beforeWrite();
-    this.#feed(body);
+    this.#feed(body, n);
   }
 
-  #feed(body: Buffer): void {
+  #feed(body: Buffer | null, n: number): void {
     this.#feeder ??= new Feeder(this._ch);
-    this.#feeder.push(body);
+    this.#feeder.push(body, n);
   }
 
   /** put(obj, { block: false }), synchronous: Full at once when full. */
@@ -253,9 +528,12 @@ export class Queue {
 
   /** Takes the next item, waiting without blocking the event loop; Empty if
    * none within timeout seconds (or at once with block: false). */
-  async get(opts?: GetOptions | boolean, timeout?: number | null): Promise<unknown> {
+  async get(
+    opts?: GetOptions | boolean,
+    timeout?: number | null,
+  ): Promise<unknown> {
     this.#checkOpen();
-    const value = await getAsync(this._ch, options(opts, timeout), 'Queue.get');
+    const value = await getAsync(this._ch, options(opts, timeout), "Queue.get");
     this.#sem.release();
     return value;
   }
@@ -263,7 +541,7 @@ export class Queue {
   /** get() that blocks. */
   getSync(opts?: GetOptions | boolean, timeout?: number | null): unknown {
     this.#checkOpen();
-    const value = getSync(this._ch, options(opts, timeout), 'Queue.getSync');
+    const value = getSync(this._ch, options(opts, timeout), "Queue.getSync");
     this.#sem.release();
     return value;
   }
@@ -324,7 +602,7 @@ export class Queue {
 
   [kShare](): ShareState {
     this.#checkOpen();
-    return { kind: 'forkful.Queue', state: this._state() };
+    return { kind: "forkful.Queue", state: this._state() };
   }
 
   protected _state(): Record<string, unknown> {
@@ -335,7 +613,8 @@ export class Queue {
   protected _beforeWrite(): void {}
 
   #checkOpen(): void {
-    if (this.#closed) throw new ValueError('this Queue is closed in this process');
+    if (this.#closed)
+      throw new ValueError("this Queue is closed in this process");
   }
 }
 
@@ -377,7 +656,7 @@ export class JoinableQueue extends Queue {
     this.#cond.acquire();
     try {
       if (!this.#unfinished.acquire(false)) {
-        throw new ValueError('taskDone() called too many times');
+        throw new ValueError("taskDone() called too many times");
       }
       if (this.#unfinished.getValue() === 0) this.#cond.notifyAll();
     } finally {
@@ -406,8 +685,12 @@ export class JoinableQueue extends Queue {
 
   override [kShare](): ShareState {
     return {
-      kind: 'forkful.JoinableQueue',
-      state: { ...this._state(), cond: this.#cond, unfinished: this.#unfinished },
+      kind: "forkful.JoinableQueue",
+      state: {
+        ...this._state(),
+        cond: this.#cond,
+        unfinished: this.#unfinished,
+      },
     };
   }
 }
@@ -423,18 +706,24 @@ export class SimpleQueue {
 
   async get(): Promise<unknown> {
     this.#checkOpen();
-    return getAsync(this.#ch, {}, 'SimpleQueue.get');
+    return getAsync(this.#ch, {}, "SimpleQueue.get");
   }
 
   getSync(): unknown {
     this.#checkOpen();
-    return getSync(this.#ch, {}, 'SimpleQueue.getSync');
+    return getSync(this.#ch, {}, "SimpleQueue.getSync");
   }
 
   /** Writes obj now (blocks only while the pipe is full). */
   put(obj: unknown): void {
     this.#checkOpen();
-    write(this.#ch, serialize(obj));
+    // send() encodes (plain data compactly) before it writes a byte.
+    this.#ch.wlock.acquire();
+    try {
+      this.#ch.writer.send(obj);
+    } finally {
+      this.#ch.wlock.release();
+    }
   }
 
   empty(): boolean {
@@ -451,14 +740,17 @@ export class SimpleQueue {
 
   [kShare](): ShareState {
     this.#checkOpen();
-    return { kind: 'forkful.SimpleQueue', state: { ...this.#ch } };
+    return { kind: "forkful.SimpleQueue", state: { ...this.#ch } };
   }
 
   #checkOpen(): void {
-    if (this.#closed) throw new ValueError('SimpleQueue is closed');
+    if (this.#closed) throw new ValueError("SimpleQueue is closed");
   }
 }
 
-registerShareable('forkful.Queue', (s) => new Queue(0, s as QueueState));
-registerShareable('forkful.JoinableQueue', (s) => new JoinableQueue(0, s as JoinableState));
-registerShareable('forkful.SimpleQueue', (s) => new SimpleQueue(s as Channel));
+registerShareable("forkful.Queue", (s) => new Queue(0, s as QueueState));
+registerShareable(
+  "forkful.JoinableQueue",
+  (s) => new JoinableQueue(0, s as JoinableState),
+);
+registerShareable("forkful.SimpleQueue", (s) => new SimpleQueue(s as Channel));
