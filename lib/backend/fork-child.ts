@@ -39,12 +39,17 @@ export function emitThreadWarning(message: string): void {
   process.emitWarning(message, { type: 'ForkWarning', code: 'FORKFUL_FORK_THREADS' });
 }
 
+// exitForkedChild, prepareForkedChild and the emit wrapper run in every
+// forked child and (mostly) never in the parent: parenthesised, V8 compiles
+// them with this module instead of parsing and compiling them in each child.
+
 /** Ends a forked child: stdout/stderr are written synchronously on POSIX
  * pipes, files and TTYs, so nothing is pending; then _exit. */
-export function exitForkedChild(code: number): never {
+// prettier-ignore
+export const exitForkedChild = (function exitForkedChild(code: number): never {
   native!._exit(code);
   throw new Error('unreachable');
-}
+});
 
 type Emit = typeof process.emit;
 
@@ -57,7 +62,8 @@ export function onForkedChildIdle(phase: 'beforeExit' | 'exit'): void {
 }
 
 /** Called in the child immediately after fork() returned 0. */
-export function prepareForkedChild(): void {
+// prettier-ignore
+export const prepareForkedChild = (function prepareForkedChild(): void {
   forkedChild = true;
   // V8's background compile jobs never run here (the platform's worker
   // threads were not copied): a hot loop waiting for on-stack replacement
@@ -95,14 +101,14 @@ export function prepareForkedChild(): void {
   (process as unknown as { reallyExit(code: number): never }).reallyExit = (code: number) =>
     exitForkedChild(code);
   const emit = process.emit as Emit;
-  process.emit = function (this: NodeJS.Process, event: string | symbol, ...args: unknown[]) {
+  process.emit = (function (this: NodeJS.Process, event: string | symbol, ...args: unknown[]) {
     const result = (emit as (...a: unknown[]) => boolean).call(this, event, ...args);
     if (event === 'exit') {
       const code = process.exitCode ?? (typeof args[0] === 'number' ? args[0] : 0);
       exitForkedChild(typeof code === 'number' ? code : Number(code) || 0);
     }
     return result;
-  } as Emit;
+  }) as Emit;
 
   // Node prints a fatal exception only after emitting 'exit', which now ends
   // the child first: print it here when nothing else will handle it.
@@ -113,4 +119,4 @@ export function prepareForkedChild(): void {
   });
 
   for (const hook of childHooks) hook();
-}
+});
