@@ -30,8 +30,8 @@ const openers = {
     const [down, up] = await m.orSkip('forkful Queue', () => [new Queue(), new Queue()]);
     await startForkedChild({
       send: (x) => up.put(x),
-      // get(), not getSync(): put() hands the message to a feeder that runs
-      // on the event loop, which a blocking getSync() would stall.
+      // get(), not getSync(): put() handed the message to a feeder on the
+      // event loop, which a blocking getSync() stalled (Queue at 37b0d08).
       recv: () => down.get(),
       flush: () => {
         up.close();
