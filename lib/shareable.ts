@@ -79,6 +79,19 @@ export function encodeShareables(value: unknown, seen = new Set<object>()): unkn
   return out ?? value;
 }
 
+// A value can arrive where only part of forkful was loaded (a Worker that
+// required 'forkful/os' only): load every module once, which registers every
+// reviver, before calling a kind unknown.
+let loadedAll = false;
+function reviverAfterLoadingAll(kind: string): Reviver | undefined {
+  if (!loadedAll) {
+    loadedAll = true;
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    require('./index');
+  }
+  return revivers.get(kind);
+}
+
 /** The inverse of encodeShareables. */
 export function decodeShareables(value: unknown): unknown {
   if (typeof value !== 'object' || value === null) return value;
@@ -90,7 +103,7 @@ export function decodeShareables(value: unknown): unknown {
   const record = value as Record<string, unknown>;
   const kind = record[MARK];
   if (typeof kind === 'string') {
-    const revive = revivers.get(kind);
+    const revive = revivers.get(kind) ?? reviverAfterLoadingAll(kind);
     if (!revive) {
       throw new TypeError(
         `cannot revive a shared '${kind}': its module was not loaded on this side`,

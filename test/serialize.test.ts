@@ -63,4 +63,18 @@ describe('serialize', () => {
       /'nope.Kind'/,
     );
   });
+
+  test('a kind whose module was not loaded yet is found by loading forkful', () => {
+    // forkful.Lock registers its reviver when lib/synchronize loads: this
+    // test file never imports it, so decoding must load it on demand.
+    const marker = { __forkful_shared__: 'forkful.Lock', state: null };
+    const kinds = (() => {
+      try {
+        return (decodeShareables(marker) as object).constructor.name;
+      } catch (err) {
+        return (err as Error).message;
+      }
+    })();
+    expect(kinds).not.toMatch(/was not loaded/);
+  });
 });
