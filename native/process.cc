@@ -179,7 +179,10 @@ Napi::Value ExitcodeNoReap(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   pid_t pid = ArgInt32(info, 0, "pid");
   double timeout_ms = ArgNumber(info, 1, "timeoutMs");
-  UniqueFd pidfd(OpenPidfd(pid));
+  // Opened only once there is something to wait for: exitcode and join()
+  // ask with timeout 0, which needs no more than waitid.
+  UniqueFd pidfd;
+  bool pidfd_tried = false;
   struct timespec start;
   clock_gettime(CLOCK_MONOTONIC, &start);
   for (;;) {
@@ -201,6 +204,10 @@ Napi::Value ExitcodeNoReap(const Napi::CallbackInfo& info) {
           timeout_ms - ((now.tv_sec - start.tv_sec) * 1e3 + (now.tv_nsec - start.tv_nsec) / 1e6);
       if (left <= 0) return env.Null();
       wait_ms = static_cast<int>(left + 0.999);
+    }
+    if (!pidfd_tried) {
+      pidfd_tried = true;
+      pidfd = UniqueFd(OpenPidfd(pid));
     }
     if (pidfd.valid()) {
       struct pollfd pfd = {pidfd.get(), POLLIN, 0};

@@ -79,12 +79,15 @@ const runInChild = (function runInChild(
     const target = spec.target as (...a: unknown[]) => unknown;
     void runTarget(target, spec.args, undefined, exitForkedChild);
   }));
-  // The termination is delivered at V8's next interrupt check: a loop's
-  // back edge is one, so nothing of the caller runs after this point.
-  for (;;) {
-    // spin until terminated (a few instructions)
-  }
+  // The termination is delivered at V8's next interrupt check: the entry of
+  // a called function is one (a loop's back edge only once its budget is
+  // spent), so nothing of the caller runs after this point.
+  for (;;) interruptCheck();
 });
+
+/** Called to meet V8's interrupt check at its entry (see runInChild). */
+// prettier-ignore
+const interruptCheck = (function interruptCheck(): void {});
 
 /** Children whose exit is still watched: a forked child closes the watches
  * it inherited (those children are its siblings, not its own). */
