@@ -451,6 +451,12 @@ Napi::Value Fork(const Napi::CallbackInfo& info) {
       fprintf(stderr, "forkful: uv_loop_fork failed in the child: %s\n", uv_strerror(err));
       _exit(70);
     }
+    // V8's background compile jobs never run here (the platform's worker
+    // threads were not copied): a hot loop waiting for on-stack replacement
+    // would stay on the slow tiers for good, and WebAssembly.compile would
+    // wait forever. Both compile on this thread instead. (Set here, in one
+    // call, rather than through node:v8, which each child would compile.)
+    v8::V8::SetFlagsFromString("--no-concurrent-osr --no-wasm-async-compilation");
     KeepChildLoopAlive(env, loop, info[0].As<Napi::Function>());
   }
   return Napi::Number::New(env, pid);

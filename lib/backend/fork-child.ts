@@ -3,7 +3,6 @@
 // _exit instead of Node's teardown (which would join threads it does not
 // have, and crash or hang).
 import { inspect } from 'node:util';
-import { setFlagsFromString } from 'node:v8';
 import { native } from '../native';
 
 let forkedChild = false;
@@ -65,14 +64,8 @@ export function onForkedChildIdle(phase: 'beforeExit' | 'exit'): void {
 // prettier-ignore
 export const prepareForkedChild = (function prepareForkedChild(): void {
   forkedChild = true;
-  // V8's background compile jobs never run here (the platform's worker
-  // threads were not copied): a hot loop waiting for on-stack replacement
-  // would stay on the slow tiers for good. Compile OSR on this thread.
-  // (Functions first optimised in a child have the same limit: see README.)
-  setFlagsFromString('--no-concurrent-osr');
-  // WebAssembly.compile/instantiate would wait forever for those threads:
-  // compile on this thread (the promise API stays the same).
-  setFlagsFromString('--no-wasm-async-compilation');
+  // (native fork() has set --no-concurrent-osr and --no-wasm-async-compilation:
+  // V8's background compile threads do not exist here. See README.)
   Object.defineProperty(process, 'pid', {
     value: native!.getpid(),
     writable: false,
