@@ -85,7 +85,7 @@ function runMeasurement(cmd, args, { timeoutMs = 60000, env, cwd = BENCH } = {})
       } else if (result && code === 0) {
         try {
           resolve({ result: JSON.parse(result.slice(7)) });
-        } catch (e) {
+        } catch {
           resolve({ error: `bad RESULT line: ${result}` });
         }
       } else {
