@@ -11,15 +11,16 @@
 // order under the writer lock, waiting for room in the pipe without
 // blocking. A child flushes its feeders before it ends (as Python joins the
 // feeder thread), unless cancelJoinThread() was called.
-import { Empty, Full, ValueError } from "../errors";
-import { serialize } from "../serialize";
-import { kShare, registerShareable, type ShareState } from "../shareable";
-import { BoundedSemaphore, Condition, Lock, Semaphore } from "../synchronize";
-import { Connection, nativePipe } from "./connection";
-import { encodeFast, scratch } from "./wire";
-import { requireNative } from "../native";
-import { atForkChild } from "../backend/fork-child";
-import { beforeChildExit } from "../backend/run-target";
+import { EOFError, Empty, Full, ValueError } from '../errors';
+import { serialize } from '../serialize';
+import { kShare, registerShareable, type ShareState } from '../shareable';
+import { BoundedSemaphore, Condition, Lock, Semaphore } from '../synchronize';
+import { RawArray } from '../synchronize/sharedctypes';
+import { Connection, nativePipe } from './connection';
+import { decodeMessage, encodeFast, scratch } from './wire';
+import { requireNative } from '../native';
+import { atForkChild } from '../backend/fork-child';
+import { beforeChildExit } from '../backend/run-target';
 
 const SEM_VALUE_MAX = 0x7fffffff;
 
@@ -32,32 +33,23 @@ export interface PutOptions {
 
 export type GetOptions = PutOptions;
 
-function options(
-  opts: PutOptions | boolean | undefined,
-  timeout?: number | null,
-): PutOptions {
-  if (typeof opts === "boolean") return { block: opts, timeout };
+function options(opts: PutOptions | boolean | undefined, timeout?: number | null): PutOptions {
+  if (typeof opts === 'boolean') return { block: opts, timeout };
   return opts ?? {};
 }
 
-function checkTimeout(
-  timeout: number | null | undefined,
-  what: string,
-): number | null {
+function checkTimeout(timeout: number | null | undefined, what: string): number | null {
   if (timeout === undefined || timeout === null) return null;
-  if (typeof timeout !== "number" || Number.isNaN(timeout)) {
+  if (typeof timeout !== 'number' || Number.isNaN(timeout)) {
     throw new TypeError(`${what}: timeout must be a number of seconds or null`);
   }
-  if (timeout < 0)
-    throw new ValueError(`${what}: 'timeout' must be a non-negative number`);
+  if (timeout < 0) throw new ValueError(`${what}: 'timeout' must be a non-negative number`);
   return timeout;
 }
 
 /** Seconds left before `deadline` (ms, performance.now()); null stays null. */
 function left(deadline: number | null): number | null {
-  return deadline === null
-    ? null
-    : Math.max(0, (deadline - performance.now()) / 1000);
+  return deadline === null ? null : Math.max(0, (deadline - performance.now()) / 1000);
 }
 
 interface FdWatch {
@@ -72,44 +64,180 @@ interface Channel {
   writer: Connection;
   rlock: Lock;
   wlock: Lock;
+  /** Bytes read from the pipe and not yet taken, shared by every reader. */
+  shared: RawArray;
 }
+
+/** Size of the shared read buffer: one read(2) takes this many bytes. */
+const SHARED_CAP = 16 * 1024;
+const HEADER_BIG = 0xffffffff;
 
 function newChannel(): Channel {
   const [r, w] = nativePipe();
   return {
-    // exact: several processes read this pipe in turn; none may read ahead.
     reader: new Connection(r, { writable: false, exact: true }),
     writer: new Connection(w, { readable: false }),
     rlock: new Lock(),
     wlock: new Lock(),
+    shared: new RawArray('B', 8 + SHARED_CAP),
   };
 }
 
+/** What crosses to another process (the local views stay here). */
+function channelState(ch: Channel): Channel {
+  return {
+    reader: ch.reader,
+    writer: ch.writer,
+    rlock: ch.rlock,
+    wlock: ch.wlock,
+    shared: ch.shared,
+  };
+}
+
+/**
+ * The reading side. Several processes read the pipe in turn, so no reader
+ * may keep bytes to itself: whoever holds the reader lock reads as much as
+ * the pipe has (up to SHARED_CAP) into a buffer in shared memory, takes its
+ * one message from there and leaves the rest for the next holder, of any
+ * process. A stream of small messages then costs one read(2) per many
+ * messages instead of two per message. A message larger than the buffer is
+ * read straight into its own buffer, and the reader lock is kept until it is
+ * whole (as Python reads a message whole once it has begun, whatever the
+ * timeout).
+ */
+class SharedReader {
+  readonly #ch: Channel;
+  readonly #native = requireNative('Queue');
+  readonly #pos: Int32Array; // [start, end) of the unread bytes in #buf
+  readonly #buf: Buffer;
+  readonly #tmp = Buffer.allocUnsafeSlow(SHARED_CAP);
+  /** A message too large for the shared buffer, being read (lock held). */
+  big: Buffer | null = null;
+  #bigFilled = 0;
+
+  constructor(ch: Channel) {
+    this.#ch = ch;
+    const v = ch.shared.view;
+    this.#pos = new Int32Array(v.buffer, v.byteOffset, 2);
+    this.#buf = Buffer.from(v.buffer, v.byteOffset + 8, SHARED_CAP);
+  }
+
+  /** Bytes waiting in the shared buffer (approximate without the lock). */
+  buffered(): boolean {
+    return this.#pos[1] > this.#pos[0];
+  }
+
+  /** With the reader lock held: the next message, or NONE when the pipe
+   * has no more bytes now. EOFError once every writer is gone. */
+  next(): unknown {
+    const native = this.#native;
+    const fd = this.#ch.reader.fileno();
+    const pos = this.#pos;
+    const buf = this.#buf;
+    for (;;) {
+      if (this.big) {
+        const big = this.big;
+        while (this.#bigFilled < big.length) {
+          const n: number = native.readInto(fd, big, this.#bigFilled, big.length - this.#bigFilled);
+          if (n < 0) return NONE;
+          if (n === 0) throw eofError(true);
+          this.#bigFilled += n;
+        }
+        this.big = null;
+        return decodeMessage(big);
+      }
+      let start = pos[0];
+      let end = pos[1];
+      const avail = end - start;
+      if (avail >= 4) {
+        let len = buf.readUInt32BE(start);
+        let header = 4;
+        if (len === HEADER_BIG) {
+          if (avail >= 12) {
+            len = Number(buf.readBigUInt64BE(start + 4));
+            header = 12;
+          } else {
+            header = 0; // the 8-byte length is still to come
+          }
+        }
+        if (header > 0) {
+          if (avail - header >= len) {
+            const frame = buf.subarray(start + header, start + header + len);
+            // v8's deserializer gets a private copy, not shared memory.
+            const value = decodeMessage(len > 0 && frame[0] === 0xff ? Buffer.from(frame) : frame);
+            start += header + len;
+            if (start === end) start = end = 0;
+            pos[0] = start;
+            pos[1] = end;
+            return value;
+          }
+          if (header + len > SHARED_CAP) {
+            const big = Buffer.allocUnsafe(len);
+            buf.copy(big, 0, start + header, end);
+            this.big = big;
+            this.#bigFilled = avail - header;
+            pos[0] = pos[1] = 0;
+            continue;
+          }
+        }
+      }
+      // An incomplete message: move it to the front, then read more.
+      if (start > 0) {
+        buf.copy(buf, 0, start, end);
+        start = 0;
+        end = avail;
+        pos[0] = 0;
+        pos[1] = end;
+      }
+      // (read(2) into a private buffer: the addon takes no shared memory)
+      const n: number = native.readInto(fd, this.#tmp, 0, SHARED_CAP - end);
+      if (n < 0) return NONE;
+      if (n === 0) throw eofError(avail > 0);
+      this.#tmp.copy(buf, end, 0, n);
+      pos[1] = end + n;
+    }
+  }
+}
+
+const NONE: unique symbol = Symbol('none');
+
+function eofError(partial: boolean): EOFError {
+  return new EOFError(
+    partial
+      ? 'the queue was closed by every writer in the middle of a message'
+      : 'every process that could put on this queue has closed it',
+  );
+}
+
+const readers = new WeakMap<Channel, SharedReader>();
+
+function readerOf(ch: Channel): SharedReader {
+  let r = readers.get(ch);
+  if (!r) {
+    r = new SharedReader(ch);
+    readers.set(ch, r);
+  }
+  return r;
+}
+
 /** Reads one message under the reader lock, waiting without blocking the loop. */
-async function getAsync(
-  ch: Channel,
-  opts: GetOptions,
-  what: string,
-): Promise<unknown> {
+async function getAsync(ch: Channel, opts: GetOptions, what: string): Promise<unknown> {
   const block = opts.block ?? true;
   const timeout = checkTimeout(opts.timeout, what);
-  const deadline =
-    block && timeout !== null ? performance.now() + timeout * 1000 : null;
+  const deadline = block && timeout !== null ? performance.now() + timeout * 1000 : null;
   const got =
     ch.rlock.acquire(false) ||
-    (block &&
-      timeout !== 0 &&
-      (await ch.rlock.acquireAsync({ blocking: true, timeout })));
+    (block && timeout !== 0 && (await ch.rlock.acquireAsync({ blocking: true, timeout })));
   if (!got) throw new Empty();
   try {
-    // Without a deadline recv() itself waits (and tries a read first): no
-    // poll before each message.
-    if (block && deadline === null) return await ch.reader.recv();
-    const ready = block
-      ? await ch.reader.pollAsync(left(deadline))
-      : ch.reader.poll(0);
-    if (!ready) throw new Empty();
-    return await ch.reader.recv();
+    const r = readerOf(ch);
+    for (;;) {
+      const value = r.next();
+      if (value !== NONE) return value;
+      // A message begun is read whole whatever the timeout.
+      const wait = r.big ? null : block ? left(deadline) : 0;
+      if (wait === 0 || !(await ch.reader.pollAsync(wait))) throw new Empty();
+    }
   } finally {
     ch.rlock.release();
   }
@@ -118,21 +246,25 @@ async function getAsync(
 function getSync(ch: Channel, opts: GetOptions, what: string): unknown {
   const block = opts.block ?? true;
   const timeout = checkTimeout(opts.timeout, what);
-  const deadline =
-    block && timeout !== null ? performance.now() + timeout * 1000 : null;
-  if (!(block ? ch.rlock.acquire(true, timeout) : ch.rlock.acquire(false)))
-    throw new Empty();
+  const deadline = block && timeout !== null ? performance.now() + timeout * 1000 : null;
+  if (!(block ? ch.rlock.acquire(true, timeout) : ch.rlock.acquire(false))) throw new Empty();
   try {
-    if (
-      !(block && deadline === null) &&
-      !ch.reader.poll(block ? left(deadline) : 0)
-    ) {
-      throw new Empty();
+    const r = readerOf(ch);
+    for (;;) {
+      const value = r.next();
+      if (value !== NONE) return value;
+      const wait = r.big ? null : block ? left(deadline) : 0;
+      if (wait !== 0) flushFeedersSync(); // this process's items may be the ones awaited
+      if (wait === 0 || !ch.reader.poll(wait)) throw new Empty();
     }
-    return ch.reader.recvSync();
   } finally {
     ch.rlock.release();
   }
+}
+
+/** Nothing to read now (approximate, as in Python). */
+function isEmpty(ch: Channel): boolean {
+  return !readerOf(ch).buffered() && !ch.reader.poll(0);
 }
 
 /** Feeders with items still to write (or a write under way). */
@@ -145,18 +277,22 @@ atForkChild(() => {
   active.clear();
 });
 beforeChildExit(() =>
-  Promise.all(
-    [...active].filter((f) => f.joinAtExit).map((feeder) => feeder.drain()),
-  ),
+  Promise.all([...active].filter((f) => f.joinAtExit).map((feeder) => feeder.drain())),
 );
 
-const HEADER_BIG = 0xffffffff;
 /** Small frames are copied into one buffer and go out in one write. */
 const ACC_SIZE = 64 * 1024;
 /** A body this large is written from its own buffer rather than copied. */
 const OWN_SEGMENT = 8 * 1024;
 /** Queued bytes that make put() write at once rather than at the next turn. */
 const HIGH_WATER = 32 * 1024;
+/** flushSync() naps on this while the pipe is full. */
+const napTime = new Int32Array(new SharedArrayBuffer(4));
+
+/** Before this thread blocks: writes what its feeders hold. */
+function flushFeedersSync(): void {
+  for (const feeder of active) feeder.flushSync();
+}
 
 /**
  * Python's feeder thread, on the event loop. put() appends the framed item
@@ -171,7 +307,7 @@ const HIGH_WATER = 32 * 1024;
  */
 class Feeder {
   joinAtExit = true;
-  readonly #native = requireNative("Queue");
+  readonly #native = requireNative('Queue');
   // Sealed segments, oldest first, from #head on (#headOff bytes of the
   // first already written); then #acc[#accOff, #accLen), the newest bytes.
   #segs: Buffer[] = [];
@@ -182,6 +318,7 @@ class Feeder {
   #accLen = 0;
   #queued = 0; // bytes not yet written
   #running: Promise<void> | null = null;
+  #holding = false; // this feeder holds the writer lock
   #turn: NodeJS.Immediate | null = null;
   #keepAlive: NodeJS.Timeout | null = null;
   #room: FdWatch | null = null;
@@ -246,12 +383,7 @@ class Feeder {
     const segs = this.#segs;
     while (this.#head < segs.length) {
       const seg = segs[this.#head];
-      const n: number = native.writeSome(
-        fd,
-        seg,
-        this.#headOff,
-        seg.length - this.#headOff,
-      );
+      const n: number = native.writeSome(fd, seg, this.#headOff, seg.length - this.#headOff);
       if (n < 0) return false;
       this.#queued -= n;
       this.#headOff += n;
@@ -266,12 +398,7 @@ class Feeder {
     }
     while (this.#accLen > this.#accOff) {
       const acc = this.#acc as Buffer;
-      const n: number = native.writeSome(
-        fd,
-        acc,
-        this.#accOff,
-        this.#accLen - this.#accOff,
-      );
+      const n: number = native.writeSome(fd, acc, this.#accOff, this.#accLen - this.#accOff);
       if (n < 0) return false;
       this.#queued -= n;
       this.#accOff += n;
@@ -284,33 +411,61 @@ class Feeder {
    * otherwise continues on the event loop. */
   #flush(): void {
     if (!this.ch.wlock.acquire(false)) {
-      this.#start(false);
+      this.#start();
       return;
     }
+    this.#holding = true;
     let done: boolean;
     try {
       done = this.#writeOut(this.ch.writer.fileno());
     } catch (err) {
-      this.ch.wlock.release();
+      this.#unlock();
       this.#failed(err);
       return;
     }
     if (!done) {
-      this.#start(true); // the pipe is full mid-batch: keep the lock
+      this.#start(); // the pipe is full mid-batch: the run keeps the lock
       return;
     }
-    this.ch.wlock.release();
+    this.#unlock();
     this.#idle();
   }
 
-  #start(locked: boolean): void {
+  #unlock(): void {
+    this.#holding = false;
+    this.ch.wlock.release();
+  }
+
+  /**
+   * Writes everything queued before this thread blocks (putSync() waiting
+   * for a slot, getSync() waiting for an item): a blocked event loop cannot
+   * run the feeder, and a batch it left half written (the writer lock held,
+   * waiting for room) would stall every reader and writer of the queue.
+   * Python's feeder thread runs on meanwhile; this does its work first.
+   */
+  flushSync(): void {
+    if (this.#queued === 0 && !this.#holding) return;
+    const { wlock, writer } = this.ch;
+    if (!this.#holding) {
+      wlock.acquire();
+      this.#holding = true;
+    }
+    try {
+      while (!this.#writeOut(writer.fileno())) Atomics.wait(napTime, 0, 0, 0.2);
+    } finally {
+      this.#unlock();
+    }
+    if (!this.#running) this.#idle();
+  }
+
+  #start(): void {
     if (!this.#keepAlive) {
       // A lock wait does not hold the event loop open by itself: this does,
       // so a process never ends with items unwritten.
       this.#keepAlive = setTimeout(() => {}, 0x7fffffff);
       if (!this.joinAtExit) this.#keepAlive.unref();
     }
-    const run = this.#run(locked).then(
+    const run = this.#run().then(
       () => {
         if (this.#running !== run) return; // forgotten (forked copy)
         this.#running = null;
@@ -327,23 +482,33 @@ class Feeder {
     this.#running = run;
   }
 
-  async #run(locked: boolean): Promise<void> {
+  async #run(): Promise<void> {
     const pid = process.pid;
     const { wlock, writer } = this.ch;
     while (this.#queued > 0) {
-      if (!locked) {
-        if (!wlock.acquire(false)) await wlock.acquireAsync();
+      if (!this.#holding) {
+        // Retried on the event loop rather than awaited with acquireAsync: an
+        // acquire completing in the background while this thread blocks in
+        // putSync()/getSync() would leave the lock held by nobody running.
+        for (let tries = 0; !wlock.acquire(false); tries++) {
+          await new Promise<void>((resolve) => {
+            if (tries < 4) setImmediate(resolve);
+            else if (this.joinAtExit) setTimeout(resolve, 1);
+            else setTimeout(resolve, 1).unref();
+          });
+          if (process.pid !== pid) return;
+        }
         if (process.pid !== pid) return; // a forked copy: the items are the parent's
-        locked = true;
+        this.#holding = true;
       }
       try {
-        while (!this.#writeOut(writer.fileno())) {
+        while (this.#holding && !this.#writeOut(writer.fileno())) {
           await this.#roomToWrite();
           if (process.pid !== pid) return;
         }
       } finally {
-        if (process.pid === pid) wlock.release();
-        locked = false;
+        // (flushSync may have finished the batch and let go meanwhile)
+        if (this.#holding && process.pid === pid) this.#unlock();
       }
     }
   }
@@ -389,7 +554,7 @@ class Feeder {
       `a Queue's feeder could not write queued items, which are lost: ${
         err instanceof Error ? err.message : String(err)
       }`,
-      { code: "FORKFUL_QUEUE_FEEDER" },
+      { code: 'FORKFUL_QUEUE_FEEDER' },
     );
   }
 
@@ -416,6 +581,7 @@ class Feeder {
 
   forget(): void {
     this.#drop();
+    this.#holding = false;
     this.#running = null;
     this.#turn = null;
     this.#keepAlive = null;
@@ -425,12 +591,7 @@ class Feeder {
   }
 }
 
-function writeHeader(
-  buf: Buffer,
-  at: number,
-  size: number,
-  header: number,
-): void {
+function writeHeader(buf: Buffer, at: number, size: number, header: number): void {
   if (header === 4) {
     buf.writeUInt32BE(size, at);
   } else {
@@ -454,18 +615,13 @@ export class Queue {
 
   constructor(maxsize = 0, revive?: QueueState) {
     if (revive) {
-      this._ch = {
-        reader: revive.reader,
-        writer: revive.writer,
-        rlock: revive.rlock,
-        wlock: revive.wlock,
-      };
+      this._ch = channelState(revive);
       this.#maxsize = revive.maxsize;
       this.#sem = revive.sem;
       return;
     }
-    if (typeof maxsize !== "number" || !Number.isInteger(maxsize)) {
-      throw new TypeError("Queue: maxsize must be an integer");
+    if (typeof maxsize !== 'number' || !Number.isInteger(maxsize)) {
+      throw new TypeError('Queue: maxsize must be an integer');
     }
     this.#maxsize = maxsize <= 0 ? SEM_VALUE_MAX : maxsize;
     this._ch = newChannel();
@@ -475,42 +631,35 @@ export class Queue {
   /** Puts obj, waiting (without blocking the event loop) for a free slot
    * when the queue is full; Full if none within timeout seconds (or at once
    * with block: false). put(obj, false) and put(obj, true, 2) also work. */
-  async put(
-    obj: unknown,
-    opts?: PutOptions | boolean,
-    timeout?: number | null,
-  ): Promise<void> {
+  async put(obj: unknown, opts?: PutOptions | boolean, timeout?: number | null): Promise<void> {
     const o = options(opts, timeout);
     this.#checkOpen();
     const block = o.block ?? true;
-    const t = checkTimeout(o.timeout, "Queue.put");
+    const t = checkTimeout(o.timeout, 'Queue.put');
     // Encoded first: an item that cannot travel fails before a slot is taken.
     const n = encodeFast(obj);
     let body = n < 0 ? serialize(obj) : null;
     if (!this.#sem.acquire(false)) {
       if (!block || t === 0) throw new Full();
       body ??= Buffer.from(scratch.subarray(0, n)); // scratch is reused meanwhile
-      if (!(await this.#sem.acquireAsync({ blocking: true, timeout: t })))
-        throw new Full();
+      if (!(await this.#sem.acquireAsync({ blocking: true, timeout: t }))) throw new Full();
     }
     this._beforeWrite();
     this.#feed(body, n);
   }
 
   /** put() that blocks. */
-  putSync(
-    obj: unknown,
-    opts?: PutOptions | boolean,
-    timeout?: number | null,
-  ): void {
+  putSync(obj: unknown, opts?: PutOptions | boolean, timeout?: number | null): void {
     const o = options(opts, timeout);
     this.#checkOpen();
     const block = o.block ?? true;
-    const t = checkTimeout(o.timeout, "Queue.putSync");
+    const t = checkTimeout(o.timeout, 'Queue.putSync');
     const n = encodeFast(obj);
     const body = n < 0 ? serialize(obj) : null;
     if (!this.#sem.acquire(false)) {
-      if (!block || t === 0 || !this.#sem.acquire(true, t)) throw new Full();
+      if (!block || t === 0) throw new Full();
+      flushFeedersSync(); // readers may need what this process still holds
+      if (!this.#sem.acquire(true, t)) throw new Full();
     }
     this._beforeWrite();
     this.#feed(body, n);
@@ -528,12 +677,9 @@ export class Queue {
 
   /** Takes the next item, waiting without blocking the event loop; Empty if
    * none within timeout seconds (or at once with block: false). */
-  async get(
-    opts?: GetOptions | boolean,
-    timeout?: number | null,
-  ): Promise<unknown> {
+  async get(opts?: GetOptions | boolean, timeout?: number | null): Promise<unknown> {
     this.#checkOpen();
-    const value = await getAsync(this._ch, options(opts, timeout), "Queue.get");
+    const value = await getAsync(this._ch, options(opts, timeout), 'Queue.get');
     this.#sem.release();
     return value;
   }
@@ -541,7 +687,7 @@ export class Queue {
   /** get() that blocks. */
   getSync(opts?: GetOptions | boolean, timeout?: number | null): unknown {
     this.#checkOpen();
-    const value = getSync(this._ch, options(opts, timeout), "Queue.getSync");
+    const value = getSync(this._ch, options(opts, timeout), 'Queue.getSync');
     this.#sem.release();
     return value;
   }
@@ -559,7 +705,7 @@ export class Queue {
   /** True when nothing is ready to read now (approximate, as in Python). */
   empty(): boolean {
     this.#checkOpen();
-    return !this._ch.reader.poll(0);
+    return isEmpty(this._ch);
   }
 
   /** True when maxsize items are in the queue (approximate). */
@@ -602,19 +748,18 @@ export class Queue {
 
   [kShare](): ShareState {
     this.#checkOpen();
-    return { kind: "forkful.Queue", state: this._state() };
+    return { kind: 'forkful.Queue', state: this._state() };
   }
 
   protected _state(): Record<string, unknown> {
-    return { ...this._ch, maxsize: this.#maxsize, sem: this.#sem };
+    return { ...channelState(this._ch), maxsize: this.#maxsize, sem: this.#sem };
   }
 
   /** Hook for JoinableQueue: runs after a slot is taken, before the write. */
   protected _beforeWrite(): void {}
 
   #checkOpen(): void {
-    if (this.#closed)
-      throw new ValueError("this Queue is closed in this process");
+    if (this.#closed) throw new ValueError('this Queue is closed in this process');
   }
 }
 
@@ -656,7 +801,7 @@ export class JoinableQueue extends Queue {
     this.#cond.acquire();
     try {
       if (!this.#unfinished.acquire(false)) {
-        throw new ValueError("taskDone() called too many times");
+        throw new ValueError('taskDone() called too many times');
       }
       if (this.#unfinished.getValue() === 0) this.#cond.notifyAll();
     } finally {
@@ -685,7 +830,7 @@ export class JoinableQueue extends Queue {
 
   override [kShare](): ShareState {
     return {
-      kind: "forkful.JoinableQueue",
+      kind: 'forkful.JoinableQueue',
       state: {
         ...this._state(),
         cond: this.#cond,
@@ -701,17 +846,17 @@ export class SimpleQueue {
   #closed = false;
 
   constructor(revive?: Channel) {
-    this.#ch = revive ?? newChannel();
+    this.#ch = revive ? channelState(revive) : newChannel();
   }
 
   async get(): Promise<unknown> {
     this.#checkOpen();
-    return getAsync(this.#ch, {}, "SimpleQueue.get");
+    return getAsync(this.#ch, {}, 'SimpleQueue.get');
   }
 
   getSync(): unknown {
     this.#checkOpen();
-    return getSync(this.#ch, {}, "SimpleQueue.getSync");
+    return getSync(this.#ch, {}, 'SimpleQueue.getSync');
   }
 
   /** Writes obj now (blocks only while the pipe is full). */
@@ -728,7 +873,7 @@ export class SimpleQueue {
 
   empty(): boolean {
     this.#checkOpen();
-    return !this.#ch.reader.poll(0);
+    return isEmpty(this.#ch);
   }
 
   close(): void {
@@ -740,17 +885,14 @@ export class SimpleQueue {
 
   [kShare](): ShareState {
     this.#checkOpen();
-    return { kind: "forkful.SimpleQueue", state: { ...this.#ch } };
+    return { kind: 'forkful.SimpleQueue', state: { ...this.#ch } };
   }
 
   #checkOpen(): void {
-    if (this.#closed) throw new ValueError("SimpleQueue is closed");
+    if (this.#closed) throw new ValueError('SimpleQueue is closed');
   }
 }
 
-registerShareable("forkful.Queue", (s) => new Queue(0, s as QueueState));
-registerShareable(
-  "forkful.JoinableQueue",
-  (s) => new JoinableQueue(0, s as JoinableState),
-);
-registerShareable("forkful.SimpleQueue", (s) => new SimpleQueue(s as Channel));
+registerShareable('forkful.Queue', (s) => new Queue(0, s as QueueState));
+registerShareable('forkful.JoinableQueue', (s) => new JoinableQueue(0, s as JoinableState));
+registerShareable('forkful.SimpleQueue', (s) => new SimpleQueue(s as Channel));
