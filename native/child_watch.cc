@@ -15,15 +15,6 @@
 namespace forkful {
 namespace {
 
-int OpenPidfd(pid_t pid) {
-#if defined(__linux__) && defined(SYS_pidfd_open)
-  return static_cast<int>(syscall(SYS_pidfd_open, pid, 0));
-#else
-  errno = ENOSYS;
-  return -1;
-#endif
-}
-
 class PidWatch : public Napi::ObjectWrap<PidWatch> {
  public:
   static Napi::Function Class(Napi::Env env) {

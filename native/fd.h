@@ -2,7 +2,11 @@
 #pragma once
 
 #include <fcntl.h>
+#include <sys/types.h>
 #include <unistd.h>
+#if defined(__linux__)
+#include <sys/syscall.h>
+#endif
 
 #include <cerrno>
 #include <string>
@@ -61,6 +65,17 @@ inline bool ReadWholeFile(const char* path, std::string* out) {
     if (n == 0) return true;
     out->append(buf, static_cast<size_t>(n));
   }
+}
+
+// A pidfd for `pid` (Linux 5.3+): readable when the process exits. -1 with
+// errno ENOSYS where the system has none (callers fall back to polling).
+inline int OpenPidfd(pid_t pid) {
+#if defined(__linux__) && defined(SYS_pidfd_open)
+  return static_cast<int>(syscall(SYS_pidfd_open, pid, 0));
+#else
+  errno = ENOSYS;
+  return -1;
+#endif
 }
 
 }  // namespace forkful

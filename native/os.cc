@@ -55,15 +55,6 @@ Napi::Value WaitPid(const Napi::CallbackInfo& info) {
   return PidStatusPair(env, got, got == 0 ? 0 : status);
 }
 
-#if defined(__linux__) && defined(SYS_pidfd_open)
-int PidfdOpen(pid_t pid) { return static_cast<int>(syscall(SYS_pidfd_open, pid, 0)); }
-#else
-int PidfdOpen(pid_t) {
-  errno = ENOSYS;
-  return -1;
-}
-#endif
-
 // waitpidTimeout(pid, timeoutMs) -> [pid, status], or null when the child is
 // still running after timeoutMs. Blocks the calling thread (the Sync forms).
 Napi::Value WaitPidTimeout(const Napi::CallbackInfo& info) {
@@ -79,7 +70,7 @@ Napi::Value WaitPidTimeout(const Napi::CallbackInfo& info) {
     if (got < 0) ThrowErrno(env, "waitpid");
     return PidStatusPair(env, got, status);
   }
-  UniqueFd pidfd(PidfdOpen(pid));
+  UniqueFd pidfd(OpenPidfd(pid));
   if (!pidfd.valid() && errno != ENOSYS) ThrowErrno(env, "pidfd_open");
   struct timespec start;
   clock_gettime(CLOCK_MONOTONIC, &start);

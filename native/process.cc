@@ -161,15 +161,6 @@ Napi::Value AbandonStack(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
-int OpenPidfd(pid_t pid) {
-#if defined(__linux__) && defined(SYS_pidfd_open)
-  return static_cast<int>(syscall(SYS_pidfd_open, pid, 0));
-#else
-  errno = ENOSYS;
-  return -1;
-#endif
-}
-
 // exitcodeNoReap(pid, timeoutMs) -> the child's exit code (minus the signal
 // number when killed) once it has ended, or null after timeoutMs (< 0:
 // wait forever). The child is NOT reaped (waitid WNOWAIT): whoever owns its
