@@ -2,6 +2,7 @@
 // beside a Lock or RLock. wait() reads the sequence while holding the lock,
 // releases the lock, and sleeps on the sequence (a shared futex); notify()
 // bumps the sequence and wakes n sleepers.
+import { Acquirable } from './acquirable';
 import { RuntimeError, ValueError } from '../errors';
 import { kShare, registerShareable, type ShareState } from '../shareable';
 import { deadlineOf, remaining, waitTimeout } from './args';
@@ -49,12 +50,13 @@ function checkN(n: number): number {
 }
 
 /** Python's Condition(lock?): the default lock is an RLock. */
-export class Condition {
+export class Condition extends Acquirable {
   readonly lock: ConditionLock;
   /** @internal */ readonly _block: Block;
   /** @internal */ readonly _cw: CondWords;
 
   constructor(lock?: Lock | RLock | null, revive?: Revive) {
+    super();
     arenaNative('Condition');
     if (
       lock !== undefined &&
@@ -81,28 +83,6 @@ export class Condition {
   }
 
   release(): void {
-    this.lock.release();
-  }
-
-  withLock<T>(fn: () => T): T {
-    this.lock.acquire();
-    try {
-      return fn();
-    } finally {
-      this.lock.release();
-    }
-  }
-
-  async withLockAsync<T>(fn: () => T | Promise<T>): Promise<T> {
-    await this.lock.acquireAsync();
-    try {
-      return await fn();
-    } finally {
-      this.lock.release();
-    }
-  }
-
-  [Symbol.dispose](): void {
     this.lock.release();
   }
 

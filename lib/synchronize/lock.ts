@@ -3,6 +3,7 @@
 // operation in JS; contended ones sleep on a shared futex in native code,
 // which also recovers the lock from an owner that died (see sync.cc).
 import { RuntimeError } from '../errors';
+import { Acquirable } from './acquirable';
 import { kShare, registerShareable, type ShareState } from '../shareable';
 import { acquireTimeout, type AcquireOptions } from './args';
 import { arenaNative, Block, nat, Kind, self, words, type BlockState } from './arena';
@@ -71,12 +72,13 @@ export interface ConditionLock {
 
 /** A primitive lock (Python's threading.Lock / multiprocessing.Lock), shared
  * by every thread and process that receives it. Any thread may release it. */
-export class Lock implements ConditionLock {
+export class Lock extends Acquirable implements ConditionLock {
   /** @internal */ readonly _block: Block;
   /** @internal */ readonly _w: Int32Array;
   /** @internal */ readonly _i: number;
 
   constructor(revive?: Revive) {
+    super();
     arenaNative('Lock');
     this._block =
       revive instanceof Revive
@@ -118,38 +120,6 @@ export class Lock implements ConditionLock {
     return Atomics.load(this._w, this._i) !== 0;
   }
 
-  /** Runs fn while holding the lock (Python's `with lock:`). */
-  withLock<T>(fn: () => T): T {
-    this.acquire();
-    try {
-      return fn();
-    } finally {
-      this.release();
-    }
-  }
-
-  /** Awaits the lock without blocking the event loop, then runs fn. */
-  async withLockAsync<T>(fn: () => T | Promise<T>): Promise<T> {
-    await this.acquireAsync();
-    try {
-      return await fn();
-    } finally {
-      this.release();
-    }
-  }
-
-  /** Acquires, and returns a guard whose disposal releases:
-   * `using _ = lock.hold();` */
-  hold(): Disposable {
-    this.acquire();
-    return { [Symbol.dispose]: () => this.release() };
-  }
-
-  /** Releases the lock (for `lock.acquire(); using _ = lock;`). */
-  [Symbol.dispose](): void {
-    this.release();
-  }
-
   /** @internal */ _isOwned(): boolean {
     return wordOwnedByMe(this._i);
   }
@@ -175,12 +145,13 @@ export class Lock implements ConditionLock {
 
 /** A re-entrant lock: owned by one thread of one process, which may take it
  * again; only the owner may release it. */
-export class RLock implements ConditionLock {
+export class RLock extends Acquirable implements ConditionLock {
   /** @internal */ readonly _block: Block;
   /** @internal */ readonly _w: Int32Array;
   /** @internal */ readonly _i: number;
 
   constructor(revive?: Revive) {
+    super();
     arenaNative('RLock');
     this._block =
       revive instanceof Revive
@@ -239,33 +210,6 @@ export class RLock implements ConditionLock {
     }
     if (--w[i + 1] > 0) return;
     if (Atomics.exchange(w, i, 0) & WAITERS) nat().syncFutexWake(i * 4, 1);
-  }
-
-  withLock<T>(fn: () => T): T {
-    this.acquire();
-    try {
-      return fn();
-    } finally {
-      this.release();
-    }
-  }
-
-  async withLockAsync<T>(fn: () => T | Promise<T>): Promise<T> {
-    await this.acquireAsync();
-    try {
-      return await fn();
-    } finally {
-      this.release();
-    }
-  }
-
-  hold(): Disposable {
-    this.acquire();
-    return { [Symbol.dispose]: () => this.release() };
-  }
-
-  [Symbol.dispose](): void {
-    this.release();
   }
 
   /** @internal */ _isOwned(): boolean {

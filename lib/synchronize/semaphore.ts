@@ -2,6 +2,7 @@
 // shared arena. Taking and giving back a unit are Atomics in JS; a caller
 // sleeps (futex, native) only when the counter is zero, and release wakes
 // sleepers only when there are some.
+import { Acquirable } from './acquirable';
 import { ValueError } from '../errors';
 import { kShare, registerShareable, type ShareState } from '../shareable';
 import { acquireTimeout, type AcquireOptions } from './args';
@@ -21,12 +22,13 @@ function checkValue(value: unknown, what: string): number {
 
 /** A counting semaphore shared by threads and processes
  * (payload words: value, sleepers, bound or -1). */
-export class Semaphore {
+export class Semaphore extends Acquirable {
   /** @internal */ readonly _block: Block;
   /** @internal */ readonly _w: Int32Array;
   /** @internal */ readonly _i: number;
 
   constructor(value: number | Revive = 1) {
+    super();
     arenaNative(new.target.name);
     if (value instanceof Revive) {
       this._block = Block.revive(new.target.name, Kind.Semaphore, value.state, this);
@@ -100,34 +102,6 @@ export class Semaphore {
   /** The current counter (Python's get_value / _value). */
   getValue(): number {
     return Atomics.load(this._w, this._i);
-  }
-
-  /** Runs fn while holding one unit. */
-  withLock<T>(fn: () => T): T {
-    this.acquire();
-    try {
-      return fn();
-    } finally {
-      this.release();
-    }
-  }
-
-  async withLockAsync<T>(fn: () => T | Promise<T>): Promise<T> {
-    await this.acquireAsync();
-    try {
-      return await fn();
-    } finally {
-      this.release();
-    }
-  }
-
-  hold(): Disposable {
-    this.acquire();
-    return { [Symbol.dispose]: () => this.release() };
-  }
-
-  [Symbol.dispose](): void {
-    this.release();
   }
 
   [kShare](): ShareState {
