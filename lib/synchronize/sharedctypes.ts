@@ -182,13 +182,37 @@ function lockOf(opt: SyncOptions | undefined): Lock | RLock | null {
   throw new TypeError("the 'lock' option must be true, false, a Lock or an RLock");
 }
 
+/** What Value and Array with a lock share: the lock and the raw object,
+ * Python's get_lock()/get_obj()/acquire()/release(), and travel by handle. */
+abstract class Synchronized<Raw extends RawValue | RawArray> {
+  constructor(
+    protected readonly obj: Raw,
+    protected readonly lock: Lock | RLock,
+    private readonly kind: string,
+  ) {}
+  getLock(): Lock | RLock {
+    return this.lock;
+  }
+  getObj(): Raw {
+    return this.obj;
+  }
+  acquire(...args: Parameters<Lock['acquire']>): boolean {
+    return this.lock.acquire(...args);
+  }
+  release(): void {
+    this.lock.release();
+  }
+  [kShare](): ShareState {
+    return { kind: this.kind, state: { obj: this.obj, lock: this.lock } };
+  }
+}
+
 /** A RawValue with a lock: reads and writes of `.value` take the lock (but
  * `v.value += 1` is two steps: hold getLock() around it, as in Python). */
-export class SynchronizedValue {
-  constructor(
-    private readonly obj: RawValue,
-    private readonly lock: Lock | RLock,
-  ) {}
+export class SynchronizedValue extends Synchronized<RawValue> {
+  constructor(obj: RawValue, lock: Lock | RLock) {
+    super(obj, lock, 'forkful.Value');
+  }
   get value(): Scalar {
     this.lock.acquire();
     try {
@@ -208,29 +232,13 @@ export class SynchronizedValue {
   get typecode(): Typecode {
     return this.obj.typecode;
   }
-  getLock(): Lock | RLock {
-    return this.lock;
-  }
-  getObj(): RawValue {
-    return this.obj;
-  }
-  acquire(...args: Parameters<Lock['acquire']>): boolean {
-    return this.lock.acquire(...args);
-  }
-  release(): void {
-    this.lock.release();
-  }
-  [kShare](): ShareState {
-    return { kind: 'forkful.Value', state: { obj: this.obj, lock: this.lock } };
-  }
 }
 
 /** A RawArray with a lock: get/set take the lock. */
-export class SynchronizedArray {
-  constructor(
-    private readonly obj: RawArray,
-    private readonly lock: Lock | RLock,
-  ) {}
+export class SynchronizedArray extends Synchronized<RawArray> {
+  constructor(obj: RawArray, lock: Lock | RLock) {
+    super(obj, lock, 'forkful.Array');
+  }
   get length(): number {
     return this.obj.length;
   }
@@ -252,21 +260,6 @@ export class SynchronizedArray {
   }
   [Symbol.iterator](): Iterator<Scalar> {
     return this.toArray()[Symbol.iterator]();
-  }
-  getLock(): Lock | RLock {
-    return this.lock;
-  }
-  getObj(): RawArray {
-    return this.obj;
-  }
-  acquire(...args: Parameters<Lock['acquire']>): boolean {
-    return this.lock.acquire(...args);
-  }
-  release(): void {
-    this.lock.release();
-  }
-  [kShare](): ShareState {
-    return { kind: 'forkful.Array', state: { obj: this.obj, lock: this.lock } };
   }
 }
 
