@@ -65,6 +65,13 @@ void CallFromLoop(Napi::Env env, const Napi::FunctionReference& callback,
   }
 }
 
+Napi::Value NumberPair(Napi::Env env, double a, double b) {
+  Napi::Array pair = Napi::Array::New(env, 2);
+  pair.Set(0u, Napi::Number::New(env, a));
+  pair.Set(1u, Napi::Number::New(env, b));
+  return pair;
+}
+
 bool OnMainThread() {
 #if defined(__linux__)
   return syscall(SYS_gettid) == getpid();

@@ -36,6 +36,10 @@ void CallFromLoop(Napi::Env env, const Napi::FunctionReference& callback,
                   const Napi::AsyncContext& context,
                   const std::initializer_list<napi_value>& args = {});
 
+// [a, b] as a JS array: the shape of every two-value result (fd pairs,
+// [pid, status], [offset, generation]).
+Napi::Value NumberPair(Napi::Env env, double a, double b);
+
 // True on the process's main thread (Linux: tid == pid).
 bool OnMainThread();
 

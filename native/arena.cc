@@ -473,10 +473,7 @@ Napi::Value Alloc(const Napi::CallbackInfo& info) {
   uint32_t gen = BlockAt(offset)->gen.load();
   ProcTakeCounted(offset, gen);
   HoldsOf(env)[offset] = Hold{gen, 1};
-  Napi::Array out = Napi::Array::New(env, 2);
-  out.Set(0u, Napi::Number::New(env, static_cast<double>(offset)));
-  out.Set(1u, Napi::Number::New(env, gen));
-  return out;
+  return NumberPair(env, static_cast<double>(offset), gen);
 }
 
 // arenaAdopt(offset, gen, kind) -> bool: one more object of this env on the

@@ -28,13 +28,6 @@ bool SetNonBlockCloexec(int fd) {
   return fdfl >= 0 && fcntl(fd, F_SETFD, fdfl | FD_CLOEXEC) == 0;
 }
 
-Napi::Value FdPair(Napi::Env env, int a, int b) {
-  Napi::Array pair = Napi::Array::New(env, 2);
-  pair.Set(0u, Napi::Number::New(env, a));
-  pair.Set(1u, Napi::Number::New(env, b));
-  return pair;
-}
-
 // socketpair() -> [fd, fd]: AF_UNIX stream, non-blocking, close-on-exec.
 Napi::Value SocketPair(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
@@ -49,7 +42,7 @@ Napi::Value SocketPair(const Napi::CallbackInfo& info) {
   setsockopt(b.get(), SOL_SOCKET, SO_SNDBUF, &size, sizeof size);
   setsockopt(a.get(), SOL_SOCKET, SO_RCVBUF, &size, sizeof size);
   setsockopt(b.get(), SOL_SOCKET, SO_RCVBUF, &size, sizeof size);
-  return FdPair(env, a.release(), b.release());
+  return NumberPair(env, a.release(), b.release());
 }
 
 // pipe() -> [readFd, writeFd]: non-blocking, close-on-exec.
@@ -64,7 +57,7 @@ Napi::Value NbPipe(const Napi::CallbackInfo& info) {
   // per-user limit may refuse it: the default size still works.
   fcntl(w.get(), F_SETPIPE_SZ, 1 << 20);
 #endif
-  return FdPair(env, r.release(), w.release());
+  return NumberPair(env, r.release(), w.release());
 }
 
 double NowMs() {

@@ -34,13 +34,6 @@ Napi::Value GetTid(const Napi::CallbackInfo& info) {
 #endif
 }
 
-Napi::Value PidStatusPair(Napi::Env env, pid_t pid, int status) {
-  Napi::Array pair = Napi::Array::New(env, 2);
-  pair.Set(0u, Napi::Number::New(env, pid));
-  pair.Set(1u, Napi::Number::New(env, status));
-  return pair;
-}
-
 // waitpid(pid, options) -> [pid, status]; [0, 0] when WNOHANG finds nothing.
 Napi::Value WaitPid(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
@@ -52,7 +45,7 @@ Napi::Value WaitPid(const Napi::CallbackInfo& info) {
     got = waitpid(pid, &status, options);
   } while (got < 0 && errno == EINTR);
   if (got < 0) ThrowErrno(env, "waitpid");
-  return PidStatusPair(env, got, got == 0 ? 0 : status);
+  return NumberPair(env, got, got == 0 ? 0 : status);
 }
 
 // waitpidTimeout(pid, timeoutMs) -> [pid, status], or null when the child is
@@ -68,7 +61,7 @@ Napi::Value WaitPidTimeout(const Napi::CallbackInfo& info) {
       got = waitpid(pid, &status, 0);
     } while (got < 0 && errno == EINTR);
     if (got < 0) ThrowErrno(env, "waitpid");
-    return PidStatusPair(env, got, status);
+    return NumberPair(env, got, status);
   }
   UniqueFd pidfd(OpenPidfd(pid));
   if (!pidfd.valid() && errno != ENOSYS) ThrowErrno(env, "pidfd_open");
@@ -78,7 +71,7 @@ Napi::Value WaitPidTimeout(const Napi::CallbackInfo& info) {
     int status = 0;
     pid_t got = waitpid(pid, &status, WNOHANG);
     if (got < 0 && errno != EINTR) ThrowErrno(env, "waitpid");
-    if (got > 0) return PidStatusPair(env, got, status);
+    if (got > 0) return NumberPair(env, got, status);
     struct timespec now;
     clock_gettime(CLOCK_MONOTONIC, &now);
     double elapsed = (now.tv_sec - start.tv_sec) * 1e3 + (now.tv_nsec - start.tv_nsec) / 1e6;
@@ -116,10 +109,7 @@ Napi::Value Pipe(const Napi::CallbackInfo& info) {
   fcntl(fds[0], F_SETFD, FD_CLOEXEC);
   fcntl(fds[1], F_SETFD, FD_CLOEXEC);
 #endif
-  Napi::Array pair = Napi::Array::New(info.Env(), 2);
-  pair.Set(0u, Napi::Number::New(info.Env(), fds[0]));
-  pair.Set(1u, Napi::Number::New(info.Env(), fds[1]));
-  return pair;
+  return NumberPair(info.Env(), fds[0], fds[1]);
 }
 
 // read(fd, n) -> Buffer of at most n bytes (empty at end of file).
