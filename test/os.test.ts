@@ -90,6 +90,14 @@ forkIt('os.fork', () => {
     expect(r.code).toBe(0);
   }, 130000);
 
+  test('a Process started inside an onChildExit callback runs and exits 0', () => {
+    const run = runFixture('os-fork-in-exit-callback.js');
+    expect(run.stderr).toBe('');
+    expect(run.status).toBe(0);
+    expect(run.stdout).toContain('in process');
+    expect(results(run.stdout).exitcode).toBe(0);
+  });
+
   test('a forked child can fork again', () => {
     const run = runFixture('os-nested.js');
     expect(run.status).toBe(0);
