@@ -5,10 +5,15 @@ import { ForkError, NotSupportedError, ValueError } from './errors';
 import { native, requireNative } from './native';
 import {
   emitThreadWarning,
+  fdsToDetachInChild,
   onForkedChildIdle,
   prepareForkedChild,
   threadWarningBeforeFork,
 } from './backend/fork-child';
+import { installTimerTracking, isolateForkedChild } from './backend/child-isolation';
+
+// Timers made from now on can be made inert in an isolated forked child.
+if (native && process.platform !== 'win32') installTimerTracking();
 
 export const WNOHANG: number = native?.WNOHANG ?? 1;
 export const WUNTRACED: number = native?.WUNTRACED ?? 2;
@@ -23,14 +28,34 @@ function needFork(what: string) {
   return requireNative(`os.${what}()`);
 }
 
+export interface ForkOptions {
+  /**
+   * false (the default, as Python's os.fork): the child keeps everything it
+   * inherited: it accepts on the parent's listening servers (what a
+   * pre-fork server wants), reads its sockets, and the parent's timers fire
+   * in it too. true: the child starts clean, as a multiprocessing Process
+   * child does: the parent's servers and sockets are closed in the child
+   * (not for the parent), its timers and immediates never fire there, and
+   * its child processes are not waited for.
+   */
+  isolate?: boolean;
+}
+
 /**
  * Forks the running Node process. Returns 0 in the child and the child's pid
  * in the parent. The child is a copy of the parent at this instant: its
- * memory, closures and open handles. It never runs Node's teardown: when its
- * work is done (or it calls process.exit / os._exit) it flushes stdout and
- * stderr and ends with _exit.
+ * memory, closures and (unless `isolate`) open handles. It never reads the
+ * IPC channel to the parent's own parent (process.send is unavailable
+ * there). It never runs Node's teardown: when its work is done (or it calls
+ * process.exit / os._exit) it flushes stdout and stderr and ends with _exit.
  */
-export function fork(): number {
+export function fork(options: ForkOptions = {}): number {
+  if (typeof options !== 'object' || options === null) {
+    throw new TypeError('fork() takes an options object: fork({ isolate: true })');
+  }
+  for (const key of Object.keys(options)) {
+    if (key !== 'isolate') throw new TypeError(`fork(): unknown option '${key}'`);
+  }
   const addon = needFork('fork');
   if (!isMainThread) {
     throw new ForkError(
@@ -38,9 +63,11 @@ export function fork(): number {
     );
   }
   const threadWarning = threadWarningBeforeFork();
-  const pid: number = addon.fork(onForkedChildIdle);
-  if (pid === 0) prepareForkedChild();
-  else if (threadWarning) emitThreadWarning(threadWarning);
+  const pid: number = addon.fork(onForkedChildIdle, fdsToDetachInChild());
+  if (pid === 0) {
+    prepareForkedChild();
+    if (options.isolate) isolateForkedChild(false);
+  } else if (threadWarning) emitThreadWarning(threadWarning);
   return pid;
 }
 

@@ -10,6 +10,7 @@
 #include <utility>
 #include <vector>
 
+#include "node_internals.h"
 #include "process.h"
 #if defined(__linux__)
 #include <sys/syscall.h>
@@ -137,6 +138,19 @@ double ArgNumber(const Napi::CallbackInfo& info, size_t i, const char* name) {
 namespace {
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  forkful::BuiltFor built = forkful::BuiltForNode();
+  Napi::Object built_for = Napi::Object::New(env);
+  built_for.Set("version", built.version);
+  built_for.Set("abi", built.abi);
+  exports.Set("builtFor", built_for);
+  // The concerns use Node's C++ embedder API, whose ABI is per major: on
+  // another line they would crash or hang at the first fork. Refuse before
+  // any of them registers; lib/ names both versions and the fix.
+  std::string mismatch = forkful::AbiMismatch(env);
+  if (!mismatch.empty()) {
+    exports.Set("abiMismatch", mismatch);
+    return exports;
+  }
   env.SetInstanceData(new forkful::InstanceData());  // owned and freed by the env
   exports.Set("registerErrorClasses", Napi::Function::New(env, forkful::RegisterErrorClasses));
   for (auto& [name, init] : forkful::Registry()) init(env, exports);

@@ -6,8 +6,10 @@
 //      inherit with phantom waiters: park every worker inside a task of ours
 //      for the duration of fork(), so none waits on the platform's queue.
 //   3. The child re-creates the event loop's kernel state (uv_loop_fork).
+#include <fcntl.h>
 #include <node.h>
 #include <sys/mman.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <uv.h>
 #include <v8-platform.h>
@@ -409,11 +411,58 @@ struct ForkTimings {
 };
 ForkTimings g_last_timings;
 
-// fork(onChildIdle): onChildIdle runs in the child whenever its event loop
-// has nothing left to do.
+// ---- fds the child must never read ----------------------------------------
+// An inherited socket the parent still reads (the IPC channel to the
+// parent's own parent) must not be read by the child too: each message would
+// go to whichever process read first. uv_loop_fork() re-registers every
+// watcher in a new epoll instance, and epoll tracks the open file, not the fd
+// number, so stopping the handle or closing the fd afterwards still leaves
+// the parent's socket armed there. Before uv_loop_fork, the child points the
+// fd number at a socket of its own whose peer it keeps open and never
+// writes: Node's handle stays valid, and nothing ever arrives on it.
+
+// The fds to silence: fork()'s optional second argument, read in the parent.
+std::vector<int> FdsArg(const Napi::CallbackInfo& info, size_t i) {
+  std::vector<int> fds;
+  if (info.Length() <= i || info[i].IsUndefined()) return fds;
+  if (!info[i].IsArray()) throw Napi::TypeError::New(info.Env(), "silenceFds must be an array");
+  Napi::Array list = info[i].As<Napi::Array>();
+  for (uint32_t k = 0; k < list.Length(); k++) {
+    Napi::Value v = list.Get(k);
+    double fd = v.IsNumber() ? v.As<Napi::Number>().DoubleValue() : -1;
+    if (!(fd >= 0) || fd > 1 << 30 || fd != static_cast<int>(fd)) {
+      throw Napi::TypeError::New(info.Env(), "silenceFds must hold file descriptor numbers");
+    }
+    fds.push_back(static_cast<int>(fd));
+  }
+  return fds;
+}
+
+// In the child, before uv_loop_fork. Failing here would leave the child
+// stealing its parent's messages: it ends instead, saying why.
+void SilenceInheritedFds(const std::vector<int>& fds) {
+  for (int fd : fds) {
+    int flags = fcntl(fd, F_GETFD);
+    if (flags < 0) continue;  // not open (the parent closed it meanwhile)
+    int pair[2];
+    if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair) != 0 ||
+        dup3(pair[0], fd, (flags & FD_CLOEXEC) != 0 ? O_CLOEXEC : 0) < 0) {
+      fprintf(stderr, "forkful: cannot detach inherited fd %d in the child: %s\n", fd,
+              strerror(errno));
+      _exit(70);
+    }
+    close(pair[0]);
+    // pair[1] stays open, unused: the silent peer.
+  }
+}
+
+// fork(onChildIdle, silenceFds?): onChildIdle runs in the child whenever its
+// event loop has nothing left to do; silenceFds are inherited fds the child
+// must never read (see above).
 Napi::Value Fork(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (!info[0].IsFunction()) throw Napi::TypeError::New(env, "onChildIdle must be a function");
+  std::vector<int> silence = FdsArg(info, 1);
   if (!OnMainThread()) {
     ThrowTyped(env, "ForkError",
                "fork() can only be called from the main thread; a Worker or Thread cannot fork");
@@ -446,6 +495,7 @@ Napi::Value Fork(const Napi::CallbackInfo& info) {
     // The parked workers' condition variable has waiters that do not exist
     // here: signalling it would hang. Leave the lot untouched, forever.
     static_cast<void>(parked.release());
+    SilenceInheritedFds(silence);
     int err = uv_loop_fork(loop);
     if (err != 0) {
       fprintf(stderr, "forkful: uv_loop_fork failed in the child: %s\n", uv_strerror(err));

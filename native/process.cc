@@ -17,6 +17,7 @@
 
 #include "addon.h"
 #include "fd.h"
+#include "node_internals.h"
 #include "process.h"
 
 namespace forkful {
@@ -65,29 +66,6 @@ struct Resume {
   std::unique_ptr<Napi::AsyncContext> context;
   v8::Isolate* isolate = nullptr;
 };
-
-// Node's timer handle is the first uv_timer_t of the loop. A stack abandoned
-// inside a timer callback leaves Node's timer list believing a run is under
-// way, so it never re-arms the handle: arm it once, and Node's own timer
-// processing puts its state right.
-void RearmNodeTimers(uv_loop_t* loop) {
-  uv_timer_t* first = nullptr;
-  uv_walk(
-      loop,
-      [](uv_handle_t* h, void* arg) {
-        auto** found = static_cast<uv_timer_t**>(arg);
-        if (*found == nullptr && h->type == UV_TIMER) *found = reinterpret_cast<uv_timer_t*>(h);
-      },
-      &first);
-  if (first == nullptr || first->timer_cb == nullptr) return;
-  if (!uv_is_active(reinterpret_cast<uv_handle_t*>(first))) {
-    uv_timer_start(first, first->timer_cb, 1, 0);
-  }
-  // Node refs the handle only when its count of referenced timers leaves
-  // zero, and the abandoned timer was never counted down: keep the loop for
-  // it until Node's own timer run sets the handle's state again.
-  uv_ref(reinterpret_cast<uv_handle_t*>(first));
-}
 
 void OnResume(uv_idle_t* handle) {
   auto* resume = static_cast<Resume*>(handle->data);

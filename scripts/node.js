@@ -25,7 +25,9 @@ const cacheRoot =
 function versionOf(major) {
   const version = major === 'windows' ? pins.windows : pins.majors[String(major)];
   if (!version) {
-    throw new Error(`no pinned Node for '${major}' (pinned: ${Object.keys(pins.majors).join(', ')})`);
+    throw new Error(
+      `no pinned Node for '${major}' (pinned: ${Object.keys(pins.majors).join(', ')})`,
+    );
   }
   return version;
 }

@@ -5,8 +5,18 @@
 // setInterval after forkful loaded are tracked here (a WeakRef each, gone
 // when they fire or are cleared) and made inert in the child, and so are
 // pending setImmediate callbacks.
+import { syncBuiltinESMExports } from 'node:module';
+import * as dgram from 'node:dgram';
 import * as net from 'node:net';
-import * as timers from 'node:timers';
+import {
+  activeHandles,
+  closeSocketHandle,
+  disarmImmediate,
+  disarmTimer,
+  reviveImmediate,
+  socketFd,
+  timersModuleObject,
+} from '../node-internals';
 
 type Timer = NodeJS.Timeout;
 const live = new Set<WeakRef<Timer>>();
@@ -31,8 +41,6 @@ const immediates = new Set<NodeJS.Immediate>();
 let running: NodeJS.Immediate | null = null;
 let setImmediateRaw: ((...a: unknown[]) => NodeJS.Immediate) | null = null;
 
-type RawImmediate = NodeJS.Immediate & { _onImmediate?: unknown; _destroyed?: boolean };
-
 // Node's processImmediate() marks an immediate destroyed and counts it done
 // before calling it, and advances its queue in a finally block, which an
 // abandoned stack skips: Node next resumes its queue at that immediate and,
@@ -43,12 +51,11 @@ type RawImmediate = NodeJS.Immediate & { _onImmediate?: unknown; _destroyed?: bo
 // re-queues itself whenever it runs makes up that one.
 // prettier-ignore
 const repairImmediateQueue = (function repairImmediateQueue(noop: () => void): void {
-  const current = running as RawImmediate | null;
+  const current = running;
   running = null;
   const raw = setImmediateRaw;
   if (!current || !raw) return;
-  current._onImmediate = noop;
-  current._destroyed = false;
+  reviveImmediate(current, noop);
   const sentinel = () => {
     raw(sentinel).unref();
   };
@@ -57,7 +64,9 @@ const repairImmediateQueue = (function repairImmediateQueue(noop: () => void): v
 
 let installed = false;
 
-/** Starts tracking timers (idempotent; Process calls it when it loads). */
+/** Starts tracking timers (idempotent): the fork machinery calls it when it
+ * loads where fork works, so that the timers created from then on can be
+ * made inert in a forked child. Timers made before cannot be found. */
 export function installTimerTracking(): void {
   if (installed) return;
   installed = true;
@@ -130,24 +139,27 @@ export function installTimerTracking(): void {
   globalThis.setInterval = wrappedSetInterval;
   globalThis.clearTimeout = wrappedClearTimeout;
   globalThis.clearInterval = wrappedClearInterval;
-  const t = timers as unknown as Record<string, unknown>;
-  try {
-    t.setTimeout = wrappedSetTimeout;
-    t.setInterval = wrappedSetInterval;
-    t.clearTimeout = wrappedClearTimeout;
-    t.clearInterval = wrappedClearInterval;
-    t.setImmediate = wrappedSetImmediate;
-    t.clearImmediate = wrappedClearImmediate;
-  } catch {
-    // Frozen module namespace (ESM): the globals are what most code uses.
-  }
+  // node:timers is one object for require(); syncBuiltinESMExports() gives
+  // import { setTimeout } from 'node:timers' the same functions.
+  Object.assign(timersModuleObject(), {
+    setTimeout: wrappedSetTimeout,
+    setInterval: wrappedSetInterval,
+    clearTimeout: wrappedClearTimeout,
+    clearInterval: wrappedClearInterval,
+    setImmediate: wrappedSetImmediate,
+    clearImmediate: wrappedClearImmediate,
+  });
+  syncBuiltinESMExports();
 }
 
-/** In a freshly forked child: clears the parent's timers, closes its
- * servers and sockets (not stdio). Parenthesised (like repairImmediateQueue):
- * V8 compiles it with the module, not again in every forked child. */
+/** In a freshly forked child: makes the parent's timers and immediates inert,
+ * closes its servers and sockets (not stdio), and lets go of its child
+ * processes. `abandoning`: the child is about to leave the parent's stack
+ * (a Process child), so the immediate running now will not finish either.
+ * Parenthesised (like repairImmediateQueue): V8 compiles it with the module,
+ * not again in every forked child. */
 // prettier-ignore
-export const isolateForkedChild = (function isolateForkedChild(): void {
+export const isolateForkedChild = (function isolateForkedChild(abandoning: boolean): void {
   // The child may have left the parent's stack in the middle of Node's own
   // timer or immediate processing (start() called from such a callback);
   // unlinking entries from lists that run was walking would corrupt them.
@@ -155,32 +167,25 @@ export const isolateForkedChild = (function isolateForkedChild(): void {
   // which leaves every list as it is.
   const noop = () => {};
   for (const ref of live) {
-    const timer = ref.deref() as (Timer & { _onTimeout?: unknown; _repeat?: unknown }) | undefined;
-    if (!timer) continue;
-    timer._onTimeout = noop;
-    timer._repeat = null;
-    timer.unref();
+    const timer = ref.deref();
+    if (timer) disarmTimer(timer, noop);
   }
   live.clear();
-  for (const immediate of immediates) {
-    (immediate as RawImmediate)._onImmediate = noop;
-    immediate.unref();
-  }
+  for (const immediate of immediates) disarmImmediate(immediate, noop);
   immediates.clear();
-  repairImmediateQueue(noop);
-  const handles = (process as unknown as { _getActiveHandles(): unknown[] })._getActiveHandles();
-  for (const handle of handles) {
-    if (handle instanceof net.Server) {
+  if (abandoning) repairImmediateQueue(noop);
+  for (const handle of activeHandles()) {
+    if (handle instanceof net.Server || handle instanceof dgram.Socket) {
       handle.close();
     } else if (handle instanceof net.Socket) {
-      const fd = (handle as unknown as { _handle?: { fd?: number } })._handle?.fd;
+      const fd = socketFd(handle);
       if (fd === 0 || fd === 1 || fd === 2) continue;
       if (handle === (process.stdout as unknown) || handle === (process.stderr as unknown))
         continue;
       if (handle === (process.stdin as unknown)) continue;
       // destroy() would shut the connection down for the parent too
       // (shutdown is shared); closing our copy of the fd is enough.
-      (handle as unknown as { _handle?: { close(): void } })._handle?.close();
+      closeSocketHandle(handle);
     } else if (typeof (handle as { unref?: () => void }).unref === 'function') {
       // Child processes, other handles: they are the parent's; do not wait.
       (handle as { unref(): void }).unref();

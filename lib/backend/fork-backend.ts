@@ -10,38 +10,18 @@ import { becomeChild } from './current';
 import { atForkChild, exitForkedChild } from './fork-child';
 import { isolateForkedChild } from './child-isolation';
 import { runTarget } from './run-target';
+import { emptyAsyncIdStack } from '../node-internals';
 import type { Backend, ChildHandle, ChildSpec } from './types';
 
 const SIGKILL = 9;
 
-interface AsyncWrapBinding {
-  async_hook_fields: Uint32Array;
-  constants: { kCheck: number };
-  clearAsyncIdStack(): void;
-}
-
-// Node's async-hooks bookkeeping checks that callbacks unwind in order; an
-// abandoned stack does not, so the check is paused in the child until the
-// stack is gone, then the (stale) stack of async ids is cleared. The binding
-// is looked up once, in the parent: the child finds it ready.
-let asyncWrapBinding: AsyncWrapBinding | null | undefined;
-function asyncWrap(): AsyncWrapBinding | null {
-  if (asyncWrapBinding !== undefined) return asyncWrapBinding;
-  // Node's process.exitCode getter, which runTarget reads in the child, is
-  // compiled lazily: compile it here, once, rather than in every child.
+// Node's process.exitCode getter, which runTarget reads in the child, is
+// compiled lazily: compile it here, once, rather than in every child.
+let exitCodeCompiled = false;
+function compileExitCodeGetter(): void {
+  if (exitCodeCompiled) return;
+  exitCodeCompiled = true;
   void process.exitCode;
-  const emit = process.emitWarning;
-  try {
-    process.emitWarning = () => {}; // process.binding() warns (DEP0111)
-    asyncWrapBinding = (process as unknown as { binding(n: string): AsyncWrapBinding }).binding(
-      'async_wrap',
-    );
-  } catch {
-    asyncWrapBinding = null;
-  } finally {
-    process.emitWarning = emit;
-  }
-  return asyncWrapBinding;
 }
 
 // Every function that only a forked child runs is a parenthesised function
@@ -50,14 +30,10 @@ function asyncWrap(): AsyncWrapBinding | null {
 // again in every child, which also faults in V8's parser and compiler code
 // pages: about 1 ms of each start+join.
 // prettier-ignore
-const runInChild = (function runInChild(
-  spec: ChildSpec,
-  parentPid: number,
-  aw: AsyncWrapBinding | null,
-): never {
+const runInChild = (function runInChild(spec: ChildSpec, parentPid: number): never {
   const native = requireNative('the fork start method');
   becomeChild(spec, parentPid, spec.parentName);
-  isolateForkedChild();
+  isolateForkedChild(true);
   if (spec.daemon) {
     // A daemonic child dies with its parent (Linux): Python's daemons are
     // terminated at parent exit; this also covers a parent that is killed.
@@ -67,13 +43,12 @@ const runInChild = (function runInChild(
       native._exit(1); // the parent is already gone
     }
   }
-  const check = aw ? aw.async_hook_fields[aw.constants.kCheck] : 0;
-  if (aw) aw.async_hook_fields[aw.constants.kCheck] = 0;
+  // The callbacks being abandoned leave their async ids on Node's stack.
+  emptyAsyncIdStack(native.fatalException, (message) => {
+    process.stderr.write(message);
+    return exitForkedChild(70);
+  });
   native.abandonStack((function resumeChild() {
-    if (aw) {
-      aw.clearAsyncIdStack();
-      aw.async_hook_fields[aw.constants.kCheck] = check;
-    }
     // Like Python's os._exit after run(): the parent's 'exit' listeners,
     // inherited by the copy, do not run in the child.
     const target = spec.target as (...a: unknown[]) => unknown;
@@ -170,9 +145,9 @@ export const forkBackend: Backend = {
   method: 'fork',
   start(spec: ChildSpec): ChildHandle {
     const parentPid = process.pid;
-    const aw = asyncWrap();
+    compileExitCodeGetter();
     const pid = fork();
-    if (pid === 0) runInChild(spec, parentPid, aw);
+    if (pid === 0) runInChild(spec, parentPid);
     return new ForkChild(pid);
   },
 };

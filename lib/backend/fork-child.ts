@@ -4,6 +4,7 @@
 // have, and crash or hang).
 import { inspect } from 'node:util';
 import { native } from '../native';
+import { ipcChannelFd, replaceReallyExit } from '../node-internals';
 
 let forkedChild = false;
 let warnedThreads = false;
@@ -32,6 +33,13 @@ export function threadWarningBeforeFork(): string | null {
     `This process has ${others} other JavaScript thread(s) (Worker or forkful Thread) running; ` +
     `fork() copies only the calling thread, so the child may deadlock on a lock one of them held.`
   );
+}
+
+/** The inherited fds a forked child must never read: the IPC channel to
+ * this process's parent, which the parent alone keeps reading. */
+export function fdsToDetachInChild(): number[] {
+  const fd = ipcChannelFd();
+  return fd === null ? [] : [fd];
 }
 
 export function emitThreadWarning(message: string): void {
@@ -79,20 +87,18 @@ export const prepareForkedChild = (function prepareForkedChild(): void {
     configurable: true,
   });
 
-  // The IPC channel's socket is shared with the parent: two readers would
-  // steal each other's messages. The child keeps its copy of the fd but
-  // never reads it, and does not stay alive for it.
-  const channel = (process as unknown as { channel?: { readStop?(): void; unref(): void } })
-    .channel;
+  // The IPC channel to the parent's own parent was detached by the native
+  // fork (its fd now leads nowhere: the parent alone reads that channel).
+  // The child does not stay alive for it, and cannot send on it.
+  const channel = (process as unknown as { channel?: { unref(): void } }).channel;
   if (channel) {
-    channel.readStop?.();
     channel.unref();
+    (process as unknown as { connected: boolean }).connected = false;
   }
 
   // process.exit(n) ends in process.reallyExit; a natural end and a fatal
   // exception both emit 'exit' last. Either way: _exit, never teardown.
-  (process as unknown as { reallyExit(code: number): never }).reallyExit = (code: number) =>
-    exitForkedChild(code);
+  replaceReallyExit((code: number) => exitForkedChild(code));
   const emit = process.emit as Emit;
   process.emit = (function (this: NodeJS.Process, event: string | symbol, ...args: unknown[]) {
     const result = (emit as (...a: unknown[]) => boolean).call(this, event, ...args);

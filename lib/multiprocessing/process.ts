@@ -5,14 +5,11 @@
 // children. Waits: join() returns a Promise, joinSync() blocks.
 import { EventEmitter } from 'node:events';
 import { atForkChild } from '../backend/fork-child';
-import { installTimerTracking } from '../backend/child-isolation';
 import { currentIdentity } from '../backend/current';
 import type { ChildHandle, StartMethod } from '../backend/types';
 import { ProcessError, RuntimeError, ValueError } from '../errors';
 import { kill as osKill, cpuCount as osCpuCount } from '../os';
 import { backendFor, getStartMethod } from './start-method';
-
-installTimerTracking();
 
 const SIGTERM = 15;
 const SIGKILL = 9;

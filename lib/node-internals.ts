@@ -1,0 +1,262 @@
+// The one place of forkful's TypeScript that relies on Node internals:
+// undocumented fields and functions of Node's own objects. Each reliance is
+// checked when this module loads, on the running Node; a failed check is
+// reported once (warning FORKFUL_NODE_INTERNALS) and the function that needs
+// it then throws, naming the Node version and what broke. Nothing here is
+// silently skipped. The native side has the same in native/node_internals.cc
+// (its report joins this one in nodeInternalChecks()).
+import { executionAsyncId } from 'node:async_hooks';
+import { NotSupportedError } from './errors';
+
+/** One assumption about Node's internals, as checked on this Node. */
+export interface InternalCheck {
+  name: string;
+  /** What forkful assumes, in words. */
+  assumes: string;
+  ok: boolean;
+  /** Why the check failed ('' when it passed). */
+  problem: string;
+}
+
+type Timer = NodeJS.Timeout & { _onTimeout?: unknown; _repeat?: unknown };
+type Immediate = NodeJS.Immediate & { _onImmediate?: unknown; _destroyed?: boolean };
+interface InternalProcess {
+  _getActiveHandles(): unknown[];
+  reallyExit(code: number): never;
+  channel?: { fd?: unknown };
+}
+const internal = process as unknown as InternalProcess;
+
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const timersModule = require('node:timers') as Record<string, unknown>;
+
+const checks = new Map<string, InternalCheck>();
+
+function check(name: string, assumes: string, test: () => string): void {
+  let problem: string;
+  try {
+    problem = test();
+  } catch (err) {
+    problem = `checking it threw ${err instanceof Error ? err.message : String(err)}`;
+  }
+  checks.set(name, { name, assumes, ok: problem === '', problem });
+}
+
+check(
+  'process._getActiveHandles',
+  "process._getActiveHandles() lists the process's servers and sockets",
+  () =>
+    typeof internal._getActiveHandles === 'function' && Array.isArray(internal._getActiveHandles())
+      ? ''
+      : 'process._getActiveHandles is not a function returning an array',
+);
+check(
+  'process.reallyExit',
+  'process.exit() ends in process.reallyExit(code), which can be replaced',
+  () => {
+    const d = Object.getOwnPropertyDescriptor(process, 'reallyExit');
+    if (typeof internal.reallyExit !== 'function') return 'process.reallyExit is not a function';
+    return d?.writable || d?.set ? '' : 'process.reallyExit is read-only';
+  },
+);
+check(
+  'Timeout._onTimeout',
+  "a Timeout keeps its callback in _onTimeout and its interval in _repeat; Node's timer " +
+    'lists call whatever _onTimeout holds',
+  () => {
+    const t = setTimeout(() => {}, 0x7fffffff) as Timer;
+    const ok = typeof t._onTimeout === 'function' && '_repeat' in t;
+    clearTimeout(t);
+    return ok ? '' : 'a Timeout has no _onTimeout function or no _repeat';
+  },
+);
+check(
+  'Immediate._onImmediate',
+  'an Immediate keeps its callback in _onImmediate and its state in _destroyed',
+  () => {
+    const i = setImmediate(() => {}) as Immediate;
+    const pending = typeof i._onImmediate === 'function' && i._destroyed === false;
+    clearImmediate(i);
+    return pending && i._destroyed === true
+      ? ''
+      : 'an Immediate has no _onImmediate function or no _destroyed flag';
+  },
+);
+check(
+  'node:timers is writable',
+  "require('node:timers') is one shared object whose functions can be replaced",
+  () => {
+    const d = Object.getOwnPropertyDescriptor(timersModule, 'setTimeout');
+    return d?.writable && d.configurable ? '' : "node:timers' setTimeout cannot be replaced";
+  },
+);
+check(
+  'process.channel.fd',
+  "the IPC channel to this process's parent (process.channel) tells its fd",
+  () => {
+    if (!internal.channel) return '';
+    return Number.isInteger(internal.channel.fd) ? '' : 'process.channel.fd is not a number';
+  },
+);
+
+let warned = false;
+
+/** Every assumption, checked on this Node (the native addon's included when
+ * it loaded). */
+export function nodeInternalChecks(nativeReport?: { timerHandle: string } | null): InternalCheck[] {
+  const all = [...checks.values()];
+  if (nativeReport) {
+    const how = nativeReport.timerHandle;
+    all.push({
+      name: 'native: Node timer handle',
+      assumes:
+        "Node's timers run from one uv_timer_t whose callback is node::Environment::RunTimers " +
+        '(found by that exported symbol)',
+      ok: how === 'symbol',
+      problem:
+        how === 'symbol'
+          ? ''
+          : how === 'first-timer'
+            ? 'the node binary does not export RunTimers: the first timer of the loop is used'
+            : 'no timer handle found on the event loop',
+    });
+  }
+  return all;
+}
+
+function failure(name: string): string | null {
+  const c = checks.get(name);
+  return c && !c.ok ? `forkful assumes that ${c.assumes}, but here ${c.problem}` : null;
+}
+
+/** Throws NotSupportedError when the named assumption does not hold here;
+ * warns once about every failed one. */
+export function requireInternal(name: string, what: string): void {
+  const why = failure(name);
+  if (why === null) return;
+  if (!warned) {
+    warned = true;
+    const failed = [...checks.values()].filter((c) => !c.ok).map((c) => c.name);
+    process.emitWarning(
+      `forkful relies on Node internals that this Node (${process.version}) does not have: ` +
+        `${failed.join(', ')}. Report it with the Node version.`,
+      { code: 'FORKFUL_NODE_INTERNALS' },
+    );
+  }
+  throw new NotSupportedError(`${what} is not available on Node ${process.version}: ${why}`);
+}
+
+// ---- the internals, one function each --------------------------------------
+
+/** The servers, sockets and other handles keeping this process alive. */
+export function activeHandles(): unknown[] {
+  requireInternal('process._getActiveHandles', 'isolating a forked child');
+  return internal._getActiveHandles();
+}
+
+/** Replaces the function process.exit() ends in. */
+export function replaceReallyExit(exit: (code: number) => never): void {
+  requireInternal('process.reallyExit', 'ending a forked child');
+  internal.reallyExit = exit;
+}
+
+/** A Timeout made inert: its callback a no-op, not repeating, not keeping
+ * the loop alive. Node's lists stay as they are (a forked child may have
+ * left the parent's stack in the middle of walking them). */
+export function disarmTimer(timer: NodeJS.Timeout, noop: () => void): void {
+  requireInternal('Timeout._onTimeout', 'isolating a forked child from its parent timers');
+  const t = timer as Timer;
+  t._onTimeout = noop;
+  t._repeat = null;
+  t.unref();
+}
+
+/** An Immediate made inert, likewise. */
+export function disarmImmediate(immediate: NodeJS.Immediate, noop: () => void): void {
+  requireInternal('Immediate._onImmediate', 'isolating a forked child from its parent immediates');
+  (immediate as Immediate)._onImmediate = noop;
+  immediate.unref();
+}
+
+/** An Immediate that Node already counted as run (its callback was running
+ * when the stack was abandoned) made a live no-op again. */
+export function reviveImmediate(immediate: NodeJS.Immediate, noop: () => void): void {
+  requireInternal('Immediate._onImmediate', 'starting a child from an immediate callback');
+  const i = immediate as Immediate;
+  i._onImmediate = noop;
+  i._destroyed = false;
+}
+
+/** The real node:timers module (TypeScript's CommonJS interop would hand
+ * out a copy, whose functions nobody calls). */
+export function timersModuleObject(): Record<string, unknown> {
+  requireInternal('node:timers is writable', 'tracking timers for forked children');
+  return timersModule;
+}
+
+/** The fd of the IPC channel to this process's parent, or null. */
+export function ipcChannelFd(): number | null {
+  if (!internal.channel) return null;
+  requireInternal('process.channel.fd', 'detaching a forked child from the IPC channel');
+  return internal.channel.fd as number;
+}
+
+/** The fd under a net.Socket, or null (a socket without a handle). */
+export function socketFd(socket: object): number | null {
+  const fd = (socket as { _handle?: { fd?: unknown } })._handle?.fd;
+  return typeof fd === 'number' ? fd : null;
+}
+
+/** Closes this process's copy of a socket's fd without shutting the
+ * connection down (destroy() would shut it down for the parent too). */
+export function closeSocketHandle(socket: object): void {
+  (socket as { _handle?: { close?(): void } })._handle?.close?.();
+}
+
+/** A marker handed to Node's uncaught-exception path by emptyAsyncIdStack. */
+class AsyncStackReset extends Error {}
+
+/**
+ * Empties Node's async id stack, from inside a callback whose stack is about
+ * to be abandoned (a forked Process child, see fork-backend.ts): else Node
+ * finds it corrupted when the abandoned callbacks unwind (exit 1, "async
+ * hook stack has become corrupted") or, with an async hook on, aborts at
+ * the next callback ("execution_async_id() == 0"). Node's own way to do it
+ * is its uncaught-exception path, which empties the stack once a listener
+ * handled the exception: the error travels there through Node-API
+ * (napi_fatal_exception) with the process's listeners set aside, so only
+ * forkful's sees it. Checked after the call: a Node where the stack is not
+ * empty ends the child, saying so.
+ */
+// prettier-ignore
+export const emptyAsyncIdStack = (function emptyAsyncIdStack(
+  fatalException: (error: Error) => void,
+  die: (message: string) => never,
+): void {
+  if (executionAsyncId() === 0) return;
+  const marker = new AsyncStackReset('forkful: leaving the parent stack in a forked child');
+  const events = ['uncaughtException', 'uncaughtExceptionMonitor'] as const;
+  const saved = events.map((event) => process.rawListeners(event));
+  for (const event of events) process.removeAllListeners(event);
+  let handled = false;
+  process.on('uncaughtException', (err) => {
+    if (err !== marker) throw err;
+    handled = true;
+  });
+  try {
+    fatalException(marker);
+  } finally {
+    for (const event of events) process.removeAllListeners(event);
+    events.forEach((event, i) => {
+      for (const listener of saved[i]) process.on(event, listener as (...a: unknown[]) => void);
+    });
+  }
+  if (executionAsyncId() !== 0) {
+    die(
+      `forkful: Node ${process.version} did not empty its async id stack through its ` +
+        `uncaught-exception path (execution async id ${executionAsyncId()}${
+          handled ? '' : '; the marker did not reach the listener'
+        }): the forked child cannot leave its parent's stack safely.\n`,
+    );
+  }
+});
