@@ -8,7 +8,7 @@
 // order: the local build (build/Release), then the prebuild for this Node's
 // ABI (prebuilds/<platform>-<arch>/forkful.abi<N>[.glibc|.musl].node, the
 // names node-gyp-build and prebuildify use). FORKFUL_PREBUILD=<file> names
-// the one binary to use instead.
+// the one binary to use instead; PREBUILDS_ONLY=1 skips the local build.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as errors from './errors';
@@ -43,7 +43,9 @@ function libcTag(): 'glibc' | 'musl' {
 function candidates(): string[] {
   if (process.env.FORKFUL_PREBUILD) return [path.resolve(process.env.FORKFUL_PREBUILD)];
   const found: string[] = [];
-  for (const dir of ['build/Release', 'build/Debug']) {
+  // PREBUILDS_ONLY=1 skips the local build, as node-gyp-build does.
+  const local = process.env.PREBUILDS_ONLY ? [] : ['build/Release', 'build/Debug'];
+  for (const dir of local) {
     const file = path.join(packageRoot, dir, 'forkful.node');
     if (fs.existsSync(file)) found.push(file);
   }

@@ -7,6 +7,7 @@
 // (its report joins this one in nodeInternalChecks()).
 import { executionAsyncId } from 'node:async_hooks';
 import { NotSupportedError } from './errors';
+import { native } from './native';
 
 /** One assumption about Node's internals, as checked on this Node. */
 export interface InternalCheck {
@@ -23,9 +24,17 @@ type Immediate = NodeJS.Immediate & { _onImmediate?: unknown; _destroyed?: boole
 interface InternalProcess {
   _getActiveHandles(): unknown[];
   reallyExit(code: number): never;
-  channel?: { fd?: unknown };
 }
-const internal = process as unknown as InternalProcess;
+
+/**
+ * Node's own process object. Code loaded into a vm context (jest's test
+ * environment) sees a copy as `process`: Node emits its events on, and calls
+ * reallyExit of, this one. The addon reaches it through the main context's
+ * global; without the addon, there is no fork and the global one serves.
+ */
+export const nodeProcess: NodeJS.Process =
+  (native?.nodeProcess() as NodeJS.Process | undefined) ?? process;
+const internal = nodeProcess as unknown as InternalProcess;
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const timersModule = require('node:timers') as Record<string, unknown>;
@@ -54,7 +63,7 @@ check(
   'process.reallyExit',
   'process.exit() ends in process.reallyExit(code), which can be replaced',
   () => {
-    const d = Object.getOwnPropertyDescriptor(process, 'reallyExit');
+    const d = Object.getOwnPropertyDescriptor(nodeProcess, 'reallyExit');
     if (typeof internal.reallyExit !== 'function') return 'process.reallyExit is not a function';
     return d?.writable || d?.set ? '' : 'process.reallyExit is read-only';
   },
@@ -90,15 +99,6 @@ check(
     return d?.writable && d.configurable ? '' : "node:timers' setTimeout cannot be replaced";
   },
 );
-check(
-  'process.channel.fd',
-  "the IPC channel to this process's parent (process.channel) tells its fd",
-  () => {
-    if (!internal.channel) return '';
-    return Number.isInteger(internal.channel.fd) ? '' : 'process.channel.fd is not a number';
-  },
-);
-
 let warned = false;
 
 /** Every assumption, checked on this Node (the native addon's included when
@@ -194,13 +194,6 @@ export function timersModuleObject(): Record<string, unknown> {
   return timersModule;
 }
 
-/** The fd of the IPC channel to this process's parent, or null. */
-export function ipcChannelFd(): number | null {
-  if (!internal.channel) return null;
-  requireInternal('process.channel.fd', 'detaching a forked child from the IPC channel');
-  return internal.channel.fd as number;
-}
-
 /** The fd under a net.Socket, or null (a socket without a handle). */
 export function socketFd(socket: object): number | null {
   const fd = (socket as { _handle?: { fd?: unknown } })._handle?.fd;
@@ -236,19 +229,19 @@ export const emptyAsyncIdStack = (function emptyAsyncIdStack(
   if (executionAsyncId() === 0) return;
   const marker = new AsyncStackReset('forkful: leaving the parent stack in a forked child');
   const events = ['uncaughtException', 'uncaughtExceptionMonitor'] as const;
-  const saved = events.map((event) => process.rawListeners(event));
-  for (const event of events) process.removeAllListeners(event);
+  const saved = events.map((event) => nodeProcess.rawListeners(event));
+  for (const event of events) nodeProcess.removeAllListeners(event);
   let handled = false;
-  process.on('uncaughtException', (err) => {
+  nodeProcess.on('uncaughtException', (err) => {
     if (err !== marker) throw err;
     handled = true;
   });
   try {
     fatalException(marker);
   } finally {
-    for (const event of events) process.removeAllListeners(event);
+    for (const event of events) nodeProcess.removeAllListeners(event);
     events.forEach((event, i) => {
-      for (const listener of saved[i]) process.on(event, listener as (...a: unknown[]) => void);
+      for (const listener of saved[i]) nodeProcess.on(event, listener as (...a: unknown[]) => void);
     });
   }
   if (executionAsyncId() !== 0) {

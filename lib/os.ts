@@ -5,7 +5,6 @@ import { ForkError, NotSupportedError, ValueError } from './errors';
 import { native, requireNative } from './native';
 import {
   emitThreadWarning,
-  fdsToDetachInChild,
   onForkedChildIdle,
   prepareForkedChild,
   threadWarningBeforeFork,
@@ -63,7 +62,7 @@ export function fork(options: ForkOptions = {}): number {
     );
   }
   const threadWarning = threadWarningBeforeFork();
-  const pid: number = addon.fork(onForkedChildIdle, fdsToDetachInChild());
+  const pid: number = addon.fork(onForkedChildIdle);
   if (pid === 0) {
     prepareForkedChild();
     if (options.isolate) isolateForkedChild(false);

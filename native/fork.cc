@@ -411,30 +411,32 @@ struct ForkTimings {
 };
 ForkTimings g_last_timings;
 
-// ---- fds the child must never read ----------------------------------------
-// An inherited socket the parent still reads (the IPC channel to the
-// parent's own parent) must not be read by the child too: each message would
-// go to whichever process read first. uv_loop_fork() re-registers every
-// watcher in a new epoll instance, and epoll tracks the open file, not the fd
-// number, so stopping the handle or closing the fd afterwards still leaves
-// the parent's socket armed there. Before uv_loop_fork, the child points the
-// fd number at a socket of its own whose peer it keeps open and never
-// writes: Node's handle stays valid, and nothing ever arrives on it.
+// ---- IPC channels the child must never read -------------------------------
+// An inherited IPC pipe (the channel to the parent's own parent, or the
+// parent's channels to its child_process children) is read by the parent:
+// if the child read it too, each message would go to whichever process read
+// first. uv_loop_fork() re-registers every watcher in a new epoll instance,
+// and epoll tracks the open file, not the fd number, so stopping the handle
+// or closing the fd afterwards still leaves the parent's socket armed there.
+// Before uv_loop_fork, the child points each such fd at a socket of its own
+// whose peer it keeps open and never writes: Node's handles stay valid, and
+// nothing ever arrives on them. (Forked from inside such a pipe's read
+// callback, libuv's read loop also goes on reading in the child: it now
+// reads nothing.)
 
-// The fds to silence: fork()'s optional second argument, read in the parent.
-std::vector<int> FdsArg(const Napi::CallbackInfo& info, size_t i) {
+// The fds of the loop's IPC pipes (uv_pipe_t.ipc), found in the child.
+std::vector<int> IpcPipeFds(uv_loop_t* loop) {
   std::vector<int> fds;
-  if (info.Length() <= i || info[i].IsUndefined()) return fds;
-  if (!info[i].IsArray()) throw Napi::TypeError::New(info.Env(), "silenceFds must be an array");
-  Napi::Array list = info[i].As<Napi::Array>();
-  for (uint32_t k = 0; k < list.Length(); k++) {
-    Napi::Value v = list.Get(k);
-    double fd = v.IsNumber() ? v.As<Napi::Number>().DoubleValue() : -1;
-    if (!(fd >= 0) || fd > 1 << 30 || fd != static_cast<int>(fd)) {
-      throw Napi::TypeError::New(info.Env(), "silenceFds must hold file descriptor numbers");
-    }
-    fds.push_back(static_cast<int>(fd));
-  }
+  uv_walk(
+      loop,
+      [](uv_handle_t* h, void* arg) {
+        if (h->type != UV_NAMED_PIPE || reinterpret_cast<uv_pipe_t*>(h)->ipc == 0) return;
+        uv_os_fd_t fd;
+        if (uv_is_closing(h) == 0 && uv_fileno(h, &fd) == 0) {
+          static_cast<std::vector<int>*>(arg)->push_back(fd);
+        }
+      },
+      &fds);
   return fds;
 }
 
@@ -443,11 +445,11 @@ std::vector<int> FdsArg(const Napi::CallbackInfo& info, size_t i) {
 void SilenceInheritedFds(const std::vector<int>& fds) {
   for (int fd : fds) {
     int flags = fcntl(fd, F_GETFD);
-    if (flags < 0) continue;  // not open (the parent closed it meanwhile)
+    if (flags < 0) continue;  // not open
     int pair[2];
     if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair) != 0 ||
         dup3(pair[0], fd, (flags & FD_CLOEXEC) != 0 ? O_CLOEXEC : 0) < 0) {
-      fprintf(stderr, "forkful: cannot detach inherited fd %d in the child: %s\n", fd,
+      fprintf(stderr, "forkful: cannot detach inherited IPC fd %d in the child: %s\n", fd,
               strerror(errno));
       _exit(70);
     }
@@ -456,13 +458,11 @@ void SilenceInheritedFds(const std::vector<int>& fds) {
   }
 }
 
-// fork(onChildIdle, silenceFds?): onChildIdle runs in the child whenever its
-// event loop has nothing left to do; silenceFds are inherited fds the child
-// must never read (see above).
+// fork(onChildIdle): onChildIdle runs in the child whenever its event loop
+// has nothing left to do.
 Napi::Value Fork(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (!info[0].IsFunction()) throw Napi::TypeError::New(env, "onChildIdle must be a function");
-  std::vector<int> silence = FdsArg(info, 1);
   if (!OnMainThread()) {
     ThrowTyped(env, "ForkError",
                "fork() can only be called from the main thread; a Worker or Thread cannot fork");
@@ -495,7 +495,7 @@ Napi::Value Fork(const Napi::CallbackInfo& info) {
     // The parked workers' condition variable has waiters that do not exist
     // here: signalling it would hang. Leave the lot untouched, forever.
     static_cast<void>(parked.release());
-    SilenceInheritedFds(silence);
+    SilenceInheritedFds(IpcPipeFds(loop));
     int err = uv_loop_fork(loop);
     if (err != 0) {
       fprintf(stderr, "forkful: uv_loop_fork failed in the child: %s\n", uv_strerror(err));

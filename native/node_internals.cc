@@ -97,8 +97,16 @@ Napi::Value FatalException(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
+// nodeProcess() -> the process object of Node's main context. Code run in a
+// vm context (jest's test environment) sees a copy as `process`, on which
+// Node never emits and whose reallyExit Node never calls.
+Napi::Value NodeProcess(const Napi::CallbackInfo& info) {
+  return info.Env().Global().Get("process");
+}
+
 void Init(Napi::Env env, Napi::Object exports) {
   exports.Set("nodeInternals", Napi::Function::New(env, NodeInternals));
+  exports.Set("nodeProcess", Napi::Function::New(env, NodeProcess));
   exports.Set("fatalException", Napi::Function::New(env, FatalException));
 }
 

@@ -19,7 +19,6 @@ describe('Node internals', () => {
       'Timeout._onTimeout',
       'Immediate._onImmediate',
       'node:timers is writable',
-      'process.channel.fd',
       ...(native ? ['native: Node timer handle'] : []),
     ]);
   });

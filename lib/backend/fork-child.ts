@@ -4,7 +4,7 @@
 // have, and crash or hang).
 import { inspect } from 'node:util';
 import { native } from '../native';
-import { ipcChannelFd, replaceReallyExit } from '../node-internals';
+import { nodeProcess, replaceReallyExit } from '../node-internals';
 
 let forkedChild = false;
 let warnedThreads = false;
@@ -35,13 +35,6 @@ export function threadWarningBeforeFork(): string | null {
   );
 }
 
-/** The inherited fds a forked child must never read: the IPC channel to
- * this process's parent, which the parent alone keeps reading. */
-export function fdsToDetachInChild(): number[] {
-  const fd = ipcChannelFd();
-  return fd === null ? [] : [fd];
-}
-
 export function emitThreadWarning(message: string): void {
   process.emitWarning(message, { type: 'ForkWarning', code: 'FORKFUL_FORK_THREADS' });
 }
@@ -64,58 +57,63 @@ type Emit = typeof process.emit;
  * left to do: first with 'beforeExit' (whose listeners may schedule more
  * work), then, if they scheduled none, with 'exit', which ends the child. */
 export function onForkedChildIdle(phase: 'beforeExit' | 'exit'): void {
-  const code = Number(process.exitCode ?? 0) || 0;
-  process.emit(phase as 'exit', code);
+  const code = Number(nodeProcess.exitCode ?? 0) || 0;
+  nodeProcess.emit(phase as 'exit', code);
 }
 
 /** Called in the child immediately after fork() returned 0. */
 // prettier-ignore
 export const prepareForkedChild = (function prepareForkedChild(): void {
+  const nested = forkedChild;
   forkedChild = true;
-  // (native fork() has set --no-concurrent-osr and --no-wasm-async-compilation:
-  // V8's background compile threads do not exist here. See README.)
-  Object.defineProperty(process, 'pid', {
-    value: native!.getpid(),
-    writable: false,
-    enumerable: true,
-    configurable: true,
-  });
-  Object.defineProperty(process, 'ppid', {
-    value: native!.getppid(),
-    writable: true,
-    enumerable: true,
-    configurable: true,
-  });
-
-  // The IPC channel to the parent's own parent was detached by the native
-  // fork (its fd now leads nowhere: the parent alone reads that channel).
-  // The child does not stay alive for it, and cannot send on it.
-  const channel = (process as unknown as { channel?: { unref(): void } }).channel;
-  if (channel) {
-    channel.unref();
-    (process as unknown as { connected: boolean }).connected = false;
+  // `process` is Node's own, or a copy of it where this module runs in a vm
+  // context (jest): both tell the child's pid.
+  for (const proc of new Set([process, nodeProcess])) {
+    Object.defineProperty(proc, 'pid', {
+      value: native!.getpid(),
+      writable: false,
+      enumerable: true,
+      configurable: true,
+    });
+    Object.defineProperty(proc, 'ppid', {
+      value: native!.getppid(),
+      writable: true,
+      enumerable: true,
+      configurable: true,
+    });
   }
 
-  // process.exit(n) ends in process.reallyExit; a natural end and a fatal
-  // exception both emit 'exit' last. Either way: _exit, never teardown.
-  replaceReallyExit((code: number) => exitForkedChild(code));
-  const emit = process.emit as Emit;
-  process.emit = (function (this: NodeJS.Process, event: string | symbol, ...args: unknown[]) {
-    const result = (emit as (...a: unknown[]) => boolean).call(this, event, ...args);
-    if (event === 'exit') {
-      const code = process.exitCode ?? (typeof args[0] === 'number' ? args[0] : 0);
-      exitForkedChild(typeof code === 'number' ? code : Number(code) || 0);
-    }
-    return result;
-  }) as Emit;
+  // The native fork pointed the inherited IPC channels' fds at a silent
+  // socket (the parent alone reads them): the child does not stay alive for
+  // its parent's channel, and cannot send on it.
+  const channel = (nodeProcess as unknown as { channel?: { unref(): void } }).channel;
+  if (channel) {
+    channel.unref();
+    (nodeProcess as unknown as { connected: boolean }).connected = false;
+  }
 
-  // Node prints a fatal exception only after emitting 'exit', which now ends
-  // the child first: print it here when nothing else will handle it.
-  process.on('uncaughtExceptionMonitor', (err) => {
-    if (process.listenerCount('uncaughtException') > 0) return;
-    if (process.hasUncaughtExceptionCaptureCallback()) return;
-    process.stderr.write(`${inspect(err)}\n\nNode.js ${process.version}\n`);
-  });
+  if (!nested) {
+    // process.exit(n) ends in process.reallyExit; a natural end and a fatal
+    // exception both emit 'exit' last. Either way: _exit, never teardown.
+    replaceReallyExit((code: number) => exitForkedChild(code));
+    const emit = nodeProcess.emit as Emit;
+    nodeProcess.emit = (function (this: NodeJS.Process, event: string | symbol, ...args: unknown[]) {
+      const result = (emit as (...a: unknown[]) => boolean).call(this, event, ...args);
+      if (event === 'exit') {
+        const code = nodeProcess.exitCode ?? (typeof args[0] === 'number' ? args[0] : 0);
+        exitForkedChild(typeof code === 'number' ? code : Number(code) || 0);
+      }
+      return result;
+    }) as Emit;
+
+    // Node prints a fatal exception only after emitting 'exit', which now
+    // ends the child first: print it here when nothing else will handle it.
+    nodeProcess.on('uncaughtExceptionMonitor', (err) => {
+      if (nodeProcess.listenerCount('uncaughtException') > 0) return;
+      if (nodeProcess.hasUncaughtExceptionCaptureCallback()) return;
+      nodeProcess.stderr.write(`${inspect(err)}\n\nNode.js ${process.version}\n`);
+    });
+  }
 
   for (const hook of childHooks) hook();
 });
