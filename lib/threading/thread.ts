@@ -192,8 +192,10 @@ function unpackException(packed: PackedException): {
     configurable: true,
   });
   Object.defineProperty(err, 'stack', { value: packed.stack, writable: true, configurable: true });
-  if (!type)
+  // forkful's errors set their name in the constructor, which is not run here.
+  if (err.name !== packed.name) {
     Object.defineProperty(err, 'name', { value: packed.name, writable: true, configurable: true });
+  }
   Object.assign(err, packed.props);
   return { value: err, type: type ?? Error };
 }
