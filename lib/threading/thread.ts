@@ -17,6 +17,7 @@ import {
 import * as errors from '../errors';
 import { NotSupportedError, RuntimeError, SerializationError, ValueError } from '../errors';
 import { native } from '../native';
+import { afterExitEmitted } from '../node-internals';
 import { encodeShareables } from '../shareable';
 import { atForkChild } from '../backend/fork-child';
 import { Target, TargetSpec, callerFile, describeTarget, loadTarget } from './target';
@@ -252,15 +253,9 @@ let exitHookInstalled = false;
 function endWithoutJoiningThreads(): void {
   if (exitHookInstalled || !isMainThread || !native) return;
   exitHookInstalled = true;
-  const emit = process.emit;
-  process.emit = function (this: NodeJS.Process, event: string | symbol, ...args: unknown[]) {
-    const result = (emit as (...a: unknown[]) => boolean).call(this, event, ...args);
-    if (event === 'exit' && [...live].some((t) => t.isAlive())) {
-      const code = process.exitCode ?? args[0] ?? 0;
-      native!._exit(typeof code === 'number' ? code : Number(code) || 0);
-    }
-    return result;
-  } as typeof process.emit;
+  afterExitEmitted((code) => {
+    if ([...live].some((t) => t.isAlive())) native!._exit(code);
+  });
 }
 
 // ---- Thread ----------------------------------------------------------------
