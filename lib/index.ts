@@ -1,7 +1,7 @@
 // forkful: Python's process, thread and coroutine toolkit for Node.js.
 // The root exports the errors, the os functions most scripts need, and each
 // module as a namespace (their class names overlap, as in Python: Pool).
-export * from './errors';
+export * from './core/errors';
 export { fork, getpid, getppid, waitpid, cpuCount } from './os';
 export * as os from './os';
 export * as multiprocessing from './multiprocessing';

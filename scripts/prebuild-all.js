@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // Builds the addon for every supported Node major (scripts/node-versions.json)
 // into prebuilds/<platform>-<arch>/forkful.abi<N>.<libc>.node, the layout
-// node-gyp-build and lib/native.ts look up. The addon uses Node's C++
+// node-gyp-build and lib/core/native.ts look up. The addon uses Node's C++
 // embedder API, so it is one binary per Node ABI. Each build runs in a
 // scratch copy of the sources: the working tree's build/ is left alone.
 //

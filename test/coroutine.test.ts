@@ -13,7 +13,7 @@ import {
   wait,
   withTimeout,
 } from '../lib/coroutine';
-import { ForkfulError, RuntimeError, TimeoutError, ValueError } from '../lib/errors';
+import { ForkfulError, RuntimeError, TimeoutError, ValueError } from '../lib/core/errors';
 
 /** A promise opened by hand: deterministic ordering without timings. */
 function gate<T = void>(): { promise: Promise<T>; open: (value: T) => void } {

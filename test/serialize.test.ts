@@ -1,8 +1,13 @@
 // The one encoding for values that cross processes and threads.
 import * as vm from 'node:vm';
-import { SerializationError } from '../lib/errors';
-import { deserialize, serialize } from '../lib/serialize';
-import { decodeShareables, encodeShareables, kShare, registerShareable } from '../lib/shareable';
+import { SerializationError } from '../lib/core/errors';
+import { deserialize, serialize } from '../lib/transfer/serialize';
+import {
+  decodeShareables,
+  encodeShareables,
+  kShare,
+  registerShareable,
+} from '../lib/transfer/shareable';
 
 class Token {
   constructor(readonly id: number) {}

@@ -15,8 +15,8 @@ import {
   arenaEnvironment,
   arenaInfo,
 } from '../lib/synchronize';
-import { BrokenBarrierError, RuntimeError, ValueError } from '../lib/errors';
-import { decodeShareables, encodeShareables } from '../lib/shareable';
+import { BrokenBarrierError, RuntimeError, ValueError } from '../lib/core/errors';
+import { decodeShareables, encodeShareables } from '../lib/transfer/shareable';
 
 // The handle protocol of lib/serialize, with JSON standing in for v8's
 // structured clone: v8.deserialize builds objects of the outer realm, which

@@ -20,7 +20,7 @@ import {
   setExcepthook,
   stackSize,
 } from '../lib/threading';
-import { RuntimeError, SerializationError, ValueError } from '../lib/errors';
+import { RuntimeError, SerializationError, ValueError } from '../lib/core/errors';
 
 function cells(n: number): Int32Array {
   return new Int32Array(new SharedArrayBuffer(4 * n));

@@ -13,8 +13,8 @@ import * as esbuild from 'esbuild';
 import * as swc from '@swc/core';
 import * as ts from 'typescript';
 import { ExceptHookArgs, Thread, setExcepthook } from '../lib/threading';
-import { SerializationError } from '../lib/errors';
-import { transpilerHelperHint } from '../lib/transpiler-helpers';
+import { SerializationError } from '../lib/core/errors';
+import { transpilerHelperHint } from '../lib/transfer/transpiler-helpers';
 
 type Compile = (source: string) => string;
 

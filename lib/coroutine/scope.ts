@@ -5,7 +5,7 @@
 // (gevent's getcurrent()). Killing a greenlet or firing a Timeout fails those
 // waits, and aborts the AbortSignal the user hands to other APIs (fetch, ...).
 import { AsyncLocalStorage } from 'node:async_hooks';
-import { ValueError } from '../errors';
+import { ValueError } from '../core/errors';
 
 interface Waiter {
   fail(error: unknown): void;

@@ -6,13 +6,13 @@
 // Python; recv() waits on the event loop through a uv_poll watch; recvSync()
 // blocks. Reads take what is there in large chunks and split messages in JS,
 // so a stream of small messages costs one read per many messages.
-import { atForkChild } from '../backend/fork-child';
-import { transferFd } from '../backend/fd-transfer';
-import { EOFError, NotSupportedError, OSError, ValueError } from '../errors';
-import { native, nativeLoadError, type NativeAddon } from '../native';
-import { serialize } from '../serialize';
-import { decodeMessage, encodeFast, scratch } from './wire';
-import { kShare, registerShareable, type ShareState } from '../shareable';
+import { atForkChild } from '../runtime/forked-child';
+import { transferFd } from '../transfer/fd-transfer';
+import { EOFError, NotSupportedError, OSError, ValueError } from '../core/errors';
+import { native, nativeLoadError, type NativeAddon } from '../core/native';
+import { serialize } from '../transfer/serialize';
+import { decodeMessage, encodeFast, scratch } from '../transfer/wire';
+import { kShare, registerShareable, type ShareState } from '../transfer/shareable';
 
 const CHUNK = 256 * 1024;
 const HEADER_BIG = 0xffffffff;

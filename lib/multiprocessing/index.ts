@@ -17,7 +17,13 @@ export {
   type StartMethod,
 } from './start-method';
 export { getContext, type Context } from './context';
-export { Queue, JoinableQueue, SimpleQueue, type PutOptions, type GetOptions } from './queues';
+export {
+  Queue,
+  JoinableQueue,
+  SimpleQueue,
+  type PutOptions,
+  type GetOptions,
+} from './queue/queues';
 export {
   Pool,
   withPool,
@@ -25,7 +31,7 @@ export {
   IMapIterator,
   type PoolOptions,
   type AsyncCallbacks,
-} from './pool';
+} from './pool/pool';
 export {
   Lock,
   RLock,

@@ -4,10 +4,10 @@
 // the others joined when the parent exits, a daemonic process may not have
 // children. Waits: join() returns a Promise, joinSync() blocks.
 import { EventEmitter } from 'node:events';
-import { atForkChild } from '../backend/fork-child';
-import { currentIdentity } from '../backend/current';
-import type { ChildHandle, StartMethod } from '../backend/types';
-import { ProcessError, RuntimeError, ValueError } from '../errors';
+import { atForkChild } from '../runtime/forked-child';
+import { currentIdentity } from '../runtime/identity';
+import type { ChildHandle, StartMethod } from './start/types';
+import { ProcessError, RuntimeError, ValueError } from '../core/errors';
 import { kill as osKill, cpuCount as osCpuCount } from '../os';
 import { backendFor, getStartMethod } from './start-method';
 

@@ -1,9 +1,9 @@
 // Access to forkful's shared arena from JS: one SharedArrayBuffer view per
 // thread, blocks that objects live on, and the rules that keep a block alive
 // while any process or thread may still use it (see docs/synchronize.md).
-import { RuntimeError } from '../errors';
-import { atForkChild } from '../backend/fork-child';
-import { native, requireNative, type NativeAddon } from '../native';
+import { RuntimeError } from '../core/errors';
+import { atForkChild } from '../runtime/forked-child';
+import { native, requireNative, type NativeAddon } from '../core/native';
 
 /** The environment variable through which spawned children find the arena. */
 export const ARENA_ENV = 'FORKFUL_ARENA';

@@ -1,5 +1,5 @@
 // Argument checks shared by the primitives: Python's rules and messages.
-import { ValueError } from '../errors';
+import { ValueError } from '../core/errors';
 
 export interface AcquireOptions {
   /** false: return at once when the lock is taken (default true). */

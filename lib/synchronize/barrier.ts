@@ -4,8 +4,8 @@
 // The action runs in the participant that arrives last, from that
 // participant's copy of the Barrier (forks copy it; a Barrier revived in a
 // Thread or spawned child has none unless given one: see docs).
-import { BrokenBarrierError, ValueError } from '../errors';
-import { kShare, registerShareable, type ShareState } from '../shareable';
+import { BrokenBarrierError, ValueError } from '../core/errors';
+import { kShare, registerShareable, type ShareState } from '../transfer/shareable';
 import { deadlineOf, remaining, waitTimeout } from './args';
 import { arenaBuffer, arenaNative, Block, Kind, words, type BlockState } from './arena';
 import { CondWords } from './condition';

@@ -3,8 +3,8 @@
 // releases the lock, and sleeps on the sequence (a shared futex); notify()
 // bumps the sequence and wakes n sleepers.
 import { Acquirable } from './acquirable';
-import { RuntimeError, ValueError } from '../errors';
-import { kShare, registerShareable, type ShareState } from '../shareable';
+import { RuntimeError, ValueError } from '../core/errors';
+import { kShare, registerShareable, type ShareState } from '../transfer/shareable';
 import { deadlineOf, remaining, waitTimeout } from './args';
 import { arenaNative, Block, nat, Kind, words, type BlockState } from './arena';
 import { Lock, RLock, Revive, type ConditionLock } from './lock';

@@ -1,6 +1,6 @@
 // Event: a flag word and a sleeper count in the shared arena. set() stores
 // the flag and wakes every sleeper (futex) only when there are some.
-import { kShare, registerShareable, type ShareState } from '../shareable';
+import { kShare, registerShareable, type ShareState } from '../transfer/shareable';
 import { deadlineOf, remaining, waitTimeout } from './args';
 import { arenaNative, Block, nat, Kind, words, type BlockState } from './arena';
 import { Revive } from './lock';

@@ -2,9 +2,9 @@
 // (+ a "sleepers" bit). Uncontended acquire/release are a single Atomics
 // operation in JS; contended ones sleep on a shared futex in native code,
 // which also recovers the lock from an owner that died (see sync.cc).
-import { RuntimeError } from '../errors';
+import { RuntimeError } from '../core/errors';
 import { Acquirable } from './acquirable';
-import { kShare, registerShareable, type ShareState } from '../shareable';
+import { kShare, registerShareable, type ShareState } from '../transfer/shareable';
 import { acquireTimeout, type AcquireOptions } from './args';
 import { arenaNative, Block, nat, Kind, self, words, type BlockState } from './arena';
 

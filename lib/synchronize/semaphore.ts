@@ -3,8 +3,8 @@
 // sleeps (futex, native) only when the counter is zero, and release wakes
 // sleepers only when there are some.
 import { Acquirable } from './acquirable';
-import { ValueError } from '../errors';
-import { kShare, registerShareable, type ShareState } from '../shareable';
+import { ValueError } from '../core/errors';
+import { kShare, registerShareable, type ShareState } from '../transfer/shareable';
 import { acquireTimeout, type AcquireOptions } from './args';
 import { arenaNative, Block, nat, Kind, words, type BlockState } from './arena';
 import { Revive } from './lock';

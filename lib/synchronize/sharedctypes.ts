@@ -2,8 +2,8 @@
 // a typed-array view over a block, plus an optional lock. Python typecodes;
 // 'l'/'L' are 8 bytes as C long on 64-bit Linux, and 8-byte integers are
 // BigInts (a plain number is accepted when writing).
-import { ValueError } from '../errors';
-import { kShare, registerShareable, type ShareState } from '../shareable';
+import { ValueError } from '../core/errors';
+import { kShare, registerShareable, type ShareState } from '../transfer/shareable';
 import { arenaBuffer, arenaNative, Block, Kind, type BlockState } from './arena';
 import { Lock, RLock } from './lock';
 

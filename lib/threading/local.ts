@@ -5,7 +5,7 @@
 // init function), exactly as Python runs a local subclass's __init__ once
 // per thread.
 import { randomUUID } from 'node:crypto';
-import { kShare, registerShareable, ShareState } from '../shareable';
+import { kShare, registerShareable, ShareState } from '../transfer/shareable';
 import {
   TargetFunction,
   TargetSpec,

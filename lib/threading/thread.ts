@@ -14,12 +14,12 @@ import {
   threadId,
   workerData,
 } from 'node:worker_threads';
-import * as errors from '../errors';
-import { NotSupportedError, RuntimeError, SerializationError, ValueError } from '../errors';
-import { native } from '../native';
-import { afterExitEmitted } from '../node-internals';
-import { encodeShareables } from '../shareable';
-import { atForkChild } from '../backend/fork-child';
+import * as errors from '../core/errors';
+import { NotSupportedError, RuntimeError, SerializationError, ValueError } from '../core/errors';
+import { native } from '../core/native';
+import { afterExitEmitted } from '../core/node-internals';
+import { encodeShareables } from '../transfer/shareable';
+import { atForkChild } from '../runtime/forked-child';
 import { Target, TargetSpec, callerFile, describeTarget, loadTarget } from './target';
 
 /** Key of a forkful Thread's data in its Worker's workerData. */

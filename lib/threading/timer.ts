@@ -1,7 +1,7 @@
 // Timer: a Thread that calls a function after `interval` seconds, unless
 // cancel() comes first. The thread sleeps on a shared flag (Atomics.wait),
 // so cancel() from any thread wakes it at once.
-import { ValueError } from '../errors';
+import { ValueError } from '../core/errors';
 import { Slot, TIMEOUT_MAX, Thread, ThreadData } from './thread';
 import { Target } from './target';
 

@@ -1,7 +1,7 @@
 // The one encoding for values that cross to another process or thread:
 // v8 structured clone, with forkful's shareable objects passed by handle.
 import * as v8 from 'node:v8';
-import { SerializationError } from './errors';
+import { SerializationError } from '../core/errors';
 import { decodeShareables, encodeShareables } from './shareable';
 
 function describe(value: unknown): string {

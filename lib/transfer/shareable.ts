@@ -87,7 +87,7 @@ function reviverAfterLoadingAll(kind: string): Reviver | undefined {
   if (!loadedAll) {
     loadedAll = true;
     // eslint-disable-next-line @typescript-eslint/no-require-imports
-    require('./index');
+    require('../index');
   }
   return revivers.get(kind);
 }

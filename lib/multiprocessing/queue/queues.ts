@@ -11,16 +11,16 @@
 // order under the writer lock, waiting for room in the pipe without
 // blocking. A child flushes its feeders before it ends (as Python joins the
 // feeder thread), unless cancelJoinThread() was called.
-import { EOFError, Empty, Full, ValueError } from '../errors';
-import { serialize } from '../serialize';
-import { kShare, registerShareable, type ShareState } from '../shareable';
-import { BoundedSemaphore, Condition, Lock, Semaphore } from '../synchronize';
-import { RawArray } from '../synchronize/sharedctypes';
-import { Connection, nativePipe } from './connection';
-import { decodeMessage, encodeFast, scratch } from './wire';
-import { requireNative } from '../native';
-import { atForkChild } from '../backend/fork-child';
-import { beforeChildExit } from '../backend/run-target';
+import { EOFError, Empty, Full, ValueError } from '../../core/errors';
+import { serialize } from '../../transfer/serialize';
+import { kShare, registerShareable, type ShareState } from '../../transfer/shareable';
+import { BoundedSemaphore, Condition, Lock, Semaphore } from '../../synchronize';
+import { RawArray } from '../../synchronize/sharedctypes';
+import { Connection, nativePipe } from '../connection';
+import { decodeMessage, encodeFast, scratch } from '../../transfer/wire';
+import { requireNative } from '../../core/native';
+import { atForkChild } from '../../runtime/forked-child';
+import { beforeChildExit } from '../../runtime/run-target';
 
 const SEM_VALUE_MAX = 0x7fffffff;
 

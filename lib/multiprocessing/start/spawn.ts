@@ -7,12 +7,12 @@
 import * as childProcess from 'node:child_process';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { NotSupportedError } from '../errors';
-import { native } from '../native';
-import { serialize } from '../serialize';
-import { arenaEnvironment } from '../synchronize';
-import { collectFds } from './fd-transfer';
-import { targetRef, type TargetRef } from './spawn-target';
+import { NotSupportedError } from '../../core/errors';
+import { native } from '../../core/native';
+import { serialize } from '../../transfer/serialize';
+import { arenaEnvironment } from '../../synchronize';
+import { collectFds } from '../../transfer/fd-transfer';
+import { targetRef, type TargetRef } from '../../transfer/spawn-target';
 import type { Backend, ChildHandle, ChildSpec, ChildIdentity } from './types';
 
 /** What the parent sends the bootstrap over the IPC channel. */

@@ -30,8 +30,8 @@ const nativeErrorClasses = {
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export type NativeAddon = Record<string, any>;
 
-/** The folder holding package.json: lib/ and dist/ sit one level below. */
-export const packageRoot = path.resolve(__dirname, '..');
+/** The folder holding package.json: lib/core and dist/core sit two levels below. */
+export const packageRoot = path.resolve(__dirname, '..', '..');
 
 // node-gyp-build's rule (LIBC overrides it): musl on Alpine, else glibc.
 function libcTag(): 'glibc' | 'musl' {

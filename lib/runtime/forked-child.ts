@@ -3,8 +3,8 @@
 // _exit instead of Node's teardown (which would join threads it does not
 // have, and crash or hang).
 import { inspect } from 'node:util';
-import { native } from '../native';
-import { afterExitEmitted, nodeProcess, replaceReallyExit } from '../node-internals';
+import { native } from '../core/native';
+import { afterExitEmitted, nodeProcess, replaceReallyExit } from '../core/node-internals';
 
 let forkedChild = false;
 let warnedThreads = false;

@@ -5,7 +5,7 @@
 // at once also means work the child inherited from the parent (an fs request
 // in flight, a pending callback) cannot keep it alive.
 import { inspect } from 'node:util';
-import { currentIdentity } from './current';
+import { currentIdentity } from './identity';
 
 const exitHooks: Array<() => Promise<unknown>> = [];
 

@@ -16,7 +16,7 @@ import {
   reviveImmediate,
   socketFd,
   timersModuleObject,
-} from '../node-internals';
+} from '../core/node-internals';
 
 type Timer = NodeJS.Timeout;
 const live = new Set<WeakRef<Timer>>();

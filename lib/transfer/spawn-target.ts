@@ -6,8 +6,8 @@
 import * as path from 'node:path';
 import * as vm from 'node:vm';
 import { createRequire } from 'node:module';
-import { NotSupportedError } from '../errors';
-import { helperBindings, transpilerHelperHint } from '../transpiler-helpers';
+import { NotSupportedError } from '../core/errors';
+import { helperBindings, transpilerHelperHint } from './transpiler-helpers';
 
 export type TargetRef =
   | { kind: 'module'; path: string; exportName: string | null }

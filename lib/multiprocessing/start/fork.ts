@@ -4,13 +4,13 @@
 // termination that unwinds to the event loop, where the target then runs),
 // after closing what it inherited (servers, sockets, timers, the parent's
 // IPC channel is already ignored by fork-child.ts).
-import { fork, onChildExit, type ChildExitWatch, waitstatusToExitcode } from '../os';
-import { requireNative } from '../native';
-import { becomeChild } from './current';
-import { atForkChild, exitForkedChild } from './fork-child';
-import { isolateForkedChild } from './child-isolation';
-import { runTarget } from './run-target';
-import { emptyAsyncIdStack } from '../node-internals';
+import { fork, onChildExit, type ChildExitWatch, waitstatusToExitcode } from '../../os';
+import { requireNative } from '../../core/native';
+import { becomeChild } from '../../runtime/identity';
+import { atForkChild, exitForkedChild } from '../../runtime/forked-child';
+import { isolateForkedChild } from '../../runtime/child-isolation';
+import { runTarget } from '../../runtime/run-target';
+import { emptyAsyncIdStack } from '../../core/node-internals';
 import type { Backend, ChildHandle, ChildSpec } from './types';
 
 const SIGKILL = 9;

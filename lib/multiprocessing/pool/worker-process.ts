@@ -4,17 +4,17 @@
 // their variables as of the fork); 'spawn' starts a fresh Node, and
 // functions reach it as module exports or self-contained source
 // (lib/backend/spawn-target), defined in the worker by a message each.
-import { currentIdentity } from '../backend/current';
-import { atForkChild } from '../backend/fork-child';
-import { closureHint, resolveTarget, targetRef, type TargetRef } from '../backend/spawn-target';
-import type { ChildHandle, StartMethod } from '../backend/types';
-import { NotSupportedError } from '../errors';
-import { requireNative } from '../native';
-import { signalNumber } from '../os';
-import { Connection } from './connection';
-import { backendFor } from './start-method';
-import { encodeError, MSG_INIT_ERROR } from './pool-protocol';
-import { workerLoop, type AnyFunction } from './pool-worker';
+import { currentIdentity } from '../../runtime/identity';
+import { atForkChild } from '../../runtime/forked-child';
+import { closureHint, resolveTarget, targetRef, type TargetRef } from '../../transfer/spawn-target';
+import type { ChildHandle, StartMethod } from '../start/types';
+import { NotSupportedError } from '../../core/errors';
+import { requireNative } from '../../core/native';
+import { signalNumber } from '../../os';
+import { Connection } from '../connection';
+import { backendFor } from '../start-method';
+import { encodeError, MSG_INIT_ERROR } from './protocol';
+import { workerLoop, type AnyFunction } from './worker-loop';
 
 /** One worker process as the pool sees it, whatever the backend. */
 export interface PoolWorkerProcess {

@@ -1,9 +1,9 @@
 // What a Pool call is waiting for: one job per call, split into chunks that
 // workers run. A job gathers its chunks' results in input order.
-import { ValueError } from '../errors';
-import { notify, type AsyncResult } from './pool-async-result';
-import { unpackValues, type Mode } from './pool-protocol';
-import type { AnyFunction } from './pool-worker';
+import { ValueError } from '../../core/errors';
+import { notify, type AsyncResult } from './async-result';
+import { unpackValues, type Mode } from './protocol';
+import type { AnyFunction } from './worker-loop';
 
 export interface Chunk {
   id: number;

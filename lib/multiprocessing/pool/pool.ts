@@ -2,16 +2,21 @@
 // functions over chunks of input. Each worker has its own pair of pipes, so
 // the pool always knows which tasks a worker holds: when one dies, exactly
 // those fail with WorkerLostError and a new worker takes its place.
-import { atForkChild } from '../backend/fork-child';
-import type { TargetRef } from '../backend/spawn-target';
-import type { StartMethod } from '../backend/types';
-import { BrokenPoolError, SerializationError, ValueError, WorkerLostError } from '../errors';
-import { native } from '../native';
-import { cpuCount } from '../os';
-import { serialize } from '../serialize';
-import { AsyncResult, holdNotifications, type AsyncCallbacks } from './pool-async-result';
-import { functionRef, startPoolWorker, type PoolWorkerProcess } from './pool-process';
-import { getStartMethod } from './start-method';
+import { atForkChild } from '../../runtime/forked-child';
+import type { TargetRef } from '../../transfer/spawn-target';
+import type { StartMethod } from '../start/types';
+import {
+  BrokenPoolError,
+  SerializationError,
+  ValueError,
+  WorkerLostError,
+} from '../../core/errors';
+import { native } from '../../core/native';
+import { cpuCount } from '../../os';
+import { serialize } from '../../transfer/serialize';
+import { AsyncResult, holdNotifications, type AsyncCallbacks } from './async-result';
+import { functionRef, startPoolWorker, type PoolWorkerProcess } from './worker-process';
+import { getStartMethod } from '../start-method';
 import {
   ApplyJob,
   IMapIterator,
@@ -20,7 +25,7 @@ import {
   defaultChunksize,
   type Chunk,
   type Job,
-} from './pool-jobs';
+} from './jobs';
 import {
   MODE_APPLY,
   MODE_MAP,
@@ -36,18 +41,18 @@ import {
   packValues,
   type EncodedError,
   type Mode,
-} from './pool-protocol';
+} from './protocol';
 
-import type { AnyFunction } from './pool-worker';
+import type { AnyFunction } from './worker-loop';
 
 // Any function a pool task may run: its arguments are checked by the caller's
 // own types, not the pool's.
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 type AnyArgs<R> = (...args: any[]) => R;
 
-export { AsyncResult } from './pool-async-result';
-export type { AsyncCallbacks } from './pool-async-result';
-export { IMapIterator } from './pool-jobs';
+export { AsyncResult } from './async-result';
+export type { AsyncCallbacks } from './async-result';
+export { IMapIterator } from './jobs';
 
 export interface PoolOptions {
   /** Number of workers (default: cpuCount()). */

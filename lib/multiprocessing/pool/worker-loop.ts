@@ -3,7 +3,7 @@
 // exit, until the pool's end of the pipe closes, or after maxtasksperchild
 // chunks. It blocks on its pipe between tasks (a worker has nothing else to
 // do) and awaits a task that returns a Promise.
-import type { Connection } from './connection';
+import type { Connection } from '../connection';
 import {
   MODE_APPLY,
   MODE_MAP,
@@ -16,9 +16,9 @@ import {
   MSG_TASK,
   encodeError,
   unpackFrames,
-} from './pool-protocol';
-import { deserialize } from '../serialize';
-import { SerializationError } from '../errors';
+} from './protocol';
+import { deserialize } from '../../transfer/serialize';
+import { SerializationError } from '../../core/errors';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export type AnyFunction = (...args: any[]) => unknown;

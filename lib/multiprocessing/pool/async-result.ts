@@ -1,6 +1,6 @@
 // AsyncResult: the handle applyAsync/mapAsync/starmapAsync return, shaped
 // like Python's multiprocessing.pool.AsyncResult. Timeouts are in seconds.
-import { TimeoutError, ValueError } from '../errors';
+import { TimeoutError, ValueError } from '../../core/errors';
 
 export interface AsyncCallbacks<T> {
   /** Called in the parent with the result when the call succeeds. */

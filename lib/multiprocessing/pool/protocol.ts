@@ -1,7 +1,7 @@
 // The messages between a Pool and its workers, and how errors cross. Every
 // message is one length-prefixed frame (native sendFrame) holding a value
 // encoded by lib/serialize.
-import * as errors from '../errors';
+import * as errors from '../../core/errors';
 
 /** Parent -> worker. */
 export const MSG_TASK = 1; // [MSG_TASK, chunkId, fnId, mode, payload]

@@ -1,6 +1,6 @@
 // Who this process is, for multiprocessing.currentProcess(): the main
 // process until a backend starts this process as a child.
-import type { ChildIdentity } from './types';
+import type { ChildIdentity } from '../multiprocessing/start/types';
 
 export interface CurrentIdentity {
   name: string;

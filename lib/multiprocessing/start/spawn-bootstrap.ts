@@ -1,15 +1,15 @@
 // The program a spawned child runs: receive the payload from the parent over
 // the IPC channel, hang the channel up, become the named child, and run the
 // target (see spawn-backend.ts).
-import { deserialize } from '../serialize';
-import { native } from '../native';
-import { becomeChild } from './current';
-import { runTarget } from './run-target';
-import { closureHint, resolveTarget } from './spawn-target';
-import type { SpawnPayload } from './spawn-backend';
+import { deserialize } from '../../transfer/serialize';
+import { native } from '../../core/native';
+import { becomeChild } from '../../runtime/identity';
+import { runTarget } from '../../runtime/run-target';
+import { closureHint, resolveTarget } from '../../transfer/spawn-target';
+import type { SpawnPayload } from './spawn';
 // Every shareable kind must have its reviver registered before the args are
 // decoded: loading the public modules registers them all.
-import '../multiprocessing';
+import '..';
 
 const SIGKILL = 9;
 

@@ -6,8 +6,8 @@
 // Anything else (Maps, typed arrays, Dates, forkful's shareable objects, a
 // repeated object...) goes through lib/serialize, whose output always starts
 // with v8's version tag 0xff, which no tag below uses.
-import { deserialize } from '../serialize';
-import { kShare } from '../shareable';
+import { deserialize } from './serialize';
+import { kShare } from './shareable';
 
 const TAG_INT32 = 1;
 const TAG_FLOAT64 = 2;

@@ -1,7 +1,7 @@
 // The parent's event loop learns that a child exited without blocking and
 // without busy polling: a pidfd watched by libuv (Linux 5.3+). Elsewhere it
 // falls back to checking with WNOHANG on a backing-off timer.
-import { native } from '../native';
+import { native } from '../core/native';
 
 export interface ChildExitWatch {
   /** Stops watching; the callback will not run. */
