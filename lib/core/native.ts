@@ -11,8 +11,11 @@
 // the one binary to use instead; PREBUILDS_ONLY=1 skips the local build.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { checkExports, type NativeAddon } from './addon';
 import * as errors from './errors';
 import { NotSupportedError } from './errors';
+
+export type { NativeAddon } from './addon';
 
 /** The classes native code may construct, by name. */
 const nativeErrorClasses = {
@@ -25,10 +28,6 @@ const nativeErrorClasses = {
   ForkError: errors.ForkError,
   BrokenBarrierError: errors.BrokenBarrierError,
 };
-
-/** The addon's exports, as each native/*.cc registers them. */
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-export type NativeAddon = Record<string, any>;
 
 /** The folder holding package.json: lib/core and dist/core sit two levels below. */
 export const packageRoot = path.resolve(__dirname, '..', '..');
@@ -88,6 +87,12 @@ function load(): void {
     }
     if (typeof addon.abiMismatch === 'string') {
       rejected.push(`${path.relative(packageRoot, file)}: ${addon.abiMismatch}`);
+      continue;
+    }
+    // A binary built from other sources than these (lib/core/addon types them).
+    const wrong = checkExports(addon as unknown as Record<string, unknown>);
+    if (wrong) {
+      rejected.push(`${path.relative(packageRoot, file)}: not built from these sources (${wrong})`);
       continue;
     }
     addon.registerErrorClasses(nativeErrorClasses);

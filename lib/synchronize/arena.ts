@@ -128,8 +128,7 @@ export class Block {
  * no native arena. */
 export function arenaEnvironment(): Record<string, string> {
   if (!native || typeof native.arenaInit !== 'function') return {};
-  ensure('arenaEnvironment');
-  const info = native.arenaInfo();
+  const info = ensure('arenaEnvironment').arenaInit(); // idempotent: the arena's facts
   return { [ARENA_ENV]: `${info.path}#${info.id}` };
 }
 
