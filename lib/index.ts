@@ -11,3 +11,7 @@ export * as coroutine from './coroutine';
 // Errors that live with their module, re-exported here so every typed error
 // is importable from the root.
 export { Timeout, StopIteration } from './coroutine';
+
+// A threading.local subclass's source may name the root (forkful.threading.local).
+import { provideNamespace } from './threading/local';
+provideNamespace('forkful', () => module.exports as Record<string, unknown>);

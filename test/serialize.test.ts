@@ -69,13 +69,18 @@ describe('serialize', () => {
     );
   });
 
-  test('a kind whose module was not loaded yet is found by loading forkful', () => {
-    // forkful.Lock registers its reviver when lib/synchronize loads: this
-    // test file never imports it, so decoding must load it on demand.
-    const marker = { __forkful_shared__: 'forkful.Lock', state: null };
+  test('a kind decodes wherever an entry point was loaded; elsewhere the error says which', () => {
+    // The revivers are installed by the entry points (lib/shareables.ts),
+    // never loaded from below: this file has imported none of them yet.
+    const marker = () => ({ __forkful_shared__: 'forkful.Lock', state: null });
+    expect(() => decodeShareables(marker())).toThrow(
+      /'forkful.Lock'.*load forkful, forkful\/multiprocessing or forkful\/threading/,
+    );
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    require('../lib/multiprocessing');
     const kinds = (() => {
       try {
-        return (decodeShareables(marker) as object).constructor.name;
+        return (decodeShareables(marker()) as object).constructor.name;
       } catch (err) {
         return (err as Error).message;
       }

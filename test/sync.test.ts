@@ -15,6 +15,7 @@ import {
   arenaEnvironment,
   arenaInfo,
 } from '../lib/synchronize';
+import '../lib/shareables'; // the revivers, as an entry point installs them
 import { BrokenBarrierError, RuntimeError, ValueError } from '../lib/core/errors';
 import { decodeShareables, encodeShareables } from '../lib/transfer/shareable';
 

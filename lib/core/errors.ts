@@ -26,6 +26,10 @@ export class RuntimeError extends ForkfulError {}
 /** The operating system or the running backend cannot do this. */
 export class NotSupportedError extends ForkfulError {}
 
+/** Python's OverflowError: a number too large for the operation (a
+ * timeout above TIMEOUT_MAX). */
+export class OverflowError extends ForkfulError {}
+
 /** A wait ran out of time. */
 export class TimeoutError extends ForkfulError {}
 

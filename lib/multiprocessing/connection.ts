@@ -6,13 +6,14 @@
 // Python; recv() waits on the event loop through a uv_poll watch; recvSync()
 // blocks. Reads take what is there in large chunks and split messages in JS,
 // so a stream of small messages costs one read per many messages.
-import { atForkChild } from '../runtime/forked-child';
+import { afterFork, Order } from '../runtime/lifecycle';
 import { transferFd } from '../transfer/fd-transfer';
 import { EOFError, NotSupportedError, OSError, ValueError } from '../core/errors';
+import { parseTimeout, timeoutMs } from '../core/timeout';
 import { native, nativeLoadError, type NativeAddon } from '../core/native';
 import { serialize } from '../transfer/serialize';
 import { decodeMessage, encodeFast, scratch } from '../transfer/wire';
-import { kShare, registerShareable, type ShareState } from '../transfer/shareable';
+import { kShare, type Revivers, type ShareState } from '../transfer/shareable';
 
 const CHUNK = 256 * 1024;
 const HEADER_BIG = 0xffffffff;
@@ -39,7 +40,7 @@ interface Waiter {
 /** Connections whose watch is armed: a forked child disarms them (the
  * waits belong to the parent, and the child must not steal its messages). */
 const watching = new Set<Connection>();
-atForkChild(() => {
+afterFork("connection: disarm the parent's waits", Order.multiprocessing, () => {
   for (const conn of watching) conn._forgetParentWaits();
   watching.clear();
 });
@@ -67,12 +68,9 @@ function closedError(): OSError {
   return err;
 }
 
-function seconds(timeout: number | null | undefined): number {
-  if (timeout === undefined || timeout === null) return -1;
-  if (typeof timeout !== 'number' || Number.isNaN(timeout)) {
-    throw new TypeError('timeout must be a number of seconds or null');
-  }
-  return Math.max(0, timeout * 1000);
+/** A poll timeout in ms (FOREVER: -1). */
+function pollMs(timeout: number | null | undefined, what: string): number {
+  return timeoutMs(parseTimeout(timeout, what));
 }
 
 export interface ConnectionOptions {
@@ -236,7 +234,7 @@ export class Connection {
   poll(timeout: number | null = 0): boolean {
     this.#checkReadable();
     if (this.#hasBuffered()) return true;
-    return addon().waitReadable(this.#fd, seconds(timeout));
+    return addon().waitReadable(this.#fd, pollMs(timeout, 'Connection.poll'));
   }
 
   /** poll() without blocking the event loop: resolves true when data is
@@ -244,7 +242,7 @@ export class Connection {
   pollAsync(timeout: number | null = null): Promise<boolean> {
     this.#checkReadable();
     if (this.#hasBuffered() || addon().waitReadable(this.#fd, 0)) return Promise.resolve(true);
-    const ms = seconds(timeout);
+    const ms = pollMs(timeout, 'Connection.pollAsync');
     if (ms === 0) return Promise.resolve(false);
     return new Promise<boolean>((resolve, reject) => {
       let timer: NodeJS.Timeout | null = null;
@@ -642,10 +640,13 @@ export class Connection {
   }
 }
 
-registerShareable('forkful.Connection', (state) => {
-  const s = state as { fd: number; readable: boolean; writable: boolean; exact: boolean };
-  return new Connection(s.fd, s);
-});
+/** How this module's kinds are revived (installed by lib/shareables.ts). */
+export const connectionRevivers: Revivers = {
+  'forkful.Connection': (state) => {
+    const s = state as { fd: number; readable: boolean; writable: boolean; exact: boolean };
+    return new Connection(s.fd, s);
+  },
+};
 
 /** @internal A raw non-blocking pipe for Queue: [readFd, writeFd]. */
 export function nativePipe(): [number, number] {

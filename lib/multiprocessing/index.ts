@@ -1,5 +1,6 @@
 // forkful/multiprocessing: Python's multiprocessing on forked (or spawned)
 // Node processes. Each concern lives in its own module; this entry re-exports.
+import '../shareables'; // every shareable kind decodes where this is loaded
 export { Connection, Pipe, type ConnectionOptions } from './connection';
 export {
   Process,

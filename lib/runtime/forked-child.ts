@@ -5,20 +5,14 @@
 import { inspect } from 'node:util';
 import { native } from '../core/native';
 import { afterExitEmitted, nodeProcess, replaceReallyExit } from '../core/node-internals';
+import { runAfterFork } from './lifecycle';
 
 let forkedChild = false;
 let warnedThreads = false;
-const childHooks: Array<() => void> = [];
 
 /** True in a process created by os.fork() (at any depth). */
 export function isForkedChild(): boolean {
   return forkedChild;
-}
-
-/** Runs `hook` in every future forked child, right after the fork. Modules
- * with per-process state (thread registries, pools) reset it here. */
-export function atForkChild(hook: () => void): void {
-  childHooks.push(hook);
 }
 
 /** Checked just before fork(): the warning to print (in the parent, after
@@ -105,5 +99,7 @@ export const prepareForkedChild = (function prepareForkedChild(): void {
     });
   }
 
-  for (const hook of childHooks) hook();
+  // Then every module with per-process state lets go of the parent's
+  // (lifecycle.ts: named, ordered, a failing hook reported and skipped).
+  runAfterFork();
 });

@@ -1,6 +1,15 @@
 // Who this process is, for multiprocessing.currentProcess(): the main
 // process until a backend starts this process as a child.
-import type { ChildIdentity } from '../multiprocessing/start/types';
+
+/** Who a child is, as currentProcess() reports it there. */
+export interface ChildIdentity {
+  name: string;
+  daemon: boolean;
+  /** Python's _identity: (1,), (1, 2) for a grandchild... */
+  identity: number[];
+  /** The name of the process that starts it. */
+  parentName: string;
+}
 
 export interface CurrentIdentity {
   name: string;

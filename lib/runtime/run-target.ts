@@ -4,30 +4,14 @@
 // exception print it (as Python prints a traceback) and exit code 1. Ending
 // at once also means work the child inherited from the parent (an fs request
 // in flight, a pending callback) cannot keep it alive.
+// (the beforeChildExit phase: lifecycle.ts; Queue's feeders flush there, as
+// Python joins its feeder thread at exit)
 import { inspect } from 'node:util';
 import { currentIdentity } from './identity';
+import { runBeforeChildExit } from './lifecycle';
 
-const exitHooks: Array<() => Promise<unknown>> = [];
-
-/** Runs `hook` (and waits for it) after the target, before the child ends:
- * Queue flushes what its feeder still holds, as Python joins its feeder
- * thread at exit. */
-export function beforeChildExit(hook: () => Promise<unknown>): void {
-  exitHooks.push(hook);
-}
-
-// runExitHooks and runTarget are parenthesised: V8 compiles them with the
-// module, in the parent, not again in every forked child.
-// prettier-ignore
-const runExitHooks = (async function runExitHooks(): Promise<void> {
-  for (const hook of exitHooks) {
-    try {
-      await hook();
-    } catch (err) {
-      process.stderr.write(`forkful: while ending the child: ${inspect(err)}\n`);
-    }
-  }
-});
+// runTarget is parenthesised: V8 compiles it with the module, in the parent,
+// not again in every forked child.
 
 export function formatTargetError(err: unknown, hint?: (err: unknown) => string | null): string {
   const extra = hint?.(err);
@@ -46,11 +30,11 @@ export const runTarget = (async function runTarget(
     await target(...args);
   } catch (err) {
     process.stderr.write(formatTargetError(err, hint));
-    await runExitHooks();
+    await runBeforeChildExit();
     exit(1);
     return;
   }
-  await runExitHooks();
+  await runBeforeChildExit();
   const code = Number(process.exitCode ?? 0);
   exit(Number.isInteger(code) ? code : 1);
 });

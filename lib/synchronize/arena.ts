@@ -2,7 +2,7 @@
 // thread, blocks that objects live on, and the rules that keep a block alive
 // while any process or thread may still use it (see docs/synchronize.md).
 import { RuntimeError } from '../core/errors';
-import { atForkChild } from '../runtime/forked-child';
+import { afterFork, atExit, Order } from '../runtime/lifecycle';
 import { native, requireNative, type NativeAddon } from '../core/native';
 
 /** The environment variable through which spawned children find the arena. */
@@ -144,9 +144,12 @@ export function arenaInfo(): {
   return native.arenaInfo();
 }
 
-function releaseAllAtExit(): void {
-  native?.arenaReleaseAll?.();
-}
+// A process that attached to its parent's arena (a spawned child) or was
+// forked gives its holds back at exit: the arena outlives it.
+let releaseAtExit = false;
+atExit("arena: give this process's holds back", Order.synchronize + 90, () => {
+  if (releaseAtExit) native?.arenaReleaseAll();
+});
 
 // A spawned child started with arenaEnvironment(): attach at load, and give
 // the blocks back when this process ends (its parent's arena outlives it).
@@ -158,7 +161,7 @@ if (wanted && native && typeof native.arenaAttach === 'function') {
     try {
       native.arenaAttach(wanted.slice(0, hash), wanted.slice(hash + 1));
       ensure('the shared arena');
-      process.on('exit', releaseAllAtExit);
+      releaseAtExit = true;
     } catch (err) {
       process.emitWarning(
         `could not attach to the parent's forkful arena (${ARENA_ENV}=${wanted}): ` +
@@ -173,7 +176,7 @@ if (wanted && native && typeof native.arenaAttach === 'function') {
 // Right after a fork: the arena's per-process state (this process's slot and
 // ledger, the holds of threads that were not copied) is the parent's, even
 // when this thread never used the arena itself (a Worker may have).
-atForkChild(() => {
+afterFork("arena: this process's slot, ledger and holds", Order.synchronize, () => {
   if (!native || typeof native.arenaForkChild !== 'function') return;
   if (addon !== null) self.tid = addon.gettid();
   native.syncForkChild();
@@ -185,5 +188,5 @@ atForkChild(() => {
       { code: 'FORKFUL_ARENA_LOST' },
     );
   }
-  process.on('exit', releaseAllAtExit);
+  releaseAtExit = true;
 });

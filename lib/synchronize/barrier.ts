@@ -5,7 +5,7 @@
 // participant's copy of the Barrier (forks copy it; a Barrier revived in a
 // Thread or spawned child has none unless given one: see docs).
 import { BrokenBarrierError, ValueError } from '../core/errors';
-import { kShare, registerShareable, type ShareState } from '../transfer/shareable';
+import { kShare, type Revivers, type ShareState } from '../transfer/shareable';
 import { deadlineOf, remaining, waitTimeout } from './args';
 import { arenaBuffer, arenaNative, Block, Kind, words, type BlockState } from './arena';
 import { CondWords } from './condition';
@@ -253,4 +253,7 @@ export class Barrier {
   }
 }
 
-registerShareable('forkful.Barrier', (state) => new Barrier(new Revive(state as BlockState)));
+/** How this module's kinds are revived (installed by lib/shareables.ts). */
+export const barrierRevivers: Revivers = {
+  'forkful.Barrier': (state) => new Barrier(new Revive(state as BlockState)),
+};

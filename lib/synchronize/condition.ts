@@ -4,7 +4,7 @@
 // bumps the sequence and wakes n sleepers.
 import { Acquirable } from './acquirable';
 import { RuntimeError, ValueError } from '../core/errors';
-import { kShare, registerShareable, type ShareState } from '../transfer/shareable';
+import { kShare, type Revivers, type ShareState } from '../transfer/shareable';
 import { deadlineOf, remaining, waitTimeout } from './args';
 import { arenaNative, Block, nat, Kind, words, type BlockState } from './arena';
 import { Lock, RLock, Revive, type ConditionLock } from './lock';
@@ -158,7 +158,10 @@ export class Condition extends Acquirable {
   }
 }
 
-registerShareable('forkful.Condition', (state) => {
-  const { lock, block } = state as { lock: Lock | RLock; block: BlockState };
-  return new Condition(lock, new Revive(block));
-});
+/** How this module's kinds are revived (installed by lib/shareables.ts). */
+export const conditionRevivers: Revivers = {
+  'forkful.Condition': (state) => {
+    const { lock, block } = state as { lock: Lock | RLock; block: BlockState };
+    return new Condition(lock, new Revive(block));
+  },
+};

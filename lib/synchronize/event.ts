@@ -1,6 +1,6 @@
 // Event: a flag word and a sleeper count in the shared arena. set() stores
 // the flag and wakes every sleeper (futex) only when there are some.
-import { kShare, registerShareable, type ShareState } from '../transfer/shareable';
+import { kShare, type Revivers, type ShareState } from '../transfer/shareable';
 import { deadlineOf, remaining, waitTimeout } from './args';
 import { arenaNative, Block, nat, Kind, words, type BlockState } from './arena';
 import { Revive } from './lock';
@@ -78,4 +78,7 @@ export class Event {
   }
 }
 
-registerShareable('forkful.Event', (state) => new Event(new Revive(state as BlockState)));
+/** How this module's kinds are revived (installed by lib/shareables.ts). */
+export const eventRevivers: Revivers = {
+  'forkful.Event': (state) => new Event(new Revive(state as BlockState)),
+};

@@ -4,7 +4,7 @@
 // which also recovers the lock from an owner that died (see sync.cc).
 import { RuntimeError } from '../core/errors';
 import { Acquirable } from './acquirable';
-import { kShare, registerShareable, type ShareState } from '../transfer/shareable';
+import { kShare, type Revivers, type ShareState } from '../transfer/shareable';
 import { acquireTimeout, type AcquireOptions } from './args';
 import { arenaNative, Block, nat, Kind, self, words, type BlockState } from './arena';
 
@@ -242,5 +242,8 @@ export class RLock extends Acquirable implements ConditionLock {
   }
 }
 
-registerShareable('forkful.Lock', (state) => new Lock(new Revive(state as BlockState)));
-registerShareable('forkful.RLock', (state) => new RLock(new Revive(state as BlockState)));
+/** How this module's kinds are revived (installed by lib/shareables.ts). */
+export const lockRevivers: Revivers = {
+  'forkful.Lock': (state) => new Lock(new Revive(state as BlockState)),
+  'forkful.RLock': (state) => new RLock(new Revive(state as BlockState)),
+};

@@ -5,7 +5,7 @@
 // init function), exactly as Python runs a local subclass's __init__ once
 // per thread.
 import { randomUUID } from 'node:crypto';
-import { kShare, registerShareable, ShareState } from '../transfer/shareable';
+import { kShare, type Revivers, type ShareState } from '../transfer/shareable';
 import {
   TargetFunction,
   TargetSpec,
@@ -105,13 +105,24 @@ export class local {
 const baseThroughModule =
   /^\(\s*class(?:\s+[\w$]+)?\s+extends\s+([A-Za-z_$][\w$]*)((?:\.[A-Za-z_$][\w$]*)*)\.local\s*\{/;
 
+// The public namespaces a local's source may name (`threading.local`,
+// `forkful.threading.local`): the entry points that define them provide them
+// (threading/index.ts, lib/index.ts), lazily; this module never loads them.
+const namespaces = new Map<'threading' | 'forkful', () => Record<string, unknown>>();
+
+/** Called by an entry point: how to get its namespace when a local needs it. */
+export function provideNamespace(
+  name: 'threading' | 'forkful',
+  get: () => Record<string, unknown>,
+): void {
+  namespaces.set(name, get);
+}
+
 function bindings(source?: string): Record<string, unknown> {
-  // Loaded lazily: ./index imports this module.
-  /* eslint-disable @typescript-eslint/no-require-imports */
-  const threading = require('./index') as Record<string, unknown>;
-  const forkful = require('../index') as Record<string, unknown>;
-  /* eslint-enable @typescript-eslint/no-require-imports */
-  const found: Record<string, unknown> = { local, threading, forkful };
+  const found: Record<string, unknown> = { local };
+  for (const [name, get] of namespaces) found[name] = get();
+  const threading = found.threading;
+  const forkful = found.forkful;
   const match = source ? baseThroughModule.exec(source) : null;
   if (match && !(match[1] in found) && !(match[1] in globalThis)) {
     // The module variable the compiled class reads its base from: the forkful
@@ -123,7 +134,7 @@ function bindings(source?: string): Record<string, unknown> {
       return at?.local === local;
     };
     found[match[1]] =
-      [threading, forkful].find(leadsToLocal) ??
+      [threading, forkful].filter(Boolean).find(leadsToLocal) ??
       chain.reduceRight<Record<string, unknown>>((inner, key) => ({ [key]: inner }), { local });
   }
   return found;
@@ -157,4 +168,7 @@ function revive(meta: LocalMeta): local {
   }
 }
 
-registerShareable(KIND, (state) => revive(state as LocalMeta));
+/** How this module's kind is revived (installed by lib/shareables.ts). */
+export const localRevivers: Revivers = {
+  [KIND]: (state) => revive(state as LocalMeta),
+};

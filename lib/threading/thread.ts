@@ -16,10 +16,11 @@ import {
 } from 'node:worker_threads';
 import * as errors from '../core/errors';
 import { NotSupportedError, RuntimeError, SerializationError, ValueError } from '../core/errors';
+import { FOREVER, parseTimeout } from '../core/timeout';
 import { native } from '../core/native';
 import { afterExitEmitted } from '../core/node-internals';
 import { encodeShareables } from '../transfer/shareable';
-import { atForkChild } from '../runtime/forked-child';
+import { afterFork, Order } from '../runtime/lifecycle';
 import { Target, TargetSpec, callerFile, describeTarget, loadTarget } from './target';
 
 /** Key of a forkful Thread's data in its Worker's workerData. */
@@ -113,7 +114,7 @@ export function getIdent(): number {
 }
 
 /** The largest timeout join() and Timer accept, in seconds. */
-export const TIMEOUT_MAX = 2147483;
+export { TIMEOUT_MAX } from '../core/timeout';
 
 let stackSizeBytes = 0;
 
@@ -130,12 +131,10 @@ export function stackSize(size?: number): number {
   return previous;
 }
 
-function checkTimeout(timeout: number | null | undefined): number {
-  if (timeout === null || timeout === undefined) return Infinity;
-  if (typeof timeout !== 'number' || Number.isNaN(timeout)) {
-    throw new TypeError(`timeout must be a number of seconds or null, not ${String(timeout)}`);
-  }
-  return Math.max(0, Math.min(timeout, TIMEOUT_MAX)) * 1000;
+/** ms, Infinity for no limit. */
+function joinMs(timeout: number | null | undefined, what: string): number {
+  const t = parseTimeout(timeout, what);
+  return t === FOREVER ? Infinity : t * 1000;
 }
 
 // ---- exceptions ------------------------------------------------------------
@@ -499,7 +498,7 @@ export class Thread {
    * isAlive()). Resolves also when the target raised. */
   async join(timeout?: number | null): Promise<void> {
     this._checkJoinable();
-    const ms = checkTimeout(timeout);
+    const ms = joinMs(timeout, 'Thread.join');
     if (this._ended) return;
     this._holdLoop(1);
     try {
@@ -529,7 +528,7 @@ export class Thread {
   /** join() that blocks the calling thread (Atomics.wait). */
   joinSync(timeout?: number | null): void {
     this._checkJoinable();
-    const ms = checkTimeout(timeout);
+    const ms = joinMs(timeout, 'Thread.joinSync');
     if (this._ended) return;
     const state = this._state!;
     const deadline = Date.now() + ms;
@@ -642,6 +641,6 @@ export function liveThreads(): Thread[] {
   return [...live];
 }
 
-atForkChild(() => {
+afterFork("threading: the parent's threads do not exist here", Order.threading, () => {
   for (const thread of [...live]) thread._forgetAfterFork();
 });

@@ -20,12 +20,21 @@ export interface Shareable {
 
 type Reviver = (state: unknown) => object;
 
+/** Kinds and how to revive them: each shareable class's module exports its
+ * own, and the entry points install them all (lib/shareables.ts). */
+export type Revivers = Readonly<Record<string, Reviver>>;
+
 const MARK = '__forkful_shared__';
 const revivers = new Map<string, Reviver>();
 
 /** Registers how to rebuild objects of `kind` from their travelling state. */
 export function registerShareable(kind: string, revive: Reviver): void {
   revivers.set(kind, revive);
+}
+
+/** Registers every kind of a table (the entry points install forkful's). */
+export function installRevivers(table: Revivers): void {
+  for (const [kind, revive] of Object.entries(table)) revivers.set(kind, revive);
 }
 
 export function isShareable(value: unknown): value is Shareable {
@@ -79,19 +88,6 @@ export function encodeShareables(value: unknown, seen = new Set<object>()): unkn
   return out ?? value;
 }
 
-// A value can arrive where only part of forkful was loaded (a Worker that
-// required 'forkful/os' only): load every module once, which registers every
-// reviver, before calling a kind unknown.
-let loadedAll = false;
-function reviverAfterLoadingAll(kind: string): Reviver | undefined {
-  if (!loadedAll) {
-    loadedAll = true;
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    require('../index');
-  }
-  return revivers.get(kind);
-}
-
 /** The inverse of encodeShareables. */
 export function decodeShareables(value: unknown): unknown {
   if (typeof value !== 'object' || value === null) return value;
@@ -103,10 +99,11 @@ export function decodeShareables(value: unknown): unknown {
   const record = value as Record<string, unknown>;
   const kind = record[MARK];
   if (typeof kind === 'string') {
-    const revive = revivers.get(kind) ?? reviverAfterLoadingAll(kind);
+    const revive = revivers.get(kind);
     if (!revive) {
       throw new TypeError(
-        `cannot revive a shared '${kind}': its module was not loaded on this side`,
+        `cannot revive a shared '${kind}': its module was not loaded on this side ` +
+          `(load forkful, forkful/multiprocessing or forkful/threading there)`,
       );
     }
     return revive(decodeShareables(record.state));

@@ -1,6 +1,7 @@
 // AsyncResult: the handle applyAsync/mapAsync/starmapAsync return, shaped
 // like Python's multiprocessing.pool.AsyncResult. Timeouts are in seconds.
 import { TimeoutError, ValueError } from '../../core/errors';
+import { FOREVER, parseTimeout } from '../../core/timeout';
 
 export interface AsyncCallbacks<T> {
   /** Called in the parent with the result when the call succeeds. */
@@ -13,12 +14,10 @@ export interface AsyncCallbacks<T> {
  * supplied by the pool so getSync() can wait without the event loop. */
 export type SyncPump = (isReady: () => boolean, deadline: number) => void;
 
-function timeoutMs(timeout: number | null | undefined): number | null {
-  if (timeout === undefined || timeout === null) return null;
-  if (typeof timeout !== 'number' || Number.isNaN(timeout)) {
-    throw new TypeError('timeout must be a number of seconds');
-  }
-  return Math.max(0, timeout * 1000);
+/** ms, or null for no limit. */
+function waitMs(timeout: number | null | undefined, what: string): number | null {
+  const t = parseTimeout(timeout, what);
+  return t === FOREVER ? null : t * 1000;
 }
 
 // While a getSync() pumps the pool, settled calls hold back their
@@ -79,7 +78,7 @@ export class AsyncResult<T = unknown> {
 
   /** Waits until ready or `timeout` seconds passed (then resolves anyway). */
   wait(timeout?: number | null): Promise<void> {
-    const ms = timeoutMs(timeout);
+    const ms = waitMs(timeout, 'AsyncResult.wait');
     if (this.ready()) return Promise.resolve();
     return new Promise<void>((resolve) => {
       let timer: NodeJS.Timeout | null = null;
@@ -107,7 +106,7 @@ export class AsyncResult<T = unknown> {
 
   /** get() that blocks the calling thread (and the event loop) instead. */
   getSync(timeout?: number | null): T {
-    const ms = timeoutMs(timeout);
+    const ms = waitMs(timeout, 'AsyncResult.getSync');
     if (!this.ready()) {
       const deadline = ms === null ? Infinity : performance.now() + ms;
       this.pump(() => this.ready(), deadline);

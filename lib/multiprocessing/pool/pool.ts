@@ -2,7 +2,7 @@
 // functions over chunks of input. Each worker has its own pair of pipes, so
 // the pool always knows which tasks a worker holds: when one dies, exactly
 // those fail with WorkerLostError and a new worker takes its place.
-import { atForkChild } from '../../runtime/forked-child';
+import { afterFork, Order } from '../../runtime/lifecycle';
 import type { TargetRef } from '../../transfer/spawn-target';
 import type { StartMethod } from '../start/types';
 import {
@@ -146,7 +146,7 @@ function requestCleanTick(pool: Pool): void {
   cleanTick.pools.add(pool);
 }
 
-atForkChild(() => {
+afterFork('pool: close the clean-tick self-pipe', Order.multiprocessing, () => {
   if (!cleanTick || !native) return;
   cleanTick.watch.close();
   native.close(cleanTick.r);
@@ -154,7 +154,7 @@ atForkChild(() => {
   cleanTick = null;
 });
 const livePools = new Set<Pool>();
-atForkChild(() => {
+afterFork("pool: forget the parent's pools", Order.multiprocessing, () => {
   // A forked child (a worker, a Process, os.fork) must not use or keep the
   // parent's pools: drop their handles without touching their processes.
   for (const pool of livePools) pool._forgetInChild();

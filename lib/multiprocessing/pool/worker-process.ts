@@ -5,7 +5,7 @@
 // functions reach it as module exports or self-contained source
 // (lib/backend/spawn-target), defined in the worker by a message each.
 import { currentIdentity } from '../../runtime/identity';
-import { atForkChild } from '../../runtime/forked-child';
+import { afterFork, Order } from '../../runtime/lifecycle';
 import { closureHint, resolveTarget, targetRef, type TargetRef } from '../../transfer/spawn-target';
 import type { ChildHandle, StartMethod } from '../start/types';
 import { NotSupportedError } from '../../core/errors';
@@ -153,7 +153,7 @@ let workerCounter = 0;
 // The pool's ends of the pipes of a worker being forked: the worker closes
 // its copies at once, so that it sees end of file when the pool goes away.
 const poolEndsInFlight = new Set<number>();
-atForkChild(() => {
+afterFork('pool: close the pool ends of a worker being forked', Order.multiprocessing, () => {
   for (const fd of poolEndsInFlight) {
     try {
       requireNative('Pool').close(fd);

@@ -12,15 +12,15 @@
 // blocking. A child flushes its feeders before it ends (as Python joins the
 // feeder thread), unless cancelJoinThread() was called.
 import { EOFError, Empty, Full, ValueError } from '../../core/errors';
+import { deadline, FOREVER, parseTimeout, remaining } from '../../core/timeout';
 import { serialize } from '../../transfer/serialize';
-import { kShare, registerShareable, type ShareState } from '../../transfer/shareable';
+import { kShare, type Revivers, type ShareState } from '../../transfer/shareable';
 import { BoundedSemaphore, Condition, Lock, Semaphore } from '../../synchronize';
 import { RawArray } from '../../synchronize/sharedctypes';
 import { Connection, nativePipe } from '../connection';
 import { decodeMessage, encodeFast, scratch } from '../../transfer/wire';
 import { requireNative } from '../../core/native';
-import { atForkChild } from '../../runtime/forked-child';
-import { beforeChildExit } from '../../runtime/run-target';
+import { afterFork, beforeChildExit, Order } from '../../runtime/lifecycle';
 
 const SEM_VALUE_MAX = 0x7fffffff;
 
@@ -38,18 +38,11 @@ function options(opts: PutOptions | boolean | undefined, timeout?: number | null
   return opts ?? {};
 }
 
-function checkTimeout(timeout: number | null | undefined, what: string): number | null {
-  if (timeout === undefined || timeout === null) return null;
-  if (typeof timeout !== 'number' || Number.isNaN(timeout)) {
-    throw new TypeError(`${what}: timeout must be a number of seconds or null`);
-  }
-  if (timeout < 0) throw new ValueError(`${what}: 'timeout' must be a non-negative number`);
-  return timeout;
-}
-
-/** Seconds left before `deadline` (ms, performance.now()); null stays null. */
-function left(deadline: number | null): number | null {
-  return deadline === null ? null : Math.max(0, (deadline - performance.now()) / 1000);
+/** Seconds left before a deadline (lib/core/timeout), as Connection.poll
+ * takes them: null for no limit. */
+function left(deadlineMs: number): number | null {
+  const t = remaining(deadlineMs);
+  return t === FOREVER ? null : t;
 }
 
 interface FdWatch {
@@ -223,8 +216,8 @@ function readerOf(ch: Channel): SharedReader {
 /** Reads one message under the reader lock, waiting without blocking the loop. */
 async function getAsync(ch: Channel, opts: GetOptions, what: string): Promise<unknown> {
   const block = opts.block ?? true;
-  const timeout = checkTimeout(opts.timeout, what);
-  const deadline = block && timeout !== null ? performance.now() + timeout * 1000 : null;
+  const timeout = parseTimeout(opts.timeout, what);
+  const until = deadline(timeout);
   const got =
     ch.rlock.acquire(false) ||
     (block && timeout !== 0 && (await ch.rlock.acquireAsync({ blocking: true, timeout })));
@@ -235,7 +228,7 @@ async function getAsync(ch: Channel, opts: GetOptions, what: string): Promise<un
       const value = r.next();
       if (value !== NONE) return value;
       // A message begun is read whole whatever the timeout.
-      const wait = r.big ? null : block ? left(deadline) : 0;
+      const wait = r.big ? null : block ? left(until) : 0;
       if (wait === 0 || !(await ch.reader.pollAsync(wait))) throw new Empty();
     }
   } finally {
@@ -245,15 +238,15 @@ async function getAsync(ch: Channel, opts: GetOptions, what: string): Promise<un
 
 function getSync(ch: Channel, opts: GetOptions, what: string): unknown {
   const block = opts.block ?? true;
-  const timeout = checkTimeout(opts.timeout, what);
-  const deadline = block && timeout !== null ? performance.now() + timeout * 1000 : null;
+  const timeout = parseTimeout(opts.timeout, what);
+  const until = deadline(timeout);
   if (!(block ? ch.rlock.acquire(true, timeout) : ch.rlock.acquire(false))) throw new Empty();
   try {
     const r = readerOf(ch);
     for (;;) {
       const value = r.next();
       if (value !== NONE) return value;
-      const wait = r.big ? null : block ? left(deadline) : 0;
+      const wait = r.big ? null : block ? left(until) : 0;
       if (wait !== 0) flushFeedersSync(); // this process's items may be the ones awaited
       if (wait === 0 || !ch.reader.poll(wait)) throw new Empty();
     }
@@ -272,11 +265,11 @@ const active = new Set<Feeder>();
 
 // A forked child's copy of a feeder holds the parent's items: the parent
 // writes them, the copy forgets them.
-atForkChild(() => {
+afterFork("queue: feeders forget the parent's items", Order.multiprocessing, () => {
   for (const feeder of active) feeder.forget();
   active.clear();
 });
-beforeChildExit(() =>
+beforeChildExit('queue: feeders write what they hold', Order.multiprocessing, () =>
   Promise.all([...active].filter((f) => f.joinAtExit).map((feeder) => feeder.drain())),
 );
 
@@ -635,7 +628,7 @@ export class Queue {
     const o = options(opts, timeout);
     this.#checkOpen();
     const block = o.block ?? true;
-    const t = checkTimeout(o.timeout, 'Queue.put');
+    const t = parseTimeout(o.timeout, 'Queue.put');
     // Encoded first: an item that cannot travel fails before a slot is taken.
     const n = encodeFast(obj);
     let body = n < 0 ? serialize(obj) : null;
@@ -653,7 +646,7 @@ export class Queue {
     const o = options(opts, timeout);
     this.#checkOpen();
     const block = o.block ?? true;
-    const t = checkTimeout(o.timeout, 'Queue.putSync');
+    const t = parseTimeout(o.timeout, 'Queue.putSync');
     const n = encodeFast(obj);
     const body = n < 0 ? serialize(obj) : null;
     if (!this.#sem.acquire(false)) {
@@ -893,6 +886,9 @@ export class SimpleQueue {
   }
 }
 
-registerShareable('forkful.Queue', (s) => new Queue(0, s as QueueState));
-registerShareable('forkful.JoinableQueue', (s) => new JoinableQueue(0, s as JoinableState));
-registerShareable('forkful.SimpleQueue', (s) => new SimpleQueue(s as Channel));
+/** How this module's kinds are revived (installed by lib/shareables.ts). */
+export const queueRevivers: Revivers = {
+  'forkful.Queue': (s) => new Queue(0, s as QueueState),
+  'forkful.JoinableQueue': (s) => new JoinableQueue(0, s as JoinableState),
+  'forkful.SimpleQueue': (s) => new SimpleQueue(s as Channel),
+};

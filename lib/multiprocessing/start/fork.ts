@@ -7,7 +7,8 @@
 import { fork, onChildExit, type ChildExitWatch, waitstatusToExitcode } from '../../os';
 import { requireNative } from '../../core/native';
 import { becomeChild } from '../../runtime/identity';
-import { atForkChild, exitForkedChild } from '../../runtime/forked-child';
+import { exitForkedChild } from '../../runtime/forked-child';
+import { afterFork, Order } from '../../runtime/lifecycle';
 import { isolateForkedChild } from '../../runtime/child-isolation';
 import { runTarget } from '../../runtime/run-target';
 import { emptyAsyncIdStack } from '../../core/node-internals';
@@ -68,7 +69,7 @@ const interruptCheck = (function interruptCheck(): void {});
  * it inherited (those children are its siblings, not its own). */
 const watched = new Set<ForkChild>();
 // prettier-ignore
-atForkChild((function forgetWatches() {
+afterFork('fork start method: stop watching the parent\'s children', Order.multiprocessing, (function forgetWatches() {
   for (const child of watched) child.detach();
   watched.clear();
 }));

@@ -7,9 +7,16 @@ import { becomeChild } from '../../runtime/identity';
 import { runTarget } from '../../runtime/run-target';
 import { closureHint, resolveTarget } from '../../transfer/spawn-target';
 import type { SpawnPayload } from './spawn';
-// Every shareable kind must have its reviver registered before the args are
-// decoded: loading the public modules registers them all.
+import { provideNamespace } from '../../threading/local';
+// Every shareable kind must have its reviver before the args are decoded:
+// the entry point installs them all (lib/shareables.ts).
 import '..';
+
+// A threading.local subclass revived here may name these namespaces.
+/* eslint-disable @typescript-eslint/no-require-imports */
+provideNamespace('threading', () => require('../../threading') as Record<string, unknown>);
+provideNamespace('forkful', () => require('../../index') as Record<string, unknown>);
+/* eslint-enable @typescript-eslint/no-require-imports */
 
 const SIGKILL = 9;
 

@@ -5,17 +5,11 @@
 // child_process.fork (the target travels by module path + export name, or
 // as the source of a self-contained function).
 
-export type StartMethod = 'fork' | 'spawn';
+import type { ChildIdentity } from '../../runtime/identity';
 
-/** Who the child is, as currentProcess() reports it there. */
-export interface ChildIdentity {
-  name: string;
-  daemon: boolean;
-  /** Python's _identity: (1,), (1, 2) for a grandchild... */
-  identity: number[];
-  /** The name of the process that starts it. */
-  parentName: string;
-}
+export type { ChildIdentity } from '../../runtime/identity';
+
+export type StartMethod = 'fork' | 'spawn';
 
 export interface ChildSpec extends ChildIdentity {
   /** Runs in the child; a returned promise is awaited. */
