@@ -1,7 +1,6 @@
 // multiprocessing.Pipe and Connection: messages over real file descriptors
-// (a socketpair for a duplex pipe, a pipe for a one-way one). Each message is
-// a 4-byte big-endian length (0xffffffff + 8 bytes for 4 GiB and more) and
-// its bytes; objects are encoded by lib/serialize (structured clone plus
+// (a socketpair for a duplex pipe, a pipe for a one-way one), framed by
+// lib/transfer/framing.ts; objects are encoded by lib/serialize (structured clone plus
 // forkful's shareable objects by handle). send() blocks until written, as in
 // Python; recv() waits on the event loop through a uv_poll watch; recvSync()
 // blocks. Reads take what is there in large chunks and split messages in JS,
@@ -12,11 +11,11 @@ import { EOFError, NotSupportedError, OSError, ValueError } from '../core/errors
 import { parseTimeout, timeoutMs } from '../core/timeout';
 import { native, nativeLoadError, type NativeAddon } from '../core/native';
 import { serialize } from '../transfer/serialize';
+import { bodySize, header, headerBytesMissing, headerSize } from '../transfer/framing';
 import { decodeMessage, encodeFast, scratch } from '../transfer/wire';
 import { kShare, type Revivers, type ShareState } from '../transfer/shareable';
 
 const CHUNK = 256 * 1024;
-const HEADER_BIG = 0xffffffff;
 
 interface FdWatch {
   start(): void;
@@ -368,17 +367,10 @@ export class Connection {
 
   async #writeFrameAsync(body: Buffer): Promise<void> {
     const native = addon();
-    const big = body.length >= HEADER_BIG;
-    const header = Buffer.alloc(big ? 12 : 4);
-    if (big) {
-      header.writeUInt32BE(HEADER_BIG, 0);
-      header.writeBigUInt64BE(BigInt(body.length), 4);
-    } else {
-      header.writeUInt32BE(body.length, 0);
-    }
+    const head = header(body.length);
     // Small frames go out in one write (a reader never sees half of one
     // unless the pipe is nearly full).
-    const parts = body.length <= 64 * 1024 ? [Buffer.concat([header, body])] : [header, body];
+    const parts = body.length <= 64 * 1024 ? [Buffer.concat([head, body])] : [head, body];
     for (const part of parts) {
       let offset = 0;
       while (offset < part.length) {
@@ -466,42 +458,31 @@ export class Connection {
         return big;
       }
       const avail = this.#end - this.#start;
-      if (avail >= 4) {
-        let len = this.#buf.readUInt32BE(this.#start);
-        let header = 4;
-        if (len === HEADER_BIG) {
-          if (avail >= 12) {
-            len = Number(this.#buf.readBigUInt64BE(this.#start + 4));
-            header = 12;
-          } else {
-            header = 0; // need the 8-byte length first
-          }
+      const header = headerSize(this.#buf, this.#start, avail);
+      if (header > 0) {
+        const len = bodySize(this.#buf, this.#start, header);
+        if (avail - header >= len) {
+          const frame = this.#buf.subarray(this.#start + header, this.#start + header + len);
+          this.#start += header + len;
+          if (this.#start === this.#end) this.#start = this.#end = 0;
+          return frame;
         }
-        if (header > 0) {
-          if (avail - header >= len) {
-            const frame = this.#buf.subarray(this.#start + header, this.#start + header + len);
-            this.#start += header + len;
-            if (this.#start === this.#end) this.#start = this.#end = 0;
-            return frame;
-          }
-          if (len > CHUNK || this.#exact) {
-            // Read the rest straight into the message's own buffer.
-            // recvBytesInto: a large message goes straight to its destination
-            // (no second copy, and the caller's pages are already mapped).
-            const big =
-              into && into.length >= len ? into.subarray(0, len) : Buffer.allocUnsafe(len);
-            const have = avail - header;
-            this.#buf.copy(big, 0, this.#start + header, this.#end);
-            this.#start = this.#end = 0;
-            this.#big = big;
-            this.#bigFilled = have;
-            continue;
-          }
+        if (len > CHUNK || this.#exact) {
+          // Read the rest straight into the message's own buffer.
+          // recvBytesInto: a large message goes straight to its destination
+          // (no second copy, and the caller's pages are already mapped).
+          const big = into && into.length >= len ? into.subarray(0, len) : Buffer.allocUnsafe(len);
+          const have = avail - header;
+          this.#buf.copy(big, 0, this.#start + header, this.#end);
+          this.#start = this.#end = 0;
+          this.#big = big;
+          this.#bigFilled = have;
+          continue;
         }
       }
       if (this.#eof) throw this.#eofError(avail > 0);
       // Make room at the end of the buffer, then read what is there.
-      const need = this.#exact ? this.#exactNeed(avail) : CHUNK;
+      const need = this.#exact ? headerBytesMissing(this.#buf, this.#start, avail) : CHUNK;
       if (this.#buf.length - this.#end < need) {
         if (this.#start > 0 && this.#buf.length - avail >= need) {
           this.#buf.copy(this.#buf, 0, this.#start, this.#end);
@@ -527,12 +508,6 @@ export class Connection {
       }
       this.#end += n;
     }
-  }
-
-  // In exact mode: the bytes still missing from the header.
-  #exactNeed(avail: number): number {
-    if (avail < 4) return 4 - avail;
-    return 12 - avail; // a 0xffffffff header: the 8-byte length follows
   }
 
   #eofError(partial: boolean): EOFError {

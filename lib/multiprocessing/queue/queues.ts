@@ -18,6 +18,13 @@ import { kShare, type Revivers, type ShareState } from '../../transfer/shareable
 import { BoundedSemaphore, Condition, Lock, Semaphore } from '../../synchronize';
 import { RawArray } from '../../synchronize/sharedctypes';
 import { Connection, nativePipe } from '../connection';
+import {
+  bodySize,
+  header as frameHeader,
+  headerFor,
+  headerSize,
+  writeHeader,
+} from '../../transfer/framing';
 import { decodeMessage, encodeFast, scratch } from '../../transfer/wire';
 import { requireNative } from '../../core/native';
 import { afterFork, beforeChildExit, Order } from '../../runtime/lifecycle';
@@ -63,7 +70,6 @@ interface Channel {
 
 /** Size of the shared read buffer: one read(2) takes this many bytes. */
 const SHARED_CAP = 16 * 1024;
-const HEADER_BIG = 0xffffffff;
 
 function newChannel(): Channel {
   const [r, w] = nativePipe();
@@ -142,36 +148,26 @@ class SharedReader {
       let start = pos[0];
       let end = pos[1];
       const avail = end - start;
-      if (avail >= 4) {
-        let len = buf.readUInt32BE(start);
-        let header = 4;
-        if (len === HEADER_BIG) {
-          if (avail >= 12) {
-            len = Number(buf.readBigUInt64BE(start + 4));
-            header = 12;
-          } else {
-            header = 0; // the 8-byte length is still to come
-          }
+      const header = headerSize(buf, start, avail);
+      if (header > 0) {
+        const len = bodySize(buf, start, header);
+        if (avail - header >= len) {
+          const frame = buf.subarray(start + header, start + header + len);
+          // v8's deserializer gets a private copy, not shared memory.
+          const value = decodeMessage(len > 0 && frame[0] === 0xff ? Buffer.from(frame) : frame);
+          start += header + len;
+          if (start === end) start = end = 0;
+          pos[0] = start;
+          pos[1] = end;
+          return value;
         }
-        if (header > 0) {
-          if (avail - header >= len) {
-            const frame = buf.subarray(start + header, start + header + len);
-            // v8's deserializer gets a private copy, not shared memory.
-            const value = decodeMessage(len > 0 && frame[0] === 0xff ? Buffer.from(frame) : frame);
-            start += header + len;
-            if (start === end) start = end = 0;
-            pos[0] = start;
-            pos[1] = end;
-            return value;
-          }
-          if (header + len > SHARED_CAP) {
-            const big = Buffer.allocUnsafe(len);
-            buf.copy(big, 0, start + header, end);
-            this.big = big;
-            this.#bigFilled = avail - header;
-            pos[0] = pos[1] = 0;
-            continue;
-          }
+        if (header + len > SHARED_CAP) {
+          const big = Buffer.allocUnsafe(len);
+          buf.copy(big, 0, start + header, end);
+          this.big = big;
+          this.#bigFilled = avail - header;
+          pos[0] = pos[1] = 0;
+          continue;
         }
       }
       // An incomplete message: move it to the front, then read more.
@@ -289,8 +285,7 @@ function flushFeedersSync(): void {
 
 /**
  * Python's feeder thread, on the event loop. put() appends the framed item
- * (Connection's framing: 4-byte big-endian length, or 0xffffffff and 8
- * bytes) to a buffer; the first put of an event-loop turn writes at once
+ * (lib/transfer/framing.ts) to a buffer; the first put of an event-loop turn writes at once
  * when the writer lock is free (low latency), later ones in the same turn
  * are batched and written together at the next turn (setImmediate) or when
  * HIGH_WATER bytes are queued: one lock round trip and one write(2) for many
@@ -323,12 +318,10 @@ class Feeder {
    * is null (valid only until the next encodeFast: copied now). */
   push(body: Buffer | null, n: number): void {
     const size = body ? body.length : n;
-    const header = size >= HEADER_BIG ? 12 : 4;
+    const header = headerFor(size);
     if (body && size >= OWN_SEGMENT) {
       this.#seal();
-      const h = Buffer.allocUnsafe(header);
-      writeHeader(h, 0, size, header);
-      this.#segs.push(h, body);
+      this.#segs.push(frameHeader(size), body);
     } else {
       const need = header + size;
       let acc = this.#acc;
@@ -336,7 +329,7 @@ class Feeder {
         this.#seal();
         acc = this.#acc = Buffer.allocUnsafeSlow(Math.max(ACC_SIZE, need));
       }
-      writeHeader(acc, this.#accLen, size, header);
+      writeHeader(acc, this.#accLen, size);
       if (body) body.copy(acc, this.#accLen + header);
       else scratch.copy(acc, this.#accLen + header, 0, n);
       this.#accLen += need;
@@ -581,15 +574,6 @@ class Feeder {
     this.#room?.close();
     this.#room = null;
     this.#onRoom = null;
-  }
-}
-
-function writeHeader(buf: Buffer, at: number, size: number, header: number): void {
-  if (header === 4) {
-    buf.writeUInt32BE(size, at);
-  } else {
-    buf.writeUInt32BE(HEADER_BIG, at);
-    buf.writeBigUInt64BE(BigInt(size), at + 4);
   }
 }
 
