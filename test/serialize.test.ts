@@ -76,7 +76,6 @@ describe('serialize', () => {
     expect(() => decodeShareables(marker())).toThrow(
       /'forkful.Lock'.*load forkful, forkful\/multiprocessing or forkful\/threading/,
     );
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
     require('../lib/multiprocessing');
     const kinds = (() => {
       try {
