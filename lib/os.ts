@@ -14,8 +14,8 @@ import { installTimerTracking, isolateForkedChild } from './runtime/child-isolat
 // Timers made from now on can be made inert in an isolated forked child.
 if (native && process.platform !== 'win32') installTimerTracking();
 
-export const WNOHANG: number = native?.WNOHANG ?? 1;
-export const WUNTRACED: number = native?.WUNTRACED ?? 2;
+export const WNOHANG = native?.WNOHANG ?? 1;
+export const WUNTRACED = native?.WUNTRACED ?? 2;
 
 function needFork(what: string) {
   if (process.platform === 'win32') {

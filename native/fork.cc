@@ -1,5 +1,5 @@
 // os.fork() of a running Node process. Three things make it work on current
-// Node (see DESIGN.md, "How a real fork of Node works"):
+// Node (see docs/architecture.md, "How a real fork of Node works"):
 //   1. V8 marks its heap MADV_DONTFORK: lift that around fork(), restore it
 //      in the parent.
 //   2. V8's platform workers sleep on a condition variable that a child would

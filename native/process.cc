@@ -1,5 +1,14 @@
-// What multiprocessing.Process needs from the kernel beyond forkful/os:
-// PR_SET_PDEATHSIG, so that a daemonic child dies with its parent (Linux).
+// What a Process (or Pool worker) and its parent need beyond fork() itself
+// (lib/core/addon/process.ts types them):
+//   setParentDeathSignal  PR_SET_PDEATHSIG, so that a daemonic child dies
+//                         with its parent (Linux)
+//   abandonStack          a forked child leaves the caller's stack (V8
+//                         TerminateExecution) and runs its target from the
+//                         event loop
+//   callSoon              calls back from the next loop iteration, from a
+//                         native frame of ours (a clean place to fork from)
+//   exitcodeNoReap        the blocking join: waitid(WNOWAIT) with a timeout,
+//                         leaving the reaping to whoever owns it
 #include <poll.h>
 #include <signal.h>
 #include <sys/wait.h>

@@ -9,6 +9,7 @@ import { afterFork, Order } from '../runtime/lifecycle';
 import { transferFd } from '../transfer/fd-transfer';
 import { EOFError, NotSupportedError, OSError, ValueError } from '../core/errors';
 import { parseTimeout, timeoutMs } from '../core/timeout';
+import type { FdWatch } from '../core/addon';
 import { native, nativeLoadError, type NativeAddon } from '../core/native';
 import { serialize } from '../transfer/serialize';
 import { bodySize, header, headerBytesMissing, headerSize } from '../transfer/framing';
@@ -16,14 +17,6 @@ import { decodeMessage, encodeFast, scratch } from '../transfer/wire';
 import { kShare, type Revivers, type ShareState } from '../transfer/shareable';
 
 const CHUNK = 256 * 1024;
-
-interface FdWatch {
-  start(): void;
-  stop(): void;
-  close(): void;
-  ref(): void;
-  unref(): void;
-}
 
 interface Waiter {
   /** Turns the frame into the result while the frame is still valid (a
@@ -395,7 +388,7 @@ export class Connection {
             wake?.();
           },
           true,
-        ) as FdWatch;
+        );
         if (!this.#refed) this.#writeWatch.unref();
       }
       this.#onWritable = resolve;
@@ -555,7 +548,7 @@ export class Connection {
   #arm(): void {
     if (!this.#watch) {
       const native = addon();
-      this.#watch = new native.FdWatch(this.#fd, () => this.#onReadable()) as FdWatch;
+      this.#watch = new native.FdWatch(this.#fd, () => this.#onReadable());
       this.#watchRefed = true;
     }
     this.#watch.start();
@@ -625,7 +618,7 @@ export const connectionRevivers: Revivers = {
 
 /** @internal A raw non-blocking pipe for Queue: [readFd, writeFd]. */
 export function nativePipe(): [number, number] {
-  return addon().nbPipe() as [number, number];
+  return addon().nbPipe();
 }
 
 /**
@@ -636,9 +629,9 @@ export function nativePipe(): [number, number] {
 export function Pipe(duplex = true): [Connection, Connection] {
   const native = addon();
   if (duplex) {
-    const [a, b] = native.socketpair() as [number, number];
+    const [a, b] = native.socketpair();
     return [new Connection(a), new Connection(b)];
   }
-  const [r, w] = native.nbPipe() as [number, number];
+  const [r, w] = native.nbPipe();
   return [new Connection(r, { writable: false }), new Connection(w, { readable: false })];
 }

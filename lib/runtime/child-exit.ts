@@ -45,7 +45,7 @@ export function onChildExit(
   } catch (err) {
     if ((err as { code?: string }).code !== 'ENOSYS') {
       // No such process, or not ours: waitpid says which (and throws).
-      const [got, status] = addon.waitpid(pid, addon.WNOHANG) as [number, number];
+      const [got, status] = addon.waitpid(pid, addon.WNOHANG);
       if (got === pid) {
         process.nextTick(callback, status);
         return { close() {}, ref() {}, unref() {} };

@@ -20,7 +20,7 @@ export function isForkedChild(): boolean {
  * it before the fork would queue it in the child too. */
 export function threadWarningBeforeFork(): string | null {
   if (warnedThreads || !native) return null;
-  const others: number = native.otherJsThreads();
+  const others = native.otherJsThreads();
   if (others === 0) return null;
   warnedThreads = true;
   return (

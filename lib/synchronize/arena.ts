@@ -94,7 +94,7 @@ export class Block {
   /** A new zeroed block of `bytes` payload bytes, held by `owner`. */
   static alloc(what: string, kind: Kind, bytes: number, owner: object): Block {
     const n = arenaNative(what);
-    const [offset, gen] = n.arenaAlloc(kind, bytes) as [number, number];
+    const [offset, gen] = n.arenaAlloc(kind, bytes);
     return new Block(offset, gen, owner);
   }
 

@@ -27,7 +27,7 @@ function reportRecovered(what: string): void {
 
 /** Blocking acquire of the lock word at index `i` (slow path). */
 export function wordAcquireSlow(i: number, timeout: number, what: string): boolean {
-  const r: number = nat().syncLockAcquire(i * 4, timeout, self.tid);
+  const r = nat().syncLockAcquire(i * 4, timeout, self.tid);
   if (r === 2) reportRecovered(what);
   return r !== 0;
 }

@@ -13,21 +13,26 @@ export type TargetRef =
   | { kind: 'module'; path: string; exportName: string | null }
   | { kind: 'source'; source: string; requireFrom: string; name: string };
 
-function findExport(fn: unknown): TargetRef | null {
+/** The module export that is `fn`: among the loaded modules (reading
+ * getters: compiled re-exports are getters), or with `loading` among the
+ * modules still loading (own values only: a getter there may not be ready). */
+function findExport(fn: unknown, loading: boolean): TargetRef | null {
   for (const [file, mod] of Object.entries(require.cache)) {
-    if (!mod || !mod.loaded) continue;
+    if (!mod || mod.loaded === loading) continue;
     const exp = mod.exports as unknown;
+    if (!exp) continue;
     if (exp === fn) return { kind: 'module', path: file, exportName: null };
-    if (exp && (typeof exp === 'object' || typeof exp === 'function')) {
-      for (const key of Object.keys(exp as object)) {
-        let value: unknown;
-        try {
-          value = (exp as Record<string, unknown>)[key];
-        } catch {
-          continue;
-        }
-        if (value === fn) return { kind: 'module', path: file, exportName: key };
+    if (typeof exp !== 'object' && typeof exp !== 'function') continue;
+    for (const key of Object.keys(exp as object)) {
+      let value: unknown;
+      try {
+        value = loading
+          ? (Object.getOwnPropertyDescriptor(exp, key) as { value?: unknown }).value
+          : (exp as Record<string, unknown>)[key];
+      } catch {
+        continue;
       }
+      if (value === fn) return { kind: 'module', path: file, exportName: key };
     }
   }
   return null;
@@ -39,10 +44,15 @@ function wrapSource(source: string, extra: string[] = []): string {
   return `(function (${params.join(', ')}) { return (${source}\n); })`;
 }
 
-/** The reference that lets a spawned child find `fn`. */
-export function targetRef(fn: (...args: never[]) => unknown): TargetRef {
+/** The reference that lets a spawned child find `fn`. `includeLoading`:
+ * the exports of modules still loading count first (a pool is usually
+ * driven from the main module's top level, while it loads). */
+export function targetRef(
+  fn: (...args: never[]) => unknown,
+  options: { includeLoading?: boolean } = {},
+): TargetRef {
   if (typeof fn !== 'function') throw new TypeError('the target must be a function');
-  const found = findExport(fn);
+  const found = (options.includeLoading && findExport(fn, true)) || findExport(fn, false);
   if (found) return found;
   const source = Function.prototype.toString.call(fn);
   const name = fn.name || 'anonymous';

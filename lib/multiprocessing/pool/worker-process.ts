@@ -9,6 +9,7 @@ import { afterFork, Order } from '../../runtime/lifecycle';
 import { closureHint, resolveTarget, targetRef, type TargetRef } from '../../transfer/spawn-target';
 import type { ChildHandle, StartMethod } from '../start/types';
 import { NotSupportedError } from '../../core/errors';
+import type { FdWatch } from '../../core/addon';
 import { requireNative } from '../../core/native';
 import { signalNumber } from '../../os';
 import { Connection } from '../connection';
@@ -56,20 +57,7 @@ export interface WorkerSetup {
 export function functionRef(fn: AnyFunction): TargetRef {
   // A script's own exports count even while it is still loading: a pool is
   // usually driven from the main module's top level.
-  for (const [file, mod] of Object.entries(require.cache)) {
-    const exp = mod?.exports as unknown;
-    if (mod?.loaded || !exp) continue;
-    if (exp === fn) return { kind: 'module', path: file, exportName: null };
-    if (typeof exp === 'object' || typeof exp === 'function') {
-      for (const key of Object.keys(exp as object)) {
-        const desc = Object.getOwnPropertyDescriptor(exp, key);
-        if (desc && 'value' in desc && desc.value === fn) {
-          return { kind: 'module', path: file, exportName: key };
-        }
-      }
-    }
-  }
-  return targetRef(fn as (...args: never[]) => unknown);
+  return targetRef(fn as (...args: never[]) => unknown, { includeLoading: true });
 }
 
 /** A function sent as source text fails with a ReferenceError when it
@@ -141,13 +129,6 @@ export async function poolWorkerMain(
   process.exit(0);
 }
 
-interface FdWatch {
-  start(): void;
-  close(): void;
-  ref(): void;
-  unref(): void;
-}
-
 let workerCounter = 0;
 
 // The pool's ends of the pipes of a worker being forked: the worker closes
@@ -167,8 +148,8 @@ afterFork('pool: close the pool ends of a worker being forked', Order.multiproce
 /** Starts one worker on `method`'s backend. Returns only in the parent. */
 export function startPoolWorker(method: StartMethod, setup: WorkerSetup): PoolWorkerProcess {
   const addon = requireNative(`Pool (${method} start method)`);
-  const [taskR, taskW] = addon.nbPipe() as [number, number];
-  const [resR, resW] = addon.nbPipe() as [number, number];
+  const [taskR, taskW] = addon.nbPipe();
+  const [resR, resW] = addon.nbPipe();
   const workerTasks = new Connection(taskR, { writable: false });
   const workerResults = new Connection(resW, { readable: false });
   const n = ++workerCounter;
@@ -230,7 +211,7 @@ class PoolWorker implements PoolWorkerProcess {
 
   onReadable(callback: () => void): void {
     const addon = requireNative('Pool');
-    this.readWatch = new addon.FdWatch(this.results.fileno(), callback) as FdWatch;
+    this.readWatch = new addon.FdWatch(this.results.fileno(), callback);
     this.readWatch.start();
     if (!this.refed) this.readWatch.unref();
   }

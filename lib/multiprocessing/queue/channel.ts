@@ -105,7 +105,7 @@ class SharedReader {
       if (this.big) {
         const big = this.big;
         while (this.#bigFilled < big.length) {
-          const n: number = native.readInto(fd, big, this.#bigFilled, big.length - this.#bigFilled);
+          const n = native.readInto(fd, big, this.#bigFilled, big.length - this.#bigFilled);
           if (n < 0) return NONE;
           if (n === 0) throw eofError(true);
           this.#bigFilled += n;
@@ -147,7 +147,7 @@ class SharedReader {
         pos[1] = end;
       }
       // (read(2) into a private buffer: the addon takes no shared memory)
-      const n: number = native.readInto(fd, this.#tmp, 0, SHARED_CAP - end);
+      const n = native.readInto(fd, this.#tmp, 0, SHARED_CAP - end);
       if (n < 0) return NONE;
       if (n === 0) throw eofError(avail > 0);
       this.#tmp.copy(buf, end, 0, n);

@@ -125,7 +125,7 @@ export class Feeder {
     const segs = this.#segs;
     while (this.#head < segs.length) {
       const seg = segs[this.#head];
-      const n: number = native.writeSome(fd, seg, this.#headOff, seg.length - this.#headOff);
+      const n = native.writeSome(fd, seg, this.#headOff, seg.length - this.#headOff);
       if (n < 0) return false;
       this.#queued -= n;
       this.#headOff += n;
@@ -140,7 +140,7 @@ export class Feeder {
     }
     while (this.#accLen > this.#accOff) {
       const acc = this.#acc as Buffer;
-      const n: number = native.writeSome(fd, acc, this.#accOff, this.#accLen - this.#accOff);
+      const n = native.writeSome(fd, acc, this.#accOff, this.#accLen - this.#accOff);
       if (n < 0) return false;
       this.#queued -= n;
       this.#accOff += n;
@@ -267,7 +267,7 @@ export class Feeder {
             wake?.();
           },
           true,
-        ) as FdWatch;
+        );
         if (!this.joinAtExit) room.unref();
         this.#room = room;
       }
