@@ -4,7 +4,7 @@
 // jest worker: it must run only its target, never read the worker's IPC
 // channel, and leave the worker able to report this test's result.
 import { AsyncLocalStorage } from 'node:async_hooks';
-import { Pipe, Pool, Process, Queue } from '../lib/multiprocessing';
+import { Pipe, Pool, Process, Queue } from '../../lib/multiprocessing';
 
 jest.setTimeout(30000);
 

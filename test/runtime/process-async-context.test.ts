@@ -2,7 +2,7 @@
 // children aborted or exited 1 on Node 20-26 when the parent stack they
 // abandon left async ids behind). Each case runs in its own process: async
 // hooks, once enabled, stay enabled.
-import { results, runFixture } from './helpers/fixture';
+import { results, runFixture } from '../helpers/fixture';
 
 const cases = [
   'timeout',

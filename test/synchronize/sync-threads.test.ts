@@ -1,6 +1,6 @@
 // Shared primitives across worker threads, and arena reuse over 100,000
 // create/destroy cycles.
-import { results, runFixture } from './helpers/fixture';
+import { results, runFixture } from '../helpers/fixture';
 
 describe('across threads', () => {
   let found: Record<string, unknown>;

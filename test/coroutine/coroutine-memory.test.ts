@@ -1,7 +1,7 @@
 // 100,000 greenlets complete with bounded memory; a Pool streams 100,000
 // items holding only `size` greenlets. Runs on dist/ in its own process
 // (--expose-gc): `npm run build:dev` first.
-import { results, runFixture } from './helpers/fixture';
+import { results, runFixture } from '../helpers/fixture';
 
 test('100,000 greenlets complete; memory is bounded and released', () => {
   const run = runFixture('coroutine-memory.js', [], {

@@ -3,7 +3,7 @@
 // What travels to the thread is the runner's output: __name(...) calls from
 // tsx (esbuild keepNames), an import() helper from swc and tsc, and a local
 // subclass whose base is read through a module variable.
-import { results, runFixture } from './helpers/fixture';
+import { results, runFixture } from '../helpers/fixture';
 
 const fixture = 'threading-transpiled.ts';
 

@@ -1,8 +1,8 @@
 // forkful/os: a real fork of Node and the POSIX process calls around it.
 // Forks happen in fixture processes (see test/helpers/fixture.ts).
-import * as os from '../lib/os';
-import { ForkError, NotSupportedError, OSError, ValueError } from '../lib/core/errors';
-import { results, runFixture, spawnBackend } from './helpers/fixture';
+import * as os from '../../lib/os';
+import { ForkError, NotSupportedError, OSError, ValueError } from '../../lib/core/errors';
+import { results, runFixture, spawnBackend } from '../helpers/fixture';
 
 const forkIt = spawnBackend ? describe.skip : describe;
 

@@ -2,10 +2,10 @@
 // with real pids. (Pool and coroutine examples have tests of their own.)
 import { spawnSync } from 'node:child_process';
 import * as path from 'node:path';
-import { spawnBackend } from './helpers/fixture';
+import { spawnBackend } from '../helpers/fixture';
 
 function run(name: string): string[] {
-  const result = spawnSync(process.execPath, [path.join(__dirname, '..', 'examples', name)], {
+  const result = spawnSync(process.execPath, [path.join(__dirname, '..', '..', 'examples', name)], {
     encoding: 'utf8',
     timeout: 60000,
     killSignal: 'SIGKILL',

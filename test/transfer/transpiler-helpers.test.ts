@@ -12,9 +12,9 @@ import * as path from 'node:path';
 import * as esbuild from 'esbuild';
 import * as swc from '@swc/core';
 import * as ts from 'typescript';
-import { ExceptHookArgs, Thread, setExcepthook } from '../lib/threading';
-import { SerializationError } from '../lib/core/errors';
-import { transpilerHelperHint } from '../lib/transfer/transpiler-helpers';
+import { ExceptHookArgs, Thread, setExcepthook } from '../../lib/threading';
+import { SerializationError } from '../../lib/core/errors';
+import { transpilerHelperHint } from '../../lib/transfer/transpiler-helpers';
 
 type Compile = (source: string) => string;
 
@@ -89,7 +89,7 @@ function readResults(out: Int32Array): Record<string, string> {
   return JSON.parse(new TextDecoder().decode(new Uint8Array(out.buffer, 4, length)));
 }
 
-const cases = fs.readFileSync(path.join(__dirname, 'fixtures', 'transpile-cases.ts'), 'utf8');
+const cases = fs.readFileSync(path.join(__dirname, '..', 'fixtures', 'transpile-cases.ts'), 'utf8');
 
 /** What the compiled module gives, in threads, per compiler (memoised). */
 const moduleResults = new Map<string, Promise<Record<string, string>>>();
@@ -229,7 +229,7 @@ describe('helpers forkful cannot provide are named as the transpiler’s', () =>
 describe('a local subclass compiled to CommonJS', () => {
   // tsc writes `class Counter extends threading_1.local`: the thread must
   // find local through that module variable.
-  const threading = path.join(__dirname, '..', 'lib', 'threading');
+  const threading = path.join(__dirname, '..', '..', 'lib', 'threading');
   const compile = (target: ts.ScriptTarget, body: string) =>
     ts.transpileModule(
       `import { local } from ${JSON.stringify(threading)};\nexport class Counter extends local {\n${body}\n}`,

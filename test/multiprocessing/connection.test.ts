@@ -1,5 +1,5 @@
 // Pipe/Connection, in one process and across a Process (current start method).
-import { results, runFixture } from './helpers/fixture';
+import { results, runFixture } from '../helpers/fixture';
 
 describe('Pipe and Connection', () => {
   const run = runFixture('mp-connection.js', [], { timeoutMs: 90000 });

@@ -1,5 +1,5 @@
 // Queue, JoinableQueue, SimpleQueue across processes (current start method).
-import { results, runFixture } from './helpers/fixture';
+import { results, runFixture } from '../helpers/fixture';
 
 describe('Queue family', () => {
   const run = runFixture('mp-queue.js', [], { timeoutMs: 90000 });

@@ -4,10 +4,10 @@
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { native } from '../lib/core/native';
-import { nodeInternalChecks } from '../lib/core/node-internals';
+import { native } from '../../lib/core/native';
+import { nodeInternalChecks } from '../../lib/core/node-internals';
 
-const root = path.join(__dirname, '..');
+const root = path.join(__dirname, '..', '..');
 
 describe('Node internals', () => {
   const checks = nodeInternalChecks(native?.nodeInternals());
@@ -53,9 +53,9 @@ describe('a native binary built for another Node line', () => {
 
   withOther('forkful refuses it at load: no fork, a NotSupportedError naming the fix', () => {
     const script = `
-      const { native, nativeLoadError } = require('./dist/core/native');
+      const { native, nativeLoadError } = require('../dist/core/native');
       let err;
-      try { require('./dist/os').fork(); } catch (e) { err = e; }
+      try { require('../dist/os').fork(); } catch (e) { err = e; }
       console.log(JSON.stringify({ native, message: nativeLoadError && nativeLoadError.message,
         forkError: err && err.name, forkMessage: err && err.message }));`;
     const r = spawnSync(process.execPath, ['-e', script], {

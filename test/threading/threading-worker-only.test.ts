@@ -1,7 +1,7 @@
 // forkful loaded only by a Worker (test runners' thread pools, piscina), and
 // Threads started from a plain Worker. Each case runs in a process of its own:
 // what is checked is how that process ends.
-import { results, runFixture } from './helpers/fixture';
+import { results, runFixture } from '../helpers/fixture';
 
 describe('forkful loaded only inside a Worker', () => {
   test('Lock, Value, Queue and a Thread in the Worker; the process then exits normally', () => {

@@ -1,6 +1,6 @@
 // forkful/coroutine Pool and Group: the concurrency bound, map/imap, kill, join.
-import { Greenlet, GreenletExit, Group, Pool, getcurrent, sleep, spawn } from '../lib/coroutine';
-import { ValueError } from '../lib/core/errors';
+import { Greenlet, GreenletExit, Group, Pool, getcurrent, sleep, spawn } from '../../lib/coroutine';
+import { ValueError } from '../../lib/core/errors';
 
 function gate<T = void>(): { promise: Promise<T>; open: (value: T) => void } {
   let open!: (value: T) => void;

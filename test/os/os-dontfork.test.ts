@@ -1,7 +1,7 @@
 // os.fork()'s DONTFORK bookkeeping: children see all of V8's heap whether the
 // fork rescanned smaps or used the mappings it knew, and the parent gets
 // exactly its DONTFORK flags back. The forks run in a fixture process.
-import { results, runFixture, spawnBackend } from './helpers/fixture';
+import { results, runFixture, spawnBackend } from '../helpers/fixture';
 
 const forkIt = spawnBackend ? describe.skip : describe;
 

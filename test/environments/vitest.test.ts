@@ -6,7 +6,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 
-const root = path.join(__dirname, 'fixtures', 'vitest');
+const root = path.join(__dirname, '..', 'fixtures', 'vitest');
 const vitest = path.join(path.dirname(require.resolve('vitest/package.json')), 'vitest.mjs');
 
 let dir: string;

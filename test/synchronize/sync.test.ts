@@ -14,10 +14,10 @@ import {
   Value,
   arenaEnvironment,
   arenaInfo,
-} from '../lib/synchronize';
-import '../lib/shareables'; // the revivers, as an entry point installs them
-import { BrokenBarrierError, RuntimeError, ValueError } from '../lib/core/errors';
-import { decodeShareables, encodeShareables } from '../lib/transfer/shareable';
+} from '../../lib/synchronize';
+import '../../lib/shareables'; // the revivers, as an entry point installs them
+import { BrokenBarrierError, RuntimeError, ValueError } from '../../lib/core/errors';
+import { decodeShareables, encodeShareables } from '../../lib/transfer/shareable';
 
 // The handle protocol of lib/serialize, with JSON standing in for v8's
 // structured clone: v8.deserialize builds objects of the outer realm, which

@@ -2,7 +2,7 @@
 // parent's parent, the parent's timers (made through node:timers too), and
 // the parent's listening servers (kept by os.fork() by default, closed with
 // fork({ isolate: true })).
-import { results, runFixture, spawnBackend } from './helpers/fixture';
+import { results, runFixture, spawnBackend } from '../helpers/fixture';
 
 const forkOnly = spawnBackend ? test.skip : test;
 

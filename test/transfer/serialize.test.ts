@@ -1,13 +1,13 @@
 // The one encoding for values that cross processes and threads.
 import * as vm from 'node:vm';
-import { SerializationError } from '../lib/core/errors';
-import { deserialize, serialize } from '../lib/transfer/serialize';
+import { SerializationError } from '../../lib/core/errors';
+import { deserialize, serialize } from '../../lib/transfer/serialize';
 import {
   decodeShareables,
   encodeShareables,
   kShare,
   registerShareable,
-} from '../lib/transfer/shareable';
+} from '../../lib/transfer/shareable';
 
 class Token {
   constructor(readonly id: number) {}
@@ -76,7 +76,7 @@ describe('serialize', () => {
     expect(() => decodeShareables(marker())).toThrow(
       /'forkful.Lock'.*load forkful, forkful\/multiprocessing or forkful\/threading/,
     );
-    require('../lib/multiprocessing');
+    require('../../lib/multiprocessing');
     const kinds = (() => {
       try {
         return (decodeShareables(marker()) as object).constructor.name;

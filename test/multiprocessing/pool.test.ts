@@ -3,7 +3,7 @@
 // process with an IPC channel); these tests assert on what they print.
 import { spawnSync } from 'node:child_process';
 import * as path from 'node:path';
-import { results, runFixture, spawnBackend } from './helpers/fixture';
+import { results, runFixture, spawnBackend } from '../helpers/fixture';
 
 type Described = { name: string; lost: boolean; exitcode: number | null; message: string };
 type Failed = { error: string; message: string; stack: string };
@@ -192,7 +192,7 @@ describe('Pool worker loss', () => {
 
 describe('Pool examples (the article)', () => {
   const run = (name: string) => {
-    const script = path.join(__dirname, '..', 'examples', name);
+    const script = path.join(__dirname, '..', '..', 'examples', name);
     return spawnSync(process.execPath, [script], {
       encoding: 'utf8',
       timeout: 30000,

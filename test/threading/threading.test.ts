@@ -19,8 +19,8 @@ import {
   mainThread,
   setExcepthook,
   stackSize,
-} from '../lib/threading';
-import { RuntimeError, SerializationError, ValueError } from '../lib/core/errors';
+} from '../../lib/threading';
+import { RuntimeError, SerializationError, ValueError } from '../../lib/core/errors';
 
 function cells(n: number): Int32Array {
   return new Int32Array(new SharedArrayBuffer(4 * n));
@@ -361,7 +361,7 @@ describe('Thread', () => {
   test('a Worker forkful did not start sees itself as a Dummy thread', async () => {
     const out = cells(2);
     const worker = new Worker(
-      `const { currentThread } = require(${JSON.stringify(require.resolve('../dist/threading'))});
+      `const { currentThread } = require(${JSON.stringify(require.resolve('../../dist/threading'))});
        const { workerData: c } = require('node:worker_threads');
        const me = currentThread();
        c[0] = /^Dummy-\\d+$/.test(me.name) && me.daemon ? 1 : 2;

@@ -1,6 +1,6 @@
 // Many producers and consumers in separate processes through one bounded
 // Queue, with the items that stress its batching and shared read buffer.
-import { runFixture } from './helpers/fixture';
+import { runFixture } from '../helpers/fixture';
 
 test('3 producers x 3 consumers, mixed sizes, put/putSync on a full queue: no loss, no duplicate', () => {
   const run = runFixture('mp-queue-stress.js', ['1000'], { timeoutMs: 120000 });

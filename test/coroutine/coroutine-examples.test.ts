@@ -4,7 +4,7 @@ import { spawnSync } from 'node:child_process';
 import * as path from 'node:path';
 
 function runExample(name: string): { status: number | null; stdout: string; stderr: string } {
-  const result = spawnSync(process.execPath, [path.join(__dirname, '..', 'examples', name)], {
+  const result = spawnSync(process.execPath, [path.join(__dirname, '..', '..', 'examples', name)], {
     encoding: 'utf8',
     timeout: 30000,
     killSignal: 'SIGKILL',

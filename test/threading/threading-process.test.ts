@@ -3,7 +3,7 @@
 // ES module callers, local subclasses, and fork() next to Threads.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { results, runFixture, spawnBackend } from './helpers/fixture';
+import { results, runFixture, spawnBackend } from '../helpers/fixture';
 
 describe('threading in a process of its own', () => {
   test('a non-daemon thread keeps the process alive until it ends', () => {
@@ -42,11 +42,14 @@ describe('threading in a process of its own', () => {
       /^Exception in thread Boom:\nRangeError: thread blew up\n\s+at explode/,
     );
     // The stack points at the function's own line in the caller's file.
-    const fixture = fs.readFileSync(path.join(__dirname, 'fixtures', 'threading-exit.js'), 'utf8');
+    const fixture = fs.readFileSync(
+      path.join(__dirname, '..', 'fixtures', 'threading-exit.js'),
+      'utf8',
+    );
     const line =
       fixture.split('\n').findIndex((l) => l.includes("new RangeError('thread blew up')")) + 1;
     expect(r.stderr).toContain(
-      `at explode (${path.join(__dirname, 'fixtures', 'threading-exit.js')}:${line}:`,
+      `at explode (${path.join(__dirname, '..', 'fixtures', 'threading-exit.js')}:${line}:`,
     );
   });
 

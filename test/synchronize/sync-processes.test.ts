@@ -1,6 +1,6 @@
 // Shared primitives across processes: forked (os.fork) and spawned
 // (child_process.fork attached through arenaEnvironment()).
-import { results, runFixture, spawnBackend } from './helpers/fixture';
+import { results, runFixture, spawnBackend } from '../helpers/fixture';
 
 const forkOnly = spawnBackend ? describe.skip : describe;
 

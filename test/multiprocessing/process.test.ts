@@ -2,7 +2,7 @@
 // FORKFUL_START_METHOD=spawn for the spawn backend). The work happens in
 // fixture scripts: the jest worker is itself a forked process.
 import * as fs from 'node:fs';
-import { results, runFixture, spawnBackend } from './helpers/fixture';
+import { results, runFixture, spawnBackend } from '../helpers/fixture';
 
 function alive(pid: number): boolean {
   try {

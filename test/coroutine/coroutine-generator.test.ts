@@ -1,6 +1,6 @@
 // forkful/coroutine generator coroutines: Python's send protocol.
-import { AsyncCoroutine, Coroutine, StopIteration, coroutine, sleep } from '../lib/coroutine';
-import { RuntimeError } from '../lib/core/errors';
+import { AsyncCoroutine, Coroutine, StopIteration, coroutine, sleep } from '../../lib/coroutine';
+import { RuntimeError } from '../../lib/core/errors';
 
 describe('coroutine() with a generator', () => {
   test("the article's producer/consumer prints the article's lines", () => {

@@ -12,8 +12,8 @@ import {
   spawnLater,
   wait,
   withTimeout,
-} from '../lib/coroutine';
-import { ForkfulError, RuntimeError, TimeoutError, ValueError } from '../lib/core/errors';
+} from '../../lib/coroutine';
+import { ForkfulError, RuntimeError, TimeoutError, ValueError } from '../../lib/core/errors';
 
 /** A promise opened by hand: deterministic ordering without timings. */
 function gate<T = void>(): { promise: Promise<T>; open: (value: T) => void } {
@@ -413,7 +413,7 @@ describe('Timeout and withTimeout', () => {
     const slow = spawn(() => sleep(30));
     await expect(slow.get({ timeout: 0.01 })).rejects.toBeInstanceOf(Timeout);
     await slow.kill();
-    const { Pool } = await import('../lib/coroutine');
+    const { Pool } = await import('../../lib/coroutine');
     const pool = new Pool(2);
     const killed: number[] = [];
     const task = async (n: number): Promise<void> => {
