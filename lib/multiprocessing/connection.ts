@@ -1,10 +1,16 @@
 // multiprocessing.Pipe and Connection: messages over real file descriptors
 // (a socketpair for a duplex pipe, a pipe for a one-way one), framed by
-// lib/transfer/framing.ts; objects are encoded by lib/serialize (structured clone plus
-// forkful's shareable objects by handle). send() blocks until written, as in
-// Python; recv() waits on the event loop through a uv_poll watch; recvSync()
-// blocks. Reads take what is there in large chunks and split messages in JS,
-// so a stream of small messages costs one read per many messages.
+// lib/transfer/framing.ts; objects are encoded by lib/transfer/wire.ts
+// (plain data) or serialize.ts (structured clone plus forkful's shareable
+// objects by handle). send() blocks until written, as in Python; recv()
+// waits on the event loop through a uv_poll watch; recvSync() blocks. Reads
+// take what is there in large chunks and split messages in JS, so a stream
+// of small messages costs one read per many messages.
+//
+// One subject past 400 lines: the Connection class. Its sends and receives
+// share one fd, one read buffer, the read and write watches and the queue
+// of waiters, and every receive (recv, recvSync, recvBytes*, the pollAsync
+// waiters) drives the one non-blocking read step, #take().
 import { afterFork, Order } from '../runtime/lifecycle';
 import { transferFd } from '../transfer/fd-transfer';
 import { EOFError, NotSupportedError, OSError, ValueError } from '../core/errors';

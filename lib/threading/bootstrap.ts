@@ -8,7 +8,8 @@ import { SerializationError } from '../core/errors';
 import { decodeShareables } from '../transfer/shareable';
 import { redirectThreadOutput } from './output';
 import { explainReferenceError, loadTarget } from './target';
-import { Slot, ThreadData, getNativeId, kThreadData, liveThreads, packException } from './thread';
+import { packException } from './exceptions';
+import { Slot, ThreadData, getNativeId, kThreadData, liveThreads } from './thread';
 
 const data = (workerData as Record<string, ThreadData>)[kThreadData];
 const { state, port, spec } = data;

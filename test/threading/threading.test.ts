@@ -262,13 +262,13 @@ describe('Thread', () => {
   test('a module export runs as target', async () => {
     const out = cells(2);
     const t = new Thread({
-      target: { module: './fixtures/threading-target.js', export: 'record' },
+      target: { module: '../fixtures/threading-target.js', export: 'record' },
       args: [out, 7],
     });
     t.start();
     await t.join(20);
     expect(Array.from(out)).toEqual([t.ident, 7]);
-    expect(() => new Thread({ target: { module: './fixtures/missing.js', export: 'x' } })).toThrow(
+    expect(() => new Thread({ target: { module: '../fixtures/missing.js', export: 'x' } })).toThrow(
       ValueError,
     );
   });
