@@ -85,10 +85,9 @@ const trace = (function trace(hook: Hook): void {
   process.stderr.write(`forkful lifecycle [${process.pid}]: ${hook.phase} ${hook.name}\n`);
 });
 
-/** Runs the afterFork hooks in order; a failing one is reported and skipped. */
 // prettier-ignore
-export const runAfterFork = (function runAfterFork(): void {
-  for (const hook of hooks.afterFork) {
+const runEach = (function runEach(list: Hook[]): void {
+  for (const hook of list) {
     if (debug) trace(hook);
     try {
       hook.run();
@@ -96,6 +95,12 @@ export const runAfterFork = (function runAfterFork(): void {
       report(hook, err);
     }
   }
+});
+
+/** Runs the afterFork hooks in order; a failing one is reported and skipped. */
+// prettier-ignore
+export const runAfterFork = (function runAfterFork(): void {
+  runEach(hooks.afterFork);
 });
 
 /** Runs the beforeChildExit hooks in order, awaiting each. */
@@ -112,12 +117,5 @@ export const runBeforeChildExit = (async function runBeforeChildExit(): Promise<
 });
 
 function runAtExit(): void {
-  for (const hook of hooks.atExit) {
-    if (debug) trace(hook);
-    try {
-      hook.run();
-    } catch (err) {
-      report(hook, err);
-    }
-  }
+  runEach(hooks.atExit);
 }

@@ -53,9 +53,9 @@ describe('a native binary built for another Node line', () => {
 
   withOther('forkful refuses it at load: no fork, a NotSupportedError naming the fix', () => {
     const script = `
-      const { native, nativeLoadError } = require('../dist/core/native');
+      const { native, nativeLoadError } = require('./dist/core/native');
       let err;
-      try { require('../dist/os').fork(); } catch (e) { err = e; }
+      try { require('./dist/os').fork(); } catch (e) { err = e; }
       console.log(JSON.stringify({ native, message: nativeLoadError && nativeLoadError.message,
         forkError: err && err.name, forkMessage: err && err.message }));`;
     const r = spawnSync(process.execPath, ['-e', script], {
