@@ -4,7 +4,6 @@
 // made on first arrival and initialised there once (subclass constructor or
 // init function), exactly as Python runs a local subclass's __init__ once
 // per thread.
-import { randomUUID } from 'node:crypto';
 import { kShare, type Revivers, type ShareState } from '../transfer/shareable';
 import {
   TargetFunction,
@@ -16,6 +15,12 @@ import {
 } from './target';
 
 const KIND = 'forkful.threading.local';
+
+// Web Crypto's randomUUID: node:crypto loads only when a local is made (it
+// costs ~20 ms, and every entry point loads this module for its reviver).
+function randomUUID(): string {
+  return globalThis.crypto.randomUUID();
+}
 
 /** How a thread builds its own copy: nothing, an init function or a subclass,
  * with the arguments given at construction. */

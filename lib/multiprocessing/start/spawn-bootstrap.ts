@@ -9,8 +9,9 @@ import { closureHint, resolveTarget } from '../../transfer/spawn-target';
 import type { SpawnPayload } from './spawn';
 import { provideNamespace } from '../../threading/local';
 // Every shareable kind must have its reviver before the args are decoded:
-// the entry point installs them all (lib/shareables.ts).
-import '..';
+// the reviver table, not the whole of multiprocessing (the target loads what
+// it needs; a spawned child starts faster without the rest).
+import '../../shareables';
 
 // A threading.local subclass revived here may name these namespaces.
 /* eslint-disable @typescript-eslint/no-require-imports */
