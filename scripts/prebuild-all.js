@@ -2,7 +2,7 @@
 // Builds the addon for every supported Node major (scripts/node-versions.json)
 // and every target (scripts/prebuild-targets.json: linux-x64 and linux-arm64,
 // glibc) into prebuilds/<platform>-<arch>/forkful.abi<N>.<libc>.node, the
-// layout node-gyp-build, prebuildify and lib/native.ts use. The addon uses
+// layout node-gyp-build and lib/native.ts use (prebuildify's naming). The addon uses
 // Node's C++ embedder API, so it is one binary per Node ABI.
 //
 // Reproducible: each binary is compiled against the headers of the pinned Node
