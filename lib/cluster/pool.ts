@@ -464,17 +464,19 @@ export class Pool {
     }
     const client = this.client as Redis;
     const queue = this.queue as Queue;
-    try {
-      // The ids go in the caller's set first: a sweep after this caller's
-      // death then finds every job it may have added.
-      const ids = chunks.map((c) => c.ids[c.ids.length - 1]);
-      for (let i = 0; i < ids.length; i += SADD_BATCH) {
-        await client.sadd(this.keys.jobs(this.id), ...ids.slice(i, i + SADD_BATCH));
-      }
-    } catch (err) {
-      for (const chunk of chunks) this.failChunk(chunk, this.brokerError('record', err));
-      return;
+    // The ids go in the caller's set before the jobs: a sweep after this
+    // caller's death then finds every job it may have added. The Queue
+    // shares this connection, so Redis runs the SADDs first without our
+    // waiting for them (one round trip less per call).
+    const ids = chunks.map((c) => c.ids[c.ids.length - 1]);
+    const recorded: Promise<unknown>[] = [];
+    for (let i = 0; i < ids.length; i += SADD_BATCH) {
+      recorded.push(client.sadd(this.keys.jobs(this.id), ...ids.slice(i, i + SADD_BATCH)));
     }
+    const recordError = Promise.all(recorded).then(
+      () => null,
+      (err: unknown) => err,
+    );
     for (let i = 0; i < chunks.length; i += ADD_BATCH) {
       const batch = chunks.slice(i, i + ADD_BATCH).filter((c) => !c.done);
       if (batch.length === 0) continue;
@@ -499,6 +501,8 @@ export class Pool {
         for (const c of batch) this.failChunk(c, this.brokerError('submit', err));
       }
     }
+    const err = await recordError;
+    if (err) this.warn('record', err); // only a later sweep is affected
   }
 
   private brokerError(what: string, err: unknown): BrokerError {

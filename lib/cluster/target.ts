@@ -138,11 +138,23 @@ export class TargetCache {
 
 const none = (): null => null;
 
+// The ReferenceError comes back from the worker's local pool as itself (fork)
+// or already wrapped by the spawn pool's own hint (spawn): either way, say it
+// in the cluster's terms.
 function closureHint(name: string): (err: unknown) => string | null {
-  return (err) =>
-    err instanceof ReferenceError
-      ? `the task ${name} was sent to the cluster worker as source text and uses a variable ` +
-        `of the caller (${err.message}): a cluster task must be self-contained; pass what it ` +
-        `needs as arguments, require() it inside the function, or use a module target`
-      : null;
+  return (err) => {
+    if (!(err instanceof Error)) return null;
+    const missing =
+      err.name === 'ReferenceError'
+        ? err.message
+        : err.name === 'NotSupportedError'
+          ? /\(([^()]+ is not defined)\)/.exec(err.message)?.[1]
+          : undefined;
+    if (!missing) return null;
+    return (
+      `the task ${name} was sent to the cluster worker as source text and uses a variable ` +
+      `of the caller (${missing}): a cluster task must be self-contained; pass what it ` +
+      `needs as arguments, require() it inside the function, or use a module target`
+    );
+  };
 }

@@ -332,8 +332,22 @@ export class Worker {
     this.log(`closing: finishing ${this.running.size} running job(s), taking no new ones`);
     const closed = this.bull ? this.bull.close() : Promise.resolve();
     // With Redis gone, neither finishing nor handing back can reach it: the
-    // jobs' locks lapse and BullMQ retries them elsewhere.
-    let answered = await within(closed, grace * 1000 + SHUTDOWN_MS);
+    // jobs' locks lapse and BullMQ retries them elsewhere. So wait for the
+    // grace while jobs run, and for Redis only SHUTDOWN_MS once none does.
+    const deadline = Date.now() + grace * 1000 + SHUTDOWN_MS;
+    let idleSince = Date.now();
+    let answered = false;
+    let done = false;
+    const settle = (): void => {
+      done = true;
+      answered = true;
+    };
+    void closed.then(settle, settle);
+    while (!done && Date.now() < deadline) {
+      if (this.running.size > 0) idleSince = Date.now();
+      else if (Date.now() - idleSince > SHUTDOWN_MS) break;
+      await new Promise((r) => setTimeout(r, 50));
+    }
     clearTimeout(timer);
     this.pool.terminate();
     await this.pool.join();

@@ -125,10 +125,27 @@ suite('cluster.Pool on two workers', () => {
     const ordered: number[] = [];
     for await (const v of pool.imap(slowFirst, [0, 1, 2, 3, 4])) ordered.push(v);
     expect(ordered).toEqual([0, 10, 20, 30, 40]);
+
+    // Item 0 finishes only once the caller has taken the four others (it
+    // waits for a file the test writes then; bounded): unordered must yield
+    // them first, whatever the machine's load.
+    const flag = path.join(tempDir('flag'), 'go');
+    const waitsForFlag = ([x, file]: [number, string]) => {
+      const fs = require('node:fs');
+      const until = Date.now() + 20000;
+      while (x === 0 && !fs.existsSync(file) && Date.now() < until) {
+        Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 10);
+      }
+      return x * 10;
+    };
     const unordered: number[] = [];
-    for await (const v of pool.imapUnordered(slowFirst, [0, 1, 2, 3, 4])) unordered.push(v);
-    expect([...unordered].sort((a, b) => a - b)).toEqual([0, 10, 20, 30, 40]);
-    expect(unordered[unordered.length - 1]).toBe(0);
+    const items = [0, 1, 2, 3, 4].map((x) => [x, flag] as [number, string]);
+    for await (const v of pool.imapUnordered(waitsForFlag, items)) {
+      unordered.push(v);
+      if (unordered.length === 4) fs.writeFileSync(flag, '');
+    }
+    expect(unordered.slice(0, 4).sort((a, b) => a - b)).toEqual([10, 20, 30, 40]);
+    expect(unordered[4]).toBe(0);
   });
 
   test('applyAsync gives an AsyncResult with callbacks; getSync is refused', async () => {
