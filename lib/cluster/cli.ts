@@ -119,13 +119,7 @@ async function main(argv: string[]): Promise<void> {
     if (signals === 1) {
       if (!quiet)
         process.stdout.write(`${stamp()} ${signal}: closing (again to hand jobs back now)\n`);
-      worker.close().then(
-        () => process.exit(0),
-        (err: Error) => {
-          process.stderr.write(`forkful worker: ${err.stack ?? err.message}\n`);
-          process.exit(1);
-        },
-      );
+      void worker.close(); // main() exits once it is done
     } else {
       worker.handBackAll();
     }
@@ -139,6 +133,9 @@ async function main(argv: string[]): Promise<void> {
     await worker.close(0.001);
     process.exit(1);
   }
+  await worker.done;
+  if (worker.error) process.stderr.write(`forkful worker: ${worker.error.message}\n`);
+  process.exit(worker.error ? 1 : 0);
 }
 
 if (require.main === module) {

@@ -430,6 +430,8 @@ export class Pool {
       this.flushScheduled = false;
       this.submitting = this.submitting
         .then(() => this.flush())
+        // A bug here must not stop every later submission.
+        .catch((err: unknown) => this.warn('submit', err))
         .finally(() => {
           this.flushing--;
           this.maybeShutdown();

@@ -6,7 +6,7 @@
 import * as os from 'node:os';
 import type { ConnectionOptions, Job, Queue, Worker as BullWorker } from 'bullmq';
 import type { Redis } from 'ioredis';
-import { NotSupportedError, ValueError } from '../errors';
+import { BrokenPoolError, NotSupportedError, ValueError } from '../errors';
 import { Pool as LocalPool, cpuCount, type StartMethod } from '../multiprocessing';
 import { CALLER_GONE, LivenessCache, sweepDeadCallers } from './callers';
 import {
@@ -128,7 +128,8 @@ export class Worker {
   private readonly where = `${os.hostname()}:${process.pid}`;
   private readonly log: (line: string) => void;
   private readonly targets: TargetCache;
-  private readonly pool: LocalPool;
+  private pool: LocalPool;
+  private poolBreaks: number[] = [];
   private client: Redis | null = null;
   private queue: Queue | null = null;
   private bull: BullWorker | null = null;
@@ -136,6 +137,11 @@ export class Worker {
   private sweepTimer: NodeJS.Timeout | null = null;
   private readonly running = new Map<string, Running>();
   private closing: Promise<void> | null = null;
+  private fatal: Error | null = null;
+  private resolveDone!: () => void;
+  /** Resolves once the worker has closed, by close() or because it could
+   * not go on (then `error` says why). */
+  readonly done: Promise<void> = new Promise((resolve) => (this.resolveDone = resolve));
   private readonly counters = { completed: 0, taskErrors: 0, dropped: 0, handedBack: 0, swept: 0 };
 
   constructor(private readonly options: WorkerOptions) {
@@ -157,6 +163,11 @@ export class Worker {
     this.pool = new LocalPool({ processes: this.processes, startMethod: options.startMethod });
     this.ready = this.start();
     this.ready.catch(() => {}); // reported to whoever awaits it
+  }
+
+  /** Why the worker closed by itself, or null. */
+  get error(): Error | null {
+    return this.fatal;
   }
 
   stats(): WorkerStats {
@@ -259,6 +270,13 @@ export class Worker {
       );
     } catch (err) {
       if (err === HAND_BACK) throw new (bullmq().WaitingError)();
+      if (err instanceof BrokenPoolError && !this.closing) {
+        // This machine's pool broke (it could not fork): not the task's
+        // fault, so the job goes back to the queue for a machine that can.
+        this.poolBroke(err);
+        await job.moveToWait(token);
+        throw new (bullmq().WaitingError)();
+      }
       const text = hint(err);
       const error = text ? new NotSupportedError(text, { cause: err }) : err;
       return this.outcome([false, encodeError(error, this.where)]);
@@ -269,6 +287,28 @@ export class Worker {
     } catch (err) {
       return this.outcome([false, encodeError(err, this.where)]);
     }
+  }
+
+  /** A new local pool after a break; three breaks in a minute close the
+   * worker (the machine cannot run processes: better no worker than one
+   * that takes jobs and hands them back). */
+  private poolBroke(err: Error): void {
+    const now = Date.now();
+    this.poolBreaks = [...this.poolBreaks.filter((t) => now - t < 60000), now];
+    this.log(`the local pool broke (${err.message}): job handed back`);
+    if (this.poolBreaks.length >= 3) {
+      this.fatal = new BrokenPoolError(
+        `the local pool of this worker broke 3 times in a minute (last: ${err.message}): ` +
+          `closing the worker`,
+        { cause: err },
+      );
+      this.log(this.fatal.message);
+      void this.close(0.001);
+      return;
+    }
+    const old = this.pool;
+    this.pool = new LocalPool({ processes: this.processes, startMethod: this.options.startMethod });
+    old.terminate();
   }
 
   private outcome(o: Outcome): Outcome {
@@ -359,6 +399,7 @@ export class Worker {
     }
     this.client?.disconnect();
     this.log(`forkful worker ${this.id} closed`);
+    this.resolveDone();
   }
 }
 
