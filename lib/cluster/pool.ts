@@ -48,7 +48,7 @@ export interface PoolOptions {
   connection: ConnectionSpec;
   /** The BullMQ queue this pool and its workers share. */
   name: string;
-  /** BullMQ's key prefix (default `bull`); `{name}` for Redis Cluster. */
+  /** BullMQ's key prefix (default `bull`). */
   prefix?: string;
   /** Default chunksize of map/starmap (else Python's: ceil(n / (4 × processes))). */
   chunksize?: number | null;
