@@ -17,7 +17,15 @@
         "CLANG_CXX_LANGUAGE_STANDARD": "c++20",
         "MACOSX_DEPLOYMENT_TARGET": "11.0"
       },
-      "msvs_settings": { "VCCLCompilerTool": { "ExceptionHandling": 1 } }
+      "msvs_settings": { "VCCLCompilerTool": { "ExceptionHandling": 1 } },
+      "conditions": [
+        # Stay loaded for the process's life (dlclose does not unmap it):
+        # Node unloads an addon when the last environment that loaded it
+        # ends, but code of ours outlives that environment (the arena's
+        # SharedArrayBuffer deleter, run when V8 tears the Worker's isolate
+        # down; lock waits on detached threads).
+        ["OS=='linux'", { "ldflags": ["-Wl,-z,nodelete"] }]
+      ]
     }
   ]
 }

@@ -11,3 +11,6 @@ export * as coroutine from './coroutine';
 // Errors that live with their module, re-exported here so every typed error
 // is importable from the root.
 export { Timeout, StopIteration } from './coroutine';
+
+// Whether the native addon (the fork backend) loaded here, and if not, why.
+export { nativeStatus, type NativeStatus } from './native';

@@ -160,6 +160,29 @@ export function replaceReallyExit(exit: (code: number) => never): void {
   internal.reallyExit = exit;
 }
 
+type Emit = typeof process.emit;
+const afterExitHooks: Array<(code: number) => void> = [];
+
+/**
+ * Runs `hook(code)` once Node has emitted 'exit' to every listener, before
+ * its teardown: the one place where a process may still end with _exit
+ * instead (a forked child; threads that would block Node's teardown). Node
+ * has no event after 'exit', so this wraps process.emit, once.
+ */
+export function afterExitEmitted(hook: (code: number) => void): void {
+  if (afterExitHooks.push(hook) > 1) return;
+  const emit = nodeProcess.emit as Emit;
+  nodeProcess.emit = function (this: NodeJS.Process, event: string | symbol, ...args: unknown[]) {
+    const result = (emit as (...a: unknown[]) => boolean).call(this, event, ...args);
+    if (event === 'exit') {
+      const raw = nodeProcess.exitCode ?? (typeof args[0] === 'number' ? args[0] : 0);
+      const code = typeof raw === 'number' ? raw : Number(raw) || 0;
+      for (const run of afterExitHooks) run(code);
+    }
+    return result;
+  } as Emit;
+}
+
 /** A Timeout made inert: its callback a no-op, not repeating, not keeping
  * the loop alive. Node's lists stay as they are (a forked child may have
  * left the parent's stack in the middle of walking them). */

@@ -434,6 +434,9 @@ Napi::Value Attach(const Napi::CallbackInfo& info) {
 }
 
 // arenaBuffer() -> a SharedArrayBuffer over the whole arena, for this thread.
+// V8 may run the (empty) deleter after the environment that made the buffer
+// is gone, even after the last one that loaded this addon: the addon is
+// linked -z nodelete (binding.gyp) so that its code is still mapped then.
 Napi::Value Buffer(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   RequireArena(env);

@@ -217,6 +217,7 @@ describe('Thread', () => {
       expect(seen[0].excType).toBe(ValueError);
       expect(seen[0].excValue).toBeInstanceOf(ValueError);
       expect((seen[0].excValue as Error).message).toBe('bad value in thread');
+      expect((seen[0].excValue as Error).name).toBe('ValueError');
       expect(seen[0].excTraceback).toContain('bad value in thread');
 
       const t2 = new Thread({

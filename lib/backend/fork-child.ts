@@ -4,7 +4,7 @@
 // have, and crash or hang).
 import { inspect } from 'node:util';
 import { native } from '../native';
-import { nodeProcess, replaceReallyExit } from '../node-internals';
+import { afterExitEmitted, nodeProcess, replaceReallyExit } from '../node-internals';
 
 let forkedChild = false;
 let warnedThreads = false;
@@ -51,8 +51,6 @@ export const exitForkedChild = (function exitForkedChild(code: number): never {
   throw new Error('unreachable');
 });
 
-type Emit = typeof process.emit;
-
 /** Native code calls this in the child whenever its event loop has nothing
  * left to do: first with 'beforeExit' (whose listeners may schedule more
  * work), then, if they scheduled none, with 'exit', which ends the child. */
@@ -96,15 +94,7 @@ export const prepareForkedChild = (function prepareForkedChild(): void {
     // process.exit(n) ends in process.reallyExit; a natural end and a fatal
     // exception both emit 'exit' last. Either way: _exit, never teardown.
     replaceReallyExit((code: number) => exitForkedChild(code));
-    const emit = nodeProcess.emit as Emit;
-    nodeProcess.emit = (function (this: NodeJS.Process, event: string | symbol, ...args: unknown[]) {
-      const result = (emit as (...a: unknown[]) => boolean).call(this, event, ...args);
-      if (event === 'exit') {
-        const code = nodeProcess.exitCode ?? (typeof args[0] === 'number' ? args[0] : 0);
-        exitForkedChild(typeof code === 'number' ? code : Number(code) || 0);
-      }
-      return result;
-    }) as Emit;
+    afterExitEmitted(exitForkedChild);
 
     // Node prints a fatal exception only after emitting 'exit', which now
     // ends the child first: print it here when nothing else will handle it.

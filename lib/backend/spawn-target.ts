@@ -7,6 +7,7 @@ import * as path from 'node:path';
 import * as vm from 'node:vm';
 import { createRequire } from 'node:module';
 import { NotSupportedError } from '../errors';
+import { helperBindings, transpilerHelperHint } from '../transpiler-helpers';
 
 export type TargetRef =
   | { kind: 'module'; path: string; exportName: string | null }
@@ -32,8 +33,10 @@ function findExport(fn: unknown): TargetRef | null {
   return null;
 }
 
-function wrapSource(source: string): string {
-  return `(function (require, module, exports, __filename, __dirname) { return (${source}\n); })`;
+/** `extra`: names bound around the function too (its transpiler's helpers). */
+function wrapSource(source: string, extra: string[] = []): string {
+  const params = ['require', 'module', 'exports', '__filename', '__dirname', ...extra];
+  return `(function (${params.join(', ')}) { return (${source}\n); })`;
 }
 
 /** The reference that lets a spawned child find `fn`. */
@@ -83,12 +86,14 @@ export function resolveTarget(ref: TargetRef): (...args: unknown[]) => unknown {
   }
   const req = createRequire(ref.requireFrom);
   const filename = ref.requireFrom;
-  const wrapper = vm.runInThisContext(wrapSource(ref.source), {
+  const helpers = helperBindings(ref.source, req);
+  const wrapper = vm.runInThisContext(wrapSource(ref.source, Object.keys(helpers)), {
     filename: `${ref.name} (sent to a spawned process as source)`,
     importModuleDynamically: vm.constants?.USE_MAIN_CONTEXT_DEFAULT_LOADER,
   } as vm.RunningScriptOptions) as (...a: unknown[]) => (...args: unknown[]) => unknown;
   const module = { exports: {} };
-  return wrapper(req, module, module.exports, filename, path.dirname(filename));
+  const dir = path.dirname(filename);
+  return wrapper(req, module, module.exports, filename, dir, ...Object.values(helpers));
 }
 
 /** A hint for errors of a source-text target: a ReferenceError means the
@@ -96,6 +101,10 @@ export function resolveTarget(ref: TargetRef): (...args: unknown[]) => unknown {
 export function closureHint(ref: TargetRef): (err: unknown) => string | null {
   return (err) => {
     if (ref.kind !== 'source' || !(err instanceof ReferenceError)) return null;
+    const helper = transpilerHelperHint(err, ref.source);
+    if (helper) {
+      return `NotSupportedError: the target ${ref.name} was sent as source text. ${helper}`;
+    }
     return (
       `NotSupportedError: the target ${ref.name} was sent to this spawned process as source ` +
       `text and uses a variable of its parent (${err.message}). Closures need the 'fork' ` +

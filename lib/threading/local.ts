@@ -99,13 +99,34 @@ export class local {
   }
 }
 
-function bindings(): Record<string, unknown> {
+// `class X extends a.b.local {`: how a subclass compiled to CommonJS names
+// its base (tsx/esbuild: import_threading.local, swc: _index.local, tsc:
+// threading_1.local), with the chain's root and middle.
+const baseThroughModule =
+  /^\(\s*class(?:\s+[\w$]+)?\s+extends\s+([A-Za-z_$][\w$]*)((?:\.[A-Za-z_$][\w$]*)*)\.local\s*\{/;
+
+function bindings(source?: string): Record<string, unknown> {
   // Loaded lazily: ./index imports this module.
   /* eslint-disable @typescript-eslint/no-require-imports */
   const threading = require('./index') as Record<string, unknown>;
   const forkful = require('../index') as Record<string, unknown>;
   /* eslint-enable @typescript-eslint/no-require-imports */
-  return { local, threading, forkful };
+  const found: Record<string, unknown> = { local, threading, forkful };
+  const match = source ? baseThroughModule.exec(source) : null;
+  if (match && !(match[1] in found) && !(match[1] in globalThis)) {
+    // The module variable the compiled class reads its base from: the forkful
+    // module it names when the path leads to local from there, else the path.
+    const chain = match[2].split('.').slice(1);
+    const leadsToLocal = (root: unknown): boolean => {
+      let at = root as Record<string, unknown> | undefined;
+      for (const key of chain) at = at?.[key] as Record<string, unknown> | undefined;
+      return at?.local === local;
+    };
+    found[match[1]] =
+      [threading, forkful].find(leadsToLocal) ??
+      chain.reduceRight<Record<string, unknown>>((inner, key) => ({ [key]: inner }), { local });
+  }
+  return found;
 }
 
 /** This thread's copy of the local `meta` describes (made on first use). */
@@ -115,7 +136,9 @@ function revive(meta: LocalMeta): local {
   const { init } = meta;
   try {
     if (init.kind === 'class') {
-      const Class = evaluateSource(init.spec, bindings()) as new (...args: unknown[]) => local;
+      const Class = evaluateSource(init.spec, bindings(init.spec.source)) as new (
+        ...args: unknown[]
+      ) => local;
       adopting = meta;
       return new Class(...init.args);
     }

@@ -8,6 +8,7 @@ import * as path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import * as vm from 'node:vm';
 import { SerializationError, ValueError } from '../errors';
+import { helperBindings, transpilerHelperHint } from '../transpiler-helpers';
 
 // A real import(): TypeScript's CommonJS output would turn import() into require().
 const dynamicImport = new Function('specifier', 'return import(specifier)') as (
@@ -179,16 +180,17 @@ const closureHint =
   '(new Thread({ target, args: [value] })), require() or import() modules inside the ' +
   'function, or export it from a module and pass { module, export }.';
 
-/** Adds the closure hint to a ReferenceError raised by code sent by source. */
+/** Explains a ReferenceError raised by code sent by source: a helper its
+ * transpiler inserted, or else a variable of the caller's closure. */
 export function explainReferenceError(err: unknown, spec: TargetSpec): unknown {
   if (spec.kind !== 'source' || !(err instanceof Error) || err.name !== 'ReferenceError') {
     return err;
   }
   const match = /^(\S+) is not defined$/.exec(err.message);
-  if (!match || err.message.includes(closureHint)) return err;
+  if (!match) return err;
   const original = err.message;
   const stack = err.stack; // formatted lazily: read it before the message changes
-  err.message = `${original}. ${closureHint}`;
+  err.message = `${original}. ${transpilerHelperHint(err, spec.source) ?? closureHint}`;
   if (typeof stack === 'string') err.stack = stack.replace(original, err.message);
   return err;
 }
@@ -232,8 +234,11 @@ export function evaluateSource(
   bindings: Record<string, unknown> = {},
 ): unknown {
   const file = callerPath(spec.caller);
-  const names = ['require', ...Object.keys(bindings)];
-  const values = [createRequire(file), ...Object.values(bindings)];
+  const require = createRequire(file);
+  // The helpers its transpiler put in the source, under the caller's bindings.
+  const all = { ...helperBindings(spec.source, require), ...bindings };
+  const names = ['require', ...Object.keys(all)];
+  const values = [require, ...Object.values(all)];
   const body = `return ${spec.source};`;
   const options: vm.CompileFunctionOptions = { filename: file };
   if (spec.line !== undefined && spec.column !== undefined) {

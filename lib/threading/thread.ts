@@ -17,6 +17,7 @@ import {
 import * as errors from '../errors';
 import { NotSupportedError, RuntimeError, SerializationError, ValueError } from '../errors';
 import { native } from '../native';
+import { afterExitEmitted } from '../node-internals';
 import { encodeShareables } from '../shareable';
 import { atForkChild } from '../backend/fork-child';
 import { Target, TargetSpec, callerFile, describeTarget, loadTarget } from './target';
@@ -192,8 +193,10 @@ function unpackException(packed: PackedException): {
     configurable: true,
   });
   Object.defineProperty(err, 'stack', { value: packed.stack, writable: true, configurable: true });
-  if (!type)
+  // forkful's errors set their name in the constructor, which is not run here.
+  if (err.name !== packed.name) {
     Object.defineProperty(err, 'name', { value: packed.name, writable: true, configurable: true });
+  }
   Object.assign(err, packed.props);
   return { value: err, type: type ?? Error };
 }
@@ -250,15 +253,9 @@ let exitHookInstalled = false;
 function endWithoutJoiningThreads(): void {
   if (exitHookInstalled || !isMainThread || !native) return;
   exitHookInstalled = true;
-  const emit = process.emit;
-  process.emit = function (this: NodeJS.Process, event: string | symbol, ...args: unknown[]) {
-    const result = (emit as (...a: unknown[]) => boolean).call(this, event, ...args);
-    if (event === 'exit' && [...live].some((t) => t.isAlive())) {
-      const code = process.exitCode ?? args[0] ?? 0;
-      native!._exit(typeof code === 'number' ? code : Number(code) || 0);
-    }
-    return result;
-  } as typeof process.emit;
+  afterExitEmitted((code) => {
+    if ([...live].some((t) => t.isAlive())) native!._exit(code);
+  });
 }
 
 // ---- Thread ----------------------------------------------------------------
@@ -297,6 +294,7 @@ export class Thread {
   private _port: MessagePort | null = null;
   private _exited: Promise<void> | null = null;
   private _onExited: (() => void) | null = null;
+  private _joiners = 0;
 
   constructor(options: ThreadOptions = {}) {
     if (typeof options !== 'object' || options === null) {
@@ -333,6 +331,7 @@ export class Thread {
       _port: null,
       _exited: null,
       _onExited: null,
+      _joiners: 0,
     });
     return view;
   }
@@ -502,13 +501,29 @@ export class Thread {
     this._checkJoinable();
     const ms = checkTimeout(timeout);
     if (this._ended) return;
-    if (ms === Infinity) return this._exited!;
-    let timer: NodeJS.Timeout | undefined;
-    await Promise.race([
-      this._exited!,
-      new Promise<void>((resolve) => (timer = setTimeout(resolve, ms))),
-    ]);
-    clearTimeout(timer);
+    this._holdLoop(1);
+    try {
+      if (ms === Infinity) return await this._exited!;
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([
+        this._exited!,
+        new Promise<void>((resolve) => (timer = setTimeout(resolve, ms))),
+      ]);
+      clearTimeout(timer);
+    } finally {
+      this._holdLoop(-1);
+    }
+  }
+
+  /** A daemon thread's Worker is unref'd, so a pending Promise alone would
+   * let the joining thread's loop empty and end it (a plain Worker's threads
+   * are daemon, as Python's dummy threads' are): while join() waits, the
+   * Worker is ref'd, as Python's blocking join() holds its caller. */
+  private _holdLoop(delta: 1 | -1): void {
+    this._joiners += delta;
+    if (!this._daemon || !this._worker) return;
+    if (this._joiners > 0) this._worker.ref();
+    else this._worker.unref();
   }
 
   /** join() that blocks the calling thread (Atomics.wait). */
