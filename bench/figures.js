@@ -378,6 +378,60 @@ function figures(opts) {
         },
       ],
     },
+    {
+      id: 'cluster',
+      title: 'Figure 6. forkful/cluster on Redis: two workers of one process, tiny tasks (x*x)',
+      panels: [
+        {
+          id: 'map',
+          title: `map of ${q ? '2,000' : '10,000'} tasks (tasks/s, higher is better)`,
+          unit: 'tasks/s',
+          better: 'higher',
+          cases: [{ id: 'map', label: 'default chunking', tasks: q ? 2000 : 10000 }],
+        },
+        {
+          id: 'apply',
+          title: 'apply round trip (ms, lower is better)',
+          unit: 'ms',
+          better: 'lower',
+          cases: [{ id: 'apply', label: 'apply(x*x)', calls: q ? 100 : 300 }],
+        },
+      ],
+      contenders: [
+        {
+          id: 'forkful-cluster',
+          label: 'forkful/cluster (2 workers)',
+          family: FORKFUL,
+          ref: true,
+          cmd: (c) =>
+            node('cluster.js', {
+              contender: 'forkful-cluster',
+              mode: c.id,
+              tasks: c.tasks,
+              calls: c.calls,
+            }),
+        },
+        {
+          id: 'forkful-pool',
+          label: 'forkful Pool (local, 2 processes)',
+          family: FORKFUL,
+          cmd: (c) =>
+            node('cluster.js', {
+              contender: 'forkful-pool',
+              mode: c.id,
+              tasks: c.tasks,
+              calls: c.calls,
+            }),
+        },
+        {
+          id: 'bullmq',
+          label: 'raw BullMQ (2 workers, a job per task)',
+          family: NPM,
+          cmd: (c) =>
+            node('cluster.js', { contender: 'bullmq', mode: c.id, tasks: c.tasks, calls: c.calls }),
+        },
+      ],
+    },
   ];
 }
 

@@ -42,8 +42,13 @@ function wrapSource(source: string, extra: string[] = []): string {
 /** The reference that lets a spawned child find `fn`. */
 export function targetRef(fn: (...args: never[]) => unknown): TargetRef {
   if (typeof fn !== 'function') throw new TypeError('the target must be a function');
-  const found = findExport(fn);
-  if (found) return found;
+  return findExport(fn) ?? sourceRef(fn);
+}
+
+/** `fn` as source text, even when a module exports it (forkful/cluster: a
+ * path on this machine means nothing on another). */
+export function sourceRef(fn: (...args: never[]) => unknown): TargetRef & { kind: 'source' } {
+  if (typeof fn !== 'function') throw new TypeError('the target must be a function');
   const source = Function.prototype.toString.call(fn);
   const name = fn.name || 'anonymous';
   if (/\{\s*\[native code\]\s*\}\s*$/.test(source)) {
