@@ -224,14 +224,19 @@ class WorkerPool {
     }
   }
 
+  // Moves the delayed tasks that are due to the ready queues (the calling
+  // thread takes one; another thread is woken or started for the rest).
   void PromoteDueLocked() {
     Clock::time_point now = Clock::now();
+    int promoted = 0;
     while (!delayed_.empty() && delayed_.begin()->first <= now) {
       Delayed& d = delayed_.begin()->second;
       ready_[d.rank].push_back(std::move(d.task));
       queued_++;
+      promoted++;
       delayed_.erase(delayed_.begin());
     }
+    if (promoted > 1) WakeForReadyLocked();
   }
 
   std::unique_ptr<v8::Task> PopLocked() {
