@@ -29,6 +29,8 @@ const WORKLOADS = {
     for (let i = 0; i < n; i++) s = mix(s, i);
     return s;
   })`,
+  // Recursion: no loop, no OSR; only concurrent Maglev/TurboFan jobs tier it up.
+  recursion: `(function fib(n) { return n < 2 ? n : fib(n - 1) + fib(n - 2); })`,
 };
 
 let fresh = 0;

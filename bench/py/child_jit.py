@@ -1,6 +1,6 @@
 """Figure 6: the same workloads in Python, a forked child against its parent.
 
-argv[1]: JSON {workload: 'primes' | 'smallCalls', n}; prints RESULT {value: child ms
+argv[1]: JSON {workload: 'primes' | 'smallCalls' | 'recursion', n}; prints RESULT {value: child ms
 / parent ms, parentMs, childMs}. CPython has no JIT: the ratio shows what fork alone
 costs a child's code.
 """
@@ -35,6 +35,10 @@ def small_calls(n):
     return s
 
 
+def fib(n):
+    return n if n < 2 else fib(n - 1) + fib(n - 2)
+
+
 def timed(fn, n):
     t0 = time.perf_counter()
     value = fn(n)
@@ -43,7 +47,7 @@ def timed(fn, n):
 
 def main():
     p = json.loads(sys.argv[1])
-    fn = {"primes": primes, "smallCalls": small_calls}[p["workload"]]
+    fn = {"primes": primes, "smallCalls": small_calls, "recursion": fib}[p["workload"]]
     n = int(p["n"])
     parent_ms, parent_value = timed(fn, n)
     r, w = os.pipe()

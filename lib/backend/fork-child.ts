@@ -64,8 +64,8 @@ export function onForkedChildIdle(phase: 'beforeExit' | 'exit'): void {
 // prettier-ignore
 export const prepareForkedChild = (function prepareForkedChild(): void {
   forkedChild = true;
-  // (native fork() has set --no-concurrent-osr and --no-wasm-async-compilation:
-  // V8's background compile threads do not exist here. See README.)
+  // (native fork() has given this process V8 background threads of its own:
+  // native/child_workers.cc. See README, "Known limits of a forked child".)
   Object.defineProperty(process, 'pid', {
     value: native!.getpid(),
     writable: false,
