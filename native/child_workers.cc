@@ -15,10 +15,12 @@
 // their tasks through the same functions (NodePlatform creates them with
 // v8::platform::NewDefaultJobHandle). Right after fork(), while the child is
 // single-threaded, the platform object gets a copy of its vtable whose
-// posting slots point here. Nothing else of the object changes, and the
-// parent is never touched. Its threads start on demand; a nested fork holds
-// them idle across fork() and the grandchild takes over their queue with a
-// pool of its own; the child's event loop drains them as Node's would.
+// posting slots point here, and DrainTasks too (Node's waits for its own
+// queue, whose parked tasks never finish here). Nothing else of the object
+// changes, and the parent is never touched. The pool's threads start on
+// demand; a nested fork holds them idle across fork() and the grandchild
+// takes over their queue with a pool of its own; the child's event loop
+// drains them as Node's would.
 //
 // What this relies on, checked before the first fork (CheckChildWorkers;
 // when a check fails, children compile on their main thread as before and
@@ -106,11 +108,13 @@ class WorkerPool {
 
   // Node's BlockingDrain: returns once no task is queued or running
   // (delayed ones are not waited for, as in Node).
+  // Several threads may drain at once (the main thread's keeper, a Worker
+  // ending).
   void Drain() {
     std::unique_lock<std::mutex> lock(mu_);
-    draining_ = true;
+    drainers_++;
     none_running_.wait(lock, [&] { return queued_ == 0 && running_ == 0; });
-    draining_ = false;
+    drainers_--;
   }
 
   // The parent's side of Hold().
@@ -211,7 +215,9 @@ class WorkerPool {
         task.reset();
         tasks_run_.fetch_add(1, std::memory_order_relaxed);
         lock.lock();
-        if (--running_ == 0 && (held_ || (draining_ && queued_ == 0))) none_running_.notify_one();
+        if (--running_ == 0 && (held_ || (drainers_ > 0 && queued_ == 0))) {
+          none_running_.notify_all();
+        }
         continue;
       }
       idle_++;
@@ -257,13 +263,13 @@ class WorkerPool {
   std::condition_variable none_running_;  // Hold() and Drain() wait here
   std::deque<std::unique_ptr<v8::Task>> ready_[kRanks];
   std::multimap<Clock::time_point, Delayed> delayed_;
-  int queued_ = 0;   // tasks in ready_
-  int threads_ = 0;  // started (they never end)
-  int idle_ = 0;     // waiting on work_
-  int running_ = 0;  // inside a task's Run()
-  int adopted_ = 0;  // tasks taken over from a pool held across fork()
+  int queued_ = 0;    // tasks in ready_
+  int threads_ = 0;   // started (they never end)
+  int idle_ = 0;      // waiting on work_
+  int running_ = 0;   // inside a task's Run()
+  int adopted_ = 0;   // tasks taken over from a pool held across fork()
+  int drainers_ = 0;  // threads in Drain()
   bool held_ = false;
-  bool draining_ = false;
   bool start_failure_reported_ = false;
   std::atomic<uint64_t> tasks_run_{0};
 };
@@ -283,6 +289,12 @@ WorkerPool* Pool() { return g_pool.load(std::memory_order_acquire); }
 // ---- the replaced vtable slots ---------------------------------------------
 // Each has the signature of the virtual it replaces, with `this` (the
 // platform) as first parameter, as the Itanium C++ ABI passes it.
+
+// Node's DrainTasks waits for Node's worker queue, whose parked tasks never
+// finish in a child: a Worker started in a child hung as it ended.
+void HookDrainTasks(node::MultiIsolatePlatform* platform, v8::Isolate* isolate) {
+  DrainChildWorkers(platform, isolate);
+}
 
 #if V8_MAJOR_VERSION >= 12
 void HookPostTask(v8::Platform*, v8::TaskPriority priority, std::unique_ptr<v8::Task> task,
@@ -348,7 +360,7 @@ struct PlatformSlots : node::MultiIsolatePlatform {
   }
 
   static std::string Hooks(std::vector<Hook>* hooks) {
-    std::string why;
+    std::string why = Add(hooks, "DrainTasks", &PlatformSlots::DrainTasks, &HookDrainTasks);
 #if V8_MAJOR_VERSION >= 12
     why += Add(hooks, "PostTaskOnWorkerThreadImpl", &PlatformSlots::PostTaskOnWorkerThreadImpl,
                &HookPostTask);

@@ -70,6 +70,17 @@ forkIt('code first run hot in a forked child', () => {
     expect(grandchild.ms / grandchild.parentMs).toBeLessThan(3);
   }, 100000);
 
+  test('a Worker started in a forked child runs and ends (Node drained a queue that never empties there)', () => {
+    const run = runFixture('child-jit.js', [JSON.stringify({ mode: 'worker' })], {
+      timeoutMs: 30000,
+    });
+    expect(run.stderr).toBe('');
+    expect(run.status).toBe(0);
+    const r = results(run.stdout);
+    expect(r.worker).toMatchObject({ said: 196418, code: 0, workers: { ownPool: true } });
+    expect(r.childExit).toBe(0);
+  });
+
   test('FORKFUL_CHILD_WORKERS=0: no pool of its own, and WebAssembly still compiles in the child', () => {
     const run = runFixture('os-basic.js', [], { env: { FORKFUL_CHILD_WORKERS: '0' } });
     expect(run.stderr).toBe(''); // the user's choice: no warning
