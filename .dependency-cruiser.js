@@ -3,6 +3,7 @@
 //
 //   core -> runtime -> transfer -> os -> synchronize -> multiprocessing | threading -> entry points
 //   coroutine -> core
+//   cluster -> multiprocessing (forkful/cluster: a Pool across machines)
 //
 // A layer may import itself and any layer below it. The entry points (the
 // public modules, the reviver table, and the programs a spawned child or a
@@ -43,6 +44,7 @@ module.exports = {
     layer('synchronize', '^lib/synchronize/', synchronize),
     layer('multiprocessing', '^lib/multiprocessing/', `${synchronize}|^lib/multiprocessing/`),
     layer('threading', '^lib/threading/', `${synchronize}|^lib/threading/`),
+    layer('cluster', '^lib/cluster/', `${synchronize}|^lib/multiprocessing/|^lib/cluster/`),
     layer('coroutine', '^lib/coroutine/', `${core}|^lib/coroutine/`),
     {
       name: 'lib-only-from-lib',

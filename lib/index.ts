@@ -15,3 +15,6 @@ export { Timeout, StopIteration } from './coroutine';
 // A threading.local subclass's source may name the root (forkful.threading.local).
 import { provideNamespace } from './threading/local';
 provideNamespace('forkful', () => module.exports as Record<string, unknown>);
+
+// Whether the native addon (the fork backend) loaded here, and if not, why.
+export { nativeStatus, type NativeStatus } from './core/native';

@@ -54,6 +54,19 @@ export class EOFError extends ForkfulError {}
 /** A value could not be serialised to cross to another process or thread. */
 export class SerializationError extends ForkfulError {}
 
+/** An encoded value is larger than the channel it must cross allows (a
+ * cluster job's arguments or result over `maxJobBytes`). */
+export class PayloadTooLargeError extends SerializationError {
+  /** The encoded size, in bytes. */
+  size = 0;
+  /** The limit it exceeded, in bytes. */
+  limit = 0;
+}
+
+/** The cluster's broker (Redis, through BullMQ) refused a job or failed it
+ * for a reason other than the task itself. */
+export class BrokerError extends ForkfulError {}
+
 /** Queue.get on an empty queue without waiting (or after its timeout). */
 export class Empty extends ForkfulError {}
 

@@ -9,9 +9,12 @@
 // ABI (prebuilds/<platform>-<arch>/forkful.abi<N>[.glibc|.musl].node, the
 // names node-gyp-build and prebuildify use). FORKFUL_PREBUILD=<file> names
 // the one binary to use instead; PREBUILDS_ONLY=1 skips the local build.
+// nativeStatus() says which binary loaded, or why none did; on Linux a
+// missing addon is also said once per process tree, as a ForkfulWarning.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { checkExports, type NativeAddon } from './addon';
+import { isMainThread } from 'node:worker_threads';
 import * as errors from './errors';
 import { NotSupportedError } from './errors';
 
@@ -73,6 +76,7 @@ function candidates(): string[] {
 
 let loaded: NativeAddon | null = null;
 let loadError: Error | null = null;
+let loadedFrom: string | null = null;
 
 function load(): void {
   const rejected: string[] = [];
@@ -82,31 +86,60 @@ function load(): void {
       // eslint-disable-next-line @typescript-eslint/no-require-imports
       addon = require(file) as NativeAddon;
     } catch (err) {
-      rejected.push(`${path.relative(packageRoot, file)}: ${(err as Error).message}`);
+      // The first line: dlopen's reason (GLIBC_2.34 not found...), not the require stack.
+      rejected.push(`${shown(file)}: ${(err as Error).message.split('\n')[0]}`);
       continue;
     }
     if (typeof addon.abiMismatch === 'string') {
-      rejected.push(`${path.relative(packageRoot, file)}: ${addon.abiMismatch}`);
+      rejected.push(
+        `${shown(file)}: ${addon.abiMismatch} (\`npm rebuild forkful\` builds one for it)`,
+      );
       continue;
     }
     // A binary built from other sources than these (lib/core/addon types them).
     const wrong = checkExports(addon as unknown as Record<string, unknown>);
     if (wrong) {
-      rejected.push(`${path.relative(packageRoot, file)}: not built from these sources (${wrong})`);
+      rejected.push(`${shown(file)}: not built from these sources (${wrong})`);
       continue;
     }
     addon.registerErrorClasses(nativeErrorClasses);
     loaded = addon;
+    loadedFrom = file;
     return;
   }
+  const what = `Node ${process.version} (ABI ${process.versions.modules}, ${platformTag()})`;
   loadError = new Error(
-    rejected.length === 0
-      ? `no build of forkful's native addon for Node ${process.version} ` +
-          `(ABI ${process.versions.modules}, ${process.platform}-${process.arch}) was found: ` +
-          'run `npm rebuild forkful`'
-      : `no usable build of forkful's native addon for Node ${process.version} ` +
-          `(ABI ${process.versions.modules}): ${rejected.join('; ')}. Run \`npm rebuild forkful\``,
+    process.platform !== 'linux' && rejected.length === 0
+      ? `forkful's native addon is built for Linux only (memfd, futex, pidfd); this is ${what}`
+      : rejected.length === 0
+        ? `no build of forkful's native addon for ${what} was found${installNote()}`
+        : `no usable build of forkful's native addon for ${what}: ${rejected.join('; ')}` +
+          installNote(),
   );
+}
+
+/** A binary's path, relative to the package when it is inside. */
+function shown(file: string): string {
+  const rel = path.relative(packageRoot, file);
+  return rel.startsWith('..') ? file : rel;
+}
+
+/** 'linux-x64 (glibc)', 'darwin-arm64'. */
+function platformTag(): string {
+  const tag = `${process.platform}-${process.arch}`;
+  return process.platform === 'linux' ? `${tag} (${libcTag()})` : tag;
+}
+
+/** What the install script left when it could not compile the addon. */
+function installNote(): string {
+  try {
+    const file = path.join(packageRoot, 'build', 'forkful-install.json');
+    const status = JSON.parse(fs.readFileSync(file, 'utf8')) as { error?: string };
+    if (status.error) return `; compiling it at install failed: ${status.error}`;
+  } catch {
+    // no note: the install script did not run (--ignore-scripts) or did not fail
+  }
+  return '';
 }
 
 if (process.platform === 'win32') {
@@ -126,9 +159,90 @@ export const nativeLoadError: Error | null = loadError;
 /** The addon, or a NotSupportedError naming `what` and the way out. */
 export function requireNative(what: string): NativeAddon {
   if (loaded) return loaded;
+  const fix = fixFor();
   throw new NotSupportedError(
-    `${what} needs forkful's native addon, which is not available here (${loadError?.message}). ` +
-      `Use the multiprocessing spawn backend instead: setStartMethod('spawn') ` +
-      `or FORKFUL_START_METHOD=spawn.`,
+    `${what} needs forkful's native addon, which is not available here (${loadError?.message})` +
+      (fix ? `. Fix: ${fix}.` : '.'),
+  );
+}
+
+/** How forkful's native addon stands in this process (`nativeStatus()`). */
+export interface NativeStatus {
+  /** Whether the addon loaded: os.fork(), the fork start method, Pipe, Queue,
+   * Pool, the locks and shared values need it. */
+  loaded: boolean;
+  /** The binary that loaded (absolute path), or null. */
+  binary: string | null;
+  /** Where that binary came from: shipped in the package (`prebuild`),
+   * compiled on this machine (`build`), or named by FORKFUL_PREBUILD (`env`). */
+  source: 'prebuild' | 'build' | 'env' | null;
+  /** The Node release the binary was compiled against. */
+  builtFor: { version: string; abi: number } | null;
+  /** Why no binary loaded (null when one did). */
+  reason: string | null;
+  /** What to do about it (null when loaded, or when no fix exists here). */
+  fix: string | null;
+  /** The backend multiprocessing starts children with by default: `fork`
+   * with the addon, else `spawn` (child_process); FORKFUL_START_METHOD=spawn
+   * picks spawn too. setStartMethod() changes it later. */
+  backend: 'fork' | 'spawn';
+}
+
+/** The fix to print for the load error, or null where none exists. */
+function fixFor(): string | null {
+  if (loaded) return null;
+  if (process.env.FORKFUL_NO_NATIVE === '1') return 'unset FORKFUL_NO_NATIVE';
+  if (process.env.FORKFUL_PREBUILD) {
+    return 'point FORKFUL_PREBUILD at a build of forkful for this Node, or unset it';
+  }
+  if (process.platform !== 'linux') return null; // the addon is Linux-only (memfd, futex, pidfd)
+  return (
+    'run `npm rebuild forkful` in your project (install scripts allowed): it uses a prebuilt ' +
+    'binary when one loads here and compiles the addon otherwise (that needs python3, make ' +
+    'and a C++20 compiler: g++ 10+ or clang 10+)'
+  );
+}
+
+/** Whether forkful's native addon loaded here, which binary, and if not, why
+ * and what to do about it. */
+export function nativeStatus(): NativeStatus {
+  let source: NativeStatus['source'] = null;
+  if (loadedFrom) {
+    const rel = path.relative(packageRoot, loadedFrom).split(path.sep)[0];
+    source = process.env.FORKFUL_PREBUILD ? 'env' : rel === 'prebuilds' ? 'prebuild' : 'build';
+  }
+  const builtFor = loaded?.builtFor as { version: string; abi: number } | undefined;
+  return {
+    loaded: loaded !== null,
+    binary: loadedFrom,
+    source,
+    builtFor: builtFor ? { version: builtFor.version, abi: builtFor.abi } : null,
+    reason: loadError ? loadError.message : null,
+    fix: fixFor(),
+    backend: loaded && process.env.FORKFUL_START_METHOD !== 'spawn' ? 'fork' : 'spawn',
+  };
+}
+
+// Without the addon on Linux forkful still loads (Process and Thread work,
+// Process on the spawn backend), but a user who expected the fork backend
+// must hear why, and how to fix it: once per process tree (spawned children
+// inherit FORKFUL_NATIVE_WARNED; Worker threads stay quiet), not on a
+// deliberate FORKFUL_NO_NATIVE=1.
+if (
+  !loaded &&
+  process.platform === 'linux' &&
+  process.env.FORKFUL_NO_NATIVE !== '1' &&
+  process.env.FORKFUL_NATIVE_WARNED !== '1' &&
+  isMainThread
+) {
+  process.env.FORKFUL_NATIVE_WARNED = '1';
+  process.emitWarning(
+    "forkful's native addon did not load, so forkful runs without its fork backend: " +
+      'os.fork(), Pool, Pipe, Queue, the locks and shared Value/Array throw ' +
+      'NotSupportedError; Process starts children with child_process.fork (the spawn ' +
+      `backend).\n  Why: ${loadError?.message}\n  Fix: ${fixFor()}\n` +
+      '  nativeStatus() reports this; FORKFUL_NO_NATIVE=1 chooses it deliberately and ' +
+      'silences this warning.',
+    { type: 'ForkfulWarning', code: 'FORKFUL_NO_NATIVE_ADDON' },
   );
 }

@@ -58,6 +58,8 @@ export function onForkedChildIdle(phase: 'beforeExit' | 'exit'): void {
 export const prepareForkedChild = (function prepareForkedChild(): void {
   const nested = forkedChild;
   forkedChild = true;
+  // (native fork() has given this process V8 background threads of its own:
+  // native/child_workers.cc. See README, "Known limits of a forked child".)
   // `process` is Node's own, or a copy of it where this module runs in a vm
   // context (jest): both tell the child's pid.
   for (const proc of new Set([process, nodeProcess])) {

@@ -54,6 +54,13 @@ export function targetRef(
   if (typeof fn !== 'function') throw new TypeError('the target must be a function');
   const found = (options.includeLoading && findExport(fn, true)) || findExport(fn, false);
   if (found) return found;
+  return sourceRef(fn);
+}
+
+/** `fn` as source text, even when a module exports it (forkful/cluster: a
+ * path on this machine means nothing on another). */
+export function sourceRef(fn: (...args: never[]) => unknown): TargetRef & { kind: 'source' } {
+  if (typeof fn !== 'function') throw new TypeError('the target must be a function');
   const source = Function.prototype.toString.call(fn);
   const name = fn.name || 'anonymous';
   if (/\{\s*\[native code\]\s*\}\s*$/.test(source)) {

@@ -14,6 +14,7 @@ const cases = [
   'hookInit',
   'hookEvery',
   'executionAsyncResource',
+  'microtaskTimerDue',
   'greenlet',
   'nested',
 ];
