@@ -59,6 +59,14 @@
 
 namespace forkful {
 
+// An untimed condition_variable::wait() links to a symbol versioned
+// GLIBCXX_3.4.30 (GCC 12), above the prebuilds' libstdc++ floor; a timed
+// wait is inline (pthread_cond_clockwait, glibc 2.30). Callers loop on their
+// predicate, so a day-long timeout is the same as no timeout.
+static void WaitUntimed(std::condition_variable& cv, std::unique_lock<std::mutex>& lock) {
+  cv.wait_for(lock, std::chrono::hours(24));
+}
+
 // ---- the child's pool ------------------------------------------------------
 // Threads start on demand (a child that compiles nothing costs no thread),
 // up to as many as the parent's platform has. Ready tasks run highest
@@ -113,7 +121,7 @@ class WorkerPool {
   void Drain() {
     std::unique_lock<std::mutex> lock(mu_);
     drainers_++;
-    none_running_.wait(lock, [&] { return queued_ == 0 && running_ == 0; });
+    while (queued_ != 0 || running_ != 0) WaitUntimed(none_running_, lock);
     drainers_--;
   }
 
@@ -224,7 +232,7 @@ class WorkerPool {
       if (!held_ && !delayed_.empty()) {
         work_.wait_until(lock, delayed_.begin()->first);
       } else {
-        work_.wait(lock);
+        WaitUntimed(work_, lock);
       }
       idle_--;
     }
