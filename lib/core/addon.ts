@@ -293,12 +293,34 @@ export const nodeInternalsExports = {
   fatalException: 'function',
 } as const satisfies Record<keyof NodeInternalsBinding, ExportKind>;
 
+// ---- native/child_workers.cc: V8's background work in a forked child.
+
+export interface ChildWorkersReport {
+  /** This process runs V8's worker tasks on threads of its own (a forked child). */
+  ownPool: boolean;
+  threads: number;
+  maxThreads: number;
+  tasksRun: number;
+  adoptedTasks: number;
+  /** Why a child could not have its own pool (Node's platform was not as expected). */
+  unavailable?: string;
+}
+
+export interface ChildWorkersBinding {
+  childWorkers(): ChildWorkersReport;
+}
+
+export const childWorkersExports = {
+  childWorkers: 'function',
+} as const satisfies Record<keyof ChildWorkersBinding, ExportKind>;
+
 // ---- all of them ----------------------------------------------------------
 
 /** The addon's exports: every concern's. */
 export type NativeAddon = AddonBinding &
   ArenaBinding &
   ChildWatchBinding &
+  ChildWorkersBinding &
   ConnectionBinding &
   ForkBinding &
   NodeInternalsBinding &
@@ -311,6 +333,7 @@ export type NativeAddon = AddonBinding &
 export const concernExports: Record<string, Readonly<Record<string, ExportKind>>> = {
   arena: arenaExports,
   child_watch: childWatchExports,
+  child_workers: childWorkersExports,
   connection: connectionExports,
   fork: forkExports,
   node_internals: nodeInternalsExports,
