@@ -13,7 +13,8 @@
 // the event loop) in step.
 import { BrokenPoolError, SerializationError, WorkerLostError } from '../../core/errors';
 import { afterFork, Order } from '../../runtime/lifecycle';
-import { serialize } from '../../transfer/serialize';
+import { reviveShareables, serialize } from '../../transfer/serialize';
+import { decodeMessage } from '../../transfer/wire';
 import type { Connection } from '../connection';
 import type { StartMethod } from '../start/types';
 import { requestCleanTick, type CleanTickClient } from './clean-tick';
@@ -360,7 +361,9 @@ export class PoolEngine implements SchedulerView, CleanTickClient, Pumpable {
     const conn = w.proc.results;
     try {
       while (!w.eof && !this.forgotten && conn.poll(0)) {
-        this.#onMessage(w, conn.recvSync() as unknown[]);
+        // Shared objects in results are revived one result at a time (in
+        // #takeResult), so one that cannot live here fails its own task.
+        this.#onMessage(w, decodeMessage(conn.recvBytesSync(), false) as unknown[]);
       }
     } catch {
       if (this.forgotten || w.eof) return false;
@@ -402,8 +405,25 @@ export class PoolEngine implements SchedulerView, CleanTickClient, Pumpable {
       return false;
     }
     this.#releaseChunk(chunk);
-    if (ok) chunk.job.chunkDone(chunk, value);
-    else chunk.job.chunkFailed(chunk, decodeError(value as EncodedError));
+    if (!ok) {
+      chunk.job.chunkFailed(chunk, decodeError(value as EncodedError));
+      return true;
+    }
+    let result: unknown;
+    try {
+      result = reviveShareables(value);
+    } catch (err) {
+      const reason = err instanceof Error ? err.message : String(err);
+      chunk.job.chunkFailed(
+        chunk,
+        new SerializationError(
+          `a task's result reached the pool but cannot be decoded here: ${reason}`,
+          { cause: err },
+        ),
+      );
+      return true;
+    }
+    chunk.job.chunkDone(chunk, result);
     return true;
   }
 
