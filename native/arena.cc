@@ -76,15 +76,25 @@ std::string IdHex(uint64_t id) {
 void Create(Napi::Env env) {
   size_t size = kDefaultSize;
   if (const char* wanted = getenv("FORKFUL_ARENA_SIZE")) {
-    unsigned long long v = strtoull(wanted, nullptr, 10);
-    if (v < (1u << 16) || v > (1ull << 40)) {
+    // The arena is one SharedArrayBuffer with an Int32Array over it: V8
+    // caps a typed array at 2^32 - 1 elements, so 8 GiB is the bound.
+    char* end = nullptr;
+    errno = 0;
+    unsigned long long v = strtoull(wanted, &end, 10);
+    if (errno != 0 || end == wanted || *end != '\0' || v < (1u << 16) || v > (1ull << 33)) {
       ThrowTyped(env, "ValueError",
-                 "FORKFUL_ARENA_SIZE must be a byte count between 65536 and 2^40");
+                 std::string("FORKFUL_ARENA_SIZE must be a byte count between 65536 and "
+                             "8589934592 (8 GiB), got '") +
+                     wanted + "'");
     }
     size = (static_cast<size_t>(v) + 4095) & ~static_cast<size_t>(4095);
   }
   UniqueFd fd(static_cast<int>(memfd_create("forkful-arena", MFD_CLOEXEC)));
   if (!fd.valid()) ThrowErrno(env, "memfd_create");
+  // A memfd is created with mode 0777: only this user may open it (through
+  // /proc/<pid>/fd, which the kernel already limits to processes allowed to
+  // ptrace this one). See docs/synchronize.md, "Who can reach the arena".
+  if (fchmod(fd.get(), S_IRUSR | S_IWUSR) != 0) ThrowErrno(env, "fchmod");
   if (ftruncate(fd.get(), static_cast<off_t>(size)) != 0) ThrowErrno(env, "ftruncate");
   void* p = mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd.get(), 0);
   if (p == MAP_FAILED) ThrowErrno(env, "mmap");
@@ -485,7 +495,12 @@ Napi::Value Adopt(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   RequireArena(env);
   uint64_t offset = OffsetArg(info, 0);
-  auto gen = static_cast<uint32_t>(ArgNumber(info, 1, "gen"));
+  double gen_arg = ArgNumber(info, 1, "gen");
+  if (!(gen_arg >= 0 && gen_arg <= static_cast<double>(UINT32_MAX)) ||
+      gen_arg != static_cast<double>(static_cast<uint32_t>(gen_arg))) {
+    throw Napi::RangeError::New(env, "gen must be a 32-bit unsigned integer");
+  }
+  auto gen = static_cast<uint32_t>(gen_arg);
   int32_t kind = ArgInt32(info, 2, "kind");
   std::lock_guard<std::mutex> lock(g_holds_mu);
   Holds& holds = HoldsOf(env);

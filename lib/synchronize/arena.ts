@@ -154,6 +154,10 @@ atExit("arena: give this process's holds back", Order.synchronize + 90, () => {
 // A spawned child started with arenaEnvironment(): attach at load, and give
 // the blocks back when this process ends (its parent's arena outlives it).
 const wanted = process.env[ARENA_ENV];
+// Read once and taken out of the environment: programs this child runs
+// (child_process, exec) must not attach to this tree's arena by accident; a
+// child that should is given arenaEnvironment() explicitly.
+delete process.env[ARENA_ENV];
 if (wanted && native && typeof native.arenaAttach === 'function') {
   const hash = wanted.lastIndexOf('#');
   const info = native.arenaInfo();
