@@ -3,7 +3,6 @@
 // process (forks); this compares what it printed.
 import { results, runFixture, spawnBackend } from '../helpers/fixture';
 
-
 (spawnBackend ? describe.skip : describe)('bad input and reaping', () => {
   let r: Record<string, unknown>;
   beforeAll(() => {

@@ -38,7 +38,18 @@ import { makeRoom, pickWorker, workersToStart, type SchedulerView } from './sche
 import { pumpUntil, type Pumpable } from './sync-pump';
 import type { AnyFunction } from './worker-loop';
 import { startPoolWorker } from './worker-process';
-import { newSlot, type WorkerSlot } from './worker-slot';
+import { newSlot, type Progress, type WorkerSlot } from './worker-slot';
+import { RawValue } from '../../synchronize/sharedctypes';
+
+/** A progress word for a new worker: a RawValue in the shared arena, or
+ * null where there is none (then a lost worker fails all it held). */
+function progressWord(): Progress | null {
+  try {
+    return new RawValue('d', 0) as Progress; // 'd': a number, never a bigint
+  } catch {
+    return null;
+  }
+}
 
 // After SIGTERM, how long terminate() waits before SIGKILL.
 const KILL_GRACE_MS = 1000;
@@ -275,6 +286,7 @@ export class PoolEngine implements SchedulerView, CleanTickClient, Pumpable {
   #startWorker(): boolean {
     const fork = this.startMethod === 'fork';
     const knownMax = this.registry.knownMax();
+    const progress = progressWord();
     let w: WorkerSlot;
     try {
       w = newSlot(
@@ -284,8 +296,10 @@ export class PoolEngine implements SchedulerView, CleanTickClient, Pumpable {
           initargs: this.#initargs,
           maxtasks: this.#maxtasks,
           functions: fork ? this.registry.functions : null,
+          progress,
         }),
         knownMax,
+        progress,
       );
     } catch (err) {
       this.#breakPool(err as Error);
@@ -448,7 +462,20 @@ export class PoolEngine implements SchedulerView, CleanTickClient, Pumpable {
     const i = this.workers.indexOf(w);
     if (i >= 0) this.workers.splice(i, 1);
     w.proc.forget();
-    const lost = w.held.splice(0);
+    const held = w.held.splice(0);
+    // What it held but had not started goes back to the front of the queue
+    // for another worker; only what it started is lost. Without a progress
+    // word (no shared arena) everything it held counts as started.
+    const started = w.progress
+      ? held.findIndex((c) => c.id === w.progress!.value) + 1
+      : held.length;
+    const lost = held.slice(0, started);
+    const requeue = held.slice(started);
+    if (requeue.length > 0 && (this.state === 'running' || this.state === 'closed')) {
+      this.#queue.splice(this.#queueHead, 0, ...requeue);
+    } else {
+      lost.push(...requeue);
+    }
     if (lost.length > 0) {
       const how = Number.isNaN(w.exitcode)
         ? 'exited'

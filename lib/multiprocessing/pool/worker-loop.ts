@@ -33,6 +33,8 @@ export interface WorkerLoopOptions {
   initializer?: AnyFunction | null;
   initargs?: unknown[];
   maxtasks?: number | null;
+  /** Gets the id of each chunk just before it starts. */
+  progress?: { value: number } | null;
 }
 
 function isThenable(value: unknown): value is PromiseLike<unknown> {
@@ -166,6 +168,7 @@ function serve(
     if (op !== MSG_TASK) continue;
     const [, chunkId, fnId, mode, packed] = msg as [number, number, number, number, unknown[]];
     done++;
+    if (opts.progress) opts.progress.value = chunkId;
     const fn = opts.lookup(fnId);
     let value: unknown;
     try {
