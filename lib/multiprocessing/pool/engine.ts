@@ -40,16 +40,23 @@ import type { AnyFunction } from './worker-loop';
 import { startPoolWorker } from './worker-process';
 import { newSlot, type Progress, type WorkerSlot } from './worker-slot';
 import { RawValue } from '../../synchronize/sharedctypes';
+import { native } from '../../core/native';
 
-/** A progress word for a new worker: a RawValue in the shared arena, or
- * null where there is none (then a lost worker fails all it held). */
+/** A progress word for a new worker: a RawValue in the native shared
+ * arena (a word both processes see), or null where there is none (then a
+ * lost worker fails all it held). */
 function progressWord(): Progress | null {
+  if (typeof native?.arenaInit !== 'function') return null;
   try {
     return new RawValue('d', 0) as Progress; // 'd': a number, never a bigint
   } catch {
     return null;
   }
 }
+
+// How often a chunk goes back to the queue when the worker holding it died
+// before starting it.
+const MAX_REQUEUES = 2;
 
 // After SIGTERM, how long terminate() waits before SIGKILL.
 const KILL_GRACE_MS = 1000;
@@ -470,7 +477,14 @@ export class PoolEngine implements SchedulerView, CleanTickClient, Pumpable {
       ? held.findIndex((c) => c.id === w.progress!.value) + 1
       : held.length;
     const lost = held.slice(0, started);
-    const requeue = held.slice(started);
+    // A chunk sent to workers that died before starting it twice already
+    // fails too: the pool never loops on a worker that cannot start.
+    const requeue = held.slice(started).filter((c) => {
+      c.requeued = (c.requeued ?? 0) + 1;
+      if (c.requeued <= MAX_REQUEUES) return true;
+      lost.push(c);
+      return false;
+    });
     if (requeue.length > 0 && (this.state === 'running' || this.state === 'closed')) {
       this.#queue.splice(this.#queueHead, 0, ...requeue);
     } else {

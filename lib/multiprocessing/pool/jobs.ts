@@ -16,6 +16,8 @@ export interface Chunk {
   payload: unknown[] | Float64Array;
   /** The encoded task message, made once, dropped once sent. */
   frame: Buffer | null;
+  /** Times it went back to the queue from a worker that died (engine). */
+  requeued?: number;
 }
 
 export interface Job {
