@@ -109,6 +109,9 @@ export function waitstatusToExitcode(status: number): number {
 
 /** Ends the process at once with `code`: no exit handlers, no teardown. */
 export function _exit(code = 0): never {
+  if (!Number.isInteger(code)) {
+    throw new TypeError(`_exit(code): code must be an integer, got ${typeof code} ${String(code)}`);
+  }
   if (native) native._exit(code);
   // No addon (Windows): the closest Node has to an immediate exit.
   process.exit(code);

@@ -120,7 +120,10 @@ int32_t ArgInt32(const Napi::CallbackInfo& info, size_t i, const char* name) {
     throw Napi::TypeError::New(info.Env(), std::string(name) + " must be a number");
   }
   double v = info[i].As<Napi::Number>().DoubleValue();
-  if (v != static_cast<double>(static_cast<int32_t>(v))) {
+  // Compared as doubles first: casting NaN or an out-of-range double to an
+  // integer is undefined behaviour.
+  if (!(v >= static_cast<double>(INT32_MIN) && v <= static_cast<double>(INT32_MAX)) ||
+      v != static_cast<double>(static_cast<int32_t>(v))) {
     throw Napi::RangeError::New(info.Env(), std::string(name) + " must be a 32-bit integer");
   }
   return static_cast<int32_t>(v);

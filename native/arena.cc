@@ -23,6 +23,7 @@
 #include <unistd.h>
 #include <v8.h>
 
+#include <algorithm>
 #include <cinttypes>
 #include <cstdio>
 #include <cstdlib>
@@ -31,6 +32,8 @@
 #include <new>
 #include <string>
 #include <unordered_map>
+#include <utility>
+#include <vector>
 
 #include "addon.h"
 #include "fd.h"
@@ -76,15 +79,25 @@ std::string IdHex(uint64_t id) {
 void Create(Napi::Env env) {
   size_t size = kDefaultSize;
   if (const char* wanted = getenv("FORKFUL_ARENA_SIZE")) {
-    unsigned long long v = strtoull(wanted, nullptr, 10);
-    if (v < (1u << 16) || v > (1ull << 40)) {
+    // The arena is one SharedArrayBuffer with an Int32Array over it: V8
+    // caps a typed array at 2^32 - 1 elements, so 8 GiB is the bound.
+    char* end = nullptr;
+    errno = 0;
+    unsigned long long v = strtoull(wanted, &end, 10);
+    if (errno != 0 || end == wanted || *end != '\0' || v < (1u << 16) || v > (1ull << 33)) {
       ThrowTyped(env, "ValueError",
-                 "FORKFUL_ARENA_SIZE must be a byte count between 65536 and 2^40");
+                 std::string("FORKFUL_ARENA_SIZE must be a byte count between 65536 and "
+                             "8589934592 (8 GiB), got '") +
+                     wanted + "'");
     }
     size = (static_cast<size_t>(v) + 4095) & ~static_cast<size_t>(4095);
   }
   UniqueFd fd(static_cast<int>(memfd_create("forkful-arena", MFD_CLOEXEC)));
   if (!fd.valid()) ThrowErrno(env, "memfd_create");
+  // A memfd is created with mode 0777: only this user may open it (through
+  // /proc/<pid>/fd, which the kernel already limits to processes allowed to
+  // ptrace this one). See docs/synchronize.md, "Who can reach the arena".
+  if (fchmod(fd.get(), S_IRUSR | S_IWUSR) != 0) ThrowErrno(env, "fchmod");
   if (ftruncate(fd.get(), static_cast<off_t>(size)) != 0) ThrowErrno(env, "ftruncate");
   void* p = mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd.get(), 0);
   if (p == MAP_FAILED) ThrowErrno(env, "mmap");
@@ -105,17 +118,16 @@ void Create(Napi::Env env) {
 
 // ---- blocks ------------------------------------------------------------------
 
+void PushFree(uint64_t offset, int c);
+
 // Drops one process-reference on a block; frees it at zero.
 void DecRef(uint64_t offset) {
   Block* b = BlockAt(offset);
   if (b->refs.fetch_sub(1) != 1) return;
   ArenaLock lock;
-  Header* head = Head();
   b->gen.fetch_add(1);
-  int c = b->size_class;
-  memcpy(reinterpret_cast<char*>(b) + kBlockHeader, &head->free_head[c], sizeof(uint64_t));
-  head->free_head[c] = offset;
-  head->live.fetch_sub(1);
+  PushFree(offset, b->size_class);
+  Head()->live.fetch_sub(1);
 }
 
 // Takes a reference on a block that is alive and still generation `gen`.
@@ -133,32 +145,147 @@ bool TryIncRef(uint64_t offset, uint32_t gen) {
   return true;
 }
 
+// The allocator (under the arena lock): power-of-two size classes from 64
+// bytes, a free list per class, and a bump pointer over never-used space.
+// A class with no free block splits a larger free block; when nothing fits,
+// Coalesce() merges adjacent free blocks of any class, gives a free run at
+// the top back to the bump space, and carves the other runs into the
+// largest blocks they hold. Every block allocated gets a generation no block
+// had before (head->last_gen), so a stale handle never adopts a new block.
+
+size_t ClassBytes(int c) { return kMinBlock << c; }
+
+// Blocks are aligned to their size (up to a page) so views never straddle.
+uint64_t ClassAlign(int c) { return ClassBytes(c) < 4096 ? ClassBytes(c) : 4096; }
+
+void PushFree(uint64_t offset, int c) {
+  Header* head = Head();
+  Block* b = BlockAt(offset);
+  b->size_class = c;
+  b->refs.store(0);
+  memcpy(reinterpret_cast<char*>(b) + kBlockHeader, &head->free_head[c], sizeof(uint64_t));
+  head->free_head[c] = offset;
+}
+
+uint64_t PopFree(int c) {
+  Header* head = Head();
+  uint64_t offset = head->free_head[c];
+  if (offset == 0) return 0;
+  memcpy(&head->free_head[c], reinterpret_cast<char*>(BlockAt(offset)) + kBlockHeader,
+         sizeof(uint64_t));
+  return offset;
+}
+
+// A free block of class c: from its list, else split from a larger one.
+uint64_t TakeFree(int c) {
+  if (uint64_t offset = PopFree(c)) return offset;
+  for (int big = c + 1; big < kClasses; big++) {
+    uint64_t offset = PopFree(big);
+    if (offset == 0) continue;
+    // Halve it down to class c: the upper halves go to their lists.
+    for (int k = big - 1; k >= c; k--) PushFree(offset + ClassBytes(k), k);
+    return offset;
+  }
+  return 0;
+}
+
+uint64_t TakeBump(int c) {
+  Header* head = Head();
+  uint64_t align = ClassAlign(c);
+  uint64_t at = (head->bump.load() + align - 1) & ~(align - 1);
+  if (at + ClassBytes(c) > g_size) return 0;
+  // Space skipped for alignment is not lost: it becomes free blocks.
+  for (uint64_t gap = head->bump.load(); gap < at;) {
+    int k = 0;
+    while (k + 1 < kClasses && gap % ClassAlign(k + 1) == 0 && gap + ClassBytes(k + 1) <= at) k++;
+    PushFree(gap, k);
+    gap += ClassBytes(k);
+  }
+  head->bump.store(at + ClassBytes(c));
+  return at;
+}
+
+// Merges free blocks (see above). Returns true when anything changed.
+bool Coalesce() {
+  Header* head = Head();
+  std::vector<std::pair<uint64_t, uint64_t>> free;  // [start, end)
+  for (int c = 0; c < kClasses; c++) {
+    for (uint64_t offset = PopFree(c); offset != 0; offset = PopFree(c)) {
+      free.emplace_back(offset, offset + ClassBytes(c));
+    }
+  }
+  if (free.empty()) return false;
+  std::sort(free.begin(), free.end());
+  std::vector<std::pair<uint64_t, uint64_t>> runs;
+  for (auto& [start, end] : free) {
+    if (!runs.empty() && runs.back().second == start) {
+      runs.back().second = end;
+    } else {
+      runs.emplace_back(start, end);
+    }
+  }
+  bool changed = runs.size() < free.size();
+  if (runs.back().second == head->bump.load()) {
+    // The top run returns to the bump space, its pages to the kernel.
+    uint64_t start = runs.back().first;
+    runs.pop_back();
+    char* base = g_base.load();
+    uint64_t page_start = (start + 4095) & ~uint64_t{4095};
+    uint64_t end = head->bump.load();
+    if (page_start < end) {
+      uint64_t page_end = end & ~uint64_t{4095};
+      if (page_end > page_start) {
+        if (madvise(base + page_start, page_end - page_start, MADV_REMOVE) != 0) {
+          memset(base + page_start, 0, page_end - page_start);
+        }
+      }
+      if (end > page_end && page_end >= page_start) memset(base + page_end, 0, end - page_end);
+    }
+    memset(base + start, 0, std::min(page_start, end) - start);
+    head->bump.store(start);
+    changed = true;
+  }
+  for (auto& [start, end] : runs) {
+    for (uint64_t at = start; at < end;) {
+      int k = 0;
+      while (k + 1 < kClasses && at % ClassAlign(k + 1) == 0 && at + ClassBytes(k + 1) <= end) k++;
+      PushFree(at, k);
+      at += ClassBytes(k);
+    }
+  }
+  return changed;
+}
+
 // A new block of `bytes` payload bytes with one reference; 0 when full.
 uint64_t AllocBlock(int32_t kind, size_t bytes) {
   size_t need = bytes + kBlockHeader;
   int c = 0;
-  while ((kMinBlock << c) < need) c++;
-  size_t block = kMinBlock << c;
+  while (c < kClasses && ClassBytes(c) < need) c++;
+  if (c == kClasses) return 0;
   Header* head = Head();
-  uint64_t offset = 0;
   ArenaLock lock;
-  if (head->free_head[c] != 0) {
-    offset = head->free_head[c];
-    char* b = reinterpret_cast<char*>(BlockAt(offset));
-    memcpy(&head->free_head[c], b + kBlockHeader, sizeof(uint64_t));
-    memset(b + kBlockHeader, 0, block - kBlockHeader);
-  } else {
-    // Blocks are aligned to their size (up to a page) so views never straddle.
-    uint64_t align = block < 4096 ? block : 4096;
-    uint64_t at = (head->bump.load() + align - 1) & ~(align - 1);
-    if (at + block > g_size) return 0;
-    head->bump.store(at + block);
-    offset = at;
-    BlockAt(offset)->gen.store(1);
+  bool fresh = false;
+  uint64_t offset = TakeFree(c);
+  if (offset == 0) {
+    offset = TakeBump(c);
+    fresh = offset != 0;
   }
+  if (offset == 0 && Coalesce()) {
+    offset = TakeFree(c);
+    if (offset == 0) {
+      offset = TakeBump(c);
+      fresh = offset != 0;
+    }
+  }
+  if (offset == 0) return 0;
+  char* raw = reinterpret_cast<char*>(BlockAt(offset));
+  // Never-used space is zero already (and untouched pages stay untouched).
+  if (!fresh) memset(raw + kBlockHeader, 0, ClassBytes(c) - kBlockHeader);
   Block* b = BlockAt(offset);
   b->size_class = c;
   b->kind = kind;
+  if (++head->last_gen == 0) head->last_gen = 1;
+  b->gen.store(head->last_gen);
   b->refs.store(1);
   head->live.fetch_add(1);
   return offset;
@@ -485,7 +612,12 @@ Napi::Value Adopt(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   RequireArena(env);
   uint64_t offset = OffsetArg(info, 0);
-  auto gen = static_cast<uint32_t>(ArgNumber(info, 1, "gen"));
+  double gen_arg = ArgNumber(info, 1, "gen");
+  if (!(gen_arg >= 0 && gen_arg <= static_cast<double>(UINT32_MAX)) ||
+      gen_arg != static_cast<double>(static_cast<uint32_t>(gen_arg))) {
+    throw Napi::RangeError::New(env, "gen must be a 32-bit unsigned integer");
+  }
+  auto gen = static_cast<uint32_t>(gen_arg);
   int32_t kind = ArgInt32(info, 2, "kind");
   std::lock_guard<std::mutex> lock(g_holds_mu);
   Holds& holds = HoldsOf(env);
@@ -574,6 +706,92 @@ Napi::Value SweepJs(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
+// ---- weak cells: which objects holding blocks are gone, known at once -------
+// A FinalizationRegistry reports a collected object a turn later, and a
+// WeakRef keeps every object made in the current job alive until the job
+// ends; neither lets an allocation that found the arena full reclaim what
+// the program dropped. A phantom weak v8::Global is cleared by the
+// collection itself: after a full GC, its emptiness says the object is gone.
+struct WeakCells {
+  std::vector<v8::Global<v8::Object>> cells;
+  std::vector<bool> used;
+  std::vector<uint32_t> spare;
+};
+std::mutex g_cells_mu;
+std::unordered_map<napi_env, WeakCells>& AllCells() {
+  static auto* all = new std::unordered_map<napi_env, WeakCells>();
+  return *all;
+}
+
+void CellsCleanupHook(void* arg) {
+  std::lock_guard<std::mutex> lock(g_cells_mu);
+  AllCells().erase(static_cast<napi_env>(arg));  // on the env's own thread
+}
+
+WeakCells& CellsOf(napi_env env) {
+  auto& all = AllCells();
+  auto it = all.find(env);
+  if (it != all.end()) return it->second;
+  napi_add_env_cleanup_hook(env, CellsCleanupHook, env);
+  return all[env];
+}
+
+// arenaWatch(object) -> cell id: a weak watch on the object.
+Napi::Value Watch(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!info[0].IsObject()) throw Napi::TypeError::New(env, "arenaWatch(object)");
+  // A napi_value is a v8::Local's slot (node's v8impl::V8LocalValueFromJsValue).
+  napi_value raw = info[0];
+  v8::Local<v8::Value> value;
+  static_assert(sizeof(value) == sizeof(raw), "napi_value is a v8::Local");
+  memcpy(static_cast<void*>(&value), &raw, sizeof raw);
+  v8::Isolate* isolate = v8::Isolate::GetCurrent();
+  std::lock_guard<std::mutex> lock(g_cells_mu);
+  WeakCells& t = CellsOf(env);
+  uint32_t id;
+  if (!t.spare.empty()) {
+    id = t.spare.back();
+    t.spare.pop_back();
+  } else {
+    id = static_cast<uint32_t>(t.cells.size());
+    t.cells.emplace_back();
+    t.used.push_back(false);
+  }
+  t.cells[id].Reset(isolate, value.As<v8::Object>());
+  t.cells[id].SetWeak();
+  t.used[id] = true;
+  return Napi::Number::New(env, id);
+}
+
+// arenaUnwatch(id): the cell is free again.
+Napi::Value Unwatch(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  uint32_t id = static_cast<uint32_t>(ArgInt32(info, 0, "id"));
+  std::lock_guard<std::mutex> lock(g_cells_mu);
+  WeakCells& t = CellsOf(env);
+  if (id < t.cells.size() && t.used[id]) {
+    t.cells[id].Reset();
+    t.used[id] = false;
+    t.spare.push_back(id);
+  }
+  return env.Undefined();
+}
+
+// arenaCollected() -> ids of the watched objects that are gone, after a
+// full collection of this thread's heap now (V8's LowMemoryNotification).
+Napi::Value Collected(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  v8::Isolate::GetCurrent()->LowMemoryNotification();
+  std::lock_guard<std::mutex> lock(g_cells_mu);
+  WeakCells& t = CellsOf(env);
+  Napi::Array out = Napi::Array::New(env);
+  uint32_t n = 0;
+  for (uint32_t id = 0; id < t.cells.size(); id++) {
+    if (t.used[id] && t.cells[id].IsEmpty()) out.Set(n++, Napi::Number::New(env, id));
+  }
+  return out;
+}
+
 void InitExports(Napi::Env env, Napi::Object exports) {
   exports.Set("arenaInit", Napi::Function::New(env, Init));
   exports.Set("arenaInfo", Napi::Function::New(env, Info));
@@ -585,6 +803,9 @@ void InitExports(Napi::Env env, Napi::Object exports) {
   exports.Set("arenaForkChild", Napi::Function::New(env, ForkChild));
   exports.Set("arenaReleaseAll", Napi::Function::New(env, ReleaseAll));
   exports.Set("arenaSweep", Napi::Function::New(env, SweepJs));
+  exports.Set("arenaWatch", Napi::Function::New(env, Watch));
+  exports.Set("arenaUnwatch", Napi::Function::New(env, Unwatch));
+  exports.Set("arenaCollected", Napi::Function::New(env, Collected));
 }
 
 const Registration reg{"arena", InitExports};

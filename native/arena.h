@@ -12,7 +12,7 @@ namespace forkful {
 namespace arena {
 
 constexpr uint32_t kMagic = 0x52414b46;  // "FKAR"
-constexpr uint32_t kVersion = 2;
+constexpr uint32_t kVersion = 3;
 constexpr size_t kHeaderBytes = 32768;
 constexpr size_t kBlockHeader = 16;
 constexpr size_t kMinBlock = 64;
@@ -37,9 +37,9 @@ struct Header {
   uint32_t version;
   uint64_t size;
   uint64_t id;
-  std::atomic<uint64_t> bump;  // first never-used offset
-  std::atomic<int32_t> lock;   // guards the free lists (a robust lock word)
-  int32_t reserved;
+  std::atomic<uint64_t> bump;    // first never-used offset
+  std::atomic<int32_t> lock;     // guards the free lists (a robust lock word)
+  uint32_t last_gen;             // the generation given to the newest block
   std::atomic<int64_t> live;     // blocks allocated and not yet freed
   uint64_t free_head[kClasses];  // per size class, 0 = empty
   ProcSlot procs[kProcSlots];

@@ -11,6 +11,7 @@
 #include <unistd.h>
 #include <uv.h>
 
+#include <algorithm>
 #include <cstring>
 #include <memory>
 
@@ -74,7 +75,7 @@ int WaitFd(int fd, short events, double timeout_ms) {
     int wait = -1;
     if (timeout_ms >= 0) {
       double left = deadline - NowMs();
-      wait = left <= 0 ? 0 : static_cast<int>(left + 0.999);
+      wait = left <= 0 ? 0 : static_cast<int>(std::min(left + 0.999, 2147483647.0));
     }
     struct pollfd pfd = {fd, events, 0};
     int r = poll(&pfd, 1, wait);
@@ -130,7 +131,7 @@ Napi::Value SendFrame(const Napi::CallbackInfo& info) {
   if (info.Length() > 3) {
     double offset = ArgNumber(info, 2, "offset");
     double size = ArgNumber(info, 3, "size");
-    if (offset < 0 || size < 0 || offset + size > static_cast<double>(len)) {
+    if (!(offset >= 0 && size >= 0 && offset + size <= static_cast<double>(len))) {  // NaN too
       throw Napi::RangeError::New(env, "offset and size must lie inside the buffer");
     }
     data += static_cast<size_t>(offset);
@@ -164,7 +165,7 @@ Napi::Value ReadInto(const Napi::CallbackInfo& info) {
   uint8_t* data = const_cast<uint8_t*>(ViewData(env, info[1], &cap));
   double offset = ArgNumber(info, 2, "offset");
   double length = ArgNumber(info, 3, "length");
-  if (offset < 0 || length < 0 || offset + length > static_cast<double>(cap)) {
+  if (!(offset >= 0 && length >= 0 && offset + length <= static_cast<double>(cap))) {  // NaN too
     throw Napi::RangeError::New(env, "offset and length must lie inside the buffer");
   }
   ssize_t got;
@@ -188,7 +189,7 @@ Napi::Value WriteSome(const Napi::CallbackInfo& info) {
   const uint8_t* data = ViewData(env, info[1], &cap);
   double offset = ArgNumber(info, 2, "offset");
   double length = ArgNumber(info, 3, "length");
-  if (offset < 0 || length < 0 || offset + length > static_cast<double>(cap)) {
+  if (!(offset >= 0 && length >= 0 && offset + length <= static_cast<double>(cap))) {  // NaN too
     throw Napi::RangeError::New(env, "offset and length must lie inside the buffer");
   }
   ssize_t put;

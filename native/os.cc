@@ -8,6 +8,7 @@
 #include <sys/syscall.h>
 #endif
 
+#include <algorithm>
 #include <cstring>
 
 #include "addon.h"
@@ -79,7 +80,7 @@ Napi::Value WaitPidTimeout(const Napi::CallbackInfo& info) {
     if (left <= 0) return env.Null();
     if (pidfd.valid()) {
       struct pollfd pfd = {pidfd.get(), POLLIN, 0};
-      int r = poll(&pfd, 1, static_cast<int>(left + 0.999));
+      int r = poll(&pfd, 1, static_cast<int>(std::min(left + 0.999, 2147483647.0)));
       if (r < 0 && errno != EINTR) ThrowErrno(env, "poll");
     } else {
       // No pidfd (old kernel, macOS): sleep in short steps.

@@ -22,6 +22,7 @@
 #include <uv.h>
 #include <v8.h>
 
+#include <algorithm>
 #include <memory>
 
 #include "addon.h"
@@ -186,7 +187,7 @@ Napi::Value ExitcodeNoReap(const Napi::CallbackInfo& info) {
       double left =
           timeout_ms - ((now.tv_sec - start.tv_sec) * 1e3 + (now.tv_nsec - start.tv_nsec) / 1e6);
       if (left <= 0) return env.Null();
-      wait_ms = static_cast<int>(left + 0.999);
+      wait_ms = static_cast<int>(std::min(left + 0.999, 2147483647.0));
     }
     if (!pidfd_tried) {
       pidfd_tried = true;

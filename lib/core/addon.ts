@@ -244,6 +244,11 @@ export interface ArenaBinding {
   arenaForkChild(): number[];
   arenaReleaseAll(): void;
   arenaSweep(force?: boolean): void;
+  /** A weak watch on an object (a phantom weak handle): its cell id. */
+  arenaWatch(owner: object): number;
+  arenaUnwatch(cell: number): void;
+  /** After a full garbage collection now: the cells whose object is gone. */
+  arenaCollected(): number[];
 }
 
 export const arenaExports = {
@@ -257,6 +262,9 @@ export const arenaExports = {
   arenaForkChild: 'function',
   arenaReleaseAll: 'function',
   arenaSweep: 'function',
+  arenaWatch: 'function',
+  arenaUnwatch: 'function',
+  arenaCollected: 'function',
 } as const satisfies Record<keyof ArenaBinding, ExportKind>;
 
 // ---- native/threads.cc: the other JS threads of this process.

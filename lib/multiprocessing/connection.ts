@@ -11,6 +11,7 @@
 // share one fd, one read buffer, the read and write watches and the queue
 // of waiters, and every receive (recv, recvSync, recvBytes*, the pollAsync
 // waiters) drives the one non-blocking read step, #take().
+import { constants as osConstants } from 'node:os';
 import { afterFork, Order } from '../runtime/lifecycle';
 import { transferFd } from '../transfer/fd-transfer';
 import { EOFError, NotSupportedError, OSError, ValueError } from '../core/errors';
@@ -55,9 +56,26 @@ function addon(): NativeAddon {
 
 /** The part of `buf` from `offset` on, or undefined if offset is invalid
  * (#into then reports it). */
-function intoView(buf: ArrayBufferView, offset: number): Buffer | undefined {
-  if (!Number.isInteger(offset) || offset < 0 || offset > buf.byteLength) return undefined;
+/** Where recvBytesInto reads straight in; a bad offset is a ValueError
+ * before anything is read (Python checks it first too). */
+function intoView(buf: ArrayBufferView, offset: number): Buffer {
+  if (!ArrayBuffer.isView(buf)) {
+    throw new TypeError('recvBytesInto(buf, offset): buf must be a Buffer, TypedArray or DataView');
+  }
+  if (!Number.isInteger(offset) || offset < 0 || offset > buf.byteLength) {
+    throw new ValueError(`offset ${offset} is outside the buffer of ${buf.byteLength} bytes`);
+  }
   return Buffer.from(buf.buffer, buf.byteOffset + offset, buf.byteLength - offset);
+}
+
+/** maxlength of recvBytes: checked before anything is read (Python's
+ * "negative maxlength" ValueError). */
+function checkMaxlength(maxlength: number | undefined): void {
+  if (maxlength === undefined) return;
+  if (typeof maxlength !== 'number' || Number.isNaN(maxlength)) {
+    throw new TypeError(`maxlength must be a number, got ${typeof maxlength}`);
+  }
+  if (maxlength < 0) throw new ValueError(`negative maxlength: ${maxlength}`);
 }
 
 function closedError(): OSError {
@@ -207,20 +225,29 @@ export class Connection {
   /** Receives the next message as bytes (Python's recv_bytes). A message
    * longer than maxlength is an error and the connection is then closed. */
   recvBytes(maxlength?: number): Promise<Buffer> {
+    try {
+      checkMaxlength(maxlength);
+    } catch (err) {
+      return Promise.reject(err);
+    }
     return this.#next((frame) => this.#ownBytes(frame, maxlength)) as Promise<Buffer>;
   }
 
   recvBytesSync(maxlength?: number): Buffer {
+    checkMaxlength(maxlength);
     return this.#ownBytes(this.#nextFrameSync(), maxlength);
   }
 
   /** Reads the next message into `buf` at byte `offset`; returns its size.
    * A message that does not fit throws ValueError with the bytes in `.data`. */
   recvBytesInto(buf: ArrayBufferView, offset = 0): Promise<number> {
-    return this.#next(
-      (frame) => this.#into(frame, buf, offset),
-      intoView(buf, offset),
-    ) as Promise<number>;
+    let view: Buffer;
+    try {
+      view = intoView(buf, offset);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    return this.#next((frame) => this.#into(frame, buf, offset), view) as Promise<number>;
   }
 
   recvBytesIntoSync(buf: ArrayBufferView, offset = 0): number {
@@ -410,7 +437,14 @@ export class Connection {
   #ownBytes(frame: Buffer, maxlength?: number): Buffer {
     if (maxlength !== undefined && frame.length > maxlength) {
       this.close();
-      throw new OSError(`bad message length: ${frame.length} bytes exceed maxlength ${maxlength}`);
+      const err = new OSError(
+        `bad message length: ${frame.length} bytes exceed maxlength ${maxlength} ` +
+          `(the connection is now closed)`,
+      );
+      err.code = 'EMSGSIZE';
+      err.errno = osConstants.errno.EMSGSIZE;
+      err.syscall = 'recvBytes';
+      throw err;
     }
     // A frame may be a view into the read buffer, which the next read reuses.
     return frame.buffer === this.#buf.buffer ? Buffer.from(frame) : frame;

@@ -1,6 +1,7 @@
 // The parent's event loop learns that a child exited without blocking and
 // without busy polling: a pidfd watched by libuv (Linux 5.3+). Elsewhere it
 // falls back to checking with WNOHANG on a backing-off timer.
+import { NotSupportedError } from '../core/errors';
 import { native } from '../core/native';
 
 export interface ChildExitWatch {
@@ -23,7 +24,21 @@ export function onChildExit(
   callback: (status: number | null, error?: Error) => void,
 ): ChildExitWatch {
   const addon = native;
-  if (!addon) throw new Error('onChildExit needs the native addon');
+  if (!addon) throw new NotSupportedError('onChildExit needs the native addon');
+  if (typeof callback !== 'function') {
+    throw new TypeError(
+      `onChildExit(pid, callback): callback must be a function, got ${typeof callback}`,
+    );
+  }
+  if (!Number.isInteger(pid) || pid <= 0 || pid > 0x7fffffff) {
+    throw new TypeError(
+      `onChildExit(pid, callback): pid must be a positive integer, got ${String(pid)}`,
+    );
+  }
+  // Only a child of this process can be watched (and reaped): waitid
+  // (WNOWAIT: nothing is reaped here, the watch does it) throws OSError
+  // ECHILD for any other pid.
+  addon.exitcodeNoReap(pid, 0);
   // Reaps the child if it has exited; false while it runs.
   const reap = (): boolean => {
     let pair: [number, number];
@@ -44,7 +59,7 @@ export function onChildExit(
     });
   } catch (err) {
     if ((err as { code?: string }).code !== 'ENOSYS') {
-      // No such process, or not ours: waitpid says which (and throws).
+      // It exited and was reaped in between by no one but us: waitpid says.
       const [got, status] = addon.waitpid(pid, addon.WNOHANG);
       if (got === pid) {
         process.nextTick(callback, status);

@@ -71,31 +71,85 @@ export function arenaBuffer(): SharedArrayBuffer {
   return sab!;
 }
 
-// Every object holds its block through this registry: when the object is
+// Every object holds its block through a record: when the object is
 // collected, this thread drops its hold (the block is freed when no thread
-// of any process holds it).
-const holds = new FinalizationRegistry<number>((offset) => {
-  addon?.arenaRelease(offset);
-});
+// of any process holds it). The FinalizationRegistry does it a turn after
+// a collection; reclaim() does it at once when the arena is full (a full
+// collection, then every record whose object is gone, told by a native weak
+// cell: a WeakRef would keep alive every object made in the current job).
+// Either path drops a record's hold once.
+interface Hold {
+  offset: number;
+  cell: number;
+  released: boolean;
+}
+const byCell = new Map<number, Hold>();
+
+function drop(hold: Hold): void {
+  if (hold.released) return;
+  hold.released = true;
+  byCell.delete(hold.cell);
+  addon?.arenaUnwatch(hold.cell);
+  addon?.arenaRelease(hold.offset);
+}
+
+const holds = new FinalizationRegistry<Hold>(drop);
+
+/** Drops now the holds of objects that a full garbage collection finds
+ * gone; how many. */
+export function reclaim(): number {
+  if (addon === null) return 0;
+  let n = 0;
+  for (const cell of addon.arenaCollected()) {
+    const hold = byCell.get(cell);
+    if (!hold) continue;
+    holds.unregister(hold);
+    drop(hold);
+    n++;
+  }
+  return n;
+}
+
+function isArenaFull(err: unknown): boolean {
+  return err instanceof Error && err.message.startsWith("forkful's shared arena is full");
+}
 
 /** A block held by one JS object. `base` is the payload's first word index. */
 export class Block {
   readonly offset: number;
   readonly gen: number;
   readonly base: number;
+  readonly #hold: Hold;
 
   private constructor(offset: number, gen: number, owner: object) {
     this.offset = offset;
     this.gen = gen;
     this.base = (offset + 16) / 4;
-    holds.register(owner, offset);
+    this.#hold = { offset, cell: addon!.arenaWatch(owner), released: false };
+    byCell.set(this.#hold.cell, this.#hold);
+    holds.register(owner, this.#hold, this.#hold);
   }
 
-  /** A new zeroed block of `bytes` payload bytes, held by `owner`. */
+  /** A new zeroed block of `bytes` payload bytes, held by `owner`. When
+   * the arena is full, the blocks of collected objects are reclaimed first. */
   static alloc(what: string, kind: Kind, bytes: number, owner: object): Block {
     const n = arenaNative(what);
-    const [offset, gen] = n.arenaAlloc(kind, bytes);
-    return new Block(offset, gen, owner);
+    let got: [number, number];
+    try {
+      got = n.arenaAlloc(kind, bytes);
+    } catch (err) {
+      if (!isArenaFull(err) || reclaim() === 0) throw err;
+      got = n.arenaAlloc(kind, bytes);
+    }
+    return new Block(got[0], got[1], owner);
+  }
+
+  /** This object's hold, dropped now rather than when it is collected (its
+   * owner must not touch the block afterwards). Idempotent. */
+  release(): void {
+    if (this.#hold.released) return;
+    holds.unregister(this.#hold);
+    drop(this.#hold);
   }
 
   /** The block a handle names, held by `owner`; a RuntimeError when it is
@@ -154,6 +208,10 @@ atExit("arena: give this process's holds back", Order.synchronize + 90, () => {
 // A spawned child started with arenaEnvironment(): attach at load, and give
 // the blocks back when this process ends (its parent's arena outlives it).
 const wanted = process.env[ARENA_ENV];
+// Read once and taken out of the environment: programs this child runs
+// (child_process, exec) must not attach to this tree's arena by accident; a
+// child that should is given arenaEnvironment() explicitly.
+delete process.env[ARENA_ENV];
 if (wanted && native && typeof native.arenaAttach === 'function') {
   const hash = wanted.lastIndexOf('#');
   const info = native.arenaInfo();

@@ -28,13 +28,31 @@ export function serialize(value: unknown): Buffer {
   }
 }
 
-/** Decodes what serialize() produced. */
-export function deserialize(data: Uint8Array): unknown {
+function decodeFailed(err: unknown): SerializationError {
+  if (err instanceof SerializationError) return err;
+  const reason = err instanceof Error ? err.message : String(err);
+  return new SerializationError(`cannot decode a message: ${reason}`, { cause: err });
+}
+
+/** Decodes what serialize() produced. With `revive` false, forkful's shared
+ * objects stay markers: a receiver that must tell which part of a message
+ * failed (a Pool's results, a worker's tasks) revives each part itself with
+ * reviveShareables(). */
+export function deserialize(data: Uint8Array, revive = true): unknown {
   try {
-    return decodeShareables(v8.deserialize(data));
+    const value = v8.deserialize(data);
+    return revive ? decodeShareables(value) : value;
   } catch (err) {
-    if (err instanceof SerializationError) throw err;
-    const reason = err instanceof Error ? err.message : String(err);
-    throw new SerializationError(`cannot decode a message: ${reason}`, { cause: err });
+    throw decodeFailed(err);
+  }
+}
+
+/** Revives the shared objects of a value deserialize(data, false) gave;
+ * throws SerializationError saying why one cannot live here. */
+export function reviveShareables(value: unknown): unknown {
+  try {
+    return decodeShareables(value);
+  } catch (err) {
+    throw decodeFailed(err);
   }
 }

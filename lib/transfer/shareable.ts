@@ -50,49 +50,95 @@ function isPlainContainer(value: object): boolean {
   return Object.getPrototypeOf(proto) === null && proto.constructor?.name === 'Object';
 }
 
-/** Replaces shareables (at any depth of arrays and plain objects) by markers.
- * Returns the input itself when it holds none, so the common case allocates
- * nothing. */
-export function encodeShareables(value: unknown, seen = new Set<object>()): unknown {
-  if (typeof value !== 'object' || value === null) return value;
-  if (isShareable(value)) {
-    const { kind, state } = value[kShare]();
-    return { [MARK]: kind, state: encodeShareables(state, seen) };
-  }
-  if (isMap(value)) {
-    let out: Map<unknown, unknown> | null = null;
-    for (const [k, v] of value) {
-      const e = encodeShareables(v, seen);
-      if (e !== v && out === null) out = new Map(value);
-      if (out) out.set(k, e);
-    }
-    return out ?? value;
-  }
-  if (!isPlainContainer(value) || seen.has(value)) return value;
+// Both directions walk a graph, not a tree: a value may hold the same
+// object twice or refer to itself (structured clone keeps both), so each
+// walk remembers what it has visited and gives a repeated object the result
+// it gave the first time.
+
+/** True when a shareable is reachable from `value` through arrays, plain
+ * objects and Maps. */
+function holdsShareable(value: object, seen: Set<object>): boolean {
+  if (seen.has(value)) return false;
   seen.add(value);
-  let out: Record<string, unknown> | unknown[] | null = null;
+  if (isShareable(value)) return true;
+  if (isMap(value)) {
+    for (const v of value.values()) {
+      if (typeof v === 'object' && v !== null && holdsShareable(v, seen)) return true;
+    }
+    return false;
+  }
+  if (!isPlainContainer(value)) return false;
   const source = value as Record<string, unknown>;
   for (const key of Object.keys(source)) {
     const v = source[key];
-    if (typeof v !== 'object' || v === null) {
-      if (out) (out as Record<string, unknown>)[key] = v;
-      continue;
-    }
-    const e = encodeShareables(v, seen);
-    if (e !== v && out === null) {
-      out = Array.isArray(value) ? value.slice() : { ...source };
-    }
-    if (out) (out as Record<string, unknown>)[key] = e;
+    if (typeof v === 'object' && v !== null && holdsShareable(v, seen)) return true;
   }
-  seen.delete(value);
-  return out ?? value;
+  return false;
 }
 
-/** The inverse of encodeShareables. */
-export function decodeShareables(value: unknown): unknown {
+/** A copy of `value` with shareables replaced by markers; `copies` maps each
+ * container already copied (or shareable already encoded) to its result. */
+function encodeCopy(value: unknown, copies: Map<object, unknown>): unknown {
   if (typeof value !== 'object' || value === null) return value;
+  if (copies.has(value)) return copies.get(value);
+  if (isShareable(value)) {
+    const marker: Record<string, unknown> = {};
+    copies.set(value, marker);
+    const { kind, state } = value[kShare]();
+    marker[MARK] = kind;
+    marker.state = encodeCopy(state, copies);
+    return marker;
+  }
   if (isMap(value)) {
-    for (const [k, v] of value) value.set(k, decodeShareables(v));
+    const out = new Map<unknown, unknown>();
+    copies.set(value, out);
+    for (const [k, v] of value) out.set(k, encodeCopy(v, copies));
+    return out;
+  }
+  if (!isPlainContainer(value)) return value;
+  const source = value as Record<string, unknown>;
+  const out: Record<string, unknown> = Array.isArray(value)
+    ? (new Array(value.length) as unknown as Record<string, unknown>)
+    : Object.create(Object.getPrototypeOf(value) === null ? null : Object.prototype);
+  copies.set(value, out);
+  for (const key of Object.keys(source)) {
+    const v = encodeCopy(source[key], copies);
+    if (key === '__proto__') {
+      Object.defineProperty(out, key, {
+        value: v,
+        writable: true,
+        enumerable: true,
+        configurable: true,
+      });
+    } else {
+      out[key] = v;
+    }
+  }
+  return out;
+}
+
+/** Replaces shareables (at any depth of arrays, plain objects and Maps, in
+ * cyclic values too) by markers. Returns the input itself when it holds
+ * none, so the common case allocates nothing. */
+export function encodeShareables(value: unknown): unknown {
+  if (typeof value !== 'object' || value === null) return value;
+  if (!holdsShareable(value, new Set())) return value;
+  return encodeCopy(value, new Map());
+}
+
+/** The inverse of encodeShareables: revives markers in place. */
+export function decodeShareables(value: unknown): unknown {
+  return decodeIn(value, new Map());
+}
+
+function decodeIn(value: unknown, done: Map<object, unknown>): unknown {
+  if (typeof value !== 'object' || value === null) return value;
+  if (done.has(value)) return done.get(value);
+  if (isMap(value)) {
+    done.set(value, value);
+    for (const [k, v] of value) {
+      if (typeof v === 'object' && v !== null) value.set(k, decodeIn(v, done));
+    }
     return value;
   }
   if (!isPlainContainer(value)) return value;
@@ -106,11 +152,14 @@ export function decodeShareables(value: unknown): unknown {
           `(load forkful, forkful/multiprocessing or forkful/threading there)`,
       );
     }
-    return revive(decodeShareables(record.state));
+    const revived = revive(decodeIn(record.state, done));
+    done.set(value, revived);
+    return revived;
   }
+  done.set(value, value);
   for (const key of Object.keys(record)) {
     const v = record[key];
-    if (typeof v === 'object' && v !== null) record[key] = decodeShareables(v);
+    if (typeof v === 'object' && v !== null) record[key] = decodeIn(v, done);
   }
   return value;
 }

@@ -195,9 +195,10 @@ function get(frame: Buffer): unknown {
   }
 }
 
-/** Decodes one message: the compact form or lib/serialize's. */
-export function decodeMessage(frame: Buffer): unknown {
-  if (frame.length === 0 || frame[0] === 0xff) return deserialize(frame);
+/** Decodes one message: the compact form or lib/serialize's (shared objects
+ * left as markers when `revive` is false: see deserialize). */
+export function decodeMessage(frame: Buffer, revive = true): unknown {
+  if (frame.length === 0 || frame[0] === 0xff) return deserialize(frame, revive);
   rpos = 0;
   return get(frame);
 }

@@ -13,7 +13,8 @@
 // the event loop) in step.
 import { BrokenPoolError, SerializationError, WorkerLostError } from '../../core/errors';
 import { afterFork, Order } from '../../runtime/lifecycle';
-import { serialize } from '../../transfer/serialize';
+import { reviveShareables, serialize } from '../../transfer/serialize';
+import { decodeMessage } from '../../transfer/wire';
 import type { Connection } from '../connection';
 import type { StartMethod } from '../start/types';
 import { requestCleanTick, type CleanTickClient } from './clean-tick';
@@ -37,7 +38,25 @@ import { makeRoom, pickWorker, workersToStart, type SchedulerView } from './sche
 import { pumpUntil, type Pumpable } from './sync-pump';
 import type { AnyFunction } from './worker-loop';
 import { startPoolWorker } from './worker-process';
-import { newSlot, type WorkerSlot } from './worker-slot';
+import { newSlot, type Progress, type WorkerSlot } from './worker-slot';
+import { RawValue } from '../../synchronize/sharedctypes';
+import { native } from '../../core/native';
+
+/** A progress word for a new worker: a RawValue in the native shared
+ * arena (a word both processes see), or null where there is none (then a
+ * lost worker fails all it held). */
+function progressWord(): Progress | null {
+  if (typeof native?.arenaInit !== 'function') return null;
+  try {
+    return new RawValue('d', 0) as Progress; // 'd': a number, never a bigint
+  } catch {
+    return null;
+  }
+}
+
+// How often a chunk goes back to the queue when the worker holding it died
+// before starting it.
+const MAX_REQUEUES = 2;
 
 // After SIGTERM, how long terminate() waits before SIGKILL.
 const KILL_GRACE_MS = 1000;
@@ -274,6 +293,7 @@ export class PoolEngine implements SchedulerView, CleanTickClient, Pumpable {
   #startWorker(): boolean {
     const fork = this.startMethod === 'fork';
     const knownMax = this.registry.knownMax();
+    const progress = progressWord();
     let w: WorkerSlot;
     try {
       w = newSlot(
@@ -283,8 +303,10 @@ export class PoolEngine implements SchedulerView, CleanTickClient, Pumpable {
           initargs: this.#initargs,
           maxtasks: this.#maxtasks,
           functions: fork ? this.registry.functions : null,
+          progress,
         }),
         knownMax,
+        progress,
       );
     } catch (err) {
       this.#breakPool(err as Error);
@@ -360,7 +382,9 @@ export class PoolEngine implements SchedulerView, CleanTickClient, Pumpable {
     const conn = w.proc.results;
     try {
       while (!w.eof && !this.forgotten && conn.poll(0)) {
-        this.#onMessage(w, conn.recvSync() as unknown[]);
+        // Shared objects in results are revived one result at a time (in
+        // #takeResult), so one that cannot live here fails its own task.
+        this.#onMessage(w, decodeMessage(conn.recvBytesSync(), false) as unknown[]);
       }
     } catch {
       if (this.forgotten || w.eof) return false;
@@ -402,8 +426,25 @@ export class PoolEngine implements SchedulerView, CleanTickClient, Pumpable {
       return false;
     }
     this.#releaseChunk(chunk);
-    if (ok) chunk.job.chunkDone(chunk, value);
-    else chunk.job.chunkFailed(chunk, decodeError(value as EncodedError));
+    if (!ok) {
+      chunk.job.chunkFailed(chunk, decodeError(value as EncodedError));
+      return true;
+    }
+    let result: unknown;
+    try {
+      result = reviveShareables(value);
+    } catch (err) {
+      const reason = err instanceof Error ? err.message : String(err);
+      chunk.job.chunkFailed(
+        chunk,
+        new SerializationError(
+          `a task's result reached the pool but cannot be decoded here: ${reason}`,
+          { cause: err },
+        ),
+      );
+      return true;
+    }
+    chunk.job.chunkDone(chunk, result);
     return true;
   }
 
@@ -428,7 +469,27 @@ export class PoolEngine implements SchedulerView, CleanTickClient, Pumpable {
     const i = this.workers.indexOf(w);
     if (i >= 0) this.workers.splice(i, 1);
     w.proc.forget();
-    const lost = w.held.splice(0);
+    const held = w.held.splice(0);
+    // What it held but had not started goes back to the front of the queue
+    // for another worker; only what it started is lost. Without a progress
+    // word (no shared arena) everything it held counts as started.
+    const started = w.progress
+      ? held.findIndex((c) => c.id === w.progress!.value) + 1
+      : held.length;
+    const lost = held.slice(0, started);
+    // A chunk sent to workers that died before starting it twice already
+    // fails too: the pool never loops on a worker that cannot start.
+    const requeue = held.slice(started).filter((c) => {
+      c.requeued = (c.requeued ?? 0) + 1;
+      if (c.requeued <= MAX_REQUEUES) return true;
+      lost.push(c);
+      return false;
+    });
+    if (requeue.length > 0 && (this.state === 'running' || this.state === 'closed')) {
+      this.#queue.splice(this.#queueHead, 0, ...requeue);
+    } else {
+      lost.push(...requeue);
+    }
     if (lost.length > 0) {
       const how = Number.isNaN(w.exitcode)
         ? 'exited'

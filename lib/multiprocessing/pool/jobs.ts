@@ -16,6 +16,8 @@ export interface Chunk {
   payload: unknown[] | Float64Array;
   /** The encoded task message, made once, dropped once sent. */
   frame: Buffer | null;
+  /** Times it went back to the queue from a worker that died (engine). */
+  requeued?: number;
 }
 
 export interface Job {
@@ -81,16 +83,19 @@ export class MapJob implements Job {
   }
 }
 
-type Settled = { ok: true; values: unknown[] } | { ok: false; error: Error };
+type Settled = { ok: true; values: unknown[] } | { ok: false; error: Error; n: number };
 
 /** imap / imapUnordered: an async iterator over the values, in input order
- * or in the order chunks finish. A failed chunk throws at its place once;
+ * or in the order chunks finish. A failed chunk throws at each of its positions;
  * later values can still be taken with next(). */
 export class IMapIterator<T = unknown> implements Job, AsyncIterableIterator<T> {
   private readonly settled = new Map<number, Settled>(); // by chunk index (ordered)
   private readonly arrived: Settled[] = []; // in arrival order (unordered)
   private nextIndex = 0; // ordered: the next input position to yield
   private pendingValues: unknown[] = [];
+  // A failed chunk of n items throws at each of its n positions, so the
+  // values after it stay at their input positions.
+  private pendingError: { error: Error; left: number } | null = null;
   private chunksLeft: number;
   private waiter: (() => void) | null = null;
 
@@ -106,7 +111,7 @@ export class IMapIterator<T = unknown> implements Job, AsyncIterableIterator<T> 
     this.store(chunk, { ok: true, values: unpackValues(value as unknown[] | Float64Array) });
   }
   chunkFailed(chunk: Chunk, err: Error): void {
-    this.store(chunk, { ok: false, error: err });
+    this.store(chunk, { ok: false, error: err, n: this.chunkSizes.get(chunk.index) ?? 1 });
   }
 
   private store(chunk: Chunk, s: Settled): void {
@@ -123,11 +128,19 @@ export class IMapIterator<T = unknown> implements Job, AsyncIterableIterator<T> 
       if (this.pendingValues.length > 0) {
         return { done: false, value: this.pendingValues.shift() as T };
       }
+      if (this.pendingError) {
+        const p = this.pendingError;
+        if (--p.left === 0) this.pendingError = null;
+        throw p.error;
+      }
       if (this.chunksLeft === 0) return { done: true, value: undefined };
       const s = this.take();
       if (s) {
         this.chunksLeft--;
-        if (!s.ok) throw s.error;
+        if (!s.ok) {
+          if (s.n > 1) this.pendingError = { error: s.error, left: s.n - 1 };
+          throw s.error;
+        }
         this.pendingValues = s.values;
         continue;
       }

@@ -17,7 +17,7 @@ import {
   encodeError,
   unpackFrames,
 } from './protocol';
-import { deserialize } from '../../transfer/serialize';
+import { deserialize, reviveShareables } from '../../transfer/serialize';
 import { SerializationError } from '../../core/errors';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -33,6 +33,8 @@ export interface WorkerLoopOptions {
   initializer?: AnyFunction | null;
   initargs?: unknown[];
   maxtasks?: number | null;
+  /** Gets the id of each chunk just before it starts. */
+  progress?: { value: number } | null;
 }
 
 function isThenable(value: unknown): value is PromiseLike<unknown> {
@@ -150,24 +152,28 @@ function serve(
       }
       inbox.push(...unpackFrames(frame));
     }
-    const msg = deserialize(inbox.shift() as Buffer) as unknown[];
+    // Shared objects in a task's arguments are revived with the task, so
+    // one that cannot live here fails that task, not the worker.
+    const msg = deserialize(inbox.shift() as Buffer, false) as unknown[];
     const op = msg[0];
     if (op === MSG_EXIT) break;
     if (op === MSG_DEF) {
       try {
-        opts.define?.(msg[1] as number, msg[2]);
+        opts.define?.(msg[1] as number, reviveShareables(msg[2]));
       } catch {
         // The task that uses it reports the failure (its function is unknown).
       }
       continue;
     }
     if (op !== MSG_TASK) continue;
-    const [, chunkId, fnId, mode, payload] = msg as [number, number, number, number, unknown[]];
+    const [, chunkId, fnId, mode, packed] = msg as [number, number, number, number, unknown[]];
     done++;
+    if (opts.progress) opts.progress.value = chunkId;
     const fn = opts.lookup(fnId);
     let value: unknown;
     try {
       if (!fn) throw new Error(`pool worker ${process.pid} does not know function #${fnId}`);
+      const payload = reviveShareables(packed) as unknown[];
       value = runChunk(fn, mode, payload);
     } catch (err) {
       sender.add(chunkId, false, encodeError(err), inbox.length > 0);

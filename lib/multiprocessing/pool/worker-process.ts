@@ -50,6 +50,9 @@ export interface WorkerSetup {
   /** Fork only: functions by id, as registered so far (the worker keeps
    * this copy of the map). */
   functions: Map<number, AnyFunction> | null;
+  /** Where the worker writes the id of each chunk before it starts it (see
+   * WorkerSlot.progress). */
+  progress: { value: number } | null;
 }
 
 /** How a function reaches a spawned worker; throws NotSupportedError for
@@ -122,6 +125,7 @@ export async function poolWorkerMain(
     initializer,
     initargs: setup.initargs,
     maxtasks: setup.maxtasks,
+    progress: setup.progress,
   });
   tasks.close();
   results.close();

@@ -22,10 +22,23 @@ export interface WorkerSlot {
   /** A write to its task pipe failed: it is going away. */
   writeFailed: boolean;
   finished: boolean;
+  /** Shared with the worker: the id of the last chunk it started (null
+   * where there is no shared arena: then all it held counts as started). */
+  progress: Progress | null;
 }
 
-export function newSlot(proc: PoolWorkerProcess, knownMax: number): WorkerSlot {
+/** A number the worker writes and the pool reads after the worker died. */
+export interface Progress {
+  value: number;
+}
+
+export function newSlot(
+  proc: PoolWorkerProcess,
+  knownMax: number,
+  progress: Progress | null = null,
+): WorkerSlot {
   return {
+    progress,
     proc,
     held: [],
     sent: 0,

@@ -111,16 +111,35 @@ class ForkChild implements ChildHandle {
     this.#callbacks.push(callback);
   }
 
+  /** The exit code once the child has ended (null after timeoutMs); the
+   * child is then reaped at once, as Python's join reaps, so a loop of
+   * start() + joinSync() leaves no zombie behind, and neither does a join
+   * that learns of the exit here before the watch does. */
   waitSync(timeoutMs: number): number | null {
     if (this.#exitcode !== null) return this.#exitcode;
     if (this.#reaped !== null) return this.#reaped;
+    const native = requireNative('joinSync');
+    let code: number | null;
     try {
-      return requireNative('joinSync').exitcodeNoReap(this.pid, timeoutMs);
+      code = native.exitcodeNoReap(this.pid, timeoutMs);
     } catch (err) {
       if ((err as { code?: string }).code === 'ECHILD' && this.#reaped !== null)
         return this.#reaped;
       throw err;
     }
+    if (code !== null) this.#reapNow();
+    return code;
+  }
+
+  /** Reaps the ended child now and reports its exit as the watch would. */
+  #reapNow(): void {
+    const native = requireNative('joinSync');
+    const [got, status] = native.waitpid(this.pid, native.WNOHANG);
+    if (got !== this.pid) return;
+    this.#watch.close();
+    watched.delete(this);
+    this.#reaped = waitstatusToExitcode(status);
+    native.callSoon(() => this.#exited(status));
   }
 
   kill(signal: number): void {

@@ -1,0 +1,33 @@
+// Issue 14, item 3: the shared arena fills only when live objects fill it.
+// Freed big blocks serve small ones (split and merge across size classes);
+// an allocation that finds the arena full first reclaims the blocks of
+// collected objects, in an async loop and in a synchronous one.
+import { results, runFixture } from '../helpers/fixture';
+
+describe('shared arena under churn', () => {
+  let r: Record<string, unknown>;
+  beforeAll(() => {
+    const run = runFixture('rel-arena.js', [], {
+      timeoutMs: 120000,
+      env: { FORKFUL_ARENA_SIZE: String(4 << 20) },
+    });
+    r = results(run.stdout);
+    if (!r.done) throw new Error(`rel-arena failed (${run.status}):\n${run.stdout}\n${run.stderr}`);
+  });
+
+  test('after big blocks are dropped, small blocks fill most of the arena', () => {
+    const s = r.split as { size: number; bigCount: number; smalls: number; keptIntact: boolean };
+    expect(s.bigCount).toBeGreaterThan(50);
+    expect(s.keptIntact).toBe(true);
+    // A 64-byte block each, plus its 8-byte entry in this process's ledger.
+    expect(s.smalls).toBeGreaterThan((s.size / 96) * 0.9);
+  });
+
+  test('Queues created and closed in an async loop never fill it', () => {
+    expect(r.queueChurn).toEqual({ failedAt: null });
+  });
+
+  test('Locks made and dropped in a synchronous loop never fill it', () => {
+    expect((r.syncLocks as { lockFailedAt: number | null }).lockFailedAt).toBeNull();
+  });
+});
