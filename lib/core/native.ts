@@ -238,8 +238,9 @@ if (
   process.env.FORKFUL_NATIVE_WARNED = '1';
   process.emitWarning(
     "forkful's native addon did not load, so forkful runs without its fork backend: " +
-      'os.fork(), Pool, Pipe, Queue, the locks and shared Value/Array throw ' +
-      'NotSupportedError; Process starts children with child_process.fork (the spawn ' +
+      'os.fork(), Pool, Pipe and Queue throw NotSupportedError; the locks, Event, Barrier ' +
+      'and Value/Array live in a SharedArrayBuffer shared by the Threads of one process ' +
+      '(the portable arena); Process starts children with child_process.fork (the spawn ' +
       `backend).\n  Why: ${loadError?.message}\n  Fix: ${fixFor()}\n` +
       '  nativeStatus() reports this; FORKFUL_NO_NATIVE=1 chooses it deliberately and ' +
       'silences this warning.',
