@@ -53,3 +53,14 @@ export function results(out: string): Record<string, unknown> {
 
 /** True when the suite runs on the spawn backend (fork-only tests skip). */
 export const spawnBackend = process.env.FORKFUL_START_METHOD === 'spawn';
+
+/** The backends a fixture runs on: the default (the addon where it loads)
+ * and the portable one (no addon: FORKFUL_NO_NATIVE=1); only the portable
+ * one when the whole suite runs without the addon. */
+export const backends: [string, NodeJS.ProcessEnv][] =
+  process.env.FORKFUL_NO_NATIVE === '1'
+    ? [['portable', {}]]
+    : [
+        ['default', {}],
+        ['portable', { FORKFUL_NO_NATIVE: '1' }],
+      ];

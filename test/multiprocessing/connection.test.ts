@@ -1,8 +1,8 @@
 // Pipe/Connection, in one process and across a Process (current start method).
-import { results, runFixture } from '../helpers/fixture';
+import { backends, results, runFixture } from '../helpers/fixture';
 
-describe('Pipe and Connection', () => {
-  const run = runFixture('mp-connection.js', [], { timeoutMs: 90000 });
+describe.each(backends)('Pipe and Connection (%s backend)', (_name, env) => {
+  const run = runFixture('mp-connection.js', [], { timeoutMs: 90000, env });
   const r = results(run.stdout);
 
   test('the fixture completes', () => {

@@ -1,16 +1,6 @@
 // Shared primitives across worker threads, and arena reuse over 100,000
 // create/destroy cycles.
-import { results, runFixture } from '../helpers/fixture';
-
-// Each backend of the arena: the addon's (where it loads) and the portable
-// one (SharedArrayBuffer + Atomics, forced by FORKFUL_NO_NATIVE=1).
-const backends: [string, NodeJS.ProcessEnv][] =
-  process.env.FORKFUL_NO_NATIVE === '1'
-    ? [['portable', {}]]
-    : [
-        ['default', {}],
-        ['portable', { FORKFUL_NO_NATIVE: '1' }],
-      ];
+import { backends, results, runFixture } from '../helpers/fixture';
 
 describe.each(backends)('across threads (%s arena)', (_name, env) => {
   let found: Record<string, unknown>;
