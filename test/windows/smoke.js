@@ -1,0 +1,130 @@
+// The Windows smoke program: run by scripts/windows-smoke.js under the
+// official node.exe (Wine here, Windows for real elsewhere). Each check
+// asserts inside the process where its behaviour happens and prints
+// `ok <name>`; the first failure prints `FAIL <name>: <why>` and ends the
+// program with exit code 1. Every wait is bounded.
+'use strict';
+const assert = require('node:assert');
+const path = require('node:path');
+const dist = path.join(__dirname, '..', '..', 'dist');
+const mp = require(path.join(dist, 'multiprocessing'));
+const threading = require(path.join(dist, 'threading'));
+const coroutine = require(path.join(dist, 'coroutine'));
+const os = require(path.join(dist, 'os'));
+const { NotSupportedError } = require(path.join(dist, 'core', 'errors'));
+
+function bounded(promise, seconds, what) {
+  let timer;
+  return Promise.race([
+    promise,
+    new Promise((_, reject) => {
+      timer = setTimeout(
+        () => reject(new Error(`${what}: not done within ${seconds} s`)),
+        seconds * 1000,
+      );
+    }),
+  ]).finally(() => clearTimeout(timer));
+}
+
+const checks = {
+  platform() {
+    assert.strictEqual(process.platform, 'win32');
+  },
+
+  osForkRaises() {
+    assert.throws(
+      () => os.fork(),
+      (err) => err instanceof NotSupportedError && /multiprocessing/.test(err.message),
+    );
+  },
+
+  async process() {
+    const p = new mp.Process({ target: (n) => process.exit(n), args: [3] });
+    p.start();
+    await bounded(p.join(), 60, 'Process.join');
+    assert.strictEqual(p.exitcode, 3);
+  },
+
+  async pipe() {
+    const [a, b] = mp.Pipe();
+    a.send({ hello: [1, 2, 3] });
+    assert.deepStrictEqual(b.recvSync(), { hello: [1, 2, 3] });
+    const p = new mp.Process({
+      target: (conn) => {
+        const n = conn.recvSync();
+        conn.send({ doubled: n * 2, platform: process.platform });
+        conn.close();
+      },
+      args: [b],
+    });
+    p.start();
+    b.close();
+    a.send(21);
+    assert.deepStrictEqual(await bounded(a.recv(), 60, 'recv from the child'), {
+      doubled: 42,
+      platform: 'win32',
+    });
+    await assert.rejects(bounded(a.recv(), 60, 'EOF from the child'), { name: 'EOFError' });
+    await bounded(p.join(), 60, 'Process.join');
+    assert.strictEqual(p.exitcode, 0);
+  },
+
+  async threadLockLocal() {
+    const lock = new threading.Lock();
+    const total = new mp.RawValue('i', 0);
+    const work = (lock, total) => {
+      const { local } = require('forkful/threading');
+      const mine = new local();
+      mine.count = 0;
+      for (let k = 0; k < 2000; k++) {
+        lock.acquire();
+        total.value = total.value + 1;
+        lock.release();
+        mine.count++;
+      }
+      if (mine.count !== 2000) throw new Error(`local count ${mine.count}`);
+    };
+    const threads = [0, 1].map(() => new threading.Thread({ target: work, args: [lock, total] }));
+    threads.forEach((t) => t.start());
+    for (let k = 0; k < 2000; k++) {
+      await lock.acquireAsync();
+      total.value = total.value + 1;
+      lock.release();
+    }
+    for (const t of threads) await bounded(t.join(), 60, 'Thread.join');
+    assert.strictEqual(total.value, 6000);
+    assert.strictEqual(lock.locked(), false);
+  },
+
+  async coroutines() {
+    const seen = [];
+    const g = [1, 2, 3].map((n) =>
+      coroutine.spawn(async () => {
+        await coroutine.sleep(0.01 * (4 - n));
+        seen.push(n);
+        return n * n;
+      }),
+    );
+    await bounded(coroutine.joinall(g, { timeout: 30 }), 60, 'joinall');
+    assert.deepStrictEqual(seen, [3, 2, 1]);
+    assert.deepStrictEqual(
+      g.map((x) => x.value),
+      [1, 4, 9],
+    );
+  },
+};
+
+(async () => {
+  const only = process.argv[2];
+  for (const [name, check] of Object.entries(checks)) {
+    if (only && only !== name) continue;
+    try {
+      await check();
+      process.stdout.write(`ok ${name}\n`);
+    } catch (err) {
+      process.stdout.write(`FAIL ${name}: ${err && err.stack ? err.stack : String(err)}\n`);
+      process.exit(1);
+    }
+  }
+  process.stdout.write('smoke: all checks passed\n');
+})();
