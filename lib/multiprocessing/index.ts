@@ -18,13 +18,7 @@ export {
   type StartMethod,
 } from './start-method';
 export { getContext, type Context } from './context';
-export {
-  Queue,
-  JoinableQueue,
-  SimpleQueue,
-  type PutOptions,
-  type GetOptions,
-} from './queue/queues';
+export { type PutOptions, type GetOptions } from './queue/queues';
 export {
   Pool,
   withPool,
@@ -34,12 +28,7 @@ export {
   type AsyncCallbacks,
 } from './pool/pool';
 export {
-  Lock,
-  RLock,
-  Semaphore,
-  BoundedSemaphore,
   Condition,
-  Event,
   Barrier,
   Value,
   Array,
@@ -47,3 +36,42 @@ export {
   RawArray,
   arenaEnvironment,
 } from '../synchronize';
+
+// Without the addon (Windows, macOS, no prebuild, FORKFUL_NO_NATIVE=1) the
+// locks, Event and queues that processes share are kept by the portable hub
+// (portable/managed.ts, portable/queue.ts), as Python's SyncManager keeps
+// them; with it, they live in the shared arena. Same API either way (the
+// portable classes are typed as the native ones they stand for).
+import { native } from '../core/native';
+import * as arena from '../synchronize';
+import * as queues from './queue/queues';
+import {
+  PortableBoundedSemaphore,
+  PortableEvent,
+  PortableLock,
+  PortableRLock,
+  PortableSemaphore,
+} from './portable/managed';
+import { PortableJoinableQueue, PortableQueue, PortableSimpleQueue } from './portable/queue';
+
+const portable = native === null;
+function pick<T>(native: T, portableClass: unknown): T {
+  return portable ? (portableClass as T) : native;
+}
+
+export const Lock = pick(arena.Lock, PortableLock);
+export type Lock = arena.Lock;
+export const RLock = pick(arena.RLock, PortableRLock);
+export type RLock = arena.RLock;
+export const Semaphore = pick(arena.Semaphore, PortableSemaphore);
+export type Semaphore = arena.Semaphore;
+export const BoundedSemaphore = pick(arena.BoundedSemaphore, PortableBoundedSemaphore);
+export type BoundedSemaphore = arena.BoundedSemaphore;
+export const Event = pick(arena.Event, PortableEvent);
+export type Event = arena.Event;
+export const Queue = pick(queues.Queue, PortableQueue);
+export type Queue = queues.Queue;
+export const JoinableQueue = pick(queues.JoinableQueue, PortableJoinableQueue);
+export type JoinableQueue = queues.JoinableQueue;
+export const SimpleQueue = pick(queues.SimpleQueue, PortableSimpleQueue);
+export type SimpleQueue = queues.SimpleQueue;

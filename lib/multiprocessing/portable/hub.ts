@@ -16,7 +16,23 @@ export type HubRequest =
   | { id: number; op: 'poll'; end: number; ms: number }
   | { id: number; op: 'close'; end: number }
   | { id: number; op: 'ticket'; end: number }
-  | { id: number; op: 'claim'; ticket: number };
+  | { id: number; op: 'claim'; ticket: number }
+  | { id: number; op: 'new'; kind: ObjectKind; maxsize?: number; value?: number; bound?: number }
+  | { id: number; op: 'unref'; obj: number }
+  | { id: number; op: 'qput'; obj: number; bytes: Uint8Array; ms: number }
+  | { id: number; op: 'qget'; obj: number; ms: number }
+  | { id: number; op: 'qsize'; obj: number }
+  | { id: number; op: 'qtaskdone'; obj: number }
+  | { id: number; op: 'qjoin'; obj: number; ms: number }
+  | { id: number; op: 'acquire'; obj: number; ms: number }
+  | { id: number; op: 'release'; obj: number; n?: number }
+  | { id: number; op: 'state'; obj: number }
+  | { id: number; op: 'set'; obj: number; flag: boolean }
+  | { id: number; op: 'wait'; obj: number; ms: number };
+
+/** What the hub keeps beside pipes (Python's SyncManager's objects). */
+export type ObjectKind =
+  'Queue' | 'JoinableQueue' | 'Lock' | 'RLock' | 'Semaphore' | 'BoundedSemaphore' | 'Event';
 
 /** A reply: `error` names an errno (EBADF, EPIPE) with a message. */
 export interface HubReply {
@@ -28,6 +44,13 @@ export interface HubReply {
   again?: boolean;
   ready?: boolean;
   ticket?: number;
+  /** new: the object's id; qsize/state: a count. */
+  obj?: number;
+  n?: number;
+  /** acquire/wait: taken (or set) in time; qput/qget: false when Full/Empty. */
+  ok?: boolean;
+  /** acquire: taken over from a holder that went away while holding it. */
+  recovered?: boolean;
 }
 
 /** Whoever holds ends: a thread's connection to the hub. */
@@ -71,12 +94,38 @@ export function own(bytes: Uint8Array): Uint8Array {
   return out;
 }
 
+/** One wait on an object: `attempt` returns the reply once it can
+ * proceed (and changes the object), null while it must wait. */
+interface ObjWaiter {
+  client: HubClient;
+  attempt(): HubReply | null;
+  timeout: HubReply;
+  timer: NodeJS.Timeout | null;
+}
+
+interface HubObject {
+  kind: ObjectKind;
+  refs: number;
+  waiters: ObjWaiter[];
+  items: Uint8Array[];
+  maxsize: number;
+  unfinished: number;
+  owner: HubClient | null;
+  count: number;
+  value: number;
+  bound: number;
+  flag: boolean;
+  /** The last owner went away holding it: the next acquirer is told. */
+  recovered: boolean;
+}
+
 function fail(id: number, code: string, message: string): HubReply {
   return { id, error: { code, message } };
 }
 
 export class Hub {
   readonly #ends = new Map<number, End>();
+  readonly #objs = new Map<number, HubObject>();
   readonly #tickets = new Map<number, { end: number; owner: HubClient }>();
   #next = 1;
 
@@ -102,6 +151,20 @@ export class Hub {
         if (p.timer) clearTimeout(p.timer);
         return false;
       });
+    }
+    for (const obj of this.#objs.values()) {
+      obj.waiters = obj.waiters.filter((w) => {
+        if (w.client !== client) return true;
+        if (w.timer) clearTimeout(w.timer);
+        return false;
+      });
+      if (obj.owner === client) {
+        // A holder that died lets go, as the native locks recover a dead owner.
+        obj.owner = null;
+        obj.count = 0;
+        obj.recovered = true;
+        this.#settle(obj);
+      }
     }
   }
 
@@ -165,10 +228,12 @@ export class Hub {
         return { id: req.id };
       }
       case 'ticket': {
-        const end = this.#held(client, req.end);
-        if (!end) return fail(req.id, 'EBADF', 'this end of the pipe is not open here');
+        const target = client.holds.has(req.end)
+          ? (this.#ends.get(req.end) ?? this.#objs.get(req.end))
+          : undefined;
+        if (!target) return fail(req.id, 'EBADF', 'this object is not open here');
         const t = this.#next++;
-        end.refs++;
+        target.refs++;
         this.#tickets.set(t, { end: req.end, owner: client });
         client.tickets.add(t);
         return { id: req.id, ticket: t };
@@ -186,6 +251,179 @@ export class Hub {
         ticket.owner.tickets.delete(req.ticket);
         client.holds.set(ticket.end, (client.holds.get(ticket.end) ?? 0) + 1);
         return { id: req.id };
+      }
+      case 'new': {
+        const obj: HubObject = {
+          kind: req.kind,
+          refs: 1,
+          waiters: [],
+          items: [],
+          maxsize: req.maxsize ?? 0,
+          unfinished: 0,
+          owner: null,
+          count: 0,
+          value: req.value ?? 0,
+          bound: req.bound ?? -1,
+          flag: false,
+          recovered: false,
+        };
+        const id = this.#next++;
+        this.#objs.set(id, obj);
+        client.holds.set(id, 1);
+        return { id: req.id, obj: id };
+      }
+      case 'unref': {
+        const n = client.holds.get(req.obj) ?? 0;
+        if (n === 0) return { id: req.id };
+        if (n === 1) client.holds.delete(req.obj);
+        else client.holds.set(req.obj, n - 1);
+        this.#unref(req.obj);
+        return { id: req.id };
+      }
+      default:
+        return this.#serveObject(client, req);
+    }
+  }
+
+  #serveObject(client: HubClient, req: HubRequest): HubReply | null {
+    const obj = 'obj' in req && client.holds.has(req.obj) ? this.#objs.get(req.obj) : undefined;
+    if (!obj) return fail(req.id, 'EBADF', 'this shared object is not held here');
+    const id = req.id;
+    switch (req.op) {
+      case 'qput': {
+        const bytes = req.bytes;
+        return this.#block(obj, client, req.ms, { id, ok: false }, () => {
+          if (obj.maxsize > 0 && obj.items.length >= obj.maxsize) return null;
+          obj.items.push(bytes);
+          obj.unfinished++;
+          return { id, ok: true };
+        });
+      }
+      case 'qget':
+        return this.#block(obj, client, req.ms, { id, ok: false }, () =>
+          obj.items.length > 0 ? { id, ok: true, bytes: obj.items.shift() } : null,
+        );
+      case 'qsize':
+        return { id, n: obj.items.length };
+      case 'qtaskdone':
+        if (obj.unfinished === 0) return fail(id, 'ValueError', 'taskDone() called too many times');
+        obj.unfinished--;
+        this.#settle(obj);
+        return { id };
+      case 'qjoin':
+        return this.#block(obj, client, req.ms, { id, ok: false }, () =>
+          obj.unfinished === 0 ? { id, ok: true } : null,
+        );
+      case 'acquire':
+        return this.#block(obj, client, req.ms, { id, ok: false }, () =>
+          this.#takeUnit(obj, client, id),
+        );
+      case 'release':
+        return this.#release(obj, client, id, req.n ?? 1);
+      case 'state':
+        return {
+          id,
+          n: obj.kind.endsWith('Semaphore') ? obj.value : obj.count,
+          ok: obj.kind === 'Event' ? obj.flag : obj.owner !== null,
+        };
+      case 'set':
+        obj.flag = req.flag;
+        this.#settle(obj);
+        return { id };
+      case 'wait':
+        return this.#block(obj, client, req.ms, { id, ok: false }, () =>
+          obj.flag ? { id, ok: true } : null,
+        );
+      default:
+        return fail(id, 'EINVAL', `unknown request ${(req as { op: string }).op}`);
+    }
+  }
+
+  /** One unit of a lock or semaphore for `client`, or null while none is free. */
+  #takeUnit(obj: HubObject, client: HubClient, id: number): HubReply | null {
+    if (obj.kind.endsWith('Semaphore')) {
+      if (obj.value === 0) return null;
+      obj.value--;
+      return { id, ok: true };
+    }
+    if (obj.owner === client && obj.kind === 'RLock') {
+      obj.count++;
+      return { id, ok: true };
+    }
+    if (obj.owner !== null) return null;
+    obj.owner = client;
+    obj.count = 1;
+    const recovered = obj.recovered;
+    obj.recovered = false;
+    return { id, ok: true, recovered };
+  }
+
+  #release(obj: HubObject, client: HubClient, id: number, n: number): HubReply {
+    if (obj.kind.endsWith('Semaphore')) {
+      if (obj.bound >= 0 && obj.value + n > obj.bound) {
+        return fail(id, 'ValueError', 'Semaphore released too many times');
+      }
+      obj.value += n;
+    } else if (obj.kind === 'RLock') {
+      if (obj.owner !== client) {
+        return fail(
+          id,
+          'RuntimeError',
+          'cannot release un-acquired lock (an RLock is released by the thread and process ' +
+            'that acquired it)',
+        );
+      }
+      if (--obj.count > 0) return { id };
+      obj.owner = null;
+    } else {
+      if (obj.owner === null) return fail(id, 'RuntimeError', 'release unlocked lock');
+      obj.owner = null;
+      obj.count = 0;
+    }
+    this.#settle(obj);
+    return { id };
+  }
+
+  /** Replies now when `attempt` can proceed, after `ms` (0: at once, < 0:
+   * never) with `timeout` when it cannot, or when a change lets it. */
+  #block(
+    obj: HubObject,
+    client: HubClient,
+    ms: number,
+    timeout: HubReply,
+    attempt: () => HubReply | null,
+  ): HubReply | null {
+    const r = attempt();
+    if (r) {
+      this.#settle(obj);
+      return r;
+    }
+    if (ms === 0) return timeout;
+    const w: ObjWaiter = { client, attempt, timeout, timer: null };
+    if (ms > 0) {
+      w.timer = setTimeout(() => {
+        obj.waiters = obj.waiters.filter((x) => x !== w);
+        client.reply(timeout);
+        this.#settle(obj);
+      }, ms);
+    }
+    obj.waiters.push(w);
+    return null;
+  }
+
+  /** Lets every waiter that now can proceed go, in arrival order. */
+  #settle(obj: HubObject): void {
+    let progress = true;
+    while (progress) {
+      progress = false;
+      for (const w of obj.waiters) {
+        const r = w.attempt();
+        if (!r) continue;
+        obj.waiters = obj.waiters.filter((x) => x !== w);
+        if (w.timer) clearTimeout(w.timer);
+        w.client.reply(r);
+        progress = true;
+        break;
       }
     }
   }
@@ -232,6 +470,11 @@ export class Hub {
   }
 
   #unref(id: number): void {
+    const obj = this.#objs.get(id);
+    if (obj) {
+      if (--obj.refs === 0) this.#objs.delete(id);
+      return;
+    }
     const end = this.#ends.get(id);
     if (!end) return;
     end.refs--;

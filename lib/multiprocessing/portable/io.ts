@@ -15,7 +15,7 @@ import {
   Worker,
   type MessagePort,
 } from 'node:worker_threads';
-import { NotSupportedError, OSError } from '../../core/errors';
+import { NotSupportedError, OSError, RuntimeError, ValueError } from '../../core/errors';
 import { isVirtualFd, VIRTUAL_FD_BASE } from '../../transfer/fd-transfer';
 import type { FdWatch } from '../../core/addon';
 import { header } from '../../transfer/framing';
@@ -26,7 +26,11 @@ import type { IoWorkerData } from './io-worker';
  * children (and to this process's other threads). */
 export const HUB_ENV = 'FORKFUL_HUB';
 
-type Request = HubRequest extends infer R ? (R extends HubRequest ? Omit<R, 'id'> : never) : never;
+export type Request = HubRequest extends infer R
+  ? R extends HubRequest
+    ? Omit<R, 'id'>
+    : never
+  : never;
 
 interface Pending {
   resolve(r: HubReply): void;
@@ -151,13 +155,27 @@ function io(): IoClient {
   return client;
 }
 
-function check(r: HubReply): HubReply {
+/** The reply, or its error as forkful's typed error. */
+export function check(r: HubReply): HubReply {
   if (r.error) {
-    const err = new OSError(r.error.message);
-    err.code = r.error.code;
+    const { code, message } = r.error;
+    if (code === 'ValueError') throw new ValueError(message);
+    if (code === 'RuntimeError') throw new RuntimeError(message);
+    const err = new OSError(message);
+    err.code = code;
     throw err;
   }
   return r;
+}
+
+/** A blocking request to the hub (the caller waits in Atomics.wait). */
+export function hubCallSync(req: Request): HubReply {
+  return check(io().callSync(req));
+}
+
+/** A request to the hub, awaited; `refed` keeps the event loop alive meanwhile. */
+export async function hubCall(req: Request, refed = true): Promise<HubReply> {
+  return check(await io().call(req, refed).reply);
 }
 
 function end(fd: number): number {
@@ -170,16 +188,23 @@ function end(fd: number): number {
   return fd - VIRTUAL_FD_BASE;
 }
 
-/** The end's hold for a receiver (a thread or spawned child) to claim. */
-export function portableTicket(fd: number): number | undefined {
-  if (!isVirtualFd(fd)) return undefined;
-  return check(io().callSync({ op: 'ticket', end: end(fd) })).ticket;
+/** A hold on a hub object (a pipe's end, a queue, a lock) for a receiver
+ * (a thread or spawned child) to claim. */
+export function hubTicket(id: number): number {
+  return check(io().callSync({ op: 'ticket', end: id })).ticket!;
 }
 
 /** Takes the hold a sender made for this thread. */
-export function claimPortableTicket(ticket: number): void {
+export function claimHubTicket(ticket: number): void {
   check(io().callSync({ op: 'claim', ticket }));
 }
+
+/** The end's hold for a receiver, for a Connection over a virtual fd. */
+export function portableTicket(fd: number): number | undefined {
+  return isVirtualFd(fd) ? hubTicket(end(fd)) : undefined;
+}
+
+export const claimPortableTicket = claimHubTicket;
 
 /** A uv_poll watch, on a portable pipe: `callback` runs while data (or end
  * of file) is there and the watch is started. Writes never wait for room
