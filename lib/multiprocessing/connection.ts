@@ -63,6 +63,10 @@ function addon(): ConnectionBackend {
   return native ?? portableFds;
 }
 
+/** @internal What owners of raw pipe ends (Pool's workers) call: the
+ * addon, or the portable backend's virtual fds without it. */
+export const pipeBackend = addon;
+
 /** The part of `buf` from `offset` on, or undefined if offset is invalid
  * (#into then reports it). */
 function intoView(buf: ArrayBufferView, offset: number): Buffer | undefined {
