@@ -2,8 +2,7 @@
 // official node.exe (Wine here, Windows for real elsewhere). Each check
 // asserts inside the process where its behaviour happens and prints
 // `ok <name>`; the first failure prints `FAIL <name>: <why>` and ends the
-// program with exit code 1. Every wait is bounded. Pool needs the addon
-// today (see the README's support matrix): it is not checked here.
+// program with exit code 1. Every wait is bounded.
 'use strict';
 const assert = require('node:assert');
 const path = require('node:path');
@@ -115,6 +114,28 @@ const checks = {
     await bounded(holder.join(), 60, 'Process.join');
     assert.strictEqual(lock.acquire({ timeout: 30 }), true);
     lock.release();
+  },
+
+  async pool() {
+    const pool = new mp.Pool(2);
+    try {
+      const out = await bounded(
+        pool.map((x) => x * x, [1, 2, 3, 4, 5, 6]),
+        120,
+        'Pool.map',
+      );
+      assert.deepStrictEqual(out, [1, 4, 9, 16, 25, 36]);
+      const pids = new Set(
+        await bounded(
+          pool.map(() => process.pid, [1, 2, 3, 4]),
+          60,
+          'map',
+        ),
+      );
+      assert.ok(!pids.has(process.pid), 'tasks ran in the workers');
+    } finally {
+      pool.terminate();
+    }
   },
 
   async threadLockLocal() {
