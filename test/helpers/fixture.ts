@@ -66,3 +66,7 @@ export const backends: [string, NodeJS.ProcessEnv][] =
         ['default', {}],
         ['portable', { FORKFUL_NO_NATIVE: '1' }],
       ];
+
+/** False under FORKFUL_NO_NATIVE=1: tests of the addon itself (its binary,
+ * the os functions it implements) skip there, as fork tests do. */
+export const addonTested = process.env.FORKFUL_NO_NATIVE !== '1';
