@@ -8,6 +8,7 @@ import { connectionRevivers } from './multiprocessing/connection';
 import { queueRevivers } from './multiprocessing/queue/queues';
 import { managedRevivers } from './multiprocessing/portable/managed';
 import { portableQueueRevivers } from './multiprocessing/portable/queue';
+import { portableSharedctypesRevivers } from './multiprocessing/portable/sharedctypes';
 import { barrierRevivers } from './synchronize/barrier';
 import { conditionRevivers } from './synchronize/condition';
 import { eventRevivers } from './synchronize/event';
@@ -28,5 +29,6 @@ installRevivers({
   ...queueRevivers,
   ...managedRevivers,
   ...portableQueueRevivers,
+  ...portableSharedctypesRevivers,
   ...localRevivers,
 });

@@ -27,15 +27,7 @@ export {
   type PoolOptions,
   type AsyncCallbacks,
 } from './pool/pool';
-export {
-  Condition,
-  Barrier,
-  Value,
-  Array,
-  RawValue,
-  RawArray,
-  arenaEnvironment,
-} from '../synchronize';
+export { Condition, arenaEnvironment } from '../synchronize';
 
 // Without the addon (Windows, macOS, no prebuild, FORKFUL_NO_NATIVE=1) the
 // locks, Event and queues that processes share are kept by the portable hub
@@ -46,6 +38,7 @@ import { native } from '../core/native';
 import * as arena from '../synchronize';
 import * as queues from './queue/queues';
 import {
+  PortableBarrier,
   PortableBoundedSemaphore,
   PortableEvent,
   PortableLock,
@@ -53,6 +46,12 @@ import {
   PortableSemaphore,
 } from './portable/managed';
 import { PortableJoinableQueue, PortableQueue, PortableSimpleQueue } from './portable/queue';
+import {
+  PortableArray,
+  PortableRawArray,
+  PortableRawValue,
+  PortableValue,
+} from './portable/sharedctypes';
 
 const portable = native === null;
 function pick<T>(native: T, portableClass: unknown): T {
@@ -75,3 +74,11 @@ export const JoinableQueue = pick(queues.JoinableQueue, PortableJoinableQueue);
 export type JoinableQueue = queues.JoinableQueue;
 export const SimpleQueue = pick(queues.SimpleQueue, PortableSimpleQueue);
 export type SimpleQueue = queues.SimpleQueue;
+export const Value = pick(arena.Value, PortableValue);
+export const Array = pick(arena.Array, PortableArray);
+export const RawValue = pick(arena.RawValue, PortableRawValue);
+export type RawValue = arena.RawValue;
+export const RawArray = pick(arena.RawArray, PortableRawArray);
+export type RawArray = arena.RawArray;
+export const Barrier = pick(arena.Barrier, PortableBarrier);
+export type Barrier = arena.Barrier;

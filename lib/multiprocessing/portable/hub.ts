@@ -17,7 +17,20 @@ export type HubRequest =
   | { id: number; op: 'close'; end: number }
   | { id: number; op: 'ticket'; end: number }
   | { id: number; op: 'claim'; ticket: number }
-  | { id: number; op: 'new'; kind: ObjectKind; maxsize?: number; value?: number; bound?: number }
+  | {
+      id: number;
+      op: 'new';
+      kind: ObjectKind;
+      maxsize?: number;
+      value?: number;
+      bound?: number;
+      bytes?: Uint8Array;
+    }
+  | { id: number; op: 'vread'; obj: number; offset: number; n: number }
+  | { id: number; op: 'bwait'; obj: number; ms: number }
+  | { id: number; op: 'bdone'; obj: number; ok: boolean }
+  | { id: number; op: 'bbreak'; obj: number; reset: boolean }
+  | { id: number; op: 'vwrite'; obj: number; offset: number; bytes: Uint8Array }
   | { id: number; op: 'unref'; obj: number }
   | { id: number; op: 'qput'; obj: number; bytes: Uint8Array; ms: number }
   | { id: number; op: 'qget'; obj: number; ms: number }
@@ -32,7 +45,15 @@ export type HubRequest =
 
 /** What the hub keeps beside pipes (Python's SyncManager's objects). */
 export type ObjectKind =
-  'Queue' | 'JoinableQueue' | 'Lock' | 'RLock' | 'Semaphore' | 'BoundedSemaphore' | 'Event';
+  | 'Queue'
+  | 'JoinableQueue'
+  | 'Lock'
+  | 'RLock'
+  | 'Semaphore'
+  | 'BoundedSemaphore'
+  | 'Event'
+  | 'Memory'
+  | 'Barrier';
 
 /** A reply: `error` names an errno (EBADF, EPIPE) with a message. */
 export interface HubReply {
@@ -117,6 +138,12 @@ interface HubObject {
   flag: boolean;
   /** The last owner went away holding it: the next acquirer is told. */
   recovered: boolean;
+  /** Memory (Value/Array): its bytes. */
+  memory: Buffer;
+  /** Barrier: its generation (bumped when the parties are released). */
+  gen: number;
+  /** Barrier: the last arrival runs the action; the others wait for it. */
+  draining: boolean;
 }
 
 function fail(id: number, code: string, message: string): HubReply {
@@ -266,6 +293,9 @@ export class Hub {
           bound: req.bound ?? -1,
           flag: false,
           recovered: false,
+          memory: Buffer.from(req.bytes ?? new Uint8Array(0)),
+          gen: 0,
+          draining: false,
         };
         const id = this.#next++;
         this.#objs.set(id, obj);
@@ -324,8 +354,53 @@ export class Hub {
         return {
           id,
           n: obj.kind.endsWith('Semaphore') ? obj.value : obj.count,
-          ok: obj.kind === 'Event' ? obj.flag : obj.owner !== null,
+          ok: obj.kind === 'Event' || obj.kind === 'Barrier' ? obj.flag : obj.owner !== null,
         };
+      case 'vread': {
+        const out = Buffer.allocUnsafeSlow(req.n);
+        obj.memory.copy(out, 0, req.offset, req.offset + req.n);
+        return { id, bytes: out };
+      }
+      case 'vwrite':
+        obj.memory.set(req.bytes, req.offset);
+        return { id };
+      case 'bwait': {
+        // Python's Barrier: `value` parties, `count` arrived, `flag` broken.
+        if (obj.flag) return fail(id, 'BrokenBarrierError', 'the Barrier is broken');
+        const index = obj.count++;
+        if (obj.count === obj.value) {
+          obj.draining = true; // this caller runs the action, then sends bdone
+          return { id, n: index, ok: true };
+        }
+        const gen = obj.gen;
+        const broken = (): HubReply | null =>
+          obj.flag ? fail(id, 'BrokenBarrierError', 'the Barrier was aborted or reset') : null;
+        return this.#block(
+          obj,
+          client,
+          req.ms,
+          fail(id, 'BrokenBarrierError', 'the Barrier timed out and is now broken'),
+          () => (obj.gen !== gen ? { id, n: index, ok: false } : broken()),
+          () => this.#breakBarrier(obj),
+        );
+      }
+      case 'bdone':
+        if (req.ok) {
+          obj.gen++;
+          obj.count = 0;
+          obj.draining = false;
+          this.#settle(obj);
+        } else {
+          this.#breakBarrier(obj);
+        }
+        return { id };
+      case 'bbreak':
+        this.#breakBarrier(obj);
+        if (req.reset) {
+          obj.flag = false;
+          obj.gen++;
+        }
+        return { id };
       case 'set':
         obj.flag = req.flag;
         this.#settle(obj);
@@ -392,6 +467,7 @@ export class Hub {
     ms: number,
     timeout: HubReply,
     attempt: () => HubReply | null,
+    onTimeout?: () => void,
   ): HubReply | null {
     const r = attempt();
     if (r) {
@@ -404,11 +480,20 @@ export class Hub {
       w.timer = setTimeout(() => {
         obj.waiters = obj.waiters.filter((x) => x !== w);
         client.reply(timeout);
+        onTimeout?.();
         this.#settle(obj);
       }, ms);
     }
     obj.waiters.push(w);
     return null;
+  }
+
+  /** Breaks a Barrier: every party waiting now fails. */
+  #breakBarrier(obj: HubObject): void {
+    obj.flag = true;
+    obj.count = 0;
+    obj.draining = false;
+    this.#settle(obj);
   }
 
   /** Lets every waiter that now can proceed go, in arrival order. */

@@ -15,7 +15,13 @@ import {
   Worker,
   type MessagePort,
 } from 'node:worker_threads';
-import { NotSupportedError, OSError, RuntimeError, ValueError } from '../../core/errors';
+import {
+  BrokenBarrierError,
+  NotSupportedError,
+  OSError,
+  RuntimeError,
+  ValueError,
+} from '../../core/errors';
 import { isVirtualFd, VIRTUAL_FD_BASE } from '../../transfer/fd-transfer';
 import type { FdWatch } from '../../core/addon';
 import { header } from '../../transfer/framing';
@@ -161,6 +167,7 @@ export function check(r: HubReply): HubReply {
     const { code, message } = r.error;
     if (code === 'ValueError') throw new ValueError(message);
     if (code === 'RuntimeError') throw new RuntimeError(message);
+    if (code === 'BrokenBarrierError') throw new BrokenBarrierError(message);
     const err = new OSError(message);
     err.code = code;
     throw err;

@@ -7,6 +7,7 @@
 // hub sees its connection close, and the next acquirer is warned, as with
 // the native locks.
 import { ValueError } from '../../core/errors';
+import type { BarrierOptions } from '../../synchronize/barrier';
 import { Acquirable } from '../../synchronize/acquirable';
 import { acquireTimeout, waitTimeout, type AcquireOptions } from '../../synchronize/args';
 import { FOREVER } from '../../core/timeout';
@@ -34,7 +35,7 @@ const holds = new FinalizationRegistry<number>((obj) => {
 export function hubObject(
   owner: object,
   kind: ObjectKind,
-  init: { maxsize?: number; value?: number; bound?: number },
+  init: { maxsize?: number; value?: number; bound?: number; bytes?: Uint8Array },
   revive?: HubHandle,
 ): number {
   let obj: number;
@@ -210,6 +211,103 @@ export class PortableEvent {
   }
 }
 
+interface BarrierHandle extends HubHandle {
+  parties: number;
+  timeout: number;
+}
+
+/** multiprocessing.Barrier without the addon (Python's algorithm, kept by
+ * the hub). The action runs in the party that arrives last, from that
+ * party's copy (a revived copy has none unless given one). */
+export class PortableBarrier {
+  /** @internal */ readonly _obj: number;
+  readonly parties: number;
+  readonly #timeout: number;
+  action: (() => void) | null;
+
+  constructor(
+    parties: number | BarrierHandle,
+    action?: (() => void) | BarrierOptions | null,
+    timeout?: number | null,
+  ) {
+    if (typeof parties === 'object') {
+      this.parties = parties.parties;
+      this.#timeout = parties.timeout;
+      this.action = null;
+      this._obj = hubObject(this, 'Barrier', {}, parties);
+      return;
+    }
+    const opts: BarrierOptions =
+      typeof action === 'object' && action !== null ? action : { action, timeout };
+    if (!Number.isInteger(parties) || parties < 1) {
+      throw new ValueError(`Barrier: parties must be an integer >= 1, got ${parties}`);
+    }
+    if (opts.action !== undefined && opts.action !== null && typeof opts.action !== 'function') {
+      throw new TypeError('Barrier: action must be a function');
+    }
+    this.parties = parties;
+    this.#timeout = waitTimeout(opts.timeout, 'Barrier');
+    this.action = opts.action ?? null;
+    this._obj = hubObject(this, 'Barrier', { value: parties });
+  }
+
+  get nWaiting(): number {
+    return hubCallSync({ op: 'state', obj: this._obj }).n!;
+  }
+
+  get broken(): boolean {
+    return hubCallSync({ op: 'state', obj: this._obj }).ok === true;
+  }
+
+  #ms(timeout: number | null | undefined, what: string): number {
+    return hubMs(
+      timeout === undefined || timeout === null ? this.#timeout : waitTimeout(timeout, what),
+    );
+  }
+
+  /** The last to arrive runs the action, then lets the others go. */
+  #arrived(r: HubReply): number {
+    if (r.ok) {
+      try {
+        this.action?.();
+      } catch (err) {
+        hubCallSync({ op: 'bdone', obj: this._obj, ok: false });
+        throw err;
+      }
+      hubCallSync({ op: 'bdone', obj: this._obj, ok: true });
+    }
+    return r.n!;
+  }
+
+  /** Waits for every party; returns this party's arrival index. */
+  wait(timeout?: number | null): number {
+    const ms = this.#ms(timeout, 'Barrier.wait');
+    return this.#arrived(hubCallSync({ op: 'bwait', obj: this._obj, ms }));
+  }
+
+  async waitAsync(timeout?: number | null): Promise<number> {
+    const ms = this.#ms(timeout, 'Barrier.waitAsync');
+    return this.#arrived(await hubCall({ op: 'bwait', obj: this._obj, ms }));
+  }
+
+  /** Back to the empty state; current waiters get BrokenBarrierError. */
+  reset(): void {
+    hubCallSync({ op: 'bbreak', obj: this._obj, reset: true });
+  }
+
+  /** Breaks the barrier until reset(). */
+  abort(): void {
+    hubCallSync({ op: 'bbreak', obj: this._obj, reset: false });
+  }
+
+  [kShare](): ShareState {
+    return {
+      kind: 'forkful.hub.Barrier',
+      state: { ...hubHandle(this._obj), parties: this.parties, timeout: this.#timeout },
+    };
+  }
+}
+
 /** How this module's kinds are revived (installed by lib/shareables.ts). */
 export const managedRevivers: Revivers = {
   'forkful.hub.Lock': (s) => new PortableLock(s as HubHandle),
@@ -217,4 +315,5 @@ export const managedRevivers: Revivers = {
   'forkful.hub.Semaphore': (s) => new PortableSemaphore(s as HubHandle),
   'forkful.hub.BoundedSemaphore': (s) => new PortableBoundedSemaphore(s as HubHandle),
   'forkful.hub.Event': (s) => new PortableEvent(s as HubHandle),
+  'forkful.hub.Barrier': (s) => new PortableBarrier(s as BarrierHandle),
 };
