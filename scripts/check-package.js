@@ -116,7 +116,7 @@ function npmCli() {
 }
 
 /** A fresh project in `dir` with the tarball installed; returns npm's result. */
-function freshInstall(dir, tarball, node, env, extra) {
+function freshInstall(dir, tarball, node, env, extra, timeout = 5 * MINUTE) {
   fs.mkdirSync(dir, { recursive: true });
   fs.writeFileSync(
     path.join(dir, 'package.json'),
@@ -126,7 +126,7 @@ function freshInstall(dir, tarball, node, env, extra) {
   return run(
     node,
     [npmCli(), 'install', tarball, '--no-audit', '--no-fund', '--prefer-offline', ...extra],
-    { cwd: dir, env, timeout: 5 * MINUTE },
+    { cwd: dir, env, timeout },
   );
 }
 
@@ -263,8 +263,10 @@ function checkAll(work) {
   const publint = run(
     process.execPath,
     [path.join(root, 'node_modules', 'publint', 'src', 'cli.js'), 'run', tarball, '--strict'],
-    { cwd: root },
+    // CI=true turns colours on in publint's output: plain text is what is read.
+    { cwd: root, env: { ...process.env, NO_COLOR: '1', FORCE_COLOR: '0' } },
   );
+  publint.stdout = publint.stdout.replace(/\x1b\[[0-9;]*m/g, '');
   const publintSaid = publint.stdout
     .split('\n')
     .filter((l) => l && !/^(Running publint|Unpacking tarball|Linting\.\.\.|All good!)/.test(l));
@@ -408,7 +410,16 @@ function checkNoMatch(work, tarball) {
     LIBC: 'musl',
     npm_config_nodedir: home,
   };
-  let r = freshInstall(compiled, tarball, node, withCompiler, ['--foreground-scripts']);
+  // A compile of native/ with make -j2 (node-gyp reads JOBS) takes about a
+  // minute on an idle 2-core machine; the bound leaves room for a busy one.
+  let r = freshInstall(
+    compiled,
+    tarball,
+    node,
+    { ...withCompiler, JOBS: '2' },
+    ['--foreground-scripts'],
+    15 * MINUTE,
+  );
   const pkg = path.join(compiled, 'node_modules', 'forkful');
   check(
     r.status === 0 &&
@@ -515,10 +526,12 @@ function checkArm64(work, tarball) {
   for (const major of opts.majors) {
     const version = versionOf(major);
     const armNode = path.join(install(major, 'linux', 'arm64'), 'bin', 'node');
+    // Emulated, a Thread's isolate takes seconds to start: the smoke's own
+    // bounds are widened (it still fails, with a message, on a hang).
     const smoke = run(qemu, ['-L', sysroot, armNode, 'smoke.js'], {
       cwd: project,
-      env,
-      timeout: 5 * MINUTE,
+      env: { ...env, FORKFUL_SMOKE_WAIT_S: '150' },
+      timeout: 8 * MINUTE,
     });
     const binary = `prebuilds/${fileFor(major, arm)}`;
     checkSmoke(`Node ${version} arm64 (qemu)`, smoke, {

@@ -9,7 +9,8 @@ const os = require('forkful/os');
 const { Pool, Process, Lock, Value, getStartMethod } = require('forkful/multiprocessing');
 const { Thread } = require('forkful/threading');
 
-const WAIT_S = 30;
+// How long each wait may take (check-package.js widens it under qemu).
+const WAIT_S = Number(process.env.FORKFUL_SMOKE_WAIT_S) || 30;
 
 /** `promise`, or a rejection after `seconds`. */
 function bounded(promise, seconds, what) {
