@@ -6,6 +6,9 @@
 // Lower layers never load it (transfer/shareable.ts only holds the table).
 import { connectionRevivers } from './multiprocessing/connection';
 import { queueRevivers } from './multiprocessing/queue/queues';
+import { managedRevivers } from './multiprocessing/portable/managed';
+import { portableQueueRevivers } from './multiprocessing/portable/queue';
+import { portableSharedctypesRevivers } from './multiprocessing/portable/sharedctypes';
 import { barrierRevivers } from './synchronize/barrier';
 import { conditionRevivers } from './synchronize/condition';
 import { eventRevivers } from './synchronize/event';
@@ -24,5 +27,8 @@ installRevivers({
   ...sharedctypesRevivers,
   ...connectionRevivers,
   ...queueRevivers,
+  ...managedRevivers,
+  ...portableQueueRevivers,
+  ...portableSharedctypesRevivers,
   ...localRevivers,
 });

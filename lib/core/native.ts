@@ -168,8 +168,8 @@ export function requireNative(what: string): NativeAddon {
 
 /** How forkful's native addon stands in this process (`nativeStatus()`). */
 export interface NativeStatus {
-  /** Whether the addon loaded: os.fork(), the fork start method, Pipe, Queue,
-   * Pool, the locks and shared values need it. */
+  /** Whether the addon loaded: os.fork() and the fork start method need it;
+   * without it the rest runs on the portable backend (README: Backends). */
   loaded: boolean;
   /** The binary that loaded (absolute path), or null. */
   binary: string | null;
@@ -238,9 +238,11 @@ if (
   process.env.FORKFUL_NATIVE_WARNED = '1';
   process.emitWarning(
     "forkful's native addon did not load, so forkful runs without its fork backend: " +
-      'os.fork(), Pool, Pipe, Queue, the locks and shared Value/Array throw ' +
-      'NotSupportedError; Process starts children with child_process.fork (the spawn ' +
-      `backend).\n  Why: ${loadError?.message}\n  Fix: ${fixFor()}\n` +
+      'os.fork() throws NotSupportedError, and the rest runs on the portable backend, ' +
+      'slower: Process and Pool start children with child_process.fork (the spawn ' +
+      'backend), pipes, queues and cross-process locks go through a hub process, and ' +
+      'Condition, Barrier and Value/Array are shared by the Threads of one process only.' +
+      `\n  Why: ${loadError?.message}\n  Fix: ${fixFor()}\n` +
       '  nativeStatus() reports this; FORKFUL_NO_NATIVE=1 chooses it deliberately and ' +
       'silences this warning.',
     { type: 'ForkfulWarning', code: 'FORKFUL_NO_NATIVE_ADDON' },

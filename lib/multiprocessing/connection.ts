@@ -14,10 +14,11 @@
 import { constants as osConstants } from 'node:os';
 import { afterFork, Order } from '../runtime/lifecycle';
 import { transferFd } from '../transfer/fd-transfer';
-import { EOFError, NotSupportedError, OSError, ValueError } from '../core/errors';
+import { EOFError, OSError, ValueError } from '../core/errors';
 import { parseTimeout, timeoutMs } from '../core/timeout';
 import type { FdWatch } from '../core/addon';
-import { native, nativeLoadError, type NativeAddon } from '../core/native';
+import { native, type NativeAddon } from '../core/native';
+import { claimPortableTicket, portableFds, portableTicket } from './portable/io';
 import { serialize } from '../transfer/serialize';
 import { bodySize, header, headerBytesMissing, headerSize } from '../transfer/framing';
 import { decodeMessage, encodeFast, scratch } from '../transfer/wire';
@@ -44,15 +45,28 @@ afterFork("connection: disarm the parent's waits", Order.multiprocessing, () => 
   watching.clear();
 });
 
-function addon(): NativeAddon {
-  if (native) return native;
-  const why = nativeLoadError instanceof Error ? nativeLoadError.message : String(nativeLoadError);
-  throw new NotSupportedError(
-    `Pipe, Connection and Queue need forkful's native addon, which is not available here ` +
-      `(${why}); without it (Windows) they are not implemented yet. A spawned Process still ` +
-      `gets its args and reports its exit code.`,
-  );
+/** What Connection calls on the addon: the addon's functions, or the
+ * portable backend's for the virtual fds of its pipes where the addon is
+ * absent (portable/io.ts). */
+type ConnectionBackend = Pick<
+  NativeAddon,
+  | 'sendFrame'
+  | 'readInto'
+  | 'waitReadable'
+  | 'writeSome'
+  | 'FdWatch'
+  | 'close'
+  | 'socketpair'
+  | 'nbPipe'
+>;
+
+function addon(): ConnectionBackend {
+  return native ?? portableFds;
 }
+
+/** @internal What owners of raw pipe ends (Pool's workers) call: the
+ * addon, or the portable backend's virtual fds without it. */
+export const pipeBackend = addon;
 
 /** The part of `buf` from `offset` on, or undefined if offset is invalid
  * (#into then reports it). */
@@ -343,6 +357,7 @@ export class Connection {
       kind: 'forkful.Connection',
       state: {
         fd: transferFd(this.#fd),
+        ticket: portableTicket(this.#fd),
         readable: this.#readable,
         writable: this.#writable,
         exact: this.#exact,
@@ -651,7 +666,14 @@ export class Connection {
 /** How this module's kinds are revived (installed by lib/shareables.ts). */
 export const connectionRevivers: Revivers = {
   'forkful.Connection': (state) => {
-    const s = state as { fd: number; readable: boolean; writable: boolean; exact: boolean };
+    const s = state as {
+      fd: number;
+      ticket?: number;
+      readable: boolean;
+      writable: boolean;
+      exact: boolean;
+    };
+    if (s.ticket !== undefined) claimPortableTicket(s.ticket);
     return new Connection(s.fd, s);
   },
 };

@@ -18,13 +18,7 @@ export {
   type StartMethod,
 } from './start-method';
 export { getContext, type Context } from './context';
-export {
-  Queue,
-  JoinableQueue,
-  SimpleQueue,
-  type PutOptions,
-  type GetOptions,
-} from './queue/queues';
+export { type PutOptions, type GetOptions } from './queue/queues';
 export {
   Pool,
   withPool,
@@ -33,17 +27,58 @@ export {
   type PoolOptions,
   type AsyncCallbacks,
 } from './pool/pool';
-export {
-  Lock,
-  RLock,
-  Semaphore,
-  BoundedSemaphore,
-  Condition,
-  Event,
-  Barrier,
-  Value,
-  Array,
-  RawValue,
-  RawArray,
-  arenaEnvironment,
-} from '../synchronize';
+export { Condition, arenaEnvironment } from '../synchronize';
+
+// Without the addon (Windows, macOS, no prebuild, FORKFUL_NO_NATIVE=1) the
+// locks, Event and queues that processes share are kept by the portable hub
+// (portable/managed.ts, portable/queue.ts), as Python's SyncManager keeps
+// them; with it, they live in the shared arena. Same API either way (the
+// portable classes are typed as the native ones they stand for).
+import { native } from '../core/native';
+import * as arena from '../synchronize';
+import * as queues from './queue/queues';
+import {
+  PortableBarrier,
+  PortableBoundedSemaphore,
+  PortableEvent,
+  PortableLock,
+  PortableRLock,
+  PortableSemaphore,
+} from './portable/managed';
+import { PortableJoinableQueue, PortableQueue, PortableSimpleQueue } from './portable/queue';
+import {
+  PortableArray,
+  PortableRawArray,
+  PortableRawValue,
+  PortableValue,
+} from './portable/sharedctypes';
+
+const portable = native === null;
+function pick<T>(native: T, portableClass: unknown): T {
+  return portable ? (portableClass as T) : native;
+}
+
+export const Lock = pick(arena.Lock, PortableLock);
+export type Lock = arena.Lock;
+export const RLock = pick(arena.RLock, PortableRLock);
+export type RLock = arena.RLock;
+export const Semaphore = pick(arena.Semaphore, PortableSemaphore);
+export type Semaphore = arena.Semaphore;
+export const BoundedSemaphore = pick(arena.BoundedSemaphore, PortableBoundedSemaphore);
+export type BoundedSemaphore = arena.BoundedSemaphore;
+export const Event = pick(arena.Event, PortableEvent);
+export type Event = arena.Event;
+export const Queue = pick(queues.Queue, PortableQueue);
+export type Queue = queues.Queue;
+export const JoinableQueue = pick(queues.JoinableQueue, PortableJoinableQueue);
+export type JoinableQueue = queues.JoinableQueue;
+export const SimpleQueue = pick(queues.SimpleQueue, PortableSimpleQueue);
+export type SimpleQueue = queues.SimpleQueue;
+export const Value = pick(arena.Value, PortableValue);
+export const Array = pick(arena.Array, PortableArray);
+export const RawValue = pick(arena.RawValue, PortableRawValue);
+export type RawValue = arena.RawValue;
+export const RawArray = pick(arena.RawArray, PortableRawArray);
+export type RawArray = arena.RawArray;
+export const Barrier = pick(arena.Barrier, PortableBarrier);
+export type Barrier = arena.Barrier;

@@ -3,7 +3,9 @@
 // while any process or thread may still use it (see docs/synchronize.md).
 import { RuntimeError } from '../core/errors';
 import { afterFork, atExit, Order } from '../runtime/lifecycle';
-import { native, requireNative, type NativeAddon } from '../core/native';
+import { native } from '../core/native';
+import { isMainThread } from 'node:worker_threads';
+import { portableArena, type ArenaBackend } from './portable/arena';
 
 /** The environment variable through which spawned children find the arena. */
 export const ARENA_ENV = 'FORKFUL_ARENA';
@@ -29,35 +31,37 @@ export interface BlockState {
 /** This thread's kernel tid, the owner mark written into lock words. */
 export const self = { tid: 0 };
 
-let addon: NativeAddon | null = null;
+let addon: ArenaBackend | null = null;
 let arenaId = '';
 let i32: Int32Array | null = null;
 let sab: SharedArrayBuffer | null = null;
 
-function ensure(what: string): NativeAddon {
+/** True where the addon's arena (futexes in MAP_SHARED memory, Linux) is
+ * absent: the primitives then live in the portable arena (one
+ * SharedArrayBuffer per process, shared with its Threads). */
+export const portable: boolean = !native || typeof native.arenaInit !== 'function';
+
+function ensure(): ArenaBackend {
   if (i32 !== null) return addon!;
-  const n = requireNative(what);
-  if (typeof n.arenaInit !== 'function') {
-    throw new RuntimeError(
-      `${what} needs futexes in shared memory, which forkful implements on Linux only`,
-    );
-  }
+  const n: ArenaBackend = portable ? portableArena() : native!;
   const info = n.arenaInit();
   arenaId = info.id;
-  sab = n.arenaBuffer() as SharedArrayBuffer;
+  sab = n.arenaBuffer();
   i32 = new Int32Array(sab);
   self.tid = n.gettid();
   addon = n;
   return n;
 }
 
-/** The addon, with the arena set up (created on first use). */
-export function arenaNative(what: string): NativeAddon {
-  return addon ?? ensure(what);
+/** The arena's backend, set up on first use (the addon's where it loads,
+ * the portable one elsewhere). `what` names the caller, for symmetry with
+ * requireNative; every backend serves every primitive. */
+export function arenaNative(_what: string): ArenaBackend {
+  return addon ?? ensure();
 }
 
-/** The addon, once the arena is set up (every object's constructor ensured it). */
-export function nat(): NativeAddon {
+/** The backend, once the arena is set up (every object's constructor ensured it). */
+export function nat(): ArenaBackend {
   return addon!;
 }
 
@@ -156,6 +160,13 @@ export class Block {
    * gone or lives in another process tree's arena. */
   static revive(what: string, kind: Kind, state: BlockState, owner: object): Block {
     const n = arenaNative(what);
+    if (state.arena !== arenaId && portable) {
+      throw new RuntimeError(
+        `this ${what} lives in another process's memory (${state.arena}): without forkful's ` +
+          `native addon, locks and shared values are shared by the Threads of one process ` +
+          `only`,
+      );
+    }
     if (state.arena !== arenaId) {
       throw new RuntimeError(
         `this ${what} lives in another forkful arena (${state.arena}; this process uses ` +
@@ -182,7 +193,7 @@ export class Block {
  * no native arena. */
 export function arenaEnvironment(): Record<string, string> {
   if (!native || typeof native.arenaInit !== 'function') return {};
-  const info = ensure('arenaEnvironment').arenaInit(); // idempotent: the arena's facts
+  const info = ensure().arenaInit(); // idempotent: the arena's facts
   return { [ARENA_ENV]: `${info.path}#${info.id}` };
 }
 
@@ -194,8 +205,8 @@ export function arenaInfo(): {
   live: number;
   path: string;
 } | null {
-  if (!native || typeof native.arenaInfo !== 'function') return null;
-  return native.arenaInfo();
+  if (portable) return i32 === null ? null : addon!.arenaInit();
+  return native!.arenaInfo();
 }
 
 // A process that attached to its parent's arena (a spawned child) or was
@@ -204,6 +215,11 @@ let releaseAtExit = false;
 atExit("arena: give this process's holds back", Order.synchronize + 90, () => {
   if (releaseAtExit) native?.arenaReleaseAll();
 });
+
+// On the portable backend the main thread makes its arena at load, so that
+// every Worker started later (a forkful Thread or any other) finds it in its
+// environment data and shares it.
+if (portable && isMainThread) ensure();
 
 // A spawned child started with arenaEnvironment(): attach at load, and give
 // the blocks back when this process ends (its parent's arena outlives it).
@@ -218,7 +234,7 @@ if (wanted && native && typeof native.arenaAttach === 'function') {
   if (info === null || info.id !== wanted.slice(hash + 1)) {
     try {
       native.arenaAttach(wanted.slice(0, hash), wanted.slice(hash + 1));
-      ensure('the shared arena');
+      ensure();
       releaseAtExit = true;
     } catch (err) {
       process.emitWarning(

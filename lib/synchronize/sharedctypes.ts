@@ -42,7 +42,8 @@ const TYPECODES: Record<string, TypedArrayClass> = {
 export type Typecode = 'b' | 'B' | 'h' | 'H' | 'i' | 'I' | 'l' | 'L' | 'q' | 'Q' | 'f' | 'd';
 export type Scalar = number | bigint;
 
-function typeOf(typecode: unknown, what: string): TypedArrayClass {
+/** @internal The typed array class of a typecode (ValueError for another). */
+export function typeOf(typecode: unknown, what: string): TypedArrayClass {
   const cls = typeof typecode === 'string' ? TYPECODES[typecode] : undefined;
   if (!cls) {
     throw new ValueError(
@@ -56,7 +57,8 @@ function isBig(typecode: string): boolean {
   return 'lLqQ'.includes(typecode);
 }
 
-function coerce(typecode: string, v: unknown, what: string): Scalar {
+/** @internal A value checked and converted for a typecode. */
+export function coerce(typecode: string, v: unknown, what: string): Scalar {
   if (isBig(typecode)) {
     if (typeof v === 'bigint') return v;
     if (typeof v === 'number' && Number.isInteger(v)) return BigInt(v);

@@ -7,11 +7,20 @@
 
 type Collector = (fd: number) => number;
 
+/** Where the virtual fds of the portable backend's pipes start (no process
+ * has real fds this high): an end of a pipe held by the portable hub, which
+ * travels as its number and is claimed on arrival (multiprocessing/portable). */
+export const VIRTUAL_FD_BASE = 2 ** 30;
+
+export function isVirtualFd(fd: number): boolean {
+  return fd >= VIRTUAL_FD_BASE;
+}
+
 let collector: Collector | null = null;
 
 /** The number `fd` will have where the value being encoded is decoded. */
 export function transferFd(fd: number): number {
-  return collector ? collector(fd) : fd;
+  return collector && !isVirtualFd(fd) ? collector(fd) : fd;
 }
 
 /** Runs `encode` while collecting the fds it transfers; returns its result

@@ -102,5 +102,22 @@ export function results(out: string): Record<string, unknown> {
   return found;
 }
 
-/** True when the suite runs on the spawn backend (fork-only tests skip). */
-export const spawnBackend = process.env.FORKFUL_START_METHOD === 'spawn';
+/** True when the suite runs on the spawn backend (fork-only tests skip): chosen
+ * by FORKFUL_START_METHOD=spawn, or forced by FORKFUL_NO_NATIVE=1 (no os.fork). */
+export const spawnBackend =
+  process.env.FORKFUL_START_METHOD === 'spawn' || process.env.FORKFUL_NO_NATIVE === '1';
+
+/** The backends a fixture runs on: the default (the addon where it loads)
+ * and the portable one (no addon: FORKFUL_NO_NATIVE=1); only the portable
+ * one when the whole suite runs without the addon. */
+export const backends: [string, NodeJS.ProcessEnv][] =
+  process.env.FORKFUL_NO_NATIVE === '1'
+    ? [['portable', {}]]
+    : [
+        ['default', {}],
+        ['portable', { FORKFUL_NO_NATIVE: '1' }],
+      ];
+
+/** False under FORKFUL_NO_NATIVE=1: tests of the addon itself (its binary,
+ * the os functions it implements) skip there, as fork tests do. */
+export const addonTested = process.env.FORKFUL_NO_NATIVE !== '1';

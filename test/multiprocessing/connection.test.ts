@@ -1,8 +1,13 @@
 // Pipe/Connection, in one process and across a Process (current start method).
-import { results, runFixture } from '../helpers/fixture';
+import { backends, results, runFixture } from '../helpers/fixture';
 
-describe('Pipe and Connection', () => {
-  const run = runFixture('mp-connection.js', [], { timeoutMs: 90000 });
+describe.each(backends)('Pipe and Connection (%s backend)', (name, env) => {
+  // The portable backend moves bytes through its hub: 20 MiB each way there.
+  const mib = name === 'portable' ? 20 : 100;
+  const run = runFixture('mp-connection.js', [], {
+    timeoutMs: 90000,
+    env: { ...env, MP_LARGE_MIB: String(mib) },
+  });
   const r = results(run.stdout);
 
   test('the fixture completes', () => {
@@ -57,10 +62,10 @@ describe('Pipe and Connection', () => {
     expect(r.sendClosed).toBe(true);
   });
 
-  test('100 MiB messages arrive whole, both ways, with a Process', () => {
+  test('large messages (100 MiB, 20 on the portable backend) arrive whole, both ways, with a Process', () => {
     expect(r.large).toEqual({
       childGotIt: true,
-      size: 100 * 1024 * 1024,
+      size: mib * 1024 * 1024,
       whole: true,
       nested: 1024 * 1024,
     });

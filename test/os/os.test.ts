@@ -2,9 +2,11 @@
 // Forks happen in fixture processes (see test/helpers/fixture.ts).
 import * as os from '../../lib/os';
 import { ForkError, NotSupportedError, OSError, ValueError } from '../../lib/core/errors';
-import { results, runFixture, spawnBackend } from '../helpers/fixture';
+import { addonTested, results, runFixture, spawnBackend } from '../helpers/fixture';
 
 const forkIt = spawnBackend ? describe.skip : describe;
+// waitpid, pipe, kill, onChildExit: the addon's os functions.
+const addonTest = addonTested ? test : test.skip;
 
 forkIt('os.fork', () => {
   test('parent and child values, fork-time memory, pid/ppid, timers/fs/child_process in the child', () => {
@@ -119,7 +121,7 @@ describe('os functions in this process', () => {
     expect(() => os.waitstatusToExitcode(1.5)).toThrow(TypeError);
   });
 
-  test('bad fd, pid and signal are typed errors with errno names', () => {
+  addonTest('bad fd, pid and signal are typed errors with errno names', () => {
     const expectOSError = (fn: () => unknown, code: string, syscall: string) => {
       try {
         fn();
@@ -141,7 +143,7 @@ describe('os functions in this process', () => {
     expect(() => os.waitpid('x' as unknown as number)).toThrow(/pid must be a number/);
   });
 
-  test('pipe: write then read in one process; close-on-exec fds', () => {
+  addonTest('pipe: write then read in one process; close-on-exec fds', () => {
     const [r, w] = os.pipe();
     try {
       expect(os.write(w, Buffer.from('hello'))).toBe(5);
@@ -158,7 +160,7 @@ describe('os functions in this process', () => {
     expect(os.signalNumber(9)).toBe(9);
   });
 
-  test('onChildExit reports a waited-for child of someone else as an error', () => {
+  addonTest('onChildExit reports a waited-for child of someone else as an error', () => {
     expect(() => os.onChildExit(987654321, () => {})).toThrow(OSError);
   });
 });

@@ -1,6 +1,6 @@
 // Shared primitives across processes: forked (os.fork) and spawned
 // (child_process.fork attached through arenaEnvironment()).
-import { results, runFixture, spawnBackend } from '../helpers/fixture';
+import { addonTested, results, runFixture, spawnBackend } from '../helpers/fixture';
 
 const forkOnly = spawnBackend ? describe.skip : describe;
 
@@ -75,7 +75,8 @@ forkOnly('across forked processes', () => {
   });
 });
 
-describe('across spawned processes (arenaEnvironment)', () => {
+// The native arena, attached by name (arenaEnvironment()): the addon's.
+(addonTested ? describe : describe.skip)('across spawned processes (arenaEnvironment)', () => {
   test('2 children x 100,000 increments, Event, RLock owned by the parent', () => {
     const r = runFixture('sync-spawn.js', [], { timeoutMs: 60000 });
     expect(r.stderr).toBe('');

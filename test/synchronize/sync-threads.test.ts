@@ -1,11 +1,11 @@
 // Shared primitives across worker threads, and arena reuse over 100,000
 // create/destroy cycles.
-import { results, runFixture } from '../helpers/fixture';
+import { backends, results, runFixture } from '../helpers/fixture';
 
-describe('across threads', () => {
+describe.each(backends)('across threads (%s arena)', (_name, env) => {
   let found: Record<string, unknown>;
   beforeAll(() => {
-    const r = runFixture('sync-threads.js', [], { timeoutMs: 60000 });
+    const r = runFixture('sync-threads.js', [], { timeoutMs: 60000, env });
     // The only output on stderr: the dead-owner warning (deadThread).
     const other = r.stderr
       .split('\n')
@@ -57,8 +57,12 @@ describe('across threads', () => {
   });
 });
 
-test('100,000 create/destroy cycles do not grow the arena', () => {
-  const r = runFixture('sync-cycles.js', [], { timeoutMs: 60000, nodeArgs: ['--expose-gc'] });
+test.each(backends)('100,000 create/destroy cycles do not grow the %s arena', (_name, env) => {
+  const r = runFixture('sync-cycles.js', [], {
+    timeoutMs: 60000,
+    nodeArgs: ['--expose-gc'],
+    env,
+  });
   expect(r.stderr).toBe('');
   expect(r.status).toBe(0);
   const c = results(r.stdout).cycles as {

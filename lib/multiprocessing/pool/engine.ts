@@ -11,6 +11,7 @@
 // goes queue -> worker -> result or loss, and every transition keeps the
 // same counts (outstanding = queued + held, the registry's uses, the ref on
 // the event loop) in step.
+import { native } from '../../core/native';
 import { BrokenPoolError, SerializationError, WorkerLostError } from '../../core/errors';
 import { afterFork, Order } from '../../runtime/lifecycle';
 import { reviveShareables, serialize } from '../../transfer/serialize';
@@ -40,7 +41,6 @@ import type { AnyFunction } from './worker-loop';
 import { startPoolWorker } from './worker-process';
 import { newSlot, type Progress, type WorkerSlot } from './worker-slot';
 import { RawValue } from '../../synchronize/sharedctypes';
-import { native } from '../../core/native';
 
 /** A progress word for a new worker: a RawValue in the native shared
  * arena (a word both processes see), or null where there is none (then a
@@ -392,7 +392,11 @@ export class PoolEngine implements SchedulerView, CleanTickClient, Pumpable {
       w.proc.stopReading();
       if (w.exitcode === null && w.held.length > 0) {
         // It closed its pipe without exiting: it cannot serve us any more.
-        w.proc.kill('SIGKILL');
+        // Without the addon its pipes close as it exits, a moment before the
+        // exit itself: it gets that moment, so its own exit code is reported.
+        const proc = w.proc;
+        if (native) proc.kill('SIGKILL');
+        else setTimeout(() => w.exitcode === null && proc.kill('SIGKILL'), 1000).unref();
       }
       this.#finishWorker(w);
       return false;

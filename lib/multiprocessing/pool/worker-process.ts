@@ -12,7 +12,7 @@ import { NotSupportedError } from '../../core/errors';
 import type { FdWatch } from '../../core/addon';
 import { requireNative } from '../../core/native';
 import { signalNumber } from '../../os';
-import { Connection } from '../connection';
+import { Connection, pipeBackend } from '../connection';
 import { backendFor } from '../start-method';
 import { encodeError, MSG_INIT_ERROR } from './protocol';
 import { workerLoop, type AnyFunction } from './worker-loop';
@@ -151,7 +151,7 @@ afterFork('pool: close the pool ends of a worker being forked', Order.multiproce
 
 /** Starts one worker on `method`'s backend. Returns only in the parent. */
 export function startPoolWorker(method: StartMethod, setup: WorkerSetup): PoolWorkerProcess {
-  const addon = requireNative(`Pool (${method} start method)`);
+  const addon = pipeBackend();
   const [taskR, taskW] = addon.nbPipe();
   const [resR, resW] = addon.nbPipe();
   const workerTasks = new Connection(taskR, { writable: false });
@@ -214,8 +214,7 @@ class PoolWorker implements PoolWorkerProcess {
   }
 
   onReadable(callback: () => void): void {
-    const addon = requireNative('Pool');
-    this.readWatch = new addon.FdWatch(this.results.fileno(), callback);
+    this.readWatch = new (pipeBackend().FdWatch)(this.results.fileno(), callback);
     this.readWatch.start();
     if (!this.refed) this.readWatch.unref();
   }

@@ -1,0 +1,153 @@
+#!/usr/bin/env node
+// The portable backend (no addon) beside the native one, on this machine:
+// Process start+join, Pipe round trips, Lock acquire/release (threading's
+// and multiprocessing's), Pool map. Each figure runs in a fresh process per
+// backend (FORKFUL_NO_NATIVE=1 forces the portable one), the two backends
+// alternating for `rounds` rounds; the table gives the median.
+//
+//   node bench/portable.js [rounds=3]       # needs dist/ (npm run build:ts)
+'use strict';
+const { spawnSync } = require('node:child_process');
+const path = require('node:path');
+
+const dist = path.join(__dirname, '..', 'dist');
+
+// Each figure: a self-contained async function run in the child; returns
+// { value, unit } or { skipped: why }.
+const figures = {
+  'Process start+join (10 children, default start method)': async () => {
+    const mp = require(path.join(dist, 'multiprocessing'));
+    const t0 = performance.now();
+    for (let k = 0; k < 10; k++) {
+      const p = new mp.Process({ target: () => {} });
+      p.start();
+      await p.join();
+      if (p.exitcode !== 0) throw new Error(`exit ${p.exitcode}`);
+    }
+    return { value: (performance.now() - t0) / 10, unit: `ms per child (${mp.getStartMethod()})` };
+  },
+  'Pipe round trips (small messages, to a child and back)': async () => {
+    const mp = require(path.join(dist, 'multiprocessing'));
+    const [a, b] = mp.Pipe();
+    const p = new mp.Process({
+      target: (conn) => {
+        for (;;) {
+          const m = conn.recvSync();
+          if (m === null) break;
+          conn.send(m);
+        }
+      },
+      args: [b],
+    });
+    p.start();
+    b.close();
+    a.send(0);
+    a.recvSync(); // the child is up
+    const n = 2000;
+    const t0 = performance.now();
+    for (let k = 0; k < n; k++) {
+      a.send({ k });
+      a.recvSync();
+    }
+    const us = ((performance.now() - t0) * 1000) / n;
+    a.send(null);
+    await p.join();
+    return { value: us, unit: 'µs per round trip' };
+  },
+  'threading.Lock acquire+release (uncontended)': async () => {
+    const { Lock } = require(path.join(dist, 'threading'));
+    const lock = new Lock();
+    const n = 1e6;
+    const t0 = performance.now();
+    for (let k = 0; k < n; k++) {
+      lock.acquire();
+      lock.release();
+    }
+    return { value: ((performance.now() - t0) * 1e6) / n, unit: 'ns per pair' };
+  },
+  'multiprocessing.Lock acquire+release (uncontended)': async () => {
+    const { Lock } = require(path.join(dist, 'multiprocessing'));
+    const lock = new Lock();
+    const n = 20000;
+    const t0 = performance.now();
+    for (let k = 0; k < n; k++) {
+      lock.acquire();
+      lock.release();
+    }
+    return { value: ((performance.now() - t0) * 1e6) / n, unit: 'ns per pair' };
+  },
+  'Pool(2).map of 1000 small tasks': async () => {
+    const mp = require(path.join(dist, 'multiprocessing'));
+    let pool;
+    try {
+      pool = new mp.Pool(2);
+    } catch (err) {
+      return { skipped: `${err.name}: ${err.message.split('.')[0]}` };
+    }
+    const t0 = performance.now();
+    const out = await pool.map(
+      (x) => x * 2,
+      Array.from({ length: 1000 }, (_, k) => k),
+    );
+    const ms = performance.now() - t0;
+    if (out[999] !== 1998) throw new Error('wrong result');
+    await pool.close();
+    await pool.join();
+    return { value: ms, unit: 'ms' };
+  },
+};
+
+function runFigure(name, portable) {
+  const r = spawnSync(process.execPath, [__filename, '--figure', name], {
+    encoding: 'utf8',
+    timeout: 300000,
+    env: { ...process.env, FORKFUL_NO_NATIVE: portable ? '1' : '' },
+  });
+  const line = (r.stdout || '').split('\n').find((l) => l.startsWith('FIGURE '));
+  if (!line)
+    return {
+      skipped: `failed: ${(r.stderr || r.error || '').toString().trim().split('\n').pop()}`,
+    };
+  return JSON.parse(line.slice(7));
+}
+
+function median(xs) {
+  const s = xs.slice().sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)];
+}
+
+async function main() {
+  const i = process.argv.indexOf('--figure');
+  if (i >= 0) {
+    const out = await figures[process.argv[i + 1]]();
+    process.stdout.write(`FIGURE ${JSON.stringify(out)}\n`);
+    process.exit(0);
+  }
+  const rounds = Number(process.argv[2] || 3);
+  console.log(`forkful, native vs portable backend, Node ${process.version}, median of ${rounds}`);
+  console.log('| figure | native | portable (FORKFUL_NO_NATIVE=1) |');
+  console.log('| --- | --- | --- |');
+  for (const name of Object.keys(figures)) {
+    const seen = { native: [], portable: [] };
+    let unit = '';
+    const skipped = {};
+    for (let k = 0; k < rounds; k++) {
+      for (const backend of ['native', 'portable']) {
+        const r = runFigure(name, backend === 'portable');
+        if (r.skipped) skipped[backend] = r.skipped;
+        else {
+          seen[backend].push(r.value);
+          if (backend === 'native' || !unit) unit = r.unit;
+          if (backend === 'portable') seen.portableUnit = r.unit;
+        }
+      }
+    }
+    const cell = (b) =>
+      skipped[b]
+        ? `— (${skipped[b]})`
+        : `${median(seen[b]).toPrecision(3)} ${b === 'portable' ? seen.portableUnit : unit}`;
+    console.log(`| ${name} | ${cell('native')} | ${cell('portable')} |`);
+  }
+}
+
+main();

@@ -1,0 +1,574 @@
+// The hub of the portable backend: where, without forkful's native addon,
+// the byte streams of Pipe()'s Connections live. One process of a tree (the
+// first that needed one) runs it on its I/O thread (io-worker.ts); every
+// other thread and process reaches it over a Unix domain socket (POSIX) or
+// a named pipe (Windows). An end of a pipe is a number (the Connection's
+// virtual fd); the hub counts who holds each end, so a reader sees end of
+// file once every holder of the writing end closed it, and a holder that
+// dies (its socket closes) lets go of what it held, as a process's fds
+// close at its death.
+
+/** One request to the hub; `id` matches the reply to it. */
+export type HubRequest =
+  | { id: number; op: 'pipe'; duplex: boolean }
+  | { id: number; op: 'write'; end: number; bytes: Uint8Array }
+  | { id: number; op: 'read'; end: number; max: number }
+  | { id: number; op: 'poll'; end: number; ms: number }
+  | { id: number; op: 'close'; end: number }
+  | { id: number; op: 'ticket'; end: number }
+  | { id: number; op: 'claim'; ticket: number }
+  | {
+      id: number;
+      op: 'new';
+      kind: ObjectKind;
+      maxsize?: number;
+      value?: number;
+      bound?: number;
+      bytes?: Uint8Array;
+    }
+  | { id: number; op: 'vread'; obj: number; offset: number; n: number }
+  | { id: number; op: 'bwait'; obj: number; ms: number }
+  | { id: number; op: 'bdone'; obj: number; ok: boolean }
+  | { id: number; op: 'bbreak'; obj: number; reset: boolean }
+  | { id: number; op: 'vwrite'; obj: number; offset: number; bytes: Uint8Array }
+  | { id: number; op: 'unref'; obj: number }
+  | { id: number; op: 'qput'; obj: number; bytes: Uint8Array; ms: number }
+  | { id: number; op: 'qget'; obj: number; ms: number }
+  | { id: number; op: 'qsize'; obj: number }
+  | { id: number; op: 'qtaskdone'; obj: number }
+  | { id: number; op: 'qjoin'; obj: number; ms: number }
+  | { id: number; op: 'acquire'; obj: number; ms: number }
+  | { id: number; op: 'release'; obj: number; n?: number }
+  | { id: number; op: 'state'; obj: number }
+  | { id: number; op: 'set'; obj: number; flag: boolean }
+  | { id: number; op: 'wait'; obj: number; ms: number };
+
+/** What the hub keeps beside pipes (Python's SyncManager's objects). */
+export type ObjectKind =
+  | 'Queue'
+  | 'JoinableQueue'
+  | 'Lock'
+  | 'RLock'
+  | 'Semaphore'
+  | 'BoundedSemaphore'
+  | 'Event'
+  | 'Memory'
+  | 'Barrier';
+
+/** A reply: `error` names an errno (EBADF, EPIPE) with a message. */
+export interface HubReply {
+  id: number;
+  error?: { code: string; message: string };
+  ends?: [number, number];
+  bytes?: Uint8Array;
+  eof?: boolean;
+  again?: boolean;
+  ready?: boolean;
+  ticket?: number;
+  /** new: the object's id; qsize/state: a count. */
+  obj?: number;
+  n?: number;
+  /** acquire/wait: taken (or set) in time; qput/qget: false when Full/Empty. */
+  ok?: boolean;
+  /** acquire: taken over from a holder that went away while holding it. */
+  recovered?: boolean;
+}
+
+/** Whoever holds ends: a thread's connection to the hub. */
+export class HubClient {
+  /** end -> how many holds this client has on it. */
+  readonly holds = new Map<number, number>();
+  /** Tickets this client issued and nobody claimed yet. */
+  readonly tickets = new Set<number>();
+  constructor(readonly reply: (r: HubReply) => void) {}
+}
+
+interface Poller {
+  client: HubClient;
+  id: number;
+  timer: NodeJS.Timeout | null;
+}
+
+interface End {
+  /** The end whose writes arrive here (itself's peer). */
+  peer: number;
+  readable: boolean;
+  writable: boolean;
+  inbox: Buffer[];
+  /** Holds by clients and by unclaimed tickets. */
+  refs: number;
+  pollers: Poller[];
+}
+
+/** The bytes in a buffer of their own: a view travels (structured clone,
+ * v8.serialize) with its whole backing buffer. */
+export function own(bytes: Uint8Array): Uint8Array {
+  if (
+    bytes.byteOffset === 0 &&
+    bytes.byteLength === bytes.buffer.byteLength &&
+    bytes.buffer instanceof ArrayBuffer
+  ) {
+    return bytes;
+  }
+  const out = Buffer.allocUnsafeSlow(bytes.byteLength);
+  out.set(bytes);
+  return out;
+}
+
+/** One wait on an object: `attempt` returns the reply once it can
+ * proceed (and changes the object), null while it must wait. */
+interface ObjWaiter {
+  client: HubClient;
+  attempt(): HubReply | null;
+  timeout: HubReply;
+  timer: NodeJS.Timeout | null;
+}
+
+interface HubObject {
+  kind: ObjectKind;
+  refs: number;
+  waiters: ObjWaiter[];
+  items: Uint8Array[];
+  maxsize: number;
+  unfinished: number;
+  owner: HubClient | null;
+  count: number;
+  value: number;
+  bound: number;
+  flag: boolean;
+  /** The last owner went away holding it: the next acquirer is told. */
+  recovered: boolean;
+  /** Memory (Value/Array): its bytes. */
+  memory: Buffer;
+  /** Barrier: its generation (bumped when the parties are released). */
+  gen: number;
+  /** Barrier: the last arrival runs the action; the others wait for it. */
+  draining: boolean;
+}
+
+function fail(id: number, code: string, message: string): HubReply {
+  return { id, error: { code, message } };
+}
+
+export class Hub {
+  readonly #ends = new Map<number, End>();
+  readonly #objs = new Map<number, HubObject>();
+  readonly #tickets = new Map<number, { end: number; owner: HubClient }>();
+  #next = 1;
+
+  /** Serves one request; the reply may come later (a poll). */
+  handle(client: HubClient, req: HubRequest): void {
+    const r = this.#serve(client, req);
+    if (r) client.reply(r);
+  }
+
+  /** A client went away: every hold and ticket of it is let go. */
+  drop(client: HubClient): void {
+    for (const t of client.tickets) {
+      const ticket = this.#tickets.get(t);
+      this.#tickets.delete(t);
+      if (ticket) this.#unref(ticket.end);
+    }
+    client.tickets.clear();
+    for (const [end, n] of client.holds) for (let k = 0; k < n; k++) this.#unref(end);
+    client.holds.clear();
+    for (const end of this.#ends.values()) {
+      end.pollers = end.pollers.filter((p) => {
+        if (p.client !== client) return true;
+        if (p.timer) clearTimeout(p.timer);
+        return false;
+      });
+    }
+    for (const obj of this.#objs.values()) {
+      obj.waiters = obj.waiters.filter((w) => {
+        if (w.client !== client) return true;
+        if (w.timer) clearTimeout(w.timer);
+        return false;
+      });
+      if (obj.owner === client) {
+        // A holder that died lets go, as the native locks recover a dead owner.
+        obj.owner = null;
+        obj.count = 0;
+        obj.recovered = true;
+        this.#settle(obj);
+      }
+    }
+  }
+
+  #serve(client: HubClient, req: HubRequest): HubReply | null {
+    switch (req.op) {
+      case 'pipe': {
+        const a = this.#next++;
+        const b = this.#next++;
+        const mk = (peer: number, readable: boolean, writable: boolean): End => ({
+          peer,
+          readable,
+          writable,
+          inbox: [],
+          refs: 1,
+          pollers: [],
+        });
+        this.#ends.set(a, mk(b, true, req.duplex));
+        this.#ends.set(b, mk(a, req.duplex, true));
+        client.holds.set(a, 1);
+        client.holds.set(b, 1);
+        return { id: req.id, ends: [a, b] };
+      }
+      case 'write': {
+        const end = this.#held(client, req.end);
+        if (!end?.writable) return fail(req.id, 'EBADF', 'this end of the pipe is not writable');
+        const target = this.#ends.get(end.peer);
+        if (!target || target.refs === 0) {
+          return fail(req.id, 'EPIPE', 'the other end of the pipe is closed (broken pipe)');
+        }
+        target.inbox.push(Buffer.from(req.bytes.buffer, req.bytes.byteOffset, req.bytes.length));
+        this.#wake(target);
+        return { id: req.id };
+      }
+      case 'read': {
+        const end = this.#held(client, req.end);
+        if (!end?.readable) return fail(req.id, 'EBADF', 'this end of the pipe is not readable');
+        if (end.inbox.length > 0) return { id: req.id, bytes: this.#take(end, req.max) };
+        return this.#writerGone(end) ? { id: req.id, eof: true } : { id: req.id, again: true };
+      }
+      case 'poll': {
+        const end = this.#held(client, req.end);
+        if (!end?.readable) return fail(req.id, 'EBADF', 'this end of the pipe is not readable');
+        if (end.inbox.length > 0 || this.#writerGone(end)) return { id: req.id, ready: true };
+        if (req.ms === 0) return { id: req.id, ready: false };
+        const poller: Poller = { client, id: req.id, timer: null };
+        if (req.ms > 0) {
+          poller.timer = setTimeout(() => {
+            end.pollers = end.pollers.filter((p) => p !== poller);
+            client.reply({ id: req.id, ready: false });
+          }, req.ms);
+        }
+        end.pollers.push(poller);
+        return null;
+      }
+      case 'close': {
+        const n = client.holds.get(req.end) ?? 0;
+        if (n === 0) return fail(req.id, 'EBADF', 'this end of the pipe is not open here');
+        if (n === 1) client.holds.delete(req.end);
+        else client.holds.set(req.end, n - 1);
+        this.#unref(req.end);
+        return { id: req.id };
+      }
+      case 'ticket': {
+        const target = client.holds.has(req.end)
+          ? (this.#ends.get(req.end) ?? this.#objs.get(req.end))
+          : undefined;
+        if (!target) return fail(req.id, 'EBADF', 'this object is not open here');
+        const t = this.#next++;
+        target.refs++;
+        this.#tickets.set(t, { end: req.end, owner: client });
+        client.tickets.add(t);
+        return { id: req.id, ticket: t };
+      }
+      case 'claim': {
+        const ticket = this.#tickets.get(req.ticket);
+        if (!ticket) {
+          return fail(
+            req.id,
+            'EBADF',
+            'this end of the pipe was closed before it arrived: its sender ended first',
+          );
+        }
+        this.#tickets.delete(req.ticket);
+        ticket.owner.tickets.delete(req.ticket);
+        client.holds.set(ticket.end, (client.holds.get(ticket.end) ?? 0) + 1);
+        return { id: req.id };
+      }
+      case 'new': {
+        const obj: HubObject = {
+          kind: req.kind,
+          refs: 1,
+          waiters: [],
+          items: [],
+          maxsize: req.maxsize ?? 0,
+          unfinished: 0,
+          owner: null,
+          count: 0,
+          value: req.value ?? 0,
+          bound: req.bound ?? -1,
+          flag: false,
+          recovered: false,
+          memory: Buffer.from(req.bytes ?? new Uint8Array(0)),
+          gen: 0,
+          draining: false,
+        };
+        const id = this.#next++;
+        this.#objs.set(id, obj);
+        client.holds.set(id, 1);
+        return { id: req.id, obj: id };
+      }
+      case 'unref': {
+        const n = client.holds.get(req.obj) ?? 0;
+        if (n === 0) return { id: req.id };
+        if (n === 1) client.holds.delete(req.obj);
+        else client.holds.set(req.obj, n - 1);
+        this.#unref(req.obj);
+        return { id: req.id };
+      }
+      default:
+        return this.#serveObject(client, req);
+    }
+  }
+
+  #serveObject(client: HubClient, req: HubRequest): HubReply | null {
+    const obj = 'obj' in req && client.holds.has(req.obj) ? this.#objs.get(req.obj) : undefined;
+    if (!obj) return fail(req.id, 'EBADF', 'this shared object is not held here');
+    const id = req.id;
+    switch (req.op) {
+      case 'qput': {
+        const bytes = req.bytes;
+        return this.#block(obj, client, req.ms, { id, ok: false }, () => {
+          if (obj.maxsize > 0 && obj.items.length >= obj.maxsize) return null;
+          obj.items.push(bytes);
+          obj.unfinished++;
+          return { id, ok: true };
+        });
+      }
+      case 'qget':
+        return this.#block(obj, client, req.ms, { id, ok: false }, () =>
+          obj.items.length > 0 ? { id, ok: true, bytes: obj.items.shift() } : null,
+        );
+      case 'qsize':
+        return { id, n: obj.items.length };
+      case 'qtaskdone':
+        if (obj.unfinished === 0) return fail(id, 'ValueError', 'taskDone() called too many times');
+        obj.unfinished--;
+        this.#settle(obj);
+        return { id };
+      case 'qjoin':
+        return this.#block(obj, client, req.ms, { id, ok: false }, () =>
+          obj.unfinished === 0 ? { id, ok: true } : null,
+        );
+      case 'acquire':
+        return this.#block(obj, client, req.ms, { id, ok: false }, () =>
+          this.#takeUnit(obj, client, id),
+        );
+      case 'release':
+        return this.#release(obj, client, id, req.n ?? 1);
+      case 'state':
+        return {
+          id,
+          n: obj.kind.endsWith('Semaphore') ? obj.value : obj.count,
+          ok: obj.kind === 'Event' || obj.kind === 'Barrier' ? obj.flag : obj.owner !== null,
+        };
+      case 'vread': {
+        const out = Buffer.allocUnsafeSlow(req.n);
+        obj.memory.copy(out, 0, req.offset, req.offset + req.n);
+        return { id, bytes: out };
+      }
+      case 'vwrite':
+        obj.memory.set(req.bytes, req.offset);
+        return { id };
+      case 'bwait': {
+        // Python's Barrier: `value` parties, `count` arrived, `flag` broken.
+        if (obj.flag) return fail(id, 'BrokenBarrierError', 'the Barrier is broken');
+        const index = obj.count++;
+        if (obj.count === obj.value) {
+          obj.draining = true; // this caller runs the action, then sends bdone
+          return { id, n: index, ok: true };
+        }
+        const gen = obj.gen;
+        const broken = (): HubReply | null =>
+          obj.flag ? fail(id, 'BrokenBarrierError', 'the Barrier was aborted or reset') : null;
+        return this.#block(
+          obj,
+          client,
+          req.ms,
+          fail(id, 'BrokenBarrierError', 'the Barrier timed out and is now broken'),
+          () => (obj.gen !== gen ? { id, n: index, ok: false } : broken()),
+          () => this.#breakBarrier(obj),
+        );
+      }
+      case 'bdone':
+        if (req.ok) {
+          obj.gen++;
+          obj.count = 0;
+          obj.draining = false;
+          this.#settle(obj);
+        } else {
+          this.#breakBarrier(obj);
+        }
+        return { id };
+      case 'bbreak':
+        this.#breakBarrier(obj);
+        if (req.reset) {
+          obj.flag = false;
+          obj.gen++;
+        }
+        return { id };
+      case 'set':
+        obj.flag = req.flag;
+        this.#settle(obj);
+        return { id };
+      case 'wait':
+        return this.#block(obj, client, req.ms, { id, ok: false }, () =>
+          obj.flag ? { id, ok: true } : null,
+        );
+      default:
+        return fail(id, 'EINVAL', `unknown request ${(req as { op: string }).op}`);
+    }
+  }
+
+  /** One unit of a lock or semaphore for `client`, or null while none is free. */
+  #takeUnit(obj: HubObject, client: HubClient, id: number): HubReply | null {
+    if (obj.kind.endsWith('Semaphore')) {
+      if (obj.value === 0) return null;
+      obj.value--;
+      return { id, ok: true };
+    }
+    if (obj.owner === client && obj.kind === 'RLock') {
+      obj.count++;
+      return { id, ok: true };
+    }
+    if (obj.owner !== null) return null;
+    obj.owner = client;
+    obj.count = 1;
+    const recovered = obj.recovered;
+    obj.recovered = false;
+    return { id, ok: true, recovered };
+  }
+
+  #release(obj: HubObject, client: HubClient, id: number, n: number): HubReply {
+    if (obj.kind.endsWith('Semaphore')) {
+      if (obj.bound >= 0 && obj.value + n > obj.bound) {
+        return fail(id, 'ValueError', 'Semaphore released too many times');
+      }
+      obj.value += n;
+    } else if (obj.kind === 'RLock') {
+      if (obj.owner !== client) {
+        return fail(
+          id,
+          'RuntimeError',
+          'cannot release un-acquired lock (an RLock is released by the thread and process ' +
+            'that acquired it)',
+        );
+      }
+      if (--obj.count > 0) return { id };
+      obj.owner = null;
+    } else {
+      if (obj.owner === null) return fail(id, 'RuntimeError', 'release unlocked lock');
+      obj.owner = null;
+      obj.count = 0;
+    }
+    this.#settle(obj);
+    return { id };
+  }
+
+  /** Replies now when `attempt` can proceed, after `ms` (0: at once, < 0:
+   * never) with `timeout` when it cannot, or when a change lets it. */
+  #block(
+    obj: HubObject,
+    client: HubClient,
+    ms: number,
+    timeout: HubReply,
+    attempt: () => HubReply | null,
+    onTimeout?: () => void,
+  ): HubReply | null {
+    const r = attempt();
+    if (r) {
+      this.#settle(obj);
+      return r;
+    }
+    if (ms === 0) return timeout;
+    const w: ObjWaiter = { client, attempt, timeout, timer: null };
+    if (ms > 0) {
+      w.timer = setTimeout(() => {
+        obj.waiters = obj.waiters.filter((x) => x !== w);
+        client.reply(timeout);
+        onTimeout?.();
+        this.#settle(obj);
+      }, ms);
+    }
+    obj.waiters.push(w);
+    return null;
+  }
+
+  /** Breaks a Barrier: every party waiting now fails. */
+  #breakBarrier(obj: HubObject): void {
+    obj.flag = true;
+    obj.count = 0;
+    obj.draining = false;
+    this.#settle(obj);
+  }
+
+  /** Lets every waiter that now can proceed go, in arrival order. */
+  #settle(obj: HubObject): void {
+    let progress = true;
+    while (progress) {
+      progress = false;
+      for (const w of obj.waiters) {
+        const r = w.attempt();
+        if (!r) continue;
+        obj.waiters = obj.waiters.filter((x) => x !== w);
+        if (w.timer) clearTimeout(w.timer);
+        w.client.reply(r);
+        progress = true;
+        break;
+      }
+    }
+  }
+
+  #held(client: HubClient, end: number): End | undefined {
+    return client.holds.has(end) ? this.#ends.get(end) : undefined;
+  }
+
+  #writerGone(end: End): boolean {
+    const writer = this.#ends.get(end.peer);
+    return !writer || writer.refs === 0;
+  }
+
+  #take(end: End, max: number): Buffer {
+    const first = end.inbox[0];
+    if (first.length <= max) {
+      end.inbox.shift();
+      if (first.length === max || end.inbox.length === 0) return first;
+      const parts = [first];
+      let n = first.length;
+      while (end.inbox.length > 0 && n < max) {
+        const next = end.inbox[0];
+        if (n + next.length <= max) {
+          parts.push(end.inbox.shift()!);
+          n += next.length;
+        } else {
+          parts.push(next.subarray(0, max - n));
+          end.inbox[0] = next.subarray(max - n);
+          n = max;
+        }
+      }
+      return Buffer.concat(parts, n);
+    }
+    end.inbox[0] = first.subarray(max);
+    return first.subarray(0, max);
+  }
+
+  #wake(end: End): void {
+    const pollers = end.pollers.splice(0);
+    for (const p of pollers) {
+      if (p.timer) clearTimeout(p.timer);
+      p.client.reply({ id: p.id, ready: true });
+    }
+  }
+
+  #unref(id: number): void {
+    const obj = this.#objs.get(id);
+    if (obj) {
+      if (--obj.refs === 0) this.#objs.delete(id);
+      return;
+    }
+    const end = this.#ends.get(id);
+    if (!end) return;
+    end.refs--;
+    if (end.refs > 0) return;
+    const peer = this.#ends.get(end.peer);
+    if (peer) this.#wake(peer); // its reader sees end of file
+    if (!peer || peer.refs === 0) {
+      this.#ends.delete(id);
+      this.#ends.delete(end.peer);
+    }
+  }
+}

@@ -1,0 +1,143 @@
+// The I/O thread of the portable backend (a Worker, one per JS thread that
+// uses portable pipes). Its thread talks to it through a MessagePort and a
+// counter word: each reply is posted, then the counter bumped and notified,
+// so the thread can block in Atomics.wait and take the reply with
+// receiveMessageOnPort (the blocking forms), or await it (the async forms).
+// On the hub's own thread it serves the hub (hub.ts) and listens on the
+// hub's address for the other threads and processes; elsewhere it forwards
+// requests to the hub over a socket and the replies back.
+import * as fs from 'node:fs';
+import * as net from 'node:net';
+import * as v8 from 'node:v8';
+import { workerData, type MessagePort } from 'node:worker_threads';
+import { bodySize, header, headerSize } from '../../transfer/framing';
+import { Hub, HubClient, own, type HubReply, type HubRequest } from './hub';
+
+export interface IoWorkerData {
+  role: 'hub' | 'client';
+  address: string;
+  port: MessagePort;
+  counter: Int32Array;
+}
+
+const { role, address, port, counter } = workerData as IoWorkerData;
+
+function toThread(r: HubReply): void {
+  // Bytes are moved, not cloned (a structured clone of a large buffer is slow).
+  if (r.bytes) r.bytes = own(r.bytes);
+  port.postMessage(r, r.bytes ? [r.bytes.buffer as ArrayBuffer] : []);
+  Atomics.add(counter, 0, 1);
+  Atomics.notify(counter, 0);
+}
+
+/** A request or reply on a socket: the frame header, the length of the
+ * rest's v8-encoded part, that part, then its bytes raw (v8's encoding of a
+ * large buffer is slow). */
+function frame(value: object): Buffer {
+  const { bytes, ...rest } = value as { bytes?: Uint8Array };
+  const meta = v8.serialize(rest);
+  const size = 4 + meta.length + (bytes?.length ?? 0);
+  const head = header(size);
+  const out = Buffer.allocUnsafe(head.length + 4 + meta.length);
+  head.copy(out, 0);
+  out.writeUInt32BE(meta.length, head.length);
+  meta.copy(out, head.length + 4);
+  return bytes ? Buffer.concat([out, bytes], head.length + size) : out;
+}
+
+function unframe(body: Buffer): { bytes?: Uint8Array } {
+  const metaLen = body.readUInt32BE(0);
+  const value = v8.deserialize(body.subarray(4, 4 + metaLen)) as { bytes?: Uint8Array };
+  if (body.length > 4 + metaLen) value.bytes = body.subarray(4 + metaLen);
+  return value;
+}
+
+/** Calls `onFrame` with each whole frame arriving on `socket`. Chunks are
+ * gathered and joined once per frame (a large frame arrives in many). */
+function readFrames(socket: net.Socket, onFrame: (value: unknown) => void): void {
+  let chunks: Buffer[] = [];
+  let have = 0;
+  let need = 0; // bytes the frame being gathered needs in all; 0 = unknown yet
+  socket.on('data', (chunk: Buffer) => {
+    chunks.push(chunk);
+    have += chunk.length;
+    for (;;) {
+      if (need === 0 || have >= need) {
+        let buf = chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, have);
+        chunks = [buf];
+        const h = headerSize(buf, 0, have);
+        if (h === 0) return;
+        need = h + bodySize(buf, 0, h);
+        if (have < need) return;
+        onFrame(unframe(buf.subarray(h, need)));
+        buf = buf.subarray(need);
+        have -= need;
+        need = 0;
+        chunks = have > 0 ? [buf] : [];
+        if (have === 0) return;
+      } else {
+        return;
+      }
+    }
+  });
+}
+
+if (role === 'hub') {
+  const hub = new Hub();
+  const local = new HubClient(toThread);
+  port.on('message', (req: HubRequest) => hub.handle(local, req));
+  const server = net.createServer((socket) => {
+    const client = new HubClient((r) => {
+      if (!socket.destroyed) socket.write(frame(r));
+    });
+    readFrames(socket, (req) => hub.handle(client, req as HubRequest));
+    socket.on('error', () => socket.destroy());
+    socket.on('close', () => hub.drop(client));
+  });
+  server.on('error', (err) => {
+    process.stderr.write(`forkful: the portable hub cannot listen on ${address}: ${err.message}\n`);
+  });
+  if (process.platform !== 'win32') {
+    try {
+      fs.unlinkSync(address);
+    } catch {
+      // no stale socket file: the usual case
+    }
+  }
+  server.listen(address);
+} else {
+  const pending = new Set<number>();
+  let lost: string | null = null;
+  const socket = net.connect(address);
+  const failAll = (why: string): void => {
+    lost = why;
+    for (const id of pending) toThread(hubGone(id, why));
+    pending.clear();
+  };
+  readFrames(socket, (r) => {
+    pending.delete((r as HubReply).id);
+    toThread(r as HubReply);
+  });
+  socket.on('error', (err) => failAll(err.message));
+  socket.on('close', () => failAll('the connection closed'));
+  port.on('message', (req: HubRequest) => {
+    if (lost !== null) return toThread(hubGone(req.id, lost));
+    pending.add(req.id);
+    socket.write(frame(req));
+  });
+}
+
+/** The reply every request gets once the hub is out of reach: reads and
+ * polls see end of file (the process holding the pipes ended), others an
+ * error naming why. */
+function hubGone(id: number, why: string): HubReply {
+  return {
+    id,
+    eof: true,
+    ready: true,
+    error: {
+      code: 'ECONNRESET',
+      message: `the process that holds forkful's portable pipes is gone (${why})`,
+    },
+  };
+}

@@ -1,0 +1,323 @@
+// A thread's side of the portable pipes: its I/O thread (io-worker.ts), the
+// blocking and async calls to the hub, and `portableFds`, which gives
+// Connection the calls it makes on the addon (sendFrame, readInto,
+// waitReadable, FdWatch, ...) for the virtual fds of portable pipes. So
+// Connection keeps one implementation, and a blocking call blocks in
+// Atomics.wait while the I/O thread does the socket work.
+import * as os from 'node:os';
+import * as path from 'node:path';
+import * as fs from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import {
+  isMainThread,
+  MessageChannel,
+  receiveMessageOnPort,
+  Worker,
+  type MessagePort,
+} from 'node:worker_threads';
+import {
+  BrokenBarrierError,
+  NotSupportedError,
+  OSError,
+  RuntimeError,
+  ValueError,
+} from '../../core/errors';
+import { isVirtualFd, VIRTUAL_FD_BASE } from '../../transfer/fd-transfer';
+import type { FdWatch } from '../../core/addon';
+import { header } from '../../transfer/framing';
+import type { HubReply, HubRequest } from './hub';
+import type { IoWorkerData } from './io-worker';
+
+/** The environment variable that names the hub's address to spawned
+ * children (and to this process's other threads). */
+export const HUB_ENV = 'FORKFUL_HUB';
+
+export type Request = HubRequest extends infer R
+  ? R extends HubRequest
+    ? Omit<R, 'id'>
+    : never
+  : never;
+
+interface Pending {
+  resolve(r: HubReply): void;
+  refed: boolean;
+}
+
+class IoClient {
+  readonly #port: MessagePort;
+  readonly #counter: Int32Array;
+  readonly #worker: Worker;
+  #next = 1;
+  readonly #async = new Map<number, Pending>();
+  readonly #sync = new Map<number, HubReply>();
+  #refs = 0;
+
+  constructor(role: 'hub' | 'client', address: string) {
+    const { port1, port2 } = new MessageChannel();
+    this.#port = port1;
+    this.#counter = new Int32Array(new SharedArrayBuffer(4));
+    const data: IoWorkerData = { role, address, port: port2, counter: this.#counter };
+    this.#worker = new Worker(path.join(__dirname, 'io-worker.js'), {
+      workerData: data,
+      transferList: [port2],
+      stdin: false,
+    });
+    this.#worker.unref();
+    this.#port.on('message', (r: HubReply) => this.#dispatch(r));
+    this.#port.unref();
+  }
+
+  #dispatch(r: HubReply): void {
+    const p = this.#async.get(r.id);
+    if (p) {
+      this.#async.delete(r.id);
+      if (p.refed) this.#unref();
+      p.resolve(r);
+    } else {
+      this.#sync.set(r.id, r);
+    }
+  }
+
+  #unref(): void {
+    if (--this.#refs === 0) this.#port.unref();
+  }
+
+  /** Blocks until the hub replies. */
+  callSync(req: Request): HubReply {
+    const id = this.#next++;
+    // Bytes (always in a buffer of their own here) are moved, not cloned.
+    const bytes = (req as { bytes?: Uint8Array }).bytes;
+    this.#port.postMessage({ ...req, id }, bytes ? [bytes.buffer as ArrayBuffer] : []);
+    for (;;) {
+      const seen = Atomics.load(this.#counter, 0);
+      for (let m = receiveMessageOnPort(this.#port); m; m = receiveMessageOnPort(this.#port)) {
+        this.#dispatch(m.message as HubReply);
+      }
+      const r = this.#sync.get(id);
+      if (r) {
+        this.#sync.delete(id);
+        return r;
+      }
+      Atomics.wait(this.#counter, 0, seen);
+    }
+  }
+
+  /** Resolves with the hub's reply; `refed` keeps the event loop alive meanwhile. */
+  call(req: Request, refed = true): { id: number; reply: Promise<HubReply> } {
+    const id = this.#next++;
+    const reply = new Promise<HubReply>((resolve) => {
+      this.#async.set(id, { resolve, refed });
+    });
+    if (refed && this.#refs++ === 0) this.#port.ref();
+    this.#port.postMessage({ ...req, id });
+    return { id, reply };
+  }
+
+  /** Whether the async call `id` (still pending) keeps the event loop alive. */
+  setRefed(id: number, refed: boolean): void {
+    const p = this.#async.get(id);
+    if (!p || p.refed === refed) return;
+    p.refed = refed;
+    if (refed) {
+      if (this.#refs++ === 0) this.#port.ref();
+    } else {
+      this.#unref();
+    }
+  }
+}
+
+let client: IoClient | null = null;
+
+function newAddress(): string {
+  const name = `forkful-${process.pid}-${randomBytes(6).toString('hex')}`;
+  return process.platform === 'win32'
+    ? `\\\\.\\pipe\\${name}`
+    : path.join(os.tmpdir(), `${name}.sock`);
+}
+
+/** This thread's client, with the hub started on first use where no
+ * ancestor (process or thread) started one. */
+function io(): IoClient {
+  if (client) return client;
+  const inherited = process.env[HUB_ENV];
+  if (inherited) return (client = new IoClient('client', inherited));
+  if (!isMainThread) {
+    throw new NotSupportedError('internal: a Worker found no portable hub to join');
+  }
+  const address = newAddress();
+  client = new IoClient('hub', address);
+  // Spawned children and this process's Workers (which share process.env)
+  // find the hub here.
+  process.env[HUB_ENV] = address;
+  if (process.platform !== 'win32') {
+    process.once('exit', () => {
+      try {
+        fs.unlinkSync(address);
+      } catch {
+        // already gone
+      }
+    });
+  }
+  return client;
+}
+
+/** The reply, or its error as forkful's typed error. */
+export function check(r: HubReply): HubReply {
+  if (r.error) {
+    const { code, message } = r.error;
+    if (code === 'ValueError') throw new ValueError(message);
+    if (code === 'RuntimeError') throw new RuntimeError(message);
+    if (code === 'BrokenBarrierError') throw new BrokenBarrierError(message);
+    const err = new OSError(message);
+    err.code = code;
+    throw err;
+  }
+  return r;
+}
+
+/** A blocking request to the hub (the caller waits in Atomics.wait). */
+export function hubCallSync(req: Request): HubReply {
+  return check(io().callSync(req));
+}
+
+/** A request to the hub, awaited; `refed` keeps the event loop alive meanwhile. */
+export async function hubCall(req: Request, refed = true): Promise<HubReply> {
+  return check(await io().call(req, refed).reply);
+}
+
+function end(fd: number): number {
+  if (!isVirtualFd(fd)) {
+    throw new NotSupportedError(
+      `a Connection over a raw file descriptor (${fd}) needs forkful's native addon; ` +
+        'without it, make connections with Pipe()',
+    );
+  }
+  return fd - VIRTUAL_FD_BASE;
+}
+
+/** A hold on a hub object (a pipe's end, a queue, a lock) for a receiver
+ * (a thread or spawned child) to claim. */
+export function hubTicket(id: number): number {
+  return check(io().callSync({ op: 'ticket', end: id })).ticket!;
+}
+
+/** Takes the hold a sender made for this thread. */
+export function claimHubTicket(ticket: number): void {
+  check(io().callSync({ op: 'claim', ticket }));
+}
+
+/** The end's hold for a receiver, for a Connection over a virtual fd. */
+export function portableTicket(fd: number): number | undefined {
+  return isVirtualFd(fd) ? hubTicket(end(fd)) : undefined;
+}
+
+export const claimPortableTicket = claimHubTicket;
+
+/** A uv_poll watch, on a portable pipe: `callback` runs while data (or end
+ * of file) is there and the watch is started. Writes never wait for room
+ * (the hub keeps what is written), so a writable watch fires at once. */
+class PortableWatch implements FdWatch {
+  readonly #end: number;
+  readonly #callback: () => void;
+  readonly #writable: boolean;
+  #started = false;
+  #closed = false;
+  #refed = true;
+  #inflight: number | null = null;
+
+  constructor(fd: number, callback: () => void, writable = false) {
+    this.#end = end(fd);
+    this.#callback = callback;
+    this.#writable = writable;
+  }
+
+  start(): void {
+    if (this.#closed) return;
+    this.#started = true;
+    this.#schedule();
+  }
+
+  stop(): void {
+    this.#started = false;
+    if (this.#inflight !== null) io().setRefed(this.#inflight, false);
+  }
+
+  close(): void {
+    this.stop();
+    this.#closed = true;
+  }
+
+  ref(): void {
+    this.#refed = true;
+    if (this.#inflight !== null && this.#started) io().setRefed(this.#inflight, true);
+  }
+
+  unref(): void {
+    this.#refed = false;
+    if (this.#inflight !== null) io().setRefed(this.#inflight, false);
+  }
+
+  #schedule(): void {
+    if (this.#writable) {
+      setImmediate(() => {
+        if (this.#started && !this.#closed) this.#callback();
+      });
+      return;
+    }
+    if (this.#inflight !== null) {
+      if (this.#refed) io().setRefed(this.#inflight, true);
+      return;
+    }
+    const { id, reply } = io().call({ op: 'poll', end: this.#end, ms: -1 }, this.#refed);
+    this.#inflight = id;
+    void reply.then(() => {
+      this.#inflight = null;
+      if (!this.#started || this.#closed) return;
+      this.#callback();
+      if (this.#started && !this.#closed) this.#schedule();
+    });
+  }
+}
+
+/** What Connection calls on the addon, for portable pipes. */
+export const portableFds = {
+  socketpair(): [number, number] {
+    const [a, b] = check(io().callSync({ op: 'pipe', duplex: true })).ends!;
+    return [VIRTUAL_FD_BASE + a, VIRTUAL_FD_BASE + b];
+  },
+  nbPipe(): [number, number] {
+    const [r, w] = check(io().callSync({ op: 'pipe', duplex: false })).ends!;
+    return [VIRTUAL_FD_BASE + r, VIRTUAL_FD_BASE + w];
+  },
+  sendFrame(fd: number, body: Uint8Array, offset = 0, size = body.length - offset): void {
+    const h = header(size);
+    const bytes = Buffer.allocUnsafeSlow(h.length + size);
+    h.copy(bytes, 0);
+    Buffer.from(body.buffer, body.byteOffset + offset, size).copy(bytes, h.length);
+    check(io().callSync({ op: 'write', end: end(fd), bytes }));
+  },
+  writeSome(fd: number, buffer: Uint8Array, offset: number, length: number): number {
+    const bytes = Buffer.allocUnsafeSlow(length); // moved to the I/O thread
+    bytes.set(buffer.subarray(offset, offset + length));
+    check(io().callSync({ op: 'write', end: end(fd), bytes }));
+    return length;
+  },
+  readInto(fd: number, buffer: Uint8Array, offset: number, length: number): number {
+    const r = io().callSync({ op: 'read', end: end(fd), max: length });
+    if (r.eof) return 0;
+    check(r);
+    if (r.again) return -1;
+    buffer.set(r.bytes!, offset);
+    return r.bytes!.length;
+  },
+  waitReadable(fd: number, timeoutMs: number): boolean {
+    const r = io().callSync({ op: 'poll', end: end(fd), ms: timeoutMs < 0 ? -1 : timeoutMs });
+    if (r.ready) return true;
+    check(r);
+    return false;
+  },
+  close(fd: number): void {
+    check(io().callSync({ op: 'close', end: end(fd) }));
+  },
+  FdWatch: PortableWatch,
+};

@@ -1,0 +1,207 @@
+// multiprocessing's Queue, JoinableQueue and SimpleQueue on the portable
+// backend: the items live in the hub (hub.ts), which serves put and get
+// with their waits and timeouts, so producers and consumers may be any mix
+// of spawned processes and threads, without the addon. An item is encoded
+// as Connection.send encodes it (plain data compactly, else structured
+// clone with forkful's objects by handle) before put() returns, and put()
+// returns once the hub holds it: nothing is left to flush at exit
+// (joinThread() resolves at once, cancelJoinThread() has nothing to drop).
+import { Empty, Full, ValueError } from '../../core/errors';
+import { parseTimeout } from '../../core/timeout';
+import { serialize } from '../../transfer/serialize';
+import { kShare, type Revivers, type ShareState } from '../../transfer/shareable';
+import { decodeMessage, encodeFast, scratch } from '../../transfer/wire';
+import type { GetOptions } from '../queue/channel';
+import type { PutOptions } from '../queue/queues';
+import type { HubReply } from './hub';
+import { hubCall, hubCallSync } from './io';
+import { hubHandle, hubMs, hubObject } from './managed';
+
+const SEM_VALUE_MAX = 0x7fffffff;
+
+interface QueueHandle {
+  obj: number;
+  ticket: number;
+  maxsize: number;
+}
+
+function options(opts: PutOptions | boolean | undefined, timeout?: number | null): PutOptions {
+  if (typeof opts === 'boolean') return { block: opts, timeout };
+  return opts ?? {};
+}
+
+/** The hub's wait for a put or get: 0 without blocking, -1 forever. */
+function waitMs(o: PutOptions, what: string): number {
+  const t = parseTimeout(o.timeout, what);
+  return (o.block ?? true) ? hubMs(t) : 0;
+}
+
+/** An item as its own bytes (moved to this thread's I/O thread). */
+function encode(obj: unknown): Uint8Array {
+  const n = encodeFast(obj);
+  const body = n >= 0 ? scratch.subarray(0, n) : serialize(obj);
+  const out = Buffer.allocUnsafeSlow(body.length);
+  out.set(body);
+  return out;
+}
+
+function item(r: HubReply): unknown {
+  if (!r.ok) throw new Empty();
+  return decodeMessage(Buffer.from(r.bytes!.buffer, r.bytes!.byteOffset, r.bytes!.length));
+}
+
+/** Python's multiprocessing.Queue(maxsize=0), items kept by the hub. */
+export class PortableQueue {
+  /** @internal */ readonly _obj: number;
+  readonly #maxsize: number;
+  #closed = false;
+
+  constructor(maxsize: number | QueueHandle = 0, kind: 'Queue' | 'JoinableQueue' = 'Queue') {
+    if (typeof maxsize === 'object') {
+      this.#maxsize = maxsize.maxsize;
+      this._obj = hubObject(this, kind, {}, maxsize);
+      return;
+    }
+    if (typeof maxsize !== 'number' || !Number.isInteger(maxsize)) {
+      throw new TypeError('Queue: maxsize must be an integer');
+    }
+    this.#maxsize = maxsize <= 0 ? SEM_VALUE_MAX : maxsize;
+    this._obj = hubObject(this, kind, { maxsize: maxsize <= 0 ? 0 : maxsize });
+  }
+
+  async put(obj: unknown, opts?: PutOptions | boolean, timeout?: number | null): Promise<void> {
+    this.#checkOpen();
+    const ms = waitMs(options(opts, timeout), 'Queue.put');
+    const r = await hubCall({ op: 'qput', obj: this._obj, bytes: encode(obj), ms });
+    if (!r.ok) throw new Full();
+  }
+
+  putSync(obj: unknown, opts?: PutOptions | boolean, timeout?: number | null): void {
+    this.#checkOpen();
+    const ms = waitMs(options(opts, timeout), 'Queue.putSync');
+    if (!hubCallSync({ op: 'qput', obj: this._obj, bytes: encode(obj), ms }).ok) throw new Full();
+  }
+
+  putNowait(obj: unknown): void {
+    this.putSync(obj, { block: false });
+  }
+
+  async get(opts?: GetOptions | boolean, timeout?: number | null): Promise<unknown> {
+    this.#checkOpen();
+    const ms = waitMs(options(opts, timeout), 'Queue.get');
+    return item(await hubCall({ op: 'qget', obj: this._obj, ms }));
+  }
+
+  getSync(opts?: GetOptions | boolean, timeout?: number | null): unknown {
+    this.#checkOpen();
+    const ms = waitMs(options(opts, timeout), 'Queue.getSync');
+    return item(hubCallSync({ op: 'qget', obj: this._obj, ms }));
+  }
+
+  getNowait(): unknown {
+    return this.getSync({ block: false });
+  }
+
+  qsize(): number {
+    return hubCallSync({ op: 'qsize', obj: this._obj }).n!;
+  }
+
+  empty(): boolean {
+    this.#checkOpen();
+    return this.qsize() === 0;
+  }
+
+  full(): boolean {
+    return this.qsize() >= this.#maxsize;
+  }
+
+  close(): void {
+    this.#closed = true;
+  }
+
+  joinThread(): Promise<void> {
+    return Promise.resolve();
+  }
+
+  cancelJoinThread(): void {}
+
+  /** The hub's waits hold the event loop only while awaited: nothing to do. */
+  unref(): this {
+    return this;
+  }
+
+  [kShare](): ShareState {
+    this.#checkOpen();
+    return {
+      kind: `forkful.hub.${this.constructor === PortableQueue ? 'Queue' : 'JoinableQueue'}`,
+      state: this._handle(),
+    };
+  }
+
+  /** @internal */ _handle(): QueueHandle {
+    return { ...hubHandle(this._obj), maxsize: this.#maxsize };
+  }
+
+  #checkOpen(): void {
+    if (this.#closed) throw new ValueError('this Queue is closed in this process');
+  }
+}
+
+/** Queue with taskDone() and join(). */
+export class PortableJoinableQueue extends PortableQueue {
+  constructor(maxsize: number | QueueHandle = 0) {
+    super(maxsize, 'JoinableQueue');
+  }
+
+  taskDone(): void {
+    hubCallSync({ op: 'qtaskdone', obj: this._obj });
+  }
+
+  async join(): Promise<void> {
+    await hubCall({ op: 'qjoin', obj: this._obj, ms: -1 });
+  }
+
+  joinSync(): void {
+    hubCallSync({ op: 'qjoin', obj: this._obj, ms: -1 });
+  }
+}
+
+/** Python's SimpleQueue: unbounded, no timeouts. */
+export class PortableSimpleQueue {
+  readonly #q: PortableQueue;
+
+  constructor(revive?: QueueHandle) {
+    this.#q = new PortableQueue(revive ?? 0);
+  }
+
+  get(): Promise<unknown> {
+    return this.#q.get();
+  }
+
+  getSync(): unknown {
+    return this.#q.getSync();
+  }
+
+  put(obj: unknown): void {
+    this.#q.putSync(obj);
+  }
+
+  empty(): boolean {
+    return this.#q.empty();
+  }
+
+  close(): void {
+    this.#q.close();
+  }
+
+  [kShare](): ShareState {
+    return { kind: 'forkful.hub.SimpleQueue', state: this.#q._handle() };
+  }
+}
+
+/** How this module's kinds are revived (installed by lib/shareables.ts). */
+export const portableQueueRevivers: Revivers = {
+  'forkful.hub.Queue': (s) => new PortableQueue(s as QueueHandle),
+  'forkful.hub.JoinableQueue': (s) => new PortableJoinableQueue(s as QueueHandle),
+  'forkful.hub.SimpleQueue': (s) => new PortableSimpleQueue(s as QueueHandle),
+};

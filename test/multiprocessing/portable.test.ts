@@ -1,0 +1,48 @@
+// multiprocessing without the addon: the portable hub's queues and locks
+// across spawned children (the fixture runs with FORKFUL_NO_NATIVE=1 on any
+// machine, so this runs in every CI pass).
+import { results, runFixture } from '../helpers/fixture';
+
+describe('the portable backend (FORKFUL_NO_NATIVE=1)', () => {
+  const run = runFixture('mp-portable.js', [], {
+    timeoutMs: 120000,
+    env: { FORKFUL_NO_NATIVE: '1' },
+  });
+  const r = results(run.stdout);
+
+  test('the fixture completes, on the portable backend', () => {
+    expect(run.stderr).not.toMatch(/FIXTURE ERROR/);
+    expect(r.done).toBe(true);
+    expect(run.status).toBe(0);
+    expect(r.backend).toEqual({ loaded: false, lock: '<unlocked forkful.Lock (portable)>' });
+  });
+
+  test('Queue: Full and Empty on timeout, producers in children, JoinableQueue, SimpleQueue', () => {
+    expect(r.queues).toEqual({
+      full: 'Full',
+      first: [1, 'two'],
+      empty: 'Empty',
+      sum: 2 * 4950 + 100 * 1000,
+      codes: [0, 0, 0],
+      got: [10, 20, 30],
+      tooMany: 'ValueError',
+      size: 0,
+    });
+  });
+
+  test('Lock across processes, a dead holder released (warned), RLock owner, Semaphore bound, Event timeout', () => {
+    expect(r.locks).toEqual({
+      exclusive: true,
+      codes: [0, 0, 0],
+      wasHeld: true,
+      taken: true,
+      warned: true,
+      holderCode: 7,
+      child: { release: 'RuntimeError', taken: false },
+      semFree: false,
+      tooMany: 'ValueError',
+      timedOut: false,
+    });
+    expect(run.stderr).toMatch(/FORKFUL_LOCK_OWNER_DIED/);
+  });
+});
