@@ -170,7 +170,7 @@ function bunchTask(source: string, state: Int32Array, args: unknown[]): void {
 export class Bunch {
   readonly state = new Int32Array(new SharedArrayBuffer(12));
   readonly threads: threading.Thread[] = [];
-  private readonly hook = captureExcepthook();
+  readonly exceptions: unknown[] = [];
 
   private constructor(
     f: (h: ThreadHelpers, ...args: never[]) => void,
@@ -183,6 +183,8 @@ export class Bunch {
     try {
       for (let i = 0; i < n; i++) {
         const t = new threading.Thread({ target: bunchTask, args: [source, this.state, args] });
+        bunchOf.set(t, this);
+        installBunchHook();
         t.start();
         this.threads.push(t);
       }
@@ -232,15 +234,29 @@ export class Bunch {
       for (const t of this.threads) await t.join(SHORT_TIMEOUT);
     } finally {
       this.doFinish();
-      this.hook.restore();
     }
     const alive = this.threads.filter((t) => t.isAlive()).length;
     if (alive) throw new Error(`${alive} Bunch threads still alive after ${SHORT_TIMEOUT} s`);
-    if (this.hook.seen.length) {
-      const errors = this.hook.seen.map((s) => s.excValue);
+    if (this.exceptions.length) {
+      const errors = this.exceptions;
       throw new AggregateError(errors, `Bunch threads raised: ${errors.map(String).join('; ')}`);
     }
   }
+}
+
+// Exceptions of Bunch threads go to their Bunch (several may run at once);
+// the others to the hook that was there before.
+const bunchOf = new WeakMap<threading.Thread, Bunch>();
+let bunchHook: ((args: threading.ExceptHookArgs) => void) | null = null;
+function installBunchHook(): void {
+  if (bunchHook && threading.excepthook === bunchHook) return;
+  const hook = (args: threading.ExceptHookArgs): void => {
+    const bunch = args.thread ? bunchOf.get(args.thread) : undefined;
+    if (bunch) bunch.exceptions.push(args.excValue);
+    else previous(args);
+  };
+  const previous = threading.setExcepthook(hook);
+  bunchHook = hook;
 }
 
 /** lock_tests.wait_threads_blocked: an arbitrary pause for N threads to block. */
