@@ -275,3 +275,175 @@ export function expectNoStrays(): void {
   expect(mp.activeChildren().map(String)).toEqual([]);
   expect(threading.enumerate().map(String)).toEqual([String(threading.mainThread())]);
 }
+
+/** The modules of this process: a forked child finds its parent's, a
+ * spawned child loads the built package (used inside Process targets). */
+export interface Modules {
+  mp: typeof mp;
+  threading: typeof threading;
+  os: typeof os;
+}
+
+/** What a ProcBunch's function receives first, in the child. */
+export interface ProcHelpers {
+  mp: typeof mp;
+  threading: typeof threading;
+  require: NodeJS.Require;
+  assert: typeof import('node:assert');
+  sleep(seconds: number): void;
+  monotonic(): number;
+  /** Adds 1 to a shared counter (a RawArray('i', 1)): _DummyList.append. */
+  append(counter: mp.RawArray): void;
+  len(counter: mp.RawArray): number;
+}
+
+/** The target of every ProcBunch child (self-contained: sent by source with
+ * the spawn start method). state: RawArray('i', 3) = [started, finished,
+ * canExit], polled (Atomics.wait does not wake across processes). */
+function procBunchTask(source: string, state: mp.RawArray, args: unknown[]): void {
+  const mods = globalThis.__forkful ?? {
+    mp: require('forkful/multiprocessing'),
+    threading: require('forkful/threading'),
+  };
+  const nap = (seconds: number) =>
+    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, seconds * 1000);
+  const h = {
+    mp: mods.mp,
+    threading: mods.threading,
+    require,
+    assert: require('node:assert'),
+    sleep: nap,
+    monotonic: () => performance.now() / 1000,
+    append: (counter: mp.RawArray) => Atomics.add(counter.view as Int32Array, 0, 1),
+    len: (counter: mp.RawArray) => Atomics.load(counter.view as Int32Array, 0),
+  };
+  const s = state.view as Int32Array;
+  Atomics.add(s, 0, 1);
+  try {
+    const f = new Function(`return (${source});`)();
+    f(h, ...args);
+  } finally {
+    Atomics.add(s, 1, 1);
+    const end = Date.now() + 30000;
+    while (Atomics.load(s, 2) === 0 && Date.now() < end) nap(0.005);
+  }
+}
+
+/** _test_multiprocessing.Bunch: `n` daemonic Processes running
+ * `f(h, ...args)` (sent as source: self-contained, its shared state in
+ * `args`). finish() waits for them (bounded) and checks their exit codes. */
+export class ProcBunch {
+  readonly state = new mp.RawArray('i', 3);
+  readonly procs: mp.Process[] = [];
+
+  private constructor(
+    f: (h: ProcHelpers, ...args: never[]) => void,
+    args: unknown[],
+    readonly n: number,
+    waitBeforeExit: boolean,
+  ) {
+    if (!waitBeforeExit) Atomics.store(this.view, 2, 1);
+    const source = Function.prototype.toString.call(f);
+    for (let i = 0; i < n; i++) {
+      const p = new mp.Process({ target: procBunchTask, args: [source, this.state, args] });
+      p.daemon = true;
+      p.start();
+      this.procs.push(p);
+    }
+  }
+
+  static async start(
+    f: (h: ProcHelpers, ...args: never[]) => void,
+    args: unknown[],
+    n: number,
+    waitBeforeExit = false,
+  ): Promise<ProcBunch> {
+    await settle();
+    const bunch = new ProcBunch(f, args, n, waitBeforeExit);
+    await waitUntil(() => bunch.started >= n);
+    return bunch;
+  }
+
+  private get view(): Int32Array {
+    return this.state.view as Int32Array;
+  }
+  get started(): number {
+    return Atomics.load(this.view, 0);
+  }
+  get finished(): number {
+    return Atomics.load(this.view, 1);
+  }
+  doFinish(): void {
+    Atomics.store(this.view, 2, 1);
+  }
+  waitForFinished(): Promise<boolean> {
+    return waitUntil(() => this.finished >= this.n);
+  }
+
+  /** Joins every child (bounded; a child still running is killed) and
+   * expects exit code 0 from each. */
+  async finish(): Promise<void> {
+    this.doFinish();
+    for (const p of this.procs) {
+      await p.join(SHORT_TIMEOUT);
+      if (p.exitcode === null) {
+        p.kill();
+        await p.join(SHORT_TIMEOUT);
+      }
+    }
+    expect(this.procs.map((p) => p.exitcode)).toEqual(this.procs.map(() => 0));
+  }
+}
+
+/** Joins a process with a bound (support.join_process): a child still
+ * running after `timeout` seconds is killed, and the test fails. */
+export async function joinProcess(p: mp.Process, timeout = SHORT_TIMEOUT): Promise<void> {
+  await p.join(timeout);
+  if (p.exitcode === null) {
+    p.kill();
+    await p.join(timeout);
+    throw new Error(`${p} did not end within ${timeout} s (killed)`);
+  }
+}
+
+/** Joins (bounded), kills a child still running, never throws: for
+ * cleanups, which must not hide the failure that brought them. */
+export async function reap(p: mp.Process, timeout = SHORT_TIMEOUT): Promise<number | null> {
+  try {
+    await p.join(timeout);
+    if (p.exitcode === null) {
+      p.kill();
+      await p.join(timeout);
+    }
+    return p.exitcode;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * Continues from a timer callback. Workaround for a forkful bug: a Process
+ * started from the microtasks that follow a setImmediate callback (how jest
+ * may call a test body, or after `await new Promise((r) => setImmediate(r))`)
+ * sometimes never runs its target: the forked child spins in its event loop
+ * at 100% CPU (lib/backend/child-isolation.ts repairs Node's immediate queue
+ * only when the fork happens inside the immediate's own callback).
+ */
+export function settle(): Promise<void> {
+  return delay(1);
+}
+
+/** jest's test (with .failing and .skip), each body started after settle():
+ * for suites that start Processes. */
+export function settledTest(base: jest.It): jest.It {
+  const wrap = (fn?: jest.ProvidesCallback) => async (): Promise<unknown> => {
+    await settle();
+    return (fn as () => unknown)?.();
+  };
+  const t = ((name: string, fn?: jest.ProvidesCallback, timeout?: number) =>
+    base(name, wrap(fn), timeout)) as jest.It;
+  return Object.assign(t, base, {
+    failing: (name: string, fn?: jest.ProvidesCallback, timeout?: number) =>
+      base.failing(name, wrap(fn), timeout),
+  });
+}
