@@ -378,6 +378,128 @@ function figures(opts) {
         },
       ],
     },
+    {
+      id: 'fig6',
+      title: 'Figure 6. Child JIT: code first run hot in a child, child time / parent time',
+      panels: [
+        {
+          id: 'jit',
+          title: 'child time / parent time (×, lower is better; 1 = parent speed)',
+          unit: '×',
+          better: 'lower',
+          cases: [
+            {
+              id: 'primes',
+              label: `primes(${q ? '1e6' : '3e6'})`,
+              workload: 'primes',
+              n: q ? 1e6 : 3e6,
+              pyN: q ? 1e5 : 3e5,
+            },
+            {
+              id: 'smallCalls',
+              label: 'small function × 3e7',
+              workload: 'smallCalls',
+              n: 3e7,
+              pyN: 3e6,
+            },
+            { id: 'recursion', label: 'fib(35), no OSR', workload: 'recursion', n: 35, pyN: 28 },
+          ],
+        },
+      ],
+      contenders: [
+        {
+          id: 'forkful-osfork',
+          label: 'forkful os.fork child',
+          family: FORKFUL,
+          ref: true,
+          cmd: (c) =>
+            node('child-jit.js', { contender: 'forkful-osfork', workload: c.workload, n: c.n }),
+        },
+        {
+          id: 'forkful-nothreads',
+          label: 'forkful child without V8 threads (FORKFUL_CHILD_WORKERS=0, before issue 11)',
+          family: FORKFUL,
+          cmd: (c) =>
+            node('child-jit.js', {
+              contender: 'forkful-osfork-nothreads',
+              workload: c.workload,
+              n: c.n,
+            }),
+        },
+        {
+          id: 'cp-fork',
+          label: 'child_process.fork',
+          family: NODE,
+          cmd: (c) => node('child-jit.js', { contender: 'cp-fork', workload: c.workload, n: c.n }),
+        },
+        {
+          id: 'worker',
+          label: 'new Worker',
+          family: NODE,
+          cmd: (c) => node('child-jit.js', { contender: 'worker', workload: c.workload, n: c.n }),
+        },
+        {
+          id: 'py-fork',
+          label: 'Python os.fork child (smaller sizes: see docs/bench.md)',
+          family: PY,
+          cmd: (c) => py('child_jit.py', { workload: c.workload, n: c.pyN }),
+        },
+      ],
+    },
+    {
+      id: 'cluster',
+      title: 'Figure 7. forkful/cluster on Redis: two workers of one process, tiny tasks (x*x)',
+      panels: [
+        {
+          id: 'map',
+          title: `map of ${q ? '2,000' : '10,000'} tasks (tasks/s, higher is better)`,
+          unit: 'tasks/s',
+          better: 'higher',
+          cases: [{ id: 'map', label: 'default chunking', tasks: q ? 2000 : 10000 }],
+        },
+        {
+          id: 'apply',
+          title: 'apply round trip (ms, lower is better)',
+          unit: 'ms',
+          better: 'lower',
+          cases: [{ id: 'apply', label: 'apply(x*x)', calls: q ? 100 : 300 }],
+        },
+      ],
+      contenders: [
+        {
+          id: 'forkful-cluster',
+          label: 'forkful/cluster (2 workers)',
+          family: FORKFUL,
+          ref: true,
+          cmd: (c) =>
+            node('cluster.js', {
+              contender: 'forkful-cluster',
+              mode: c.id,
+              tasks: c.tasks,
+              calls: c.calls,
+            }),
+        },
+        {
+          id: 'forkful-pool',
+          label: 'forkful Pool (local, 2 processes)',
+          family: FORKFUL,
+          cmd: (c) =>
+            node('cluster.js', {
+              contender: 'forkful-pool',
+              mode: c.id,
+              tasks: c.tasks,
+              calls: c.calls,
+            }),
+        },
+        {
+          id: 'bullmq',
+          label: 'raw BullMQ (2 workers, a job per task)',
+          family: NPM,
+          cmd: (c) =>
+            node('cluster.js', { contender: 'bullmq', mode: c.id, tasks: c.tasks, calls: c.calls }),
+        },
+      ],
+    },
   ];
 }
 

@@ -146,7 +146,7 @@ function lineReader(stream) {
 
 async function one(heapMb, rounds, forks) {
   const os = require('forkful/os');
-  const { native } = require(path.join(__dirname, '../dist/native'));
+  const { native } = require(path.join(__dirname, '../dist/core/native'));
   const heap = buildHeap(heapMb);
   global.gc?.();
   const rssMb = Math.round(process.memoryUsage().rss / 2 ** 20);

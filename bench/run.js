@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 'use strict';
-// `npm run bench` [-- --quick] [--only fig1,fig4] [--rounds N] [--render]
+// `npm run bench` [-- --quick] [--only fig1,fig4] [--rounds N] [--render] [figure ids...]
+// (`npm run bench -- cluster` runs that figure and writes bench/results/cluster.*)
 // Runs every figure: each contender in the same run, in alternating order,
 // several rounds; each sample is one bounded process. Writes
 // bench/results/latest.{json,md,svg} (--quick: quick.{json,md,svg}).
@@ -16,7 +17,7 @@ const { renderMarkdown } = require('./lib/report');
 const { renderSvg } = require('./lib/svg');
 
 function parseArgs(argv) {
-  const opts = { quick: false, only: null, rounds: null, render: false };
+  const opts = { quick: false, only: null, rounds: null, render: false, named: false };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     if (a === '--quick') opts.quick = true;
@@ -26,8 +27,13 @@ function parseArgs(argv) {
     else if (a === '--rounds') opts.rounds = Number(argv[++i]);
     else if (a.startsWith('--rounds=')) opts.rounds = Number(a.slice(9));
     else if (a === '--help' || a === '-h') {
-      console.log('usage: node bench/run.js [--quick] [--only fig1,fig2] [--rounds N] [--render]');
+      console.log(
+        'usage: node bench/run.js [--quick] [--only fig1,fig2] [--rounds N] [--render] [figure ids]',
+      );
       process.exit(0);
+    } else if (/^[a-z][\w-]*$/.test(a)) {
+      opts.only = [...(opts.only ?? []), a]; // a figure id
+      opts.named = true;
     } else {
       console.error(`unknown option ${a} (try --help)`);
       process.exit(2);
@@ -66,7 +72,12 @@ function machine() {
 async function main() {
   const opts = parseArgs(process.argv.slice(2));
   const outDir = path.join(__dirname, 'results');
-  const base = path.join(outDir, opts.quick ? 'quick' : 'latest');
+  // Figures named on the command line write <ids>.* beside latest.*, which
+  // stays the full run's.
+  const base = path.join(
+    outDir,
+    opts.quick ? 'quick' : opts.named ? opts.only.join('-') : 'latest',
+  );
   if (opts.render) {
     const data = JSON.parse(fs.readFileSync(`${base}.json`, 'utf8'));
     await write(base, data);

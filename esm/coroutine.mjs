@@ -1,2 +1,5 @@
-// ESM entry: re-exports the CommonJS build (named exports via Node's CJS lexer).
+// ESM entry: the CommonJS build's exports by name (Node's CJS lexer finds
+// them) and as the default export (module.exports, as Node gives it when ESM
+// imports CommonJS), so both `import { x }` and `import m` work.
 export * from '../dist/coroutine/index.js';
+export { default } from '../dist/coroutine/index.js';

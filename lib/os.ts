@@ -1,21 +1,21 @@
 // forkful/os: Python's os process functions, on the real system calls.
 import * as nodeOs from 'node:os';
 import { isMainThread } from 'node:worker_threads';
-import { ForkError, NotSupportedError, ValueError } from './errors';
-import { native, requireNative } from './native';
+import { ForkError, NotSupportedError, ValueError } from './core/errors';
+import { native, requireNative } from './core/native';
 import {
   emitThreadWarning,
   onForkedChildIdle,
   prepareForkedChild,
   threadWarningBeforeFork,
-} from './backend/fork-child';
-import { installTimerTracking, isolateForkedChild } from './backend/child-isolation';
+} from './runtime/forked-child';
+import { installTimerTracking, isolateForkedChild } from './runtime/child-isolation';
 
 // Timers made from now on can be made inert in an isolated forked child.
 if (native && process.platform !== 'win32') installTimerTracking();
 
-export const WNOHANG: number = native?.WNOHANG ?? 1;
-export const WUNTRACED: number = native?.WUNTRACED ?? 2;
+export const WNOHANG = native?.WNOHANG ?? 1;
+export const WUNTRACED = native?.WUNTRACED ?? 2;
 
 function needFork(what: string) {
   if (process.platform === 'win32') {
@@ -168,4 +168,4 @@ export function cpuCount(): number {
   return nodeOs.cpus().length || nodeOs.availableParallelism();
 }
 
-export { onChildExit, type ChildExitWatch } from './backend/child-exit';
+export { onChildExit, type ChildExitWatch } from './runtime/child-exit';

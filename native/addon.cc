@@ -153,7 +153,20 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   }
   env.SetInstanceData(new forkful::InstanceData());  // owned and freed by the env
   exports.Set("registerErrorClasses", Napi::Function::New(env, forkful::RegisterErrorClasses));
-  for (auto& [name, init] : forkful::Registry()) init(env, exports);
+  // Each concern's export names under its registration name: lib/core/addon
+  // types every concern and is checked against this, name for name.
+  Napi::Object concerns = Napi::Object::New(env);
+  for (auto& [name, init] : forkful::Registry()) {
+    Napi::Object own = Napi::Object::New(env);
+    init(env, own);
+    Napi::Array names = own.GetPropertyNames();
+    for (uint32_t i = 0; i < names.Length(); i++) {
+      Napi::Value key = names.Get(i);
+      exports.Set(key, own.Get(key));
+    }
+    concerns.Set(name, names);
+  }
+  exports.Set("concerns", concerns);
   return exports;
 }
 

@@ -1,10 +1,12 @@
 // os.fork() of a running Node process. Three things make it work on current
-// Node (see DESIGN.md, "How a real fork of Node works"):
+// Node (see docs/architecture.md, "How a real fork of Node works"):
 //   1. V8 marks its heap MADV_DONTFORK: lift that around fork(), restore it
 //      in the parent.
 //   2. V8's platform workers sleep on a condition variable that a child would
 //      inherit with phantom waiters: park every worker inside a task of ours
 //      for the duration of fork(), so none waits on the platform's queue.
+//      The child, which has none of them, runs V8's worker tasks on threads
+//      of its own (child_workers.cc).
 //   3. The child re-creates the event loop's kernel state (uv_loop_fork).
 #include <fcntl.h>
 #include <node.h>
@@ -22,18 +24,25 @@
 #include <cstring>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "addon.h"
+#include "child_workers.h"
 #include "fd.h"
 
 namespace forkful {
 namespace {
 
-// True in a process created by Fork(): its platform workers do not exist,
-// so there is nothing to park in a nested fork.
+// True in a process created by Fork(): Node's platform workers do not exist,
+// so there is nothing of theirs to park in a nested fork (its own pool, if
+// it has one, is held instead: ChildPoolHold).
 bool g_in_forked_child = false;
+
+// Set (before the fork that warns) once the warning that children cannot
+// have V8 worker threads was given: once per process tree.
+bool g_warned_no_child_workers = false;
 
 // How long to wait for V8's workers to finish their current job and park.
 constexpr auto kParkTimeout = std::chrono::seconds(30);
@@ -365,11 +374,15 @@ class ForkableHeap {
 // are not copied). Node drains those tasks whenever its loop runs empty, so
 // the child's loop must never run empty: a ref'd prepare handle keeps it
 // alive and, each iteration, asks whether anything but itself would. When
-// nothing would, JS is told (it emits 'beforeExit', then 'exit' and _exits).
+// nothing would, it drains what V8 runs in the background here, as Node
+// would (DrainChildWorkers), and if that gave the loop nothing to do either,
+// JS is told (it emits 'beforeExit', then 'exit' and _exits).
 
 uv_prepare_t g_child_keeper;
 Napi::FunctionReference g_on_child_idle;
 std::unique_ptr<Napi::AsyncContext> g_child_idle_context;
+node::MultiIsolatePlatform* g_child_platform = nullptr;
+v8::Isolate* g_child_isolate = nullptr;
 
 bool LoopAliveBesidesKeeper(uv_prepare_t* keeper) {
   uv_unref(reinterpret_cast<uv_handle_t*>(keeper));
@@ -380,6 +393,9 @@ bool LoopAliveBesidesKeeper(uv_prepare_t* keeper) {
 
 void OnChildPrepare(uv_prepare_t* handle) {
   if (g_on_child_idle.IsEmpty() || LoopAliveBesidesKeeper(handle)) return;
+  if (DrainChildWorkers(g_child_platform, g_child_isolate) && LoopAliveBesidesKeeper(handle)) {
+    return;
+  }
   Napi::Env env = g_on_child_idle.Env();
   Napi::HandleScope scope(env);
   CallFromLoop(env, g_on_child_idle, *g_child_idle_context, {Napi::String::New(env, "beforeExit")});
@@ -387,8 +403,11 @@ void OnChildPrepare(uv_prepare_t* handle) {
   CallFromLoop(env, g_on_child_idle, *g_child_idle_context, {Napi::String::New(env, "exit")});
 }
 
-void KeepChildLoopAlive(Napi::Env env, uv_loop_t* loop, Napi::Function on_idle) {
+void KeepChildLoopAlive(Napi::Env env, uv_loop_t* loop, node::MultiIsolatePlatform* platform,
+                        v8::Isolate* isolate, Napi::Function on_idle) {
   g_on_child_idle = Napi::Persistent(on_idle);
+  g_child_platform = platform;
+  g_child_isolate = isolate;
   if (g_child_idle_context) return;  // a nested fork inherited a running keeper
   g_child_idle_context = std::make_unique<Napi::AsyncContext>(env, "forkful.ForkedChild");
   uv_prepare_init(loop, &g_child_keeper);
@@ -458,6 +477,27 @@ void SilenceInheritedFds(const std::vector<int>& fds) {
   }
 }
 
+// The parent's warning (after fork(): a warning emitted before it would be
+// queued in the child too) when its children cannot have V8 worker threads.
+void WarnNoChildWorkers(Napi::Env env, const std::string& why) {
+  Napi::Object process = env.Global().Get("process").As<Napi::Object>();
+  Napi::Object options = Napi::Object::New(env);
+  options.Set("type", "ForkWarning");
+  options.Set("code", "FORKFUL_CHILD_JIT");
+  std::string version = process.Get("version").ToString();
+  process.Get("emitWarning")
+      .As<Napi::Function>()
+      .Call(process,
+            {Napi::String::New(
+                 env, "forkful cannot give forked children V8 background threads on this Node (" +
+                          version + ": " + why +
+                          "). Code first run hot in a child may run many times slower than "
+                          "in the parent. Run it once in the parent before forking, or use the "
+                          "spawn start method (setStartMethod('spawn') or "
+                          "FORKFUL_START_METHOD=spawn) for CPU-bound children."),
+             options});
+}
+
 // fork(onChildIdle): onChildIdle runs in the child whenever its event loop
 // has nothing left to do.
 Napi::Value Fork(const Napi::CallbackInfo& info) {
@@ -475,22 +515,48 @@ Napi::Value Fork(const Napi::CallbackInfo& info) {
     ThrowTyped(env, "ForkError", "cannot reach Node's platform or event loop to prepare fork()");
   }
 
+  const ChildWorkersSupport& child_workers = CheckChildWorkers(platform);
+  bool warn = !child_workers.available && !child_workers.turned_off && !g_warned_no_child_workers;
+
   std::unique_ptr<ParkedWorkers> parked;
   Clock::time_point t0 = Clock::now();
   if (!g_in_forked_child) parked = std::make_unique<ParkedWorkers>(env, platform);
   Clock::time_point t1 = Clock::now();
   ForkableHeap heap(env);
   Clock::time_point t2 = Clock::now();
+  // Last before fork(): from here until it is released nothing may post a V8
+  // task from this thread (it would wait for the lock the hold keeps), so no
+  // JS value is made in between.
+  std::optional<ChildPoolHold> held(std::in_place, env);
 
+  // Set before fork(): children inherit it and do not warn again.
+  g_warned_no_child_workers |= warn;
   fflush(nullptr);  // nothing buffered in C stdio is written twice
   pid_t pid = fork();
-  if (pid < 0) ThrowErrno(env, "fork");
+  int fork_errno = errno;
+  if (pid != 0) held.reset();  // the parent's pool runs again
+  if (pid < 0) ThrowErrno(env, "fork", fork_errno);
   Clock::time_point t3 = Clock::now();
   if (pid > 0) heap.Restore();
   g_last_timings = {Ms(t1 - t0), Ms(t2 - t1), Ms(t3 - t2),     Ms(Clock::now() - t3),
                     heap.size(), heap.runs(), heap.full_scan()};
   if (pid == 0) {
     g_in_forked_child = true;
+    if (child_workers.available) {
+      // First thing: V8's worker tasks (compile jobs, concurrent OSR, GC)
+      // run on threads of this process from now on, with those queued in a
+      // pool held across the fork.
+      StartChildWorkers(platform, held->TakeInChild());
+    } else {
+      // No worker will ever run V8's background jobs here: a hot loop
+      // waiting for on-stack replacement would stay on the slow tiers for
+      // good, and WebAssembly.compile would wait forever. Both compile on
+      // this thread instead (still slow where Maglev is on: the parent
+      // warned, unless FORKFUL_CHILD_WORKERS=0 asked for this). Set here, in
+      // one call, rather than through node:v8, which each child would
+      // compile.
+      v8::V8::SetFlagsFromString("--no-concurrent-osr --no-wasm-async-compilation");
+    }
     heap.KeepInChild();
     // The parked workers' condition variable has waiters that do not exist
     // here: signalling it would hang. Leave the lot untouched, forever.
@@ -501,14 +567,9 @@ Napi::Value Fork(const Napi::CallbackInfo& info) {
       fprintf(stderr, "forkful: uv_loop_fork failed in the child: %s\n", uv_strerror(err));
       _exit(70);
     }
-    // V8's background compile jobs never run here (the platform's worker
-    // threads were not copied): a hot loop waiting for on-stack replacement
-    // would stay on the slow tiers for good, and WebAssembly.compile would
-    // wait forever. Both compile on this thread instead. (Set here, in one
-    // call, rather than through node:v8, which each child would compile.)
-    v8::V8::SetFlagsFromString("--no-concurrent-osr --no-wasm-async-compilation");
-    KeepChildLoopAlive(env, loop, info[0].As<Napi::Function>());
+    KeepChildLoopAlive(env, loop, platform, isolate, info[0].As<Napi::Function>());
   }
+  if (pid > 0 && warn) WarnNoChildWorkers(env, child_workers.why);
   return Napi::Number::New(env, pid);
 }
 

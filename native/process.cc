@@ -1,5 +1,14 @@
-// What multiprocessing.Process needs from the kernel beyond forkful/os:
-// PR_SET_PDEATHSIG, so that a daemonic child dies with its parent (Linux).
+// What a Process (or Pool worker) and its parent need beyond fork() itself
+// (lib/core/addon/process.ts types them):
+//   setParentDeathSignal  PR_SET_PDEATHSIG, so that a daemonic child dies
+//                         with its parent (Linux)
+//   abandonStack          a forked child leaves the caller's stack (V8
+//                         TerminateExecution) and runs its target from the
+//                         event loop
+//   callSoon              calls back from the next loop iteration, from a
+//                         native frame of ours (a clean place to fork from)
+//   exitcodeNoReap        the blocking join: waitid(WNOWAIT) with a timeout,
+//                         leaving the reaping to whoever owns it
 #include <poll.h>
 #include <signal.h>
 #include <sys/wait.h>
@@ -132,7 +141,12 @@ Napi::Value AbandonStack(const Napi::CallbackInfo& info) {
   resume->check.data = resume.get();
   uv_idle_start(&resume->check, OnResume);
   // An active idle handle makes the loop poll without blocking: the callback
-  // runs in the next iteration, after the stack has unwound.
+  // runs in the next iteration, after the stack has unwound. Timers run
+  // before idle handles, and Node's RunTimers calls into JS again for as
+  // long as the call fails: with the termination still pending (a stack
+  // abandoned from a microtask, which V8 does not clear on its way out) it
+  // would spin forever. Node's timer handle waits until OnResume re-arms it.
+  if (uv_timer_t* timers = NodeTimerHandle(loop)) uv_timer_stop(timers);
   g_abandoning = true;
   resume->isolate->TerminateExecution();
   resume.release();  // owned by the handle until it closes

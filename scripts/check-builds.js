@@ -42,8 +42,8 @@ for (const [name, file] of [
 // 2. Each pinned major's prebuild, under that Node, alone.
 const dir = path.join(root, 'prebuilds', `${process.platform}-${process.arch}`);
 const smoke = `
-  const { native } = require('./dist/native');
-  if (!native) throw new Error(require('./dist/native').nativeLoadError.message);
+  const { native } = require('./dist/core/native');
+  if (!native) throw new Error(require('./dist/core/native').nativeLoadError.message);
   const os = require('./dist/os');
   const pid = os.fork();
   if (pid === 0) os._exit(7);

@@ -32,24 +32,39 @@ function versionOf(major) {
   return version;
 }
 
-/** Installs (once) and returns the folder holding bin/node and include/node. */
+/** Installs (once) and returns the folder holding bin/node and include/node.
+ * Safe when several checkouts install the same Node at once: each unpacks
+ * into its own temporary folder and renames it into place; the first wins. */
 function install(major, platform = 'linux', arch = process.env.FORKFUL_NODE_ARCH || 'x64') {
   const version = versionOf(major);
   const name = `node-${platform}-${arch}`;
   const dir = path.join(cacheRoot, `${name}-${version}`);
-  const marker = path.join(dir, '.complete');
-  if (fs.existsSync(marker)) return path.join(dir, 'package');
-  fs.rmSync(dir, { recursive: true, force: true });
-  fs.mkdirSync(dir, { recursive: true });
-  const out = execFileSync('npm', ['pack', `${name}@${version}`, '--silent'], {
-    cwd: dir,
-    encoding: 'utf8',
-    stdio: ['ignore', 'pipe', 'inherit'],
-  }).trim();
-  const tarball = path.join(dir, out.split('\n').pop());
-  execFileSync('tar', ['xzf', tarball, '-C', dir]);
-  fs.rmSync(tarball);
-  fs.writeFileSync(marker, `${version}\n`);
+  if (fs.existsSync(path.join(dir, '.complete'))) return path.join(dir, 'package');
+  fs.mkdirSync(cacheRoot, { recursive: true });
+  const tmp = fs.mkdtempSync(`${dir}.tmp-`);
+  try {
+    const out = execFileSync('npm', ['pack', `${name}@${version}`, '--silent'], {
+      cwd: tmp,
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'inherit'],
+      timeout: 10 * 60 * 1000,
+    }).trim();
+    const tarball = path.join(tmp, out.split('\n').pop());
+    execFileSync('tar', ['xzf', tarball, '-C', tmp], { timeout: 5 * 60 * 1000 });
+    fs.rmSync(tarball);
+    fs.writeFileSync(path.join(tmp, '.complete'), `${version}\n`);
+    if (fs.existsSync(dir) && !fs.existsSync(path.join(dir, '.complete'))) {
+      fs.rmSync(dir, { recursive: true, force: true }); // an older, interrupted install
+    }
+    try {
+      fs.renameSync(tmp, dir);
+    } catch (err) {
+      // Another process installed it meanwhile: keep theirs.
+      if (!fs.existsSync(path.join(dir, '.complete'))) throw err;
+    }
+  } finally {
+    fs.rmSync(tmp, { recursive: true, force: true });
+  }
   return path.join(dir, 'package');
 }
 

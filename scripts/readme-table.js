@@ -14,6 +14,7 @@ const sources = [
   ['synchronisation and shared memory', 'docs/synchronize.md'],
   ['threading', 'docs/threading.md'],
   ['coroutines (gevent)', 'docs/coroutine.md'],
+  ['across machines (Ray, Celery)', 'docs/cluster.md'],
 ];
 
 function tableUnderPythonHeading(text) {

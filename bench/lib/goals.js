@@ -1,5 +1,5 @@
 'use strict';
-// The goals of issue 8, checked against a run's medians.
+// The goals of issue 8 (and issue 11's child JIT), checked against a run's medians.
 
 function cell(data, fig, caseId, contender) {
   const f = data.figures.find((x) => x.id === fig);
@@ -134,6 +134,24 @@ function goals(data) {
           ? { ok: fb >= 1000, text: `${r(fb)} MB/s at ${big.label}` }
           : { text: 'large payload not measured' },
       ]),
+    );
+  }
+  {
+    const f6 = data.figures.find((x) => x.id === 'fig6');
+    const cases = f6 ? f6.panels[0].cases : [];
+    out.push(
+      check(
+        'fig6',
+        'Code first run hot in a forked child within 1.2× of its parent (issue 11)',
+        cases.length
+          ? cases.map((c) => {
+              const ff = v(c.cells['forkful-osfork']);
+              return ff
+                ? { ok: ff <= 1.2, text: `${c.label}: ${r(ff)}×` }
+                : { text: `${c.label}: not measured` };
+            })
+          : [{ text: 'not measured' }],
+      ),
     );
   }
   return out;

@@ -82,6 +82,7 @@ function renderMarkdown(data, name) {
       if (notes.length) L.push('');
     }
     if (fig.id === 'fig2') L.push(...fig2Details(fig));
+    if (fig.id === 'fig6') L.push(...fig6Details(fig));
   }
   return `${L.join('\n')}\n`;
 }
@@ -126,6 +127,25 @@ function fig2Details(fig) {
       "child's `_exit` and the teardown of its address space, `waitpid`, copy-on-write faults in " +
       'the parent, and the JS around them.',
   );
+  L.push('');
+  return L;
+}
+
+// Figure 6's ratios come from two times: the parent's and the child's.
+function fig6Details(fig) {
+  const L = [];
+  const cases = fig.panels[0].cases;
+  L.push('### Parent and child times behind the ratios (medians, ms)');
+  L.push('');
+  L.push(`| contender | ${cases.map((c) => c.label).join(' | ')} |`);
+  L.push(`| --- | ${cases.map(() => '---').join(' | ')} |`);
+  for (const k of fig.contenders) {
+    const row = cases.map((c) => {
+      const e = c.cells[k.id]?.extra;
+      return e ? `${num(e.parentMs)} → ${num(e.childMs)}` : '';
+    });
+    L.push(`| ${k.label} | ${row.join(' | ')} |`);
+  }
   L.push('');
   return L;
 }

@@ -5,7 +5,7 @@
 // path that can be timed from outside native/fork.cc.
 const m = require('./measure');
 const os = require('forkful/os');
-const { native } = require('../../dist/native');
+const { native } = require('../../dist/core/native');
 
 const { heapMB = 50, n = 10 } = m.params();
 

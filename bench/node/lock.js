@@ -48,7 +48,7 @@ if (!isMainThread) {
     lock = atomicsHandle(sab).lock;
   } else {
     require('forkful/multiprocessing'); // registers Lock's reviver on this thread
-    const { deserialize } = require('../../dist/serialize');
+    const { deserialize } = require('../../dist/transfer/serialize');
     lock = deserialize(Buffer.from(lockBytes));
   }
   const counter = new Int32Array(sab);
@@ -102,7 +102,7 @@ async function main() {
       return l;
     });
     if (mode === 'threads') {
-      const { serialize } = require('../../dist/serialize');
+      const { serialize } = require('../../dist/transfer/serialize');
       lockBytes = await m.orSkip('sending a forkful Lock to a thread', () => serialize(lock));
     }
   }

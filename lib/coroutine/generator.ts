@@ -1,7 +1,7 @@
 // Generator coroutines with Python's protocol: the consumer is a generator
 // that receives values at `yield`; `coroutine()` primes it (Python's first
 // `next(c)`), then `send(v)` resumes it and returns what it yields next.
-import { ForkfulError, RuntimeError } from '../errors';
+import { ForkfulError, RuntimeError } from '../core/errors';
 
 /** Python's StopIteration: send() to a generator that has returned; `value` is what it returned. */
 export class StopIteration extends ForkfulError {

@@ -1,7 +1,7 @@
 // gevent's Greenlet on Node's event loop: a function started on the next
 // turn, whose result, failure, links and joins follow gevent. Switching
 // happens at every await (the loop is gevent's hub); kill is cooperative.
-import { GreenletExit } from '../errors';
+import { GreenletExit } from '../core/errors';
 import { Scope, cancellable, currentScope, startTimer, storage, toMs } from './scope';
 import { ExceptionSpec, Timeout, makeException } from './timeout';
 

@@ -1,5 +1,5 @@
 // gevent.pool.Pool / Group: greenlets with a bound on how many run at once.
-import { ValueError } from '../errors';
+import { ValueError } from '../core/errors';
 import { Greenlet, GreenletFunction, KillOptions, getcurrent } from './greenlet';
 import { cancellable, startTimer, toMs } from './scope';
 

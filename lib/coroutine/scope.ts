@@ -5,7 +5,7 @@
 // (gevent's getcurrent()). Killing a greenlet or firing a Timeout fails those
 // waits, and aborts the AbortSignal the user hands to other APIs (fetch, ...).
 import { AsyncLocalStorage } from 'node:async_hooks';
-import { ValueError } from '../errors';
+import { FOREVER, parseTimeout } from '../core/timeout';
 
 interface Waiter {
   fail(error: unknown): void;
@@ -207,17 +207,10 @@ export function startTimer(fn: () => void, ms: number): () => void {
   return () => clearTimeout(handle);
 }
 
-/** Seconds (Python's unit) to milliseconds; null/undefined mean "no limit". */
+/** Seconds (Python's unit) to milliseconds; null/undefined mean "no limit".
+ * gevent's rules: a negative value is an error; any finite value is
+ * accepted (startTimer arms long delays in steps). */
 export function toMs(seconds: number | null | undefined, what: string): number | null {
-  if (seconds === null || seconds === undefined) return null;
-  if (typeof seconds !== 'number') {
-    throw new TypeError(`${what} must be a number of seconds, not ${typeof seconds}`);
-  }
-  if (!Number.isFinite(seconds) || seconds < 0) {
-    throw new ValueError(
-      `${what} must be a finite number of seconds >= 0, got ${seconds}` +
-        ' (pass null/undefined for no limit)',
-    );
-  }
-  return seconds * 1000;
+  const t = parseTimeout(seconds, what, { negative: 'strict', max: Number.MAX_VALUE });
+  return t === FOREVER ? null : t * 1000;
 }

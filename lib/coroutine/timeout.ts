@@ -1,7 +1,7 @@
 // gevent.Timeout and gevent.with_timeout, cooperative: a Timeout that fires
 // fails the waits (sleep, join, Pool waits) of the greenlet or block it
 // guards, and aborts that block's AbortSignal.
-import { RuntimeError, TimeoutError } from '../errors';
+import { RuntimeError, TimeoutError } from '../core/errors';
 import { Scope, currentScope, startTimer, storage, toMs } from './scope';
 
 /** An exception class, or an exception to raise as is. */

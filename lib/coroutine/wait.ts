@@ -1,5 +1,5 @@
 // gevent.joinall / wait / iwait / killall over many greenlets.
-import { ValueError } from '../errors';
+import { ValueError } from '../core/errors';
 import { Greenlet, KillOptions } from './greenlet';
 import { cancellable, startTimer, toMs } from './scope';
 

@@ -1,29 +1,28 @@
 // multiprocessing.Pipe and Connection: messages over real file descriptors
-// (a socketpair for a duplex pipe, a pipe for a one-way one). Each message is
-// a 4-byte big-endian length (0xffffffff + 8 bytes for 4 GiB and more) and
-// its bytes; objects are encoded by lib/serialize (structured clone plus
-// forkful's shareable objects by handle). send() blocks until written, as in
-// Python; recv() waits on the event loop through a uv_poll watch; recvSync()
-// blocks. Reads take what is there in large chunks and split messages in JS,
-// so a stream of small messages costs one read per many messages.
-import { atForkChild } from '../backend/fork-child';
-import { transferFd } from '../backend/fd-transfer';
-import { EOFError, NotSupportedError, OSError, ValueError } from '../errors';
-import { native, nativeLoadError, type NativeAddon } from '../native';
-import { serialize } from '../serialize';
-import { decodeMessage, encodeFast, scratch } from './wire';
-import { kShare, registerShareable, type ShareState } from '../shareable';
+// (a socketpair for a duplex pipe, a pipe for a one-way one), framed by
+// lib/transfer/framing.ts; objects are encoded by lib/transfer/wire.ts
+// (plain data) or serialize.ts (structured clone plus forkful's shareable
+// objects by handle). send() blocks until written, as in Python; recv()
+// waits on the event loop through a uv_poll watch; recvSync() blocks. Reads
+// take what is there in large chunks and split messages in JS, so a stream
+// of small messages costs one read per many messages.
+//
+// One subject past 400 lines: the Connection class. Its sends and receives
+// share one fd, one read buffer, the read and write watches and the queue
+// of waiters, and every receive (recv, recvSync, recvBytes*, the pollAsync
+// waiters) drives the one non-blocking read step, #take().
+import { afterFork, Order } from '../runtime/lifecycle';
+import { transferFd } from '../transfer/fd-transfer';
+import { EOFError, NotSupportedError, OSError, ValueError } from '../core/errors';
+import { parseTimeout, timeoutMs } from '../core/timeout';
+import type { FdWatch } from '../core/addon';
+import { native, nativeLoadError, type NativeAddon } from '../core/native';
+import { serialize } from '../transfer/serialize';
+import { bodySize, header, headerBytesMissing, headerSize } from '../transfer/framing';
+import { decodeMessage, encodeFast, scratch } from '../transfer/wire';
+import { kShare, type Revivers, type ShareState } from '../transfer/shareable';
 
 const CHUNK = 256 * 1024;
-const HEADER_BIG = 0xffffffff;
-
-interface FdWatch {
-  start(): void;
-  stop(): void;
-  close(): void;
-  ref(): void;
-  unref(): void;
-}
 
 interface Waiter {
   /** Turns the frame into the result while the frame is still valid (a
@@ -39,7 +38,7 @@ interface Waiter {
 /** Connections whose watch is armed: a forked child disarms them (the
  * waits belong to the parent, and the child must not steal its messages). */
 const watching = new Set<Connection>();
-atForkChild(() => {
+afterFork("connection: disarm the parent's waits", Order.multiprocessing, () => {
   for (const conn of watching) conn._forgetParentWaits();
   watching.clear();
 });
@@ -67,12 +66,9 @@ function closedError(): OSError {
   return err;
 }
 
-function seconds(timeout: number | null | undefined): number {
-  if (timeout === undefined || timeout === null) return -1;
-  if (typeof timeout !== 'number' || Number.isNaN(timeout)) {
-    throw new TypeError('timeout must be a number of seconds or null');
-  }
-  return Math.max(0, timeout * 1000);
+/** A poll timeout in ms (FOREVER: -1). */
+function pollMs(timeout: number | null | undefined, what: string): number {
+  return timeoutMs(parseTimeout(timeout, what));
 }
 
 export interface ConnectionOptions {
@@ -236,7 +232,7 @@ export class Connection {
   poll(timeout: number | null = 0): boolean {
     this.#checkReadable();
     if (this.#hasBuffered()) return true;
-    return addon().waitReadable(this.#fd, seconds(timeout));
+    return addon().waitReadable(this.#fd, pollMs(timeout, 'Connection.poll'));
   }
 
   /** poll() without blocking the event loop: resolves true when data is
@@ -244,7 +240,7 @@ export class Connection {
   pollAsync(timeout: number | null = null): Promise<boolean> {
     this.#checkReadable();
     if (this.#hasBuffered() || addon().waitReadable(this.#fd, 0)) return Promise.resolve(true);
-    const ms = seconds(timeout);
+    const ms = pollMs(timeout, 'Connection.pollAsync');
     if (ms === 0) return Promise.resolve(false);
     return new Promise<boolean>((resolve, reject) => {
       let timer: NodeJS.Timeout | null = null;
@@ -370,17 +366,10 @@ export class Connection {
 
   async #writeFrameAsync(body: Buffer): Promise<void> {
     const native = addon();
-    const big = body.length >= HEADER_BIG;
-    const header = Buffer.alloc(big ? 12 : 4);
-    if (big) {
-      header.writeUInt32BE(HEADER_BIG, 0);
-      header.writeBigUInt64BE(BigInt(body.length), 4);
-    } else {
-      header.writeUInt32BE(body.length, 0);
-    }
+    const head = header(body.length);
     // Small frames go out in one write (a reader never sees half of one
     // unless the pipe is nearly full).
-    const parts = body.length <= 64 * 1024 ? [Buffer.concat([header, body])] : [header, body];
+    const parts = body.length <= 64 * 1024 ? [Buffer.concat([head, body])] : [head, body];
     for (const part of parts) {
       let offset = 0;
       while (offset < part.length) {
@@ -405,7 +394,7 @@ export class Connection {
             wake?.();
           },
           true,
-        ) as FdWatch;
+        );
         if (!this.#refed) this.#writeWatch.unref();
       }
       this.#onWritable = resolve;
@@ -468,42 +457,31 @@ export class Connection {
         return big;
       }
       const avail = this.#end - this.#start;
-      if (avail >= 4) {
-        let len = this.#buf.readUInt32BE(this.#start);
-        let header = 4;
-        if (len === HEADER_BIG) {
-          if (avail >= 12) {
-            len = Number(this.#buf.readBigUInt64BE(this.#start + 4));
-            header = 12;
-          } else {
-            header = 0; // need the 8-byte length first
-          }
+      const header = headerSize(this.#buf, this.#start, avail);
+      if (header > 0) {
+        const len = bodySize(this.#buf, this.#start, header);
+        if (avail - header >= len) {
+          const frame = this.#buf.subarray(this.#start + header, this.#start + header + len);
+          this.#start += header + len;
+          if (this.#start === this.#end) this.#start = this.#end = 0;
+          return frame;
         }
-        if (header > 0) {
-          if (avail - header >= len) {
-            const frame = this.#buf.subarray(this.#start + header, this.#start + header + len);
-            this.#start += header + len;
-            if (this.#start === this.#end) this.#start = this.#end = 0;
-            return frame;
-          }
-          if (len > CHUNK || this.#exact) {
-            // Read the rest straight into the message's own buffer.
-            // recvBytesInto: a large message goes straight to its destination
-            // (no second copy, and the caller's pages are already mapped).
-            const big =
-              into && into.length >= len ? into.subarray(0, len) : Buffer.allocUnsafe(len);
-            const have = avail - header;
-            this.#buf.copy(big, 0, this.#start + header, this.#end);
-            this.#start = this.#end = 0;
-            this.#big = big;
-            this.#bigFilled = have;
-            continue;
-          }
+        if (len > CHUNK || this.#exact) {
+          // Read the rest straight into the message's own buffer.
+          // recvBytesInto: a large message goes straight to its destination
+          // (no second copy, and the caller's pages are already mapped).
+          const big = into && into.length >= len ? into.subarray(0, len) : Buffer.allocUnsafe(len);
+          const have = avail - header;
+          this.#buf.copy(big, 0, this.#start + header, this.#end);
+          this.#start = this.#end = 0;
+          this.#big = big;
+          this.#bigFilled = have;
+          continue;
         }
       }
       if (this.#eof) throw this.#eofError(avail > 0);
       // Make room at the end of the buffer, then read what is there.
-      const need = this.#exact ? this.#exactNeed(avail) : CHUNK;
+      const need = this.#exact ? headerBytesMissing(this.#buf, this.#start, avail) : CHUNK;
       if (this.#buf.length - this.#end < need) {
         if (this.#start > 0 && this.#buf.length - avail >= need) {
           this.#buf.copy(this.#buf, 0, this.#start, this.#end);
@@ -529,12 +507,6 @@ export class Connection {
       }
       this.#end += n;
     }
-  }
-
-  // In exact mode: the bytes still missing from the header.
-  #exactNeed(avail: number): number {
-    if (avail < 4) return 4 - avail;
-    return 12 - avail; // a 0xffffffff header: the 8-byte length follows
   }
 
   #eofError(partial: boolean): EOFError {
@@ -582,7 +554,7 @@ export class Connection {
   #arm(): void {
     if (!this.#watch) {
       const native = addon();
-      this.#watch = new native.FdWatch(this.#fd, () => this.#onReadable()) as FdWatch;
+      this.#watch = new native.FdWatch(this.#fd, () => this.#onReadable());
       this.#watchRefed = true;
     }
     this.#watch.start();
@@ -642,14 +614,17 @@ export class Connection {
   }
 }
 
-registerShareable('forkful.Connection', (state) => {
-  const s = state as { fd: number; readable: boolean; writable: boolean; exact: boolean };
-  return new Connection(s.fd, s);
-});
+/** How this module's kinds are revived (installed by lib/shareables.ts). */
+export const connectionRevivers: Revivers = {
+  'forkful.Connection': (state) => {
+    const s = state as { fd: number; readable: boolean; writable: boolean; exact: boolean };
+    return new Connection(s.fd, s);
+  },
+};
 
 /** @internal A raw non-blocking pipe for Queue: [readFd, writeFd]. */
 export function nativePipe(): [number, number] {
-  return addon().nbPipe() as [number, number];
+  return addon().nbPipe();
 }
 
 /**
@@ -660,9 +635,9 @@ export function nativePipe(): [number, number] {
 export function Pipe(duplex = true): [Connection, Connection] {
   const native = addon();
   if (duplex) {
-    const [a, b] = native.socketpair() as [number, number];
+    const [a, b] = native.socketpair();
     return [new Connection(a), new Connection(b)];
   }
-  const [r, w] = native.nbPipe() as [number, number];
+  const [r, w] = native.nbPipe();
   return [new Connection(r, { writable: false }), new Connection(w, { readable: false })];
 }

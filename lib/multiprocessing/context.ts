@@ -1,10 +1,10 @@
 // Python's getContext(method): an object with the multiprocessing API whose
 // Process uses that start method, whatever the global one is.
-import type { StartMethod } from '../backend/types';
+import type { StartMethod } from './start/types';
 import { Pipe } from './connection';
 import { Process, activeChildren, cpuCount, currentProcess, parentProcess } from './process';
-import { JoinableQueue, Queue, SimpleQueue } from './queues';
-import { ValueError } from '../errors';
+import { JoinableQueue, Queue, SimpleQueue } from './queue/queues';
+import { ValueError } from '../core/errors';
 import { backendFor, getAllStartMethods, getStartMethod } from './start-method';
 
 export interface Context {

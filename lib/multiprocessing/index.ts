@@ -1,5 +1,6 @@
 // forkful/multiprocessing: Python's multiprocessing on forked (or spawned)
 // Node processes. Each concern lives in its own module; this entry re-exports.
+import '../shareables'; // every shareable kind decodes where this is loaded
 export { Connection, Pipe, type ConnectionOptions } from './connection';
 export {
   Process,
@@ -17,7 +18,13 @@ export {
   type StartMethod,
 } from './start-method';
 export { getContext, type Context } from './context';
-export { Queue, JoinableQueue, SimpleQueue, type PutOptions, type GetOptions } from './queues';
+export {
+  Queue,
+  JoinableQueue,
+  SimpleQueue,
+  type PutOptions,
+  type GetOptions,
+} from './queue/queues';
 export {
   Pool,
   withPool,
@@ -25,7 +32,7 @@ export {
   IMapIterator,
   type PoolOptions,
   type AsyncCallbacks,
-} from './pool';
+} from './pool/pool';
 export {
   Lock,
   RLock,

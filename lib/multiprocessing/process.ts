@@ -4,10 +4,11 @@
 // the others joined when the parent exits, a daemonic process may not have
 // children. Waits: join() returns a Promise, joinSync() blocks.
 import { EventEmitter } from 'node:events';
-import { atForkChild } from '../backend/fork-child';
-import { currentIdentity } from '../backend/current';
-import type { ChildHandle, StartMethod } from '../backend/types';
-import { ProcessError, RuntimeError, ValueError } from '../errors';
+import { afterFork, atExit, Order } from '../runtime/lifecycle';
+import { currentIdentity } from '../runtime/identity';
+import type { ChildHandle, StartMethod } from './start/types';
+import { ProcessError, RuntimeError, ValueError } from '../core/errors';
+import { parseTimeout, timeoutMs } from '../core/timeout';
 import { kill as osKill, cpuCount as osCpuCount } from '../os';
 import { backendFor, getStartMethod } from './start-method';
 
@@ -30,7 +31,7 @@ const children = new Set<Process>();
 
 // Parenthesised: V8 compiles it with the module, not again in every child.
 // prettier-ignore
-atForkChild((function forgetChildren() {
+afterFork('multiprocessing: forget the parent\'s children', Order.multiprocessing, (function forgetChildren() {
   // The parent's children are not ours: forget them, stop watching them.
   for (const child of children) child._detach();
   children.clear();
@@ -44,11 +45,7 @@ const noTarget = (function noTarget(): undefined {
 });
 
 function secondsToMs(timeout: number | null | undefined, what: string): number {
-  if (timeout === undefined || timeout === null) return -1;
-  if (typeof timeout !== 'number' || Number.isNaN(timeout)) {
-    throw new ValueError(`${what}: timeout must be a number of seconds or null, got ${timeout}`);
-  }
-  return Math.max(0, timeout * 1000);
+  return timeoutMs(parseTimeout(timeout, what));
 }
 
 type Target = (...args: unknown[]) => unknown;
@@ -335,7 +332,7 @@ export function cpuCount(): number {
 
 // Python's exit rules: at exit, daemonic children are terminated and the
 // others joined.
-process.on('exit', () => {
+atExit('multiprocessing: join or terminate the children', Order.multiprocessing, () => {
   const running = [...children];
   for (const child of running) {
     try {

@@ -2,13 +2,13 @@
 // and the backend behind each. The default is 'fork' where the native addon
 // loads (Linux, macOS) and 'spawn' elsewhere (Windows);
 // FORKFUL_START_METHOD=fork|spawn overrides it.
-import { forkBackend } from '../backend/fork-backend';
-import { spawnBackend } from '../backend/spawn-backend';
-import type { Backend, StartMethod } from '../backend/types';
-import { NotSupportedError, RuntimeError, ValueError } from '../errors';
-import { native } from '../native';
+import { forkBackend } from './start/fork';
+import { spawnBackend } from './start/spawn';
+import type { Backend, StartMethod } from './start/types';
+import { NotSupportedError, RuntimeError, ValueError } from '../core/errors';
+import { native } from '../core/native';
 
-export type { StartMethod } from '../backend/types';
+export type { StartMethod } from './start/types';
 
 let chosen: StartMethod | null = null;
 

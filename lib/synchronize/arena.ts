@@ -1,9 +1,9 @@
 // Access to forkful's shared arena from JS: one SharedArrayBuffer view per
 // thread, blocks that objects live on, and the rules that keep a block alive
 // while any process or thread may still use it (see docs/synchronize.md).
-import { RuntimeError } from '../errors';
-import { atForkChild } from '../backend/fork-child';
-import { native, requireNative, type NativeAddon } from '../native';
+import { RuntimeError } from '../core/errors';
+import { afterFork, atExit, Order } from '../runtime/lifecycle';
+import { native, requireNative, type NativeAddon } from '../core/native';
 
 /** The environment variable through which spawned children find the arena. */
 export const ARENA_ENV = 'FORKFUL_ARENA';
@@ -94,7 +94,7 @@ export class Block {
   /** A new zeroed block of `bytes` payload bytes, held by `owner`. */
   static alloc(what: string, kind: Kind, bytes: number, owner: object): Block {
     const n = arenaNative(what);
-    const [offset, gen] = n.arenaAlloc(kind, bytes) as [number, number];
+    const [offset, gen] = n.arenaAlloc(kind, bytes);
     return new Block(offset, gen, owner);
   }
 
@@ -128,8 +128,7 @@ export class Block {
  * no native arena. */
 export function arenaEnvironment(): Record<string, string> {
   if (!native || typeof native.arenaInit !== 'function') return {};
-  ensure('arenaEnvironment');
-  const info = native.arenaInfo();
+  const info = ensure('arenaEnvironment').arenaInit(); // idempotent: the arena's facts
   return { [ARENA_ENV]: `${info.path}#${info.id}` };
 }
 
@@ -145,9 +144,12 @@ export function arenaInfo(): {
   return native.arenaInfo();
 }
 
-function releaseAllAtExit(): void {
-  native?.arenaReleaseAll?.();
-}
+// A process that attached to its parent's arena (a spawned child) or was
+// forked gives its holds back at exit: the arena outlives it.
+let releaseAtExit = false;
+atExit("arena: give this process's holds back", Order.synchronize + 90, () => {
+  if (releaseAtExit) native?.arenaReleaseAll();
+});
 
 // A spawned child started with arenaEnvironment(): attach at load, and give
 // the blocks back when this process ends (its parent's arena outlives it).
@@ -159,7 +161,7 @@ if (wanted && native && typeof native.arenaAttach === 'function') {
     try {
       native.arenaAttach(wanted.slice(0, hash), wanted.slice(hash + 1));
       ensure('the shared arena');
-      process.on('exit', releaseAllAtExit);
+      releaseAtExit = true;
     } catch (err) {
       process.emitWarning(
         `could not attach to the parent's forkful arena (${ARENA_ENV}=${wanted}): ` +
@@ -174,7 +176,7 @@ if (wanted && native && typeof native.arenaAttach === 'function') {
 // Right after a fork: the arena's per-process state (this process's slot and
 // ledger, the holds of threads that were not copied) is the parent's, even
 // when this thread never used the arena itself (a Worker may have).
-atForkChild(() => {
+afterFork("arena: this process's slot, ledger and holds", Order.synchronize, () => {
   if (!native || typeof native.arenaForkChild !== 'function') return;
   if (addon !== null) self.tid = addon.gettid();
   native.syncForkChild();
@@ -186,5 +188,5 @@ atForkChild(() => {
       { code: 'FORKFUL_ARENA_LOST' },
     );
   }
-  process.on('exit', releaseAllAtExit);
+  releaseAtExit = true;
 });

@@ -4,12 +4,13 @@
 // The action runs in the participant that arrives last, from that
 // participant's copy of the Barrier (forks copy it; a Barrier revived in a
 // Thread or spawned child has none unless given one: see docs).
-import { BrokenBarrierError, ValueError } from '../errors';
-import { kShare, registerShareable, type ShareState } from '../shareable';
+import { BrokenBarrierError, ValueError } from '../core/errors';
+import { kShare, type Revivers, type ShareState } from '../transfer/shareable';
 import { deadlineOf, remaining, waitTimeout } from './args';
 import { arenaBuffer, arenaNative, Block, Kind, words, type BlockState } from './arena';
 import { CondWords } from './condition';
 import { Revive, wordAcquire, wordAcquireAsync, wordRelease } from './lock';
+import { runAsync, runSync, type Steps, type Wait } from './steps';
 
 const FILLING = 0;
 const DRAINING = 1;
@@ -104,24 +105,37 @@ export class Barrier {
     wordRelease(this._i + LOCK);
   }
 
-  /** Sleeps on the condition with the internal lock held: false on timeout. */
-  private condWait(timeout: number): boolean {
-    const ticket = this.cond.enter();
-    this.unlock();
-    try {
-      return this.cond.sleep(ticket, timeout);
-    } finally {
-      this.lock();
-    }
+  /** Taking the internal lock word, as a step of a wait. */
+  private lockStep(): Wait {
+    return {
+      sync: () => wordAcquire(this._i + LOCK, -1, 'Barrier'),
+      async: () => wordAcquireAsync(this._i + LOCK, -1, 'Barrier'),
+    };
   }
-  private async condWaitAsync(timeout: number): Promise<boolean> {
-    const ticket = this.cond.enter();
-    this.unlock();
-    try {
-      return await this.cond.sleepAsync(ticket, timeout);
-    } finally {
-      await wordAcquireAsync(this._i + LOCK, -1, 'Barrier');
-    }
+
+  /** Sleeping on the condition with the internal lock held (given up while
+   * asleep, taken back after), as a step of a wait: false on timeout. */
+  private condStep(timeout: number): Wait {
+    return {
+      sync: () => {
+        const ticket = this.cond.enter();
+        this.unlock();
+        try {
+          return this.cond.sleep(ticket, timeout);
+        } finally {
+          this.lock();
+        }
+      },
+      async: async () => {
+        const ticket = this.cond.enter();
+        this.unlock();
+        try {
+          return await this.cond.sleepAsync(ticket, timeout);
+        } finally {
+          await wordAcquireAsync(this._i + LOCK, -1, 'Barrier');
+        }
+      },
+    };
   }
 
   private timeoutFor(timeout: number | null | undefined, what: string): number {
@@ -152,14 +166,11 @@ export class Barrier {
     }
   }
 
-  /** Waits until `parties` participants have called wait(); returns this
-   * participant's arrival index (0 .. parties-1). BrokenBarrierError when
-   * the barrier is (or gets) broken, reset, or the wait times out. */
-  wait(timeout?: number | null): number {
-    const t = this.timeoutFor(timeout, 'Barrier.wait');
-    this.lock();
+  /** Python's Barrier.wait, written once: the sync and async forms drive it. */
+  private *waitSteps(t: number): Steps<number> {
+    yield this.lockStep();
     try {
-      while (this.state === DRAINING || this.state === RESETTING) this.condWait(-1);
+      while (this.state === DRAINING || this.state === RESETTING) yield this.condStep(-1);
       if (this.state < 0) throw new BrokenBarrierError('the Barrier is broken');
       const index = this.count;
       this.count = index + 1;
@@ -174,7 +185,7 @@ export class Barrier {
               this.breakLocked();
               throw new BrokenBarrierError('the Barrier timed out and is now broken');
             }
-            this.condWait(left);
+            yield this.condStep(left);
           }
           if (this.state < 0) throw new BrokenBarrierError('the Barrier was aborted or reset');
         }
@@ -188,37 +199,19 @@ export class Barrier {
     }
   }
 
+  /** Waits until `parties` participants have called wait(); returns this
+   * participant's arrival index (0 .. parties-1). BrokenBarrierError when
+   * the barrier is (or gets) broken, reset, or the wait times out. */
+  wait(timeout?: number | null): number {
+    return runSync(this.waitSteps(this.timeoutFor(timeout, 'Barrier.wait')));
+  }
+
   /** wait() without blocking the event loop. */
-  async waitAsync(timeout?: number | null): Promise<number> {
-    const t = this.timeoutFor(timeout, 'Barrier.waitAsync');
-    await wordAcquireAsync(this._i + LOCK, -1, 'Barrier');
+  waitAsync(timeout?: number | null): Promise<number> {
     try {
-      while (this.state === DRAINING || this.state === RESETTING) await this.condWaitAsync(-1);
-      if (this.state < 0) throw new BrokenBarrierError('the Barrier is broken');
-      const index = this.count;
-      this.count = index + 1;
-      try {
-        if (index + 1 === this.parties) {
-          this.releaseLocked();
-        } else {
-          const deadline = deadlineOf(t);
-          while (this.state === FILLING) {
-            const left = remaining(deadline);
-            if (left === 0) {
-              this.breakLocked();
-              throw new BrokenBarrierError('the Barrier timed out and is now broken');
-            }
-            await this.condWaitAsync(left);
-          }
-          if (this.state < 0) throw new BrokenBarrierError('the Barrier was aborted or reset');
-        }
-        return index;
-      } finally {
-        this.count = this.count - 1;
-        this.exitLocked();
-      }
-    } finally {
-      this.unlock();
+      return runAsync(this.waitSteps(this.timeoutFor(timeout, 'Barrier.waitAsync')));
+    } catch (err) {
+      return Promise.reject(err);
     }
   }
 
@@ -253,4 +246,7 @@ export class Barrier {
   }
 }
 
-registerShareable('forkful.Barrier', (state) => new Barrier(new Revive(state as BlockState)));
+/** How this module's kinds are revived (installed by lib/shareables.ts). */
+export const barrierRevivers: Revivers = {
+  'forkful.Barrier': (state) => new Barrier(new Revive(state as BlockState)),
+};

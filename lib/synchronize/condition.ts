@@ -3,11 +3,12 @@
 // releases the lock, and sleeps on the sequence (a shared futex); notify()
 // bumps the sequence and wakes n sleepers.
 import { Acquirable } from './acquirable';
-import { RuntimeError, ValueError } from '../errors';
-import { kShare, registerShareable, type ShareState } from '../shareable';
+import { RuntimeError, ValueError } from '../core/errors';
+import { kShare, type Revivers, type ShareState } from '../transfer/shareable';
 import { deadlineOf, remaining, waitTimeout } from './args';
 import { arenaNative, Block, nat, Kind, words, type BlockState } from './arena';
 import { Lock, RLock, Revive, type ConditionLock } from './lock';
+import { runAsync, runSync, type Steps } from './steps';
 
 /** The sequence/sleepers pair at word index `i`: shared by Condition and
  * Barrier. */
@@ -118,24 +119,21 @@ export class Condition extends Acquirable {
 
   /** Waits until predicate() is truthy; returns its last value. */
   waitFor<T>(predicate: () => T, timeout?: number | null): T {
-    const deadline = deadlineOf(waitTimeout(timeout, 'Condition.waitFor'));
-    let result = predicate();
-    while (!result) {
-      const left = remaining(deadline);
-      if (left === 0) break;
-      this.wait(left < 0 ? null : left);
-      result = predicate();
-    }
-    return result;
+    return runSync(this.#waitForSteps(predicate, waitTimeout(timeout, 'Condition.waitFor')));
   }
 
   async waitForAsync<T>(predicate: () => T, timeout?: number | null): Promise<T> {
-    const deadline = deadlineOf(waitTimeout(timeout, 'Condition.waitForAsync'));
+    return runAsync(this.#waitForSteps(predicate, waitTimeout(timeout, 'Condition.waitForAsync')));
+  }
+
+  *#waitForSteps<T>(predicate: () => T, timeout: number): Steps<T> {
+    const deadline = deadlineOf(timeout);
     let result = predicate();
     while (!result) {
       const left = remaining(deadline);
       if (left === 0) break;
-      await this.waitAsync(left < 0 ? null : left);
+      const t = left < 0 ? null : left;
+      yield { sync: () => this.wait(t), async: () => this.waitAsync(t) };
       result = predicate();
     }
     return result;
@@ -158,7 +156,10 @@ export class Condition extends Acquirable {
   }
 }
 
-registerShareable('forkful.Condition', (state) => {
-  const { lock, block } = state as { lock: Lock | RLock; block: BlockState };
-  return new Condition(lock, new Revive(block));
-});
+/** How this module's kinds are revived (installed by lib/shareables.ts). */
+export const conditionRevivers: Revivers = {
+  'forkful.Condition': (state) => {
+    const { lock, block } = state as { lock: Lock | RLock; block: BlockState };
+    return new Condition(lock, new Revive(block));
+  },
+};

@@ -1,9 +1,10 @@
 // Event: a flag word and a sleeper count in the shared arena. set() stores
 // the flag and wakes every sleeper (futex) only when there are some.
-import { kShare, registerShareable, type ShareState } from '../shareable';
+import { kShare, type Revivers, type ShareState } from '../transfer/shareable';
 import { deadlineOf, remaining, waitTimeout } from './args';
 import { arenaNative, Block, nat, Kind, words, type BlockState } from './arena';
 import { Revive } from './lock';
+import { runAsync, runSync, type Steps } from './steps';
 
 export class Event {
   /** @internal */ readonly _block: Block;
@@ -35,33 +36,31 @@ export class Event {
   /** Blocks until the flag is set or `timeout` seconds pass (null:
    * forever); returns the flag. */
   wait(timeout?: number | null): boolean {
-    const deadline = deadlineOf(waitTimeout(timeout, 'Event.wait'));
-    const w = words();
-    if (Atomics.load(w, this._i) !== 0) return true;
-    Atomics.add(w, this._i + 1, 1);
-    try {
-      while (Atomics.load(w, this._i) === 0) {
-        const left = remaining(deadline);
-        if (left === 0) break;
-        nat().syncFutexWait(this._i * 4, 0, left);
-      }
-    } finally {
-      Atomics.sub(w, this._i + 1, 1);
-    }
-    return Atomics.load(w, this._i) !== 0;
+    const t = waitTimeout(timeout, 'Event.wait');
+    return this.isSet() || runSync(this.#waitSteps(t));
   }
 
   /** wait() without blocking the event loop. */
   async waitAsync(timeout?: number | null): Promise<boolean> {
-    const deadline = deadlineOf(waitTimeout(timeout, 'Event.waitAsync'));
+    const t = waitTimeout(timeout, 'Event.waitAsync');
+    return this.isSet() || runAsync(this.#waitSteps(t));
+  }
+
+  /** The wait: counted as a sleeper, sleep on the flag word until it is set
+   * or the time is up. */
+  *#waitSteps(timeout: number): Steps<boolean> {
+    const deadline = deadlineOf(timeout);
     const w = words();
-    if (Atomics.load(w, this._i) !== 0) return true;
+    const offset = this._i * 4;
     Atomics.add(w, this._i + 1, 1);
     try {
       while (Atomics.load(w, this._i) === 0) {
         const left = remaining(deadline);
         if (left === 0) break;
-        await nat().syncFutexWaitAsync(this._i * 4, 0, left);
+        yield {
+          sync: () => nat().syncFutexWait(offset, 0, left) !== 0,
+          async: async () => (await nat().syncFutexWaitAsync(offset, 0, left)) !== 0,
+        };
       }
     } finally {
       Atomics.sub(w, this._i + 1, 1);
@@ -78,4 +77,7 @@ export class Event {
   }
 }
 
-registerShareable('forkful.Event', (state) => new Event(new Revive(state as BlockState)));
+/** How this module's kinds are revived (installed by lib/shareables.ts). */
+export const eventRevivers: Revivers = {
+  'forkful.Event': (state) => new Event(new Revive(state as BlockState)),
+};

@@ -2,9 +2,9 @@
 // (+ a "sleepers" bit). Uncontended acquire/release are a single Atomics
 // operation in JS; contended ones sleep on a shared futex in native code,
 // which also recovers the lock from an owner that died (see sync.cc).
-import { RuntimeError } from '../errors';
+import { RuntimeError } from '../core/errors';
 import { Acquirable } from './acquirable';
-import { kShare, registerShareable, type ShareState } from '../shareable';
+import { kShare, type Revivers, type ShareState } from '../transfer/shareable';
 import { acquireTimeout, type AcquireOptions } from './args';
 import { arenaNative, Block, nat, Kind, self, words, type BlockState } from './arena';
 
@@ -27,7 +27,7 @@ function reportRecovered(what: string): void {
 
 /** Blocking acquire of the lock word at index `i` (slow path). */
 export function wordAcquireSlow(i: number, timeout: number, what: string): boolean {
-  const r: number = nat().syncLockAcquire(i * 4, timeout, self.tid);
+  const r = nat().syncLockAcquire(i * 4, timeout, self.tid);
   if (r === 2) reportRecovered(what);
   return r !== 0;
 }
@@ -242,5 +242,8 @@ export class RLock extends Acquirable implements ConditionLock {
   }
 }
 
-registerShareable('forkful.Lock', (state) => new Lock(new Revive(state as BlockState)));
-registerShareable('forkful.RLock', (state) => new RLock(new Revive(state as BlockState)));
+/** How this module's kinds are revived (installed by lib/shareables.ts). */
+export const lockRevivers: Revivers = {
+  'forkful.Lock': (state) => new Lock(new Revive(state as BlockState)),
+  'forkful.RLock': (state) => new RLock(new Revive(state as BlockState)),
+};

@@ -3,8 +3,8 @@
 // sleeps (futex, native) only when the counter is zero, and release wakes
 // sleepers only when there are some.
 import { Acquirable } from './acquirable';
-import { ValueError } from '../errors';
-import { kShare, registerShareable, type ShareState } from '../shareable';
+import { ValueError } from '../core/errors';
+import { kShare, type Revivers, type ShareState } from '../transfer/shareable';
 import { acquireTimeout, type AcquireOptions } from './args';
 import { arenaNative, Block, nat, Kind, words, type BlockState } from './arena';
 import { Revive } from './lock';
@@ -123,8 +123,8 @@ export class BoundedSemaphore extends Semaphore {
   }
 }
 
-registerShareable('forkful.Semaphore', (state) => new Semaphore(new Revive(state as BlockState)));
-registerShareable(
-  'forkful.BoundedSemaphore',
-  (state) => new BoundedSemaphore(new Revive(state as BlockState)),
-);
+/** How this module's kinds are revived (installed by lib/shareables.ts). */
+export const semaphoreRevivers: Revivers = {
+  'forkful.Semaphore': (state) => new Semaphore(new Revive(state as BlockState)),
+  'forkful.BoundedSemaphore': (state) => new BoundedSemaphore(new Revive(state as BlockState)),
+};

@@ -2,8 +2,8 @@
 // a typed-array view over a block, plus an optional lock. Python typecodes;
 // 'l'/'L' are 8 bytes as C long on 64-bit Linux, and 8-byte integers are
 // BigInts (a plain number is accepted when writing).
-import { ValueError } from '../errors';
-import { kShare, registerShareable, type ShareState } from '../shareable';
+import { ValueError } from '../core/errors';
+import { kShare, type Revivers, type ShareState } from '../transfer/shareable';
 import { arenaBuffer, arenaNative, Block, Kind, type BlockState } from './arena';
 import { Lock, RLock } from './lock';
 
@@ -302,19 +302,22 @@ function SharedArray(
 }
 export { SharedArray as Array };
 
-registerShareable('forkful.RawValue', (state) => {
-  const s = state as RawState;
-  return new RawValue(s.typecode as Typecode, 0, s.block);
-});
-registerShareable('forkful.RawArray', (state) => {
-  const s = state as RawState;
-  return new RawArray(s.typecode as Typecode, 0, s);
-});
-registerShareable('forkful.Value', (state) => {
-  const s = state as { obj: RawValue; lock: Lock | RLock };
-  return new SynchronizedValue(s.obj, s.lock);
-});
-registerShareable('forkful.Array', (state) => {
-  const s = state as { obj: RawArray; lock: Lock | RLock };
-  return new SynchronizedArray(s.obj, s.lock);
-});
+/** How this module's kinds are revived (installed by lib/shareables.ts). */
+export const sharedctypesRevivers: Revivers = {
+  'forkful.RawValue': (state) => {
+    const s = state as RawState;
+    return new RawValue(s.typecode as Typecode, 0, s.block);
+  },
+  'forkful.RawArray': (state) => {
+    const s = state as RawState;
+    return new RawArray(s.typecode as Typecode, 0, s);
+  },
+  'forkful.Value': (state) => {
+    const s = state as { obj: RawValue; lock: Lock | RLock };
+    return new SynchronizedValue(s.obj, s.lock);
+  },
+  'forkful.Array': (state) => {
+    const s = state as { obj: RawArray; lock: Lock | RLock };
+    return new SynchronizedArray(s.obj, s.lock);
+  },
+};

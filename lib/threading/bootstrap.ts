@@ -4,11 +4,12 @@
 // skips that: the root costs tens of ms per thread); then it runs the target
 // and reports how it ended.
 import { workerData } from 'node:worker_threads';
-import { SerializationError } from '../errors';
-import { decodeShareables } from '../shareable';
+import { SerializationError } from '../core/errors';
+import { decodeShareables } from '../transfer/shareable';
 import { redirectThreadOutput } from './output';
 import { explainReferenceError, loadTarget } from './target';
-import { Slot, ThreadData, getNativeId, kThreadData, liveThreads, packException } from './thread';
+import { packException } from './exceptions';
+import { Slot, ThreadData, getNativeId, kThreadData, liveThreads } from './thread';
 
 const data = (workerData as Record<string, ThreadData>)[kThreadData];
 const { state, port, spec } = data;

@@ -1,4 +1,10 @@
 // forkful/threading: Python's threading module on real OS threads.
+import '../shareables'; // every shareable kind decodes where this is loaded
+import { provideNamespace } from './local';
+
+// A threading.local subclass's source may name this module (threading.local).
+provideNamespace('threading', () => module.exports as Record<string, unknown>);
+
 export { Thread, ThreadOptions, ExceptHookArgs } from './thread';
 export {
   currentThread,

@@ -4,8 +4,7 @@
 // made on first arrival and initialised there once (subclass constructor or
 // init function), exactly as Python runs a local subclass's __init__ once
 // per thread.
-import { randomUUID } from 'node:crypto';
-import { kShare, registerShareable, ShareState } from '../shareable';
+import { kShare, type Revivers, type ShareState } from '../transfer/shareable';
 import {
   TargetFunction,
   TargetSpec,
@@ -16,6 +15,12 @@ import {
 } from './target';
 
 const KIND = 'forkful.threading.local';
+
+// Web Crypto's randomUUID: node:crypto loads only when a local is made (it
+// costs ~20 ms, and every entry point loads this module for its reviver).
+function randomUUID(): string {
+  return globalThis.crypto.randomUUID();
+}
 
 /** How a thread builds its own copy: nothing, an init function or a subclass,
  * with the arguments given at construction. */
@@ -105,13 +110,24 @@ export class local {
 const baseThroughModule =
   /^\(\s*class(?:\s+[\w$]+)?\s+extends\s+([A-Za-z_$][\w$]*)((?:\.[A-Za-z_$][\w$]*)*)\.local\s*\{/;
 
+// The public namespaces a local's source may name (`threading.local`,
+// `forkful.threading.local`): the entry points that define them provide them
+// (threading/index.ts, lib/index.ts), lazily; this module never loads them.
+const namespaces = new Map<'threading' | 'forkful', () => Record<string, unknown>>();
+
+/** Called by an entry point: how to get its namespace when a local needs it. */
+export function provideNamespace(
+  name: 'threading' | 'forkful',
+  get: () => Record<string, unknown>,
+): void {
+  namespaces.set(name, get);
+}
+
 function bindings(source?: string): Record<string, unknown> {
-  // Loaded lazily: ./index imports this module.
-  /* eslint-disable @typescript-eslint/no-require-imports */
-  const threading = require('./index') as Record<string, unknown>;
-  const forkful = require('../index') as Record<string, unknown>;
-  /* eslint-enable @typescript-eslint/no-require-imports */
-  const found: Record<string, unknown> = { local, threading, forkful };
+  const found: Record<string, unknown> = { local };
+  for (const [name, get] of namespaces) found[name] = get();
+  const threading = found.threading;
+  const forkful = found.forkful;
   const match = source ? baseThroughModule.exec(source) : null;
   if (match && !(match[1] in found) && !(match[1] in globalThis)) {
     // The module variable the compiled class reads its base from: the forkful
@@ -123,7 +139,7 @@ function bindings(source?: string): Record<string, unknown> {
       return at?.local === local;
     };
     found[match[1]] =
-      [threading, forkful].find(leadsToLocal) ??
+      [threading, forkful].filter(Boolean).find(leadsToLocal) ??
       chain.reduceRight<Record<string, unknown>>((inner, key) => ({ [key]: inner }), { local });
   }
   return found;
@@ -157,4 +173,7 @@ function revive(meta: LocalMeta): local {
   }
 }
 
-registerShareable(KIND, (state) => revive(state as LocalMeta));
+/** How this module's kind is revived (installed by lib/shareables.ts). */
+export const localRevivers: Revivers = {
+  [KIND]: (state) => revive(state as LocalMeta),
+};

@@ -7,8 +7,8 @@ import { createRequire } from 'node:module';
 import * as path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import * as vm from 'node:vm';
-import { SerializationError, ValueError } from '../errors';
-import { helperBindings, transpilerHelperHint } from '../transpiler-helpers';
+import { SerializationError, ValueError } from '../core/errors';
+import { helperBindings, transpilerHelperHint } from '../transfer/transpiler-helpers';
 
 // A real import(): TypeScript's CommonJS output would turn import() into require().
 const dynamicImport = new Function('specifier', 'return import(specifier)') as (

@@ -1,6 +1,11 @@
 // Thread: a real OS thread (a worker_threads Worker with its own V8 isolate)
 // with Python's threading.Thread interface, and the module functions that
-// describe the running threads (currentThread, enumerate, ...).
+// describe the running threads (currentThread, enumerate, ...). One subject
+// past 400 lines: a thread's life as the isolate that starts it sees it
+// (start, join, the report of its exception through excepthook, its end at
+// process exit or in a forked child), kept with the registry of this
+// isolate's threads that every step updates. How an exception is packed
+// for the trip between isolates is in exceptions.ts.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { inspect } from 'node:util';
@@ -14,12 +19,13 @@ import {
   threadId,
   workerData,
 } from 'node:worker_threads';
-import * as errors from '../errors';
-import { NotSupportedError, RuntimeError, SerializationError, ValueError } from '../errors';
-import { native } from '../native';
-import { afterExitEmitted } from '../node-internals';
-import { encodeShareables } from '../shareable';
-import { atForkChild } from '../backend/fork-child';
+import { NotSupportedError, RuntimeError, SerializationError, ValueError } from '../core/errors';
+import { FOREVER, parseTimeout } from '../core/timeout';
+import { native } from '../core/native';
+import { afterExitEmitted } from '../core/node-internals';
+import { encodeShareables } from '../transfer/shareable';
+import { afterFork, Order } from '../runtime/lifecycle';
+import { packException, unpackException, type PackedException } from './exceptions';
 import { Target, TargetSpec, callerFile, describeTarget, loadTarget } from './target';
 
 /** Key of a forkful Thread's data in its Worker's workerData. */
@@ -51,17 +57,6 @@ export interface ThreadData {
   /** Timer only: when to call the target (ms since the epoch). */
   fireAt?: number;
 }
-
-/** An exception as it travels from a thread to the thread that started it. */
-export type PackedException =
-  | {
-      error: true;
-      name: string;
-      message: string;
-      stack: string | undefined;
-      props: Record<string, unknown>;
-    }
-  | { error: false; value: unknown };
 
 /** What threading.excepthook receives (Python's ExceptHookArgs). */
 export interface ExceptHookArgs {
@@ -113,7 +108,7 @@ export function getIdent(): number {
 }
 
 /** The largest timeout join() and Timer accept, in seconds. */
-export const TIMEOUT_MAX = 2147483;
+export { TIMEOUT_MAX } from '../core/timeout';
 
 let stackSizeBytes = 0;
 
@@ -130,76 +125,13 @@ export function stackSize(size?: number): number {
   return previous;
 }
 
-function checkTimeout(timeout: number | null | undefined): number {
-  if (timeout === null || timeout === undefined) return Infinity;
-  if (typeof timeout !== 'number' || Number.isNaN(timeout)) {
-    throw new TypeError(`timeout must be a number of seconds or null, not ${String(timeout)}`);
-  }
-  return Math.max(0, Math.min(timeout, TIMEOUT_MAX)) * 1000;
+/** ms, Infinity for no limit. */
+function joinMs(timeout: number | null | undefined, what: string): number {
+  const t = parseTimeout(timeout, what);
+  return t === FOREVER ? Infinity : t * 1000;
 }
 
-// ---- exceptions ------------------------------------------------------------
-
-const errorClasses: Record<string, new (...args: never[]) => Error> = {
-  Error,
-  TypeError,
-  RangeError,
-  ReferenceError,
-  SyntaxError,
-  EvalError,
-  URIError,
-  AggregateError,
-};
-for (const [name, value] of Object.entries(errors)) {
-  if (typeof value === 'function' && value.prototype instanceof Error) {
-    errorClasses[name] = value as new (...args: never[]) => Error;
-  }
-}
-
-function cloneable(value: unknown): boolean {
-  try {
-    structuredClone(value);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-/** Packs an exception so it survives the trip to another thread. */
-export function packException(err: unknown): PackedException {
-  if (err instanceof Error || (typeof err === 'object' && err !== null && 'stack' in err)) {
-    const e = err as Error;
-    const props: Record<string, unknown> = {};
-    for (const key of Object.keys(e)) {
-      if (key === 'message' || key === 'stack' || key === 'name') continue;
-      const v = (e as unknown as Record<string, unknown>)[key];
-      if (cloneable(v)) props[key] = v;
-    }
-    return { error: true, name: String(e.name), message: String(e.message), stack: e.stack, props };
-  }
-  return { error: false, value: cloneable(err) ? err : inspect(err) };
-}
-
-function unpackException(packed: PackedException): {
-  value: unknown;
-  type: ExceptHookArgs['excType'];
-} {
-  if (!packed.error) return { value: packed.value, type: null };
-  const type = errorClasses[packed.name] ?? null;
-  const err = Object.create((type ?? Error).prototype) as Error;
-  Object.defineProperty(err, 'message', {
-    value: packed.message,
-    writable: true,
-    configurable: true,
-  });
-  Object.defineProperty(err, 'stack', { value: packed.stack, writable: true, configurable: true });
-  // forkful's errors set their name in the constructor, which is not run here.
-  if (err.name !== packed.name) {
-    Object.defineProperty(err, 'name', { value: packed.name, writable: true, configurable: true });
-  }
-  Object.assign(err, packed.props);
-  return { value: err, type: type ?? Error };
-}
+// ---- exceptions (packed by ./exceptions.ts) ---------------------------------
 
 /** Python's default excepthook: names the thread and prints the stack. */
 export function __excepthook__(args: ExceptHookArgs): void {
@@ -499,7 +431,7 @@ export class Thread {
    * isAlive()). Resolves also when the target raised. */
   async join(timeout?: number | null): Promise<void> {
     this._checkJoinable();
-    const ms = checkTimeout(timeout);
+    const ms = joinMs(timeout, 'Thread.join');
     if (this._ended) return;
     this._holdLoop(1);
     try {
@@ -529,7 +461,7 @@ export class Thread {
   /** join() that blocks the calling thread (Atomics.wait). */
   joinSync(timeout?: number | null): void {
     this._checkJoinable();
-    const ms = checkTimeout(timeout);
+    const ms = joinMs(timeout, 'Thread.joinSync');
     if (this._ended) return;
     const state = this._state!;
     const deadline = Date.now() + ms;
@@ -642,6 +574,6 @@ export function liveThreads(): Thread[] {
   return [...live];
 }
 
-atForkChild(() => {
+afterFork("threading: the parent's threads do not exist here", Order.threading, () => {
   for (const thread of [...live]) thread._forgetAfterFork();
 });

@@ -1,8 +1,8 @@
 // Timer: a Thread that calls a function after `interval` seconds, unless
 // cancel() comes first. The thread sleeps on a shared flag (Atomics.wait),
 // so cancel() from any thread wakes it at once.
-import { ValueError } from '../errors';
-import { Slot, TIMEOUT_MAX, Thread, ThreadData } from './thread';
+import { parseTimeout } from '../core/timeout';
+import { Slot, Thread, ThreadData } from './thread';
 import { Target } from './target';
 
 export class Timer extends Thread {
@@ -12,11 +12,12 @@ export class Timer extends Thread {
   /** Python's Timer(interval, function, args): `fn` is a self-contained
    * function (sent by source) or { module, export }. */
   constructor(interval: number, fn: Target, args: unknown[] = []) {
-    if (typeof interval !== 'number' || !(interval >= 0) || interval > TIMEOUT_MAX) {
-      throw new ValueError(
-        `Timer interval must be a number of seconds between 0 and ${TIMEOUT_MAX}, not ${interval}`,
-      );
+    // A timeout like any other (lib/core/timeout): a negative one is 0, as
+    // Python's Timer waits on an Event; there is no "never" interval.
+    if (interval === null || interval === undefined) {
+      throw new TypeError(`Timer interval must be a number of seconds, not ${interval}`);
     }
+    parseTimeout(interval, 'Timer interval');
     super({ target: fn, args });
     this.interval = interval;
   }

@@ -1,0 +1,363 @@
+// The native seam, typed: one interface per native/*.cc (a section each
+// below), and per concern the table of its exports, keyed by the name
+// native/*.cc registers it under. lib/core/native.ts checks every table
+// against the loaded binary before anything uses it, and
+// test/core/native-seam.test.ts checks that each table is exactly what the
+// binary says the concern registered: a C++ export renamed, added or
+// removed fails there, not at run time inside a fixture. (One module, not
+// one per concern: every process that loads forkful loads it.)
+
+// ---- native/addon.cc: the module's own exports (the rest come from the
+// concerns it registers, a section each below).
+
+/** The Node line a binary was built for. */
+export interface BuiltFor {
+  version: string;
+  abi: number;
+}
+
+export interface AddonBinding {
+  builtFor: BuiltFor;
+  /** Set (and nothing else registered) when the binary is for another Node. */
+  abiMismatch?: string;
+  /** The error classes native code constructs by name (lib/core/errors). */
+  registerErrorClasses(classes: Record<string, new (message?: string) => Error>): void;
+  /** Each registered concern's export names, by registration name: what the
+   * tables below are checked against. */
+  concerns: Record<string, string[]>;
+}
+
+export const addonExports = {
+  builtFor: 'object',
+  registerErrorClasses: 'function',
+  concerns: 'object',
+} as const satisfies Record<Exclude<keyof AddonBinding, 'abiMismatch'>, ExportKind>;
+
+/** What `typeof` says of an export (a native class is a 'function'). */
+export type ExportKind = 'function' | 'number' | 'object';
+
+// ---- native/os.cc: Python's os process functions on the system calls.
+
+export interface OsBinding {
+  getpid(): number;
+  getppid(): number;
+  gettid(): number;
+  /** [pid, status]; [0, 0] when WNOHANG finds nothing. */
+  waitpid(pid: number, options: number): [number, number];
+  /** [pid, status], or null while the child still runs after timeoutMs. */
+  waitpidTimeout(pid: number, timeoutMs: number): [number, number] | null;
+  kill(pid: number, signal: number): void;
+  _exit(code: number): never;
+  pipe(): [number, number];
+  read(fd: number, n: number): Buffer;
+  write(fd: number, data: Uint8Array): number;
+  close(fd: number): void;
+  WNOHANG: number;
+  WUNTRACED: number;
+}
+
+export const osExports = {
+  getpid: 'function',
+  getppid: 'function',
+  gettid: 'function',
+  waitpid: 'function',
+  waitpidTimeout: 'function',
+  kill: 'function',
+  _exit: 'function',
+  pipe: 'function',
+  read: 'function',
+  write: 'function',
+  close: 'function',
+  WNOHANG: 'number',
+  WUNTRACED: 'number',
+} as const satisfies Record<keyof OsBinding, ExportKind>;
+
+// ---- native/fork.cc: fork() of the running Node process.
+
+/** Where the time of the last fork() went (diagnostics, benchmarks). */
+export interface ForkTimings {
+  parkMs: number;
+  scanMs: number;
+  forkMs: number;
+  restoreMs: number;
+  dontForkMappings: number;
+  dontForkRuns: number;
+  fullScan: boolean;
+}
+
+export interface ForkBinding {
+  /** 0 in the child, the child's pid in the parent. `onIdle` runs in the
+   * child whenever its event loop has nothing left to do. */
+  fork(onIdle: (phase: 'beforeExit' | 'exit') => void): number;
+  inForkedChild(): boolean;
+  lastForkTimings(): ForkTimings;
+  countDontForkMappings(): number;
+}
+
+export const forkExports = {
+  fork: 'function',
+  inForkedChild: 'function',
+  lastForkTimings: 'function',
+  countDontForkMappings: 'function',
+} as const satisfies Record<keyof ForkBinding, ExportKind>;
+
+// ---- native/process.cc: what a forked Process child and its parent need beyond
+// fork(): leaving the parent's stack, the parent-death signal, waiting
+// without reaping, and calling back from a clean loop iteration.
+
+export interface ProcessBinding {
+  /** The exit code (minus the signal) once ended, null after timeoutMs
+   * (< 0: forever). Does not reap. Blocks. */
+  exitcodeNoReap(pid: number, timeoutMs: number): number | null;
+  /** Calls `callback` from the next loop iteration, from a native frame. */
+  callSoon(callback: () => void): void;
+  /** Terminates the running JS; `resume` then runs from the event loop. */
+  abandonStack(resume: () => void): void;
+  /** True when armed; throws when the parent is already gone. */
+  setParentDeathSignal(signal: number, expectedParentPid: number): boolean;
+}
+
+export const processExports = {
+  exitcodeNoReap: 'function',
+  callSoon: 'function',
+  abandonStack: 'function',
+  setParentDeathSignal: 'function',
+} as const satisfies Record<keyof ProcessBinding, ExportKind>;
+
+// ---- native/connection.cc: pipes and socketpairs, framed writes, non-blocking
+// reads, and FdWatch (a uv_poll watch on an fd).
+
+/** A uv_poll watch: `callback` runs on the event loop while the fd is
+ * readable (or writable) and the watch is started. */
+export interface FdWatch {
+  start(): void;
+  stop(): void;
+  close(): void;
+  ref(): void;
+  unref(): void;
+}
+
+export interface ConnectionBinding {
+  socketpair(): [number, number];
+  /** [readFd, writeFd], non-blocking, close-on-exec. */
+  nbPipe(): [number, number];
+  /** Writes one length-prefixed frame; blocks until written. */
+  sendFrame(fd: number, body: Uint8Array, offset?: number, size?: number): void;
+  /** Bytes read; 0 at end of file; -1 when nothing is there now. */
+  readInto(fd: number, buffer: Uint8Array, offset: number, length: number): number;
+  /** True when readable (or at end of file) within timeoutMs (< 0: forever). */
+  waitReadable(fd: number, timeoutMs: number): boolean;
+  /** Bytes written (maybe fewer); -1 when the pipe is full. */
+  writeSome(fd: number, buffer: Uint8Array, offset: number, length: number): number;
+  setBlocking(fd: number, blocking: boolean): void;
+  setCloexec(fd: number, on: boolean): void;
+  dupFd(fd: number): number;
+  FdWatch: new (fd: number, callback: () => void, writable?: boolean) => FdWatch;
+}
+
+export const connectionExports = {
+  socketpair: 'function',
+  nbPipe: 'function',
+  sendFrame: 'function',
+  readInto: 'function',
+  waitReadable: 'function',
+  writeSome: 'function',
+  setBlocking: 'function',
+  setCloexec: 'function',
+  dupFd: 'function',
+  FdWatch: 'function',
+} as const satisfies Record<keyof ConnectionBinding, ExportKind>;
+
+// ---- native/child_watch.cc: a pidfd watched by libuv.
+
+export interface PidWatch {
+  close(): void;
+  ref(): void;
+  unref(): void;
+}
+
+export interface ChildWatchBinding {
+  /** `callback` runs once, when the child exits (ENOSYS without pidfds). */
+  PidWatch: new (pid: number, callback: () => void) => PidWatch;
+}
+
+export const childWatchExports = {
+  PidWatch: 'function',
+} as const satisfies Record<keyof ChildWatchBinding, ExportKind>;
+
+// ---- native/sync.cc: the slow paths of the shared locks (futexes on arena
+// words). Offsets are byte offsets into the arena; timeouts are seconds,
+// -1 for no limit (lib/core/timeout's FOREVER).
+
+/** 0 timed out, 1 acquired, 2 acquired from an owner that died. */
+export type LockResult = 0 | 1 | 2;
+
+export interface SyncBinding {
+  syncLockAcquire(offset: number, timeout: number, ownerTid: number): LockResult;
+  syncLockAcquireAsync(offset: number, timeout: number, ownerTid: number): Promise<LockResult>;
+  /** 0 timed out, else acquired. */
+  syncSemAcquire(offset: number, timeout: number): number;
+  syncSemAcquireAsync(offset: number, timeout: number): Promise<number>;
+  /** 1 woken or changed, 0 timed out. */
+  syncFutexWait(offset: number, expected: number, timeout: number): number;
+  syncFutexWaitAsync(offset: number, expected: number, timeout: number): Promise<number>;
+  /** count < 0 wakes every sleeper. */
+  syncFutexWake(offset: number, count: number): void;
+  syncForkChild(): void;
+}
+
+export const syncExports = {
+  syncLockAcquire: 'function',
+  syncLockAcquireAsync: 'function',
+  syncSemAcquire: 'function',
+  syncSemAcquireAsync: 'function',
+  syncFutexWait: 'function',
+  syncFutexWaitAsync: 'function',
+  syncFutexWake: 'function',
+  syncForkChild: 'function',
+} as const satisfies Record<keyof SyncBinding, ExportKind>;
+
+// ---- native/arena.cc: the MAP_SHARED memfd arena that shared objects live in.
+
+export interface ArenaInfo {
+  id: string;
+  size: number;
+  bump: number;
+  live: number;
+  /** /proc/<pid>/fd/<fd>: how a spawned child opens it. */
+  path: string;
+}
+
+export interface ArenaBinding {
+  /** Creates the arena once. */
+  arenaInit(): ArenaInfo;
+  /** null before the arena exists. */
+  arenaInfo(): ArenaInfo | null;
+  arenaAttach(path: string, id: string): ArenaInfo;
+  arenaBuffer(): SharedArrayBuffer;
+  /** [offset, generation] of a new zeroed block. */
+  arenaAlloc(kind: number, bytes: number): [number, number];
+  /** False when the block was freed (or reused) meanwhile. */
+  arenaAdopt(offset: number, gen: number, kind: number): boolean;
+  arenaRelease(offset: number): void;
+  /** In a forked child: the offsets freed by the parent around the fork. */
+  arenaForkChild(): number[];
+  arenaReleaseAll(): void;
+  arenaSweep(force?: boolean): void;
+}
+
+export const arenaExports = {
+  arenaInit: 'function',
+  arenaInfo: 'function',
+  arenaAttach: 'function',
+  arenaBuffer: 'function',
+  arenaAlloc: 'function',
+  arenaAdopt: 'function',
+  arenaRelease: 'function',
+  arenaForkChild: 'function',
+  arenaReleaseAll: 'function',
+  arenaSweep: 'function',
+} as const satisfies Record<keyof ArenaBinding, ExportKind>;
+
+// ---- native/threads.cc: the other JS threads of this process.
+
+export interface ThreadsBinding {
+  /** Worker threads (forkful Threads or any Worker that loaded forkful)
+   * running besides the calling one. */
+  otherJsThreads(): number;
+}
+
+export const threadsExports = {
+  otherJsThreads: 'function',
+} as const satisfies Record<keyof ThreadsBinding, ExportKind>;
+
+// ---- native/node_internals.cc: the addon's side of lib/core/node-internals.ts.
+
+export interface NodeInternalsReport {
+  builtFor: { version: string; major: number; abi: number };
+  /** How Node's timer handle was found. */
+  timerHandle: 'symbol' | 'first-timer' | 'missing';
+}
+
+export interface NodeInternalsBinding {
+  nodeInternals(): NodeInternalsReport;
+  /** The process object of Node's main context (jest runs code on a copy). */
+  nodeProcess(): NodeJS.Process;
+  /** Hands `error` to Node's uncaught-exception path. */
+  fatalException(error: Error): void;
+}
+
+export const nodeInternalsExports = {
+  nodeInternals: 'function',
+  nodeProcess: 'function',
+  fatalException: 'function',
+} as const satisfies Record<keyof NodeInternalsBinding, ExportKind>;
+
+// ---- native/child_workers.cc: V8's background work in a forked child.
+
+export interface ChildWorkersReport {
+  /** This process runs V8's worker tasks on threads of its own (a forked child). */
+  ownPool: boolean;
+  threads: number;
+  maxThreads: number;
+  tasksRun: number;
+  adoptedTasks: number;
+  /** Why a child could not have its own pool (Node's platform was not as expected). */
+  unavailable?: string;
+}
+
+export interface ChildWorkersBinding {
+  childWorkers(): ChildWorkersReport;
+}
+
+export const childWorkersExports = {
+  childWorkers: 'function',
+} as const satisfies Record<keyof ChildWorkersBinding, ExportKind>;
+
+// ---- all of them ----------------------------------------------------------
+
+/** The addon's exports: every concern's. */
+export type NativeAddon = AddonBinding &
+  ArenaBinding &
+  ChildWatchBinding &
+  ChildWorkersBinding &
+  ConnectionBinding &
+  ForkBinding &
+  NodeInternalsBinding &
+  OsBinding &
+  ProcessBinding &
+  SyncBinding &
+  ThreadsBinding;
+
+/** Each concern's exports, by its registration name in native/*.cc. */
+export const concernExports: Record<string, Readonly<Record<string, ExportKind>>> = {
+  arena: arenaExports,
+  child_watch: childWatchExports,
+  child_workers: childWorkersExports,
+  connection: connectionExports,
+  fork: forkExports,
+  node_internals: nodeInternalsExports,
+  os: osExports,
+  process: processExports,
+  sync: syncExports,
+  threads: threadsExports,
+};
+
+/** addon.cc's own exports (not a registered concern). */
+export const moduleExports: Readonly<Record<string, ExportKind>> = addonExports;
+
+/** What is wrong with `addon` against the tables ('' when nothing): a
+ * missing export, or one of another kind. */
+export function checkExports(addon: Record<string, unknown>): string {
+  const problems: string[] = [];
+  for (const [concern, table] of [
+    ['addon', moduleExports] as const,
+    ...Object.entries(concernExports),
+  ]) {
+    for (const [name, kind] of Object.entries(table)) {
+      const actual = typeof addon[name];
+      if (actual !== kind) problems.push(`${concern}.${name} is ${actual}, not ${kind}`);
+    }
+  }
+  return problems.join('; ');
+}

@@ -1,0 +1,566 @@
+// The pool's engine: the state behind a Pool (pool.ts validates each call
+// and hands it here, as piscina's public class hands off to its private
+// pool). It keeps the queue of chunks, starts and replaces workers, sends
+// chunks where the scheduler says, takes results back, and fails exactly
+// the chunks a dead worker held. Each worker has its own pair of pipes, so
+// the engine always knows which chunks a worker holds. Its parts live
+// beside it: the function registry (registry.ts), the scheduling policy
+// (scheduler.ts), the worker slots (worker-slot.ts), the clean tick workers
+// are forked from (clean-tick.ts) and the blocking wait (sync-pump.ts).
+// It stays one file past 400 lines because it is one state machine: a chunk
+// goes queue -> worker -> result or loss, and every transition keeps the
+// same counts (outstanding = queued + held, the registry's uses, the ref on
+// the event loop) in step.
+import { BrokenPoolError, SerializationError, WorkerLostError } from '../../core/errors';
+import { afterFork, Order } from '../../runtime/lifecycle';
+import { serialize } from '../../transfer/serialize';
+import type { Connection } from '../connection';
+import type { StartMethod } from '../start/types';
+import { requestCleanTick, type CleanTickClient } from './clean-tick';
+import type { Chunk, Job } from './jobs';
+import {
+  MODE_MAP,
+  MSG_DEF,
+  MSG_EXIT,
+  MSG_INIT_ERROR,
+  MSG_RESULT,
+  MSG_RESULTS,
+  MSG_TASK,
+  decodeError,
+  packFrames,
+  packValues,
+  type EncodedError,
+  type Mode,
+} from './protocol';
+import { FunctionRegistry, INITIALIZER_ID } from './registry';
+import { makeRoom, pickWorker, workersToStart, type SchedulerView } from './scheduler';
+import { pumpUntil, type Pumpable } from './sync-pump';
+import type { AnyFunction } from './worker-loop';
+import { startPoolWorker } from './worker-process';
+import { newSlot, type WorkerSlot } from './worker-slot';
+
+// After SIGTERM, how long terminate() waits before SIGKILL.
+const KILL_GRACE_MS = 1000;
+
+export type PoolState = 'running' | 'closed' | 'terminated' | 'broken';
+
+export interface EngineOptions {
+  processes: number;
+  startMethod: StartMethod;
+  initializer: AnyFunction | null;
+  initargs: unknown[];
+  maxtasks: number | null;
+}
+
+const liveEngines = new Set<PoolEngine>();
+afterFork("pool: forget the parent's pools", Order.multiprocessing, () => {
+  // A forked child (a worker, a Process, os.fork) must not use or keep the
+  // parent's pools: drop their handles without touching their processes.
+  for (const engine of liveEngines) engine.forgetInChild();
+  liveEngines.clear();
+});
+
+export class PoolEngine implements SchedulerView, CleanTickClient, Pumpable {
+  readonly processes: number;
+  readonly startMethod: StartMethod;
+  readonly #initializer: AnyFunction | null;
+  readonly #initargs: unknown[];
+  readonly #maxtasks: number | null;
+  readonly registry: FunctionRegistry;
+
+  state: PoolState = 'running';
+  brokenBy: Error | null = null;
+  /** Set in a forked child: the pool belongs to the parent. */
+  forgotten = false;
+  readonly ownerPid = process.pid;
+  readonly workers: WorkerSlot[] = [];
+  #queue: Chunk[] = [];
+  #queueHead = 0;
+  #nextChunkId = 1;
+  /** Chunks queued or held. */
+  outstanding = 0;
+  #dispatchScheduled = false;
+  #dispatching = false;
+  #pumping = false;
+  #startRequested = false;
+  #outboxes: WorkerSlot[] = [];
+  #refed = false;
+  #joinWaiters: Array<() => void> = [];
+  #killTimer: NodeJS.Timeout | null = null;
+
+  constructor(options: EngineOptions) {
+    this.processes = options.processes;
+    this.startMethod = options.startMethod;
+    this.#initializer = options.initializer;
+    this.#initargs = options.initargs;
+    this.#maxtasks = options.maxtasks;
+    this.registry = new FunctionRegistry(options.startMethod === 'spawn');
+    if (options.startMethod === 'spawn' && this.#initializer) {
+      // Fail now, not in every worker: the initializer must travel.
+      this.registry.setInitializer(this.#initializer);
+    }
+    liveEngines.add(this);
+    // Workers start when the first work arrives (just after the call's
+    // tick), so they already know the functions of the calls made so far.
+  }
+
+  get waiting(): number {
+    return this.#queue.length - this.#queueHead;
+  }
+
+  knows(w: WorkerSlot, fnId: number): boolean {
+    return this.startMethod === 'spawn' || w.knownMax >= fnId;
+  }
+
+  // ---- submission ---------------------------------------------------------
+
+  /** Queues `parts` of a call of `fn` for `job`. */
+  submit(job: Job, fn: AnyFunction, mode: Mode, parts: Array<[number, unknown[]]>): void {
+    const fnId = this.registry.idOf(fn);
+    for (const [index, payload] of parts) {
+      this.#queue.push({
+        id: this.#nextChunkId++,
+        job,
+        index,
+        fn,
+        fnId,
+        mode,
+        payload,
+        frame: null,
+      });
+    }
+    this.registry.retain(fnId, parts.length);
+    this.outstanding += parts.length;
+    this.#updateRef();
+    this.#scheduleDispatch();
+  }
+
+  #releaseChunk(chunk: Chunk): void {
+    this.outstanding--;
+    this.registry.release(chunk.fnId);
+    chunk.frame = null;
+    chunk.payload = [];
+  }
+
+  // ---- closing ------------------------------------------------------------
+
+  close(): void {
+    if (this.state !== 'running') return;
+    this.state = 'closed';
+    this.#updateRef();
+    this.#maybeRetireAll();
+  }
+
+  terminate(): void {
+    if (this.state === 'terminated' || this.forgotten) return;
+    this.state = 'terminated';
+    this.#failAll(new BrokenPoolError('the pool was terminated before this call finished'));
+    for (const w of this.workers) w.proc.kill('SIGTERM');
+    if (this.workers.length > 0) {
+      this.#killTimer = setTimeout(() => {
+        this.#killTimer = null;
+        for (const w of this.workers) if (w.exitcode === null) w.proc.kill('SIGKILL');
+      }, KILL_GRACE_MS);
+    }
+    this.#updateRef();
+    this.#checkJoined();
+  }
+
+  /** Resolves once every worker has exited (after close() or terminate()). */
+  joined(): Promise<void> {
+    if (this.workers.length === 0 && this.outstanding === 0) return Promise.resolve();
+    return new Promise((resolve) => this.#joinWaiters.push(resolve));
+  }
+
+  // ---- scheduling ---------------------------------------------------------
+
+  #scheduleDispatch(): void {
+    if (this.#dispatchScheduled) return;
+    this.#dispatchScheduled = true;
+    // A microtask: calls made in the same tick are registered before any
+    // worker is forked, so one generation of workers knows all of them.
+    queueMicrotask(() => {
+      this.#dispatchScheduled = false;
+      this.dispatch();
+    });
+  }
+
+  /** Sends every queued chunk a worker can take now. */
+  dispatch(): void {
+    if (this.#dispatching || this.forgotten) return;
+    this.#dispatching = true;
+    try {
+      while (
+        this.#queueHead < this.#queue.length &&
+        this.state !== 'terminated' &&
+        this.state !== 'broken'
+      ) {
+        const chunk = this.#queue[this.#queueHead];
+        if (!chunk.frame && !this.#encode(chunk)) continue;
+        const worker = pickWorker(this, chunk.fnId, (chunk.frame as Buffer).length);
+        if (!worker) {
+          const room = makeRoom(this, chunk.fnId);
+          if (room.kind === 'start') this.#requestWorkers();
+          else if (room.kind === 'replace') {
+            this.#retire(room.stale);
+            this.#requestWorkers();
+          }
+          break;
+        }
+        this.#queueHead++;
+        this.#sendChunk(worker, chunk);
+      }
+      if (this.#queueHead > 1024 && this.#queueHead * 2 > this.#queue.length) {
+        this.#queue = this.#queue.slice(this.#queueHead);
+        this.#queueHead = 0;
+      }
+    } finally {
+      this.#dispatching = false;
+      this.#flushAll();
+    }
+  }
+
+  /** Encodes the chunk's task message; false (and the chunk failed and
+   * dropped) when its arguments cannot travel. */
+  #encode(chunk: Chunk): boolean {
+    try {
+      const payload =
+        chunk.mode === MODE_MAP ? packValues(chunk.payload as unknown[]) : chunk.payload;
+      chunk.frame = serialize([MSG_TASK, chunk.id, chunk.fnId, chunk.mode, payload]);
+      return true;
+    } catch (err) {
+      this.#queueHead++;
+      this.#releaseChunk(chunk);
+      const reason = err instanceof Error ? err.message : String(err);
+      chunk.job.chunkFailed(
+        chunk,
+        new SerializationError(`a task's arguments cannot be sent to a worker: ${reason}`, {
+          cause: err,
+        }),
+      );
+      return false;
+    }
+  }
+
+  /** Starts the workers the queue needs, from a fresh macrotask: a fork
+   * must not happen while reactions to settled calls are pending, or the
+   * worker would run the caller's continuations. getSync() cannot wait for
+   * the event loop: it starts them at once. */
+  #requestWorkers(): void {
+    if (this.forgotten) return;
+    if (this.#pumping) {
+      this.#startNeededWorkers();
+      return;
+    }
+    if (this.#startRequested) return;
+    this.#startRequested = true;
+    requestCleanTick(this);
+  }
+
+  /** Called by the clean-tick watch (see clean-tick.ts). */
+  onCleanTick(): void {
+    if (!this.#startRequested) return;
+    this.#startRequested = false;
+    this.#startNeededWorkers();
+    this.dispatch();
+  }
+
+  #startNeededWorkers(): void {
+    if (this.forgotten || this.state === 'terminated' || this.state === 'broken') return;
+    let need = workersToStart(this);
+    while (need-- > 0) if (!this.#startWorker()) break;
+  }
+
+  #startWorker(): boolean {
+    const fork = this.startMethod === 'fork';
+    const knownMax = this.registry.knownMax();
+    let w: WorkerSlot;
+    try {
+      w = newSlot(
+        startPoolWorker(this.startMethod, {
+          initializer: fork ? this.#initializer : null,
+          initializerRef: fork ? null : this.registry.refOf(INITIALIZER_ID),
+          initargs: this.#initargs,
+          maxtasks: this.#maxtasks,
+          functions: fork ? this.registry.functions : null,
+        }),
+        knownMax,
+      );
+    } catch (err) {
+      this.#breakPool(err as Error);
+      return false;
+    }
+    this.workers.push(w);
+    w.proc.onExit((code) => this.#onWorkerExit(w, code));
+    if (!this.#refed) w.proc.unref();
+    w.proc.onReadable(() => this.#drain(w));
+    return true;
+  }
+
+  #sendChunk(w: WorkerSlot, chunk: Chunk): void {
+    w.held.push(chunk);
+    w.sent++;
+    if (this.#maxtasks !== null && w.sent >= this.#maxtasks) w.retiring = true; // it exits by itself
+    if (this.startMethod === 'spawn' && !w.defined.has(chunk.fnId)) {
+      this.#flushTo(w);
+      try {
+        // Task messages are raw frames of lib/serialize (the worker decodes them
+        // itself, batches included), never Connection.send.
+        w.proc.tasks.sendBytes(serialize([MSG_DEF, chunk.fnId, this.registry.refOf(chunk.fnId)]));
+      } catch {
+        w.writeFailed = true; // gone (EPIPE): its exit fails what it holds
+      }
+      w.defined.add(chunk.fnId);
+    }
+    // Written when this dispatch pass ends: one write for all of them.
+    w.outbox.push(chunk.frame as Buffer);
+    if (!this.#outboxes.includes(w)) this.#outboxes.push(w);
+    chunk.frame = null;
+  }
+
+  #flushTo(w: WorkerSlot): void {
+    const frames = w.outbox;
+    if (frames.length === 0) return;
+    w.outbox = [];
+    try {
+      w.proc.tasks.sendBytes(frames.length === 1 ? frames[0] : packFrames(frames));
+    } catch {
+      w.writeFailed = true; // gone (EPIPE): its exit fails what it holds
+    }
+  }
+
+  #flushAll(): void {
+    const ws = this.#outboxes;
+    this.#outboxes = [];
+    for (const w of ws) this.#flushTo(w);
+  }
+
+  #retire(w: WorkerSlot): void {
+    if (w.retiring) return;
+    w.retiring = true;
+    this.#flushTo(w);
+    try {
+      w.proc.tasks.sendBytes(serialize([MSG_EXIT]));
+    } catch {
+      // already gone
+    }
+  }
+
+  #maybeRetireAll(): void {
+    if (this.state !== 'closed' || this.outstanding > 0) return;
+    for (const w of this.workers) this.#retire(w);
+    this.#checkJoined();
+  }
+
+  // ---- results and worker exits -------------------------------------------
+
+  /** Takes every whole message that is readable now. False at end of file
+   * (the worker closed its end: it exited or is about to). */
+  #drain(w: WorkerSlot): boolean {
+    const conn = w.proc.results;
+    try {
+      while (!w.eof && !this.forgotten && conn.poll(0)) {
+        this.#onMessage(w, conn.recvSync() as unknown[]);
+      }
+    } catch {
+      if (this.forgotten || w.eof) return false;
+      w.eof = true;
+      w.proc.stopReading();
+      if (w.exitcode === null && w.held.length > 0) {
+        // It closed its pipe without exiting: it cannot serve us any more.
+        w.proc.kill('SIGKILL');
+      }
+      this.#finishWorker(w);
+      return false;
+    }
+    return !w.eof;
+  }
+
+  #onMessage(w: WorkerSlot, msg: unknown[]): void {
+    if (msg[0] === MSG_RESULT) {
+      if (this.#takeResult(w, msg[1] as number, msg[2] as boolean, msg[3])) this.#afterProgress();
+    } else if (msg[0] === MSG_RESULTS) {
+      for (const [id, ok, value] of msg[1] as Array<[number, boolean, unknown]>) {
+        if (!this.#takeResult(w, id, ok, value)) return;
+      }
+      this.#afterProgress();
+    } else if (msg[0] === MSG_INIT_ERROR) {
+      const cause = decodeError(msg[1] as EncodedError);
+      this.#breakPool(
+        new BrokenPoolError(
+          `the pool's initializer failed in worker ${w.proc.pid}: ${cause.message}`,
+          { cause },
+        ),
+      );
+    }
+  }
+
+  #takeResult(w: WorkerSlot, id: number, ok: boolean, value: unknown): boolean {
+    const chunk = w.held.shift();
+    if (!chunk || chunk.id !== id) {
+      this.#breakPool(new BrokenPoolError(`pool worker ${w.proc.pid} answered out of order`));
+      return false;
+    }
+    this.#releaseChunk(chunk);
+    if (ok) chunk.job.chunkDone(chunk, value);
+    else chunk.job.chunkFailed(chunk, decodeError(value as EncodedError));
+    return true;
+  }
+
+  #afterProgress(): void {
+    this.#updateRef();
+    if (this.state === 'closed' && this.outstanding === 0) this.#maybeRetireAll();
+    else this.dispatch();
+  }
+
+  #onWorkerExit(w: WorkerSlot, exitcode: number): void {
+    if (this.forgotten) return;
+    w.exitcode = exitcode;
+    // Its last results may still sit in the pipe: take them before what it
+    // still holds is declared lost.
+    if (!w.eof) this.#drain(w);
+    this.#finishWorker(w);
+  }
+
+  #finishWorker(w: WorkerSlot): void {
+    if (w.finished || w.exitcode === null) return; // the exit notice completes it
+    w.finished = true;
+    const i = this.workers.indexOf(w);
+    if (i >= 0) this.workers.splice(i, 1);
+    w.proc.forget();
+    const lost = w.held.splice(0);
+    if (lost.length > 0) {
+      const how = Number.isNaN(w.exitcode)
+        ? 'exited'
+        : w.exitcode < 0
+          ? `was killed by signal ${-w.exitcode}`
+          : `exited with code ${w.exitcode}`;
+      for (const chunk of lost) {
+        const err = new WorkerLostError(
+          `pool worker ${w.proc.pid} ${how} while running this task ` +
+            `(a crash, a kill, or process.exit() in the task); the pool replaced it and ` +
+            `the other tasks go on`,
+        );
+        err.exitcode = Number.isNaN(w.exitcode) ? null : w.exitcode;
+        this.#releaseChunk(chunk);
+        chunk.job.chunkFailed(chunk, err);
+      }
+    }
+    // A replacement starts when there is work for it (dispatch asks).
+    if (this.state === 'running' || (this.state === 'closed' && this.outstanding > 0)) {
+      this.dispatch();
+    }
+    this.#afterProgress();
+    this.#checkJoined();
+  }
+
+  #failAll(err: Error): void {
+    const queued = this.#queue.slice(this.#queueHead);
+    this.#queue = [];
+    this.#queueHead = 0;
+    const held = this.workers.flatMap((w) => w.held.splice(0));
+    for (const chunk of [...queued, ...held]) {
+      this.#releaseChunk(chunk);
+      chunk.job.chunkFailed(chunk, err);
+    }
+  }
+
+  #breakPool(err: Error): void {
+    if (this.state === 'broken' || this.state === 'terminated') return;
+    const wrapped =
+      err instanceof BrokenPoolError
+        ? err
+        : new BrokenPoolError(`the pool cannot start workers: ${err.message}`, { cause: err });
+    this.state = 'broken';
+    this.brokenBy = wrapped;
+    this.#failAll(wrapped);
+    for (const w of this.workers) w.proc.kill('SIGKILL');
+    this.#updateRef();
+    this.#checkJoined();
+  }
+
+  #checkJoined(): void {
+    if (this.workers.length > 0 || this.state === 'running') return;
+    if (this.#killTimer) {
+      clearTimeout(this.#killTimer);
+      this.#killTimer = null;
+    }
+    liveEngines.delete(this);
+    const waiters = this.#joinWaiters.splice(0);
+    for (const resolve of waiters) resolve();
+  }
+
+  /** Keep the event loop alive only while the pool has something to do. */
+  #updateRef(): void {
+    const want = this.outstanding > 0 || (this.state !== 'running' && this.workers.length > 0);
+    if (want === this.#refed) return;
+    this.#refed = want;
+    for (const w of this.workers) {
+      if (want) w.proc.ref();
+      else w.proc.unref();
+    }
+  }
+
+  // ---- blocking waits (AsyncResult.getSync; the loop is in sync-pump.ts) ---
+
+  readonly pump = (isReady: () => boolean, deadline: number): void => {
+    this.#pumping = true;
+    try {
+      pumpUntil(this, isReady, deadline);
+    } finally {
+      this.#pumping = false;
+    }
+  };
+
+  startPending(): void {
+    if (this.#startRequested) {
+      this.#startRequested = false;
+      this.#startNeededWorkers();
+    }
+    this.dispatch();
+  }
+
+  takeReadable(): void {
+    for (const w of [...this.workers]) {
+      if (!w.eof && !w.finished) this.#drain(w);
+      if (w.eof && w.exitcode === null) this.#reapSync(w);
+    }
+  }
+
+  busyResults(): Connection | null {
+    return this.workers.find((w) => w.held.length > 0 && !w.eof)?.proc.results ?? null;
+  }
+
+  finished(): boolean {
+    return this.outstanding === 0 || this.state === 'terminated' || this.state === 'broken';
+  }
+
+  #reapSync(w: WorkerSlot): void {
+    let code: number | null = null;
+    try {
+      code = w.proc.waitExitSync(2000);
+    } catch {
+      code = NaN; // cannot wait for it here: its exit notice completes it
+    }
+    if (code === null) {
+      w.proc.kill('SIGKILL');
+      return;
+    }
+    w.exitcode = code;
+    this.#finishWorker(w);
+  }
+
+  /** In a forked child: let go of this pool without touching its workers
+   * (they belong to the parent). */
+  forgetInChild(): void {
+    this.forgotten = true;
+    this.state = 'terminated';
+    this.#startRequested = false;
+    if (this.#killTimer) clearTimeout(this.#killTimer);
+    this.#killTimer = null;
+    for (const w of this.workers) w.proc.forget();
+    this.workers.length = 0;
+    this.#queue = [];
+    this.#queueHead = 0;
+  }
+}

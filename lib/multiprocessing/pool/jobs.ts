@@ -1,0 +1,150 @@
+// What a Pool call is waiting for: one job per call, split into chunks that
+// workers run. A job gathers its chunks' results in input order.
+import { ValueError } from '../../core/errors';
+import { notify, type AsyncResult } from './async-result';
+import { unpackValues, type Mode } from './protocol';
+import type { AnyFunction } from './worker-loop';
+
+export interface Chunk {
+  id: number;
+  job: Job;
+  /** Position of the chunk's first item in the call's input. */
+  index: number;
+  fn: AnyFunction;
+  fnId: number;
+  mode: Mode;
+  payload: unknown[] | Float64Array;
+  /** The encoded task message, made once, dropped once sent. */
+  frame: Buffer | null;
+}
+
+export interface Job {
+  chunkDone(chunk: Chunk, value: unknown): void;
+  chunkFailed(chunk: Chunk, err: Error): void;
+}
+
+/** Python's default: about four chunks per worker. */
+export function defaultChunksize(length: number, processes: number): number {
+  if (length === 0) return 0;
+  return Math.ceil(length / (processes * 4));
+}
+
+export function checkChunksize(chunksize: number): number {
+  if (!Number.isInteger(chunksize) || chunksize < 1) {
+    throw new ValueError(`chunksize must be a positive integer, not ${chunksize}`);
+  }
+  return chunksize;
+}
+
+/** apply / applyAsync: one chunk, one value. */
+export class ApplyJob implements Job {
+  constructor(readonly result: AsyncResult<unknown>) {}
+  chunkDone(_chunk: Chunk, value: unknown): void {
+    this.result._resolve(value);
+  }
+  chunkFailed(_chunk: Chunk, err: Error): void {
+    this.result._reject(err);
+  }
+}
+
+/** map / starmap: every chunk's values, in input order; the first failure
+ * rejects the call (the other chunks still run to completion). */
+export class MapJob implements Job {
+  private readonly parts: Array<[number, ArrayLike<unknown>]> = [];
+  private remaining: number;
+  private failed = false;
+  constructor(
+    readonly result: AsyncResult<unknown[]>,
+    chunks: number,
+  ) {
+    this.remaining = chunks;
+    if (chunks === 0) result._resolve([]);
+  }
+  chunkDone(chunk: Chunk, value: unknown): void {
+    if (this.failed) return;
+    this.parts.push([chunk.index, value as ArrayLike<unknown>]);
+    if (--this.remaining > 0) return;
+    // One pass, in input order, into a packed array (fast to send on).
+    this.parts.sort((a, b) => a[0] - b[0]);
+    const values: unknown[] = [];
+    for (const [, items] of this.parts) {
+      for (let i = 0; i < items.length; i++) values.push(items[i]);
+    }
+    this.parts.length = 0;
+    this.result._resolve(values);
+  }
+  chunkFailed(_chunk: Chunk, err: Error): void {
+    this.remaining--;
+    this.failed = true;
+    this.parts.length = 0;
+    this.result._reject(err);
+  }
+}
+
+type Settled = { ok: true; values: unknown[] } | { ok: false; error: Error };
+
+/** imap / imapUnordered: an async iterator over the values, in input order
+ * or in the order chunks finish. A failed chunk throws at its place once;
+ * later values can still be taken with next(). */
+export class IMapIterator<T = unknown> implements Job, AsyncIterableIterator<T> {
+  private readonly settled = new Map<number, Settled>(); // by chunk index (ordered)
+  private readonly arrived: Settled[] = []; // in arrival order (unordered)
+  private nextIndex = 0; // ordered: the next input position to yield
+  private pendingValues: unknown[] = [];
+  private chunksLeft: number;
+  private waiter: (() => void) | null = null;
+
+  constructor(
+    private readonly ordered: boolean,
+    chunks: number,
+    private readonly chunkSizes: Map<number, number>,
+  ) {
+    this.chunksLeft = chunks;
+  }
+
+  chunkDone(chunk: Chunk, value: unknown): void {
+    this.store(chunk, { ok: true, values: unpackValues(value as unknown[] | Float64Array) });
+  }
+  chunkFailed(chunk: Chunk, err: Error): void {
+    this.store(chunk, { ok: false, error: err });
+  }
+
+  private store(chunk: Chunk, s: Settled): void {
+    if (this.ordered) this.settled.set(chunk.index, s);
+    else this.arrived.push(s);
+    const w = this.waiter;
+    this.waiter = null;
+    if (w) notify(w);
+  }
+
+  /** The next value; resolves `{ done: true }` after the last one. */
+  async next(): Promise<IteratorResult<T>> {
+    for (;;) {
+      if (this.pendingValues.length > 0) {
+        return { done: false, value: this.pendingValues.shift() as T };
+      }
+      if (this.chunksLeft === 0) return { done: true, value: undefined };
+      const s = this.take();
+      if (s) {
+        this.chunksLeft--;
+        if (!s.ok) throw s.error;
+        this.pendingValues = s.values;
+        continue;
+      }
+      await new Promise<void>((resolve) => (this.waiter = resolve));
+    }
+  }
+
+  private take(): Settled | undefined {
+    if (!this.ordered) return this.arrived.shift();
+    const s = this.settled.get(this.nextIndex);
+    if (!s) return undefined;
+    this.settled.delete(this.nextIndex);
+    this.nextIndex += this.chunkSizes.get(this.nextIndex) ?? 1;
+    return s;
+  }
+
+  [Symbol.asyncIterator](): this {
+    return this;
+  }
+}

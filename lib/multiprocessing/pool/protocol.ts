@@ -1,0 +1,123 @@
+// The messages between a Pool and its workers, and how errors cross. Every
+// message is one length-prefixed frame (native sendFrame) holding a value
+// encoded by lib/serialize.
+import * as errors from '../../core/errors';
+
+/** Parent -> worker. */
+export const MSG_TASK = 1; // [MSG_TASK, chunkId, fnId, mode, payload]
+export const MSG_EXIT = 2; // [MSG_EXIT]: finish what was sent, then exit
+export const MSG_DEF = 3; // [MSG_DEF, fnId, FunctionSpec] (spawn backend)
+
+/** Worker -> parent. */
+export const MSG_RESULT = 1; // [MSG_RESULT, chunkId, ok, valueOrEncodedError]
+export const MSG_INIT_ERROR = 2; // [MSG_INIT_ERROR, encodedError]
+export const MSG_RESULTS = 3; // [MSG_RESULTS, [[chunkId, ok, value], ...]]
+
+// Several task messages written at once travel as one frame: this byte (a
+// serialized message starts with 0xff), then each message as a 4-byte
+// big-endian length and its bytes. One write and one read for many tasks.
+const BATCH_MARK = 0x01;
+
+export function packFrames(frames: Buffer[]): Buffer {
+  let size = 1;
+  for (const f of frames) size += 4 + f.length;
+  const out = Buffer.allocUnsafe(size);
+  out[0] = BATCH_MARK;
+  let at = 1;
+  for (const f of frames) {
+    out.writeUInt32BE(f.length, at);
+    f.copy(out, at + 4);
+    at += 4 + f.length;
+  }
+  return out;
+}
+
+/** The messages in a frame: one, or several from packFrames. */
+export function unpackFrames(frame: Buffer): Buffer[] {
+  if (frame[0] !== BATCH_MARK) return [frame];
+  const out: Buffer[] = [];
+  let at = 1;
+  while (at < frame.length) {
+    const len = frame.readUInt32BE(at);
+    out.push(frame.subarray(at + 4, at + 4 + len));
+    at += 4 + len;
+  }
+  return out;
+}
+
+/** How a chunk's payload is applied. */
+export const MODE_APPLY = 0; // payload: the args array; result: one value
+export const MODE_MAP = 1; // payload: items; result: fn(item) for each
+export const MODE_STAR = 2; // payload: arg arrays; result: fn(...args) for each
+
+export type Mode = typeof MODE_APPLY | typeof MODE_MAP | typeof MODE_STAR;
+
+/** A list of numbers travels as a Float64Array: structured clone copies it
+ * in one block, where an array costs a tag and a varint per element. Other
+ * lists travel as they are. */
+export function packValues(values: unknown[]): unknown[] | Float64Array {
+  const n = values.length;
+  if (n < 64) return values;
+  const packed = new Float64Array(n);
+  for (let i = 0; i < n; i++) {
+    const v = values[i];
+    if (typeof v !== 'number') return values;
+    packed[i] = v;
+  }
+  return packed;
+}
+
+/** The inverse of packValues, for whoever needs a real array. */
+export function unpackValues(values: unknown[] | Float64Array): unknown[] {
+  return values instanceof Float64Array ? Array.from(values) : values;
+}
+
+export interface EncodedError {
+  name: string;
+  message: string;
+  stack?: string;
+  code?: unknown;
+  pid: number;
+}
+
+export function encodeError(err: unknown): EncodedError {
+  if (err instanceof Error) {
+    const code = (err as { code?: unknown }).code;
+    return {
+      name: err.name,
+      message: err.message,
+      stack: err.stack,
+      code: typeof code === 'string' || typeof code === 'number' ? code : undefined,
+      pid: process.pid,
+    };
+  }
+  return {
+    name: 'Error',
+    message: `a non-Error value was thrown: ${String(err)}`,
+    pid: process.pid,
+  };
+}
+
+const builtins: Record<string, ErrorConstructor> = {
+  Error,
+  TypeError,
+  RangeError,
+  SyntaxError,
+  ReferenceError,
+  EvalError,
+  URIError,
+};
+
+/** The worker's error rebuilt in the parent: same class where known, same
+ * name, message and stack (the stack is the worker's, where it was thrown). */
+export function decodeError(encoded: EncodedError): Error {
+  const known =
+    (errors as unknown as Record<string, ErrorConstructor>)[encoded.name] ?? builtins[encoded.name];
+  const err = known ? new known(encoded.message) : new Error(encoded.message);
+  if (err.name !== encoded.name) {
+    Object.defineProperty(err, 'name', { value: encoded.name, configurable: true, writable: true });
+  }
+  if (encoded.stack) err.stack = `${encoded.stack}\n    (in pool worker ${encoded.pid})`;
+  if (encoded.code !== undefined) (err as { code?: unknown }).code = encoded.code;
+  return err;
+}

@@ -1,0 +1,334 @@
+// Python's Queue feeder thread, on the event loop: put() hands an encoded
+// item to its queue's Feeder, which writes items in order under the
+// channel's writer lock, batching the items of one event-loop turn into one
+// lock round trip and one write(2), and waiting for room in the pipe
+// without blocking. A child flushes its feeders before it ends (as Python
+// joins the feeder thread), unless cancelJoinThread() was called; a forked
+// child forgets the copies of its parent's.
+import { requireNative } from '../../core/native';
+import type { FdWatch } from '../../core/addon';
+import { afterFork, beforeChildExit, Order } from '../../runtime/lifecycle';
+import { header as frameHeader, headerFor, writeHeader } from '../../transfer/framing';
+import { scratch } from '../../transfer/wire';
+import type { Channel } from './channel';
+
+/** Feeders with items still to write (or a write under way). */
+const active = new Set<Feeder>();
+
+// A forked child's copy of a feeder holds the parent's items: the parent
+// writes them, the copy forgets them.
+afterFork("queue: feeders forget the parent's items", Order.multiprocessing, () => {
+  for (const feeder of active) feeder.forget();
+  active.clear();
+});
+beforeChildExit('queue: feeders write what they hold', Order.multiprocessing, () =>
+  Promise.all([...active].filter((f) => f.joinAtExit).map((feeder) => feeder.drain())),
+);
+
+/** Small frames are copied into one buffer and go out in one write. */
+const ACC_SIZE = 64 * 1024;
+/** A body this large is written from its own buffer rather than copied. */
+const OWN_SEGMENT = 8 * 1024;
+/** Queued bytes that make put() write at once rather than at the next turn. */
+const HIGH_WATER = 32 * 1024;
+/** flushSync() naps on this while the pipe is full. */
+const napTime = new Int32Array(new SharedArrayBuffer(4));
+
+/** Before this thread blocks: writes what its feeders hold. */
+export function flushFeedersSync(): void {
+  for (const feeder of active) feeder.flushSync();
+}
+
+/**
+ * Python's feeder thread, on the event loop. put() appends the framed item
+ * (lib/transfer/framing.ts) to a buffer; the first put of an event-loop turn writes at once
+ * when the writer lock is free (low latency), later ones in the same turn
+ * are batched and written together at the next turn (setImmediate) or when
+ * HIGH_WATER bytes are queued: one lock round trip and one write(2) for many
+ * items. The writer lock is held from the first byte of a batch to its
+ * last, so items from several processes never interleave; when the pipe is
+ * full or the lock is taken, the feeder waits on the event loop.
+ */
+export class Feeder {
+  joinAtExit = true;
+  readonly #native = requireNative('Queue');
+  // Sealed segments, oldest first, from #head on (#headOff bytes of the
+  // first already written); then #acc[#accOff, #accLen), the newest bytes.
+  #segs: Buffer[] = [];
+  #head = 0;
+  #headOff = 0;
+  #acc: Buffer | null = null;
+  #accOff = 0;
+  #accLen = 0;
+  #queued = 0; // bytes not yet written
+  #running: Promise<void> | null = null;
+  #holding = false; // this feeder holds the writer lock
+  #turn: NodeJS.Immediate | null = null;
+  #keepAlive: NodeJS.Timeout | null = null;
+  #room: FdWatch | null = null;
+  #onRoom: (() => void) | null = null;
+
+  constructor(private readonly ch: Channel) {}
+
+  /** Queues one item: `body` (its own buffer), or scratch[0, n) when body
+   * is null (valid only until the next encodeFast: copied now). */
+  push(body: Buffer | null, n: number): void {
+    const size = body ? body.length : n;
+    const header = headerFor(size);
+    if (body && size >= OWN_SEGMENT) {
+      this.#seal();
+      this.#segs.push(frameHeader(size), body);
+    } else {
+      const need = header + size;
+      let acc = this.#acc;
+      if (!acc || acc.length - this.#accLen < need) {
+        this.#seal();
+        acc = this.#acc = Buffer.allocUnsafeSlow(Math.max(ACC_SIZE, need));
+      }
+      writeHeader(acc, this.#accLen, size);
+      if (body) body.copy(acc, this.#accLen + header);
+      else scratch.copy(acc, this.#accLen + header, 0, n);
+      this.#accLen += need;
+    }
+    this.#queued += header + size;
+    active.add(this);
+    if (this.#running) return; // the running write takes it
+    if (!this.#turn) {
+      this.#turn = setImmediate(this.#onTurn);
+      this.#flush();
+    } else if (this.#queued >= HIGH_WATER) {
+      this.#flush();
+    }
+  }
+
+  #onTurn = (): void => {
+    this.#turn = null;
+    if (this.#queued > 0 && !this.#running) this.#flush();
+  };
+
+  /** Moves the accumulated bytes into #segs (a later large item or a fresh
+   * accumulation buffer must come after them). */
+  #seal(): void {
+    const acc = this.#acc;
+    if (!acc || this.#accLen === this.#accOff) {
+      this.#accOff = this.#accLen = 0;
+      return;
+    }
+    this.#segs.push(acc.subarray(this.#accOff, this.#accLen));
+    this.#acc = null;
+    this.#accOff = this.#accLen = 0;
+  }
+
+  /** Writes what the pipe takes; true when everything queued is written. */
+  #writeOut(fd: number): boolean {
+    const native = this.#native;
+    const segs = this.#segs;
+    while (this.#head < segs.length) {
+      const seg = segs[this.#head];
+      const n = native.writeSome(fd, seg, this.#headOff, seg.length - this.#headOff);
+      if (n < 0) return false;
+      this.#queued -= n;
+      this.#headOff += n;
+      if (this.#headOff === seg.length) {
+        this.#head++;
+        this.#headOff = 0;
+      }
+    }
+    if (this.#head > 0) {
+      segs.length = 0;
+      this.#head = 0;
+    }
+    while (this.#accLen > this.#accOff) {
+      const acc = this.#acc as Buffer;
+      const n = native.writeSome(fd, acc, this.#accOff, this.#accLen - this.#accOff);
+      if (n < 0) return false;
+      this.#queued -= n;
+      this.#accOff += n;
+    }
+    this.#accOff = this.#accLen = 0; // the accumulation buffer is reused
+    return true;
+  }
+
+  /** Writes now if the writer lock is free and the pipe takes it all;
+   * otherwise continues on the event loop. */
+  #flush(): void {
+    if (!this.ch.wlock.acquire(false)) {
+      this.#start();
+      return;
+    }
+    this.#holding = true;
+    let done: boolean;
+    try {
+      done = this.#writeOut(this.ch.writer.fileno());
+    } catch (err) {
+      this.#unlock();
+      this.#failed(err);
+      return;
+    }
+    if (!done) {
+      this.#start(); // the pipe is full mid-batch: the run keeps the lock
+      return;
+    }
+    this.#unlock();
+    this.#idle();
+  }
+
+  #unlock(): void {
+    this.#holding = false;
+    this.ch.wlock.release();
+  }
+
+  /**
+   * Writes everything queued before this thread blocks (putSync() waiting
+   * for a slot, getSync() waiting for an item): a blocked event loop cannot
+   * run the feeder, and a batch it left half written (the writer lock held,
+   * waiting for room) would stall every reader and writer of the queue.
+   * Python's feeder thread runs on meanwhile; this does its work first.
+   */
+  flushSync(): void {
+    if (this.#queued === 0 && !this.#holding) return;
+    const { wlock, writer } = this.ch;
+    if (!this.#holding) {
+      wlock.acquire();
+      this.#holding = true;
+    }
+    try {
+      while (!this.#writeOut(writer.fileno())) Atomics.wait(napTime, 0, 0, 0.2);
+    } finally {
+      this.#unlock();
+    }
+    if (!this.#running) this.#idle();
+  }
+
+  #start(): void {
+    if (!this.#keepAlive) {
+      // A lock wait does not hold the event loop open by itself: this does,
+      // so a process never ends with items unwritten.
+      this.#keepAlive = setTimeout(() => {}, 0x7fffffff);
+      if (!this.joinAtExit) this.#keepAlive.unref();
+    }
+    const run = this.#run().then(
+      () => {
+        if (this.#running !== run) return; // forgotten (forked copy)
+        this.#running = null;
+        // Items put after the run's last look (before this callback) go now.
+        if (this.#queued > 0) this.#flush();
+        else this.#idle();
+      },
+      (err) => {
+        if (this.#running !== run) return;
+        this.#running = null;
+        this.#failed(err);
+      },
+    );
+    this.#running = run;
+  }
+
+  async #run(): Promise<void> {
+    const pid = process.pid;
+    const { wlock, writer } = this.ch;
+    while (this.#queued > 0) {
+      if (!this.#holding) {
+        // Retried on the event loop rather than awaited with acquireAsync: an
+        // acquire completing in the background while this thread blocks in
+        // putSync()/getSync() would leave the lock held by nobody running.
+        for (let tries = 0; !wlock.acquire(false); tries++) {
+          await new Promise<void>((resolve) => {
+            if (tries < 4) setImmediate(resolve);
+            else if (this.joinAtExit) setTimeout(resolve, 1);
+            else setTimeout(resolve, 1).unref();
+          });
+          if (process.pid !== pid) return;
+        }
+        if (process.pid !== pid) return; // a forked copy: the items are the parent's
+        this.#holding = true;
+      }
+      try {
+        while (this.#holding && !this.#writeOut(writer.fileno())) {
+          await this.#roomToWrite();
+          if (process.pid !== pid) return;
+        }
+      } finally {
+        // (flushSync may have finished the batch and let go meanwhile)
+        if (this.#holding && process.pid === pid) this.#unlock();
+      }
+    }
+  }
+
+  #roomToWrite(): Promise<void> {
+    return new Promise<void>((resolve) => {
+      if (!this.#room) {
+        const room = new this.#native.FdWatch(
+          this.ch.writer.fileno(),
+          () => {
+            room.stop();
+            const wake = this.#onRoom;
+            this.#onRoom = null;
+            wake?.();
+          },
+          true,
+        );
+        if (!this.joinAtExit) room.unref();
+        this.#room = room;
+      }
+      this.#onRoom = resolve;
+      this.#room.start();
+    });
+  }
+
+  /** Everything written: stop holding the loop. */
+  #idle(): void {
+    if (this.#queued > 0) return;
+    if (this.#keepAlive) clearTimeout(this.#keepAlive);
+    this.#keepAlive = null;
+    this.#room?.close();
+    this.#room = null;
+    active.delete(this);
+  }
+
+  /** A write failed (the reading ends are all closed, or the queue was
+   * closed): the queued items cannot be delivered. Python's feeder thread
+   * reports the error and goes on; so does this one. */
+  #failed(err: unknown): void {
+    this.#drop();
+    this.#idle();
+    process.emitWarning(
+      `a Queue's feeder could not write queued items, which are lost: ${
+        err instanceof Error ? err.message : String(err)
+      }`,
+      { code: 'FORKFUL_QUEUE_FEEDER' },
+    );
+  }
+
+  #drop(): void {
+    this.#segs = [];
+    this.#head = this.#headOff = 0;
+    this.#accOff = this.#accLen = 0;
+    this.#queued = 0;
+  }
+
+  /** Resolves when every queued item is written. */
+  async drain(): Promise<void> {
+    while (this.#queued > 0 || this.#running) {
+      if (!this.#running) this.#flush();
+      if (this.#running) await this.#running;
+    }
+  }
+
+  cancelJoin(): void {
+    this.joinAtExit = false;
+    this.#keepAlive?.unref();
+    this.#room?.unref();
+  }
+
+  forget(): void {
+    this.#drop();
+    this.#holding = false;
+    this.#running = null;
+    this.#turn = null;
+    this.#keepAlive = null;
+    this.#room?.close();
+    this.#room = null;
+    this.#onRoom = null;
+  }
+}

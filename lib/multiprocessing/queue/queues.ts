@@ -1,0 +1,336 @@
+// multiprocessing.Queue, JoinableQueue and SimpleQueue, as Python builds
+// them (channel.ts): one pipe, a reader lock, a writer lock, and for Queue a
+// bounded semaphore counting free slots (maxsize; qsize() derives from it).
+// Producers and consumers may be any mix of processes (fork or spawn) and
+// threads.
+//
+// Python's Queue.put hands the object to a feeder thread and returns; here
+// put() takes a slot, hands the encoded item to the queue's Feeder
+// (feeder.ts) and returns.
+import { Full, ValueError } from '../../core/errors';
+import { parseTimeout } from '../../core/timeout';
+import { BoundedSemaphore, Condition, Lock, Semaphore } from '../../synchronize';
+import { serialize } from '../../transfer/serialize';
+import { kShare, type Revivers, type ShareState } from '../../transfer/shareable';
+import { encodeFast, scratch } from '../../transfer/wire';
+import {
+  channelState,
+  getAsync,
+  getSync,
+  isEmpty,
+  newChannel,
+  type Channel,
+  type GetOptions,
+} from './channel';
+import { Feeder, flushFeedersSync } from './feeder';
+
+export type { GetOptions } from './channel';
+
+const SEM_VALUE_MAX = 0x7fffffff;
+
+export type PutOptions = GetOptions;
+
+function options(opts: PutOptions | boolean | undefined, timeout?: number | null): PutOptions {
+  if (typeof opts === 'boolean') return { block: opts, timeout };
+  return opts ?? {};
+}
+
+interface QueueState extends Channel {
+  maxsize: number;
+  sem: BoundedSemaphore;
+}
+
+/** Python's multiprocessing.Queue(maxsize=0). */
+export class Queue {
+  protected readonly _ch: Channel;
+  readonly #maxsize: number;
+  readonly #sem: BoundedSemaphore;
+  #feeder: Feeder | null = null;
+  #closed = false;
+
+  constructor(maxsize = 0, revive?: QueueState) {
+    if (revive) {
+      this._ch = channelState(revive);
+      this.#maxsize = revive.maxsize;
+      this.#sem = revive.sem;
+      return;
+    }
+    if (typeof maxsize !== 'number' || !Number.isInteger(maxsize)) {
+      throw new TypeError('Queue: maxsize must be an integer');
+    }
+    this.#maxsize = maxsize <= 0 ? SEM_VALUE_MAX : maxsize;
+    this._ch = newChannel();
+    this.#sem = new BoundedSemaphore(this.#maxsize);
+  }
+
+  /** Puts obj, waiting (without blocking the event loop) for a free slot
+   * when the queue is full; Full if none within timeout seconds (or at once
+   * with block: false). put(obj, false) and put(obj, true, 2) also work. */
+  async put(obj: unknown, opts?: PutOptions | boolean, timeout?: number | null): Promise<void> {
+    const o = options(opts, timeout);
+    this.#checkOpen();
+    const block = o.block ?? true;
+    const t = parseTimeout(o.timeout, 'Queue.put');
+    // Encoded first: an item that cannot travel fails before a slot is taken.
+    const n = encodeFast(obj);
+    let body = n < 0 ? serialize(obj) : null;
+    if (!this.#sem.acquire(false)) {
+      if (!block || t === 0) throw new Full();
+      body ??= Buffer.from(scratch.subarray(0, n)); // scratch is reused meanwhile
+      if (!(await this.#sem.acquireAsync({ blocking: true, timeout: t }))) throw new Full();
+    }
+    this._beforeWrite();
+    this.#feed(body, n);
+  }
+
+  /** put() that blocks. */
+  putSync(obj: unknown, opts?: PutOptions | boolean, timeout?: number | null): void {
+    const o = options(opts, timeout);
+    this.#checkOpen();
+    const block = o.block ?? true;
+    const t = parseTimeout(o.timeout, 'Queue.putSync');
+    const n = encodeFast(obj);
+    const body = n < 0 ? serialize(obj) : null;
+    if (!this.#sem.acquire(false)) {
+      if (!block || t === 0) throw new Full();
+      flushFeedersSync(); // readers may need what this process still holds
+      if (!this.#sem.acquire(true, t)) throw new Full();
+    }
+    this._beforeWrite();
+    this.#feed(body, n);
+  }
+
+  #feed(body: Buffer | null, n: number): void {
+    this.#feeder ??= new Feeder(this._ch);
+    this.#feeder.push(body, n);
+  }
+
+  /** put(obj, { block: false }), synchronous: Full at once when full. */
+  putNowait(obj: unknown): void {
+    this.putSync(obj, { block: false });
+  }
+
+  /** Takes the next item, waiting without blocking the event loop; Empty if
+   * none within timeout seconds (or at once with block: false). */
+  async get(opts?: GetOptions | boolean, timeout?: number | null): Promise<unknown> {
+    this.#checkOpen();
+    const value = await getAsync(this._ch, options(opts, timeout), 'Queue.get');
+    this.#sem.release();
+    return value;
+  }
+
+  /** get() that blocks. */
+  getSync(opts?: GetOptions | boolean, timeout?: number | null): unknown {
+    this.#checkOpen();
+    const value = getSync(this._ch, options(opts, timeout), 'Queue.getSync', flushFeedersSync);
+    this.#sem.release();
+    return value;
+  }
+
+  /** get(false), synchronous: Empty at once when nothing is there. */
+  getNowait(): unknown {
+    return this.getSync({ block: false });
+  }
+
+  /** Approximate number of items (Python's qsize()). */
+  qsize(): number {
+    return this.#maxsize - this.#sem.getValue();
+  }
+
+  /** True when nothing is ready to read now (approximate, as in Python). */
+  empty(): boolean {
+    this.#checkOpen();
+    return isEmpty(this._ch);
+  }
+
+  /** True when maxsize items are in the queue (approximate). */
+  full(): boolean {
+    return this.#sem.getValue() === 0;
+  }
+
+  /** This process will put or get no more: closes its ends of the pipe
+   * (the writing end once the feeder has written what it holds). */
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this._ch.reader.close();
+    const writer = this._ch.writer;
+    if (this.#feeder) {
+      void this.#feeder.drain().finally(() => writer.close());
+    } else {
+      writer.close();
+    }
+  }
+
+  /** Resolves when every item this process put is written to the pipe
+   * (Python's join_thread(): waits for the feeder). */
+  joinThread(): Promise<void> {
+    return this.#feeder ? this.#feeder.drain() : Promise.resolve();
+  }
+
+  /** Python's cancel_join_thread(): this process may end with items still
+   * unwritten (they are lost) instead of waiting for a reader. */
+  cancelJoinThread(): void {
+    this.#feeder ??= new Feeder(this._ch);
+    this.#feeder.cancelJoin();
+  }
+
+  /** Lets the process exit while a get() waits. */
+  unref(): this {
+    this._ch.reader.unref();
+    return this;
+  }
+
+  [kShare](): ShareState {
+    this.#checkOpen();
+    return { kind: 'forkful.Queue', state: this._state() };
+  }
+
+  protected _state(): Record<string, unknown> {
+    return { ...channelState(this._ch), maxsize: this.#maxsize, sem: this.#sem };
+  }
+
+  /** Hook for JoinableQueue: runs after a slot is taken, before the write. */
+  protected _beforeWrite(): void {}
+
+  #checkOpen(): void {
+    if (this.#closed) throw new ValueError('this Queue is closed in this process');
+  }
+}
+
+interface JoinableState extends QueueState {
+  cond: Condition;
+  unfinished: Semaphore;
+}
+
+/** Queue with taskDone() and join(): join waits until every item put has
+ * been marked done. */
+export class JoinableQueue extends Queue {
+  readonly #cond: Condition;
+  readonly #unfinished: Semaphore;
+
+  constructor(maxsize = 0, revive?: JoinableState) {
+    super(maxsize, revive);
+    if (revive) {
+      this.#cond = revive.cond;
+      this.#unfinished = revive.unfinished;
+    } else {
+      this.#cond = new Condition(new Lock());
+      this.#unfinished = new Semaphore(0);
+    }
+  }
+
+  protected override _beforeWrite(): void {
+    // Counted before the item is readable, so a fast consumer's taskDone()
+    // always finds it (Python counts before its feeder thread writes).
+    this.#cond.acquire();
+    try {
+      this.#unfinished.release();
+    } finally {
+      this.#cond.release();
+    }
+  }
+
+  /** Marks one item taken by get() as processed. */
+  taskDone(): void {
+    this.#cond.acquire();
+    try {
+      if (!this.#unfinished.acquire(false)) {
+        throw new ValueError('taskDone() called too many times');
+      }
+      if (this.#unfinished.getValue() === 0) this.#cond.notifyAll();
+    } finally {
+      this.#cond.release();
+    }
+  }
+
+  /** Resolves when every item put has been marked done. */
+  async join(): Promise<void> {
+    await this.#cond.acquireAsync();
+    try {
+      while (this.#unfinished.getValue() !== 0) await this.#cond.waitAsync();
+    } finally {
+      this.#cond.release();
+    }
+  }
+
+  joinSync(): void {
+    this.#cond.acquire();
+    try {
+      while (this.#unfinished.getValue() !== 0) this.#cond.wait();
+    } finally {
+      this.#cond.release();
+    }
+  }
+
+  override [kShare](): ShareState {
+    return {
+      kind: 'forkful.JoinableQueue',
+      state: {
+        ...this._state(),
+        cond: this.#cond,
+        unfinished: this.#unfinished,
+      },
+    };
+  }
+}
+
+/** Python's SimpleQueue: unbounded, no timeouts, put writes at once. */
+export class SimpleQueue {
+  readonly #ch: Channel;
+  #closed = false;
+
+  constructor(revive?: Channel) {
+    this.#ch = revive ? channelState(revive) : newChannel();
+  }
+
+  async get(): Promise<unknown> {
+    this.#checkOpen();
+    return getAsync(this.#ch, {}, 'SimpleQueue.get');
+  }
+
+  getSync(): unknown {
+    this.#checkOpen();
+    return getSync(this.#ch, {}, 'SimpleQueue.getSync', flushFeedersSync);
+  }
+
+  /** Writes obj now (blocks only while the pipe is full). */
+  put(obj: unknown): void {
+    this.#checkOpen();
+    // send() encodes (plain data compactly) before it writes a byte.
+    this.#ch.wlock.acquire();
+    try {
+      this.#ch.writer.send(obj);
+    } finally {
+      this.#ch.wlock.release();
+    }
+  }
+
+  empty(): boolean {
+    this.#checkOpen();
+    return isEmpty(this.#ch);
+  }
+
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#ch.reader.close();
+    this.#ch.writer.close();
+  }
+
+  [kShare](): ShareState {
+    this.#checkOpen();
+    return { kind: 'forkful.SimpleQueue', state: { ...this.#ch } };
+  }
+
+  #checkOpen(): void {
+    if (this.#closed) throw new ValueError('SimpleQueue is closed');
+  }
+}
+
+/** How this module's kinds are revived (installed by lib/shareables.ts). */
+export const queueRevivers: Revivers = {
+  'forkful.Queue': (s) => new Queue(0, s as QueueState),
+  'forkful.JoinableQueue': (s) => new JoinableQueue(0, s as JoinableState),
+  'forkful.SimpleQueue': (s) => new SimpleQueue(s as Channel),
+};

@@ -1,0 +1,58 @@
+// The program a spawned child runs: receive the payload from the parent over
+// the IPC channel, hang the channel up, become the named child, and run the
+// target (see spawn-backend.ts).
+import { deserialize } from '../../transfer/serialize';
+import { native } from '../../core/native';
+import { becomeChild } from '../../runtime/identity';
+import { runTarget } from '../../runtime/run-target';
+import { closureHint, resolveTarget } from '../../transfer/spawn-target';
+import type { SpawnPayload } from './spawn';
+import { provideNamespace } from '../../threading/local';
+// Every shareable kind must have its reviver before the args are decoded:
+// the reviver table, not the whole of multiprocessing (the target loads what
+// it needs; a spawned child starts faster without the rest).
+import '../../shareables';
+
+// A threading.local subclass revived here may name these namespaces.
+/* eslint-disable @typescript-eslint/no-require-imports */
+provideNamespace('threading', () => require('../../threading') as Record<string, unknown>);
+provideNamespace('forkful', () => require('../../index') as Record<string, unknown>);
+/* eslint-enable @typescript-eslint/no-require-imports */
+
+const SIGKILL = 9;
+
+// import() inside a source target goes through vm's main-context loader,
+// which Node 20 flags as experimental on every use: the user did not ask for
+// it, so the warning is not theirs to see.
+const emitWarning = process.emitWarning;
+process.emitWarning = function (this: NodeJS.Process, warning: string | Error, ...rest: unknown[]) {
+  const text = typeof warning === 'string' ? warning : warning?.message;
+  if (text && text.includes('USE_MAIN_CONTEXT_DEFAULT_LOADER')) return;
+  return (emitWarning as (...a: unknown[]) => void).call(this, warning, ...rest);
+} as typeof process.emitWarning;
+
+process.once('message', (message) => {
+  const payload = message as SpawnPayload;
+  process.disconnect?.();
+  becomeChild(payload, payload.parentPid, payload.parentName);
+  if (payload.daemon && native) {
+    try {
+      native.setParentDeathSignal(SIGKILL, payload.parentPid);
+    } catch {
+      process.exit(1); // the parent is already gone
+    }
+  }
+  const hint = closureHint(payload.target);
+  let target: (...args: unknown[]) => unknown;
+  let args: unknown[];
+  try {
+    target = resolveTarget(payload.target);
+    args = deserialize(payload.args) as unknown[];
+  } catch (err) {
+    void runTarget(() => {
+      throw err;
+    }, []);
+    return;
+  }
+  void runTarget(target, args, hint);
+});

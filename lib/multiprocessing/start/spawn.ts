@@ -1,0 +1,116 @@
+// The 'spawn' start method: the child is a fresh Node process started with
+// child_process.fork of spawn-bootstrap.js. It gets its target as a module
+// path + export name or as source text (spawn-target.ts), its args encoded by
+// lib/serialize, the fds of Connections/Queues among them in stdio slots
+// (fd-transfer.ts), and the shared-memory arena of lib/synchronize through
+// its environment (arenaEnvironment()).
+import * as childProcess from 'node:child_process';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { NotSupportedError } from '../../core/errors';
+import { native } from '../../core/native';
+import { serialize } from '../../transfer/serialize';
+import { arenaEnvironment } from '../../synchronize';
+import { collectFds } from '../../transfer/fd-transfer';
+import { targetRef, type TargetRef } from '../../transfer/spawn-target';
+import type { Backend, ChildHandle, ChildSpec, ChildIdentity } from './types';
+
+/** What the parent sends the bootstrap over the IPC channel. */
+export interface SpawnPayload extends ChildIdentity {
+  target: TargetRef;
+  args: Buffer;
+  parentPid: number;
+}
+
+const BOOTSTRAP = path.join(__dirname, 'spawn-bootstrap.js');
+const FIRST_SLOT = 4; // 0-2 stdio, 3 the IPC channel
+
+function signalNumberOf(signal: NodeJS.Signals): number {
+  return (os.constants.signals as Record<string, number>)[signal] ?? 0;
+}
+
+class SpawnChild implements ChildHandle {
+  readonly pid: number;
+  #child: childProcess.ChildProcess;
+  #exitcode: number | null = null;
+  #callbacks: Array<(code: number) => void> = [];
+
+  constructor(child: childProcess.ChildProcess) {
+    this.#child = child;
+    this.pid = child.pid as number;
+    child.on('exit', (code, signal) => {
+      this.#exitcode = code ?? (signal ? -signalNumberOf(signal) : 255);
+      for (const cb of this.#callbacks.splice(0)) cb(this.#exitcode);
+    });
+    // The child hangs up the channel once it has its payload; an error on it
+    // (the child died first) is reported through 'exit'.
+    child.on('error', () => {});
+  }
+
+  onExit(callback: (exitcode: number) => void): void {
+    this.#callbacks.push(callback);
+  }
+
+  waitSync(timeoutMs: number): number | null {
+    if (this.#exitcode !== null) return this.#exitcode;
+    if (!native) {
+      if (timeoutMs === 0) return null; // a poll: 'exit' will tell
+      throw new NotSupportedError(
+        'joinSync() of a spawned process needs the native addon; use await join() instead',
+      );
+    }
+    try {
+      return native.exitcodeNoReap(this.pid, timeoutMs);
+    } catch (err) {
+      // libuv reaped it already and calls the exit callbacks of a batch of
+      // children one after the other: this one's 'exit' comes in a moment.
+      if ((err as { code?: string }).code === 'ECHILD') return null;
+      throw err;
+    }
+  }
+
+  kill(signal: number): void {
+    process.kill(this.pid, signal);
+  }
+
+  ref(): void {
+    this.#child.ref();
+  }
+
+  unref(): void {
+    this.#child.unref();
+    (this.#child as unknown as { channel?: { unref(): void } }).channel?.unref();
+  }
+
+  detach(): void {
+    this.unref();
+    this.#callbacks = [];
+  }
+}
+
+export const spawnBackend: Backend = {
+  method: 'spawn',
+  start(spec: ChildSpec): ChildHandle {
+    const target = targetRef(spec.target);
+    const { value: args, fds } = collectFds(FIRST_SLOT, () => serialize(spec.args));
+    const child = childProcess.fork(BOOTSTRAP, [], {
+      stdio: ['inherit', 'inherit', 'inherit', 'ipc', ...fds],
+      env: { ...process.env, ...arenaEnvironment() },
+      serialization: 'advanced',
+    });
+    if (child.pid === undefined) {
+      throw new NotSupportedError(`could not start a spawned process (${process.execPath})`);
+    }
+    const payload: SpawnPayload = {
+      name: spec.name,
+      daemon: spec.daemon,
+      identity: spec.identity,
+      parentName: spec.parentName,
+      target,
+      args,
+      parentPid: process.pid,
+    };
+    child.send(payload);
+    return new SpawnChild(child);
+  },
+};

@@ -1,0 +1,51 @@
+// Who this process is, for multiprocessing.currentProcess(): the main
+// process until a backend starts this process as a child.
+
+/** Who a child is, as currentProcess() reports it there. */
+export interface ChildIdentity {
+  name: string;
+  daemon: boolean;
+  /** Python's _identity: (1,), (1, 2) for a grandchild... */
+  identity: number[];
+  /** The name of the process that starts it. */
+  parentName: string;
+}
+
+export interface CurrentIdentity {
+  name: string;
+  daemon: boolean;
+  identity: number[];
+  /** The parent's pid for a child started by a backend, else null. */
+  parentPid: number | null;
+  /** The parent's name (Python's parent_process().name), else null. */
+  parentName: string | null;
+}
+
+let current: CurrentIdentity = {
+  name: 'MainProcess',
+  daemon: false,
+  identity: [],
+  parentPid: null,
+  parentName: null,
+};
+
+export function currentIdentity(): CurrentIdentity {
+  return current;
+}
+
+/** Called in a new child before its target runs. (Parenthesised: V8
+ * compiles it with the module, not again in every forked child.) */
+// prettier-ignore
+export const becomeChild = (function becomeChild(
+  identity: ChildIdentity,
+  parentPid: number,
+  parentName: string,
+): void {
+  current = {
+    name: identity.name,
+    daemon: identity.daemon,
+    identity: [...identity.identity],
+    parentPid,
+    parentName,
+  };
+});

@@ -1,0 +1,97 @@
+// The one timeout parser (lib/core/timeout.ts), and the same mistake giving
+// the same error class in every public wait.
+import { OverflowError, ValueError } from '../../lib/core/errors';
+import {
+  deadline,
+  FOREVER,
+  parseTimeout,
+  remaining,
+  TIMEOUT_MAX,
+  timeoutMs,
+} from '../../lib/core/timeout';
+import { Pipe, Process, Queue } from '../../lib/multiprocessing';
+import { Event, Lock, Thread, TIMEOUT_MAX as threadingMax } from '../../lib/threading';
+import { sleep } from '../../lib/coroutine';
+
+describe('parseTimeout', () => {
+  test('null and undefined wait without limit; numbers are seconds', () => {
+    expect(parseTimeout(null, 'w')).toBe(FOREVER);
+    expect(parseTimeout(undefined, 'w')).toBe(FOREVER);
+    expect(parseTimeout(0, 'w')).toBe(0);
+    expect(parseTimeout(1.5, 'w')).toBe(1.5);
+    expect(parseTimeout(TIMEOUT_MAX, 'w')).toBe(TIMEOUT_MAX);
+  });
+
+  test("Python's classes: TypeError, ValueError for NaN, OverflowError above TIMEOUT_MAX", () => {
+    expect(() => parseTimeout('1', 'Queue.get')).toThrow(TypeError);
+    expect(() => parseTimeout('1', 'Queue.get')).toThrow(/Queue.get: .*the string '1'/);
+    expect(() => parseTimeout(1n, 'w')).toThrow(TypeError);
+    expect(() => parseTimeout(NaN, 'w')).toThrow(ValueError);
+    expect(() => parseTimeout(TIMEOUT_MAX + 1, 'w')).toThrow(OverflowError);
+    expect(() => parseTimeout(Infinity, 'w')).toThrow(OverflowError);
+  });
+
+  test('negative values follow the wait: 0, -1 forever for acquire, an error for strict', () => {
+    expect(parseTimeout(-5, 'w')).toBe(0);
+    expect(parseTimeout(-1, 'a', { negative: 'acquire' })).toBe(FOREVER);
+    expect(() => parseTimeout(-2, 'a', { negative: 'acquire' })).toThrow(ValueError);
+    expect(() => parseTimeout(-0.5, 's', { negative: 'strict' })).toThrow(ValueError);
+    expect(parseTimeout(1e12, 's', { max: Number.MAX_VALUE })).toBe(1e12);
+  });
+
+  test('ms, deadlines and what remains keep FOREVER as it is', () => {
+    expect(timeoutMs(FOREVER)).toBe(FOREVER);
+    expect(timeoutMs(0.25)).toBe(250);
+    expect(deadline(FOREVER)).toBe(FOREVER);
+    expect(remaining(FOREVER)).toBe(FOREVER);
+    const soon = deadline(10);
+    expect(remaining(soon)).toBeGreaterThan(9);
+    expect(remaining(soon)).toBeLessThanOrEqual(10);
+    expect(remaining(deadline(0))).toBe(0);
+  });
+
+  test("threading's TIMEOUT_MAX is the parser's", () => {
+    expect(threadingMax).toBe(TIMEOUT_MAX);
+  });
+});
+
+describe('the same mistake, the same class, in every wait', () => {
+  const [a, b] = Pipe();
+  const queue = new Queue();
+  const event = new Event();
+  const lock = new Lock();
+  const thread = new Thread({ target: () => {} });
+  thread.start();
+  afterAll(async () => {
+    await thread.join(10);
+    a.close();
+    b.close();
+    queue.close();
+  });
+
+  const waits: Array<[string, (t: unknown) => unknown]> = [
+    ['Lock.acquire', (t) => lock.acquire({ timeout: t as number })],
+    ['Event.wait', (t) => event.wait(t as number)],
+    ['Connection.poll', (t) => a.poll(t as number)],
+    ['Queue.getSync', (t) => queue.getSync({ timeout: t as number })],
+    ['Queue.get', (t) => queue.get({ timeout: t as number })],
+    ['Process.join', (t) => new Process().join(t as number)],
+    ['Thread.join', (t) => thread.join(t as number)],
+    ['coroutine sleep', (t) => sleep(t as number)],
+  ];
+
+  async function errorOf(call: () => unknown): Promise<unknown> {
+    try {
+      await call();
+    } catch (err) {
+      return err;
+    }
+    return null;
+  }
+
+  test.each(waits)('%s', async (_name, wait) => {
+    expect(await errorOf(() => wait('2'))).toBeInstanceOf(TypeError);
+    expect(await errorOf(() => wait(NaN))).toBeInstanceOf(ValueError);
+    expect(await errorOf(() => wait(Infinity))).toBeInstanceOf(OverflowError);
+  });
+});
