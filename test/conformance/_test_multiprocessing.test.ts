@@ -29,7 +29,7 @@ import {
   SerializationError,
   TimeoutError,
   ValueError,
-} from '../../lib/errors';
+} from '../../lib/core/errors';
 import { runFixture } from '../helpers/fixture';
 import { collectGarbage } from './helpers/gc';
 import {

@@ -18,7 +18,7 @@ import {
   Semaphore,
   TIMEOUT_MAX,
 } from '../../lib/threading';
-import { BrokenBarrierError, RuntimeError, ValueError } from '../../lib/errors';
+import { BrokenBarrierError, RuntimeError, ValueError } from '../../lib/core/errors';
 import {
   Bunch,
   LONG_TIMEOUT,

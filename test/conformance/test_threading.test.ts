@@ -29,7 +29,7 @@ import {
   stackSize,
 } from '../../lib/threading';
 import { Condition, Event } from '../../lib/threading';
-import { ForkError, RuntimeError, ValueError } from '../../lib/errors';
+import { ForkError, RuntimeError, ValueError } from '../../lib/core/errors';
 import { runFixture } from '../helpers/fixture';
 import { captureExcepthook, expectNoStrays, sleep, waitUntil } from './helpers/common';
 
@@ -466,9 +466,7 @@ describe('ThreadJoinOnShutdown', () => {
     expect(r.stdout).toBe('end of main\nend of thread\n');
   });
 
-  // Bug: an os.fork() child that started a Thread never ends after the
-  // thread ended (here a watchdog in the child ends it with code 3).
-  test.failing('ThreadJoinOnShutdown.test_2_join_in_forked_process', () => {
+  test('ThreadJoinOnShutdown.test_2_join_in_forked_process', () => {
     const r = fixture('join_on_shutdown_2');
     expect(r.stderr).toBe('');
     expect(r.stdout).toBe('end of main\nend of thread\n');

@@ -426,7 +426,7 @@ export async function reap(p: mp.Process, timeout = SHORT_TIMEOUT): Promise<numb
  * started from the microtasks that follow a setImmediate callback (how jest
  * may call a test body, or after `await new Promise((r) => setImmediate(r))`)
  * sometimes never runs its target: the forked child spins in its event loop
- * at 100% CPU (lib/backend/child-isolation.ts repairs Node's immediate queue
+ * at 100% CPU (lib/runtime/child-isolation.ts repairs Node's immediate queue
  * only when the fork happens inside the immediate's own callback).
  */
 export function settle(): Promise<void> {
