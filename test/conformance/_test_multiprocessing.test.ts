@@ -218,8 +218,7 @@ describe('_TestProcess', () => {
     await closeQueue(q);
   });
 
-  // Bug: a forked child's mainThread().nativeId is the parent's.
-  test.failing('_TestProcess.test_process_mainthread_native_id', async () => {
+  test('_TestProcess.test_process_mainthread_native_id', async () => {
     const currentMainthreadNativeId = threading.mainThread().nativeId;
     const q = new Queue(1);
     const p = new Process({
@@ -447,9 +446,7 @@ describe('_TestProcess', () => {
     }
   });
 
-  // Bug: a child ends as soon as its target returns, without joining the
-  // non-daemon Threads it started (Python joins them).
-  test.failing('_TestProcess.test_wait_for_threads', async () => {
+  test('_TestProcess.test_wait_for_threads', async () => {
     const evt = new Event();
     const proc = new Process({
       target: (e: mp.Event) => {

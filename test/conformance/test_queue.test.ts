@@ -697,30 +697,25 @@ describe('SimpleQueueTest (queue.SimpleQueue -> Queue)', () => {
     expect(() => q.getSync({ timeout: -1 })).toThrow(Empty);
   });
 
-  // Bug: items a Thread puts (putSync) are lost when the thread returns
-  // before its feeder wrote them: the consumer waits for the sentinel.
-  test.failing('BaseSimpleQueueTest.test_order', async () => {
+  test('BaseSimpleQueueTest.test_order', async () => {
     const q = new Queue();
     const inputs = Array.from({ length: 100 }, (_, i) => i);
     expect(await runThreads(1, q, 100, consume)).toEqual(inputs);
   });
 
-  // Bug: as test_order (items put by Threads are lost).
-  test.failing('BaseSimpleQueueTest.test_many_threads', async () => {
+  test('BaseSimpleQueueTest.test_many_threads', async () => {
     const q = new Queue();
     const results = await runThreads(50, q, 10000, consume);
     expect(results.sort((a, b) => a - b)).toEqual(Array.from({ length: 10000 }, (_, i) => i));
   });
 
-  // Bug: as test_order (items put by Threads are lost).
-  test.failing('BaseSimpleQueueTest.test_many_threads_nonblock', async () => {
+  test('BaseSimpleQueueTest.test_many_threads_nonblock', async () => {
     const q = new Queue();
     const results = await runThreads(50, q, 10000, consumeNonblock);
     expect(results.sort((a, b) => a - b)).toEqual(Array.from({ length: 10000 }, (_, i) => i));
   });
 
-  // Bug: as test_order (items put by Threads are lost).
-  test.failing('BaseSimpleQueueTest.test_many_threads_timeout', async () => {
+  test('BaseSimpleQueueTest.test_many_threads_timeout', async () => {
     const q = new Queue();
     const results = await runThreads(50, q, 1000, consumeTimeout);
     expect(results.sort((a, b) => a - b)).toEqual(Array.from({ length: 1000 }, (_, i) => i));

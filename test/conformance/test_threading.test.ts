@@ -63,9 +63,7 @@ function threadRunFail(): void {
 }
 
 describe('ThreadTests', () => {
-  // Bug: new Thread({ name: '' }) stays unnamed (Python: Thread-N), and a
-  // target's name is not added (Python: 'Thread-N (func)').
-  test.failing('ThreadTests.test_name', () => {
+  test('ThreadTests.test_name', () => {
     function func() {}
     expect(new Thread({ name: 'myname1' }).name).toBe('myname1');
     expect(new Thread({ name: 123 as unknown as string }).name).toBe('123');
@@ -164,9 +162,7 @@ describe('ThreadTests', () => {
     await w.terminate();
   });
 
-  // Bug: after stackSize(262144) every Thread overflows its stack while it
-  // starts and never runs (Python runs test_various_ops with 256 KiB stacks).
-  test.failing('ThreadTests.test_various_ops_small_stack', async () => {
+  test('ThreadTests.test_various_ops_small_stack', async () => {
     stackSize(262144);
     try {
       // Python's start() returns once the thread runs: one thread first, so
