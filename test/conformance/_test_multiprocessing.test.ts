@@ -3004,11 +3004,7 @@ describe('TestStartMethod', () => {
     expect(childMethod).toBe(ctx.getStartMethod());
   }
 
-  // Missing: a Context has no getContext() / setStartMethod() (Python's
-  // contexts have both; set_start_method on a context raises ValueError).
-  // Bug: a child reports the parent's (or the environment's) start method,
-  // not the one that started it.
-  test.failing('TestStartMethod.test_context', async () => {
+  test('TestStartMethod.test_context', async () => {
     for (const method of ['fork', 'spawn'] as const) {
       const ctx = mp.getContext(method);
       expect(ctx.getStartMethod()).toBe(method);
@@ -3019,10 +3015,7 @@ describe('TestStartMethod', () => {
     }
   });
 
-  // Bug: after setStartMethod(m) a child started with m reports the start
-  // method of the environment (FORKFUL_START_METHOD, else 'fork'), not m.
-  // (Passes where the method set is the environment's: the spawn run.)
-  (spawnBackend ? test : test.failing)('TestStartMethod.test_set_get', async () => {
+  test('TestStartMethod.test_set_get', async () => {
     const oldMethod = mp.getStartMethod();
     let count = 0;
     try {
