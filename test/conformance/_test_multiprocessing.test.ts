@@ -799,9 +799,7 @@ describe('_TestQueue', () => {
     await closeQueue(q);
   });
 
-  // Bug: close() then empty() on a never-used queue raises ValueError
-  // (Python: True; a used and closed queue raises OSError 'is closed').
-  test.failing('_TestQueue.test_closed_queue_empty_exceptions', async () => {
+  test('_TestQueue.test_closed_queue_empty_exceptions', async () => {
     for (const q of [new Queue(), new JoinableQueue()]) {
       q.close();
       await q.joinThread();
