@@ -47,3 +47,20 @@ export {
   RawArray,
   arenaEnvironment,
 } from '../synchronize';
+import {
+  Value,
+  Array as SharedArray,
+  RawValue,
+  RawArray,
+  copy,
+  synchronized,
+} from '../synchronize';
+/** Python's multiprocessing.sharedctypes. */
+export const sharedctypes = {
+  Value,
+  Array: SharedArray,
+  RawValue,
+  RawArray,
+  copy,
+  synchronized,
+};
