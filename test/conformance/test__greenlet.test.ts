@@ -338,9 +338,7 @@ describe('TestStuff', () => {
     }
   }
 
-  // Bug: an unlink() inside a link callback does not stop the other
-  // callback (links already being notified all run).
-  test.failing('TestStuff.test_multiple_listeners_error_unlink_Greenlet_link', async () => {
+  test('TestStuff.test_multiple_listeners_error_unlink_Greenlet_link', async () => {
     const p = spawn(() => 5);
     await listenersErrorUnlink(p as never, (cb) => p.link(cb));
     await p.kill();
@@ -427,8 +425,7 @@ describe('TestBasic', () => {
     expect(() => spawnLater(1, 1 as never)).toThrow(TypeError);
   });
 
-  // Bug: `started` stays true once the greenlet is dead (gevent: false).
-  test.failing('TestBasic.test_simple_exit', async () => {
+  test('TestBasic.test_simple_exit', async () => {
     const linkTest: AnyGreenlet[] = [];
     const func = async (delay: number, returnValue = 4) => {
       await sleep(delay);
@@ -467,8 +464,7 @@ describe('TestBasic', () => {
     expect(linkTest).toEqual([g]);
   });
 
-  // Bug: `started` stays true once the greenlet is dead.
-  test.failing('TestBasic.test_error_exit', async () => {
+  test('TestBasic.test_error_exit', async () => {
     const linkTest: AnyGreenlet[] = [];
     const func = async (delay: number, returnValue = 4) => {
       await sleep(delay);
@@ -551,8 +547,6 @@ function killTests(
     expect(linkTest).toEqual([g]);
   }
 
-  // Bug (all of them): `started` stays true once a killed greenlet is dead,
-  // also for one killed before it ran (gevent: false).
   const cases: Array<[string, boolean, boolean, unknown?]> = [
     ['test_block', true, false],
     ['test_non_block', false, false],
@@ -568,7 +562,7 @@ function killTests(
     ['test_non_exc_exception_killall_non_block', false, true, 42],
   ];
   for (const [name, block, useKillall, exc] of cases) {
-    test.failing(`${cls}.${name}`, () => doTest(block, useKillall, exc));
+    test(`${cls}.${name}`, () => doTest(block, useKillall, exc));
   }
 }
 
@@ -651,8 +645,7 @@ describe('TestContextManager', () => {
 });
 
 describe('TestStart', () => {
-  // Bug: `started` stays true once the greenlet is dead.
-  test.failing('TestStart.test_start', async () => {
+  test('TestStart.test_start', async () => {
     const g = spawn(sleep, SMALL_TICK);
     expect(g.started && !g.dead).toBe(true);
     g.start();
