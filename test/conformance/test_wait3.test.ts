@@ -1,7 +1,6 @@
 // Port of CPython's Lib/test/test_wait3.py: ForkWait.test_wait with
 // os.wait3(WNOHANG) as the wait, and the zeroed rusage of a wait3 that found
-// nothing. Missing in forkful: os.wait3 (written against the API the issue
-// asks for: wait3(options) -> [pid, status, rusage]).
+// nothing: wait3(options) -> [pid, status, rusage].
 import { runFixture } from '../helpers/fixture';
 
 jest.setTimeout(60000);
@@ -11,15 +10,13 @@ function run(...args: string[]) {
 }
 
 describe('Wait3Test', () => {
-  // Missing: os.wait3.
-  test.failing('Wait3Test.test_wait', () => {
+  test('Wait3Test.test_wait', () => {
     const r = run('fork_wait', 'wait3');
     expect(r.stderr).not.toMatch(/FIXTURE ERROR|AssertionError/);
     expect(r.status).toBe(0);
   });
 
-  // Missing: os.wait3.
-  test.failing('Wait3Test.test_wait3_rusage_initialized', () => {
+  test('Wait3Test.test_wait3_rusage_initialized', () => {
     const r = run('wait3_rusage_initialized');
     expect(r.stderr).not.toMatch(/FIXTURE ERROR|AssertionError/);
     expect(r.status).toBe(0);

@@ -1,14 +1,12 @@
 // Port of CPython's Lib/test/test_wait4.py: ForkWait.test_wait with
-// os.wait4(pid, WNOHANG) as the wait. Missing in forkful: os.wait4
-// (written against the API the issue asks for: wait4(pid, options) ->
-// [pid, status, rusage]).
+// os.wait4(pid, WNOHANG) as the wait: wait4(pid, options) ->
+// [pid, status, rusage].
 import { runFixture } from '../helpers/fixture';
 
 jest.setTimeout(60000);
 
 describe('Wait4Test', () => {
-  // Missing: os.wait4.
-  test.failing('Wait4Test.test_wait', () => {
+  test('Wait4Test.test_wait', () => {
     const r = runFixture('conformance/os.js', ['fork_wait', 'wait4'], { timeoutMs: 60000 });
     expect(r.stderr).not.toMatch(/FIXTURE ERROR|AssertionError/);
     expect(r.status).toBe(0);
