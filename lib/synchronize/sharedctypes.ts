@@ -49,20 +49,7 @@ const TYPECODES: Record<string, TypedArrayClass> = {
   c: Uint8Array,
 };
 
-export type Typecode =
-  | 'b'
-  | 'B'
-  | 'h'
-  | 'H'
-  | 'i'
-  | 'I'
-  | 'l'
-  | 'L'
-  | 'q'
-  | 'Q'
-  | 'f'
-  | 'd'
-  | 'c';
+export type Typecode = 'b' | 'B' | 'h' | 'H' | 'i' | 'I' | 'l' | 'L' | 'q' | 'Q' | 'f' | 'd' | 'c';
 /** An item: a number, a bigint (8-byte typecodes) or a 1-byte Buffer ('c'). */
 export type Scalar = number | bigint | Buffer;
 
@@ -85,7 +72,9 @@ function coerce(typecode: string, v: unknown, what: string): number | bigint {
   if (typecode === 'c') {
     if (v instanceof Uint8Array && v.length === 1) return v[0];
     if (typeof v === 'number' && Number.isInteger(v) && v >= 0 && v <= 255) return v;
-    throw new ValueError(`${what}: typecode 'c' takes one byte (a 1-byte Buffer), got ${String(v)}`);
+    throw new ValueError(
+      `${what}: typecode 'c' takes one byte (a 1-byte Buffer), got ${String(v)}`,
+    );
   }
   if (isBig(typecode)) {
     if (typeof v === 'bigint') return v;
@@ -207,7 +196,8 @@ export class RawArray extends RawBuffer {
   /** Writes `v` and a NUL after it when there is room. */
   set value(v: Buffer) {
     const bytes = this.bytes('value');
-    if (!(v instanceof Uint8Array)) throw new TypeError(`Array.value takes a Buffer, got ${String(v)}`);
+    if (!(v instanceof Uint8Array))
+      throw new TypeError(`Array.value takes a Buffer, got ${String(v)}`);
     if (v.length > bytes.length) {
       throw new ValueError(`byte string too long (${v.length} bytes for ${bytes.length})`);
     }
@@ -220,7 +210,8 @@ export class RawArray extends RawBuffer {
   }
   set raw(v: Buffer) {
     const bytes = this.bytes('raw');
-    if (!(v instanceof Uint8Array)) throw new TypeError(`Array.raw takes a Buffer, got ${String(v)}`);
+    if (!(v instanceof Uint8Array))
+      throw new TypeError(`Array.raw takes a Buffer, got ${String(v)}`);
     if (v.length > bytes.length) {
       throw new ValueError(`byte string too long (${v.length} bytes for ${bytes.length})`);
     }
@@ -228,7 +219,9 @@ export class RawArray extends RawBuffer {
   }
   private bytes(what: string): Uint8Array {
     if (this.typecode !== 'c') {
-      throw new TypeError(`only a typecode 'c' Array has .${what} (this one is '${this.typecode}')`);
+      throw new TypeError(
+        `only a typecode 'c' Array has .${what} (this one is '${this.typecode}')`,
+      );
     }
     return this.view as Uint8Array;
   }
@@ -392,8 +385,11 @@ for (const cls of [RawArray, SynchronizedArray]) {
 
 /** Python's sharedctypes.copy(obj): new shared memory (no lock) holding
  * what `obj` holds now. */
-export function copy(obj: RawValue | RawArray | SynchronizedValue | SynchronizedArray): RawValue | RawArray {
-  const raw = obj instanceof SynchronizedValue || obj instanceof SynchronizedArray ? obj.getObj() : obj;
+export function copy(
+  obj: RawValue | RawArray | SynchronizedValue | SynchronizedArray,
+): RawValue | RawArray {
+  const raw =
+    obj instanceof SynchronizedValue || obj instanceof SynchronizedArray ? obj.getObj() : obj;
   if (raw instanceof RawValue) return new RawValue(raw.typecode, raw.value);
   if (raw instanceof RawArray) {
     const out = new RawArray(raw.typecode, raw.length);
