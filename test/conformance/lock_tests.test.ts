@@ -231,8 +231,7 @@ function rlockTests(locktype: () => RLock | Condition, options: { recursionCount
   );
 
   if (options.recursionCount) {
-    // Bug: RLock has no _recursionCount() (CPython's RLock._recursion_count).
-    test.failing('RLockTests.test_recursion_count', async () => {
+    test('RLockTests.test_recursion_count', async () => {
       const lock = locktype() as RLock;
       const count = () => api<() => number>(lock, '_recursionCount').call(lock);
       expect(count()).toBe(0);
@@ -866,8 +865,7 @@ describe('BoundedSemaphoreTests (threading.BoundedSemaphore)', () => {
     expect(() => sem.release()).toThrow(ValueError);
   });
 
-  // Bug: toString() shows the value without its bound (Python: value=3/3).
-  test.failing('BoundedSemaphoreTests.test_repr', () => {
+  test('BoundedSemaphoreTests.test_repr', () => {
     const sem = new BoundedSemaphore(3);
     expect(String(sem)).toMatch(/<.*BoundedSemaphore.*value=3\/3>/);
     sem.acquire();
@@ -1065,9 +1063,7 @@ describe('BarrierTests (threading.Barrier)', () => {
     b.wait();
   });
 
-  // Missing: Barrier has no toString() (Python: <threading.Barrier at ...:
-  // waiters=0/3>, then waiters=2/3, then broken).
-  test.failing('BarrierTests.test_repr', async () => {
+  test('BarrierTests.test_repr', async () => {
     const b = new Barrier(3);
     expect(String(b)).toMatch(/<.*Barrier.*waiters=0\/3>/);
     const bunch = await Bunch.start(
