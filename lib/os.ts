@@ -3,6 +3,8 @@ import * as nodeOs from 'node:os';
 import { isMainThread } from 'node:worker_threads';
 import { ForkError, NotSupportedError, ValueError } from './core/errors';
 import { native, requireNative } from './core/native';
+import type { Rusage } from './core/addon';
+export type { Rusage } from './core/addon';
 import {
   emitThreadWarning,
   onForkedChildIdle,
@@ -81,6 +83,18 @@ export function getppid(): number {
 /** Waits for a child: `[pid, status]`, or `[0, 0]` with WNOHANG while it runs. */
 export function waitpid(pid: number, options = 0): [number, number] {
   return needFork('waitpid').waitpid(pid, options);
+}
+
+/** Waits for the child `pid` (-1: any child) and reports its resource use:
+ * `[pid, status, rusage]` (Python's os.wait4); with WNOHANG while it runs,
+ * `[0, 0, rusage]` with every field 0. */
+export function wait4(pid: number, options = 0): [number, number, Rusage] {
+  return needFork('wait4').wait4(pid, options);
+}
+
+/** wait4(-1, options): any child (Python's os.wait3). */
+export function wait3(options = 0): [number, number, Rusage] {
+  return needFork('wait3').wait4(-1, options);
 }
 
 export function WIFEXITED(status: number): boolean {

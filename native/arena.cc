@@ -560,6 +560,14 @@ Napi::Value Attach(const Napi::CallbackInfo& info) {
   return Describe(env);
 }
 
+// The one BackingStore over the arena, shared by every thread's buffer, as a
+// SharedArrayBuffer sent to a Worker shares its sender's: V8's Atomics.wait
+// and Atomics.notify on memory seen through two BackingStores of the same
+// address abort the process (free(): invalid pointer in FutexEmulation::Wake,
+// Node 20). Never destroyed (no static destructor runs V8 code at exit); a
+// forked child inherits it with the mapping, at the same address.
+std::shared_ptr<v8::BackingStore>* g_store = nullptr;
+
 // arenaBuffer() -> a SharedArrayBuffer over the whole arena, for this thread.
 // V8 may run the (empty) deleter after the environment that made the buffer
 // is gone, even after the last one that loaded this addon: the addon is
@@ -568,9 +576,16 @@ Napi::Value Buffer(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   RequireArena(env);
   v8::Isolate* isolate = v8::Isolate::GetCurrent();
-  std::shared_ptr<v8::BackingStore> store = v8::SharedArrayBuffer::NewBackingStore(
-      g_base.load(), g_size, [](void*, size_t, void*) {}, nullptr);
-  v8::Local<v8::SharedArrayBuffer> sab = v8::SharedArrayBuffer::New(isolate, std::move(store));
+  std::shared_ptr<v8::BackingStore> store;
+  {
+    std::lock_guard<std::mutex> lock(g_mu);
+    if (g_store == nullptr || (*g_store)->Data() != g_base.load()) {
+      g_store = new std::shared_ptr<v8::BackingStore>(v8::SharedArrayBuffer::NewBackingStore(
+          g_base.load(), g_size, [](void*, size_t, void*) {}, nullptr));
+    }
+    store = *g_store;
+  }
+  v8::Local<v8::SharedArrayBuffer> sab = v8::SharedArrayBuffer::New(isolate, store);
   // A napi_value is a v8::Local's slot (node's v8impl::JsValueFromV8LocalValue).
   v8::Local<v8::Value> value = sab;
   return Napi::Value(env, reinterpret_cast<napi_value>(*value));

@@ -38,6 +38,27 @@ export type ExportKind = 'function' | 'number' | 'object';
 
 // ---- native/os.cc: Python's os process functions on the system calls.
 
+/** Python's os.wait4 resource usage (struct_rusage): times in seconds,
+ * ru_maxrss in KiB (Linux). */
+export interface Rusage {
+  ru_utime: number;
+  ru_stime: number;
+  ru_maxrss: number;
+  ru_ixrss: number;
+  ru_idrss: number;
+  ru_isrss: number;
+  ru_minflt: number;
+  ru_majflt: number;
+  ru_nswap: number;
+  ru_inblock: number;
+  ru_oublock: number;
+  ru_msgsnd: number;
+  ru_msgrcv: number;
+  ru_nsignals: number;
+  ru_nvcsw: number;
+  ru_nivcsw: number;
+}
+
 export interface OsBinding {
   getpid(): number;
   getppid(): number;
@@ -46,6 +67,8 @@ export interface OsBinding {
   waitpid(pid: number, options: number): [number, number];
   /** [pid, status], or null while the child still runs after timeoutMs. */
   waitpidTimeout(pid: number, timeoutMs: number): [number, number] | null;
+  /** [pid, status, rusage]; [0, 0, zeroed rusage] when WNOHANG finds nothing. */
+  wait4(pid: number, options: number): [number, number, Rusage];
   kill(pid: number, signal: number): void;
   _exit(code: number): never;
   pipe(): [number, number];
@@ -62,6 +85,7 @@ export const osExports = {
   gettid: 'function',
   waitpid: 'function',
   waitpidTimeout: 'function',
+  wait4: 'function',
   kill: 'function',
   _exit: 'function',
   pipe: 'function',

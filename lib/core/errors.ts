@@ -73,6 +73,10 @@ export class Empty extends ForkfulError {}
 /** Queue.put on a full queue without waiting (or after its timeout). */
 export class Full extends ForkfulError {}
 
+/** A coroutine Pool is full: add()/start() without waiting, or after
+ * their timeout (gevent.pool.PoolFull, a queue.Full). */
+export class PoolFull extends Full {}
+
 /** A Barrier was aborted or reset while threads waited on it. */
 export class BrokenBarrierError extends ForkfulError {}
 

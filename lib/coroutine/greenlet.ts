@@ -136,9 +136,10 @@ export class Greenlet<T = unknown> implements PromiseLike<T> {
     return this;
   }
 
-  /** True once start() or startLater() was called. */
+  /** True from start() or startLater() until it has finished (gevent:
+   * false again once dead, and for one killed before it ran). */
   get started(): boolean {
-    return this.state !== 'new';
+    return this.state !== 'new' && this.state !== 'dead';
   }
 
   /** True once the greenlet has finished (or was killed before it ran). */
@@ -344,10 +345,10 @@ export class Greenlet<T = unknown> implements PromiseLike<T> {
   private scheduleLinks(): void {
     storage.exit(() =>
       queueMicrotask(() => {
-        const links = this.links;
-        this.links = null;
-        if (!links) return;
-        for (const { callback, when } of links) {
+        // One at a time from the list itself: a callback's unlink() stops a
+        // link that has not run yet, as in gevent.
+        while (this.links && this.links.length > 0) {
+          const { callback, when } = this.links.shift()!;
           if (when === 'value' && this.failed) continue;
           if (when === 'exception' && !this.failed) continue;
           try {
@@ -360,6 +361,7 @@ export class Greenlet<T = unknown> implements PromiseLike<T> {
             });
           }
         }
+        this.links = null;
       }),
     );
   }

@@ -11,4 +11,4 @@ export { Timeout, withTimeout } from './timeout';
 export { Pool, Group } from './pool';
 export type { ImapOptions } from './pool';
 export { coroutine, Coroutine, AsyncCoroutine, StopIteration } from './generator';
-export { GreenletExit } from '../core/errors';
+export { GreenletExit, PoolFull } from '../core/errors';

@@ -1,5 +1,5 @@
 // gevent.pool.Pool / Group: greenlets with a bound on how many run at once.
-import { ValueError } from '../core/errors';
+import { PoolFull, ValueError } from '../core/errors';
 import { Greenlet, GreenletFunction, KillOptions, getcurrent } from './greenlet';
 import { cancellable, startTimer, toMs } from './scope';
 
@@ -88,6 +88,52 @@ export class Pool {
       this.queued.add(any);
     }
     return greenlet;
+  }
+
+  /**
+   * Tracks `greenlet` (usually started elsewhere) as one of the pool's, in
+   * a slot of its own: waits for a free slot first, and rejects with
+   * PoolFull when `blocking` is false and none is free, or when `timeout`
+   * seconds pass (gevent's Pool.add). It leaves the pool when it finishes.
+   */
+  async add(
+    greenlet: AnyGreenlet,
+    options: { blocking?: boolean; timeout?: number | null } = {},
+  ): Promise<void> {
+    if (!(greenlet instanceof Greenlet)) {
+      throw new TypeError(`Pool.add(greenlet) takes a Greenlet, got ${String(greenlet)}`);
+    }
+    if (this.has(greenlet)) return;
+    const { blocking = true, timeout } = options;
+    const ms = toMs(timeout, 'add timeout');
+    if (this.full()) {
+      if (!blocking) throw new PoolFull('the pool is full');
+      if (!(await this.waitFor(() => !this.full(), ms))) {
+        throw new PoolFull(`the pool is still full after ${timeout} seconds`);
+      }
+    }
+    this.running.add(greenlet);
+    greenlet.onDone(this.leave);
+  }
+
+  /** add(greenlet, options), then starts it (gevent's Pool.start). */
+  async start(
+    greenlet: AnyGreenlet,
+    options: { blocking?: boolean; timeout?: number | null } = {},
+  ): Promise<void> {
+    await this.add(greenlet, options);
+    greenlet.start();
+  }
+
+  /** Stops tracking `greenlet` (it runs on, outside the pool; one still
+   * waiting for a slot starts now): its slot is free again (gevent's
+   * Pool.discard). */
+  discard(greenlet: AnyGreenlet): void {
+    if (!this.has(greenlet)) return;
+    const waiting = this.queued.has(greenlet);
+    greenlet.offDone(this.leave);
+    this.leave(greenlet);
+    if (waiting) greenlet.start();
   }
 
   /** Waits until a slot is free (or `timeout` seconds); resolves to freeCount(). */
@@ -212,9 +258,16 @@ export class Pool {
     let exhausted = false;
     let finished = false;
     let wake: (() => void) | null = null;
-    const poke = (): void => wake?.();
+    // A greenlet may finish while this generator awaits the source (not the
+    // wake): `poked` keeps that news for the wait below.
+    let poked = false;
+    const poke = (): void => {
+      poked = true;
+      wake?.();
+    };
     try {
       for (;;) {
+        poked = false;
         // Results first (a failure stops the feeding), then new items for free slots.
         for (;;) {
           const found = ordered
@@ -245,6 +298,7 @@ export class Pool {
           finished = true;
           return;
         }
+        if (poked) continue;
         const feed = !exhausted && pending.length < limit;
         await cancellable<void>((resolve) => {
           wake = resolve;

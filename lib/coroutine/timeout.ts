@@ -28,7 +28,8 @@ function describe(seconds: number | null): string {
 export class Timeout extends TimeoutError {
   /** The limit in seconds; null never fires. */
   readonly seconds: number | null;
-  /** What is raised instead of this Timeout, when given (a class or an instance). */
+  /** What is raised instead of this Timeout, when given (a class or an
+   * instance); false makes run() silent, a string ends the message. */
   readonly exception: ExceptionSpec;
   private readonly ms: number | null;
   private cancelTimer: (() => void) | null = null;
@@ -36,7 +37,13 @@ export class Timeout extends TimeoutError {
 
   constructor(seconds?: number | null, exception?: ExceptionSpec) {
     const ms = toMs(seconds, 'Timeout(seconds)');
-    super(ms === null ? 'timeout with no limit' : `timed out after ${describe(seconds ?? null)}`);
+    // gevent's str(): false is a silent timeout, a string ends the message.
+    const suffix =
+      exception === false ? ' (silent)' : typeof exception === 'string' ? `: ${exception}` : '';
+    super(
+      (ms === null ? 'timeout with no limit' : `timed out after ${describe(seconds ?? null)}`) +
+        suffix,
+    );
     this.seconds = seconds ?? null;
     this.exception = exception;
     this.ms = ms;
@@ -130,7 +137,9 @@ export class Timeout extends TimeoutError {
         this.cancelTimer = startTimer(() => {
           this.cancelTimer = null;
           const error = this.error();
+          // exception false: gevent's `with Timeout(s, False)` swallows it.
           if (useValue) finish(true, options.timeoutValue);
+          else if (this.exception === false) finish(true, undefined);
           else finish(false, error);
           scope.abort(error);
         }, this.ms);
@@ -149,9 +158,15 @@ export class Timeout extends TimeoutError {
     });
   }
 
+  /** What expiring raises: this Timeout, unless an exception class or
+   * instance was given (false and a string only change the message, as
+   * in gevent). */
   private error(): unknown {
-    if (this.exception === undefined || this.exception === null) return this;
-    return makeException(this.exception, this.message);
+    const spec = this.exception;
+    if (spec === undefined || spec === null || spec === false || typeof spec === 'string') {
+      return this;
+    }
+    return makeException(spec, this.message);
   }
 }
 

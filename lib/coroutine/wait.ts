@@ -19,7 +19,8 @@ function toList(greenlets: Iterable<Greenlet<unknown>>, what: string): Greenlet<
   ) {
     throw new TypeError(`${what} needs an iterable of greenlets`);
   }
-  const list = [...greenlets];
+  // A greenlet listed twice is waited for once (gevent's joinall([a, b, a])).
+  const list = [...new Set(greenlets)];
   for (const greenlet of list) {
     if (!(greenlet instanceof Greenlet)) {
       throw new TypeError(`${what} accepts greenlets only (from spawn()), got ${String(greenlet)}`);

@@ -20,6 +20,11 @@ export interface Context {
   cpuCount: typeof cpuCount;
   getStartMethod(): StartMethod;
   getAllStartMethods: typeof getAllStartMethods;
+  /** This context (no method), or the context of `method`. */
+  getContext(method?: StartMethod | null): Context;
+  /** Always a ValueError: a context's start method is fixed (Python's
+   * concrete contexts). */
+  setStartMethod(method: StartMethod | null, options?: { force?: boolean }): never;
 }
 
 const contexts = new Map<StartMethod, Context>();
@@ -30,7 +35,7 @@ function makeContext(method: StartMethod): Context {
     protected override _startMethod: StartMethod | null = method;
   }
   Object.defineProperty(ContextProcess, 'name', { value: 'Process' });
-  return {
+  const ctx: Context = {
     Process: ContextProcess,
     Pipe,
     Queue,
@@ -42,7 +47,14 @@ function makeContext(method: StartMethod): Context {
     cpuCount,
     getStartMethod: () => method,
     getAllStartMethods,
+    getContext: (other) => (other === undefined || other === null ? ctx : getContext(other)),
+    setStartMethod: () => {
+      throw new ValueError(
+        `cannot set the start method of the '${method}' context (use multiprocessing.setStartMethod)`,
+      );
+    },
   };
+  return ctx;
 }
 
 /** A context for `method` ('fork' | 'spawn'); the current start method's

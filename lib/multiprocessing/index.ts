@@ -82,3 +82,6 @@ export const RawArray = pick(arena.RawArray, PortableRawArray);
 export type RawArray = arena.RawArray;
 export const Barrier = pick(arena.Barrier, PortableBarrier);
 export type Barrier = arena.Barrier;
+import { copy, synchronized } from '../synchronize';
+/** Python's multiprocessing.sharedctypes. */
+export const sharedctypes = { Value, Array, RawValue, RawArray, copy, synchronized };

@@ -7,10 +7,22 @@ import { spawnBackend } from './start/spawn';
 import type { Backend, StartMethod } from './start/types';
 import { NotSupportedError, RuntimeError, ValueError } from '../core/errors';
 import { native } from '../core/native';
+import { currentIdentity, type CurrentIdentity } from '../runtime/identity';
 
 export type { StartMethod } from './start/types';
 
 let chosen: StartMethod | null = null;
+// The process identity `chosen` belongs to: a child (forked with its
+// parent's value, or spawned) starts from the method that started it, as
+// Python's child forces its context (BaseProcess._bootstrap).
+let chosenFor: CurrentIdentity | null = null;
+
+function ownChoice(): void {
+  const me = currentIdentity();
+  if (chosenFor === me) return;
+  chosenFor = me;
+  if (me.startMethod !== null) chosen = me.startMethod;
+}
 
 function checkMethod(method: unknown, where: string): StartMethod {
   if (method === 'fork' || method === 'spawn') return method;
@@ -32,6 +44,7 @@ function defaultMethod(): StartMethod {
 
 /** The start method in use (fixing the default on first call, as Python). */
 export function getStartMethod(allowNone = false): StartMethod | null {
+  ownChoice();
   if (chosen === null) {
     if (allowNone) return null;
     chosen = defaultMethod();
@@ -44,6 +57,7 @@ export function setStartMethod(
   method: StartMethod | null,
   options: { force?: boolean } = {},
 ): void {
+  ownChoice();
   if (chosen !== null && !options.force) {
     throw new RuntimeError(
       `the start method is already set to '${chosen}' (pass { force: true } to change it)`,

@@ -9,6 +9,9 @@ export interface ChildIdentity {
   identity: number[];
   /** The name of the process that starts it. */
   parentName: string;
+  /** The start method that starts it (set by the backend); the child's
+   * getStartMethod() reports it, as Python's child forces its context. */
+  startMethod?: 'fork' | 'spawn';
 }
 
 export interface CurrentIdentity {
@@ -19,6 +22,8 @@ export interface CurrentIdentity {
   parentPid: number | null;
   /** The parent's name (Python's parent_process().name), else null. */
   parentName: string | null;
+  /** The start method that started this child, else null. */
+  startMethod: 'fork' | 'spawn' | null;
 }
 
 let current: CurrentIdentity = {
@@ -27,6 +32,7 @@ let current: CurrentIdentity = {
   identity: [],
   parentPid: null,
   parentName: null,
+  startMethod: null,
 };
 
 export function currentIdentity(): CurrentIdentity {
@@ -47,5 +53,6 @@ export const becomeChild = (function becomeChild(
     identity: [...identity.identity],
     parentPid,
     parentName,
+    startMethod: identity.startMethod ?? null,
   };
 });

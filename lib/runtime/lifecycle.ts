@@ -6,7 +6,9 @@
 //                    (the arena's ledger, armed watches, feeders, pools,
 //                    children, threads) lets go of what belongs to the parent.
 //   beforeChildExit  in a Process or Pool child, after its target, before it
-//                    ends (run-target.ts): Queue feeders flush what they hold.
+//                    ends (run-target.ts), and in a Thread after its target
+//                    (threading/bootstrap.ts): its non-daemon Threads are
+//                    joined, then Queue feeders flush what they hold.
 //   atExit           when the process emits 'exit': Python's exit rules for
 //                    children, then the arena's holds.
 //

@@ -241,6 +241,12 @@ export class Barrier {
     }
   }
 
+  /** Python's repr: waiters=N/parties, or broken. */
+  toString(): string {
+    const what = this.broken ? 'broken' : `waiters=${this.nWaiting}/${this.parties}`;
+    return `<forkful.Barrier ${what}>`;
+  }
+
   [kShare](): ShareState {
     return { kind: 'forkful.Barrier', state: this._block.state() };
   }

@@ -1,10 +1,17 @@
-// Event: a flag word and a sleeper count in the shared arena. set() stores
-// the flag and wakes every sleeper (futex) only when there are some.
+// Event: a state word and a sleeper count in the shared arena. The state
+// word's bit 0 is the flag and its other bits count the set() calls that
+// raised it: set() bumps the count with the flag and wakes every sleeper
+// (futex) only when there are some; clear() drops the flag only. A waiter
+// woken by a set() returns true even if clear() came first (Python's
+// Event.wait, which a notify ends), since the count moved.
 import { kShare, type Revivers, type ShareState } from '../transfer/shareable';
 import { deadlineOf, remaining, waitTimeout } from './args';
 import { arenaNative, Block, nat, Kind, words, type BlockState } from './arena';
 import { Revive } from './lock';
 import { runAsync, runSync, type Steps } from './steps';
+
+/** Bit 0 of the state word: the flag. */
+const FLAG = 1;
 
 export class Event {
   /** @internal */ readonly _block: Block;
@@ -20,17 +27,23 @@ export class Event {
   }
 
   isSet(): boolean {
-    return Atomics.load(words(), this._i) !== 0;
+    return (Atomics.load(words(), this._i) & FLAG) !== 0;
   }
 
   set(): void {
     const w = words();
-    Atomics.store(w, this._i, 1);
+    let state = Atomics.load(w, this._i);
+    for (;;) {
+      if (state & FLAG) return;
+      const seen = Atomics.compareExchange(w, this._i, state, (state + 2) | FLAG);
+      if (seen === state) break;
+      state = seen;
+    }
     if (Atomics.load(w, this._i + 1) > 0) nat().syncFutexWake(this._i * 4, -1);
   }
 
   clear(): void {
-    Atomics.store(words(), this._i, 0);
+    Atomics.and(words(), this._i, ~FLAG);
   }
 
   /** Blocks until the flag is set or `timeout` seconds pass (null:
@@ -46,26 +59,30 @@ export class Event {
     return this.isSet() || runAsync(this.#waitSteps(t));
   }
 
-  /** The wait: counted as a sleeper, sleep on the flag word until it is set
-   * or the time is up. */
+  /** The wait: counted as a sleeper, sleep on the state word until a set()
+   * changes it or the time is up. */
   *#waitSteps(timeout: number): Steps<boolean> {
     const deadline = deadlineOf(timeout);
     const w = words();
     const offset = this._i * 4;
     Atomics.add(w, this._i + 1, 1);
     try {
-      while (Atomics.load(w, this._i) === 0) {
+      const state = Atomics.load(w, this._i);
+      if (state & FLAG) return true;
+      // The flag is down: any change of the word is a set() (clear() leaves
+      // a word whose flag is down as it is).
+      while (Atomics.load(w, this._i) === state) {
         const left = remaining(deadline);
-        if (left === 0) break;
+        if (left === 0) return false;
         yield {
-          sync: () => nat().syncFutexWait(offset, 0, left) !== 0,
-          async: async () => (await nat().syncFutexWaitAsync(offset, 0, left)) !== 0,
+          sync: () => nat().syncFutexWait(offset, state, left) !== 0,
+          async: async () => (await nat().syncFutexWaitAsync(offset, state, left)) !== 0,
         };
       }
+      return true;
     } finally {
       Atomics.sub(w, this._i + 1, 1);
     }
-    return Atomics.load(w, this._i) !== 0;
   }
 
   [kShare](): ShareState {

@@ -14,6 +14,8 @@ export {
   RawArray,
   SynchronizedValue,
   SynchronizedArray,
+  copy,
+  synchronized,
   type Typecode,
   type Scalar,
   type SyncOptions,

@@ -215,6 +215,11 @@ export class RLock extends Acquirable implements ConditionLock {
   /** @internal */ _isOwned(): boolean {
     return wordOwnedByMe(this._i);
   }
+  /** How many times the calling thread holds this lock (0 when another
+   * thread or nobody does): CPython's RLock._recursion_count(). */
+  _recursionCount(): number {
+    return wordOwnedByMe(this._i) ? this._w[this._i + 1] : 0;
+  }
   /** @internal */ _releaseSave(): number {
     if (!wordOwnedByMe(this._i)) throw new RuntimeError('cannot release un-acquired lock');
     const count = this._w[this._i + 1];

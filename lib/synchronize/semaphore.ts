@@ -111,8 +111,10 @@ export class Semaphore extends Acquirable {
     };
   }
 
+  /** Python's repr: value=N, and value=N/initial for a bounded one. */
   toString(): string {
-    return `<forkful.${this.constructor.name} value=${this.getValue()}>`;
+    const bound = this._bounded() ? `/${words()[this._i + 2]}` : '';
+    return `<forkful.${this.constructor.name} value=${this.getValue()}${bound}>`;
   }
 }
 

@@ -1,7 +1,16 @@
 // Value and Array in the shared arena (Python's multiprocessing.sharedctypes):
 // a typed-array view over a block, plus an optional lock. Python typecodes;
 // 'l'/'L' are 8 bytes as C long on 64-bit Linux, and 8-byte integers are
-// BigInts (a plain number is accepted when writing).
+// BigInts (a plain number is accepted when writing); 'c' is a byte, read as
+// a 1-byte Buffer (Python's bytes), and a 'c' Array has Python's `.value`
+// (the bytes up to the first NUL) and `.raw`.
+//
+// An Array indexes as Python's does: arr[i] (arr[-1] too), arr.length,
+// iteration and arr.slice(start, end). A Proxy sits in the prototype chain,
+// below the class's own prototype: methods and properties are found before
+// it (at full speed), and only a key found nowhere, such as '3', reaches its
+// traps, which turn an integer key into get/set (a Synchronized one takes its
+// lock). `view`, the typed array itself, is the fast path.
 import { ValueError } from '../core/errors';
 import { kShare, type Revivers, type ShareState } from '../transfer/shareable';
 import { arenaBuffer, arenaNative, Block, Kind, type BlockState } from './arena';
@@ -37,10 +46,12 @@ const TYPECODES: Record<string, TypedArrayClass> = {
   Q: BigUint64Array,
   f: Float32Array,
   d: Float64Array,
+  c: Uint8Array,
 };
 
-export type Typecode = 'b' | 'B' | 'h' | 'H' | 'i' | 'I' | 'l' | 'L' | 'q' | 'Q' | 'f' | 'd';
-export type Scalar = number | bigint;
+export type Typecode = 'b' | 'B' | 'h' | 'H' | 'i' | 'I' | 'l' | 'L' | 'q' | 'Q' | 'f' | 'd' | 'c';
+/** An item: a number, a bigint (8-byte typecodes) or a 1-byte Buffer ('c'). */
+export type Scalar = number | bigint | Buffer;
 
 /** @internal The typed array class of a typecode (ValueError for another). */
 export function typeOf(typecode: unknown, what: string): TypedArrayClass {
@@ -57,8 +68,16 @@ function isBig(typecode: string): boolean {
   return 'lLqQ'.includes(typecode);
 }
 
-/** @internal A value checked and converted for a typecode. */
-export function coerce(typecode: string, v: unknown, what: string): Scalar {
+/** @internal What the view stores for `v`, checked for its typecode (a 'c'
+ * item is its byte). */
+export function coerce(typecode: string, v: unknown, what: string): number | bigint {
+  if (typecode === 'c') {
+    if (v instanceof Uint8Array && v.length === 1) return v[0];
+    if (typeof v === 'number' && Number.isInteger(v) && v >= 0 && v <= 255) return v;
+    throw new ValueError(
+      `${what}: typecode 'c' takes one byte (a 1-byte Buffer), got ${String(v)}`,
+    );
+  }
   if (isBig(typecode)) {
     if (typeof v === 'bigint') return v;
     if (typeof v === 'number' && Number.isInteger(v)) return BigInt(v);
@@ -68,6 +87,11 @@ export function coerce(typecode: string, v: unknown, what: string): Scalar {
   throw new ValueError(
     `${what}: typecode '${typecode}' takes ${isBig(typecode) ? 'a bigint or an integer' : 'a number'}, got ${String(v)}`,
   );
+}
+
+/** What a reader gets for a stored item. */
+function item(typecode: string, stored: number | bigint): Scalar {
+  return typecode === 'c' ? Buffer.from([stored as number]) : stored;
 }
 
 interface RawState {
@@ -106,7 +130,7 @@ export class RawValue extends RawBuffer {
   }
 
   get value(): Scalar {
-    return this.view[0];
+    return item(this.typecode, this.view[0]);
   }
   set value(v: Scalar) {
     this.view[0] = coerce(this.typecode, v, 'RawValue') as never;
@@ -117,8 +141,11 @@ export class RawValue extends RawBuffer {
   }
 }
 
-/** Python's RawArray(typecode, sizeOrInit): shared items without a lock. */
+/** Python's RawArray(typecode, sizeOrInit): shared items without a lock;
+ * arr[i] reads and writes them. */
 export class RawArray extends RawBuffer {
+  [index: number]: Scalar;
+
   constructor(typecode: Typecode, sizeOrInit: number | ArrayLike<Scalar>, revive?: RawState) {
     let length: number;
     if (revive) {
@@ -145,16 +172,60 @@ export class RawArray extends RawBuffer {
     return this.view.length;
   }
   get(index: number): Scalar {
-    return this.view[this.check(index)];
+    return item(this.typecode, this.view[this.check(index)]);
   }
   set(index: number, v: Scalar): void {
     this.view[this.check(index)] = coerce(this.typecode, v, 'Array') as never;
   }
   toArray(): Scalar[] {
-    return Array.from(this.view as ArrayLike<Scalar>);
+    return this.slice();
+  }
+  /** Python's arr[start:end]: a plain array of the items (negative bounds
+   * count from the end, as Array.prototype.slice). */
+  slice(start?: number, end?: number): Scalar[] {
+    const items = Array.from(this.view.subarray(start, end) as ArrayLike<number | bigint>);
+    return this.typecode === 'c' ? items.map((b) => item('c', b)) : items;
   }
   [Symbol.iterator](): Iterator<Scalar> {
-    return (this.view as unknown as Iterable<Scalar>)[Symbol.iterator]();
+    return this.toArray()[Symbol.iterator]();
+  }
+  /** A 'c' array's bytes up to the first NUL (Python's .value). */
+  get value(): Buffer {
+    const bytes = this.bytes('value');
+    const nul = bytes.indexOf(0);
+    return Buffer.from(nul < 0 ? bytes : bytes.subarray(0, nul));
+  }
+  /** Writes `v` and a NUL after it when there is room. */
+  set value(v: Buffer) {
+    const bytes = this.bytes('value');
+    if (!(v instanceof Uint8Array))
+      throw new TypeError(`Array.value takes a Buffer, got ${String(v)}`);
+    if (v.length > bytes.length) {
+      throw new ValueError(`byte string too long (${v.length} bytes for ${bytes.length})`);
+    }
+    bytes.set(v);
+    if (v.length < bytes.length) bytes[v.length] = 0;
+  }
+  /** A 'c' array's bytes, all of them (Python's .raw). */
+  get raw(): Buffer {
+    return Buffer.from(this.bytes('raw'));
+  }
+  set raw(v: Buffer) {
+    const bytes = this.bytes('raw');
+    if (!(v instanceof Uint8Array))
+      throw new TypeError(`Array.raw takes a Buffer, got ${String(v)}`);
+    if (v.length > bytes.length) {
+      throw new ValueError(`byte string too long (${v.length} bytes for ${bytes.length})`);
+    }
+    bytes.set(v);
+  }
+  private bytes(what: string): Uint8Array {
+    if (this.typecode !== 'c') {
+      throw new TypeError(
+        `only a typecode 'c' Array has .${what} (this one is '${this.typecode}')`,
+      );
+    }
+    return this.view as Uint8Array;
   }
   private check(index: number): number {
     const n = this.view.length;
@@ -236,8 +307,11 @@ export class SynchronizedValue extends Synchronized<RawValue> {
   }
 }
 
-/** A RawArray with a lock: get/set take the lock. */
+/** A RawArray with a lock: arr[i], get/set, slice and iteration take the
+ * lock. */
 export class SynchronizedArray extends Synchronized<RawArray> {
+  [index: number]: Scalar;
+
   constructor(obj: RawArray, lock: Lock | RLock) {
     super(obj, lock, 'forkful.Array');
   }
@@ -260,9 +334,85 @@ export class SynchronizedArray extends Synchronized<RawArray> {
   toArray(): Scalar[] {
     return this.lock.withLock(() => this.obj.toArray());
   }
+  slice(start?: number, end?: number): Scalar[] {
+    return this.lock.withLock(() => this.obj.slice(start, end));
+  }
   [Symbol.iterator](): Iterator<Scalar> {
     return this.toArray()[Symbol.iterator]();
   }
+  /** A 'c' array's bytes up to the first NUL, under the lock. */
+  get value(): Buffer {
+    return this.lock.withLock(() => this.obj.value);
+  }
+  set value(v: Buffer) {
+    this.lock.withLock(() => (this.obj.value = v));
+  }
+  get raw(): Buffer {
+    return this.lock.withLock(() => this.obj.raw);
+  }
+  set raw(v: Buffer) {
+    this.lock.withLock(() => (this.obj.raw = v));
+  }
+}
+
+/** An integer property key ('3', '-1'), or null for any other key. */
+function indexKey(key: string | symbol): number | null {
+  if (typeof key !== 'string' || key.length === 0) return null;
+  const c = key.charCodeAt(0);
+  if ((c < 48 || c > 57) && c !== 45) return null;
+  const n = Number(key);
+  return Number.isInteger(n) && String(n) === key ? n : null;
+}
+
+type Indexable = RawArray | SynchronizedArray;
+
+/** The traps that make arr[i] an item of the shared array: the receiver is
+ * the array whose chain reached them. (No `has` trap: it is not told the
+ * receiver. `i in arr` stays false, as Python's `in` asks about values.) */
+const indexed: ProxyHandler<object> = {
+  get(target, key, receiver) {
+    const i = indexKey(key);
+    return i === null ? Reflect.get(target, key, receiver) : (receiver as Indexable).get(i);
+  },
+  set(target, key, value, receiver) {
+    const i = indexKey(key);
+    if (i === null) return Reflect.set(target, key, value, receiver);
+    (receiver as Indexable).set(i, value as Scalar);
+    return true;
+  },
+};
+for (const cls of [RawArray, SynchronizedArray]) {
+  Object.setPrototypeOf(cls.prototype, new Proxy(Object.getPrototypeOf(cls.prototype), indexed));
+}
+
+/** Python's sharedctypes.copy(obj): new shared memory (no lock) holding
+ * what `obj` holds now. */
+export function copy(
+  obj: RawValue | RawArray | SynchronizedValue | SynchronizedArray,
+): RawValue | RawArray {
+  const raw =
+    obj instanceof SynchronizedValue || obj instanceof SynchronizedArray ? obj.getObj() : obj;
+  if (raw instanceof RawValue) return new RawValue(raw.typecode, raw.value);
+  if (raw instanceof RawArray) {
+    const out = new RawArray(raw.typecode, raw.length);
+    out.view.set(raw.view as never);
+    return out;
+  }
+  throw new TypeError('sharedctypes.copy takes a RawValue, RawArray, Value or Array');
+}
+
+/** Python's sharedctypes.synchronized(obj, lock): `obj` behind a lock (a
+ * new RLock when none is given). */
+export function synchronized(obj: RawValue, lock?: Lock | RLock | null): SynchronizedValue;
+export function synchronized(obj: RawArray, lock?: Lock | RLock | null): SynchronizedArray;
+export function synchronized(
+  obj: RawValue | RawArray,
+  lock?: Lock | RLock | null,
+): SynchronizedValue | SynchronizedArray {
+  const l = lock ?? new RLock();
+  if (obj instanceof RawValue) return new SynchronizedValue(obj, l);
+  if (obj instanceof RawArray) return new SynchronizedArray(obj, l);
+  throw new TypeError('sharedctypes.synchronized takes a RawValue or a RawArray');
 }
 
 /** Python's Value(typecode, init=0, { lock }). */

@@ -9,7 +9,8 @@ import { decodeShareables } from '../transfer/shareable';
 import { redirectThreadOutput } from './output';
 import { explainReferenceError, loadTarget } from './target';
 import { packException } from './exceptions';
-import { Slot, ThreadData, getNativeId, kThreadData, liveThreads } from './thread';
+import { runBeforeChildExit } from '../runtime/lifecycle';
+import { Slot, ThreadData, getNativeId, kThreadData } from './thread';
 
 const data = (workerData as Record<string, ThreadData>)[kThreadData];
 const { state, port, spec } = data;
@@ -75,11 +76,10 @@ async function main(): Promise<void> {
   } catch (err) {
     report(explainReferenceError(err, spec));
   }
-  // Threads this thread started belong to its isolate: non-daemon ones
-  // finish before it ends, as they would keep a Python process alive.
-  for (const thread of liveThreads()) {
-    if (!thread.daemon) await thread.join();
-  }
+  // As a child's end: the non-daemon threads this thread started (they
+  // belong to its isolate, and would keep a Python process alive) finish,
+  // then the feeders of the queues it put on write what they hold.
+  await runBeforeChildExit();
 }
 
 main().finally(() => process.exit(reported ? 1 : 0));

@@ -24,7 +24,7 @@ import { FOREVER, parseTimeout } from '../core/timeout';
 import { native } from '../core/native';
 import { afterExitEmitted } from '../core/node-internals';
 import { encodeShareables } from '../transfer/shareable';
-import { afterFork, Order } from '../runtime/lifecycle';
+import { afterFork, beforeChildExit, Order } from '../runtime/lifecycle';
 import { packException, unpackException, type PackedException } from './exceptions';
 import { Target, TargetSpec, callerFile, describeTarget, loadTarget } from './target';
 
@@ -81,6 +81,15 @@ function newName(prefix = 'Thread'): string {
   return `${prefix}-${Atomics.add(counter, 0, 1) + 1}`;
 }
 
+/** ' (f)' for a target named f (a module target: its export), as Python
+ * names Thread(target=f) 'Thread-N (f)'. */
+function targetSuffix(target: Target | undefined): string {
+  let name: unknown;
+  if (typeof target === 'function') name = target.name;
+  else if (typeof target === 'object' && target !== null) name = target.export ?? 'default';
+  return typeof name === 'string' && name !== '' ? ` (${name})` : '';
+}
+
 const packageRoot = path.resolve(__dirname, '..', '..');
 // Under ts-jest this module is lib/threading/thread.ts; threads always run
 // the compiled bootstrap.
@@ -111,9 +120,15 @@ export function getIdent(): number {
 export { TIMEOUT_MAX } from '../core/timeout';
 
 let stackSizeBytes = 0;
+/** What Node keeps of a Worker's stack for itself, below V8's limit
+ * (node_worker.h kStackBufferSize): stackSize() sizes the stack JavaScript
+ * gets, so this is added to it. */
+const NODE_STACK_RESERVE = 192 * 1024;
 
 /** Python's stack_size(): the stack size of threads started from now on, in
- * bytes (0: Node's default). Returns the previous value. */
+ * bytes (0: Node's default, 4 MiB): the stack their JavaScript runs on (the
+ * thread's own stack is 192 KiB larger, Node's reserve). Returns the
+ * previous value. */
 export function stackSize(size?: number): number {
   const previous = stackSizeBytes;
   if (size !== undefined) {
@@ -220,7 +235,7 @@ export class Thread {
   private _started = false;
   private _ended = false;
   private _ident: number | null = null;
-  private _nativeId: number | null = null;
+  /** @internal */ _nativeId: number | null = null;
   protected _state: Int32Array | null = null;
   private _worker: Worker | null = null;
   private _port: MessagePort | null = null;
@@ -240,7 +255,8 @@ export class Thread {
     this._target = target;
     if (target !== undefined) this._spec = describeTarget(target, callerFile());
     this._args = args;
-    this._name = name === undefined ? newName() : String(name);
+    // Python: a false name is Thread-N, followed by the target's name.
+    this._name = name ? String(name) : newName() + targetSuffix(target);
     this._daemon = daemon ?? currentThread().daemon;
   }
 
@@ -365,7 +381,7 @@ export class Thread {
         stdin: false,
         trackUnmanagedFds: false,
         resourceLimits: stackSizeBytes
-          ? { stackSizeMb: stackSizeBytes / (1024 * 1024) }
+          ? { stackSizeMb: (stackSizeBytes + NODE_STACK_RESERVE) / (1024 * 1024) }
           : undefined,
       });
     } catch (err) {
@@ -568,12 +584,15 @@ export function activeCount(): number {
   return enumerate().length;
 }
 
-/** Threads started by this isolate that are still running (used by a
- * thread's bootstrap before it ends: its non-daemon threads finish first). */
-export function liveThreads(): Thread[] {
-  return [...live];
-}
-
 afterFork("threading: the parent's threads do not exist here", Order.threading, () => {
   for (const thread of [...live]) thread._forgetAfterFork();
+  // This process's main thread is another OS thread than the parent's.
+  mainView._nativeId = null;
+});
+
+// Python's child runs threading._shutdown() after its target: the non-daemon
+// threads it started finish before it ends (and before its queues' feeders
+// flush, order 30: those threads may still put).
+beforeChildExit('threading: join the non-daemon threads', Order.transfer, async () => {
+  for (const thread of [...live]) if (!thread.daemon) await thread.join();
 });

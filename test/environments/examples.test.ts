@@ -73,7 +73,7 @@ test('31-lock-data: acquire / get / release per thread, in lock order', () => {
   const lines = run('31-lock-data.js');
   expect(lines.at(-1)).toBe('data = 3');
   const events = lines.slice(0, -1);
-  for (const name of ['Thread-1', 'Thread-2', 'Thread-3']) {
+  for (const name of ['Thread-1 (func)', 'Thread-2 (func)', 'Thread-3 (func)']) {
     const mine = events.filter((l) => l.startsWith(`${name} `));
     expect(mine).toEqual([
       `${name} acquire lock...`,

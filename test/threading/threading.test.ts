@@ -142,7 +142,7 @@ describe('Thread', () => {
       (i) => new Thread({ target: report, args: [out, i], name: `Worker-${i}` }),
     );
     const unnamed = new Thread({ target: () => undefined });
-    expect(unnamed.name).toMatch(/^Thread-\d+$/);
+    expect(unnamed.name).toMatch(/^Thread-\d+ \(target\)$/); // Python: 'Thread-N (f)'
     expect(threads[0].ident).toBeNull();
     expect(threads[0].nativeId).toBeNull();
     for (const t of threads) t.start();

@@ -8,6 +8,7 @@
 // put() takes a slot, hands the encoded item to the queue's Feeder
 // (feeder.ts) and returns.
 import { Full, ValueError } from '../../core/errors';
+import type { Connection } from '../connection';
 import { parseTimeout } from '../../core/timeout';
 import { BoundedSemaphore, Condition, Lock, Semaphore } from '../../synchronize';
 import { serialize } from '../../transfer/serialize';
@@ -39,6 +40,12 @@ interface QueueState extends Channel {
   maxsize: number;
   sem: BoundedSemaphore;
 }
+
+/** The pipe ends close() left open (a queue this process never put on),
+ * closed when their Queue is collected. */
+const unusedEnds = new FinalizationRegistry<Connection[]>((ends) => {
+  for (const end of ends) end.close();
+});
 
 /** Python's multiprocessing.Queue(maxsize=0). */
 export class Queue {
@@ -137,9 +144,9 @@ export class Queue {
     return this.#maxsize - this.#sem.getValue();
   }
 
-  /** True when nothing is ready to read now (approximate, as in Python). */
+  /** True when nothing is ready to read now (approximate, as in Python).
+   * After close(), OSError once this process's reading end is closed. */
   empty(): boolean {
-    this.#checkOpen();
     return isEmpty(this._ch);
   }
 
@@ -149,16 +156,18 @@ export class Queue {
   }
 
   /** This process will put or get no more: closes its ends of the pipe
-   * (the writing end once the feeder has written what it holds). */
+   * (the writing end once the feeder has written what it holds). As in
+   * Python, the ends of a queue this process never put on stay open
+   * (empty() still answers) until the Queue is collected. */
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
-    this._ch.reader.close();
     const writer = this._ch.writer;
     if (this.#feeder) {
+      this._ch.reader.close();
       void this.#feeder.drain().finally(() => writer.close());
     } else {
-      writer.close();
+      unusedEnds.register(this, [this._ch.reader, writer]);
     }
   }
 

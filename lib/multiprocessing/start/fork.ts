@@ -33,7 +33,7 @@ function compileExitCodeGetter(): void {
 // prettier-ignore
 const runInChild = (function runInChild(spec: ChildSpec, parentPid: number): never {
   const native = requireNative('the fork start method');
-  becomeChild(spec, parentPid, spec.parentName);
+  becomeChild({ ...spec, startMethod: 'fork' }, parentPid, spec.parentName);
   isolateForkedChild(true);
   if (spec.daemon) {
     // A daemonic child dies with its parent (Linux): Python's daemons are

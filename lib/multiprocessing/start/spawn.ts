@@ -106,6 +106,7 @@ export const spawnBackend: Backend = {
       daemon: spec.daemon,
       identity: spec.identity,
       parentName: spec.parentName,
+      startMethod: 'spawn',
       target,
       args,
       parentPid: process.pid,

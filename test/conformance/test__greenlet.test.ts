@@ -1,0 +1,696 @@
+// Port of gevent's src/gevent/tests/test__greenlet.py to forkful/coroutine.
+//
+// gevent's `bool(greenlet)` (started and not dead) has no JavaScript form:
+// its assertions are dropped, `started` and `dead` are checked instead.
+// gevent.queue.Queue / Channel as link targets become plain callbacks (the
+// link protocol is what is tested); AsyncResult as a link target is tested
+// as such (it is missing in forkful). Not ported: TestUnlink (has_links),
+// test_minimal_id and test_minimal_ident_parent_not_hub (minimal_ident, the
+// hub), test_exc_info_no_error (exc_info), test_tree_locals,
+// test_add_spawn_callback, test_getframe_value_error, test_spawn_raw_kwargs,
+// TestKillallRawGreenlet (spawn_raw), Greenlet.rawlink, test_subclass (a
+// subclass's _run), test_join_raises / test_suite_body_raises* (a subclass
+// whose join raises; `await using` cannot see the body's exception),
+// TestCExt / TestPure (gevent's build).
+import * as coroutine from '../../lib/coroutine';
+import {
+  Greenlet,
+  GreenletExit,
+  getcurrent,
+  joinall,
+  killall,
+  sleep,
+  spawn,
+  spawnLater,
+} from '../../lib/coroutine';
+import { api, monotonic } from './helpers/common';
+import {
+  ExpectedException,
+  LARGE_TICK,
+  SMALLEST_RELIABLE_DELAY,
+  SMALL_TICK,
+  captureLinkErrors,
+  genericGetTests,
+  genericWaitTests,
+} from './helpers/gevent';
+
+jest.setTimeout(30000);
+
+const DELAY = SMALL_TICK;
+class ExpectedError extends ExpectedException {}
+
+type AnyGreenlet = Greenlet<unknown>;
+
+/** gevent.event.AsyncResult, missing in forkful (the issue asks for it). */
+interface AsyncResultLike {
+  get(options?: { block?: boolean; timeout?: number | null }): Promise<unknown>;
+  set(value?: unknown): void;
+  rawlink(cb: (r: AsyncResultLike) => void): void;
+  unlink(cb: (r: AsyncResultLike) => void): void;
+}
+const AsyncResult = () => new (api<new () => AsyncResultLike>(coroutine, 'AsyncResult'))();
+
+/** Resolves when `pred()` holds, checking every turn (bounded). */
+async function until(pred: () => boolean, seconds = 5): Promise<void> {
+  const end = monotonic() + seconds;
+  while (!pred() && monotonic() < end) await sleep(0.001);
+}
+
+describe('TestLink', () => {
+  // Missing: AsyncResult (and linking a greenlet to one).
+  test.failing('TestLink.test_link_to_asyncresult', async () => {
+    const p = spawn(() => 100);
+    const event = AsyncResult();
+    p.link(event as never);
+    expect(await event.get()).toBe(100);
+    for (let i = 0; i < 3; i++) {
+      const event2 = AsyncResult();
+      p.link(event2 as never);
+      expect(await event2.get()).toBe(100);
+    }
+  });
+
+  // Missing: AsyncResult.
+  test.failing('TestLink.test_link_to_asyncresult_exception', async () => {
+    const err = new ExpectedError('test_link_to_asyncresult_exception');
+    const p = spawn(() => {
+      throw err;
+    });
+    const event = AsyncResult();
+    p.link(event as never);
+    await expect(event.get()).rejects.toBe(err);
+    for (let i = 0; i < 3; i++) {
+      const event2 = AsyncResult();
+      p.link(event2 as never);
+      await expect(event2.get()).rejects.toBe(err);
+    }
+  });
+
+  test('TestLink.test_link_to_queue', async () => {
+    const p = spawn(() => 100);
+    const q: AnyGreenlet[] = [];
+    p.link((g) => q.push(g));
+    await until(() => q.length > 0);
+    expect(await q.shift()!.get()).toBe(100);
+    for (let i = 0; i < 3; i++) {
+      p.link((g) => q.push(g));
+      await until(() => q.length > 0);
+      expect(await q.shift()!.get()).toBe(100);
+    }
+  });
+
+  test('TestLink.test_link_to_channel', async () => {
+    const p1 = spawn(() => 101);
+    const p2 = spawn(() => 102);
+    const p3 = spawn(() => 103);
+    const q: AnyGreenlet[] = [];
+    for (const p of [p1, p2, p3]) p.link((g) => q.push(g));
+    await until(() => q.length >= 3);
+    const results = await Promise.all(q.map((g) => g.get()));
+    expect((results as number[]).sort()).toEqual([101, 102, 103]);
+  });
+});
+
+/** LinksTestCase.set_links with callbacks: `event` records the greenlet it
+ * gets (gevent links an AsyncResult), `queue` too, `flag` loses 'initial'. */
+function setLinks(link: (cb: (g: AnyGreenlet) => void) => void) {
+  const event: AnyGreenlet[] = [];
+  const queue: AnyGreenlet[] = [];
+  const callbackFlag = ['initial'];
+  link((g) => event.push(g));
+  link((g) => queue.push(g));
+  link(() => callbackFlag.splice(callbackFlag.indexOf('initial'), 1));
+  for (let i = 0; i < 10; i++) {
+    link(() => {});
+    link(() => {});
+  }
+  return { event, queue, callbackFlag };
+}
+/** set_links_timeout: links that must never fire. */
+function setLinksTimeout(link: (cb: (g: AnyGreenlet) => void) => void) {
+  const fired: AnyGreenlet[] = [];
+  link((g) => fired.push(g));
+  link((g) => fired.push(g));
+  return fired;
+}
+async function checkTimedOut(fired: AnyGreenlet[]): Promise<void> {
+  await sleep(DELAY);
+  expect(fired).toEqual([]);
+}
+
+function returnLinkTests(cls: string, linkMethod: 'link' | 'linkValue'): void {
+  const link = (p: AnyGreenlet) => (cb: (g: AnyGreenlet) => void) => p[linkMethod](cb);
+
+  async function testReturn(p: AnyGreenlet, result: unknown): Promise<void> {
+    const { event, queue, callbackFlag } = setLinks(link(p));
+    const xxxxx = setLinksTimeout((cb) => p.linkException(cb));
+    await sleep(DELAY * 2);
+    expect(p.dead).toBe(true);
+    await until(() => event.length > 0);
+    expect(await event[0].get()).toBe(result);
+    expect(await queue[0].get()).toBe(result);
+    await sleep(DELAY);
+    expect(callbackFlag).toEqual([]);
+    await checkTimedOut(xxxxx);
+  }
+
+  test(`${cls}.test_return`, async () => {
+    const p = spawn(() => 25);
+    for (let i = 0; i < 3; i++) await testReturn(p, 25);
+    await p.kill();
+  });
+
+  test(`${cls}.test_kill`, async () => {
+    const p = spawn(sleep, DELAY);
+    for (let i = 0; i < 3; i++) {
+      const { event, queue, callbackFlag } = setLinks(link(p));
+      const xxxxx = setLinksTimeout((cb) => p.linkException(cb));
+      await p.kill();
+      await sleep(DELAY);
+      expect(p.dead).toBe(true);
+      await until(() => event.length > 0);
+      expect(await event[0].get()).toBeInstanceOf(GreenletExit);
+      expect(await queue[0].get()).toBeInstanceOf(GreenletExit);
+      await sleep(DELAY);
+      expect(callbackFlag).toEqual([]);
+      await checkTimedOut(xxxxx);
+    }
+  });
+}
+
+function raiseLinkTests(cls: string, linkMethod: 'link' | 'linkException'): void {
+  test(`${cls}.test_raise`, async () => {
+    const p = spawn(() => {
+      throw new ExpectedError('test_raise');
+    });
+    for (let i = 0; i < 3; i++) {
+      const { event, queue, callbackFlag } = setLinks((cb) => p[linkMethod](cb));
+      const xxxxx = setLinksTimeout((cb) => p.linkValue(cb));
+      await sleep(DELAY);
+      expect(p.dead).toBe(true);
+      await until(() => event.length > 0);
+      await expect(event[0].get()).rejects.toBeInstanceOf(ExpectedError);
+      expect(queue[0]).toBe(p);
+      await sleep(DELAY);
+      expect(callbackFlag).toEqual([]);
+      await checkTimedOut(xxxxx);
+    }
+  });
+}
+
+describe('TestReturn_link', () => returnLinkTests('TestReturn_link', 'link'));
+describe('TestReturn_link_value', () => returnLinkTests('TestReturn_link_value', 'linkValue'));
+describe('TestRaise_link', () => raiseLinkTests('TestRaise_link', 'link'));
+describe('TestRaise_link_exception', () =>
+  raiseLinkTests('TestRaise_link_exception', 'linkException'));
+
+describe('TestStuff', () => {
+  test('TestStuff.test_wait_noerrors', async () => {
+    const x = spawn(() => 1);
+    const y = spawn(() => 2);
+    const z = spawn(() => 3);
+    await joinall([x, y, z], { raiseError: true });
+    expect([x.value, y.value, z.value]).toEqual([1, 2, 3]);
+    // (gevent links an AsyncResult here: a callback instead)
+    let e: AnyGreenlet[] = [];
+    const cb = (g: AnyGreenlet) => e.push(g);
+    x.link(cb);
+    await until(() => e.length > 0);
+    expect(await e[0].get()).toBe(1);
+    x.unlink(cb);
+    e = [];
+    x.link((g) => e.push(g));
+    await until(() => e.length > 0);
+    expect(await e[0].get()).toBe(1);
+  });
+
+  test('TestStuff.test_wait_error', async () => {
+    const x = spawn(async () => {
+      await sleep(DELAY);
+      return 1;
+    });
+    const y = spawn(() => {
+      throw new ExpectedError('test_wait_error');
+    });
+    await expect(joinall([x, y], { raiseError: true })).rejects.toBeInstanceOf(ExpectedError);
+    await expect(joinall([y], { raiseError: true })).rejects.toBeInstanceOf(ExpectedError);
+    await x.join();
+  });
+
+  test('TestStuff.test_joinall_exception_order', async () => {
+    const a = spawn(async () => {
+      await sleep(0.1);
+      throw new ExpectedError('first');
+    });
+    const b = spawn(() => {
+      throw new ExpectedError('second');
+    });
+    await expect(joinall([a, b], { raiseError: true })).rejects.toThrow('second');
+    await joinall([a, b]);
+  });
+
+  test('TestStuff.test_joinall_count_raise_error', async () => {
+    const sleeper = spawn(async () => {
+      for (;;) await sleep(0.1);
+    });
+    const raiser = spawn(() => {
+      throw new ExpectedError('count');
+    });
+    raiser.linkException(() => {}); // its failure is expected (gevent prints it)
+    await joinall([sleeper, raiser], { raiseError: false, count: 1 });
+    expect(raiser.dead && raiser.ready()).toBe(true);
+    expect(sleeper.dead || sleeper.ready()).toBe(false);
+    await sleeper.kill();
+    expect(sleeper.dead && sleeper.ready()).toBe(true);
+  });
+
+  test('TestStuff.test_multiple_listeners_error', async () => {
+    const captured = captureLinkErrors();
+    try {
+      let results: number[] = [];
+      const listener1 = () => {
+        results.push(10);
+        throw new ExpectedError('listener1');
+      };
+      const listener2 = () => {
+        results.push(20);
+        throw new ExpectedError('listener2');
+      };
+      const listener3 = () => {
+        throw new ExpectedError('listener3');
+      };
+      let p: AnyGreenlet = spawn(() => 5);
+      p.link(listener1);
+      p.link(listener2);
+      p.link(listener3);
+      await sleep(DELAY * 10);
+      expect([
+        [10, 20],
+        [20, 10],
+      ]).toContainEqual(results);
+      results = [];
+      p = spawn(() => {
+        throw new ExpectedError('test_multiple_listeners_error');
+      });
+      p.link(listener1);
+      p.link(listener2);
+      p.link(listener3);
+      await sleep(DELAY * 10);
+      expect([
+        [10, 20],
+        [20, 10],
+      ]).toContainEqual(results);
+      expect(captured.errors.length).toBe(6); // all logged
+    } finally {
+      captured.restore();
+    }
+  });
+
+  /** _test_multiple_listeners_error_unlink: notification must not happen
+   * after unlink, even once the notifying has started. */
+  async function listenersErrorUnlink(
+    p: { unlink(cb: never): void },
+    link: (cb: () => void) => void,
+  ): Promise<void> {
+    const captured = captureLinkErrors();
+    try {
+      const results: number[] = [];
+      const listener1 = () => {
+        p.unlink(listener2 as never);
+        results.push(5);
+        throw new ExpectedError('listener1');
+      };
+      const listener2 = () => {
+        p.unlink(listener1 as never);
+        results.push(5);
+        throw new ExpectedError('listener2');
+      };
+      const listener3 = () => {
+        throw new ExpectedError('listener3');
+      };
+      link(listener1);
+      link(listener2);
+      link(listener3);
+      await sleep(DELAY * 10);
+      expect(results).toEqual([5]);
+    } finally {
+      captured.restore();
+    }
+  }
+
+  test('TestStuff.test_multiple_listeners_error_unlink_Greenlet_link', async () => {
+    const p = spawn(() => 5);
+    await listenersErrorUnlink(p as never, (cb) => p.link(cb));
+    await p.kill();
+  });
+
+  // Missing: AsyncResult (and its rawlink).
+  test.failing('TestStuff.test_multiple_listeners_error_unlink_AsyncResult_rawlink', async () => {
+    const e = AsyncResult();
+    spawn((v: number) => e.set(v), 6);
+    await listenersErrorUnlink(e as never, (cb) => e.rawlink(cb));
+  });
+});
+
+function dummyTestFunc(): void {}
+
+describe('TestStr', () => {
+  // Bug: toString() of a finished greenlet adds ' (dead)' (gevent's repr
+  // stays '<Greenlet at X: dummy_test_func>').
+  test.failing('TestStr.test_function', async () => {
+    const g = Greenlet.spawn(dummyTestFunc);
+    expect(String(g).endsWith(': dummyTestFunc>')).toBe(true);
+    expect(g.dead || g.ready()).toBe(false);
+    await g.join();
+    expect(g.dead && g.ready()).toBe(true);
+    expect(String(g).endsWith(': dummyTestFunc>')).toBe(true);
+  });
+
+  test('TestStr.test_method', async () => {
+    class A {
+      method(): void {}
+    }
+    const g = Greenlet.spawn(new A().method.bind(new A()));
+    expect(String(g).startsWith('<Greenlet "Greenlet-')).toBe(true);
+    (g as unknown as { name: string }).name = 'Foo';
+    expect(String(g).startsWith('<Greenlet "Foo"')).toBe(true);
+    expect(String(g)).toContain('bound method');
+    expect(g.dead || g.ready()).toBe(false);
+    await g.join();
+    expect(g.dead && g.ready()).toBe(true);
+  });
+});
+
+describe('TestJoin', () =>
+  genericWaitTests('TestJoin', async (timeout) => {
+    const g = spawn(sleep, 10);
+    try {
+      return await g.join(timeout);
+    } finally {
+      await g.kill();
+    }
+  }));
+
+describe('TestGet', () =>
+  genericGetTests('TestGet', async (timeout) => {
+    const g = spawn(sleep, 10);
+    try {
+      return await g.get({ timeout });
+    } finally {
+      await g.kill();
+    }
+  }));
+
+describe('TestJoinAll0', () => {
+  const g = new Greenlet(() => {}); // never started
+  genericWaitTests('TestJoinAll0', async (timeout) => {
+    await joinall([g], { timeout });
+  });
+});
+
+describe('TestJoinAll', () =>
+  genericWaitTests('TestJoinAll', async (timeout) => {
+    const g = spawn(sleep, 10);
+    try {
+      await joinall([g], { timeout });
+    } finally {
+      await g.kill();
+    }
+  }));
+
+describe('TestBasic', () => {
+  test('TestBasic.test_spawn_non_callable', () => {
+    expect(() => spawn(1 as never)).toThrow(TypeError);
+    expect(() => (spawnLater as (s: number) => unknown)(1)).toThrow(TypeError);
+    expect(() => spawnLater(1, 1 as never)).toThrow(TypeError);
+  });
+
+  test('TestBasic.test_simple_exit', async () => {
+    const linkTest: AnyGreenlet[] = [];
+    const func = async (delay: number, returnValue = 4) => {
+      await sleep(delay);
+      return returnValue;
+    };
+    const g = new Greenlet(func as never, 0.01, 5);
+    g.link((x) => linkTest.push(x));
+    expect(g.dead).toBe(false);
+    expect(g.started).toBe(false);
+    expect(g.ready()).toBe(false);
+    expect(g.successful()).toBe(false);
+    expect(g.value).toBeUndefined();
+    expect(g.exception).toBeUndefined();
+    g.start();
+    expect(g.dead).toBe(false);
+    expect(g.started).toBe(true);
+    expect(g.ready()).toBe(false);
+    expect(g.successful()).toBe(false);
+    expect(g.value).toBeUndefined();
+    expect(g.exception).toBeUndefined();
+    await sleep(0.001);
+    expect(g.dead).toBe(false);
+    expect(g.started).toBe(true);
+    expect(g.ready()).toBe(false);
+    expect(g.successful()).toBe(false);
+    expect(linkTest).toEqual([]);
+    await sleep(0.02);
+    await g.join(1);
+    await sleep(0);
+    expect(g.dead).toBe(true);
+    expect(g.started).toBe(false);
+    expect(g.ready()).toBe(true);
+    expect(g.successful()).toBe(true);
+    expect(g.value).toBe(5);
+    expect(g.exception).toBeUndefined();
+    expect(linkTest).toEqual([g]);
+  });
+
+  test('TestBasic.test_error_exit', async () => {
+    const linkTest: AnyGreenlet[] = [];
+    const func = async (delay: number, returnValue = 4) => {
+      await sleep(delay);
+      const error = new ExpectedError('test_error_exit') as ExpectedError & { myattr: number };
+      error.myattr = returnValue;
+      throw error;
+    };
+    const g = new Greenlet(func as never, SMALLEST_RELIABLE_DELAY, 5);
+    g.link((x) => linkTest.push(x));
+    g.start();
+    await sleep(0);
+    await sleep(LARGE_TICK);
+    expect(g.dead).toBe(true);
+    expect(g.started).toBe(false);
+    expect(g.ready()).toBe(true);
+    expect(g.successful()).toBe(false);
+    expect(g.value).toBeUndefined();
+    expect((g.exception as { myattr: number }).myattr).toBe(5);
+    expect(linkTest).toEqual([g]);
+  });
+
+  test('TestBasic.test_recursion_error', async () => {
+    // (gevent's hub.handle_error hook, which sees the error once, has no
+    // counterpart: the failure is observed through join and get.)
+    const recur = (): number => recur() + 1;
+    const g = spawn(recur);
+    g.linkException(() => {});
+    const g2 = spawn(() => joinall([g]));
+    await joinall([g2]);
+    await expect(g.get()).rejects.toBeInstanceOf(RangeError);
+    expect(g.successful()).toBe(false);
+    expect(g.dead).toBe(true);
+  });
+});
+
+/** TestKill and its variants: how the greenlet is (not) started first. */
+function killTests(
+  cls: string,
+  startGreenlet: (g: AnyGreenlet) => void,
+  runInGreenlet: (result: number[]) => unknown,
+  afterKill: () => Promise<void>,
+): void {
+  function assertKilledNow(g: AnyGreenlet, successful: boolean): void {
+    expect(g.dead).toBe(true);
+    expect(g.started).toBe(false);
+    expect(g.ready()).toBe(true);
+    if (successful) {
+      expect(g.successful()).toBe(true);
+      expect(g.value).toBeInstanceOf(GreenletExit);
+      expect(g.exception).toBeUndefined();
+    } else {
+      expect(g.successful()).toBe(false);
+      expect(g.value).not.toBeInstanceOf(GreenletExit);
+      expect(g.exception).not.toBeUndefined();
+    }
+  }
+  async function assertKilled(g: AnyGreenlet, successful: boolean): Promise<void> {
+    assertKilledNow(g, successful);
+    await sleep(0.01); // spin the loop to make sure it doesn't run
+    assertKilledNow(g, successful);
+  }
+
+  async function doTest(block: boolean, useKillall: boolean, exc?: unknown): Promise<void> {
+    const linkTest: AnyGreenlet[] = [];
+    const result: number[] = [];
+    const g = new Greenlet(runInGreenlet as never, result);
+    g.link((x) => linkTest.push(x));
+    startGreenlet(g);
+    const exception = exc ?? GreenletExit;
+    const killer = () =>
+      useKillall ? killall([g], { exception, block }) : g.kill({ exception, block });
+    await killer();
+    if (!block) await sleep(SMALLEST_RELIABLE_DELAY);
+    const successful = exc === undefined || exc === GreenletExit;
+    await assertKilled(g, successful);
+    await killer(); // kill second time must not hurt
+    await assertKilled(g, successful);
+    await afterKill();
+    expect(result).toEqual([]);
+    expect(linkTest).toEqual([g]);
+  }
+
+  const cases: Array<[string, boolean, boolean, unknown?]> = [
+    ['test_block', true, false],
+    ['test_non_block', false, false],
+    ['test_block_killall', true, true],
+    ['test_non_block_killal', false, true],
+    ['test_non_type_exception', true, false, new Error()],
+    ['test_non_type_exception_non_block', false, false, new Error()],
+    ['test_non_type_exception_killall', true, true, new Error()],
+    ['test_non_type_exception_killall_non_block', false, true, new Error()],
+    ['test_non_exc_exception', true, false, 42],
+    ['test_non_exc_exception_non_block', false, false, 42],
+    ['test_non_exc_exception_killall', true, true, 42],
+    ['test_non_exc_exception_killall_non_block', false, true, 42],
+  ];
+  for (const [name, block, useKillall, exc] of cases) {
+    test(`${cls}.${name}`, () => doTest(block, useKillall, exc));
+  }
+}
+
+const appendOne = (result: number[]) => result.push(1);
+describe('TestKill', () =>
+  killTests(
+    'TestKill',
+    () => {},
+    appendOne,
+    async () => {},
+  ));
+describe('TestKillAfterStart', () =>
+  killTests(
+    'TestKillAfterStart',
+    (g) => g.start(),
+    appendOne,
+    async () => {},
+  ));
+describe('TestKillAfterStartLater', () =>
+  killTests(
+    'TestKillAfterStartLater',
+    (g) => g.startLater(LARGE_TICK),
+    appendOne,
+    async () => {},
+  ));
+describe('TestKillWhileRunning', () =>
+  killTests(
+    'TestKillWhileRunning',
+    () => {},
+    async (result: number[]) => {
+      await sleep(10);
+      result.push(1); // never reached: the sleep dies with GreenletExit
+    },
+    () => sleep(0.01),
+  ));
+
+describe('TestContextManager', () => {
+  // `with gevent.spawn(...) as g:` is `await using g = spawn(...)`: leaving
+  // the block joins the greenlet. Missing: Greenlet[Symbol.asyncDispose].
+  async function usingGreenlet(g: AnyGreenlet, body: () => Promise<void> | void): Promise<void> {
+    const dispose = api<() => Promise<void>>(g, Symbol.asyncDispose as unknown as string);
+    try {
+      await body();
+    } finally {
+      await dispose.call(g);
+    }
+  }
+
+  test.failing('TestContextManager.test_simple', async () => {
+    const g = spawn(sleep, SMALL_TICK);
+    await usingGreenlet(g, () => {
+      expect(g.started).toBe(true);
+      expect(g.dead).toBe(false);
+    });
+    expect(g.started).toBe(false);
+    expect(g.dead).toBe(true);
+  });
+
+  test.failing('TestContextManager.test_wait_in_suite', async () => {
+    const g = spawn(() => {
+      throw new ExpectedException();
+    });
+    await usingGreenlet(g, async () => {
+      await expect(g.get()).rejects.toBeInstanceOf(ExpectedException);
+    });
+    expect(g.started).toBe(false);
+    expect(g.dead).toBe(true);
+  });
+
+  test.failing('TestContextManager.test_greenlet_raises', async () => {
+    const g = spawn(() => {
+      throw new ExpectedException();
+    });
+    g.linkException(() => {});
+    await usingGreenlet(g, () => {});
+    expect(g.started).toBe(false);
+    expect(g.dead).toBe(true);
+    await expect(g.get()).rejects.toBeInstanceOf(ExpectedException);
+  });
+});
+
+describe('TestStart', () => {
+  test('TestStart.test_start', async () => {
+    const g = spawn(sleep, SMALL_TICK);
+    expect(g.started && !g.dead).toBe(true);
+    g.start();
+    expect(g.started && !g.dead).toBe(true);
+    await g.join();
+    expect(g.started).toBe(false);
+    expect(g.dead).toBe(true);
+    g.start(); // cannot start again
+    expect(g.started).toBe(false);
+    expect(g.dead).toBe(true);
+  });
+});
+
+describe('TestRef', () => {
+  test('TestRef.test_init', () => {
+    new Greenlet(() => {});
+  });
+
+  test('TestRef.test_kill_scheduled', async () => {
+    await spawn(sleep, LARGE_TICK).kill();
+  });
+
+  test('TestRef.test_kill_started', async () => {
+    const g = spawn(sleep, LARGE_TICK);
+    try {
+      await sleep(SMALLEST_RELIABLE_DELAY);
+    } finally {
+      await g.kill();
+    }
+  });
+});
+
+describe('TestDeadPropertyDuringSwitch', () => {
+  test('TestDeadPropertyDuringSwitch.test_dead_is_false_for_current_greenlet_during_switch', async () => {
+    // (gevent watches greenlet switches with settrace; here the greenlet
+    // looks at itself at each of its switches.)
+    const deadValues: boolean[] = [];
+    const g = spawn(async () => {
+      deadValues.push(getcurrent()!.dead);
+      await sleep(0);
+      deadValues.push(getcurrent()!.dead);
+      return 42;
+    });
+    await g.join();
+    expect(deadValues.length).toBeGreaterThan(0);
+    expect(deadValues).toEqual(deadValues.map(() => false));
+  });
+});
