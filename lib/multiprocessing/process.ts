@@ -7,7 +7,9 @@ import { EventEmitter } from 'node:events';
 import { afterFork, atExit, Order } from '../runtime/lifecycle';
 import { currentIdentity } from '../runtime/identity';
 import type { ChildHandle, StartMethod } from './start/types';
+import { abortable, checkSignal, throwIfAborted, type SignalOption } from '../core/abort';
 import { ProcessError, RuntimeError, ValueError } from '../core/errors';
+import { checkOptions } from '../core/options';
 import { parseTimeout, timeoutMs } from '../core/timeout';
 import { kill as osKill, cpuCount as osCpuCount } from '../os';
 import { backendFor, getStartMethod } from './start-method';
@@ -138,26 +140,33 @@ export class Process extends EventEmitter {
   }
 
   /** Resolves when the child has ended, or after `timeout` seconds (then
-   * check exitcode / isAlive(), as in Python). */
-  join(timeout: number | null = null): Promise<void> {
+   * check exitcode / isAlive(), as in Python). `{ signal }` stops the wait
+   * (AbortError); the child runs on. */
+  join(timeout: number | null = null, options?: SignalOption): Promise<void> {
     const ms = secondsToMs(timeout, 'Process.join');
+    const signal = checkSignal(
+      checkOptions(options, ['signal'], 'Process.join').signal,
+      'Process.join',
+    );
     this.#checkJoinable();
+    throwIfAborted(signal, 'Process.join');
     if (this.exitcode !== null) return Promise.resolve();
-    return new Promise<void>((resolve) => {
-      let timer: NodeJS.Timeout | null = null;
-      const done = () => {
-        if (timer) clearTimeout(timer);
+    let timer: NodeJS.Timeout | null = null;
+    let done = () => {};
+    const stop = () => {
+      if (timer) clearTimeout(timer);
+      const i = this.#joiners.indexOf(done);
+      if (i >= 0) this.#joiners.splice(i, 1);
+    };
+    const waited = new Promise<void>((resolve) => {
+      done = () => {
+        stop();
         resolve();
       };
       this.#joiners.push(done);
-      if (ms >= 0) {
-        timer = setTimeout(() => {
-          const i = this.#joiners.indexOf(done);
-          if (i >= 0) this.#joiners.splice(i, 1);
-          resolve();
-        }, ms);
-      }
+      if (ms >= 0) timer = setTimeout(done, ms);
     });
+    return abortable(signal, 'Process.join', waited, stop);
   }
 
   /** Blocks until the child has ended, or for `timeout` seconds. */
@@ -219,6 +228,32 @@ export class Process extends EventEmitter {
   /** Sends SIGKILL. */
   kill(): void {
     this.#signal(SIGKILL);
+  }
+
+  /** `using p = new Process(...)`: terminates the child if it still runs,
+   * waits for it to end (blocking), and releases it. */
+  [Symbol.dispose](): void {
+    if (this.#closed) return;
+    if (this.#handle && this.exitcode === null) {
+      this.terminate();
+      this.joinSync(1);
+      if (this.exitcode === null) this.kill();
+      this.joinSync();
+    }
+    this.close();
+  }
+
+  /** `await using p = new Process(...)`: terminates the child if it still
+   * runs, awaits its end, and releases it. */
+  async [Symbol.asyncDispose](): Promise<void> {
+    if (this.#closed) return;
+    if (this.#handle && this.exitcode === null) {
+      this.terminate();
+      await this.join(1);
+      if (this.exitcode === null) this.kill();
+      await this.join();
+    }
+    this.close();
   }
 
   /** Releases the process object; it must have ended. */

@@ -1,7 +1,8 @@
 // Event: a flag word and a sleeper count in the shared arena. set() stores
 // the flag and wakes every sleeper (futex) only when there are some.
 import { kShare, type Revivers, type ShareState } from '../transfer/shareable';
-import { deadlineOf, remaining, waitTimeout } from './args';
+import { slicedWait, throwIfAborted } from '../core/abort';
+import { deadlineOf, remaining, waitSignal, waitTimeout, type WaitOptions } from './args';
 import { arenaNative, Block, nat, Kind, words, type BlockState } from './arena';
 import { Revive } from './lock';
 import { runAsync, runSync, type Steps } from './steps';
@@ -40,10 +41,13 @@ export class Event {
     return this.isSet() || runSync(this.#waitSteps(t));
   }
 
-  /** wait() without blocking the event loop. */
-  async waitAsync(timeout?: number | null): Promise<boolean> {
+  /** wait() without blocking the event loop; `{ signal }` cancels it
+   * (AbortError). */
+  async waitAsync(timeout?: number | null, options?: WaitOptions): Promise<boolean> {
     const t = waitTimeout(timeout, 'Event.waitAsync');
-    return this.isSet() || runAsync(this.#waitSteps(t));
+    const signal = waitSignal(options, 'Event.waitAsync');
+    throwIfAborted(signal, 'Event.waitAsync');
+    return this.isSet() || runAsync(this.#waitSteps(t), signal);
   }
 
   /** The wait: counted as a sleeper, sleep on the flag word until it is set
@@ -59,7 +63,14 @@ export class Event {
         if (left === 0) break;
         yield {
           sync: () => nat().syncFutexWait(offset, 0, left) !== 0,
-          async: async () => (await nat().syncFutexWaitAsync(offset, 0, left)) !== 0,
+          async: async (signal) =>
+            (await slicedWait(
+              signal,
+              'Event.waitAsync',
+              left,
+              (t) => nat().syncFutexWaitAsync(offset, 0, t),
+              () => {},
+            )) !== 0,
         };
       }
     } finally {

@@ -1,0 +1,31 @@
+// The one reading of an options object: every call that takes one names the
+// options it knows, and an unknown name is a TypeError (a misspelt
+// `sigal:` or `timout:` must not be silently ignored).
+import { ArgumentTypeError } from './errors';
+
+/** Checks that `opts` is undefined/null or a plain object whose keys are
+ * all in `known`; returns it as an object ({} when absent). `what` names
+ * the call in the message ('Pool.map'). */
+export function checkOptions<T extends object>(
+  opts: T | null | undefined,
+  known: readonly string[],
+  what: string,
+): T {
+  if (opts === undefined || opts === null) return {} as T;
+  if (typeof opts !== 'object' || Array.isArray(opts)) {
+    throw new ArgumentTypeError(
+      `${what}: options must be an object { ${known.join(', ')} }, not ${
+        Array.isArray(opts) ? 'an array' : typeof opts
+      }`,
+    );
+  }
+  for (const key of Object.keys(opts)) {
+    if (!known.includes(key)) {
+      throw new ArgumentTypeError(
+        `${what}: unknown option '${key}' (it takes ${known.map((k) => `'${k}'`).join(', ')})`,
+        'ERR_FORKFUL_UNKNOWN_OPTION',
+      );
+    }
+  }
+  return opts;
+}
