@@ -5,7 +5,8 @@
 // pool tasks dropped). The wait's own rules say what "undo" is; this module
 // only checks the signal, races it against the wait, and removes its
 // listener once the wait is over.
-import { AbortError, ArgumentTypeError } from './errors';
+import { AbortError } from './errors';
+import { ArgumentTypeError } from './options';
 
 export interface SignalOption {
   /** Cancels the wait: it rejects with AbortError (cause: signal.reason). */

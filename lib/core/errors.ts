@@ -122,13 +122,3 @@ export class GreenletExit extends ForkfulError {
 export class AbortError extends ForkfulError {
   override code = 'ABORT_ERR';
 }
-
-/** A TypeError with a stable code, for the argument mistakes forkful names
- * itself (an unknown option, a signal that is not an AbortSignal). */
-export class ArgumentTypeError extends TypeError {
-  readonly code: string;
-  constructor(message: string, code = 'ERR_INVALID_ARG_TYPE') {
-    super(message);
-    this.code = code;
-  }
-}

@@ -1,7 +1,17 @@
 // The one reading of an options object: every call that takes one names the
 // options it knows, and an unknown name is a TypeError (a misspelt
 // `sigal:` or `timout:` must not be silently ignored).
-import { ArgumentTypeError } from './errors';
+
+/** A TypeError with a stable code, for the argument mistakes forkful names
+ * itself (an unknown option, a signal that is not an AbortSignal). Its
+ * name stays 'TypeError', as Node's own ERR_INVALID_ARG_TYPE errors. */
+export class ArgumentTypeError extends TypeError {
+  readonly code: string;
+  constructor(message: string, code = 'ERR_INVALID_ARG_TYPE') {
+    super(message);
+    this.code = code;
+  }
+}
 
 /** Checks that `opts` is undefined/null or a plain object whose keys are
  * all in `known`; returns it as an object ({} when absent). `what` names
