@@ -32,7 +32,16 @@ export {
   IMapIterator,
   type PoolOptions,
   type AsyncCallbacks,
+  type CallOptions,
+  type ApplyOptions,
+  type MapOptions,
+  type MapAsyncOptions,
+  type PoolEvents,
+  type PoolStats,
+  type TimeSummary,
+  type Progress,
 } from './pool/pool';
+export type { SignalOption } from '../core/abort';
 export {
   Lock,
   RLock,
@@ -43,7 +52,15 @@ export {
   Barrier,
   Value,
   Array,
+  SharedArray,
   RawValue,
   RawArray,
+  SynchronizedValue,
+  SynchronizedArray,
   arenaEnvironment,
+  type Typecode,
+  type Scalar,
+  type ScalarOf,
+  type SyncOptions,
+  type WaitOptions,
 } from '../synchronize';

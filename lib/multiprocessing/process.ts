@@ -9,6 +9,7 @@ import { currentIdentity } from '../runtime/identity';
 import type { ChildHandle, StartMethod } from './start/types';
 import { abortable, checkSignal, throwIfAborted, type SignalOption } from '../core/abort';
 import { ProcessError, RuntimeError, ValueError } from '../core/errors';
+import { debug } from '../core/debug';
 import { checkOptions } from '../core/options';
 import { parseTimeout, timeoutMs } from '../core/timeout';
 import { kill as osKill, cpuCount as osCpuCount } from '../os';
@@ -134,6 +135,7 @@ export class Process extends EventEmitter {
       parentName: currentIdentity().name,
     });
     this.#handle = handle;
+    debug('%s: started, pid %d (%s)', this.#name, handle.pid, method);
     children.add(this);
     handle.onExit((code) => this.#finish(code));
     if (this.#daemon) handle.unref();
@@ -298,6 +300,7 @@ export class Process extends EventEmitter {
   #finish(code: number): void {
     if (this.#exitcode !== null) return;
     this.#exitcode = code;
+    debug('%s: pid %d exited with code %d', this.#name, this.#handle?.pid, code);
     children.delete(this);
     for (const done of this.#joiners.splice(0)) done();
     this.emit('exit', code);

@@ -6,6 +6,7 @@ import { forkBackend } from './start/fork';
 import { spawnBackend } from './start/spawn';
 import type { Backend, StartMethod } from './start/types';
 import { NotSupportedError, RuntimeError, ValueError } from '../core/errors';
+import { debug } from '../core/debug';
 import { native } from '../core/native';
 
 export type { StartMethod } from './start/types';
@@ -26,8 +27,18 @@ export function getAllStartMethods(): StartMethod[] {
 
 function defaultMethod(): StartMethod {
   const env = process.env.FORKFUL_START_METHOD;
-  if (env) return checkMethod(env, 'FORKFUL_START_METHOD');
-  return getAllStartMethods()[0];
+  if (env) {
+    const method = checkMethod(env, 'FORKFUL_START_METHOD');
+    debug('start method: %s (FORKFUL_START_METHOD)', method);
+    return method;
+  }
+  const method = getAllStartMethods()[0];
+  debug(
+    'start method: %s (%s)',
+    method,
+    method === 'fork' ? 'the native addon loaded' : native ? 'no fork() here' : 'no native addon',
+  );
+  return method;
 }
 
 /** The start method in use (fixing the default on first call, as Python). */
@@ -54,6 +65,7 @@ export function setStartMethod(
     return;
   }
   chosen = checkMethod(method, 'setStartMethod');
+  debug('start method: %s (setStartMethod)', chosen);
 }
 
 /** The backend that starts children with `method`. */

@@ -41,6 +41,13 @@ const TYPECODES: Record<string, TypedArrayClass> = {
 
 export type Typecode = 'b' | 'B' | 'h' | 'H' | 'i' | 'I' | 'l' | 'L' | 'q' | 'Q' | 'f' | 'd';
 export type Scalar = number | bigint;
+/** The typecodes of 64-bit integers, read as bigint. */
+export type BigTypecode = 'l' | 'L' | 'q' | 'Q';
+/** What an item of typecode C reads as: bigint for 64-bit integers, else number. */
+export type ScalarOf<C extends Typecode> = C extends BigTypecode ? bigint : number;
+/** What an item of typecode C may be set to (an integer number also fits a
+ * 64-bit one). */
+export type InitOf<C extends Typecode> = C extends BigTypecode ? bigint | number : number;
 
 function typeOf(typecode: unknown, what: string): TypedArrayClass {
   const cls = typeof typecode === 'string' ? TYPECODES[typecode] : undefined;
@@ -97,16 +104,17 @@ class RawBuffer {
 }
 
 /** Python's RawValue(typecode, init): a shared scalar without a lock. */
-export class RawValue extends RawBuffer {
-  constructor(typecode: Typecode, init: Scalar = 0, revive?: BlockState) {
+export class RawValue<C extends Typecode = Typecode> extends RawBuffer {
+  declare readonly typecode: C;
+  constructor(typecode: C, init: InitOf<C> = 0, revive?: BlockState) {
     super(typecode, 1, 'RawValue', revive);
     if (!revive) this.view[0] = coerce(typecode, init, 'RawValue') as never;
   }
 
-  get value(): Scalar {
-    return this.view[0];
+  get value(): ScalarOf<C> {
+    return this.view[0] as ScalarOf<C>;
   }
-  set value(v: Scalar) {
+  set value(v: InitOf<C>) {
     this.view[0] = coerce(this.typecode, v, 'RawValue') as never;
   }
 
@@ -116,8 +124,9 @@ export class RawValue extends RawBuffer {
 }
 
 /** Python's RawArray(typecode, sizeOrInit): shared items without a lock. */
-export class RawArray extends RawBuffer {
-  constructor(typecode: Typecode, sizeOrInit: number | ArrayLike<Scalar>, revive?: RawState) {
+export class RawArray<C extends Typecode = Typecode> extends RawBuffer {
+  declare readonly typecode: C;
+  constructor(typecode: C, sizeOrInit: number | ArrayLike<InitOf<C>>, revive?: RawState) {
     let length: number;
     if (revive) {
       length = revive.length;
@@ -142,17 +151,17 @@ export class RawArray extends RawBuffer {
   get length(): number {
     return this.view.length;
   }
-  get(index: number): Scalar {
-    return this.view[this.check(index)];
+  get(index: number): ScalarOf<C> {
+    return this.view[this.check(index)] as ScalarOf<C>;
   }
-  set(index: number, v: Scalar): void {
+  set(index: number, v: InitOf<C>): void {
     this.view[this.check(index)] = coerce(this.typecode, v, 'Array') as never;
   }
-  toArray(): Scalar[] {
-    return Array.from(this.view as ArrayLike<Scalar>);
+  toArray(): ScalarOf<C>[] {
+    return Array.from(this.view as unknown as ArrayLike<ScalarOf<C>>);
   }
-  [Symbol.iterator](): Iterator<Scalar> {
-    return (this.view as unknown as Iterable<Scalar>)[Symbol.iterator]();
+  [Symbol.iterator](): Iterator<ScalarOf<C>> {
+    return (this.view as unknown as Iterable<ScalarOf<C>>)[Symbol.iterator]();
   }
   private check(index: number): number {
     const n = this.view.length;
@@ -209,11 +218,11 @@ abstract class Synchronized<Raw extends RawValue | RawArray> {
 
 /** A RawValue with a lock: reads and writes of `.value` take the lock (but
  * `v.value += 1` is two steps: hold getLock() around it, as in Python). */
-export class SynchronizedValue extends Synchronized<RawValue> {
-  constructor(obj: RawValue, lock: Lock | RLock) {
+export class SynchronizedValue<C extends Typecode = Typecode> extends Synchronized<RawValue<C>> {
+  constructor(obj: RawValue<C>, lock: Lock | RLock) {
     super(obj, lock, 'forkful.Value');
   }
-  get value(): Scalar {
+  get value(): ScalarOf<C> {
     this.lock.acquire();
     try {
       return this.obj.value;
@@ -221,7 +230,7 @@ export class SynchronizedValue extends Synchronized<RawValue> {
       this.lock.release();
     }
   }
-  set value(v: Scalar) {
+  set value(v: InitOf<C>) {
     this.lock.acquire();
     try {
       this.obj.value = v;
@@ -229,78 +238,84 @@ export class SynchronizedValue extends Synchronized<RawValue> {
       this.lock.release();
     }
   }
-  get typecode(): Typecode {
+  get typecode(): C {
     return this.obj.typecode;
   }
 }
 
 /** A RawArray with a lock: get/set take the lock. */
-export class SynchronizedArray extends Synchronized<RawArray> {
-  constructor(obj: RawArray, lock: Lock | RLock) {
+export class SynchronizedArray<C extends Typecode = Typecode> extends Synchronized<RawArray<C>> {
+  constructor(obj: RawArray<C>, lock: Lock | RLock) {
     super(obj, lock, 'forkful.Array');
   }
   get length(): number {
     return this.obj.length;
   }
-  get typecode(): Typecode {
+  get typecode(): C {
     return this.obj.typecode;
   }
   /** The unlocked typed-array view (hold getLock() while using it). */
   get view(): TypedArray {
     return this.obj.view;
   }
-  get(index: number): Scalar {
+  get(index: number): ScalarOf<C> {
     return this.lock.withLock(() => this.obj.get(index));
   }
-  set(index: number, v: Scalar): void {
+  set(index: number, v: InitOf<C>): void {
     this.lock.withLock(() => this.obj.set(index, v));
   }
-  toArray(): Scalar[] {
+  toArray(): ScalarOf<C>[] {
     return this.lock.withLock(() => this.obj.toArray());
   }
-  [Symbol.iterator](): Iterator<Scalar> {
+  [Symbol.iterator](): Iterator<ScalarOf<C>> {
     return this.toArray()[Symbol.iterator]();
   }
 }
 
-/** Python's Value(typecode, init=0, { lock }). */
-export function Value(
-  typecode: Typecode,
-  init: Scalar | undefined,
+/** Python's Value(typecode, init=0, { lock }); typed by typecode:
+ * `Value('d').value` is a number, `Value('q').value` a bigint. */
+export function Value<C extends Typecode>(
+  typecode: C,
+  init: InitOf<C> | undefined,
   options: { lock: false },
-): RawValue;
-export function Value(typecode: Typecode, init?: Scalar, options?: SyncOptions): SynchronizedValue;
-export function Value(
-  typecode: Typecode,
-  init: Scalar = 0,
+): RawValue<C>;
+export function Value<C extends Typecode>(
+  typecode: C,
+  init?: InitOf<C>,
   options?: SyncOptions,
-): SynchronizedValue | RawValue {
-  const obj = new RawValue(typecode, init);
+): SynchronizedValue<C>;
+export function Value<C extends Typecode>(
+  typecode: C,
+  init: InitOf<C> = 0,
+  options?: SyncOptions,
+): SynchronizedValue<C> | RawValue<C> {
+  const obj = new RawValue<C>(typecode, init);
   const lock = lockOf(options);
   return lock ? new SynchronizedValue(obj, lock) : obj;
 }
 
-/** Python's Array(typecode, sizeOrInit, { lock }). */
-function SharedArray(
-  typecode: Typecode,
-  sizeOrInit: number | ArrayLike<Scalar>,
+/** Python's Array(typecode, sizeOrInit, { lock }), typed by typecode. Also
+ * exported as SharedArray, so importing it need not shadow the global Array. */
+function SharedArray<C extends Typecode>(
+  typecode: C,
+  sizeOrInit: number | ArrayLike<InitOf<C>>,
   options: { lock: false },
-): RawArray;
-function SharedArray(
-  typecode: Typecode,
-  sizeOrInit: number | ArrayLike<Scalar>,
+): RawArray<C>;
+function SharedArray<C extends Typecode>(
+  typecode: C,
+  sizeOrInit: number | ArrayLike<InitOf<C>>,
   options?: SyncOptions,
-): SynchronizedArray;
-function SharedArray(
-  typecode: Typecode,
-  sizeOrInit: number | ArrayLike<Scalar>,
+): SynchronizedArray<C>;
+function SharedArray<C extends Typecode>(
+  typecode: C,
+  sizeOrInit: number | ArrayLike<InitOf<C>>,
   options?: SyncOptions,
-): SynchronizedArray | RawArray {
-  const obj = new RawArray(typecode, sizeOrInit);
+): SynchronizedArray<C> | RawArray<C> {
+  const obj = new RawArray<C>(typecode, sizeOrInit);
   const lock = lockOf(options);
   return lock ? new SynchronizedArray(obj, lock) : obj;
 }
-export { SharedArray as Array };
+export { SharedArray as Array, SharedArray };
 
 /** How this module's kinds are revived (installed by lib/shareables.ts). */
 export const sharedctypesRevivers: Revivers = {
