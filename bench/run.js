@@ -1,10 +1,14 @@
 #!/usr/bin/env node
 'use strict';
-// `npm run bench` [-- --quick] [--only fig1,fig4] [--rounds N] [--render] [figure ids...]
+// `npm run bench` [-- --quick] [--node 24,20] [--only fig1,fig4] [--rounds N] [--render] [figure ids...]
 // (`npm run bench -- cluster` runs that figure and writes bench/results/cluster.*)
 // Runs every figure: each contender in the same run, in alternating order,
 // several rounds; each sample is one bounded process. Writes
 // bench/results/latest.{json,md,svg} (--quick: quick.{json,md,svg}).
+// --node: the majors whose pinned Node (scripts/node-versions.json) runs the
+// Node contenders, one table per major (default: the current LTS, then 20);
+// the peers that do not depend on Node (Python, C) run once, in the first
+// major's pass, and their figures are shown in every table.
 const fs = require('node:fs');
 const path = require('node:path');
 const os = require('node:os');
@@ -17,7 +21,15 @@ const { renderMarkdown } = require('./lib/report');
 const { renderSvg } = require('./lib/svg');
 
 function parseArgs(argv) {
-  const opts = { quick: false, only: null, rounds: null, render: false, named: false };
+  const opts = {
+    quick: false,
+    only: null,
+    rounds: null,
+    render: false,
+    named: false,
+    nodes: null,
+    pass: null, // set by the orchestrator: { out, peers } (internal)
+  };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     if (a === '--quick') opts.quick = true;
@@ -26,9 +38,14 @@ function parseArgs(argv) {
     else if (a.startsWith('--only=')) opts.only = a.slice(7).split(',');
     else if (a === '--rounds') opts.rounds = Number(argv[++i]);
     else if (a.startsWith('--rounds=')) opts.rounds = Number(a.slice(9));
+    else if (a === '--node') opts.nodes = argv[++i].split(',');
+    else if (a.startsWith('--node=')) opts.nodes = a.slice(7).split(',');
+    else if (a === '--pass-out') opts.pass = { ...opts.pass, out: argv[++i] };
+    else if (a === '--pass-no-peers') opts.pass = { ...opts.pass, noPeers: true };
     else if (a === '--help' || a === '-h') {
       console.log(
-        'usage: node bench/run.js [--quick] [--only fig1,fig2] [--rounds N] [--render] [figure ids]',
+        'usage: node bench/run.js [--quick] [--node 24,20] [--only fig1,fig2] [--rounds N] ' +
+          '[--render] [figure ids]',
       );
       process.exit(0);
     } else if (/^[a-z][\w-]*$/.test(a)) {
@@ -81,8 +98,100 @@ async function main() {
   if (opts.render) {
     const data = JSON.parse(fs.readFileSync(`${base}.json`, 'utf8'));
     await write(base, data);
+    printGoals(data);
     return;
   }
+  if (!opts.pass) {
+    await runMajors(opts, base);
+    return;
+  }
+  const data = await measure(opts);
+  fs.writeFileSync(opts.pass.out, JSON.stringify(data));
+}
+
+/** The default majors: the current LTS, then the oldest supported line. */
+function defaultMajors() {
+  const pins = require('../scripts/node-versions.json');
+  const oldest = Object.keys(pins.majors).sort((a, b) => a - b)[0];
+  return [...new Set([String(pins.current), oldest])];
+}
+
+/** One measuring pass per major, each under that major's pinned Node, then
+ * one report. Python and C are measured in the first pass only. */
+async function runMajors(opts, base) {
+  const majors = opts.nodes ?? defaultMajors();
+  const started = Date.now();
+  const passArgs = process.argv.slice(2).filter((a, i, all) => {
+    if (a === '--node' || a.startsWith('--node=')) return false;
+    return all[i - 1] !== '--node';
+  });
+  const runs = [];
+  for (const [i, major] of majors.entries()) {
+    const out = path.join(os.tmpdir(), `forkful-bench-${process.pid}-${major}.json`);
+    process.stderr.write(`--- Node ${major} (pass ${i + 1} of ${majors.length})\n`);
+    const args = [path.join(__dirname, '..', 'scripts', 'node.js'), major, 'node', __filename];
+    args.push(...passArgs, '--pass-out', out, ...(i > 0 ? ['--pass-no-peers'] : []));
+    const r = require('node:child_process').spawnSync(process.execPath, args, {
+      stdio: 'inherit',
+    });
+    if (r.status !== 0) {
+      throw new Error(`the Node ${major} pass failed (exit ${r.status ?? r.signal})`);
+    }
+    runs.push(JSON.parse(fs.readFileSync(out, 'utf8')));
+    fs.rmSync(out);
+  }
+  for (const run of runs.slice(1)) borrowPeers(run, runs[0]);
+  const data = {
+    mode: opts.quick ? 'quick' : 'full',
+    rounds: runs[0].rounds,
+    date: new Date(started).toISOString(),
+    durationS: Math.round((Date.now() - started) / 1000),
+    machine: runs[0].machine,
+    runs: runs.map((run) => ({ node: run.machine.node, figures: run.figures })),
+  };
+  await write(base, data);
+  printGoals(data);
+  process.stderr.write(`wrote ${base}.md and ${base}.svg in ${data.durationS} s\n`);
+}
+
+/** The Python and C cells of `from` copied into `run` (measured once), with
+ * their ratios against `run`'s own forkful reference. */
+function borrowPeers(run, from) {
+  for (const fig of run.figures) {
+    const source = from.figures.find((f) => f.id === fig.id);
+    if (!source) continue;
+    const peers = fig.contenders.filter((k) => PEER_FAMILIES.has(k.family)).map((k) => k.id);
+    for (const [pi, panel] of fig.panels.entries()) {
+      for (const [ci, c] of panel.cases.entries()) {
+        const theirs = source.panels[pi]?.cases[ci];
+        if (!theirs) continue;
+        const ref = c.ref ? c.cells[c.ref].median : undefined;
+        for (const id of peers) {
+          const cell = { ...theirs.cells[id], measuredUnder: from.machine.node };
+          if (cell.median !== undefined && ref !== undefined) {
+            cell.forkfulSpeedup = panel.better === 'lower' ? cell.median / ref : ref / cell.median;
+          }
+          c.cells[id] = cell;
+        }
+      }
+    }
+  }
+}
+
+// Contenders that do not run on Node: measured in the first pass only.
+const PEER_FAMILIES = new Set(['Python 3', 'C floor']);
+
+function printGoals(data) {
+  const { goals } = require('./lib/goals');
+  for (const run of data.runs ?? [data]) {
+    process.stderr.write(`\ngoals, ${run.node ?? data.machine.node} (developers' checklist):\n`);
+    for (const g of goals(run))
+      process.stderr.write(`  ${g.status.padEnd(12)} ${g.goal}: ${g.detail}\n`);
+  }
+}
+
+/** One pass: every figure under this Node. */
+async function measure(opts) {
   const rounds = opts.rounds || (opts.quick ? 3 : 5);
   const started = Date.now();
   const figs = figures({ quick: opts.quick, cpus: os.availableParallelism() }).filter(
@@ -128,6 +237,10 @@ async function main() {
               cell.skip = k.stopped;
               continue;
             }
+            if (opts.pass.noPeers && PEER_FAMILIES.has(k.family)) {
+              cell.skip = 'measured once, in the first pass';
+              continue;
+            }
             let cmd;
             try {
               cmd = k.cmd(c, ctx);
@@ -160,7 +273,8 @@ async function main() {
               note = fmt(r.result.value);
             }
             process.stderr.write(
-              `[${round + 1}/${rounds}] ${fig.id} ${c.id} ${k.id}: ${note} (${secs} s)\n`,
+              `[Node ${process.versions.node.split('.')[0]}, round ${round + 1}/${rounds}] ` +
+                `${fig.id} ${c.id} ${k.id}: ${note} (${secs} s)\n`,
             );
           }
         }
@@ -168,7 +282,7 @@ async function main() {
     }
   }
 
-  const data = {
+  return {
     mode: opts.quick ? 'quick' : 'full',
     rounds,
     date: new Date(started).toISOString(),
@@ -176,8 +290,6 @@ async function main() {
     machine: machine(),
     figures: figs.map((fig) => summarize(fig)),
   };
-  await write(base, data);
-  process.stderr.write(`wrote ${base}.md and ${base}.svg in ${data.durationS} s\n`);
 }
 
 function fmt(v) {
@@ -246,11 +358,21 @@ function strip(c) {
   return rest;
 }
 
+/** base.json and base.md; one chart per major: base.svg for the first,
+ * base-node<major>.svg for the others. */
 async function write(base, data) {
   fs.mkdirSync(path.dirname(base), { recursive: true });
   fs.writeFileSync(`${base}.json`, `${JSON.stringify(data, null, 2)}\n`);
-  fs.writeFileSync(`${base}.md`, renderMarkdown(data, path.basename(base)));
-  fs.writeFileSync(`${base}.svg`, renderSvg(data));
+  const runs = data.runs ?? [{ node: data.machine.node, figures: data.figures }];
+  const charts = runs.map((run, i) => {
+    const name = `${path.basename(base)}${i === 0 ? '' : `-node${run.node.slice(1).split('.')[0]}`}.svg`;
+    fs.writeFileSync(
+      path.join(path.dirname(base), name),
+      renderSvg({ ...data, figures: run.figures }),
+    );
+    return name;
+  });
+  fs.writeFileSync(`${base}.md`, renderMarkdown(data, charts));
   await prettify(`${base}.json`);
   await prettify(`${base}.md`);
 }

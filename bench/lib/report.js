@@ -1,6 +1,6 @@
 'use strict';
-// bench/results/*.md: per figure, every contender's median, spread and ratio.
-const { goals } = require('./goals');
+// bench/results/*.md: per Node major, per figure, every contender's median,
+// spread and ratio.
 
 function num(x) {
   if (x === undefined || x === null) return '';
@@ -17,8 +17,10 @@ function ratio(x) {
   return x >= 10 ? `${x.toFixed(0)}×` : `${x.toFixed(2)}×`;
 }
 
-function renderMarkdown(data, name) {
+/** `charts`: the chart file of each run (one per Node major). */
+function renderMarkdown(data, charts) {
   const m = data.machine;
+  const runs = data.runs ?? [{ node: m.node, figures: data.figures }];
   const L = [];
   L.push(`# forkful benchmarks (${data.mode} run)`);
   L.push('');
@@ -28,69 +30,73 @@ function renderMarkdown(data, name) {
   );
   L.push('');
   L.push(
-    `Machine: ${m.cpu}, ${m.cores} cores, ${m.memGB} GB, ${m.os}; Node ${m.node}; ` +
+    `Machine: ${m.cpu}, ${m.cores} cores, ${m.memGB} GB, ${m.os}; ` +
+      `Node ${runs.map((r) => r.node).join(' and ')}; ` +
       `Python ${m.python ?? 'absent'}; ${m.cc ?? 'no cc'}; load average at start ${m.loadAtStart}.`,
   );
   L.push('');
   L.push(
     'Each cell is the median of the rounds (min–max in brackets). **forkful ×** says how many ' +
       'times faster forkful (the row marked ★) is than that contender: above 1 forkful is faster, ' +
-      'below 1 it is slower. Skipped cells say why. Chart: [' +
-      name +
-      '.svg](' +
-      name +
-      '.svg).',
+      'below 1 it is slower. Skipped cells say why. Python and C do not depend on Node: they are ' +
+      'measured once, in the first table, and compared with each Node line’s forkful.',
   );
   L.push('');
-  L.push('## Goals (issue 8)');
-  L.push('');
-  L.push('| goal | status | figures |');
-  L.push('| --- | --- | --- |');
-  for (const g of goals(data)) L.push(`| ${g.goal} | **${g.status}** | ${g.detail} |`);
-  L.push('');
-
-  for (const fig of data.figures) {
-    L.push(`## ${fig.title}`);
-    L.push('');
-    for (const panel of fig.panels) {
-      L.push(`### ${panel.title}`);
+  for (const [i, run] of runs.entries()) {
+    const sub = runs.length > 1 ? '#' : '';
+    if (runs.length > 1) {
+      L.push(`## Node ${run.node}`);
       L.push('');
-      const head = ['contender', ...panel.cases.map((c) => c.label)];
-      L.push(`| ${head.join(' | ')} |`);
-      L.push(`| --- | ${panel.cases.map(() => '---').join(' | ')} |`);
-      const notes = [];
-      for (const k of fig.contenders) {
-        const row = [k.label];
-        for (const c of panel.cases) {
-          const cell = c.cells[k.id];
-          if (cell.median !== undefined) {
-            const star = c.ref === k.id ? ' ★' : '';
-            const rr = c.ref && c.ref !== k.id ? ` · forkful ${ratio(cell.forkfulSpeedup)}` : '';
-            row.push(
-              `${num(cell.median)} ${panel.unit}${star} (${num(cell.min)}–${num(cell.max)})${rr}`,
-            );
-          } else {
-            let i = notes.indexOf(cell.skip);
-            if (i < 0) i = notes.push(cell.skip) - 1;
-            row.push(`skipped [${i + 1}]`);
-          }
-        }
-        L.push(`| ${row.join(' | ')} |`);
-      }
-      L.push('');
-      notes.forEach((n, i) => L.push(`${i + 1}. ${n.replace(/\|/g, '/')}`));
-      if (notes.length) L.push('');
     }
-    if (fig.id === 'fig2') L.push(...fig2Details(fig));
-    if (fig.id === 'fig6') L.push(...fig6Details(fig));
+    L.push(`Chart: [${charts[i]}](${charts[i]}).`);
+    L.push('');
+    for (const fig of run.figures) L.push(...renderFigure(fig, sub));
   }
   return `${L.join('\n')}\n`;
 }
 
-// Figure 2's parts: what forkful's fork does that C's does not.
-function fig2Details(fig) {
+function renderFigure(fig, sub) {
   const L = [];
-  L.push("### Where forkful's fork time goes (medians)");
+  L.push(`${sub}## ${fig.title}`);
+  L.push('');
+  for (const panel of fig.panels) {
+    L.push(`${sub}### ${panel.title}`);
+    L.push('');
+    const head = ['contender', ...panel.cases.map((c) => c.label)];
+    L.push(`| ${head.join(' | ')} |`);
+    L.push(`| --- | ${panel.cases.map(() => '---').join(' | ')} |`);
+    const notes = [];
+    for (const k of fig.contenders) {
+      const row = [k.label];
+      for (const c of panel.cases) {
+        const cell = c.cells[k.id];
+        if (cell.median !== undefined) {
+          const star = c.ref === k.id ? ' ★' : '';
+          const rr = c.ref && c.ref !== k.id ? ` · forkful ${ratio(cell.forkfulSpeedup)}` : '';
+          row.push(
+            `${num(cell.median)} ${panel.unit}${star} (${num(cell.min)}–${num(cell.max)})${rr}`,
+          );
+        } else {
+          let i = notes.indexOf(cell.skip);
+          if (i < 0) i = notes.push(cell.skip) - 1;
+          row.push(`skipped [${i + 1}]`);
+        }
+      }
+      L.push(`| ${row.join(' | ')} |`);
+    }
+    L.push('');
+    notes.forEach((n, i) => L.push(`${i + 1}. ${String(n).replace(/\|/g, '/')}`));
+    if (notes.length) L.push('');
+  }
+  if (fig.id === 'fig2') L.push(...fig2Details(fig, sub));
+  if (fig.id === 'fig6') L.push(...fig6Details(fig, sub));
+  return L;
+}
+
+// Figure 2's parts: what forkful's fork does that C's does not.
+function fig2Details(fig, sub) {
+  const L = [];
+  L.push(`${sub}### Where forkful's fork time goes (medians)`);
   L.push('');
   L.push(
     '| heap | heap used | RSS | DONTFORK mappings | park V8 workers | find + lift DONTFORK | ' +
@@ -132,10 +138,10 @@ function fig2Details(fig) {
 }
 
 // Figure 6's ratios come from two times: the parent's and the child's.
-function fig6Details(fig) {
+function fig6Details(fig, sub) {
   const L = [];
   const cases = fig.panels[0].cases;
-  L.push('### Parent and child times behind the ratios (medians, ms)');
+  L.push(`${sub}### Parent and child times behind the ratios (medians, ms)`);
   L.push('');
   L.push(`| contender | ${cases.map((c) => c.label).join(' | ')} |`);
   L.push(`| --- | ${cases.map(() => '---').join(' | ')} |`);

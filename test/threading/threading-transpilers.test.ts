@@ -5,7 +5,7 @@
 // subclass whose base is read through a module variable.
 import { results, runFixture } from '../helpers/fixture';
 
-const fixture = 'threading-transpiled.ts';
+const fixture = 'typescript/threading-transpiled.ts';
 
 interface Runner {
   nodeArgs: string[];
