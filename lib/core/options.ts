@@ -39,3 +39,28 @@ export function checkOptions<T extends object>(
   }
   return opts;
 }
+
+/** An argument that is either a number (Python's positional form, such as
+ * a map's chunksize) or an options object: the options, checked, with the
+ * number under `key` in the first case. */
+export function numberOrOptions<T extends object>(
+  arg: number | null | undefined | T,
+  key: string,
+  known: readonly string[],
+  what: string,
+): T {
+  if (typeof arg === 'object' && arg !== null) return checkOptions(arg, known, what);
+  return { [key]: arg } as T;
+}
+
+/** An optional callback option: a function, or null. */
+export function checkCallback<F extends (...args: never[]) => unknown>(
+  value: unknown,
+  name: string,
+  what: string,
+): F | null {
+  if (value === undefined || value === null) return null;
+  if (typeof value !== 'function')
+    throw new ArgumentTypeError(`${what}: ${name} must be a function`);
+  return value as F;
+}

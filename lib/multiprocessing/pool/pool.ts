@@ -7,7 +7,7 @@
 import { EventEmitter } from 'node:events';
 import { abortError, checkSignal } from '../../core/abort';
 import { BrokenPoolError, ValueError } from '../../core/errors';
-import { checkOptions } from '../../core/options';
+import { checkCallback, checkOptions, numberOrOptions } from '../../core/options';
 import { cpuCount } from '../../os';
 import { getStartMethod } from '../start-method';
 import type { StartMethod } from '../start/types';
@@ -88,16 +88,11 @@ function mapOptions<O extends MapOptions>(
   known: readonly string[],
   what: string,
 ): O {
-  if (typeof arg === 'object' && arg !== null) return checkOptions(arg, known, what);
-  return { chunksize: arg } as O;
+  return numberOrOptions(arg, 'chunksize', known, what);
 }
 
 function checkProgress(progress: unknown, what: string): Progress | null {
-  if (progress === undefined || progress === null) return null;
-  if (typeof progress !== 'function') {
-    throw new TypeError(`${what}: progress must be a function (done, total) => void`);
-  }
-  return progress as Progress;
+  return checkCallback<Progress>(progress, 'progress', what);
 }
 
 export interface PoolOptions {
