@@ -18,10 +18,18 @@ import { backendFor, getStartMethod } from './start-method';
 const SIGTERM = 15;
 const SIGKILL = 9;
 
-export interface ProcessOptions {
+// The arguments of a target the types know nothing about (a subclass's, or
+// one typed loosely): any list, as before targets were checked.
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+type AnyArgs = any[];
+
+/** A Process's options; `A` is the target's parameter list, so `args` is
+ * checked against it: `new Process({ target: (n: number) => n, args: ['x'] })`
+ * does not compile. */
+export interface ProcessOptions<A extends unknown[] = AnyArgs> {
   /** The function the child runs (run() calls it); may be async. */
-  target?: (...args: never[]) => unknown;
-  args?: unknown[];
+  target?: (...args: A) => unknown;
+  args?: A;
   /** Default: Process-N (Process-N:M in a child). */
   name?: string;
   /** Default: whether the creating process is daemonic (false in the main process). */
@@ -54,7 +62,7 @@ function secondsToMs(timeout: number | null | undefined, what: string): number {
 type Target = (...args: unknown[]) => unknown;
 
 /** Emits 'exit' (exitcode) once the child has ended. */
-export class Process extends EventEmitter {
+export class Process<A extends unknown[] = AnyArgs> extends EventEmitter {
   #target: Target | null;
   #args: unknown[];
   #name: string;
@@ -67,7 +75,7 @@ export class Process extends EventEmitter {
   /** The start method; null: the global one at start(). */
   protected _startMethod: StartMethod | null = null;
 
-  constructor(options: ProcessOptions = {}) {
+  constructor(options: ProcessOptions<A> = {}) {
     super();
     if (typeof options !== 'object' || options === null) {
       throw new TypeError(

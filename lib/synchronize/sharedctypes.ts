@@ -44,10 +44,18 @@ export type Scalar = number | bigint;
 /** The typecodes of 64-bit integers, read as bigint. */
 export type BigTypecode = 'l' | 'L' | 'q' | 'Q';
 /** What an item of typecode C reads as: bigint for 64-bit integers, else number. */
-export type ScalarOf<C extends Typecode> = C extends BigTypecode ? bigint : number;
+export type ScalarOf<C extends Typecode> = [C] extends [never]
+  ? Scalar
+  : C extends BigTypecode
+    ? bigint
+    : number;
 /** What an item of typecode C may be set to (an integer number also fits a
  * 64-bit one). */
-export type InitOf<C extends Typecode> = C extends BigTypecode ? bigint | number : number;
+export type InitOf<C extends Typecode> = [C] extends [never]
+  ? Scalar
+  : C extends BigTypecode
+    ? bigint | number
+    : number;
 
 function typeOf(typecode: unknown, what: string): TypedArrayClass {
   const cls = typeof typecode === 'string' ? TYPECODES[typecode] : undefined;

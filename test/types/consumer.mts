@@ -111,6 +111,20 @@ async function sharedValues(): Promise<void> {
   expectType<typeof plain, number[]>(true);
 }
 
+function processArgs(): void {
+  const p = new Process({ target: (n: number, s: string) => n + s.length, args: [1, 'x'] });
+  void p;
+  // @ts-expect-error args must match the target's parameters
+  void new Process({ target: (n: number) => n, args: ['x'] });
+  // A subclass overriding run() needs no target.
+  class Worker extends Process {
+    override run(): number {
+      return 1;
+    }
+  }
+  void new Worker();
+}
+
 async function waits(signal: AbortSignal): Promise<void> {
   const p = new Process({ target: () => 1 });
   p.start();
@@ -141,3 +155,4 @@ void pipes;
 void pools;
 void sharedValues;
 void waits;
+void processArgs;
