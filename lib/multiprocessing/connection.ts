@@ -116,6 +116,7 @@ export class Connection<TSend = unknown, TRecv = unknown> {
   /** Wraps an fd this process owns (Pipe() is the usual way to get one). */
   constructor(fd: number, options: ConnectionOptions = {}) {
     if (!Number.isInteger(fd) || fd < 0) throw new ValueError(`invalid file descriptor: ${fd}`);
+    checkOptions(options, ['readable', 'writable', 'exact'], 'Connection');
     this.#fd = fd;
     this.#readable = options.readable ?? true;
     this.#writable = options.writable ?? true;

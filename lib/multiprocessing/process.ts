@@ -82,6 +82,7 @@ export class Process<A extends unknown[] = AnyArgs> extends EventEmitter {
         'Process takes an options object: new Process({ target, args, name, daemon })',
       );
     }
+    checkOptions(options, ['target', 'args', 'name', 'daemon'], 'Process');
     if (
       options.target !== undefined &&
       options.target !== null &&

@@ -2,6 +2,7 @@
 // and the backend behind each. The default is 'fork' where the native addon
 // loads (Linux, macOS) and 'spawn' elsewhere (Windows);
 // FORKFUL_START_METHOD=fork|spawn overrides it.
+import { checkOptions } from '../core/options';
 import { forkBackend } from './start/fork';
 import { spawnBackend } from './start/spawn';
 import type { Backend, StartMethod } from './start/types';
@@ -55,6 +56,7 @@ export function setStartMethod(
   method: StartMethod | null,
   options: { force?: boolean } = {},
 ): void {
+  checkOptions(options, ['force'], 'setStartMethod');
   if (chosen !== null && !options.force) {
     throw new RuntimeError(
       `the start method is already set to '${chosen}' (pass { force: true } to change it)`,

@@ -4,6 +4,7 @@
 // The action runs in the participant that arrives last, from that
 // participant's copy of the Barrier (forks copy it; a Barrier revived in a
 // Thread or spawned child has none unless given one: see docs).
+import { checkOptions } from '../core/options';
 import { BrokenBarrierError, ValueError } from '../core/errors';
 import { kShare, type Revivers, type ShareState } from '../transfer/shareable';
 import { throwIfAborted } from '../core/abort';
@@ -49,7 +50,9 @@ export class Barrier {
   ) {
     arenaNative('Barrier');
     let opts: BarrierOptions =
-      typeof action === 'object' && action !== null ? action : { action: action ?? null, timeout };
+      typeof action === 'object' && action !== null
+        ? checkOptions(action, ['action', 'timeout'], 'Barrier')
+        : { action: action ?? null, timeout };
     if (parties instanceof Revive) {
       this._block = Block.revive('Barrier', Kind.Barrier, parties.state, this);
       opts = { action: null };

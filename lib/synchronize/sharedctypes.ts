@@ -2,6 +2,7 @@
 // a typed-array view over a block, plus an optional lock. Python typecodes;
 // 'l'/'L' are 8 bytes as C long on 64-bit Linux, and 8-byte integers are
 // BigInts (a plain number is accepted when writing).
+import { checkOptions } from '../core/options';
 import { ValueError } from '../core/errors';
 import { kShare, type Revivers, type ShareState } from '../transfer/shareable';
 import { arenaBuffer, arenaNative, Block, Kind, type BlockState } from './arena';
@@ -192,7 +193,7 @@ export interface SyncOptions {
 }
 
 function lockOf(opt: SyncOptions | undefined): Lock | RLock | null {
-  const lock = opt?.lock ?? true;
+  const lock = checkOptions(opt, ['lock'], 'Value/Array').lock ?? true;
   if (lock === true) return new RLock();
   if (lock === false) return null;
   if (lock instanceof Lock || lock instanceof RLock) return lock;

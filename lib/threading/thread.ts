@@ -236,6 +236,7 @@ export class Thread {
         'Thread takes an options object: new Thread({ target, args, name, daemon })',
       );
     }
+    checkOptions(options, ['target', 'args', 'name', 'daemon'], 'Thread');
     const { target, args = [], name, daemon } = options;
     if (!Array.isArray(args)) throw new TypeError('Thread args must be an array');
     this._role = 'own';

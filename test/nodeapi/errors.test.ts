@@ -4,7 +4,10 @@ import * as errors from '../../lib/core/errors';
 import { Connection, Pipe, Process, Queue } from '../../lib/multiprocessing';
 import { Barrier, Event, Lock, RLock, Semaphore } from '../../lib/synchronize';
 import { Timer } from '../../lib/threading';
-import { sleep } from '../../lib/coroutine';
+import { joinall, Pool as GreenletPool, sleep, withTimeout } from '../../lib/coroutine';
+import { fork } from '../../lib/os';
+import { Value, setStartMethod } from '../../lib/multiprocessing';
+import { Thread as ForkfulThread } from '../../lib/threading';
 
 type ErrorClass = new (message?: string, options?: { cause?: unknown }) => Error;
 const classes = Object.entries(errors as unknown as Record<string, ErrorClass>).filter(
@@ -60,5 +63,33 @@ describe('a NaN timeout is a ValueError everywhere', () => {
       error = err;
     }
     expect(error).toBeInstanceOf(errors.ValueError);
+  });
+});
+
+describe('an unknown option name is a TypeError everywhere options are taken', () => {
+  const cases: Array<[string, () => unknown]> = [
+    ['Process', () => new Process({ targt: () => 1 } as never)],
+    ['Thread', () => new ForkfulThread({ nam: 'x' } as never)],
+    ['setStartMethod', () => setStartMethod('fork', { forse: true } as never)],
+    ['Value', () => Value('i', 0, { lok: true } as never)],
+    ['Barrier', () => new Barrier(2, { actoin: null } as never)],
+    ['Lock.acquire', () => new Lock().acquire({ timout: 1 } as never)],
+    ['Event.waitAsync', () => new Event().waitAsync(1, { sigal: null } as never)],
+    ['Queue.get', () => new Queue().get({ blok: false } as never)],
+    ['Connection', () => new Connection(0, { exct: true } as never)],
+    ['os.fork', () => fork({ isolat: true } as never)],
+    ['joinall', () => joinall([], { timout: 1 } as never)],
+    ['coroutine Pool.join', () => new GreenletPool().join({ timout: 1 } as never)],
+    ['withTimeout', () => withTimeout(() => 1, 1, { timeoutVal: 1 } as never)],
+  ];
+  test.each(cases)('%s', async (_what, call) => {
+    let error: unknown = null;
+    try {
+      await call();
+    } catch (err) {
+      error = err;
+    }
+    expect(error).toBeInstanceOf(TypeError);
+    expect(error).toMatchObject({ code: 'ERR_FORKFUL_UNKNOWN_OPTION' });
   });
 });
