@@ -30,7 +30,7 @@ describe.each(['fork', 'spawn'])('waits and iteration, Node-style, on the %s bac
     });
   });
 
-  test('Queue.get/put: an aborted wait takes and puts nothing', () => {
+  test('Queue.get/put, JoinableQueue.join: an aborted wait takes and puts nothing', () => {
     expect(r.queue).toMatchObject({
       get: aborted,
       put: aborted,
@@ -41,7 +41,10 @@ describe.each(['fork', 'spawn'])('waits and iteration, Node-style, on the %s bac
       // A blocking get cannot be cancelled: signal is not one of its options.
       syncSignal: unknownOption,
       afterDispose: { name: 'ValueError' },
+      join: aborted,
     });
+    // After the aborted join, a join resolves once the item is done (no error).
+    expect(r.queue.joinAfter).toEqual({});
   });
 
   test('Connection.recv/recvBytes/pollAsync: an aborted receive consumes no message', () => {

@@ -287,11 +287,13 @@ export class JoinableQueue<T = unknown> extends Queue<T> {
     }
   }
 
-  /** Resolves when every item put has been marked done. */
-  async join(): Promise<void> {
-    await this.#cond.acquireAsync();
+  /** Resolves when every item put has been marked done. `{ signal }`
+   * cancels the wait (AbortError). */
+  async join(options?: { signal?: AbortSignal | null }): Promise<void> {
+    const { signal } = checkOptions(options, ['signal'], 'JoinableQueue.join');
+    await this.#cond.acquireAsync({ signal });
     try {
-      while (this.#unfinished.getValue() !== 0) await this.#cond.waitAsync();
+      while (this.#unfinished.getValue() !== 0) await this.#cond.waitAsync(null, { signal });
     } finally {
       this.#cond.release();
     }
