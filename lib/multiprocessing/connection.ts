@@ -681,7 +681,7 @@ export class Connection<TSend = unknown, TRecv = unknown> {
 export const connectionRevivers: Revivers = {
   'forkful.Connection': (state) => {
     const s = state as { fd: number; readable: boolean; writable: boolean; exact: boolean };
-    return new Connection(s.fd, s);
+    return new Connection(s.fd, { readable: s.readable, writable: s.writable, exact: s.exact });
   },
 };
 
