@@ -183,7 +183,10 @@ export class IMapIterator<T = unknown> implements Job, AsyncIterableIterator<T> 
       if (this.pendingValues.length > 0) {
         return { done: false, value: this.pendingValues.shift() as T };
       }
-      if (this.chunksLeft === 0) return { done: true, value: undefined };
+      if (this.chunksLeft === 0) {
+        this.finish(); // lets go of the call's signal
+        return { done: true, value: undefined };
+      }
       const s = this.take();
       if (s) {
         this.chunksLeft--;
