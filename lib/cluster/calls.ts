@@ -175,7 +175,10 @@ export class ClusterIMapIterator<T = unknown> implements Call, AsyncIterableIter
       }
       if (this.finished) return { done: true, value: undefined };
       if (this.pending.length > 0) return { done: false, value: this.pending.shift() as T };
-      if (this.chunksLeft === 0) return { done: true, value: undefined };
+      if (this.chunksLeft === 0) {
+        this.finish(); // lets go of the call's signal
+        return { done: true, value: undefined };
+      }
       const s = this.take();
       if (s) {
         this.chunksLeft--;
