@@ -2,8 +2,13 @@
 // spawn backend's rules: v8 structured clone (lib/serialize), base64 in
 // BullMQ's JSON job data. forkful's shared objects (locks, Value, Queue...)
 // live on one machine, so they are refused here rather than sent by handle.
-import * as errors from '../core/errors';
 import { PayloadTooLargeError, SerializationError } from '../core/errors';
+import {
+  decodeError as decodeWire,
+  encodeError as encodeWire,
+  isPrimitive,
+  type WireError as TransferWireError,
+} from '../transfer/error-wire';
 import { deserialize, serialize } from '../transfer/serialize';
 import { encodeShareables } from '../transfer/shareable';
 import type { TargetSpec } from './target';
@@ -29,16 +34,9 @@ export interface JobData {
   l: number;
 }
 
-/** An error as it crosses back to the caller. */
-export interface WireError {
-  name: string;
-  message: string;
-  stack?: string;
-  /** Own primitive fields (code, errno, exitcode, size, limit...). */
-  props?: Record<string, string | number | boolean | null>;
-  /** host:pid of the worker it happened on. */
-  where: string;
-}
+/** An error as it crosses back to the caller: its own primitive fields
+ * (JSON carries them), and host:pid of the worker it happened on. */
+export type WireError = TransferWireError & { where: string };
 
 // Lists of numbers travel as a Float64Array (one block instead of a tag and
 // a number per element), as the local pool sends them.
@@ -93,44 +91,13 @@ export function tooLarge(what: string, size: number, limit: number): PayloadTooL
 /** A task's outcome, as the job's return value. */
 export type Outcome = [ok: true, value: string] | [ok: false, error: WireError];
 
-const SKIP = new Set(['name', 'message', 'stack']);
-
 export function encodeError(err: unknown, where: string): WireError {
-  if (!(err instanceof Error)) {
-    return { name: 'Error', message: `a non-Error value was thrown: ${String(err)}`, where };
-  }
-  const props: Record<string, string | number | boolean | null> = {};
-  for (const key of Object.keys(err)) {
-    if (SKIP.has(key)) continue;
-    const v = (err as unknown as Record<string, unknown>)[key];
-    if (v === null || ['string', 'number', 'boolean'].includes(typeof v)) {
-      props[key] = v as string | number | boolean | null;
-    }
-  }
-  return { name: err.name, message: err.message, stack: err.stack, props, where };
+  return { ...encodeWire(err, isPrimitive), where };
 }
-
-const builtins: Record<string, ErrorConstructor> = {
-  Error,
-  TypeError,
-  RangeError,
-  SyntaxError,
-  ReferenceError,
-  EvalError,
-  URIError,
-};
 
 /** The worker's error rebuilt for the caller: same class where it is a
  * standard or forkful error, same name, message, fields and stack (the
  * worker's, where it was thrown). */
 export function decodeError(wire: WireError): Error {
-  const known =
-    (errors as unknown as Record<string, ErrorConstructor>)[wire.name] ?? builtins[wire.name];
-  const err = known ? new known(wire.message) : new Error(wire.message);
-  if (err.name !== wire.name) {
-    Object.defineProperty(err, 'name', { value: wire.name, configurable: true, writable: true });
-  }
-  Object.assign(err, wire.props ?? {});
-  err.stack = `${wire.stack ?? `${wire.name}: ${wire.message}`}\n    (on cluster worker ${wire.where})`;
-  return err;
+  return decodeWire(wire, `on cluster worker ${wire.where}`);
 }

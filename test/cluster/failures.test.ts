@@ -35,6 +35,16 @@ exports.slow = (x, ms) => {
   return [x * x, ${JSON.stringify(machine)}];
 };
 exports.nap = (ms) => new Promise((r) => setTimeout(() => r(${JSON.stringify(machine)}), ms));
+// Runs until the file exists (bounded): a job that is surely still running.
+exports.until = (file, maxMs) => new Promise((resolve, reject) => {
+  const end = Date.now() + maxMs;
+  const poll = setInterval(() => {
+    if (fs.existsSync(file)) resolve(${JSON.stringify(machine)});
+    else if (Date.now() > end) reject(new Error('no ' + file + ' after ' + maxMs + ' ms'));
+    else return;
+    clearInterval(poll);
+  }, 20);
+});
 `;
 
 function machineDir(machine: string): string {
@@ -219,14 +229,16 @@ suite('cluster failure semantics', () => {
     expect(await finished).toBe('A');
     expect(await waitExit(a.proc, 20000)).toBe(0);
 
-    // Handed back: 3 s of work, 0.5 s of grace; B takes it at once, long
-    // before C's lock (30 s) would have expired and BullMQ retried it.
+    // Handed back: a job that runs until told (so it surely runs when C is
+    // stopped), 0.5 s of grace; B takes it at once, long before C's lock
+    // (30 s) would have expired and BullMQ retried it (the 20 s bound).
     const c = await startWorker(redis, name, {
       cwd: machineDir('C'),
       processes: 1,
       args: ['--grace', '0.5'],
     });
-    const handed = pool.applyAsync(nap, [3000]);
+    const go = path.join(tempDir('grace-go'), 'go');
+    const handed = pool.applyAsync({ module: './tasks.js', export: 'until' }, [go, 60000]);
     await waitFor(
       async () => (await redis.client.llen(`bull:${name}:active`)) === 1,
       10000,
@@ -234,12 +246,11 @@ suite('cluster failure semantics', () => {
     );
     const cChildren = c.children();
     await startWorker(redis, name, { cwd: machineDir('B'), processes: 1 });
-    const t0 = Date.now();
     c.proc.kill('SIGTERM');
     expect(await waitExit(c.proc, 10000)).toBe(0);
     expect(c.output()).toMatch(/handing 1 running job\(s\) back/);
+    fs.writeFileSync(go, '');
     expect(await handed.get(20)).toBe('B');
-    expect(Date.now() - t0).toBeLessThan(15000);
     await waitFor(() => cChildren.every((pid) => !alive(pid)), 10000, "C's local process to exit");
     pool.close();
     await pool.join();

@@ -2,9 +2,9 @@
 // has V8 worker threads of its own (native/child_workers.cc), so concurrent
 // TurboFan and Maglev jobs, concurrent OSR out of Maglev and WebAssembly
 // compilation run there. Without them a child ran such code 4-8x slower on
-// Node 20 (recursion) and 15-75x slower on Node 24/26. The one
-// timing assertion of the suite is a generous ratio (child > 3x parent
-// fails); everything else is asserted on what the children report.
+// Node 20 (recursion) and 15-75x slower on Node 24/26. Speed is measured by
+// the bench (figure 6), never asserted here: the tests assert what the
+// children report (their own pool ran V8's tasks, the code ran, it ended).
 import { results, runFixture, spawnBackend } from '../helpers/fixture';
 
 const forkIt = spawnBackend ? describe.skip : describe;
@@ -21,7 +21,7 @@ const WORKLOADS = ['primes', 'smallCalls', 'recursion', 'osrLoop'];
 const ROUNDS = 3;
 
 forkIt('code first run hot in a forked child', () => {
-  test('runs within 3x of the parent: primes, a small-function loop, recursion, a Maglev-OSR loop', () => {
+  test('runs on V8 worker threads of its own: primes, a small-function loop, recursion, a Maglev-OSR loop', () => {
     const run = runFixture('child-jit.js', [JSON.stringify({ rounds: ROUNDS })], {
       timeoutMs: 150000,
     });
@@ -31,22 +31,14 @@ forkIt('code first run hot in a forked child', () => {
     for (const name of WORKLOADS) {
       const rounds = Array.from({ length: ROUNDS }, (_, i) => r[`${name}.${i}`] as Round);
       for (const round of rounds) {
-        // A child stopped for taking over 10x the parent's time has no childMs.
+        // A child stopped for taking over 10x the parent's time (a child
+        // without compiler threads, 15-75x) has no childMs.
         expect({ name, childExit: round.childExit }).toEqual({ name, childExit: undefined });
         expect(round.same).toBe(true);
         // V8's background work ran on the child's own threads.
         expect(round.workers).toMatchObject({ ownPool: true });
         expect(round.workers!.tasksRun).toBeGreaterThan(0);
       }
-      // Best child against best parent: a busy moment on a shared machine
-      // does not decide the outcome; a child without compiler threads is
-      // slow in every round.
-      const child = Math.min(...rounds.map((x) => x.childMs!));
-      const parent = Math.min(...rounds.map((x) => x.parentMs));
-      expect({ name, childOverParent: child / parent < 3 }).toEqual({
-        name,
-        childOverParent: true,
-      });
     }
   }, 160000);
 
@@ -67,7 +59,6 @@ forkIt('code first run hot in a forked child', () => {
       workers: { ownPool: true },
     });
     expect(grandchild.workers!.tasksRun).toBeGreaterThan(0);
-    expect(grandchild.ms / grandchild.parentMs).toBeLessThan(3);
   }, 100000);
 
   test('a Worker started in a forked child runs and ends (Node drained a queue that never empties there)', () => {

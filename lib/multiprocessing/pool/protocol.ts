@@ -1,7 +1,12 @@
 // The messages between a Pool and its workers, and how errors cross. Every
 // message is one length-prefixed frame (native sendFrame) holding a value
-// encoded by lib/serialize.
-import * as errors from '../../core/errors';
+// encoded by lib/transfer/serialize.ts.
+import {
+  decodeError as decodeWire,
+  encodeError as encodeWire,
+  isCloneable,
+  type WireError,
+} from '../../transfer/error-wire';
 
 /** Parent -> worker. */
 export const MSG_TASK = 1; // [MSG_TASK, chunkId, fnId, mode, payload]
@@ -72,52 +77,15 @@ export function unpackValues(values: unknown[] | Float64Array): unknown[] {
   return values instanceof Float64Array ? Array.from(values) : values;
 }
 
-export interface EncodedError {
-  name: string;
-  message: string;
-  stack?: string;
-  code?: unknown;
-  pid: number;
-}
+/** A task's error as it travels to the parent, with the worker's pid. */
+export type EncodedError = WireError & { pid: number };
 
 export function encodeError(err: unknown): EncodedError {
-  if (err instanceof Error) {
-    const code = (err as { code?: unknown }).code;
-    return {
-      name: err.name,
-      message: err.message,
-      stack: err.stack,
-      code: typeof code === 'string' || typeof code === 'number' ? code : undefined,
-      pid: process.pid,
-    };
-  }
-  return {
-    name: 'Error',
-    message: `a non-Error value was thrown: ${String(err)}`,
-    pid: process.pid,
-  };
+  return { ...encodeWire(err, isCloneable), pid: process.pid };
 }
 
-const builtins: Record<string, ErrorConstructor> = {
-  Error,
-  TypeError,
-  RangeError,
-  SyntaxError,
-  ReferenceError,
-  EvalError,
-  URIError,
-};
-
 /** The worker's error rebuilt in the parent: same class where known, same
- * name, message and stack (the stack is the worker's, where it was thrown). */
+ * name, message, fields and stack (the worker's, where it was thrown). */
 export function decodeError(encoded: EncodedError): Error {
-  const known =
-    (errors as unknown as Record<string, ErrorConstructor>)[encoded.name] ?? builtins[encoded.name];
-  const err = known ? new known(encoded.message) : new Error(encoded.message);
-  if (err.name !== encoded.name) {
-    Object.defineProperty(err, 'name', { value: encoded.name, configurable: true, writable: true });
-  }
-  if (encoded.stack) err.stack = `${encoded.stack}\n    (in pool worker ${encoded.pid})`;
-  if (encoded.code !== undefined) (err as { code?: unknown }).code = encoded.code;
-  return err;
+  return decodeWire(encoded, `in pool worker ${encoded.pid}`);
 }
