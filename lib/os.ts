@@ -1,4 +1,6 @@
 // forkful/os: Python's os process functions, on the real system calls.
+import { debug } from './core/debug';
+import { checkOptions } from './core/options';
 import * as nodeOs from 'node:os';
 import { isMainThread } from 'node:worker_threads';
 import { ForkError, NotSupportedError, ValueError } from './core/errors';
@@ -54,9 +56,7 @@ export function fork(options: ForkOptions = {}): number {
   if (typeof options !== 'object' || options === null) {
     throw new TypeError('fork() takes an options object: fork({ isolate: true })');
   }
-  for (const key of Object.keys(options)) {
-    if (key !== 'isolate') throw new TypeError(`fork(): unknown option '${key}'`);
-  }
+  checkOptions(options, ['isolate'], 'fork()');
   const addon = needFork('fork');
   if (!isMainThread) {
     throw new ForkError(
@@ -68,7 +68,10 @@ export function fork(options: ForkOptions = {}): number {
   if (pid === 0) {
     prepareForkedChild();
     if (options.isolate) isolateForkedChild(false);
-  } else if (threadWarning) emitThreadWarning(threadWarning);
+  } else {
+    debug('os.fork: child %d forked', pid);
+    if (threadWarning) emitThreadWarning(threadWarning);
+  }
   return pid;
 }
 

@@ -6,6 +6,20 @@ import type { AsyncResult } from '../multiprocessing';
 export interface Call {
   chunkDone(index: number, values: unknown): void;
   chunkFailed(index: number, err: Error): void;
+  /** The call was aborted: settle with `err`, ignore what arrives later. */
+  abort(err: Error): void;
+}
+
+/** A map's progress callback (the local pool's): items done, of total. */
+export type Progress = (done: number, total: number) => void;
+
+function report(fn: () => void): void {
+  try {
+    fn();
+  } catch (err) {
+    const text = err instanceof Error ? (err.stack ?? err.message) : String(err);
+    process.emitWarning(`a Pool callback threw: ${text}`, { type: 'PoolCallbackWarning' });
+  }
 }
 
 // The AsyncResult's settle methods are marked internal in the local pool; a
@@ -28,6 +42,9 @@ export class ApplyCall implements Call {
   chunkFailed(_index: number, err: Error): void {
     settle(this.result)._reject(err);
   }
+  abort(err: Error): void {
+    settle(this.result)._reject(err);
+  }
 }
 
 /** map / starmap: every chunk's values in input order; the first failure
@@ -36,9 +53,12 @@ export class MapCall implements Call {
   private readonly parts = new Map<number, unknown[]>();
   private remaining: number;
   private failed = false;
+  private done = 0;
   constructor(
     private readonly result: AsyncResult<unknown[]>,
     chunks: number,
+    private readonly total = 0,
+    private readonly progress: Progress | null = null,
   ) {
     this.remaining = chunks;
     if (chunks === 0) settle(result)._resolve([]);
@@ -46,6 +66,11 @@ export class MapCall implements Call {
   chunkDone(index: number, values: unknown): void {
     if (this.failed) return;
     this.parts.set(index, values as unknown[]);
+    const progress = this.progress;
+    if (progress) {
+      const done = (this.done += (values as unknown[]).length);
+      report(() => progress(done, this.total));
+    }
     if (--this.remaining > 0) return;
     const starts = [...this.parts.keys()].sort((a, b) => a - b);
     const out: unknown[] = [];
@@ -56,6 +81,11 @@ export class MapCall implements Call {
   chunkFailed(_index: number, err: Error): void {
     this.remaining--;
     if (this.failed) return;
+    this.failed = true;
+    this.parts.clear();
+    settle(this.result)._reject(err);
+  }
+  abort(err: Error): void {
     this.failed = true;
     this.parts.clear();
     settle(this.result)._reject(err);
@@ -74,22 +104,61 @@ export class ClusterIMapIterator<T = unknown> implements Call, AsyncIterableIter
   private pending: unknown[] = [];
   private chunksLeft: number;
   private waiter: (() => void) | null = null;
+  private aborted: Error | null = null;
+  private finished = false;
+  private done = 0;
+  private readonly total: number;
+  /** @internal Stops the call's remaining chunks (set by the Pool). */
+  _cancel: () => void = () => {};
 
   constructor(
     private readonly ordered: boolean,
     private readonly sizes: Map<number, number>,
+    private readonly progress: Progress | null = null,
   ) {
     this.chunksLeft = sizes.size;
+    let total = 0;
+    for (const n of sizes.values()) total += n;
+    this.total = total;
   }
 
   chunkDone(index: number, values: unknown): void {
+    const progress = this.progress;
+    if (progress && !this.finished) {
+      const done = (this.done += (values as unknown[]).length);
+      report(() => progress(done, this.total));
+    }
     this.store(index, { ok: true, values: values as unknown[] });
   }
   chunkFailed(index: number, error: Error): void {
     this.store(index, { ok: false, error });
   }
+  abort(err: Error): void {
+    if (this.finished) return;
+    this.aborted = err;
+    const w = this.waiter;
+    this.waiter = null;
+    w?.();
+  }
+
+  /** `break` out of a `for await`: the call's remaining chunks stop. */
+  async return(): Promise<IteratorResult<T>> {
+    this.finish();
+    return { done: true, value: undefined };
+  }
+
+  private finish(): void {
+    if (this.finished) return;
+    this.finished = true;
+    this.aborted = null;
+    this.pending = [];
+    this.settled.clear();
+    this.arrived.length = 0;
+    this._cancel();
+  }
 
   private store(index: number, s: Settled): void {
+    if (this.finished) return;
     if (this.ordered) this.settled.set(index, s);
     else this.arrived.push(s);
     const w = this.waiter;
@@ -99,8 +168,17 @@ export class ClusterIMapIterator<T = unknown> implements Call, AsyncIterableIter
 
   async next(): Promise<IteratorResult<T>> {
     for (;;) {
+      if (this.aborted) {
+        const err = this.aborted;
+        this.finish();
+        throw err;
+      }
+      if (this.finished) return { done: true, value: undefined };
       if (this.pending.length > 0) return { done: false, value: this.pending.shift() as T };
-      if (this.chunksLeft === 0) return { done: true, value: undefined };
+      if (this.chunksLeft === 0) {
+        this.finish(); // lets go of the call's signal
+        return { done: true, value: undefined };
+      }
       const s = this.take();
       if (s) {
         this.chunksLeft--;

@@ -16,9 +16,18 @@ import {
   ValueError,
   WorkerLostError,
 } from '../core/errors';
-import { AsyncResult, type AsyncCallbacks } from '../multiprocessing';
+import { abortError, checkSignal } from '../core/abort';
+import { checkCallback, checkOptions, numberOrOptions } from '../core/options';
+import {
+  AsyncResult,
+  type ApplyOptions,
+  type AsyncCallbacks,
+  type CallOptions,
+  type MapAsyncOptions,
+  type MapOptions,
+} from '../multiprocessing';
 import { beat, CALLER_GONE, cleanCaller, removeJobs, sweepDeadCallers } from './callers';
-import { ApplyCall, ClusterIMapIterator, MapCall, type Call } from './calls';
+import { ApplyCall, ClusterIMapIterator, MapCall, type Call, type Progress } from './calls';
 import {
   checkQueueName,
   createClient,
@@ -71,8 +80,12 @@ export interface PoolStats {
   /** Chunks submitted again: Redis lost the job, or dropped it while this
    * pool's heartbeat had lapsed. */
   resubmitted: number;
-  /** Outcomes that arrived for a chunk already delivered, and were ignored. */
+  /** Outcomes that arrived for a chunk already delivered (or of an
+   * aborted call), and were ignored. */
   duplicates: number;
+  /** Chunks of aborted calls: dropped before they ran, removed from Redis
+   * while waiting there, or left to finish on their worker unheeded. */
+  cancelled: number;
   /** Reconcile passes (reading jobs when events may have been missed). */
   reconciles: number;
   /** Chunks submitted and not delivered yet. */
@@ -99,6 +112,9 @@ interface Chunk {
   submitted: boolean;
   done: boolean;
 }
+
+const MAP_OPTIONS = ['chunksize', 'signal', 'progress'] as const;
+const MAP_ASYNC_OPTIONS = [...MAP_OPTIONS, 'callback', 'errorCallback'] as const;
 
 interface Submission {
   call: Call & { init?(sizes: Map<number, number>): void };
@@ -200,7 +216,10 @@ export class Pool {
     resubmitted: 0,
     duplicates: 0,
     reconciles: 0,
+    cancelled: 0,
   };
+  /** Calls aborted through their signal: their chunks are dropped. */
+  private readonly aborted = new WeakSet<Call>();
 
   constructor(options: PoolOptions) {
     if (!options || typeof options !== 'object') {
@@ -232,94 +251,156 @@ export class Pool {
 
   // ---- public API ---------------------------------------------------------
 
-  /** Runs fn(...args) on a worker; resolves with its value. */
-  apply<R>(fn: AnyTarget<R>, args: unknown[] = []): Promise<Awaited<R>> {
-    return this.applyAsync(fn, args).get();
+  /** Runs fn(...args) on a worker; resolves with its value. `{ signal }`
+   * cancels it, as in the local pool (see cancel below). */
+  apply<R>(fn: AnyTarget<R>, args: unknown[] = [], options?: CallOptions): Promise<Awaited<R>> {
+    const o = checkOptions(options, ['signal'], 'cluster Pool.apply');
+    return this.applyAsync(fn, args, o).get();
   }
 
   applyAsync<R>(
     fn: AnyTarget<R>,
     args: unknown[] = [],
-    callbacks: AsyncCallbacks<Awaited<R>> = {},
+    options: ApplyOptions<Awaited<R>> = {},
   ): AsyncResult<Awaited<R>> {
+    const what = 'cluster Pool.applyAsync';
+    checkOptions(options, ['callback', 'errorCallback', 'signal'], what);
+    const signal = checkSignal(options.signal, what);
     this.checkRunning();
     const spec = targetSpec(fn);
     if (!Array.isArray(args)) throw new TypeError('args must be an array');
-    const result = new AsyncResult<Awaited<R>>(callbacks, getSyncPump);
-    this.enqueue({
-      call: new ApplyCall(result as AsyncResult<unknown>),
-      spec,
-      mode: 'apply',
-      items: [args.slice()],
-      chunksize: 1,
-    });
+    const result = new AsyncResult<Awaited<R>>(options, getSyncPump);
+    const call = new ApplyCall(result as AsyncResult<unknown>);
+    this.startCall(call, signal, what, () =>
+      this.enqueue({ call, spec, mode: 'apply', items: [args.slice()], chunksize: 1 }),
+    );
+    if (signal) void result.wait().then(() => this.callDone.get(call)?.());
     return result;
   }
 
-  /** fn over every item, results in input order (Python's map). */
+  /** fn over every item, results in input order (Python's map). The third
+   * argument is a chunksize or `{ chunksize, signal, progress }`. */
   map<T, R>(
     fn: ((item: T) => R) | Target,
     iterable: Iterable<T>,
-    chunksize?: number,
+    options?: number | MapOptions,
   ): Promise<Awaited<R>[]> {
-    return this.mapAsync(fn, iterable, chunksize).get();
+    const o = numberOrOptions(options, 'chunksize', MAP_OPTIONS, 'cluster Pool.map');
+    return this.mapLike(fn, iterable, o, 'map', 'cluster Pool.map').get() as Promise<Awaited<R>[]>;
   }
 
   mapAsync<T, R>(
     fn: ((item: T) => R) | Target,
     iterable: Iterable<T>,
-    chunksize?: number | null,
+    options?: number | null | MapAsyncOptions<Awaited<R>[]>,
     callbacks: AsyncCallbacks<Awaited<R>[]> = {},
   ): AsyncResult<Awaited<R>[]> {
-    return this.mapLike(
-      fn,
-      iterable,
-      chunksize,
-      callbacks as AsyncCallbacks<unknown[]>,
-      'map',
-    ) as AsyncResult<Awaited<R>[]>;
+    const o = this.asyncOptions(options, callbacks, 'cluster Pool.mapAsync');
+    return this.mapLike(fn, iterable, o, 'map', 'cluster Pool.mapAsync') as AsyncResult<
+      Awaited<R>[]
+    >;
   }
 
   /** Like map, each item being the argument list: fn(...item). */
   starmap<R>(
     fn: AnyTarget<R>,
     iterable: Iterable<unknown[]>,
-    chunksize?: number,
+    options?: number | MapOptions,
   ): Promise<Awaited<R>[]> {
-    return this.starmapAsync(fn, iterable, chunksize).get();
+    const o = numberOrOptions(options, 'chunksize', MAP_OPTIONS, 'cluster Pool.starmap');
+    return this.mapLike(fn, iterable, o, 'star', 'cluster Pool.starmap').get() as Promise<
+      Awaited<R>[]
+    >;
   }
 
   starmapAsync<R>(
     fn: AnyTarget<R>,
     iterable: Iterable<unknown[]>,
-    chunksize?: number | null,
+    options?: number | null | MapAsyncOptions<Awaited<R>[]>,
     callbacks: AsyncCallbacks<Awaited<R>[]> = {},
   ): AsyncResult<Awaited<R>[]> {
-    return this.mapLike(
-      fn,
-      iterable,
-      chunksize,
-      callbacks as AsyncCallbacks<unknown[]>,
-      'star',
-    ) as AsyncResult<Awaited<R>[]>;
+    const o = this.asyncOptions(options, callbacks, 'cluster Pool.starmapAsync');
+    return this.mapLike(fn, iterable, o, 'star', 'cluster Pool.starmapAsync') as AsyncResult<
+      Awaited<R>[]
+    >;
   }
 
-  /** An async iterator over fn(item), in input order (default chunksize 1). */
+  /** An async iterator over fn(item), in input order (default chunksize
+   * 1); `break` stops the call's remaining chunks. */
   imap<T, R>(
     fn: ((item: T) => R) | Target,
     iterable: Iterable<T>,
-    chunksize = 1,
+    options?: number | MapOptions,
   ): ClusterIMapIterator<Awaited<R>> {
-    return this.imapLike(fn, iterable, chunksize, true) as ClusterIMapIterator<Awaited<R>>;
+    const o = numberOrOptions(options, 'chunksize', MAP_OPTIONS, 'cluster Pool.imap');
+    return this.imapLike(fn, iterable, o, true, 'cluster Pool.imap') as ClusterIMapIterator<
+      Awaited<R>
+    >;
   }
 
   /** Like imap, in the order results arrive. */
   imapUnordered<T, R>(
     fn: ((item: T) => R) | Target,
     iterable: Iterable<T>,
-    chunksize = 1,
+    options?: number | MapOptions,
   ): ClusterIMapIterator<Awaited<R>> {
-    return this.imapLike(fn, iterable, chunksize, false) as ClusterIMapIterator<Awaited<R>>;
+    const what = 'cluster Pool.imapUnordered';
+    const o = numberOrOptions(options, 'chunksize', MAP_OPTIONS, what);
+    return this.imapLike(fn, iterable, o, false, what) as ClusterIMapIterator<Awaited<R>>;
+  }
+
+  private asyncOptions<R>(
+    options: number | null | undefined | MapAsyncOptions<R>,
+    callbacks: AsyncCallbacks<R>,
+    what: string,
+  ): MapAsyncOptions<unknown[]> {
+    const o = numberOrOptions(options, 'chunksize', MAP_ASYNC_OPTIONS, what);
+    checkOptions(callbacks, ['callback', 'errorCallback'], what);
+    return { ...callbacks, ...o } as MapAsyncOptions<unknown[]>;
+  }
+
+  /** Enqueues a call unless its signal already aborted. On abort its work
+   * stops (cancel) and it rejects with AbortError. */
+  private startCall(
+    call: Call,
+    signal: AbortSignal | null,
+    what: string,
+    enqueue: () => void,
+  ): void {
+    if (signal?.aborted) {
+      call.abort(abortError(signal, what));
+      return;
+    }
+    enqueue();
+    if (!signal) return;
+    const onAbort = () => {
+      this.cancel(call);
+      call.abort(abortError(signal, what));
+    };
+    signal.addEventListener('abort', onAbort, { once: true });
+    this.callDone.set(call, () => signal.removeEventListener('abort', onAbort));
+  }
+
+  private readonly callDone = new WeakMap<Call, () => void>();
+
+  /** Stops an aborted call's chunks: those not yet submitted are dropped;
+   * the open ones are delivered as nothing, so their jobs leave Redis with
+   * the next cleanup while still waiting (a job a worker already runs
+   * finishes there, and its outcome is ignored). */
+  private cancel(call: Call): void {
+    if (this.aborted.has(call)) return;
+    this.aborted.add(call);
+    this.callDone.get(call)?.();
+    const before = this.subs.length;
+    this.subs = this.subs.filter((sub) => sub.call !== call);
+    let dropped = before - this.subs.length;
+    for (const chunk of [...this.open]) {
+      if (chunk.call !== call) continue;
+      this.finish(chunk);
+      dropped++;
+    }
+    this.counters.cancelled += dropped;
+    this.afterProgress();
   }
 
   /** No more calls; the connections close once the submitted work is done. */
@@ -378,41 +459,62 @@ export class Pool {
   private mapLike(
     fn: unknown,
     iterable: Iterable<unknown>,
-    chunksize: number | null | undefined,
-    callbacks: AsyncCallbacks<unknown[]>,
+    options: MapAsyncOptions<unknown[]>,
     mode: Mode,
+    what: string,
   ): AsyncResult<unknown[]> {
+    const signal = checkSignal(options.signal, what);
+    const progress = checkCallback<Progress>(options.progress, 'progress', what);
     this.checkRunning();
     const spec = targetSpec(fn);
     const items = toArray(iterable, 'iterable');
+    const chunksize = options.chunksize;
     const size = chunksize == null ? this.chunksize : checkPositiveInt(chunksize, 'chunksize');
-    const result = new AsyncResult<unknown[]>(callbacks, getSyncPump);
+    const result = new AsyncResult<unknown[]>(options, getSyncPump);
     if (items.length === 0) {
       new MapCall(result, 0);
       return result;
     }
     let call: MapCall | null = null;
+    let abortedWith: Error | null = null;
     const holder: Call & { init(sizes: Map<number, number>): void } = {
-      init: (sizes) => (call = new MapCall(result, sizes.size)),
+      init: (sizes) => {
+        call = new MapCall(result, sizes.size, items.length, progress);
+        if (abortedWith) call.abort(abortedWith);
+      },
       chunkDone: (index, values) => call?.chunkDone(index, values),
       chunkFailed: (index, err) => call?.chunkFailed(index, err),
+      abort: (err) => {
+        abortedWith = err;
+        if (call) call.abort(err);
+        else (result as unknown as { _reject(e: Error): void })._reject(err);
+      },
     };
-    this.enqueue({ call: holder, spec, mode, items, chunksize: size });
+    this.startCall(holder, signal, what, () =>
+      this.enqueue({ call: holder, spec, mode, items, chunksize: size }),
+    );
+    if (signal) void result.wait().then(() => this.callDone.get(holder)?.());
     return result;
   }
 
   private imapLike(
     fn: unknown,
     iterable: Iterable<unknown>,
-    chunksize: number,
+    options: MapOptions,
     ordered: boolean,
+    what: string,
   ): ClusterIMapIterator {
+    const signal = checkSignal(options.signal, what);
+    const progress = checkCallback<Progress>(options.progress, 'progress', what);
     this.checkRunning();
     const spec = targetSpec(fn);
     const items = toArray(iterable, 'iterable');
-    const size = checkPositiveInt(chunksize, 'chunksize');
-    const it = new ClusterIMapIterator(ordered, chunkSizes(items.length, size));
-    if (items.length > 0) this.enqueue({ call: it, spec, mode: 'map', items, chunksize: size });
+    const size = checkPositiveInt(options.chunksize ?? 1, 'chunksize');
+    const it = new ClusterIMapIterator(ordered, chunkSizes(items.length, size), progress);
+    it._cancel = () => this.cancel(it);
+    this.startCall(it, signal, what, () => {
+      if (items.length > 0) this.enqueue({ call: it, spec, mode: 'map', items, chunksize: size });
+    });
     return it;
   }
 
@@ -456,6 +558,13 @@ export class Pool {
     const chunks: Chunk[] = [...resubmits];
     const fresh: Chunk[] = [];
     for (const sub of subs) fresh.push(...(await this.split(sub)));
+    // A call aborted while its submission was being split: drop its chunks.
+    for (let i = fresh.length - 1; i >= 0; i--) {
+      if (!this.aborted.has(fresh[i].call)) continue;
+      this.finish(fresh[i]);
+      this.counters.cancelled++;
+      fresh.splice(i, 1);
+    }
     chunks.push(...fresh);
     if (chunks.length === 0) return;
     // terminate() may have run while the chunks were being made.

@@ -1,8 +1,13 @@
 // Every error a user of forkful can meet, one class each, exported from the
 // root. Messages say what happened and what to do about it.
+import './dispose';
 
-/** Base class of every forkful error. */
+/** Base class of every forkful error. Every class has a stable `code`
+ * (`ERR_FORKFUL_...`; errno's name on OSError, Node's `ABORT_ERR` on
+ * AbortError) to test instead of the message, and `cause` where another
+ * error led to it. */
 export class ForkfulError extends Error {
+  code = 'ERR_FORKFUL';
   constructor(message?: string, options?: { cause?: unknown }) {
     super(message, options);
     this.name = new.target.name;
@@ -11,52 +16,74 @@ export class ForkfulError extends Error {
 
 /** A system call failed; `code` is errno's name (`EBADF`, `ECHILD`, ...). */
 export class OSError extends ForkfulError {
-  code = 'UNKNOWN';
+  override code = 'UNKNOWN';
   errno = 0;
   syscall = '';
 }
 
 /** An argument has the right type but a value that cannot be used. */
-export class ValueError extends ForkfulError {}
+export class ValueError extends ForkfulError {
+  override code = 'ERR_FORKFUL_VALUE';
+}
 
 /** Python's RuntimeError: an operation not valid in the object's state
  * (releasing an unheld lock, starting a process twice, ...). */
-export class RuntimeError extends ForkfulError {}
+export class RuntimeError extends ForkfulError {
+  override code = 'ERR_FORKFUL_RUNTIME';
+}
 
 /** The operating system or the running backend cannot do this. */
-export class NotSupportedError extends ForkfulError {}
+export class NotSupportedError extends ForkfulError {
+  override code = 'ERR_FORKFUL_NOT_SUPPORTED';
+}
 
 /** Python's OverflowError: a number too large for the operation (a
  * timeout above TIMEOUT_MAX). */
-export class OverflowError extends ForkfulError {}
+export class OverflowError extends ForkfulError {
+  override code = 'ERR_FORKFUL_OVERFLOW';
+}
 
 /** A wait ran out of time. */
-export class TimeoutError extends ForkfulError {}
+export class TimeoutError extends ForkfulError {
+  override code = 'ERR_FORKFUL_TIMEOUT';
+}
 
 /** A process could not be created or managed. */
-export class ProcessError extends ForkfulError {}
+export class ProcessError extends ForkfulError {
+  override code = 'ERR_FORKFUL_PROCESS';
+}
 
 /** fork() itself failed or was refused (non-main thread, V8 workers busy). */
-export class ForkError extends ProcessError {}
+export class ForkError extends ProcessError {
+  override code = 'ERR_FORKFUL_FORK';
+}
 
 /** A pool worker died (signal, crash, exit) while holding tasks. */
 export class WorkerLostError extends ProcessError {
+  override code = 'ERR_FORKFUL_WORKER_LOST';
   /** The worker's exit code: negative signal number when killed. */
   exitcode: number | null = null;
 }
 
 /** The pool is closed or terminated and takes no more work. */
-export class BrokenPoolError extends ProcessError {}
+export class BrokenPoolError extends ProcessError {
+  override code = 'ERR_FORKFUL_BROKEN_POOL';
+}
 
 /** The other end of a Connection is closed: nothing more will arrive. */
-export class EOFError extends ForkfulError {}
+export class EOFError extends ForkfulError {
+  override code = 'ERR_FORKFUL_EOF';
+}
 
 /** A value could not be serialised to cross to another process or thread. */
-export class SerializationError extends ForkfulError {}
+export class SerializationError extends ForkfulError {
+  override code = 'ERR_FORKFUL_SERIALIZATION';
+}
 
 /** An encoded value is larger than the channel it must cross allows (a
  * cluster job's arguments or result over `maxJobBytes`). */
 export class PayloadTooLargeError extends SerializationError {
+  override code = 'ERR_FORKFUL_PAYLOAD_TOO_LARGE';
   /** The encoded size, in bytes. */
   size = 0;
   /** The limit it exceeded, in bytes. */
@@ -65,20 +92,37 @@ export class PayloadTooLargeError extends SerializationError {
 
 /** The cluster's broker (Redis, through BullMQ) refused a job or failed it
  * for a reason other than the task itself. */
-export class BrokerError extends ForkfulError {}
+export class BrokerError extends ForkfulError {
+  override code = 'ERR_FORKFUL_BROKER';
+}
 
 /** Queue.get on an empty queue without waiting (or after its timeout). */
-export class Empty extends ForkfulError {}
+export class Empty extends ForkfulError {
+  override code = 'ERR_FORKFUL_EMPTY';
+}
 
 /** Queue.put on a full queue without waiting (or after its timeout). */
-export class Full extends ForkfulError {}
+export class Full extends ForkfulError {
+  override code = 'ERR_FORKFUL_FULL';
+}
 
 /** A coroutine Pool is full: add()/start() without waiting, or after
  * their timeout (gevent.pool.PoolFull, a queue.Full). */
 export class PoolFull extends Full {}
 
 /** A Barrier was aborted or reset while threads waited on it. */
-export class BrokenBarrierError extends ForkfulError {}
+export class BrokenBarrierError extends ForkfulError {
+  override code = 'ERR_FORKFUL_BROKEN_BARRIER';
+}
 
 /** Thrown into a greenlet that is killed without a custom exception. */
-export class GreenletExit extends ForkfulError {}
+export class GreenletExit extends ForkfulError {
+  override code = 'ERR_FORKFUL_GREENLET_EXIT';
+}
+
+/** A wait was cancelled through its `{ signal }` (an AbortSignal): shaped
+ * as Node's own AbortError (name 'AbortError', code 'ABORT_ERR'), with the
+ * signal's reason as `cause`. */
+export class AbortError extends ForkfulError {
+  override code = 'ABORT_ERR';
+}

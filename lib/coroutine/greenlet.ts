@@ -1,11 +1,14 @@
 // gevent's Greenlet on Node's event loop: a function started on the next
 // turn, whose result, failure, links and joins follow gevent. Switching
 // happens at every await (the loop is gevent's hub); kill is cooperative.
+import { checkOptions } from '../core/options';
 import { GreenletExit } from '../core/errors';
 import { Scope, cancellable, currentScope, startTimer, storage, toMs } from './scope';
 import { ExceptionSpec, Timeout, makeException } from './timeout';
 
 /** What spawn() runs: `this` is the greenlet (its `signal` aborts on kill). */
+
+const KILL_OPTIONS = ['exception', 'block', 'timeout'] as const;
 export type GreenletFunction<A extends unknown[], R> = (
   this: Greenlet<Awaited<R>>,
   ...args: A
@@ -196,7 +199,7 @@ export class Greenlet<T = unknown> implements PromiseLike<T> {
    * expired `timeout` (seconds) rejects with a Timeout.
    */
   async get(options: { block?: boolean; timeout?: number | null } = {}): Promise<T> {
-    const { block = true, timeout } = options;
+    const { block = true, timeout } = checkOptions(options, ['block', 'timeout'], 'Greenlet.get');
     this.observed = true;
     if (!this.ready()) {
       if (!block) throw new Timeout(0);
@@ -231,7 +234,11 @@ export class Greenlet<T = unknown> implements PromiseLike<T> {
    * `timeout` seconds) or at once with `block: false`.
    */
   kill(options: KillOptions = {}): Promise<void> {
-    const { exception = GreenletExit, block = true, timeout } = options;
+    const {
+      exception = GreenletExit,
+      block = true,
+      timeout,
+    } = checkOptions(options, KILL_OPTIONS, 'Greenlet.kill');
     const ms = toMs(timeout, 'kill timeout');
     if (this.state !== 'dead') {
       const error = makeException(exception, `${this} was killed`);

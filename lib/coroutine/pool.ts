@@ -1,4 +1,5 @@
 // gevent.pool.Pool / Group: greenlets with a bound on how many run at once.
+import { checkOptions } from '../core/options';
 import { PoolFull, ValueError } from '../core/errors';
 import { Greenlet, GreenletFunction, KillOptions, getcurrent } from './greenlet';
 import { cancellable, startTimer, toMs } from './scope';
@@ -148,6 +149,7 @@ export class Pool {
    * first exception among the greenlets the pool held when join was called.
    */
   async join(options: { timeout?: number | null; raiseError?: boolean } = {}): Promise<boolean> {
+    checkOptions(options, ['timeout', 'raiseError'], 'Pool.join');
     const ms = toMs(options.timeout, 'join timeout');
     const snapshot = options.raiseError ? [...this] : [];
     for (const greenlet of snapshot) greenlet.markObserved();
@@ -160,7 +162,11 @@ export class Pool {
 
   /** Kills every greenlet of the pool (queued ones never start); waits unless `block: false`. */
   async kill(options: KillOptions = {}): Promise<void> {
-    const { block = true, timeout } = options;
+    const { block = true, timeout } = checkOptions(
+      options,
+      ['exception', 'block', 'timeout'],
+      'Pool.kill',
+    );
     const ms = toMs(timeout, 'kill timeout');
     for (const greenlet of [...this.queued]) void greenlet.kill({ ...options, block: false });
     for (const greenlet of [...this.running]) void greenlet.kill({ ...options, block: false });
@@ -244,7 +250,7 @@ export class Pool {
   ): AsyncGenerator<[number, Awaited<R>], void, undefined> {
     if (typeof fn !== 'function')
       throw new TypeError('map/imap(fn, iterable): fn must be a function');
-    const { maxsize } = options;
+    const { maxsize } = checkOptions(options, ['maxsize'], 'Pool.imap');
     if (maxsize !== null && maxsize !== undefined && (!Number.isInteger(maxsize) || maxsize < 1)) {
       throw new ValueError(
         `maxsize must be an integer >= 1 (or null for no limit), got ${maxsize}`,

@@ -1,6 +1,7 @@
 // gevent.Timeout and gevent.with_timeout, cooperative: a Timeout that fires
 // fails the waits (sleep, join, Pool waits) of the greenlet or block it
 // guards, and aborts that block's AbortSignal.
+import { checkOptions } from '../core/options';
 import { RuntimeError, TimeoutError } from '../core/errors';
 import { Scope, currentScope, startTimer, storage, toMs } from './scope';
 
@@ -115,6 +116,7 @@ export class Timeout extends TimeoutError {
     if (this.pending) throw new RuntimeError('this Timeout is already started: cancel() it first');
     const parent = currentScope() ?? null;
     const scope = new Scope(parent?.owner ?? null, parent);
+    checkOptions(options, ['timeoutValue'], 'Timeout.run');
     const useValue = 'timeoutValue' in options;
     return new Promise<R>((resolve, reject) => {
       let settled = false;
@@ -180,6 +182,10 @@ export function withTimeout<R>(
   seconds: number | null | undefined,
   options: { timeoutValue?: unknown; exception?: ExceptionSpec } = {},
 ): Promise<R> {
-  const { exception, ...rest } = options;
+  const { exception, ...rest } = checkOptions(
+    options,
+    ['timeoutValue', 'exception'],
+    'withTimeout',
+  );
   return new Timeout(seconds, exception).run(fn, rest);
 }

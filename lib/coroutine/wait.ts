@@ -1,4 +1,5 @@
 // gevent.joinall / wait / iwait / killall over many greenlets.
+import { checkOptions } from '../core/options';
 import { ValueError } from '../core/errors';
 import { Greenlet, KillOptions } from './greenlet';
 import { cancellable, startTimer, toMs } from './scope';
@@ -47,6 +48,7 @@ export function joinall<G extends Greenlet<unknown>>(
   options: JoinallOptions = {},
 ): Promise<G[]> {
   const list = toList(greenlets, 'joinall()') as G[];
+  checkOptions(options, ['timeout', 'raiseError', 'count'], 'joinall');
   const count = toCount(options.count, list.length);
   const ms = toMs(options.timeout, 'joinall timeout');
   const raiseError = options.raiseError ?? false;
@@ -98,6 +100,7 @@ export function iwait<G extends Greenlet<unknown>>(
   options: { timeout?: number | null; count?: number | null } = {},
 ): AsyncIterableIterator<G> {
   const list = toList(greenlets, 'iwait()') as G[];
+  checkOptions(options, ['timeout', 'count'], 'iwait');
   const count = toCount(options.count, list.length);
   const ms = toMs(options.timeout, 'iwait timeout');
   const deadline = ms === null ? null : Date.now() + ms;
@@ -152,7 +155,11 @@ export async function killall(
   options: KillOptions = {},
 ): Promise<void> {
   const list = toList(greenlets, 'killall()');
-  const { block = true, timeout } = options;
+  const { block = true, timeout } = checkOptions(
+    options,
+    ['exception', 'block', 'timeout'],
+    'killall',
+  );
   for (const greenlet of list) void greenlet.kill({ ...options, block: false });
   if (block) await joinall(list, { timeout });
 }

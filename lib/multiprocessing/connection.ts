@@ -14,7 +14,9 @@
 import { constants as osConstants } from 'node:os';
 import { afterFork, Order } from '../runtime/lifecycle';
 import { transferFd } from '../transfer/fd-transfer';
-import { EOFError, OSError, ValueError } from '../core/errors';
+import { EOFError, NotSupportedError, OSError, ValueError } from '../core/errors';
+import { abortable, checkSignal, throwIfAborted, type SignalOption } from '../core/abort';
+import { checkOptions } from '../core/options';
 import { parseTimeout, timeoutMs } from '../core/timeout';
 import type { FdWatch } from '../core/addon';
 import { native, type NativeAddon } from '../core/native';
@@ -98,6 +100,10 @@ function closedError(): OSError {
   return err;
 }
 
+function signalOf(options: SignalOption | undefined, what: string): AbortSignal | null {
+  return checkSignal(checkOptions(options, ['signal'], what).signal, what);
+}
+
 /** A poll timeout in ms (FOREVER: -1). */
 function pollMs(timeout: number | null | undefined, what: string): number {
   return timeoutMs(parseTimeout(timeout, what));
@@ -111,7 +117,9 @@ export interface ConnectionOptions {
   exact?: boolean;
 }
 
-export class Connection {
+/** One end of a Pipe: sends `TSend`, receives `TRecv` (both `unknown`
+ * unless typed: `Pipe<Job, Result>()`). */
+export class Connection<TSend = unknown, TRecv = unknown> {
   #fd: number;
   readonly #readable: boolean;
   readonly #writable: boolean;
@@ -140,6 +148,7 @@ export class Connection {
   /** Wraps an fd this process owns (Pipe() is the usual way to get one). */
   constructor(fd: number, options: ConnectionOptions = {}) {
     if (!Number.isInteger(fd) || fd < 0) throw new ValueError(`invalid file descriptor: ${fd}`);
+    checkOptions(options, ['readable', 'writable', 'exact'], 'Connection');
     this.#fd = fd;
     this.#readable = options.readable ?? true;
     this.#writable = options.writable ?? true;
@@ -167,7 +176,7 @@ export class Connection {
 
   /** Sends an object: structured clone plus forkful objects by handle.
    * Blocks until the bytes are in the kernel's buffer. */
-  send(obj: unknown): void {
+  send(obj: TSend): void {
     this.#checkWritable();
     this.#checkNoAsyncSend();
     const native = addon();
@@ -182,7 +191,7 @@ export class Connection {
   /** send() that waits for room in the pipe without blocking the event
    * loop (send() blocks while the pipe is full). Sends made this way go out
    * in call order; a send() meanwhile throws rather than mix its bytes in. */
-  sendAsync(obj: unknown): Promise<void> {
+  sendAsync(obj: TSend): Promise<void> {
     try {
       this.#checkWritable();
       const n = encodeFast(obj);
@@ -226,25 +235,31 @@ export class Connection {
     addon().sendFrame(this.#fd, bytes, offset, n);
   }
 
-  /** Receives the next object; rejects with EOFError once the peer closed. */
-  recv(): Promise<unknown> {
-    return this.#next(decodeMessage);
+  /** Receives the next object; rejects with EOFError once the peer closed.
+   * `{ signal }` cancels the wait (AbortError; no message is consumed). */
+  recv(options?: SignalOption): Promise<TRecv> {
+    return this.#next(decodeMessage, undefined, options, 'Connection.recv') as Promise<TRecv>;
   }
 
   /** Blocking recv(). */
-  recvSync(): unknown {
-    return decodeMessage(this.#nextFrameSync());
+  recvSync(): TRecv {
+    return decodeMessage(this.#nextFrameSync()) as TRecv;
   }
 
   /** Receives the next message as bytes (Python's recv_bytes). A message
    * longer than maxlength is an error and the connection is then closed. */
-  recvBytes(maxlength?: number): Promise<Buffer> {
+  recvBytes(maxlength?: number, options?: SignalOption): Promise<Buffer> {
     try {
       checkMaxlength(maxlength);
     } catch (err) {
       return Promise.reject(err);
     }
-    return this.#next((frame) => this.#ownBytes(frame, maxlength)) as Promise<Buffer>;
+    return this.#next(
+      (frame) => this.#ownBytes(frame, maxlength),
+      undefined,
+      options,
+      'Connection.recvBytes',
+    ) as Promise<Buffer>;
   }
 
   recvBytesSync(maxlength?: number): Buffer {
@@ -277,13 +292,17 @@ export class Connection {
   }
 
   /** poll() without blocking the event loop: resolves true when data is
-   * ready (or the peer closed), false after `timeout` seconds. */
-  pollAsync(timeout: number | null = null): Promise<boolean> {
+   * ready (or the peer closed), false after `timeout` seconds. `{ signal }`
+   * cancels the wait (AbortError). */
+  pollAsync(timeout: number | null = null, options?: SignalOption): Promise<boolean> {
+    const signal = signalOf(options, 'Connection.pollAsync');
     this.#checkReadable();
+    throwIfAborted(signal, 'Connection.pollAsync');
     if (this.#hasBuffered() || addon().waitReadable(this.#fd, 0)) return Promise.resolve(true);
     const ms = pollMs(timeout, 'Connection.pollAsync');
     if (ms === 0) return Promise.resolve(false);
-    return new Promise<boolean>((resolve, reject) => {
+    let cancel = () => {};
+    const polled = new Promise<boolean>((resolve, reject) => {
       let timer: NodeJS.Timeout | null = null;
       const waiter: Waiter = {
         resolve: () => {
@@ -299,16 +318,40 @@ export class Connection {
       // removed) on the first readable event without consuming anything.
       this.#waiters.push(waiter);
       this.#arm();
+      cancel = () => {
+        if (timer) clearTimeout(timer);
+        this.#dropWaiter(waiter);
+      };
       if (ms > 0) {
         timer = setTimeout(() => {
-          const i = this.#waiters.indexOf(waiter);
-          if (i >= 0) this.#waiters.splice(i, 1);
-          this.#syncRef();
+          this.#dropWaiter(waiter);
           resolve(false);
         }, ms);
         if (!this.#refed) timer.unref();
       }
     });
+    return abortable(signal, 'Connection.pollAsync', polled, () => cancel());
+  }
+
+  /** `for await (const msg of conn)`: every message until the other end
+   * closes (EOF) or this end is closed; `break` leaves the connection open. */
+  async *[Symbol.asyncIterator](): AsyncGenerator<TRecv, void, undefined> {
+    for (;;) {
+      let msg: TRecv;
+      try {
+        msg = await this.recv();
+      } catch (err) {
+        if (err instanceof EOFError || this.closed) return;
+        throw err;
+      }
+      yield msg;
+    }
+  }
+
+  #dropWaiter(waiter: Waiter): void {
+    const i = this.#waiters.indexOf(waiter);
+    if (i >= 0) this.#waiters.splice(i, 1);
+    this.#syncRef();
   }
 
   /** Closes the fd. Pending recv() calls reject with OSError EBADF. */
@@ -348,6 +391,13 @@ export class Connection {
   }
 
   [Symbol.dispose](): void {
+    this.close();
+  }
+
+  /** `await using conn = ...`: waits for the async sends in flight, then
+   * closes. */
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.#sending?.catch(() => {});
     this.close();
   }
 
@@ -581,9 +631,17 @@ export class Connection {
     }
   }
 
-  #next(decode: (frame: Buffer) => unknown, into?: Buffer): Promise<unknown> {
+  #next(
+    decode: (frame: Buffer) => unknown,
+    into?: Buffer,
+    options?: SignalOption,
+    what = 'Connection.recvBytesInto',
+  ): Promise<unknown> {
+    let signal: AbortSignal | null;
     try {
+      signal = signalOf(options, what);
       this.#checkReadable();
+      throwIfAborted(signal, what);
       if (this.#waiters.length === 0) {
         const frame = this.#take(into, !this.#drained);
         if (frame) return Promise.resolve(decode(frame));
@@ -591,10 +649,15 @@ export class Connection {
     } catch (err) {
       return Promise.reject(err);
     }
-    return new Promise<unknown>((resolve, reject) => {
-      this.#waiters.push({ decode, into, resolve, reject });
+    let waiter: Waiter | null = null;
+    const received = new Promise<unknown>((resolve, reject) => {
+      waiter = { decode, into, resolve, reject };
+      this.#waiters.push(waiter);
       this.#arm();
     });
+    // A cancelled waiter leaves the queue before it took a message: the
+    // next recv() gets the message it would have had.
+    return abortable(signal, what, received, () => this.#dropWaiter(waiter!));
   }
 
   // The watch stays armed between recv() calls (re-arming costs two
@@ -674,7 +737,7 @@ export const connectionRevivers: Revivers = {
       exact: boolean;
     };
     if (s.ticket !== undefined) claimPortableTicket(s.ticket);
-    return new Connection(s.fd, s);
+    return new Connection(s.fd, { readable: s.readable, writable: s.writable, exact: s.exact });
   },
 };
 
@@ -687,13 +750,18 @@ export function nativePipe(): [number, number] {
  * Python's multiprocessing.Pipe(duplex=True): two connected Connections.
  * Duplex: both ends send and receive (a socketpair). One-way
  * (`Pipe(false)`): the first end only receives, the second only sends.
+ * Typed: `Pipe<T>()` carries T both ways; `Pipe<A, B>()` gives an end that
+ * sends A and receives B, and its peer that sends B and receives A.
  */
-export function Pipe(duplex = true): [Connection, Connection] {
+export function Pipe<A = unknown, B = A>(duplex = true): [Connection<A, B>, Connection<B, A>] {
   const native = addon();
   if (duplex) {
     const [a, b] = native.socketpair();
-    return [new Connection(a), new Connection(b)];
+    return [new Connection<A, B>(a), new Connection<B, A>(b)];
   }
   const [r, w] = native.nbPipe();
-  return [new Connection(r, { writable: false }), new Connection(w, { readable: false })];
+  return [
+    new Connection<A, B>(r, { writable: false }),
+    new Connection<B, A>(w, { readable: false }),
+  ];
 }

@@ -26,6 +26,14 @@ export {
   IMapIterator,
   type PoolOptions,
   type AsyncCallbacks,
+  type CallOptions,
+  type ApplyOptions,
+  type MapOptions,
+  type MapAsyncOptions,
+  type PoolEvents,
+  type PoolStats,
+  type TimeSummary,
+  type Progress,
 } from './pool/pool';
 export { Condition, arenaEnvironment } from '../synchronize';
 
@@ -85,3 +93,15 @@ export type Barrier = arena.Barrier;
 import { copy, synchronized } from '../synchronize';
 /** Python's multiprocessing.sharedctypes. */
 export const sharedctypes = { Value, Array, RawValue, RawArray, copy, synchronized };
+export type { SignalOption } from '../core/abort';
+export {
+  SynchronizedValue,
+  SynchronizedArray,
+  type Typecode,
+  type Scalar,
+  type ScalarOf,
+  type SyncOptions,
+  type WaitOptions,
+} from '../synchronize';
+/** `Array` under a name that does not shadow the global one. */
+export const SharedArray = Array;

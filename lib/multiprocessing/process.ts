@@ -7,7 +7,10 @@ import { EventEmitter } from 'node:events';
 import { afterFork, atExit, Order } from '../runtime/lifecycle';
 import { currentIdentity } from '../runtime/identity';
 import type { ChildHandle, StartMethod } from './start/types';
+import { abortable, checkSignal, throwIfAborted, type SignalOption } from '../core/abort';
 import { ProcessError, RuntimeError, ValueError } from '../core/errors';
+import { debug } from '../core/debug';
+import { checkOptions } from '../core/options';
 import { parseTimeout, timeoutMs } from '../core/timeout';
 import { kill as osKill, cpuCount as osCpuCount } from '../os';
 import { backendFor, getStartMethod } from './start-method';
@@ -15,10 +18,18 @@ import { backendFor, getStartMethod } from './start-method';
 const SIGTERM = 15;
 const SIGKILL = 9;
 
-export interface ProcessOptions {
+// The arguments of a target the types know nothing about (a subclass's, or
+// one typed loosely): any list, as before targets were checked.
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+type AnyArgs = any[];
+
+/** A Process's options; `A` is the target's parameter list, so `args` is
+ * checked against it: `new Process({ target: (n: number) => n, args: ['x'] })`
+ * does not compile. */
+export interface ProcessOptions<A extends unknown[] = AnyArgs> {
   /** The function the child runs (run() calls it); may be async. */
-  target?: (...args: never[]) => unknown;
-  args?: unknown[];
+  target?: (...args: A) => unknown;
+  args?: A;
   /** Default: Process-N (Process-N:M in a child). */
   name?: string;
   /** Default: whether the creating process is daemonic (false in the main process). */
@@ -51,7 +62,7 @@ function secondsToMs(timeout: number | null | undefined, what: string): number {
 type Target = (...args: unknown[]) => unknown;
 
 /** Emits 'exit' (exitcode) once the child has ended. */
-export class Process extends EventEmitter {
+export class Process<A extends unknown[] = AnyArgs> extends EventEmitter {
   #target: Target | null;
   #args: unknown[];
   #name: string;
@@ -64,13 +75,14 @@ export class Process extends EventEmitter {
   /** The start method; null: the global one at start(). */
   protected _startMethod: StartMethod | null = null;
 
-  constructor(options: ProcessOptions = {}) {
+  constructor(options: ProcessOptions<A> = {}) {
     super();
     if (typeof options !== 'object' || options === null) {
       throw new TypeError(
         'Process takes an options object: new Process({ target, args, name, daemon })',
       );
     }
+    checkOptions(options, ['target', 'args', 'name', 'daemon'], 'Process');
     if (
       options.target !== undefined &&
       options.target !== null &&
@@ -132,32 +144,40 @@ export class Process extends EventEmitter {
       parentName: currentIdentity().name,
     });
     this.#handle = handle;
+    debug('%s: started, pid %d (%s)', this.#name, handle.pid, method);
     children.add(this);
     handle.onExit((code) => this.#finish(code));
     if (this.#daemon) handle.unref();
   }
 
   /** Resolves when the child has ended, or after `timeout` seconds (then
-   * check exitcode / isAlive(), as in Python). */
-  join(timeout: number | null = null): Promise<void> {
+   * check exitcode / isAlive(), as in Python). `{ signal }` stops the wait
+   * (AbortError); the child runs on. */
+  join(timeout: number | null = null, options?: SignalOption): Promise<void> {
     const ms = secondsToMs(timeout, 'Process.join');
+    const signal = checkSignal(
+      checkOptions(options, ['signal'], 'Process.join').signal,
+      'Process.join',
+    );
     this.#checkJoinable();
+    throwIfAborted(signal, 'Process.join');
     if (this.exitcode !== null) return Promise.resolve();
-    return new Promise<void>((resolve) => {
-      let timer: NodeJS.Timeout | null = null;
-      const done = () => {
-        if (timer) clearTimeout(timer);
+    let timer: NodeJS.Timeout | null = null;
+    let done = () => {};
+    const stop = () => {
+      if (timer) clearTimeout(timer);
+      const i = this.#joiners.indexOf(done);
+      if (i >= 0) this.#joiners.splice(i, 1);
+    };
+    const waited = new Promise<void>((resolve) => {
+      done = () => {
+        stop();
         resolve();
       };
       this.#joiners.push(done);
-      if (ms >= 0) {
-        timer = setTimeout(() => {
-          const i = this.#joiners.indexOf(done);
-          if (i >= 0) this.#joiners.splice(i, 1);
-          resolve();
-        }, ms);
-      }
+      if (ms >= 0) timer = setTimeout(done, ms);
     });
+    return abortable(signal, 'Process.join', waited, stop);
   }
 
   /** Blocks until the child has ended, or for `timeout` seconds. */
@@ -221,6 +241,32 @@ export class Process extends EventEmitter {
     this.#signal(SIGKILL);
   }
 
+  /** `using p = new Process(...)`: terminates the child if it still runs,
+   * waits for it to end (blocking), and releases it. */
+  [Symbol.dispose](): void {
+    if (this.#closed) return;
+    if (this.#handle && this.exitcode === null) {
+      this.terminate();
+      this.joinSync(1);
+      if (this.exitcode === null) this.kill();
+      this.joinSync();
+    }
+    this.close();
+  }
+
+  /** `await using p = new Process(...)`: terminates the child if it still
+   * runs, awaits its end, and releases it. */
+  async [Symbol.asyncDispose](): Promise<void> {
+    if (this.#closed) return;
+    if (this.#handle && this.exitcode === null) {
+      this.terminate();
+      await this.join(1);
+      if (this.exitcode === null) this.kill();
+      await this.join();
+    }
+    this.close();
+  }
+
   /** Releases the process object; it must have ended. */
   close(): void {
     if (this.#closed) return;
@@ -263,6 +309,7 @@ export class Process extends EventEmitter {
   #finish(code: number): void {
     if (this.#exitcode !== null) return;
     this.#exitcode = code;
+    debug('%s: pid %d exited with code %d', this.#name, this.#handle?.pid, code);
     children.delete(this);
     for (const done of this.#joiners.splice(0)) done();
     this.emit('exit', code);

@@ -2,10 +2,12 @@
 // and the backend behind each. The default is 'fork' where the native addon
 // loads (Linux, macOS) and 'spawn' elsewhere (Windows);
 // FORKFUL_START_METHOD=fork|spawn overrides it.
+import { checkOptions } from '../core/options';
 import { forkBackend } from './start/fork';
 import { spawnBackend } from './start/spawn';
 import type { Backend, StartMethod } from './start/types';
 import { NotSupportedError, RuntimeError, ValueError } from '../core/errors';
+import { debug } from '../core/debug';
 import { native } from '../core/native';
 import { currentIdentity, type CurrentIdentity } from '../runtime/identity';
 
@@ -38,8 +40,18 @@ export function getAllStartMethods(): StartMethod[] {
 
 function defaultMethod(): StartMethod {
   const env = process.env.FORKFUL_START_METHOD;
-  if (env) return checkMethod(env, 'FORKFUL_START_METHOD');
-  return getAllStartMethods()[0];
+  if (env) {
+    const method = checkMethod(env, 'FORKFUL_START_METHOD');
+    debug('start method: %s (FORKFUL_START_METHOD)', method);
+    return method;
+  }
+  const method = getAllStartMethods()[0];
+  debug(
+    'start method: %s (%s)',
+    method,
+    method === 'fork' ? 'the native addon loaded' : native ? 'no fork() here' : 'no native addon',
+  );
+  return method;
 }
 
 /** The start method in use (fixing the default on first call, as Python). */
@@ -57,6 +69,7 @@ export function setStartMethod(
   method: StartMethod | null,
   options: { force?: boolean } = {},
 ): void {
+  checkOptions(options, ['force'], 'setStartMethod');
   ownChoice();
   if (chosen !== null && !options.force) {
     throw new RuntimeError(
@@ -68,6 +81,7 @@ export function setStartMethod(
     return;
   }
   chosen = checkMethod(method, 'setStartMethod');
+  debug('start method: %s (setStartMethod)', chosen);
 }
 
 /** The backend that starts children with `method`. */

@@ -4,9 +4,11 @@
 // The action runs in the participant that arrives last, from that
 // participant's copy of the Barrier (forks copy it; a Barrier revived in a
 // Thread or spawned child has none unless given one: see docs).
+import { checkOptions } from '../core/options';
 import { BrokenBarrierError, ValueError } from '../core/errors';
 import { kShare, type Revivers, type ShareState } from '../transfer/shareable';
-import { deadlineOf, remaining, waitTimeout } from './args';
+import { throwIfAborted } from '../core/abort';
+import { deadlineOf, remaining, waitSignal, waitTimeout, type WaitOptions } from './args';
 import { arenaBuffer, arenaNative, Block, Kind, words, type BlockState } from './arena';
 import { CondWords } from './condition';
 import { Revive, wordAcquire, wordAcquireAsync, wordRelease } from './lock';
@@ -48,7 +50,9 @@ export class Barrier {
   ) {
     arenaNative('Barrier');
     let opts: BarrierOptions =
-      typeof action === 'object' && action !== null ? action : { action: action ?? null, timeout };
+      typeof action === 'object' && action !== null
+        ? checkOptions(action, ['action', 'timeout'], 'Barrier')
+        : { action: action ?? null, timeout };
     if (parties instanceof Revive) {
       this._block = Block.revive('Barrier', Kind.Barrier, parties.state, this);
       opts = { action: null };
@@ -109,6 +113,7 @@ export class Barrier {
   private lockStep(): Wait {
     return {
       sync: () => wordAcquire(this._i + LOCK, -1, 'Barrier'),
+      // The internal lock is held only for a few instructions: not cancelled.
       async: () => wordAcquireAsync(this._i + LOCK, -1, 'Barrier'),
     };
   }
@@ -126,11 +131,11 @@ export class Barrier {
           this.lock();
         }
       },
-      async: async () => {
+      async: async (signal) => {
         const ticket = this.cond.enter();
         this.unlock();
         try {
-          return await this.cond.sleepAsync(ticket, timeout);
+          return await this.cond.sleepAsync(ticket, timeout, signal, 'Barrier.waitAsync');
         } finally {
           await wordAcquireAsync(this._i + LOCK, -1, 'Barrier');
         }
@@ -185,7 +190,14 @@ export class Barrier {
               this.breakLocked();
               throw new BrokenBarrierError('the Barrier timed out and is now broken');
             }
-            yield this.condStep(left);
+            try {
+              yield this.condStep(left);
+            } catch (err) {
+              // Python breaks the barrier when a wait is interrupted (an
+              // AbortError here): the other parties must not wait forever.
+              this.breakLocked();
+              throw err;
+            }
           }
           if (this.state < 0) throw new BrokenBarrierError('the Barrier was aborted or reset');
         }
@@ -206,10 +218,14 @@ export class Barrier {
     return runSync(this.waitSteps(this.timeoutFor(timeout, 'Barrier.wait')));
   }
 
-  /** wait() without blocking the event loop. */
-  waitAsync(timeout?: number | null): Promise<number> {
+  /** wait() without blocking the event loop. `{ signal }` cancels it: the
+   * barrier is then broken (as in Python when a wait is interrupted) and
+   * the call rejects with AbortError. */
+  waitAsync(timeout?: number | null, options?: WaitOptions): Promise<number> {
     try {
-      return runAsync(this.waitSteps(this.timeoutFor(timeout, 'Barrier.waitAsync')));
+      const signal = waitSignal(options, 'Barrier.waitAsync');
+      throwIfAborted(signal, 'Barrier.waitAsync');
+      return runAsync(this.waitSteps(this.timeoutFor(timeout, 'Barrier.waitAsync')), signal);
     } catch (err) {
       return Promise.reject(err);
     }

@@ -5,7 +5,8 @@
 import { Acquirable } from './acquirable';
 import { RuntimeError, ValueError } from '../core/errors';
 import { kShare, type Revivers, type ShareState } from '../transfer/shareable';
-import { deadlineOf, remaining, waitTimeout } from './args';
+import { slicedWait, throwIfAborted } from '../core/abort';
+import { deadlineOf, remaining, waitSignal, waitTimeout, type WaitOptions } from './args';
 import { arenaNative, Block, nat, Kind, words, type BlockState } from './arena';
 import { Lock, RLock, Revive, type ConditionLock } from './lock';
 import { runAsync, runSync, type Steps } from './steps';
@@ -29,10 +30,25 @@ export class CondWords {
     return r !== 0;
   }
 
-  async sleepAsync(ticket: number, timeout: number): Promise<boolean> {
-    const r = await nat().syncFutexWaitAsync(this.i * 4, ticket, timeout);
-    Atomics.sub(words(), this.i + 1, 1);
-    return r !== 0;
+  /** sleep() on the event loop; a signal cancels it (AbortError). */
+  async sleepAsync(
+    ticket: number,
+    timeout: number,
+    signal: AbortSignal | null = null,
+    what = 'Condition.waitAsync',
+  ): Promise<boolean> {
+    try {
+      const r = await slicedWait(
+        signal,
+        what,
+        timeout,
+        (t) => nat().syncFutexWaitAsync(this.i * 4, ticket, t),
+        () => {},
+      );
+      return r !== 0;
+    } finally {
+      Atomics.sub(words(), this.i + 1, 1);
+    }
   }
 
   notify(n: number): void {
@@ -105,13 +121,17 @@ export class Condition extends Acquirable {
     }
   }
 
-  async waitAsync(timeout?: number | null): Promise<boolean> {
+  /** wait() on the event loop. `{ signal }` cancels it: the lock is taken
+   * back, then the call rejects with AbortError (as a timeout returns). */
+  async waitAsync(timeout?: number | null, options?: WaitOptions): Promise<boolean> {
     const t = waitTimeout(timeout, 'Condition.waitAsync');
+    const signal = waitSignal(options, 'Condition.waitAsync');
     this.owned('wait');
+    throwIfAborted(signal, 'Condition.waitAsync');
     const ticket = this._cw.enter();
     const saved = this.lock._releaseSave();
     try {
-      return await this._cw.sleepAsync(ticket, t);
+      return await this._cw.sleepAsync(ticket, t, signal);
     } finally {
       await this.lock._acquireRestoreAsync(saved);
     }
@@ -122,8 +142,14 @@ export class Condition extends Acquirable {
     return runSync(this.#waitForSteps(predicate, waitTimeout(timeout, 'Condition.waitFor')));
   }
 
-  async waitForAsync<T>(predicate: () => T, timeout?: number | null): Promise<T> {
-    return runAsync(this.#waitForSteps(predicate, waitTimeout(timeout, 'Condition.waitForAsync')));
+  async waitForAsync<T>(
+    predicate: () => T,
+    timeout?: number | null,
+    options?: WaitOptions,
+  ): Promise<T> {
+    const t = waitTimeout(timeout, 'Condition.waitForAsync');
+    const signal = waitSignal(options, 'Condition.waitForAsync');
+    return runAsync(this.#waitForSteps(predicate, t), signal);
   }
 
   *#waitForSteps<T>(predicate: () => T, timeout: number): Steps<T> {
@@ -133,7 +159,10 @@ export class Condition extends Acquirable {
       const left = remaining(deadline);
       if (left === 0) break;
       const t = left < 0 ? null : left;
-      yield { sync: () => this.wait(t), async: () => this.waitAsync(t) };
+      yield {
+        sync: () => this.wait(t),
+        async: (signal) => this.waitAsync(t, { signal }),
+      };
       result = predicate();
     }
     return result;

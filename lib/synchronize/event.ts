@@ -5,7 +5,8 @@
 // woken by a set() returns true even if clear() came first (Python's
 // Event.wait, which a notify ends), since the count moved.
 import { kShare, type Revivers, type ShareState } from '../transfer/shareable';
-import { deadlineOf, remaining, waitTimeout } from './args';
+import { slicedWait, throwIfAborted } from '../core/abort';
+import { deadlineOf, remaining, waitSignal, waitTimeout, type WaitOptions } from './args';
 import { arenaNative, Block, nat, Kind, words, type BlockState } from './arena';
 import { Revive } from './lock';
 import { runAsync, runSync, type Steps } from './steps';
@@ -53,10 +54,13 @@ export class Event {
     return this.isSet() || runSync(this.#waitSteps(t));
   }
 
-  /** wait() without blocking the event loop. */
-  async waitAsync(timeout?: number | null): Promise<boolean> {
+  /** wait() without blocking the event loop; `{ signal }` cancels it
+   * (AbortError). */
+  async waitAsync(timeout?: number | null, options?: WaitOptions): Promise<boolean> {
     const t = waitTimeout(timeout, 'Event.waitAsync');
-    return this.isSet() || runAsync(this.#waitSteps(t));
+    const signal = waitSignal(options, 'Event.waitAsync');
+    throwIfAborted(signal, 'Event.waitAsync');
+    return this.isSet() || runAsync(this.#waitSteps(t), signal);
   }
 
   /** The wait: counted as a sleeper, sleep on the state word until a set()
@@ -76,7 +80,14 @@ export class Event {
         if (left === 0) return false;
         yield {
           sync: () => nat().syncFutexWait(offset, state, left) !== 0,
-          async: async () => (await nat().syncFutexWaitAsync(offset, state, left)) !== 0,
+          async: async (signal) =>
+            (await slicedWait(
+              signal,
+              'Event.waitAsync',
+              left,
+              (t) => nat().syncFutexWaitAsync(offset, state, t),
+              () => {},
+            )) !== 0,
         };
       }
       return true;

@@ -1,7 +1,7 @@
 // Shared synchronisation and memory, one implementation for forkful/threading
 // and forkful/multiprocessing: objects live in a MAP_SHARED arena and pass to
 // threads and processes by handle.
-export type { AcquireOptions } from './args';
+export type { AcquireOptions, WaitOptions } from './args';
 export { Lock, RLock, type ConditionLock } from './lock';
 export { Semaphore, BoundedSemaphore } from './semaphore';
 export { Condition } from './condition';
@@ -10,6 +10,7 @@ export { Barrier, type BarrierOptions } from './barrier';
 export {
   Value,
   Array,
+  SharedArray,
   RawValue,
   RawArray,
   SynchronizedValue,
@@ -18,6 +19,9 @@ export {
   synchronized,
   type Typecode,
   type Scalar,
+  type ScalarOf,
+  type InitOf,
+  type BigTypecode,
   type SyncOptions,
 } from './sharedctypes';
 export { arenaEnvironment, arenaInfo, ARENA_ENV } from './arena';

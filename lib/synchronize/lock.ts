@@ -5,7 +5,8 @@
 import { RuntimeError } from '../core/errors';
 import { Acquirable } from './acquirable';
 import { kShare, type Revivers, type ShareState } from '../transfer/shareable';
-import { acquireTimeout, type AcquireOptions } from './args';
+import { slicedWait, throwIfAborted } from '../core/abort';
+import { acquireSignal, acquireTimeout, type AcquireOptions } from './args';
 import { arenaNative, Block, nat, Kind, self, words, type BlockState } from './arena';
 
 /** The "someone may sleep on this word" bit of a lock word. */
@@ -32,11 +33,25 @@ export function wordAcquireSlow(i: number, timeout: number, what: string): boole
   return r !== 0;
 }
 
-export async function wordAcquireAsync(i: number, timeout: number, what: string): Promise<boolean> {
+/** Async acquire of the lock word at `i`; with a signal, cancellable (a
+ * lock taken just after the abort is given back). */
+export async function wordAcquireAsync(
+  i: number,
+  timeout: number,
+  what: string,
+  signal: AbortSignal | null = null,
+): Promise<boolean> {
+  throwIfAborted(signal, `${what}.acquireAsync`);
   const w = words();
   if (Atomics.compareExchange(w, i, 0, self.tid) === 0) return true;
   if (timeout === 0) return false;
-  const r: number = await nat().syncLockAcquireAsync(i * 4, timeout, self.tid);
+  const r = await slicedWait(
+    signal,
+    `${what}.acquireAsync`,
+    timeout,
+    (t) => nat().syncLockAcquireAsync(i * 4, t, self.tid),
+    () => wordRelease(i),
+  );
   if (r === 2) reportRecovered(what);
   return r !== 0;
 }
@@ -104,7 +119,7 @@ export class Lock extends Acquirable implements ConditionLock {
   /** acquire() that waits without blocking the event loop. */
   acquireAsync(options?: AcquireOptions): Promise<boolean> {
     const t = acquireTimeout(options, undefined, 'Lock.acquireAsync');
-    return wordAcquireAsync(this._i, t, 'Lock');
+    return wordAcquireAsync(this._i, t, 'Lock', acquireSignal(options, 'Lock.acquireAsync'));
   }
 
   /** Releases the lock; RuntimeError when it is not locked. */
@@ -184,11 +199,12 @@ export class RLock extends Acquirable implements ConditionLock {
 
   async acquireAsync(options?: AcquireOptions): Promise<boolean> {
     const t = acquireTimeout(options, undefined, 'RLock.acquireAsync');
+    const signal = acquireSignal(options, 'RLock.acquireAsync');
     if (wordOwnedByMe(this._i)) {
       this._w[this._i + 1]++;
       return true;
     }
-    if (!(await wordAcquireAsync(this._i, t, 'RLock'))) return false;
+    if (!(await wordAcquireAsync(this._i, t, 'RLock', signal))) return false;
     this._w[this._i + 1] = 1;
     return true;
   }

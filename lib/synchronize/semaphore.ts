@@ -5,7 +5,8 @@
 import { Acquirable } from './acquirable';
 import { ValueError } from '../core/errors';
 import { kShare, type Revivers, type ShareState } from '../transfer/shareable';
-import { acquireTimeout, type AcquireOptions } from './args';
+import { slicedWait, throwIfAborted } from '../core/abort';
+import { acquireSignal, acquireTimeout, type AcquireOptions } from './args';
 import { arenaNative, Block, nat, Kind, words, type BlockState } from './arena';
 import { Revive } from './lock';
 
@@ -68,9 +69,18 @@ export class Semaphore extends Acquirable {
   /** acquire() that waits without blocking the event loop. */
   async acquireAsync(options?: AcquireOptions): Promise<boolean> {
     const t = acquireTimeout(options, undefined, 'Semaphore.acquireAsync');
+    const signal = acquireSignal(options, 'Semaphore.acquireAsync');
+    throwIfAborted(signal, 'Semaphore.acquireAsync');
     if (this.acquire(false)) return true;
     if (t === 0) return false;
-    return (await nat().syncSemAcquireAsync(this._i * 4, t)) !== 0;
+    const r = await slicedWait(
+      signal,
+      'Semaphore.acquireAsync',
+      t,
+      (slice) => nat().syncSemAcquireAsync(this._i * 4, slice),
+      () => this.release(),
+    );
+    return r !== 0;
   }
 
   /** Gives back n units (default 1), waking up to n sleepers. */

@@ -11,6 +11,7 @@
 // it (at full speed), and only a key found nowhere, such as '3', reaches its
 // traps, which turn an integer key into get/set (a Synchronized one takes its
 // lock). `view`, the typed array itself, is the fast path.
+import { checkOptions } from '../core/options';
 import { ValueError } from '../core/errors';
 import { kShare, type Revivers, type ShareState } from '../transfer/shareable';
 import { arenaBuffer, arenaNative, Block, Kind, type BlockState } from './arena';
@@ -52,6 +53,26 @@ const TYPECODES: Record<string, TypedArrayClass> = {
 export type Typecode = 'b' | 'B' | 'h' | 'H' | 'i' | 'I' | 'l' | 'L' | 'q' | 'Q' | 'f' | 'd' | 'c';
 /** An item: a number, a bigint (8-byte typecodes) or a 1-byte Buffer ('c'). */
 export type Scalar = number | bigint | Buffer;
+/** The typecodes of 64-bit integers, read as bigint. */
+export type BigTypecode = 'l' | 'L' | 'q' | 'Q';
+/** What an item of typecode C reads as: bigint for 64-bit integers, a
+ * 1-byte Buffer for 'c', else number. */
+export type ScalarOf<C extends Typecode> = [C] extends [never]
+  ? Scalar
+  : C extends BigTypecode
+    ? bigint
+    : C extends 'c'
+      ? Buffer
+      : number;
+/** What an item of typecode C may be set to (an integer number also fits a
+ * 64-bit one, and a byte value a 'c' one). */
+export type InitOf<C extends Typecode> = [C] extends [never]
+  ? Scalar
+  : C extends BigTypecode
+    ? bigint | number
+    : C extends 'c'
+      ? Buffer | number
+      : number;
 
 /** @internal The typed array class of a typecode (ValueError for another). */
 export function typeOf(typecode: unknown, what: string): TypedArrayClass {
@@ -123,16 +144,17 @@ class RawBuffer {
 }
 
 /** Python's RawValue(typecode, init): a shared scalar without a lock. */
-export class RawValue extends RawBuffer {
-  constructor(typecode: Typecode, init: Scalar = 0, revive?: BlockState) {
+export class RawValue<C extends Typecode = Typecode> extends RawBuffer {
+  declare readonly typecode: C;
+  constructor(typecode: C, init: InitOf<C> = 0 as InitOf<C>, revive?: BlockState) {
     super(typecode, 1, 'RawValue', revive);
     if (!revive) this.view[0] = coerce(typecode, init, 'RawValue') as never;
   }
 
-  get value(): Scalar {
-    return item(this.typecode, this.view[0]);
+  get value(): ScalarOf<C> {
+    return item(this.typecode, this.view[0]) as ScalarOf<C>;
   }
-  set value(v: Scalar) {
+  set value(v: InitOf<C>) {
     this.view[0] = coerce(this.typecode, v, 'RawValue') as never;
   }
 
@@ -143,10 +165,10 @@ export class RawValue extends RawBuffer {
 
 /** Python's RawArray(typecode, sizeOrInit): shared items without a lock;
  * arr[i] reads and writes them. */
-export class RawArray extends RawBuffer {
-  [index: number]: Scalar;
-
-  constructor(typecode: Typecode, sizeOrInit: number | ArrayLike<Scalar>, revive?: RawState) {
+export class RawArray<C extends Typecode = Typecode> extends RawBuffer {
+  [index: number]: ScalarOf<C>;
+  declare readonly typecode: C;
+  constructor(typecode: C, sizeOrInit: number | ArrayLike<InitOf<C>>, revive?: RawState) {
     let length: number;
     if (revive) {
       length = revive.length;
@@ -171,22 +193,22 @@ export class RawArray extends RawBuffer {
   get length(): number {
     return this.view.length;
   }
-  get(index: number): Scalar {
-    return item(this.typecode, this.view[this.check(index)]);
+  get(index: number): ScalarOf<C> {
+    return item(this.typecode, this.view[this.check(index)]) as ScalarOf<C>;
   }
-  set(index: number, v: Scalar): void {
+  set(index: number, v: InitOf<C>): void {
     this.view[this.check(index)] = coerce(this.typecode, v, 'Array') as never;
   }
-  toArray(): Scalar[] {
+  toArray(): ScalarOf<C>[] {
     return this.slice();
   }
   /** Python's arr[start:end]: a plain array of the items (negative bounds
    * count from the end, as Array.prototype.slice). */
-  slice(start?: number, end?: number): Scalar[] {
+  slice(start?: number, end?: number): ScalarOf<C>[] {
     const items = Array.from(this.view.subarray(start, end) as ArrayLike<number | bigint>);
-    return this.typecode === 'c' ? items.map((b) => item('c', b)) : items;
+    return (this.typecode === 'c' ? items.map((b) => item('c', b)) : items) as ScalarOf<C>[];
   }
-  [Symbol.iterator](): Iterator<Scalar> {
+  [Symbol.iterator](): Iterator<ScalarOf<C>> {
     return this.toArray()[Symbol.iterator]();
   }
   /** A 'c' array's bytes up to the first NUL (Python's .value). */
@@ -248,7 +270,7 @@ export interface SyncOptions {
 }
 
 function lockOf(opt: SyncOptions | undefined): Lock | RLock | null {
-  const lock = opt?.lock ?? true;
+  const lock = checkOptions(opt, ['lock'], 'Value/Array').lock ?? true;
   if (lock === true) return new RLock();
   if (lock === false) return null;
   if (lock instanceof Lock || lock instanceof RLock) return lock;
@@ -282,11 +304,11 @@ abstract class Synchronized<Raw extends RawValue | RawArray> {
 
 /** A RawValue with a lock: reads and writes of `.value` take the lock (but
  * `v.value += 1` is two steps: hold getLock() around it, as in Python). */
-export class SynchronizedValue extends Synchronized<RawValue> {
-  constructor(obj: RawValue, lock: Lock | RLock) {
+export class SynchronizedValue<C extends Typecode = Typecode> extends Synchronized<RawValue<C>> {
+  constructor(obj: RawValue<C>, lock: Lock | RLock) {
     super(obj, lock, 'forkful.Value');
   }
-  get value(): Scalar {
+  get value(): ScalarOf<C> {
     this.lock.acquire();
     try {
       return this.obj.value;
@@ -294,7 +316,7 @@ export class SynchronizedValue extends Synchronized<RawValue> {
       this.lock.release();
     }
   }
-  set value(v: Scalar) {
+  set value(v: InitOf<C>) {
     this.lock.acquire();
     try {
       this.obj.value = v;
@@ -302,42 +324,42 @@ export class SynchronizedValue extends Synchronized<RawValue> {
       this.lock.release();
     }
   }
-  get typecode(): Typecode {
+  get typecode(): C {
     return this.obj.typecode;
   }
 }
 
 /** A RawArray with a lock: arr[i], get/set, slice and iteration take the
  * lock. */
-export class SynchronizedArray extends Synchronized<RawArray> {
-  [index: number]: Scalar;
+export class SynchronizedArray<C extends Typecode = Typecode> extends Synchronized<RawArray<C>> {
+  [index: number]: ScalarOf<C>;
 
-  constructor(obj: RawArray, lock: Lock | RLock) {
+  constructor(obj: RawArray<C>, lock: Lock | RLock) {
     super(obj, lock, 'forkful.Array');
   }
   get length(): number {
     return this.obj.length;
   }
-  get typecode(): Typecode {
+  get typecode(): C {
     return this.obj.typecode;
   }
   /** The unlocked typed-array view (hold getLock() while using it). */
   get view(): TypedArray {
     return this.obj.view;
   }
-  get(index: number): Scalar {
+  get(index: number): ScalarOf<C> {
     return this.lock.withLock(() => this.obj.get(index));
   }
-  set(index: number, v: Scalar): void {
+  set(index: number, v: InitOf<C>): void {
     this.lock.withLock(() => this.obj.set(index, v));
   }
-  toArray(): Scalar[] {
+  toArray(): ScalarOf<C>[] {
     return this.lock.withLock(() => this.obj.toArray());
   }
-  slice(start?: number, end?: number): Scalar[] {
+  slice(start?: number, end?: number): ScalarOf<C>[] {
     return this.lock.withLock(() => this.obj.slice(start, end));
   }
-  [Symbol.iterator](): Iterator<Scalar> {
+  [Symbol.iterator](): Iterator<ScalarOf<C>> {
     return this.toArray()[Symbol.iterator]();
   }
   /** A 'c' array's bytes up to the first NUL, under the lock. */
@@ -415,44 +437,50 @@ export function synchronized(
   throw new TypeError('sharedctypes.synchronized takes a RawValue or a RawArray');
 }
 
-/** Python's Value(typecode, init=0, { lock }). */
-export function Value(
-  typecode: Typecode,
-  init: Scalar | undefined,
+/** Python's Value(typecode, init=0, { lock }); typed by typecode:
+ * `Value('d').value` is a number, `Value('q').value` a bigint. */
+export function Value<C extends Typecode>(
+  typecode: C,
+  init: InitOf<C> | undefined,
   options: { lock: false },
-): RawValue;
-export function Value(typecode: Typecode, init?: Scalar, options?: SyncOptions): SynchronizedValue;
-export function Value(
-  typecode: Typecode,
-  init: Scalar = 0,
+): RawValue<C>;
+export function Value<C extends Typecode>(
+  typecode: C,
+  init?: InitOf<C>,
   options?: SyncOptions,
-): SynchronizedValue | RawValue {
-  const obj = new RawValue(typecode, init);
+): SynchronizedValue<C>;
+export function Value<C extends Typecode>(
+  typecode: C,
+  init: InitOf<C> = 0 as InitOf<C>,
+  options?: SyncOptions,
+): SynchronizedValue<C> | RawValue<C> {
+  const obj = new RawValue<C>(typecode, init);
   const lock = lockOf(options);
   return lock ? new SynchronizedValue(obj, lock) : obj;
 }
 
-/** Python's Array(typecode, sizeOrInit, { lock }). */
-function SharedArray(
-  typecode: Typecode,
-  sizeOrInit: number | ArrayLike<Scalar>,
+/** Python's Array(typecode, sizeOrInit, { lock }), typed by typecode. Also
+ * exported as SharedArray, so importing it need not shadow the global Array. */
+function SharedArray<C extends Typecode>(
+  typecode: C,
+  sizeOrInit: number | ArrayLike<InitOf<C>>,
   options: { lock: false },
-): RawArray;
-function SharedArray(
-  typecode: Typecode,
-  sizeOrInit: number | ArrayLike<Scalar>,
+): RawArray<C>;
+function SharedArray<C extends Typecode>(
+  typecode: C,
+  sizeOrInit: number | ArrayLike<InitOf<C>>,
   options?: SyncOptions,
-): SynchronizedArray;
-function SharedArray(
-  typecode: Typecode,
-  sizeOrInit: number | ArrayLike<Scalar>,
+): SynchronizedArray<C>;
+function SharedArray<C extends Typecode>(
+  typecode: C,
+  sizeOrInit: number | ArrayLike<InitOf<C>>,
   options?: SyncOptions,
-): SynchronizedArray | RawArray {
-  const obj = new RawArray(typecode, sizeOrInit);
+): SynchronizedArray<C> | RawArray<C> {
+  const obj = new RawArray<C>(typecode, sizeOrInit);
   const lock = lockOf(options);
   return lock ? new SynchronizedArray(obj, lock) : obj;
 }
-export { SharedArray as Array };
+export { SharedArray as Array, SharedArray };
 
 /** How this module's kinds are revived (installed by lib/shareables.ts). */
 export const sharedctypesRevivers: Revivers = {

@@ -20,6 +20,8 @@ import {
   workerData,
 } from 'node:worker_threads';
 import { NotSupportedError, RuntimeError, SerializationError, ValueError } from '../core/errors';
+import { abortable, checkSignal, throwIfAborted, type SignalOption } from '../core/abort';
+import { checkOptions } from '../core/options';
 import { FOREVER, parseTimeout } from '../core/timeout';
 import { native } from '../core/native';
 import { afterExitEmitted } from '../core/node-internals';
@@ -249,6 +251,7 @@ export class Thread {
         'Thread takes an options object: new Thread({ target, args, name, daemon })',
       );
     }
+    checkOptions(options, ['target', 'args', 'name', 'daemon'], 'Thread');
     const { target, args = [], name, daemon } = options;
     if (!Array.isArray(args)) throw new TypeError('Thread args must be an array');
     this._role = 'own';
@@ -444,23 +447,39 @@ export class Thread {
   }
 
   /** Waits until the thread ends, or `timeout` seconds pass (then check
-   * isAlive()). Resolves also when the target raised. */
-  async join(timeout?: number | null): Promise<void> {
+   * isAlive()). Resolves also when the target raised. `{ signal }` stops
+   * the wait (AbortError); the thread runs on. */
+  async join(timeout?: number | null, options?: SignalOption): Promise<void> {
     this._checkJoinable();
     const ms = joinMs(timeout, 'Thread.join');
+    const signal = checkSignal(
+      checkOptions(options, ['signal'], 'Thread.join').signal,
+      'Thread.join',
+    );
+    throwIfAborted(signal, 'Thread.join');
     if (this._ended) return;
     this._holdLoop(1);
+    let timer: NodeJS.Timeout | undefined;
     try {
-      if (ms === Infinity) return await this._exited!;
-      let timer: NodeJS.Timeout | undefined;
-      await Promise.race([
-        this._exited!,
-        new Promise<void>((resolve) => (timer = setTimeout(resolve, ms))),
-      ]);
-      clearTimeout(timer);
+      const waits: Array<Promise<void>> = [this._exited!];
+      if (ms !== Infinity)
+        waits.push(new Promise<void>((resolve) => (timer = setTimeout(resolve, ms))));
+      await abortable(signal, 'Thread.join', Promise.race(waits), () => clearTimeout(timer));
     } finally {
+      clearTimeout(timer);
       this._holdLoop(-1);
     }
+  }
+
+  /** `using t = new Thread(...)` (started): waits for it to end, blocking.
+   * A thread cannot be stopped from outside (as in Python). */
+  [Symbol.dispose](): void {
+    if (this._role === 'own' && this._started && !this._ended) this.joinSync();
+  }
+
+  /** `await using t = new Thread(...)` (started): awaits its end. */
+  async [Symbol.asyncDispose](): Promise<void> {
+    if (this._role === 'own' && this._started && !this._ended) await this.join();
   }
 
   /** A daemon thread's Worker is unref'd, so a pending Promise alone would

@@ -180,7 +180,7 @@ describe('_TestProcess', () => {
 
   test('_TestProcess.test_process', async () => {
     const q = new Queue(1);
-    const args = [q, 1, 2];
+    const args: [mp.Queue, number, number] = [q, 1, 2];
     const kwargs = { hello: 23, bye: 2.54 };
     const name = 'SomeProcess';
     // kwargs: JavaScript has none; they travel as one more argument.
@@ -238,7 +238,7 @@ describe('_TestProcess', () => {
 
   async function killProcess(
     meth: (p: mp.Process) => void,
-    target: (...args: never[]) => unknown = sleepSome,
+    target: (seconds: number) => unknown = sleepSome,
   ): Promise<number | null> {
     const p = new Process({ target, args: [100] });
     p.daemon = true;

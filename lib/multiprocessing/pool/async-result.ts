@@ -1,6 +1,8 @@
 // AsyncResult: the handle applyAsync/mapAsync/starmapAsync return, shaped
 // like Python's multiprocessing.pool.AsyncResult. Timeouts are in seconds.
+import { abortable, checkSignal, throwIfAborted, type SignalOption } from '../../core/abort';
 import { TimeoutError, ValueError } from '../../core/errors';
+import { checkOptions } from '../../core/options';
 import { FOREVER, parseTimeout } from '../../core/timeout';
 
 export interface AsyncCallbacks<T> {
@@ -44,9 +46,22 @@ export function holdNotifications<T>(body: () => T): T {
   }
 }
 
+/** Runs a user's callback (a progress callback) after the current pump,
+ * reporting what it throws as a warning instead of letting it into the
+ * pool's bookkeeping. */
+export function callSafely(fn: () => void): void {
+  notify(() => {
+    try {
+      fn();
+    } catch (err) {
+      reportCallbackError(err);
+    }
+  });
+}
+
 function reportCallbackError(err: unknown): void {
   const text = err instanceof Error ? (err.stack ?? err.message) : String(err);
-  process.emitWarning(`an AsyncResult callback threw: ${text}`, { type: 'PoolCallbackWarning' });
+  process.emitWarning(`a Pool callback threw: ${text}`, { type: 'PoolCallbackWarning' });
 }
 
 export class AsyncResult<T = unknown> {
@@ -76,31 +91,41 @@ export class AsyncResult<T = unknown> {
     return this.state === 'ok';
   }
 
-  /** Waits until ready or `timeout` seconds passed (then resolves anyway). */
-  wait(timeout?: number | null): Promise<void> {
-    const ms = waitMs(timeout, 'AsyncResult.wait');
+  /** Waits until ready or `timeout` seconds passed (then resolves anyway).
+   * `{ signal }` stops the wait (AbortError); the call keeps running. */
+  wait(timeout?: number | null, options?: SignalOption): Promise<void> {
+    return this.#wait(timeout, options, 'AsyncResult.wait');
+  }
+
+  #wait(timeout: number | null | undefined, options: SignalOption | undefined, what: string) {
+    const ms = waitMs(timeout, what);
+    const signal = checkSignal(checkOptions(options, ['signal'], what).signal, what);
+    throwIfAborted(signal, what);
     if (this.ready()) return Promise.resolve();
-    return new Promise<void>((resolve) => {
-      let timer: NodeJS.Timeout | null = null;
-      const done = () => {
-        if (timer) clearTimeout(timer);
+    let timer: NodeJS.Timeout | null = null;
+    let done = () => {};
+    const stop = () => {
+      if (timer) clearTimeout(timer);
+      const i = this.waiters.indexOf(done);
+      if (i >= 0) this.waiters.splice(i, 1);
+    };
+    const waited = new Promise<void>((resolve) => {
+      done = () => {
+        stop();
         resolve();
       };
       this.waiters.push(done);
-      if (ms !== null) {
-        timer = setTimeout(() => {
-          const i = this.waiters.indexOf(done);
-          if (i >= 0) this.waiters.splice(i, 1);
-          resolve();
-        }, ms);
-      }
+      if (ms !== null) timer = setTimeout(done, ms);
     });
+    return abortable(signal, what, waited, stop);
   }
 
   /** The result; rejects with the task's error, or TimeoutError after
-   * `timeout` seconds (the call keeps running: get() again later). */
-  async get(timeout?: number | null): Promise<T> {
-    await this.wait(timeout);
+   * `timeout` seconds (the call keeps running: get() again later).
+   * `{ signal }` stops the wait as a timeout does, with AbortError (to
+   * cancel the call itself, give the signal to the Pool call). */
+  async get(timeout?: number | null, options?: SignalOption): Promise<T> {
+    await this.#wait(timeout, options, 'AsyncResult.get');
     return this.take(timeout);
   }
 

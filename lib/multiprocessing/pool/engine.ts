@@ -12,6 +12,7 @@
 // same counts (outstanding = queued + held, the registry's uses, the ref on
 // the event loop) in step.
 import { native } from '../../core/native';
+import { debug } from '../../core/debug';
 import { BrokenPoolError, SerializationError, WorkerLostError } from '../../core/errors';
 import { afterFork, Order } from '../../runtime/lifecycle';
 import { reviveShareables, serialize } from '../../transfer/serialize';
@@ -40,6 +41,7 @@ import { pumpUntil, type Pumpable } from './sync-pump';
 import type { AnyFunction } from './worker-loop';
 import { startPoolWorker } from './worker-process';
 import { newSlot, type Progress, type WorkerSlot } from './worker-slot';
+import { StatsRecorder, type PoolStats } from './stats';
 import { RawValue } from '../../synchronize/sharedctypes';
 
 /** A progress word for a new worker: a RawValue in the native shared
@@ -69,7 +71,27 @@ export interface EngineOptions {
   initializer: AnyFunction | null;
   initargs: unknown[];
   maxtasks: number | null;
+  /** Told of workers starting and ending, the queue draining and the pool
+   * breaking (the Pool's events). */
+  observer?: EngineObserver;
 }
+
+/** What the engine tells its Pool; called outside any dispatch step that
+ * a listener could disturb (the Pool defers its events). */
+export interface EngineObserver {
+  workerCreated(pid: number): void;
+  workerExited(pid: number, exitcode: number | null): void;
+  /** Every call submitted so far has settled. */
+  drained(): void;
+  broken(err: Error): void;
+}
+
+const NO_OBSERVER: EngineObserver = {
+  workerCreated() {},
+  workerExited() {},
+  drained() {},
+  broken() {},
+};
 
 const liveEngines = new Set<PoolEngine>();
 afterFork("pool: forget the parent's pools", Order.multiprocessing, () => {
@@ -106,6 +128,10 @@ export class PoolEngine implements SchedulerView, CleanTickClient, Pumpable {
   #refed = false;
   #joinWaiters: Array<() => void> = [];
   #killTimer: NodeJS.Timeout | null = null;
+  readonly #observer: EngineObserver;
+  readonly stats = new StatsRecorder();
+  /** Work was submitted since the last 'drain'. */
+  #drainArmed = false;
 
   constructor(options: EngineOptions) {
     this.processes = options.processes;
@@ -113,6 +139,7 @@ export class PoolEngine implements SchedulerView, CleanTickClient, Pumpable {
     this.#initializer = options.initializer;
     this.#initargs = options.initargs;
     this.#maxtasks = options.maxtasks;
+    this.#observer = options.observer ?? NO_OBSERVER;
     this.registry = new FunctionRegistry(options.startMethod === 'spawn');
     if (options.startMethod === 'spawn' && this.#initializer) {
       // Fail now, not in every worker: the initializer must travel.
@@ -136,6 +163,7 @@ export class PoolEngine implements SchedulerView, CleanTickClient, Pumpable {
   /** Queues `parts` of a call of `fn` for `job`. */
   submit(job: Job, fn: AnyFunction, mode: Mode, parts: Array<[number, unknown[]]>): void {
     const fnId = this.registry.idOf(fn);
+    const now = performance.now();
     for (const [index, payload] of parts) {
       this.#queue.push({
         id: this.#nextChunkId++,
@@ -146,12 +174,80 @@ export class PoolEngine implements SchedulerView, CleanTickClient, Pumpable {
         mode,
         payload,
         frame: null,
+        queuedAt: now,
+        sentAt: 0,
       });
     }
+    this.#drainArmed = true;
     this.registry.retain(fnId, parts.length);
     this.outstanding += parts.length;
     this.#updateRef();
     this.#scheduleDispatch();
+  }
+
+  /** Stops the work of `job` (its call was aborted): drops its chunks
+   * still queued, and replaces each worker that holds only chunks of it
+   * (SIGKILL: what it runs is abandoned, as piscina terminates the worker
+   * of an aborted task); a worker that also holds other calls' chunks runs
+   * on, and the job ignores the outcomes it sends. Returns how many chunks
+   * were stopped. */
+  cancel(job: Job): number {
+    const kept: Chunk[] = [];
+    const dropped: Chunk[] = [];
+    for (let i = this.#queueHead; i < this.#queue.length; i++) {
+      const chunk = this.#queue[i];
+      (chunk.job === job ? dropped : kept).push(chunk);
+    }
+    if (dropped.length > 0) {
+      this.#queue = kept;
+      this.#queueHead = 0;
+    }
+    let killed = 0;
+    for (const w of this.workers) {
+      if (w.eof || w.held.length === 0 || !w.held.every((c) => c.job === job)) continue;
+      // Its results are no one's now: stop reading them (the held chunks
+      // would no longer match what arrives), and end it.
+      w.eof = true;
+      w.retiring = true;
+      w.proc.stopReading();
+      w.proc.kill('SIGKILL');
+      killed++;
+      dropped.push(...w.held.splice(0));
+    }
+    if (dropped.length === 0) return 0;
+    for (const chunk of dropped) {
+      this.#releaseChunk(chunk);
+      this.stats.dropped();
+    }
+    debug(
+      'pool: an aborted call: %d task(s) dropped, %d worker(s) replaced',
+      dropped.length,
+      killed,
+    );
+    this.#afterProgress();
+    return dropped.length;
+  }
+
+  /** The live part of pool.stats(). */
+  liveStats(): PoolStats {
+    let running = 0;
+    let workers = 0;
+    for (const w of this.workers) {
+      running += w.held.length;
+      if (w.exitcode === null) workers++;
+    }
+    return this.stats.snapshot({
+      workers,
+      processes: this.processes,
+      queued: this.waiting,
+      running,
+    });
+  }
+
+  #checkDrained(): void {
+    if (!this.#drainArmed || this.outstanding > 0 || this.forgotten) return;
+    this.#drainArmed = false;
+    this.#observer.drained();
   }
 
   #releaseChunk(chunk: Chunk): void {
@@ -250,6 +346,7 @@ export class PoolEngine implements SchedulerView, CleanTickClient, Pumpable {
     } catch (err) {
       this.#queueHead++;
       this.#releaseChunk(chunk);
+      this.stats.settled(chunk, false);
       const reason = err instanceof Error ? err.message : String(err);
       chunk.job.chunkFailed(
         chunk,
@@ -313,6 +410,9 @@ export class PoolEngine implements SchedulerView, CleanTickClient, Pumpable {
       return false;
     }
     this.workers.push(w);
+    this.stats.workersStarted++;
+    debug('pool: worker %d started (%s)', w.proc.pid, this.startMethod);
+    this.#observer.workerCreated(w.proc.pid);
     w.proc.onExit((code) => this.#onWorkerExit(w, code));
     if (!this.#refed) w.proc.unref();
     w.proc.onReadable(() => this.#drain(w));
@@ -320,6 +420,7 @@ export class PoolEngine implements SchedulerView, CleanTickClient, Pumpable {
   }
 
   #sendChunk(w: WorkerSlot, chunk: Chunk): void {
+    this.stats.sent(chunk);
     w.held.push(chunk);
     w.sent++;
     if (this.#maxtasks !== null && w.sent >= this.#maxtasks) w.retiring = true; // it exits by itself
@@ -430,6 +531,7 @@ export class PoolEngine implements SchedulerView, CleanTickClient, Pumpable {
       return false;
     }
     this.#releaseChunk(chunk);
+    this.stats.settled(chunk, ok);
     if (!ok) {
       chunk.job.chunkFailed(chunk, decodeError(value as EncodedError));
       return true;
@@ -456,6 +558,7 @@ export class PoolEngine implements SchedulerView, CleanTickClient, Pumpable {
     this.#updateRef();
     if (this.state === 'closed' && this.outstanding === 0) this.#maybeRetireAll();
     else this.dispatch();
+    this.#checkDrained();
   }
 
   #onWorkerExit(w: WorkerSlot, exitcode: number): void {
@@ -473,6 +576,9 @@ export class PoolEngine implements SchedulerView, CleanTickClient, Pumpable {
     const i = this.workers.indexOf(w);
     if (i >= 0) this.workers.splice(i, 1);
     w.proc.forget();
+    const exitcode = Number.isNaN(w.exitcode) ? null : w.exitcode;
+    debug('pool: worker %d exited (code %s, %d task(s) held)', w.proc.pid, exitcode, w.held.length);
+    this.#observer.workerExited(w.proc.pid, exitcode);
     const held = w.held.splice(0);
     // What it held but had not started goes back to the front of the queue
     // for another worker; only what it started is lost. Without a progress
@@ -506,8 +612,9 @@ export class PoolEngine implements SchedulerView, CleanTickClient, Pumpable {
             `(a crash, a kill, or process.exit() in the task); the pool replaced it and ` +
             `the other tasks go on`,
         );
-        err.exitcode = Number.isNaN(w.exitcode) ? null : w.exitcode;
+        err.exitcode = exitcode;
         this.#releaseChunk(chunk);
+        this.stats.settled(chunk, false);
         chunk.job.chunkFailed(chunk, err);
       }
     }
@@ -526,8 +633,10 @@ export class PoolEngine implements SchedulerView, CleanTickClient, Pumpable {
     const held = this.workers.flatMap((w) => w.held.splice(0));
     for (const chunk of [...queued, ...held]) {
       this.#releaseChunk(chunk);
+      this.stats.settled(chunk, false);
       chunk.job.chunkFailed(chunk, err);
     }
+    this.#checkDrained();
   }
 
   #breakPool(err: Error): void {
@@ -538,6 +647,8 @@ export class PoolEngine implements SchedulerView, CleanTickClient, Pumpable {
         : new BrokenPoolError(`the pool cannot start workers: ${err.message}`, { cause: err });
     this.state = 'broken';
     this.brokenBy = wrapped;
+    debug('pool: broken: %s', wrapped.message);
+    this.#observer.broken(wrapped);
     this.#failAll(wrapped);
     for (const w of this.workers) w.proc.kill('SIGKILL');
     this.#updateRef();

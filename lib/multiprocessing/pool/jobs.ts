@@ -1,7 +1,7 @@
 // What a Pool call is waiting for: one job per call, split into chunks that
 // workers run. A job gathers its chunks' results in input order.
 import { ValueError } from '../../core/errors';
-import { notify, type AsyncResult } from './async-result';
+import { callSafely, notify, type AsyncResult } from './async-result';
 import { unpackValues, type Mode } from './protocol';
 import type { AnyFunction } from './worker-loop';
 
@@ -18,12 +18,21 @@ export interface Chunk {
   frame: Buffer | null;
   /** Times it went back to the queue from a worker that died (engine). */
   requeued?: number;
+  /** When it was queued and sent to a worker (performance.now() ms; 0:
+   * not yet), for pool.stats(). */
+  queuedAt: number;
+  sentAt: number;
 }
 
 export interface Job {
   chunkDone(chunk: Chunk, value: unknown): void;
   chunkFailed(chunk: Chunk, err: Error): void;
+  /** The call was aborted: settle with `err`, ignore what arrives later. */
+  abort(err: Error): void;
 }
+
+/** A map's progress callback: items done so far, of `total`. */
+export type Progress = (done: number, total: number) => void;
 
 /** Python's default: about four chunks per worker. */
 export function defaultChunksize(length: number, processes: number): number {
@@ -47,6 +56,9 @@ export class ApplyJob implements Job {
   chunkFailed(_chunk: Chunk, err: Error): void {
     this.result._reject(err);
   }
+  abort(err: Error): void {
+    this.result._reject(err);
+  }
 }
 
 /** map / starmap: every chunk's values, in input order; the first failure
@@ -55,16 +67,25 @@ export class MapJob implements Job {
   private readonly parts: Array<[number, ArrayLike<unknown>]> = [];
   private remaining: number;
   private failed = false;
+  private done = 0;
   constructor(
     readonly result: AsyncResult<unknown[]>,
     chunks: number,
+    private readonly total = 0,
+    private readonly progress: Progress | null = null,
   ) {
     this.remaining = chunks;
     if (chunks === 0) result._resolve([]);
   }
   chunkDone(chunk: Chunk, value: unknown): void {
     if (this.failed) return;
-    this.parts.push([chunk.index, value as ArrayLike<unknown>]);
+    const items = value as ArrayLike<unknown>;
+    this.parts.push([chunk.index, items]);
+    if (this.progress) {
+      const done = (this.done += items.length);
+      const progress = this.progress;
+      callSafely(() => progress(done, this.total));
+    }
     if (--this.remaining > 0) return;
     // One pass, in input order, into a packed array (fast to send on).
     this.parts.sort((a, b) => a[0] - b[0]);
@@ -77,6 +98,11 @@ export class MapJob implements Job {
   }
   chunkFailed(_chunk: Chunk, err: Error): void {
     this.remaining--;
+    this.failed = true;
+    this.parts.length = 0;
+    this.result._reject(err);
+  }
+  abort(err: Error): void {
     this.failed = true;
     this.parts.length = 0;
     this.result._reject(err);
@@ -98,33 +124,67 @@ export class IMapIterator<T = unknown> implements Job, AsyncIterableIterator<T> 
   private pendingError: { error: Error; left: number } | null = null;
   private chunksLeft: number;
   private waiter: (() => void) | null = null;
+  /** Set by abort(): thrown by the next next(), then the iterator is done. */
+  private aborted: Error | null = null;
+  private finished = false;
+  private done = 0;
+  private readonly total: number;
+  /** @internal Drops the chunks not yet sent (set by the Pool). */
+  _cancel: () => void = () => {};
 
   constructor(
     private readonly ordered: boolean,
     chunks: number,
     private readonly chunkSizes: Map<number, number>,
+    private readonly progress: Progress | null = null,
   ) {
     this.chunksLeft = chunks;
+    let total = 0;
+    for (const size of chunkSizes.values()) total += size;
+    this.total = total;
   }
 
   chunkDone(chunk: Chunk, value: unknown): void {
-    this.store(chunk, { ok: true, values: unpackValues(value as unknown[] | Float64Array) });
+    const values = unpackValues(value as unknown[] | Float64Array);
+    if (this.progress && !this.finished) {
+      const done = (this.done += values.length);
+      const progress = this.progress;
+      callSafely(() => progress(done, this.total));
+    }
+    this.store(chunk, { ok: true, values });
   }
   chunkFailed(chunk: Chunk, err: Error): void {
     this.store(chunk, { ok: false, error: err, n: this.chunkSizes.get(chunk.index) ?? 1 });
   }
+  abort(err: Error): void {
+    if (this.finished) return;
+    this.aborted = err;
+    this.wake();
+  }
 
-  private store(chunk: Chunk, s: Settled): void {
-    if (this.ordered) this.settled.set(chunk.index, s);
-    else this.arrived.push(s);
+  private wake(): void {
     const w = this.waiter;
     this.waiter = null;
     if (w) notify(w);
   }
 
-  /** The next value; resolves `{ done: true }` after the last one. */
+  private store(chunk: Chunk, s: Settled): void {
+    if (this.finished) return;
+    if (this.ordered) this.settled.set(chunk.index, s);
+    else this.arrived.push(s);
+    this.wake();
+  }
+
+  /** The next value; resolves `{ done: true }` after the last one. After
+   * an abort, rejects once with the AbortError, then is done. */
   async next(): Promise<IteratorResult<T>> {
     for (;;) {
+      if (this.aborted) {
+        const err = this.aborted;
+        this.finish();
+        throw err;
+      }
+      if (this.finished) return { done: true, value: undefined };
       if (this.pendingValues.length > 0) {
         return { done: false, value: this.pendingValues.shift() as T };
       }
@@ -133,7 +193,10 @@ export class IMapIterator<T = unknown> implements Job, AsyncIterableIterator<T> 
         if (--p.left === 0) this.pendingError = null;
         throw p.error;
       }
-      if (this.chunksLeft === 0) return { done: true, value: undefined };
+      if (this.chunksLeft === 0) {
+        this.finish(); // lets go of the call's signal
+        return { done: true, value: undefined };
+      }
       const s = this.take();
       if (s) {
         this.chunksLeft--;
@@ -155,6 +218,23 @@ export class IMapIterator<T = unknown> implements Job, AsyncIterableIterator<T> 
     this.settled.delete(this.nextIndex);
     this.nextIndex += this.chunkSizes.get(this.nextIndex) ?? 1;
     return s;
+  }
+
+  /** `break` out of a `for await`: the chunks not yet sent are dropped
+   * (those running finish, their values are discarded). */
+  async return(): Promise<IteratorResult<T>> {
+    this.finish();
+    return { done: true, value: undefined };
+  }
+
+  private finish(): void {
+    if (this.finished) return;
+    this.finished = true;
+    this.aborted = null;
+    this.pendingValues = [];
+    this.settled.clear();
+    this.arrived.length = 0;
+    this._cancel();
   }
 
   [Symbol.asyncIterator](): this {

@@ -4,13 +4,26 @@
 // its engine (engine.ts), which owns the workers. When a worker dies,
 // exactly the chunks it held fail with WorkerLostError and a new worker
 // takes its place.
+import { EventEmitter } from 'node:events';
+import { abortError, checkSignal } from '../../core/abort';
 import { BrokenPoolError, ValueError } from '../../core/errors';
+import { checkCallback, checkOptions, numberOrOptions } from '../../core/options';
 import { cpuCount } from '../../os';
 import { getStartMethod } from '../start-method';
 import type { StartMethod } from '../start/types';
 import { AsyncResult, type AsyncCallbacks } from './async-result';
-import { PoolEngine } from './engine';
-import { ApplyJob, IMapIterator, MapJob, checkChunksize, defaultChunksize, type Job } from './jobs';
+import { notify } from './async-result';
+import { PoolEngine, type EngineObserver } from './engine';
+import {
+  ApplyJob,
+  IMapIterator,
+  MapJob,
+  checkChunksize,
+  defaultChunksize,
+  type Job,
+  type Progress,
+} from './jobs';
+import type { PoolStats } from './stats';
 import { MODE_APPLY, MODE_MAP, MODE_STAR, type Mode } from './protocol';
 import type { AnyFunction } from './worker-loop';
 
@@ -22,6 +35,65 @@ type AnyArgs<R> = (...args: any[]) => R;
 export { AsyncResult } from './async-result';
 export type { AsyncCallbacks } from './async-result';
 export { IMapIterator } from './jobs';
+export type { Progress } from './jobs';
+export type { PoolStats, TimeSummary } from './stats';
+
+/** Options every waiting Pool call takes. */
+export interface CallOptions {
+  /** Aborting it rejects the call with AbortError: its tasks not yet sent
+   * to a worker are dropped; those already running finish and their
+   * results are discarded (the workers are not replaced). */
+  signal?: AbortSignal | null;
+}
+
+/** applyAsync's options: the callbacks and a signal. */
+export interface ApplyOptions<R> extends AsyncCallbacks<R>, CallOptions {}
+
+/** map/starmap/imap/imapUnordered's options. */
+export interface MapOptions extends CallOptions {
+  /** Items per task (map: Python's default, about 4 tasks per worker;
+   * imap: 1). */
+  chunksize?: number | null;
+  /** Called in this process as tasks finish: items done, of total. */
+  progress?: Progress | null;
+}
+
+/** mapAsync/starmapAsync's options: map's, and the callbacks. */
+export interface MapAsyncOptions<R> extends MapOptions, AsyncCallbacks<R> {}
+
+/** The events of a Pool (pool.on(name, listener)). */
+export interface PoolEvents {
+  /** A worker process started (pid). */
+  workerCreate: [pid: number];
+  /** A worker process ended: its pid and exit code (minus the signal
+   * number when killed; null when unknown). */
+  workerExit: [pid: number, exitcode: number | null];
+  /** The pool broke (its initializer failed, workers cannot start): the
+   * pending calls reject with the same error. Emitted only when listened
+   * to, so an unhandled 'error' never crashes a script the calls already
+   * tell. */
+  error: [err: Error];
+  /** Every call submitted so far has settled. */
+  drain: [];
+}
+
+const MAP_OPTIONS = ['chunksize', 'signal', 'progress'] as const;
+const MAP_ASYNC_OPTIONS = [...MAP_OPTIONS, 'callback', 'errorCallback'] as const;
+const APPLY_OPTIONS = ['signal'] as const;
+const APPLY_ASYNC_OPTIONS = ['callback', 'errorCallback', 'signal'] as const;
+
+/** A map's third argument: a chunksize (Python's form) or an options object. */
+function mapOptions<O extends MapOptions>(
+  arg: number | null | undefined | O,
+  known: readonly string[],
+  what: string,
+): O {
+  return numberOrOptions(arg, 'chunksize', known, what);
+}
+
+function checkProgress(progress: unknown, what: string): Progress | null {
+  return checkCallback<Progress>(progress, 'progress', what);
+}
 
 export interface PoolOptions {
   /** Number of workers (default: cpuCount()). */
@@ -57,7 +129,8 @@ function split(items: unknown[], size: number): Array<[number, unknown[]]> {
   return parts;
 }
 
-export class Pool {
+/** Python's multiprocessing.Pool, and an EventEmitter of PoolEvents. */
+export class Pool extends EventEmitter<PoolEvents> {
   readonly processes: number;
   readonly startMethod: StartMethod;
   readonly #engine: PoolEngine;
@@ -75,9 +148,14 @@ export class Pool {
     initargs?: unknown[],
     maxtasksperchild?: number | null,
   ) {
+    super();
     const opts: PoolOptions =
       typeof first === 'object' && first !== null
-        ? first
+        ? checkOptions(
+            first,
+            ['processes', 'initializer', 'initargs', 'maxtasksperchild', 'startMethod'],
+            'Pool',
+          )
         : { processes: first, initializer, initargs, maxtasksperchild };
     const processes = opts.processes ?? cpuCount();
     if (!Number.isInteger(processes) || processes < 1) {
@@ -100,86 +178,193 @@ export class Pool {
       initializer: opts.initializer ?? null,
       initargs: opts.initargs ?? [],
       maxtasks: max,
+      observer: this.#observer(),
     });
   }
 
+  /** The engine's news, as this pool's events: emitted after the engine's
+   * step (and after a getSync() pump), so a listener cannot disturb it. */
+  #observer(): EngineObserver {
+    const emit = <K extends keyof PoolEvents>(name: K, ...args: PoolEvents[K]) => {
+      notify(() => {
+        try {
+          (this.emit as (n: K, ...a: PoolEvents[K]) => boolean)(name, ...args);
+        } catch (err) {
+          // A listener threw: as for any listener, that is the program's
+          // uncaught exception, not the pool's.
+          process.nextTick(() => {
+            throw err;
+          });
+        }
+      });
+    };
+    return {
+      workerCreated: (pid) => emit('workerCreate', pid),
+      workerExited: (pid, code) => emit('workerExit', pid, code),
+      drained: () => emit('drain'),
+      broken: (err) => {
+        if (this.listenerCount('error') > 0) emit('error', err);
+      },
+    };
+  }
+
+  /** Workers, tasks queued/running/completed/failed, utilisation and the
+   * run and wait time of recent tasks (a task is a chunk). */
+  stats(): PoolStats {
+    return this.#engine.liveStats();
+  }
+
   /** Runs fn(...args) in a worker; resolves with its value. */
-  apply<R>(fn: AnyArgs<R>, args: unknown[] = []): Promise<Awaited<R>> {
-    return this.applyAsync(fn, args).get() as Promise<Awaited<R>>;
+  apply<R>(fn: AnyArgs<R>, args: unknown[] = [], options?: CallOptions): Promise<Awaited<R>> {
+    const { signal } = checkOptions(options, APPLY_OPTIONS, 'Pool.apply');
+    return this.#apply(fn, args, { signal }, 'Pool.apply').get() as Promise<Awaited<R>>;
   }
 
   applyAsync<R>(
     fn: AnyArgs<R>,
     args: unknown[] = [],
-    callbacks: AsyncCallbacks<Awaited<R>> = {},
+    options: ApplyOptions<Awaited<R>> = {},
   ): AsyncResult<Awaited<R>> {
+    checkOptions(options, APPLY_ASYNC_OPTIONS, 'Pool.applyAsync');
+    return this.#apply(fn, args, options, 'Pool.applyAsync');
+  }
+
+  #apply<R>(
+    fn: AnyArgs<unknown>,
+    args: unknown[],
+    options: ApplyOptions<R>,
+    what: string,
+  ): AsyncResult<R> {
     this.#checkRunning();
     checkFunction(fn, 'fn');
     if (!Array.isArray(args)) throw new TypeError('args must be an array');
-    const result = new AsyncResult<Awaited<R>>(callbacks, this.#engine.pump);
+    const signal = checkSignal(options.signal, what);
+    const result = new AsyncResult<R>(options, this.#engine.pump);
     const job = new ApplyJob(result as AsyncResult<unknown>);
-    this.#engine.submit(job, fn, MODE_APPLY, [[0, args.slice()]]); // sent later: copy
+    this.#start(job, signal, what, () => {
+      this.#engine.submit(job, fn, MODE_APPLY, [[0, args.slice()]]); // sent later: copy
+    });
+    if (signal) void result.wait().then(() => this.#release(job));
     return result;
   }
 
-  /** fn over every item, results in input order (Python's map). */
-  map<T, R>(fn: (item: T) => R, iterable: Iterable<T>, chunksize?: number): Promise<Awaited<R>[]> {
-    return this.mapAsync(fn, iterable, chunksize).get();
+  // Abort listeners of the calls in flight, removed when a call settles.
+  readonly #aborts = new Map<Job, () => void>();
+
+  /** Submits a call's job, unless its signal already aborted; an abort
+   * drops its queued tasks and rejects it with AbortError. */
+  #start(job: Job, signal: AbortSignal | null, what: string, submit: () => void): void {
+    if (signal?.aborted) {
+      job.abort(abortError(signal, what));
+      return;
+    }
+    submit();
+    if (!signal) return;
+    const onAbort = () => {
+      this.#aborts.delete(job);
+      this.#engine.cancel(job);
+      job.abort(abortError(signal, what));
+    };
+    signal.addEventListener('abort', onAbort, { once: true });
+    this.#aborts.set(job, () => signal.removeEventListener('abort', onAbort));
   }
 
+  #release(job: Job): void {
+    const remove = this.#aborts.get(job);
+    if (!remove) return;
+    this.#aborts.delete(job);
+    remove();
+  }
+
+  /** fn over every item, results in input order (Python's map). The third
+   * argument is a chunksize or `{ chunksize, signal, progress }`. */
+  map<T, R>(
+    fn: (item: T) => R,
+    iterable: Iterable<T>,
+    options?: number | MapOptions,
+  ): Promise<Awaited<R>[]> {
+    const o = mapOptions(options, MAP_OPTIONS, 'Pool.map');
+    return this.#mapLike(fn as AnyFunction, iterable, o, MODE_MAP, 'Pool.map').get() as Promise<
+      Awaited<R>[]
+    >;
+  }
+
+  /** map() returning an AsyncResult; the third argument is a chunksize (then
+   * the callbacks come fourth, as in Python) or all the options at once. */
   mapAsync<T, R>(
     fn: (item: T) => R,
     iterable: Iterable<T>,
-    chunksize?: number | null,
+    options?: number | null | MapAsyncOptions<Awaited<R>[]>,
     callbacks: AsyncCallbacks<Awaited<R>[]> = {},
   ): AsyncResult<Awaited<R>[]> {
-    return this.#mapLike(
-      fn as AnyFunction,
-      iterable,
-      chunksize,
-      callbacks as AsyncCallbacks<unknown[]>,
-      MODE_MAP,
-    ) as AsyncResult<Awaited<R>[]>;
+    const o = this.#asyncOptions(options, callbacks, 'Pool.mapAsync') as MapAsyncOptions<unknown[]>;
+    return this.#mapLike(fn as AnyFunction, iterable, o, MODE_MAP, 'Pool.mapAsync') as AsyncResult<
+      Awaited<R>[]
+    >;
   }
 
   /** Like map, each item being the argument list: fn(...item). */
   starmap<R>(
     fn: AnyArgs<R>,
     iterable: Iterable<unknown[]>,
-    chunksize?: number,
+    options?: number | MapOptions,
   ): Promise<Awaited<R>[]> {
-    return this.starmapAsync(fn, iterable, chunksize).get();
+    const o = mapOptions(options, MAP_OPTIONS, 'Pool.starmap');
+    return this.#mapLike(fn, iterable, o, MODE_STAR, 'Pool.starmap').get() as Promise<Awaited<R>[]>;
   }
 
   starmapAsync<R>(
     fn: AnyArgs<R>,
     iterable: Iterable<unknown[]>,
-    chunksize?: number | null,
+    options?: number | null | MapAsyncOptions<Awaited<R>[]>,
     callbacks: AsyncCallbacks<Awaited<R>[]> = {},
   ): AsyncResult<Awaited<R>[]> {
-    return this.#mapLike(
-      fn,
-      iterable,
-      chunksize,
-      callbacks as AsyncCallbacks<unknown[]>,
-      MODE_STAR,
-    ) as AsyncResult<Awaited<R>[]>;
+    const o = this.#asyncOptions(options, callbacks, 'Pool.starmapAsync') as MapAsyncOptions<
+      unknown[]
+    >;
+    return this.#mapLike(fn, iterable, o, MODE_STAR, 'Pool.starmapAsync') as AsyncResult<
+      Awaited<R>[]
+    >;
   }
 
-  /** An async iterator over fn(item), in input order (default chunksize 1). */
-  imap<T, R>(fn: (item: T) => R, iterable: Iterable<T>, chunksize = 1): IMapIterator<Awaited<R>> {
-    return this.#imapLike(fn as AnyFunction, iterable, chunksize, true) as IMapIterator<Awaited<R>>;
+  /** An async iterator over fn(item), in input order (default chunksize
+   * 1); the third argument is a chunksize or `{ chunksize, signal,
+   * progress }`. `break` drops the tasks not yet sent. */
+  imap<T, R>(
+    fn: (item: T) => R,
+    iterable: Iterable<T>,
+    options?: number | MapOptions,
+  ): IMapIterator<Awaited<R>> {
+    const o = mapOptions(options, MAP_OPTIONS, 'Pool.imap');
+    return this.#imapLike(fn as AnyFunction, iterable, o, true, 'Pool.imap') as IMapIterator<
+      Awaited<R>
+    >;
   }
 
   /** Like imap, in the order results arrive. */
   imapUnordered<T, R>(
     fn: (item: T) => R,
     iterable: Iterable<T>,
-    chunksize = 1,
+    options?: number | MapOptions,
   ): IMapIterator<Awaited<R>> {
-    return this.#imapLike(fn as AnyFunction, iterable, chunksize, false) as IMapIterator<
-      Awaited<R>
-    >;
+    const o = mapOptions(options, MAP_OPTIONS, 'Pool.imapUnordered');
+    return this.#imapLike(
+      fn as AnyFunction,
+      iterable,
+      o,
+      false,
+      'Pool.imapUnordered',
+    ) as IMapIterator<Awaited<R>>;
+  }
+
+  #asyncOptions<R>(
+    options: number | null | undefined | MapAsyncOptions<R>,
+    callbacks: AsyncCallbacks<R>,
+    what: string,
+  ): MapAsyncOptions<R> {
+    const o = mapOptions(options, MAP_ASYNC_OPTIONS, what);
+    checkOptions(callbacks, ['callback', 'errorCallback'], what);
+    return { ...callbacks, ...o };
   }
 
   /** No more work will be submitted; workers exit once the work is done. */
@@ -201,10 +386,17 @@ export class Pool {
     return this.#engine.joined();
   }
 
-  /** `await using pool = new Pool()`: terminates and joins, as Python's with. */
+  /** `await using pool = new Pool()`: terminates and joins, as Python's
+   * `with`. For a graceful end, `pool.close(); await pool.join()` first. */
   async [Symbol.asyncDispose](): Promise<void> {
     this.terminate();
     await this.join();
+  }
+
+  /** `using pool = new Pool()`: terminates (the workers get SIGTERM, then
+   * SIGKILL); it cannot wait for them: `await using` does. */
+  [Symbol.dispose](): void {
+    this.terminate();
   }
 
   #checkRunning(): void {
@@ -230,38 +422,53 @@ export class Pool {
   #mapLike(
     fn: AnyFunction,
     iterable: Iterable<unknown>,
-    chunksize: number | null | undefined,
-    callbacks: AsyncCallbacks<unknown[]>,
+    options: MapAsyncOptions<unknown[]>,
     mode: Mode,
+    what: string,
   ): AsyncResult<unknown[]> {
     this.#checkRunning();
     checkFunction(fn, 'fn');
+    const signal = checkSignal(options.signal, what);
+    const progress = checkProgress(options.progress, what);
     const items = toArray(iterable, 'iterable');
+    const chunksize = options.chunksize;
     const size =
       chunksize == null
         ? defaultChunksize(items.length, this.processes)
         : checkChunksize(chunksize);
-    const result = new AsyncResult<unknown[]>(callbacks, this.#engine.pump);
+    const result = new AsyncResult<unknown[]>(options, this.#engine.pump);
     const parts = split(items, size);
-    const job: Job = new MapJob(result, parts.length);
-    if (parts.length > 0) this.#engine.submit(job, fn, mode, parts);
+    const job: Job = new MapJob(result, parts.length, items.length, progress);
+    this.#start(job, signal, what, () => {
+      if (parts.length > 0) this.#engine.submit(job, fn, mode, parts);
+    });
+    if (signal) void result.wait().then(() => this.#release(job));
     return result;
   }
 
   #imapLike(
     fn: AnyFunction,
     iterable: Iterable<unknown>,
-    chunksize: number,
+    options: MapOptions,
     ordered: boolean,
+    what: string,
   ): IMapIterator {
     this.#checkRunning();
     checkFunction(fn, 'fn');
+    const signal = checkSignal(options.signal, what);
+    const progress = checkProgress(options.progress, what);
     const items = toArray(iterable, 'iterable');
-    const parts = split(items, checkChunksize(chunksize));
+    const parts = split(items, checkChunksize(options.chunksize ?? 1));
     const sizes = new Map<number, number>();
     for (const [index, part] of parts) sizes.set(index, part.length);
-    const it = new IMapIterator(ordered, parts.length, sizes);
-    if (parts.length > 0) this.#engine.submit(it, fn, MODE_MAP, parts);
+    const it = new IMapIterator(ordered, parts.length, sizes, progress);
+    it._cancel = () => {
+      this.#engine.cancel(it);
+      this.#release(it);
+    };
+    this.#start(it, signal, what, () => {
+      if (parts.length > 0) this.#engine.submit(it, fn, MODE_MAP, parts);
+    });
     return it;
   }
 }

@@ -86,6 +86,7 @@ class ResultSender {
           if (!(e instanceof SerializationError)) throw e;
           const err = new SerializationError(
             `a task's result cannot be sent back to the pool: ${e.message}`,
+            { cause: e },
           );
           this.results.send([MSG_RESULT, chunkId, false, encodeError(err)]);
         }

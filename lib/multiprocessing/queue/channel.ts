@@ -4,7 +4,9 @@
 // drivers of a get (awaiting, blocking) around its one step, SharedReader.next().
 // The locks and the buffer are lib/synchronize's shared ones, so readers
 // may be any mix of processes (fork or spawn) and threads.
+import { checkSignal, throwIfAborted } from '../../core/abort';
 import { EOFError, Empty } from '../../core/errors';
+import { checkOptions } from '../../core/options';
 import { requireNative } from '../../core/native';
 import { deadline, FOREVER, parseTimeout, remaining } from '../../core/timeout';
 import { Lock } from '../../synchronize';
@@ -18,6 +20,18 @@ export interface GetOptions {
   block?: boolean;
   /** Seconds to wait at most; null = forever. */
   timeout?: number | null;
+  /** get()/put() only (not the Sync forms): cancels the wait (AbortError). */
+  signal?: AbortSignal | null;
+}
+
+const ASYNC_OPTIONS = ['block', 'timeout', 'signal'] as const;
+const SYNC_OPTIONS = ['block', 'timeout'] as const;
+
+/** Checks a get/put's options: `signal` only where the call awaits. */
+export function checkGetOptions(opts: GetOptions, what: string, async: boolean): GetOptions {
+  checkOptions(opts, async ? ASYNC_OPTIONS : SYNC_OPTIONS, what);
+  checkSignal(opts.signal, what);
+  return opts;
 }
 
 /** Seconds left before a deadline (lib/core/timeout), as Connection.poll
@@ -179,21 +193,27 @@ function readerOf(ch: Channel): SharedReader {
 
 /** Reads one message under the reader lock, waiting without blocking the loop. */
 export async function getAsync(ch: Channel, opts: GetOptions, what: string): Promise<unknown> {
+  checkGetOptions(opts, what, true);
   const block = opts.block ?? true;
   const timeout = parseTimeout(opts.timeout, what);
+  const signal = opts.signal ?? null;
+  throwIfAborted(signal, what);
   const until = deadline(timeout);
   const got =
     ch.rlock.acquire(false) ||
-    (block && timeout !== 0 && (await ch.rlock.acquireAsync({ blocking: true, timeout })));
+    (block && timeout !== 0 && (await ch.rlock.acquireAsync({ blocking: true, timeout, signal })));
   if (!got) throw new Empty();
   try {
     const r = readerOf(ch);
     for (;;) {
       const value = r.next();
       if (value !== NONE) return value;
-      // A message begun is read whole whatever the timeout.
+      // A message begun is read whole whatever the timeout or the signal
+      // (the next reader, maybe in another process, must find a boundary).
       const wait = r.big ? null : block ? left(until) : 0;
-      if (wait === 0 || !(await ch.reader.pollAsync(wait))) throw new Empty();
+      if (wait === 0) throw new Empty();
+      const ready = await ch.reader.pollAsync(wait, r.big ? undefined : { signal });
+      if (!ready) throw new Empty();
     }
   } finally {
     ch.rlock.release();
@@ -208,6 +228,7 @@ export function getSync(
   what: string,
   beforeBlocking: () => void,
 ): unknown {
+  checkGetOptions(opts, what, false);
   const block = opts.block ?? true;
   const timeout = parseTimeout(opts.timeout, what);
   const until = deadline(timeout);

@@ -7,7 +7,9 @@
 // Python's Queue.put hands the object to a feeder thread and returns; here
 // put() takes a slot, hands the encoded item to the queue's Feeder
 // (feeder.ts) and returns.
-import { Full, ValueError } from '../../core/errors';
+import { throwIfAborted } from '../../core/abort';
+import { EOFError, Full, ValueError } from '../../core/errors';
+import { checkOptions } from '../../core/options';
 import type { Connection } from '../connection';
 import { parseTimeout } from '../../core/timeout';
 import { BoundedSemaphore, Condition, Lock, Semaphore } from '../../synchronize';
@@ -16,6 +18,7 @@ import { kShare, type Revivers, type ShareState } from '../../transfer/shareable
 import { encodeFast, scratch } from '../../transfer/wire';
 import {
   channelState,
+  checkGetOptions,
   getAsync,
   getSync,
   isEmpty,
@@ -47,13 +50,16 @@ const unusedEnds = new FinalizationRegistry<Connection[]>((ends) => {
   for (const end of ends) end.close();
 });
 
-/** Python's multiprocessing.Queue(maxsize=0). */
-export class Queue {
+/** Python's multiprocessing.Queue(maxsize=0); `Queue<T>` carries items of
+ * type T (unknown by default). */
+export class Queue<T = unknown> {
   protected readonly _ch: Channel;
   readonly #maxsize: number;
   readonly #sem: BoundedSemaphore;
   #feeder: Feeder | null = null;
   #closed = false;
+  /** Aborted by close(): ends the async iterations of this process. */
+  readonly #closing = new AbortController();
 
   constructor(maxsize = 0, revive?: QueueState) {
     if (revive) {
@@ -72,10 +78,12 @@ export class Queue {
 
   /** Puts obj, waiting (without blocking the event loop) for a free slot
    * when the queue is full; Full if none within timeout seconds (or at once
-   * with block: false). put(obj, false) and put(obj, true, 2) also work. */
-  async put(obj: unknown, opts?: PutOptions | boolean, timeout?: number | null): Promise<void> {
-    const o = options(opts, timeout);
+   * with block: false). put(obj, false) and put(obj, true, 2) also work.
+   * `{ signal }` cancels the wait for a slot (AbortError; nothing is put). */
+  async put(obj: T, opts?: PutOptions | boolean, timeout?: number | null): Promise<void> {
+    const o = checkGetOptions(options(opts, timeout), 'Queue.put', true);
     this.#checkOpen();
+    throwIfAborted(o.signal, 'Queue.put');
     const block = o.block ?? true;
     const t = parseTimeout(o.timeout, 'Queue.put');
     // Encoded first: an item that cannot travel fails before a slot is taken.
@@ -84,15 +92,16 @@ export class Queue {
     if (!this.#sem.acquire(false)) {
       if (!block || t === 0) throw new Full();
       body ??= Buffer.from(scratch.subarray(0, n)); // scratch is reused meanwhile
-      if (!(await this.#sem.acquireAsync({ blocking: true, timeout: t }))) throw new Full();
+      const signal = o.signal ?? null;
+      if (!(await this.#sem.acquireAsync({ blocking: true, timeout: t, signal }))) throw new Full();
     }
     this._beforeWrite();
     this.#feed(body, n);
   }
 
   /** put() that blocks. */
-  putSync(obj: unknown, opts?: PutOptions | boolean, timeout?: number | null): void {
-    const o = options(opts, timeout);
+  putSync(obj: T, opts?: PutOptions | boolean, timeout?: number | null): void {
+    const o = checkGetOptions(options(opts, timeout), 'Queue.putSync', false);
     this.#checkOpen();
     const block = o.block ?? true;
     const t = parseTimeout(o.timeout, 'Queue.putSync');
@@ -113,30 +122,49 @@ export class Queue {
   }
 
   /** put(obj, { block: false }), synchronous: Full at once when full. */
-  putNowait(obj: unknown): void {
+  putNowait(obj: T): void {
     this.putSync(obj, { block: false });
   }
 
   /** Takes the next item, waiting without blocking the event loop; Empty if
-   * none within timeout seconds (or at once with block: false). */
-  async get(opts?: GetOptions | boolean, timeout?: number | null): Promise<unknown> {
+   * none within timeout seconds (or at once with block: false). `{ signal }`
+   * cancels the wait (AbortError; no item is taken). */
+  async get(opts?: GetOptions | boolean, timeout?: number | null): Promise<T> {
     this.#checkOpen();
     const value = await getAsync(this._ch, options(opts, timeout), 'Queue.get');
     this.#sem.release();
-    return value;
+    return value as T;
   }
 
   /** get() that blocks. */
-  getSync(opts?: GetOptions | boolean, timeout?: number | null): unknown {
+  getSync(opts?: GetOptions | boolean, timeout?: number | null): T {
     this.#checkOpen();
     const value = getSync(this._ch, options(opts, timeout), 'Queue.getSync', flushFeedersSync);
     this.#sem.release();
-    return value;
+    return value as T;
   }
 
   /** get(false), synchronous: Empty at once when nothing is there. */
-  getNowait(): unknown {
+  getNowait(): T {
     return this.getSync({ block: false });
+  }
+
+  /** `for await (const item of queue)`: takes items as get() does, until
+   * this process closes the queue (close() ends a loop waiting in get()) or
+   * every writer has closed it (EOF). `break` takes nothing more. */
+  async *[Symbol.asyncIterator](): AsyncGenerator<T, void, undefined> {
+    const signal = this.#closing.signal;
+    for (;;) {
+      if (this.#closed) return;
+      let item: T;
+      try {
+        item = await this.get({ signal });
+      } catch (err) {
+        if (this.#closed || err instanceof EOFError) return;
+        throw err;
+      }
+      yield item;
+    }
   }
 
   /** Approximate number of items (Python's qsize()). */
@@ -162,6 +190,7 @@ export class Queue {
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
+    this.#closing.abort(); // ends this process's waits and iterations
     const writer = this._ch.writer;
     if (this.#feeder) {
       this._ch.reader.close();
@@ -190,6 +219,20 @@ export class Queue {
     return this;
   }
 
+  /** `using q = new Queue()`: close() (what this process put is still
+   * written by the feeder). */
+  [Symbol.dispose](): void {
+    this.close();
+  }
+
+  /** `await using q = new Queue()`: close(), then wait until what this
+   * process put is written (joinThread()). */
+  async [Symbol.asyncDispose](): Promise<void> {
+    const drained = this.joinThread();
+    this.close();
+    await drained;
+  }
+
   [kShare](): ShareState {
     this.#checkOpen();
     return { kind: 'forkful.Queue', state: this._state() };
@@ -214,7 +257,7 @@ interface JoinableState extends QueueState {
 
 /** Queue with taskDone() and join(): join waits until every item put has
  * been marked done. */
-export class JoinableQueue extends Queue {
+export class JoinableQueue<T = unknown> extends Queue<T> {
   readonly #cond: Condition;
   readonly #unfinished: Semaphore;
 
@@ -253,11 +296,13 @@ export class JoinableQueue extends Queue {
     }
   }
 
-  /** Resolves when every item put has been marked done. */
-  async join(): Promise<void> {
-    await this.#cond.acquireAsync();
+  /** Resolves when every item put has been marked done. `{ signal }`
+   * cancels the wait (AbortError). */
+  async join(options?: { signal?: AbortSignal | null }): Promise<void> {
+    const { signal } = checkOptions(options, ['signal'], 'JoinableQueue.join');
+    await this.#cond.acquireAsync({ signal });
     try {
-      while (this.#unfinished.getValue() !== 0) await this.#cond.waitAsync();
+      while (this.#unfinished.getValue() !== 0) await this.#cond.waitAsync(null, { signal });
     } finally {
       this.#cond.release();
     }
@@ -285,7 +330,7 @@ export class JoinableQueue extends Queue {
 }
 
 /** Python's SimpleQueue: unbounded, no timeouts, put writes at once. */
-export class SimpleQueue {
+export class SimpleQueue<T = unknown> {
   readonly #ch: Channel;
   #closed = false;
 
@@ -293,18 +338,20 @@ export class SimpleQueue {
     this.#ch = revive ? channelState(revive) : newChannel();
   }
 
-  async get(): Promise<unknown> {
+  /** The next item; `{ signal }` cancels the wait (AbortError). */
+  async get(options?: { signal?: AbortSignal | null }): Promise<T> {
     this.#checkOpen();
-    return getAsync(this.#ch, {}, 'SimpleQueue.get');
+    const { signal } = checkOptions(options, ['signal'], 'SimpleQueue.get');
+    return (await getAsync(this.#ch, { signal }, 'SimpleQueue.get')) as T;
   }
 
-  getSync(): unknown {
+  getSync(): T {
     this.#checkOpen();
-    return getSync(this.#ch, {}, 'SimpleQueue.getSync', flushFeedersSync);
+    return getSync(this.#ch, {}, 'SimpleQueue.getSync', flushFeedersSync) as T;
   }
 
   /** Writes obj now (blocks only while the pipe is full). */
-  put(obj: unknown): void {
+  put(obj: T): void {
     this.#checkOpen();
     // send() encodes (plain data compactly) before it writes a byte.
     this.#ch.wlock.acquire();
@@ -325,6 +372,10 @@ export class SimpleQueue {
     this.#closed = true;
     this.#ch.reader.close();
     this.#ch.writer.close();
+  }
+
+  [Symbol.dispose](): void {
+    this.close();
   }
 
   [kShare](): ShareState {

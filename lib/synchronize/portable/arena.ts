@@ -338,7 +338,7 @@ class PortableArena implements ArenaBackend {
   }
 
   async syncFutexWaitAsync(offset: number, expected: number, timeout: number): Promise<number> {
-    return (await sleepOn(this.w, offset / 4, expected, timeout).async()) ? 1 : 0;
+    return (await sleepOn(this.w, offset / 4, expected, timeout).async(null)) ? 1 : 0;
   }
 
   syncFutexWake(offset: number, count: number): void {
