@@ -14,7 +14,7 @@
 import { constants as osConstants } from 'node:os';
 import { afterFork, Order } from '../runtime/lifecycle';
 import { transferFd } from '../transfer/fd-transfer';
-import { EOFError, NotSupportedError, OSError, ValueError } from '../core/errors';
+import { EOFError, OSError, ValueError } from '../core/errors';
 import { abortable, checkSignal, throwIfAborted, type SignalOption } from '../core/abort';
 import { checkOptions } from '../core/options';
 import { parseTimeout, timeoutMs } from '../core/timeout';
