@@ -60,7 +60,14 @@ suite('docs/cluster.md quick start', () => {
     const port = String(await freePort());
     const dir = tempDir('quickstart');
     const pidfile = path.join(dir, 'redis.pid');
-    const [redisLine, workersLine, mapLine] = lines.map((l) => l.replaceAll('6379', port));
+    // `npx forkful` as a user's project runs it (the package's bin in
+    // node_modules/.bin); run from this repository, npm exec would install
+    // the package into itself, and its install script rebuilds build/ under
+    // the tests running beside this one. The same bin, run directly:
+    const cli = `node ${JSON.stringify(path.join(ROOT, 'dist', 'cluster', 'cli.js'))}`;
+    const [redisLine, workersLine, mapLine] = lines.map((l) =>
+      l.replaceAll('6379', port).replaceAll('npx forkful ', `${cli} `),
+    );
 
     const redis = await run(`${redisLine} --pidfile ${pidfile} --dir ${dir}`);
     expect(redis.code).toBe(0);
