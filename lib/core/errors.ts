@@ -108,7 +108,9 @@ export class Full extends ForkfulError {
 
 /** A coroutine Pool is full: add()/start() without waiting, or after
  * their timeout (gevent.pool.PoolFull, a queue.Full). */
-export class PoolFull extends Full {}
+export class PoolFull extends Full {
+  override code = 'ERR_FORKFUL_POOL_FULL';
+}
 
 /** A Barrier was aborted or reset while threads waited on it. */
 export class BrokenBarrierError extends ForkfulError {

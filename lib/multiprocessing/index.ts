@@ -44,6 +44,7 @@ export { Condition, arenaEnvironment } from '../synchronize';
 // portable classes are typed as the native ones they stand for).
 import { native } from '../core/native';
 import * as arena from '../synchronize';
+import type { Typecode } from '../synchronize';
 import * as queues from './queue/queues';
 import {
   PortableBarrier,
@@ -77,17 +78,17 @@ export type BoundedSemaphore = arena.BoundedSemaphore;
 export const Event = pick(arena.Event, PortableEvent);
 export type Event = arena.Event;
 export const Queue = pick(queues.Queue, PortableQueue);
-export type Queue = queues.Queue;
+export type Queue<T = unknown> = queues.Queue<T>;
 export const JoinableQueue = pick(queues.JoinableQueue, PortableJoinableQueue);
-export type JoinableQueue = queues.JoinableQueue;
+export type JoinableQueue<T = unknown> = queues.JoinableQueue<T>;
 export const SimpleQueue = pick(queues.SimpleQueue, PortableSimpleQueue);
-export type SimpleQueue = queues.SimpleQueue;
+export type SimpleQueue<T = unknown> = queues.SimpleQueue<T>;
 export const Value = pick(arena.Value, PortableValue);
 export const Array = pick(arena.Array, PortableArray);
 export const RawValue = pick(arena.RawValue, PortableRawValue);
-export type RawValue = arena.RawValue;
+export type RawValue<C extends Typecode = Typecode> = arena.RawValue<C>;
 export const RawArray = pick(arena.RawArray, PortableRawArray);
-export type RawArray = arena.RawArray;
+export type RawArray<C extends Typecode = Typecode> = arena.RawArray<C>;
 export const Barrier = pick(arena.Barrier, PortableBarrier);
 export type Barrier = arena.Barrier;
 import { copy, synchronized } from '../synchronize';

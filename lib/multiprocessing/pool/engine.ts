@@ -576,9 +576,6 @@ export class PoolEngine implements SchedulerView, CleanTickClient, Pumpable {
     const i = this.workers.indexOf(w);
     if (i >= 0) this.workers.splice(i, 1);
     w.proc.forget();
-    const exitcode = Number.isNaN(w.exitcode) ? null : w.exitcode;
-    debug('pool: worker %d exited (code %s, %d task(s) held)', w.proc.pid, exitcode, w.held.length);
-    this.#observer.workerExited(w.proc.pid, exitcode);
     const held = w.held.splice(0);
     // What it held but had not started goes back to the front of the queue
     // for another worker; only what it started is lost. Without a progress
@@ -600,6 +597,9 @@ export class PoolEngine implements SchedulerView, CleanTickClient, Pumpable {
     } else {
       lost.push(...requeue);
     }
+    const exitcode = Number.isNaN(w.exitcode) ? null : w.exitcode;
+    debug('pool: worker %d exited (code %s, %d task(s) lost)', w.proc.pid, exitcode, lost.length);
+    this.#observer.workerExited(w.proc.pid, exitcode);
     if (lost.length > 0) {
       const how = Number.isNaN(w.exitcode)
         ? 'exited'

@@ -6,6 +6,7 @@
 // clone with forkful's objects by handle) before put() returns, and put()
 // returns once the hub holds it: nothing is left to flush at exit
 // (joinThread() resolves at once, cancelJoinThread() has nothing to drop).
+import { abortable, checkSignal, throwIfAborted } from '../../core/abort';
 import { Empty, Full, ValueError } from '../../core/errors';
 import { parseTimeout } from '../../core/timeout';
 import { serialize } from '../../transfer/serialize';
@@ -55,6 +56,7 @@ export class PortableQueue {
   /** @internal */ readonly _obj: number;
   readonly #maxsize: number;
   #closed = false;
+  readonly #closing = new AbortController();
 
   constructor(maxsize: number | QueueHandle = 0, kind: 'Queue' | 'JoinableQueue' = 'Queue') {
     if (typeof maxsize === 'object') {
@@ -69,10 +71,16 @@ export class PortableQueue {
     this._obj = hubObject(this, kind, { maxsize: maxsize <= 0 ? 0 : maxsize });
   }
 
+  /** `{ signal }` cancels the wait (AbortError); a put the hub completes
+   * after the abort stays in the queue (the hub cannot take it back). */
   async put(obj: unknown, opts?: PutOptions | boolean, timeout?: number | null): Promise<void> {
     this.#checkOpen();
-    const ms = waitMs(options(opts, timeout), 'Queue.put');
-    const r = await hubCall({ op: 'qput', obj: this._obj, bytes: encode(obj), ms });
+    const o = options(opts, timeout);
+    const ms = waitMs(o, 'Queue.put');
+    const signal = checkSignal(o.signal, 'Queue.put');
+    throwIfAborted(signal, 'Queue.put');
+    const call = hubCall({ op: 'qput', obj: this._obj, bytes: encode(obj), ms });
+    const r = await abortable(signal, 'Queue.put', call, () => {});
     if (!r.ok) throw new Full();
   }
 
@@ -86,10 +94,43 @@ export class PortableQueue {
     this.putSync(obj, { block: false });
   }
 
+  /** `{ signal }` cancels the wait (AbortError); an item the hub hands
+   * over after the abort goes back to the queue (at its end: the hub has no
+   * put-at-front), so none is lost. */
   async get(opts?: GetOptions | boolean, timeout?: number | null): Promise<unknown> {
     this.#checkOpen();
-    const ms = waitMs(options(opts, timeout), 'Queue.get');
-    return item(await hubCall({ op: 'qget', obj: this._obj, ms }));
+    const o = options(opts, timeout);
+    const ms = waitMs(o, 'Queue.get');
+    const signal = checkSignal(o.signal, 'Queue.get');
+    throwIfAborted(signal, 'Queue.get');
+    const call = hubCall({ op: 'qget', obj: this._obj, ms });
+    const r = await abortable(
+      signal,
+      'Queue.get',
+      call,
+      () => {},
+      (late) => {
+        if (late.ok) void hubCall({ op: 'qput', obj: this._obj, bytes: late.bytes!, ms: -1 });
+      },
+    );
+    return item(r);
+  }
+
+  /** `for await (const item of queue)`: takes items as get() does until
+   * this process closes the queue (close() ends a loop waiting in get()). */
+  async *[Symbol.asyncIterator](): AsyncGenerator<unknown, void, undefined> {
+    const signal = this.#closing.signal;
+    for (;;) {
+      if (this.#closed) return;
+      let value: unknown;
+      try {
+        value = await this.get({ signal });
+      } catch (err) {
+        if (this.#closed) return;
+        throw err;
+      }
+      yield value;
+    }
   }
 
   getSync(opts?: GetOptions | boolean, timeout?: number | null): unknown {
@@ -117,6 +158,18 @@ export class PortableQueue {
 
   close(): void {
     this.#closed = true;
+    this.#closing.abort();
+  }
+
+  /** `using q = new Queue()`: close(). */
+  [Symbol.dispose](): void {
+    this.close();
+  }
+
+  /** `await using q = new Queue()`: close() (put() already handed every
+   * item to the hub). */
+  async [Symbol.asyncDispose](): Promise<void> {
+    this.close();
   }
 
   joinThread(): Promise<void> {
@@ -192,6 +245,10 @@ export class PortableSimpleQueue {
 
   close(): void {
     this.#q.close();
+  }
+
+  [Symbol.dispose](): void {
+    this.close();
   }
 
   [kShare](): ShareState {
