@@ -2,7 +2,7 @@
 // children aborted or exited 1 on Node 20-26 when the parent stack they
 // abandon left async ids behind). Each case runs in its own process: async
 // hooks, once enabled, stay enabled.
-import { results, runFixture } from '../helpers/fixture';
+import { results, runFixture, spawnBackend } from '../helpers/fixture';
 
 const cases = [
   'timeout',
@@ -16,7 +16,8 @@ const cases = [
   'executionAsyncResource',
   'microtaskTimerDue',
   'greenlet',
-  'nested',
+  // Its targets use the parent's Pipe and Process by closure: fork only.
+  ...(spawnBackend ? [] : ['nested']),
 ];
 
 describe('a Process started inside an async context', () => {
