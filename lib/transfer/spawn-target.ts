@@ -7,6 +7,7 @@ import * as path from 'node:path';
 import * as vm from 'node:vm';
 import { createRequire } from 'node:module';
 import { NotSupportedError } from '../core/errors';
+import { packageRoot } from '../core/native';
 import { helperBindings, transpilerHelperHint } from './transpiler-helpers';
 
 export type TargetRef =
@@ -17,7 +18,8 @@ export type TargetRef =
  * getters: compiled re-exports are getters), or with `loading` among the
  * modules still loading (own values only: a getter there may not be ready). */
 function findExport(fn: unknown, loading: boolean): TargetRef | null {
-  for (const [file, mod] of Object.entries(require.cache)) {
+  for (const [loaded, mod] of Object.entries(require.cache)) {
+    const file = compiled(loaded);
     if (!mod || mod.loaded === loading) continue;
     const exp = mod.exports as unknown;
     if (!exp) continue;
@@ -36,6 +38,15 @@ function findExport(fn: unknown, loading: boolean): TargetRef | null {
     }
   }
   return null;
+}
+
+const libDir = path.join(packageRoot, 'lib') + path.sep;
+
+/** forkful's own module as a child loads it: run from the TypeScript sources
+ * (ts-jest, tsx), lib/x.ts is dist/x.js (Node cannot strip all of ours). */
+function compiled(file: string): string {
+  if (!file.startsWith(libDir) || !file.endsWith('.ts')) return file;
+  return path.join(packageRoot, 'dist', file.slice(libDir.length).replace(/\.ts$/, '.js'));
 }
 
 /** `extra`: names bound around the function too (its transpiler's helpers). */

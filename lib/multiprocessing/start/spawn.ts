@@ -8,7 +8,7 @@ import * as childProcess from 'node:child_process';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { NotSupportedError } from '../../core/errors';
-import { native } from '../../core/native';
+import { native, packageRoot } from '../../core/native';
 import { serialize } from '../../transfer/serialize';
 import { arenaEnvironment } from '../../synchronize';
 import { collectFds } from '../../transfer/fd-transfer';
@@ -22,7 +22,11 @@ export interface SpawnPayload extends ChildIdentity {
   parentPid: number;
 }
 
-const BOOTSTRAP = path.join(__dirname, 'spawn-bootstrap.js');
+// Run from the TypeScript sources (ts-jest, tsx), this module is
+// lib/multiprocessing/start/spawn.ts: a child runs the compiled bootstrap.
+const BOOTSTRAP = __filename.endsWith('.ts')
+  ? path.join(packageRoot, 'dist', 'multiprocessing', 'start', 'spawn-bootstrap.js')
+  : path.join(__dirname, 'spawn-bootstrap.js');
 const FIRST_SLOT = 4; // 0-2 stdio, 3 the IPC channel
 
 function signalNumberOf(signal: NodeJS.Signals): number {
