@@ -5,6 +5,7 @@
 import * as fs from 'node:fs';
 import { createRequire } from 'node:module';
 import * as path from 'node:path';
+import { packageRoot } from '../core/native';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import * as vm from 'node:vm';
 import { SerializationError, ValueError } from '../core/errors';
@@ -42,7 +43,6 @@ export type TargetSpec =
     }
   | { kind: 'module'; specifier: string; export: string; caller: string };
 
-const packageRoot = path.resolve(__dirname, '..', '..');
 const ownDirs = [
   path.join(packageRoot, 'lib') + path.sep,
   path.join(packageRoot, 'dist') + path.sep,

@@ -23,7 +23,7 @@ import { NotSupportedError, RuntimeError, SerializationError, ValueError } from 
 import { abortable, checkSignal, throwIfAborted, type SignalOption } from '../core/abort';
 import { checkOptions } from '../core/options';
 import { FOREVER, parseTimeout } from '../core/timeout';
-import { native } from '../core/native';
+import { native, packageRoot } from '../core/native';
 import { afterExitEmitted } from '../core/node-internals';
 import { encodeShareables } from '../transfer/shareable';
 import { afterFork, beforeChildExit, Order } from '../runtime/lifecycle';
@@ -92,7 +92,6 @@ function targetSuffix(target: Target | undefined): string {
   return typeof name === 'string' && name !== '' ? ` (${name})` : '';
 }
 
-const packageRoot = path.resolve(__dirname, '..', '..');
 // Under ts-jest this module is lib/threading/thread.ts; threads always run
 // the compiled bootstrap.
 const bootstrapPath = __filename.endsWith('.ts')
