@@ -49,6 +49,7 @@ export function parseTimeout(value: unknown, what: string, rules: TimeoutRules =
     throw new ValueError(`${what}: timeout must be a number of seconds or null, not NaN`);
   }
   const max = rules.max ?? TIMEOUT_MAX;
+  if (value >= LOOKS_LIKE_MS) warnMillisecondsOnce(value, what);
   if (value > max) {
     throw new OverflowError(
       `${what}: timeout ${value} s is too large (at most ${max} s; null waits without limit)`,
@@ -68,6 +69,25 @@ export function parseTimeout(value: unknown, what: string, rules: TimeoutRules =
         `${what}: timeout must be a number of seconds >= 0, got ${value} (null for no limit)`,
       );
   }
+}
+
+/** A timeout this large (16.7 minutes) is more often milliseconds typed
+ * out of Node habit (setTimeout) than seconds: warn once per process. */
+const LOOKS_LIKE_MS = 1000;
+let warnedMilliseconds = false;
+
+// A warning, not an error: an hour-long join(3600) is legitimate, so the
+// value is obeyed; production runs (NODE_ENV=production) stay quiet, and
+// `--disable-warning=FORKFUL_TIMEOUT_SECONDS` silences it anywhere.
+function warnMillisecondsOnce(value: number, what: string): void {
+  if (warnedMilliseconds || process.env.NODE_ENV === 'production') return;
+  warnedMilliseconds = true;
+  const minutes = (value / 60).toFixed(1);
+  process.emitWarning(
+    `${what}: timeout ${value} is read as ${value} seconds (${minutes} minutes): ` +
+      `forkful's timeouts are in seconds, as in Python. For ${value} ms pass ${value / 1000}.`,
+    { type: 'TimeoutWarning', code: 'FORKFUL_TIMEOUT_SECONDS' },
+  );
 }
 
 function describe(value: unknown): string {

@@ -55,6 +55,45 @@ describe('parseTimeout', () => {
   });
 });
 
+describe('a timeout that looks like milliseconds', () => {
+  // A fresh copy of the module per case: the warning is once per process.
+  function freshParser(): typeof import('../../lib/core/timeout') {
+    let mod: typeof import('../../lib/core/timeout') | undefined;
+    jest.isolateModules(() => {
+      mod = require('../../lib/core/timeout');
+    });
+    return mod!;
+  }
+  let warn: jest.SpyInstance;
+  const env = process.env.NODE_ENV;
+  beforeEach(() => {
+    warn = jest.spyOn(process, 'emitWarning').mockImplementation(() => undefined);
+  });
+  afterEach(() => {
+    warn.mockRestore();
+    process.env.NODE_ENV = env;
+  });
+
+  test('warns once, naming the call and the seconds, and still obeys the value', () => {
+    const { parseTimeout: parse } = freshParser();
+    expect(parse(999, 'Process.join')).toBe(999);
+    expect(warn).not.toHaveBeenCalled();
+    expect(parse(5000, 'Queue.get')).toBe(5000);
+    expect(parse(3000, 'Process.join')).toBe(3000);
+    expect(warn).toHaveBeenCalledTimes(1);
+    const [message, options] = warn.mock.calls[0];
+    expect(message).toMatch(/^Queue.get: timeout 5000 is read as 5000 seconds .*pass 5\.$/);
+    expect(options).toEqual({ type: 'TimeoutWarning', code: 'FORKFUL_TIMEOUT_SECONDS' });
+  });
+
+  test('NODE_ENV=production stays quiet', () => {
+    process.env.NODE_ENV = 'production';
+    const { parseTimeout: parse } = freshParser();
+    expect(parse(60000, 'Thread.join')).toBe(60000);
+    expect(warn).not.toHaveBeenCalled();
+  });
+});
+
 describe('the same mistake, the same class, in every wait', () => {
   const [a, b] = Pipe();
   const queue = new Queue();
