@@ -36,7 +36,7 @@ interface LocalMeta {
 
 const metas = new WeakMap<object, LocalMeta>();
 // This thread's copy of every local it has seen, by id.
-const byId = new Map<string, WeakRef<local>>();
+const byId = new Map<string, WeakRef<LocalBase>>();
 const forget = new FinalizationRegistry<string>((id) => {
   if (!byId.get(id)?.deref()) byId.delete(id);
 });
@@ -46,18 +46,9 @@ function sourceSpec(fn: TargetFunction, what: string): TargetSpec & { kind: 'sou
   return describeTarget(fn, callerFile(), what) as TargetSpec & { kind: 'source' };
 }
 
-/**
- * Per-thread attributes: `const data = new local(); data.x = 1` sets x for
- * the calling thread only. Pass the same local to several threads (in a
- * Thread's args) and each sees only its own attributes.
- *
- * `new local(init, ...args)` runs `init(self, ...args)` once in every thread
- * that uses the local; a subclass's constructor does the same (it runs once
- * per thread with the arguments it passed to super()). Both travel by source,
- * so they must be self-contained (a subclass may refer to `local`,
- * `threading` and `require`).
- */
-export class local {
+// The class itself keeps the name `local` (the sources of subclasses and
+// error messages name it); the export below gives it generic typings.
+const LocalBase = class local {
   constructor(...args: unknown[]) {
     let meta: LocalMeta;
     if (adopting) {
@@ -102,6 +93,42 @@ export class local {
     const meta = metas.get(this)!;
     return { kind: KIND, state: { id: meta.id, init: meta.init } };
   }
+};
+type LocalBase = InstanceType<typeof LocalBase>;
+
+/**
+ * Per-thread attributes: `const data = new local(); data.x = 1` sets x for
+ * the calling thread only. Pass the same local to several threads (in a
+ * Thread's args) and each sees only its own attributes.
+ *
+ * `new local(init, ...args)` runs `init(self, ...args)` once in every thread
+ * that uses the local; a subclass's constructor does the same (it runs once
+ * per thread with the arguments it passed to super()). Both travel by source,
+ * so they must be self-contained (a subclass may refer to `local`,
+ * `threading` and `require`).
+ */
+export const local = LocalBase as LocalConstructor;
+
+// An untyped local takes any attribute of any type, as Python's does.
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+type AnyAttributes = Record<string, any>;
+
+/** A thread-local object whose attributes are typed `T` (by default any
+ * attribute). Each thread sees only the values it set, so an attribute a
+ * thread has not set reads `undefined`: declare such attributes optional
+ * (`local<{ student?: string }>`) unless an init function sets them. */
+export type local<T extends object = AnyAttributes> = LocalBase & T;
+
+/** `new local<T>()`, `new local<T, A>(init, ...args)`, and `extends local`. */
+export interface LocalConstructor {
+  new <T extends object = AnyAttributes>(): local<T>;
+  new <T extends object = AnyAttributes, A extends unknown[] = unknown[]>(
+    init: (self: local<T>, ...args: A) => void,
+    ...args: A
+  ): local<T>;
+  /** A subclass passes its own constructor's arguments to super(). */
+  new <T extends object = AnyAttributes>(...args: unknown[]): local<T>;
+  readonly prototype: LocalBase;
 }
 
 // `class X extends a.b.local {`: how a subclass compiled to CommonJS names
@@ -146,7 +173,7 @@ function bindings(source?: string): Record<string, unknown> {
 }
 
 /** This thread's copy of the local `meta` describes (made on first use). */
-function revive(meta: LocalMeta): local {
+function revive(meta: LocalMeta): LocalBase {
   const existing = byId.get(meta.id)?.deref();
   if (existing) return existing;
   const { init } = meta;
@@ -154,7 +181,7 @@ function revive(meta: LocalMeta): local {
     if (init.kind === 'class') {
       const Class = evaluateSource(init.spec, bindings(init.spec.source)) as new (
         ...args: unknown[]
-      ) => local;
+      ) => LocalBase;
       adopting = meta;
       return new Class(...init.args);
     }

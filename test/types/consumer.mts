@@ -23,7 +23,7 @@ import {
   type PoolStats,
   type MapOptions,
 } from 'forkful/multiprocessing';
-import { Thread } from 'forkful/threading';
+import { Thread, local } from 'forkful/threading';
 
 type Equal<A, B> =
   (<T>() => T extends A ? 1 : 2) extends <T>() => T extends B ? 1 : 2 ? true : false;
@@ -150,7 +150,38 @@ async function waits(signal: AbortSignal): Promise<void> {
   expectType<typeof v.code, string>(true);
 }
 
+function threadLocals(): void {
+  // Typed attributes: unset in a thread until it sets them, so optional.
+  const school = new local<{ student?: string }>();
+  expectType<typeof school.student, string | undefined>(true);
+  school.student = 'Alice';
+  // @ts-expect-error a local<{ student?: string }> has no attribute grade
+  school.grade = 3;
+  // An init function sets them in every thread, typed by its arguments.
+  const counter = new local<{ n: number }, [number]>((self, start) => {
+    self.n = start;
+  }, 10);
+  expectType<typeof counter.n, number>(true);
+  // @ts-expect-error the init function takes a number
+  void new local<{ n: number }, [number]>((self, start) => void (self.n = start), 'ten');
+  // Untyped: any attribute, as Python's threading.local.
+  const loose = new local();
+  loose.anything = 1;
+  class Settings extends local {
+    colour: string;
+    constructor(colour: string) {
+      super(colour);
+      this.colour = colour;
+    }
+  }
+  const settings = new Settings('red');
+  expectType<typeof settings.colour, string>(true);
+  const isLocal: boolean = settings instanceof local;
+  void isLocal;
+}
+
 void queues;
+void threadLocals;
 void pipes;
 void pools;
 void sharedValues;
