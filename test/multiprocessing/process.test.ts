@@ -2,6 +2,8 @@
 // FORKFUL_START_METHOD=spawn for the spawn backend). The work happens in
 // fixture scripts: the jest worker is itself a forked process.
 import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { results, runFixture, spawnBackend } from '../helpers/fixture';
 
 function alive(pid: number): boolean {
@@ -104,6 +106,18 @@ describe('Process', () => {
   test('getContext gives a Process of the chosen method', () => {
     expect(r.context).toEqual({ method: 'spawn', tag: 'ctx' });
     expect(r.contextExit).toBe(0);
+  });
+});
+
+describe('spawn start method', () => {
+  test('a child whose start is slow (a loader such as tsx) still gets its payload and exits 0', () => {
+    const slow = pathToFileURL(path.join(__dirname, '..', 'fixtures', 'slow-import.mjs')).href;
+    const run = runFixture('spawn-slow-start.js', [], {
+      nodeArgs: ['--import', slow],
+      timeoutMs: 60000,
+    });
+    expect(run.stderr).not.toMatch(/FIXTURE ERROR|kPendingMessages/);
+    expect(results(run.stdout).codes).toEqual([0, 0, 0]);
   });
 });
 

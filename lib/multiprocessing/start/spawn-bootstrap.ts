@@ -33,7 +33,11 @@ process.emitWarning = function (this: NodeJS.Process, warning: string | Error, .
 
 process.once('message', (message) => {
   const payload = message as SpawnPayload;
-  process.disconnect?.();
+  // Not at once: when the payload arrived before this listener (a slow start,
+  // e.g. under a loader such as tsx), Node delivers it from its pending list
+  // and writes to the channel after the emit; a channel gone by then throws
+  // in Node's own code and the child exits 1.
+  process.nextTick(() => process.disconnect?.());
   becomeChild(payload, payload.parentPid, payload.parentName);
   if (payload.daemon && native) {
     try {
