@@ -52,18 +52,37 @@ export interface FixtureResult {
   stderr: string;
 }
 
+export interface ScriptOptions {
+  timeoutMs?: number;
+  env?: NodeJS.ProcessEnv;
+  nodeArgs?: string[];
+  cwd?: string;
+}
+
+/** Runs test/fixtures/<name> (see runScript). */
 export function runFixture(
   name: string,
   args: string[] = [],
-  options: { timeoutMs?: number; env?: NodeJS.ProcessEnv; nodeArgs?: string[] } = {},
+  options: ScriptOptions = {},
+): FixtureResult {
+  return runScript(path.join(__dirname, '..', 'fixtures', name), args, options);
+}
+
+/** Runs a script file in its own Node, bounded in time (killed after
+ * timeoutMs, default 30 s), and fails when it leaves processes behind. */
+export function runScript(
+  script: string,
+  args: string[] = [],
+  options: ScriptOptions = {},
 ): FixtureResult {
   const timeoutMs = options.timeoutMs ?? 30000;
-  const script = path.join(__dirname, '..', 'fixtures', name);
+  const name = path.basename(script);
   const run = randomUUID();
   const result = spawnSync(process.execPath, [...(options.nodeArgs ?? []), script, ...args], {
     encoding: 'utf8',
     timeout: timeoutMs,
     killSignal: 'SIGKILL',
+    cwd: options.cwd,
     env: { ...process.env, ...options.env, [MARK]: run },
     maxBuffer: 64 * 1024 * 1024,
   });

@@ -6,10 +6,11 @@
 import { spawnSync } from 'node:child_process';
 import * as path from 'node:path';
 
-test('the consumer project type-checks', () => {
-  const root = path.join(__dirname, '..', '..');
+const root = path.join(__dirname, '..', '..');
+
+function typeCheck(project: string): void {
   const tsc = require.resolve('typescript/bin/tsc');
-  const run = spawnSync(process.execPath, [tsc, '-p', path.join(__dirname, 'tsconfig.json')], {
+  const run = spawnSync(process.execPath, [tsc, '-p', project], {
     cwd: root,
     encoding: 'utf8',
     timeout: 120000,
@@ -17,4 +18,12 @@ test('the consumer project type-checks', () => {
   expect(run.error).toBeUndefined();
   expect(`${run.stdout}${run.stderr}`).toBe('');
   expect(run.status).toBe(0);
+}
+
+test('the consumer project type-checks', () => {
+  typeCheck(path.join(__dirname, 'tsconfig.json'));
+});
+
+test('the TypeScript examples type-check (examples/typescript)', () => {
+  typeCheck(path.join(root, 'examples', 'typescript', 'tsconfig.json'));
 });
