@@ -4,7 +4,8 @@
 // are loaded when a Pool or Worker is created, never by `require('forkful')`.
 export { Pool, withPool, type PoolOptions, type PoolStats } from './pool';
 export { Worker, runWorker, type WorkerOptions, type WorkerStats } from './worker';
-export { ClusterIMapIterator } from './calls';
+// The cluster's imap iterator is the local pool's (one behaviour for both).
+export { IMapIterator as ClusterIMapIterator } from '../multiprocessing/pool/jobs';
 export type { ModuleTarget, Target, TaskFunction } from './target';
 export type { ConnectionSpec } from './connection';
 export { DEFAULT_MAX_JOB_BYTES } from './wire';

@@ -27,16 +27,16 @@ import {
   type MapOptions,
 } from '../multiprocessing';
 import { beat, CALLER_GONE, cleanCaller, removeJobs, sweepDeadCallers } from './callers';
-import { ApplyCall, ClusterIMapIterator, MapCall, type Call, type Progress } from './calls';
 import {
-  checkQueueName,
-  createClient,
-  Keys,
-  resolveConnection,
-  type Connection,
-  type ConnectionSpec,
-} from './connection';
+  ApplyJob,
+  IMapIterator,
+  MapJob,
+  type Job,
+  type Progress,
+} from '../multiprocessing/pool/jobs';
+import { createClient, Keys, type Connection } from './connection';
 import { within } from './bounded';
+import { positiveInt, readQueueOptions, seconds, type QueueOptions } from './options';
 import { bullmq } from './deps';
 import { specName, targetSpec, type Target, type TargetSpec } from './target';
 import {
@@ -52,13 +52,7 @@ import {
 } from './wire';
 import { parseWorkerName } from './worker-name';
 
-export interface PoolOptions {
-  /** A Redis URL (`redis://host:6379`) or ioredis options. */
-  connection: ConnectionSpec;
-  /** The BullMQ queue this pool and its workers share. */
-  name: string;
-  /** BullMQ's key prefix (default `bull`). */
-  prefix?: string;
+export interface PoolOptions extends QueueOptions {
   /** Default chunksize of map/starmap (else Python's: ceil(n / (4 × processes))). */
   chunksize?: number | null;
   /** How many worker processes to plan chunks for (default: the processes
@@ -99,7 +93,7 @@ type AnyArgs<R> = (...args: any[]) => R;
 type AnyTarget<R> = AnyArgs<R> | { module: string; export?: string };
 
 interface Chunk {
-  call: Call;
+  call: Job;
   /** Position of the chunk's first item in the call's input. */
   index: number;
   data: JobData;
@@ -117,7 +111,7 @@ const MAP_OPTIONS = ['chunksize', 'signal', 'progress'] as const;
 const MAP_ASYNC_OPTIONS = [...MAP_OPTIONS, 'callback', 'errorCallback'] as const;
 
 interface Submission {
-  call: Call & { init?(sizes: Map<number, number>): void };
+  call: Job & { init?(sizes: Map<number, number>): void };
   spec: TargetSpec;
   mode: Mode;
   /** apply: [args]; map/star: the items. */
@@ -136,13 +130,6 @@ const TICK_MS = 1000;
 const WORKERS_REFRESH_MS = 10000;
 const WARN_EVERY_MS = 10000;
 const SHUTDOWN_MS = 5000;
-
-function checkPositiveInt(value: unknown, what: string): number {
-  if (!Number.isInteger(value) || (value as number) < 1) {
-    throw new ValueError(`${what} must be a positive integer, not ${String(value)}`);
-  }
-  return value as number;
-}
 
 function toArray<T>(iterable: Iterable<T>, what: string): T[] {
   if (Array.isArray(iterable)) return iterable.slice(); // sent later: copy
@@ -219,29 +206,23 @@ export class Pool {
     cancelled: 0,
   };
   /** Calls aborted through their signal: their chunks are dropped. */
-  private readonly aborted = new WeakSet<Call>();
+  private readonly aborted = new WeakSet<Job>();
 
   constructor(options: PoolOptions) {
-    if (!options || typeof options !== 'object') {
-      throw new TypeError('new cluster.Pool({ connection, name }) needs an options object');
-    }
-    this.name = checkQueueName(options.name);
-    this.conn = resolveConnection(options.connection);
-    this.prefix = options.prefix ?? 'bull';
-    this.keys = new Keys(this.prefix, this.name);
-    this.chunksize =
-      options.chunksize == null ? null : checkPositiveInt(options.chunksize, 'chunksize');
+    const place = readQueueOptions(
+      options,
+      ['chunksize', 'processes', 'ttl', 'maxJobBytes'],
+      'cluster.Pool',
+    );
+    this.name = place.name;
+    this.conn = place.conn;
+    this.prefix = place.prefix;
+    this.keys = place.keys;
+    this.chunksize = options.chunksize == null ? null : positiveInt(options.chunksize, 'chunksize');
     this.processesHint =
-      options.processes == null ? null : checkPositiveInt(options.processes, 'processes');
-    const ttl = options.ttl ?? 60;
-    if (typeof ttl !== 'number' || !(ttl >= 1)) {
-      throw new ValueError(`ttl must be a number of seconds >= 1, not ${String(ttl)}`);
-    }
-    this.ttl = ttl;
-    this.maxJobBytes =
-      options.maxJobBytes == null
-        ? DEFAULT_MAX_JOB_BYTES
-        : checkPositiveInt(options.maxJobBytes, 'maxJobBytes');
+      options.processes == null ? null : positiveInt(options.processes, 'processes');
+    this.ttl = seconds(options.ttl ?? 60, 'ttl', 1);
+    this.maxJobBytes = positiveInt(options.maxJobBytes ?? DEFAULT_MAX_JOB_BYTES, 'maxJobBytes');
     this.id = `fk${randomBytes(6).toString('hex')}`;
     this.closed = new Promise((resolve) => (this.resolveClosed = resolve));
     this.ready = this.start().catch((err: Error) => {
@@ -270,7 +251,7 @@ export class Pool {
     const spec = targetSpec(fn);
     if (!Array.isArray(args)) throw new TypeError('args must be an array');
     const result = new AsyncResult<Awaited<R>>(options, getSyncPump);
-    const call = new ApplyCall(result as AsyncResult<unknown>);
+    const call = new ApplyJob(result as AsyncResult<unknown>);
     this.startCall(call, signal, what, () =>
       this.enqueue({ call, spec, mode: 'apply', items: [args.slice()], chunksize: 1 }),
     );
@@ -331,11 +312,9 @@ export class Pool {
     fn: ((item: T) => R) | Target,
     iterable: Iterable<T>,
     options?: number | MapOptions,
-  ): ClusterIMapIterator<Awaited<R>> {
+  ): IMapIterator<Awaited<R>> {
     const o = numberOrOptions(options, 'chunksize', MAP_OPTIONS, 'cluster Pool.imap');
-    return this.imapLike(fn, iterable, o, true, 'cluster Pool.imap') as ClusterIMapIterator<
-      Awaited<R>
-    >;
+    return this.imapLike(fn, iterable, o, true, 'cluster Pool.imap') as IMapIterator<Awaited<R>>;
   }
 
   /** Like imap, in the order results arrive. */
@@ -343,10 +322,10 @@ export class Pool {
     fn: ((item: T) => R) | Target,
     iterable: Iterable<T>,
     options?: number | MapOptions,
-  ): ClusterIMapIterator<Awaited<R>> {
+  ): IMapIterator<Awaited<R>> {
     const what = 'cluster Pool.imapUnordered';
     const o = numberOrOptions(options, 'chunksize', MAP_OPTIONS, what);
-    return this.imapLike(fn, iterable, o, false, what) as ClusterIMapIterator<Awaited<R>>;
+    return this.imapLike(fn, iterable, o, false, what) as IMapIterator<Awaited<R>>;
   }
 
   private asyncOptions<R>(
@@ -362,7 +341,7 @@ export class Pool {
   /** Enqueues a call unless its signal already aborted. On abort its work
    * stops (cancel) and it rejects with AbortError. */
   private startCall(
-    call: Call,
+    call: Job,
     signal: AbortSignal | null,
     what: string,
     enqueue: () => void,
@@ -381,13 +360,13 @@ export class Pool {
     this.callDone.set(call, () => signal.removeEventListener('abort', onAbort));
   }
 
-  private readonly callDone = new WeakMap<Call, () => void>();
+  private readonly callDone = new WeakMap<Job, () => void>();
 
   /** Stops an aborted call's chunks: those not yet submitted are dropped;
    * the open ones are delivered as nothing, so their jobs leave Redis with
    * the next cleanup while still waiting (a job a worker already runs
    * finishes there, and its outcome is ignored). */
-  private cancel(call: Call): void {
+  private cancel(call: Job): void {
     if (this.aborted.has(call)) return;
     this.aborted.add(call);
     this.callDone.get(call)?.();
@@ -469,17 +448,17 @@ export class Pool {
     const spec = targetSpec(fn);
     const items = toArray(iterable, 'iterable');
     const chunksize = options.chunksize;
-    const size = chunksize == null ? this.chunksize : checkPositiveInt(chunksize, 'chunksize');
+    const size = chunksize == null ? this.chunksize : positiveInt(chunksize, 'chunksize');
     const result = new AsyncResult<unknown[]>(options, getSyncPump);
     if (items.length === 0) {
-      new MapCall(result, 0);
+      new MapJob(result, 0);
       return result;
     }
-    let call: MapCall | null = null;
+    let call: MapJob | null = null;
     let abortedWith: Error | null = null;
-    const holder: Call & { init(sizes: Map<number, number>): void } = {
+    const holder: Job & { init(sizes: Map<number, number>): void } = {
       init: (sizes) => {
-        call = new MapCall(result, sizes.size, items.length, progress);
+        call = new MapJob(result, sizes.size, items.length, progress);
         if (abortedWith) call.abort(abortedWith);
       },
       chunkDone: (index, values) => call?.chunkDone(index, values),
@@ -503,14 +482,15 @@ export class Pool {
     options: MapOptions,
     ordered: boolean,
     what: string,
-  ): ClusterIMapIterator {
+  ): IMapIterator {
     const signal = checkSignal(options.signal, what);
     const progress = checkCallback<Progress>(options.progress, 'progress', what);
     this.checkRunning();
     const spec = targetSpec(fn);
     const items = toArray(iterable, 'iterable');
-    const size = checkPositiveInt(options.chunksize ?? 1, 'chunksize');
-    const it = new ClusterIMapIterator(ordered, chunkSizes(items.length, size), progress);
+    const size = positiveInt(options.chunksize ?? 1, 'chunksize');
+    const sizes = chunkSizes(items.length, size);
+    const it = new IMapIterator(ordered, sizes.size, sizes, progress);
     it._cancel = () => this.cancel(it);
     this.startCall(it, signal, what, () => {
       if (items.length > 0) this.enqueue({ call: it, spec, mode: 'map', items, chunksize: size });

@@ -9,15 +9,9 @@ import type { Redis } from 'ioredis';
 import { BrokenPoolError, NotSupportedError, ValueError } from '../core/errors';
 import { Pool as LocalPool, cpuCount, type StartMethod } from '../multiprocessing';
 import { CALLER_GONE, LivenessCache, sweepDeadCallers } from './callers';
-import {
-  checkQueueName,
-  createClient,
-  Keys,
-  resolveConnection,
-  type Connection,
-  type ConnectionSpec,
-} from './connection';
+import { createClient, Keys, type Connection } from './connection';
 import { within } from './bounded';
+import { positiveInt, readQueueOptions, seconds, type QueueOptions } from './options';
 import { bullmq } from './deps';
 import { TargetCache, type TaskFunction } from './target';
 import {
@@ -31,13 +25,7 @@ import {
 } from './wire';
 import { workerName } from './worker-name';
 
-export interface WorkerOptions {
-  /** A Redis URL (`redis://host:6379`) or ioredis options. */
-  connection: ConnectionSpec;
-  /** The BullMQ queue to take jobs from (the pools' `name`). */
-  name: string;
-  /** BullMQ's key prefix (default `bull`): the same as the pools'. */
-  prefix?: string;
+export interface WorkerOptions extends QueueOptions {
   /** Processes of the local pool (default: cpuCount()). */
   processes?: number;
   /** Jobs taken at once (default: 2 × processes, so the local pool has the
@@ -94,22 +82,6 @@ interface Running {
   handBack(): void;
 }
 
-function seconds(value: number | undefined, fallback: number, what: string): number {
-  const v = value ?? fallback;
-  if (typeof v !== 'number' || !(v > 0)) {
-    throw new ValueError(`${what} must be a positive number of seconds, not ${String(v)}`);
-  }
-  return v;
-}
-
-function positiveInt(value: number | undefined, fallback: number, what: string): number {
-  const v = value ?? fallback;
-  if (!Number.isInteger(v) || v < 1) {
-    throw new ValueError(`${what} must be a positive integer, not ${String(v)}`);
-  }
-  return v;
-}
-
 export class Worker {
   readonly name: string;
   readonly processes: number;
@@ -145,18 +117,32 @@ export class Worker {
   private readonly counters = { completed: 0, taskErrors: 0, dropped: 0, handedBack: 0, swept: 0 };
 
   constructor(private readonly options: WorkerOptions) {
-    if (!options || typeof options !== 'object') {
-      throw new TypeError('new cluster.Worker({ connection, name }) needs an options object');
-    }
-    this.name = checkQueueName(options.name);
-    this.conn = resolveConnection(options.connection);
-    this.prefix = options.prefix ?? 'bull';
-    this.keys = new Keys(this.prefix, this.name);
-    this.processes = positiveInt(options.processes, cpuCount(), 'processes');
-    this.concurrency = positiveInt(options.concurrency, 2 * this.processes, 'concurrency');
+    const place = readQueueOptions(
+      options,
+      [
+        'processes',
+        'concurrency',
+        'cwd',
+        'startMethod',
+        'lockDuration',
+        'stalledInterval',
+        'maxStalledCount',
+        'grace',
+        'sweepInterval',
+        'maxJobBytes',
+        'log',
+      ],
+      'cluster.Worker',
+    );
+    this.name = place.name;
+    this.conn = place.conn;
+    this.prefix = place.prefix;
+    this.keys = place.keys;
+    this.processes = positiveInt(options.processes ?? cpuCount(), 'processes');
+    this.concurrency = positiveInt(options.concurrency ?? 2 * this.processes, 'concurrency');
     this.cwd = options.cwd ?? process.cwd();
-    this.grace = seconds(options.grace, 30, 'grace');
-    this.maxJobBytes = positiveInt(options.maxJobBytes, DEFAULT_MAX_JOB_BYTES, 'maxJobBytes');
+    this.grace = seconds(options.grace ?? 30, 'grace');
+    this.maxJobBytes = positiveInt(options.maxJobBytes ?? DEFAULT_MAX_JOB_BYTES, 'maxJobBytes');
     this.log = options.log ?? (() => {});
     this.id = workerName(this.processes);
     this.targets = new TargetCache(this.cwd);
@@ -190,14 +176,14 @@ export class Worker {
 
   private async start(): Promise<void> {
     const { Queue, Worker: BullWorkerClass } = bullmq();
-    const lockMs = seconds(this.options.lockDuration, 30, 'lockDuration') * 1000;
+    const lockMs = seconds(this.options.lockDuration ?? 30, 'lockDuration') * 1000;
     const stalledMs =
-      seconds(this.options.stalledInterval, lockMs / 1000, 'stalledInterval') * 1000;
+      seconds(this.options.stalledInterval ?? lockMs / 1000, 'stalledInterval') * 1000;
     const maxStalled = this.options.maxStalledCount ?? 3;
     if (!Number.isInteger(maxStalled) || maxStalled < 0) {
       throw new ValueError(`maxStalledCount must be an integer >= 0, not ${String(maxStalled)}`);
     }
-    const sweepMs = seconds(this.options.sweepInterval, 30, 'sweepInterval') * 1000;
+    const sweepMs = seconds(this.options.sweepInterval ?? 30, 'sweepInterval') * 1000;
 
     const client = createClient(this.conn);
     this.client = client;

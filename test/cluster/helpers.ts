@@ -8,6 +8,7 @@ import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import IORedis from 'ioredis';
+import { Pool } from '../../lib/cluster';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 const CLI = path.join(ROOT, 'dist', 'cluster', 'cli.js');
@@ -246,6 +247,43 @@ export async function startWorker(
     output: () => out,
     children: () => childrenOf(proc.pid as number),
   };
+}
+
+export interface ClusterUnderTest {
+  redis: RedisServer;
+  workers: WorkerProcess[];
+  pool: Pool;
+}
+
+/** A cluster for the tests of one describe block: a redis-server, one
+ * `forkful worker` per machine (a working directory of its own holding
+ * tasks.js with the given source) and a Pool on queue `name`; started in
+ * beforeAll, everything stopped in afterAll. Its fields are set once
+ * beforeAll has run. */
+export function useCluster(
+  name: string,
+  machines: Record<string, string>,
+  processes = 2,
+): ClusterUnderTest {
+  const cluster = { workers: [] as WorkerProcess[] } as ClusterUnderTest;
+  beforeAll(async () => {
+    checkBuilt();
+    cluster.redis = await startRedis();
+    for (const [machine, tasks] of Object.entries(machines)) {
+      const cwd = tempDir(machine);
+      fs.writeFileSync(path.join(cwd, 'tasks.js'), tasks);
+      cluster.workers.push(await startWorker(cluster.redis, name, { cwd, processes }));
+    }
+    cluster.pool = new Pool({ connection: cluster.redis.url, name });
+  }, 60000);
+  afterAll(async () => {
+    if (cluster.pool) {
+      cluster.pool.terminate();
+      await cluster.pool.join();
+    }
+    await stopAll();
+  }, 30000);
+  return cluster;
 }
 
 /** Waits for a process this module started to exit; its exit code. */

@@ -11,16 +11,7 @@ import {
   SerializationError,
 } from '../../lib/core/errors';
 import { AsyncResult } from '../../lib/multiprocessing';
-import {
-  checkBuilt,
-  clusterSkipReason,
-  startRedis,
-  startWorker,
-  stopAll,
-  tempDir,
-  type RedisServer,
-  type WorkerProcess,
-} from './helpers';
+import { clusterSkipReason, tempDir, useCluster } from './helpers';
 
 /** The error `p` rejects with (a test failure if it resolves). */
 async function failure(p: Promise<unknown>): Promise<Error & Record<string, unknown>> {
@@ -47,34 +38,15 @@ exports.fail = (message) => { const e = new RangeError(message); e.code = 'E_TAS
 `;
 
 suite('cluster.Pool on two workers', () => {
-  let redis: RedisServer;
-  let workers: WorkerProcess[];
-  let pool: Pool;
   const name = 'jobs';
-
-  beforeAll(async () => {
-    checkBuilt();
-    redis = await startRedis();
-    workers = [];
-    for (const machine of ['A', 'B']) {
-      const cwd = tempDir(`machine-${machine}`);
-      fs.writeFileSync(path.join(cwd, 'tasks.js'), tasksModule(machine));
-      workers.push(await startWorker(redis, name, { cwd, processes: 2 }));
-    }
-    pool = new Pool({ connection: redis.url, name });
-  }, 60000);
-
-  afterAll(async () => {
-    if (pool) {
-      pool.terminate();
-      await pool.join();
-    }
-    await stopAll();
-  }, 30000);
+  const cluster = useCluster(name, {
+    'machine-A': tasksModule('A'),
+    'machine-B': tasksModule('B'),
+  });
 
   test('a map of 10,000 tasks returns every result, exact and in order, from both machines', async () => {
     const xs = Array.from({ length: 10000 }, (_, i) => i);
-    const out = (await pool.map({ module: './tasks.js', export: 'tagged' }, xs)) as [
+    const out = (await cluster.pool.map({ module: './tasks.js', export: 'tagged' }, xs)) as [
       number,
       string,
     ][];
@@ -86,18 +58,18 @@ suite('cluster.Pool on two workers', () => {
     expect(new Set(out.map((r) => r[1]))).toEqual(new Set(['A', 'B']));
     // Default chunking plans for the 4 processes the two workers report:
     // ceil(10000 / 16) = 625 items per job.
-    const before = pool.stats();
-    await pool.map((x: number) => x + 1, xs);
-    expect(pool.stats().submitted - before.submitted).toBe(16);
+    const before = cluster.pool.stats();
+    await cluster.pool.map((x: number) => x + 1, xs);
+    expect(cluster.pool.stats().submitted - before.submitted).toBe(16);
   }, 60000);
 
   test('a self-contained function travels as source; numbers come back as numbers', async () => {
     const xs = Array.from({ length: 1000 }, (_, i) => i);
-    const out = await pool.map((x: number) => x * 0.5, xs, 100);
+    const out = await cluster.pool.map((x: number) => x * 0.5, xs, 100);
     expect(out).toEqual(xs.map((x) => x * 0.5));
-    expect(await pool.apply((a: number, b: number) => a + b, [20, 22])).toBe(42);
+    expect(await cluster.pool.apply((a: number, b: number) => a + b, [20, 22])).toBe(42);
     expect(
-      await pool.starmap(
+      await cluster.pool.starmap(
         (a: number, b: number) => a * b,
         [
           [2, 3],
@@ -107,13 +79,13 @@ suite('cluster.Pool on two workers', () => {
       ),
     ).toEqual([6, 20, 42]);
     // A task may require() what it needs, and may return a promise.
-    const platform = await pool.apply(async () => {
+    const platform = await cluster.pool.apply(async () => {
       const os = require('node:os');
       await new Promise((r) => setTimeout(r, 10));
       return os.platform();
     });
     expect(platform).toBe(process.platform);
-    expect(await pool.map({ module: './tasks.js', export: 'square' }, [])).toEqual([]);
+    expect(await cluster.pool.map({ module: './tasks.js', export: 'square' }, [])).toEqual([]);
   });
 
   test('imap yields in input order, imapUnordered as chunks finish', async () => {
@@ -123,7 +95,7 @@ suite('cluster.Pool on two workers', () => {
       return x * 10;
     };
     const ordered: number[] = [];
-    for await (const v of pool.imap(slowFirst, [0, 1, 2, 3, 4])) ordered.push(v);
+    for await (const v of cluster.pool.imap(slowFirst, [0, 1, 2, 3, 4])) ordered.push(v);
     expect(ordered).toEqual([0, 10, 20, 30, 40]);
 
     // Item 0 finishes only once the caller has taken the four others (it
@@ -140,7 +112,7 @@ suite('cluster.Pool on two workers', () => {
     };
     const unordered: number[] = [];
     const items = [0, 1, 2, 3, 4].map((x) => [x, flag] as [number, string]);
-    for await (const v of pool.imapUnordered(waitsForFlag, items)) {
+    for await (const v of cluster.pool.imapUnordered(waitsForFlag, items)) {
       unordered.push(v);
       if (unordered.length === 4) fs.writeFileSync(flag, '');
     }
@@ -150,7 +122,7 @@ suite('cluster.Pool on two workers', () => {
 
   test('applyAsync gives an AsyncResult with callbacks; getSync is refused', async () => {
     const seen: number[] = [];
-    const r = pool.applyAsync((x: number) => x + 1, [1], { callback: (v) => seen.push(v) });
+    const r = cluster.pool.applyAsync((x: number) => x + 1, [1], { callback: (v) => seen.push(v) });
     expect(r).toBeInstanceOf(AsyncResult);
     expect(() => r.getSync()).toThrow(NotSupportedError);
     expect(await r.get(30)).toBe(2);
@@ -160,7 +132,7 @@ suite('cluster.Pool on two workers', () => {
 
   test('a task that throws rejects the call with its class, message, fields and stack', async () => {
     const err = await failure(
-      pool.apply(
+      cluster.pool.apply(
         function lookup(key: string) {
           throw new TypeError(`no such key: ${key}`);
         },
@@ -172,12 +144,14 @@ suite('cluster.Pool on two workers', () => {
     expect(err.stack).toMatch(/at lookup /);
     expect(err.stack).toMatch(/\(on cluster worker .+:\d+\)/);
 
-    const mapErr = await failure(pool.map({ module: './tasks.js', export: 'fail' }, ['bad input']));
+    const mapErr = await failure(
+      cluster.pool.map({ module: './tasks.js', export: 'fail' }, ['bad input']),
+    );
     expect(mapErr).toBeInstanceOf(RangeError);
     expect((mapErr as Error & { code?: string }).code).toBe('E_TASK');
 
     const custom = await failure(
-      pool.apply(() => {
+      cluster.pool.apply(() => {
         class QuotaError extends Error {
           name = 'QuotaError';
         }
@@ -188,22 +162,22 @@ suite('cluster.Pool on two workers', () => {
     expect(custom.message).toBe('over quota');
 
     // The pool stays usable, and other chunks of a failing map still ran.
-    expect(await pool.apply((x: number) => x, [7])).toBe(7);
+    expect(await cluster.pool.apply((x: number) => x, [7])).toBe(7);
   });
 
   test('arguments that cannot be serialised give SerializationError', async () => {
-    await expect(pool.apply((f: unknown) => f, [() => 1])).rejects.toBeInstanceOf(
+    await expect(cluster.pool.apply((f: unknown) => f, [() => 1])).rejects.toBeInstanceOf(
       SerializationError,
     );
-    const err = await failure(pool.map((x: unknown) => x, [1, Symbol('s')], 1));
+    const err = await failure(cluster.pool.map((x: unknown) => x, [1, Symbol('s')], 1));
     expect(err).toBeInstanceOf(SerializationError);
     // A result that cannot be serialised fails the same way, from the worker.
-    const back = await failure(pool.apply(() => () => 1));
+    const back = await failure(cluster.pool.apply(() => () => 1));
     expect(back).toBeInstanceOf(SerializationError);
   });
 
   test('a job over maxJobBytes gives PayloadTooLargeError with its size and the limit', async () => {
-    const small = new Pool({ connection: redis.url, name, maxJobBytes: 64 * 1024 });
+    const small = new Pool({ connection: cluster.redis.url, name, maxJobBytes: 64 * 1024 });
     try {
       const err = (await failure(
         small.apply((s: string) => s.length, ['x'.repeat(100 * 1024)]),
@@ -225,36 +199,40 @@ suite('cluster.Pool on two workers', () => {
   });
 
   test('what cannot travel is refused at the call', () => {
-    expect(() => pool.apply(Math.max as never, [1, 2])).toThrow(NotSupportedError);
-    expect(() => pool.map(((x: number) => x).bind(null), [1])).toThrow(NotSupportedError);
-    expect(() => pool.map('square' as never, [1])).toThrow(TypeError);
-    expect(() => pool.map({ module: '' }, [1])).toThrow(TypeError);
+    expect(() => cluster.pool.apply(Math.max as never, [1, 2])).toThrow(NotSupportedError);
+    expect(() => cluster.pool.map(((x: number) => x).bind(null), [1])).toThrow(NotSupportedError);
+    expect(() => cluster.pool.map('square' as never, [1])).toThrow(TypeError);
+    expect(() => cluster.pool.map({ module: '' }, [1])).toThrow(TypeError);
   });
 
   test('a closure, a missing module, and a missing export fail with NotSupportedError', async () => {
     const factor = 3;
-    const closure = await failure(pool.apply((x: number) => x * factor, [1]));
+    const closure = await failure(cluster.pool.apply((x: number) => x * factor, [1]));
     expect(closure).toBeInstanceOf(NotSupportedError);
     expect(closure.message).toMatch(
       /self-contained.*factor is not defined|factor is not defined.*self-contained/s,
     );
-    const missing = await failure(pool.apply({ module: './not-deployed.js', export: 'f' }, []));
+    const missing = await failure(
+      cluster.pool.apply({ module: './not-deployed.js', export: 'f' }, []),
+    );
     expect(missing).toBeInstanceOf(NotSupportedError);
     expect(missing.message).toMatch(/not found on this worker/);
-    const noExport = await failure(pool.apply({ module: './tasks.js', export: 'nothing' }, []));
+    const noExport = await failure(
+      cluster.pool.apply({ module: './tasks.js', export: 'nothing' }, []),
+    );
     expect(noExport).toBeInstanceOf(NotSupportedError);
   });
 
   test('close() finishes the work, then join(); a closed pool takes no calls', async () => {
-    const p = new Pool({ connection: redis.url, name });
+    const p = new Pool({ connection: cluster.redis.url, name });
     const pending = p.map((x: number) => x * 2, [1, 2, 3]);
     p.close();
     expect(() => p.apply((x: number) => x, [1])).toThrow(BrokenPoolError);
     expect(await pending).toEqual([2, 4, 6]);
     await p.join();
     // It left nothing of its own behind in Redis.
-    const keys = await redis.client.keys(`bull:${name}:forkful:*${p.id}*`);
+    const keys = await cluster.redis.client.keys(`bull:${name}:forkful:*${p.id}*`);
     expect(keys).toEqual([]);
-    expect(await redis.client.sismember(`bull:${name}:forkful:callers`, p.id)).toBe(0);
+    expect(await cluster.redis.client.sismember(`bull:${name}:forkful:callers`, p.id)).toBe(0);
   });
 });

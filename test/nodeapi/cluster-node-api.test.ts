@@ -2,18 +2,8 @@
 // a real redis-server and one `forkful worker`: a progress callback on a
 // map, an abort mid-map (AbortError; the waiting jobs leave Redis), break
 // out of imap, unknown options.
-import * as fs from 'node:fs';
-import * as path from 'node:path';
-import { Pool } from '../../lib/cluster';
-import {
-  checkBuilt,
-  clusterSkipReason,
-  startRedis,
-  startWorker,
-  stopAll,
-  tempDir,
-  type RedisServer,
-} from '../cluster/helpers';
+import { Pool, Worker } from '../../lib/cluster';
+import { clusterSkipReason, useCluster } from '../cluster/helpers';
 
 const skip = clusterSkipReason();
 const suite = skip ? describe.skip : describe;
@@ -25,33 +15,19 @@ exports.slow = (ms) => { Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 
 `;
 
 suite('cluster.Pool, Node-style', () => {
-  let redis: RedisServer;
-  let pool: Pool;
   const name = 'nodeapi';
-
-  beforeAll(async () => {
-    checkBuilt();
-    redis = await startRedis();
-    const cwd = tempDir('nodeapi-worker');
-    fs.writeFileSync(path.join(cwd, 'tasks.js'), tasks);
-    await startWorker(redis, name, { cwd, processes: 2 });
-    pool = new Pool({ connection: redis.url, name });
-  }, 60000);
-
-  afterAll(async () => {
-    if (pool) {
-      pool.terminate();
-      await pool.join();
-    }
-    await stopAll();
-  }, 30000);
+  const cluster = useCluster(name, { 'nodeapi-worker': tasks });
 
   test('progress reports done / total as chunks finish', async () => {
     const seen: Array<[number, number]> = [];
-    const out = await pool.map({ module: './tasks.js', export: 'square' }, [1, 2, 3, 4, 5, 6], {
-      chunksize: 2,
-      progress: (done, total) => seen.push([done, total]),
-    });
+    const out = await cluster.pool.map(
+      { module: './tasks.js', export: 'square' },
+      [1, 2, 3, 4, 5, 6],
+      {
+        chunksize: 2,
+        progress: (done, total) => seen.push([done, total]),
+      },
+    );
     expect(out).toEqual([1, 4, 9, 16, 25, 36]);
     expect(seen.map(([, total]) => total)).toEqual([6, 6, 6]);
     expect(seen.map(([done]) => done)).toEqual([2, 4, 6]);
@@ -60,7 +36,7 @@ suite('cluster.Pool, Node-style', () => {
   test('an abort mid-map rejects with AbortError and drops the waiting jobs', async () => {
     const ac = new AbortController();
     const items = Array.from({ length: 40 }, () => 50);
-    const call = pool.map({ module: './tasks.js', export: 'slow' }, items, {
+    const call = cluster.pool.map({ module: './tasks.js', export: 'slow' }, items, {
       chunksize: 1,
       signal: ac.signal,
       progress: (done) => {
@@ -75,24 +51,54 @@ suite('cluster.Pool, Node-style', () => {
     }
     expect(error).toMatchObject({ name: 'AbortError', code: 'ABORT_ERR' });
     expect((error?.cause as Error).message).toBe('enough');
-    const stats = pool.stats();
+    const stats = cluster.pool.stats();
     expect(stats.cancelled).toBeGreaterThan(30);
     expect(stats.outstanding).toBe(0);
     // The pool goes on.
-    expect(await pool.apply({ module: './tasks.js', export: 'square' }, [7])).toBe(49);
+    expect(await cluster.pool.apply({ module: './tasks.js', export: 'square' }, [7])).toBe(49);
   }, 30000);
 
   test('break out of imap stops the call; unknown options are a TypeError', async () => {
-    const before = pool.stats().cancelled;
+    const before = cluster.pool.stats().cancelled;
     const got: number[] = [];
-    for await (const v of pool.imap({ module: './tasks.js', export: 'slow' }, [5, 5, 5, 5, 5, 5])) {
+    for await (const v of cluster.pool.imap(
+      { module: './tasks.js', export: 'slow' },
+      [5, 5, 5, 5, 5, 5],
+    )) {
       got.push(v as number);
       if (got.length === 1) break;
     }
     expect(got).toEqual([5]);
-    expect(pool.stats().cancelled).toBeGreaterThan(before);
+    expect(cluster.pool.stats().cancelled).toBeGreaterThan(before);
     expect(() =>
-      pool.map({ module: './tasks.js', export: 'square' }, [1], { chunkSize: 1 } as never),
+      cluster.pool.map({ module: './tasks.js', export: 'square' }, [1], { chunkSize: 1 } as never),
     ).toThrow(expect.objectContaining({ name: 'TypeError', code: 'ERR_FORKFUL_UNKNOWN_OPTION' }));
+    // The constructors too (before any connection is made).
+    const connection = cluster.redis.url;
+    expect(() => new Pool({ connection, name, chunkSize: 2 } as never)).toThrow(
+      expect.objectContaining({ name: 'TypeError', code: 'ERR_FORKFUL_UNKNOWN_OPTION' }),
+    );
+    expect(() => new Worker({ connection, name, proceses: 2 } as never)).toThrow(
+      /new cluster.Worker: unknown option 'proceses'/,
+    );
+  }, 30000);
+
+  test('imap: a failed chunk throws at each of its positions, as the local pool does', async () => {
+    const fails = (x: number) => {
+      if (x === 2) throw new RangeError('two');
+      return x;
+    };
+    const got: Array<number | string> = [];
+    const it = cluster.pool.imap(fails, [0, 1, 2, 3, 4, 5], { chunksize: 2 });
+    for (;;) {
+      try {
+        const r = await it.next();
+        if (r.done) break;
+        got.push(r.value as number);
+      } catch (err) {
+        got.push((err as Error).name);
+      }
+    }
+    expect(got).toEqual([0, 1, 'RangeError', 'RangeError', 4, 5]);
   }, 30000);
 });

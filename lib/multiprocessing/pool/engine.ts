@@ -349,7 +349,7 @@ export class PoolEngine implements SchedulerView, CleanTickClient, Pumpable {
       this.stats.settled(chunk, false);
       const reason = err instanceof Error ? err.message : String(err);
       chunk.job.chunkFailed(
-        chunk,
+        chunk.index,
         new SerializationError(`a task's arguments cannot be sent to a worker: ${reason}`, {
           cause: err,
         }),
@@ -533,7 +533,7 @@ export class PoolEngine implements SchedulerView, CleanTickClient, Pumpable {
     this.#releaseChunk(chunk);
     this.stats.settled(chunk, ok);
     if (!ok) {
-      chunk.job.chunkFailed(chunk, decodeError(value as EncodedError));
+      chunk.job.chunkFailed(chunk.index, decodeError(value as EncodedError));
       return true;
     }
     let result: unknown;
@@ -542,7 +542,7 @@ export class PoolEngine implements SchedulerView, CleanTickClient, Pumpable {
     } catch (err) {
       const reason = err instanceof Error ? err.message : String(err);
       chunk.job.chunkFailed(
-        chunk,
+        chunk.index,
         new SerializationError(
           `a task's result reached the pool but cannot be decoded here: ${reason}`,
           { cause: err },
@@ -550,7 +550,7 @@ export class PoolEngine implements SchedulerView, CleanTickClient, Pumpable {
       );
       return true;
     }
-    chunk.job.chunkDone(chunk, result);
+    chunk.job.chunkDone(chunk.index, result);
     return true;
   }
 
@@ -615,7 +615,7 @@ export class PoolEngine implements SchedulerView, CleanTickClient, Pumpable {
         err.exitcode = exitcode;
         this.#releaseChunk(chunk);
         this.stats.settled(chunk, false);
-        chunk.job.chunkFailed(chunk, err);
+        chunk.job.chunkFailed(chunk.index, err);
       }
     }
     // A replacement starts when there is work for it (dispatch asks).
@@ -634,7 +634,7 @@ export class PoolEngine implements SchedulerView, CleanTickClient, Pumpable {
     for (const chunk of [...queued, ...held]) {
       this.#releaseChunk(chunk);
       this.stats.settled(chunk, false);
-      chunk.job.chunkFailed(chunk, err);
+      chunk.job.chunkFailed(chunk.index, err);
     }
     this.#checkDrained();
   }

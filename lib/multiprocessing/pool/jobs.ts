@@ -1,5 +1,7 @@
 // What a Pool call is waiting for: one job per call, split into chunks that
-// workers run. A job gathers its chunks' results in input order.
+// workers run. A job gathers its chunks' results in input order. The cluster
+// Pool (lib/cluster) settles the same jobs with its chunks' outcomes, so a
+// call behaves alike on one machine and on many.
 import { ValueError } from '../../core/errors';
 import { callSafely, notify, type AsyncResult } from './async-result';
 import { unpackValues, type Mode } from './protocol';
@@ -24,9 +26,11 @@ export interface Chunk {
   sentAt: number;
 }
 
+/** A call's side: each chunk, known by the input position of its first
+ * item, settles once, with its values or an error. */
 export interface Job {
-  chunkDone(chunk: Chunk, value: unknown): void;
-  chunkFailed(chunk: Chunk, err: Error): void;
+  chunkDone(index: number, value: unknown): void;
+  chunkFailed(index: number, err: Error): void;
   /** The call was aborted: settle with `err`, ignore what arrives later. */
   abort(err: Error): void;
 }
@@ -50,10 +54,10 @@ export function checkChunksize(chunksize: number): number {
 /** apply / applyAsync: one chunk, one value. */
 export class ApplyJob implements Job {
   constructor(readonly result: AsyncResult<unknown>) {}
-  chunkDone(_chunk: Chunk, value: unknown): void {
+  chunkDone(_index: number, value: unknown): void {
     this.result._resolve(value);
   }
-  chunkFailed(_chunk: Chunk, err: Error): void {
+  chunkFailed(_index: number, err: Error): void {
     this.result._reject(err);
   }
   abort(err: Error): void {
@@ -77,10 +81,10 @@ export class MapJob implements Job {
     this.remaining = chunks;
     if (chunks === 0) result._resolve([]);
   }
-  chunkDone(chunk: Chunk, value: unknown): void {
+  chunkDone(index: number, value: unknown): void {
     if (this.failed) return;
     const items = value as ArrayLike<unknown>;
-    this.parts.push([chunk.index, items]);
+    this.parts.push([index, items]);
     if (this.progress) {
       const done = (this.done += items.length);
       const progress = this.progress;
@@ -96,8 +100,9 @@ export class MapJob implements Job {
     this.parts.length = 0;
     this.result._resolve(values);
   }
-  chunkFailed(_chunk: Chunk, err: Error): void {
+  chunkFailed(_index: number, err: Error): void {
     this.remaining--;
+    if (this.failed) return;
     this.failed = true;
     this.parts.length = 0;
     this.result._reject(err);
@@ -144,17 +149,17 @@ export class IMapIterator<T = unknown> implements Job, AsyncIterableIterator<T> 
     this.total = total;
   }
 
-  chunkDone(chunk: Chunk, value: unknown): void {
+  chunkDone(index: number, value: unknown): void {
     const values = unpackValues(value as unknown[] | Float64Array);
     if (this.progress && !this.finished) {
       const done = (this.done += values.length);
       const progress = this.progress;
       callSafely(() => progress(done, this.total));
     }
-    this.store(chunk, { ok: true, values });
+    this.store(index, { ok: true, values });
   }
-  chunkFailed(chunk: Chunk, err: Error): void {
-    this.store(chunk, { ok: false, error: err, n: this.chunkSizes.get(chunk.index) ?? 1 });
+  chunkFailed(index: number, err: Error): void {
+    this.store(index, { ok: false, error: err, n: this.chunkSizes.get(index) ?? 1 });
   }
   abort(err: Error): void {
     if (this.finished) return;
@@ -168,9 +173,9 @@ export class IMapIterator<T = unknown> implements Job, AsyncIterableIterator<T> 
     if (w) notify(w);
   }
 
-  private store(chunk: Chunk, s: Settled): void {
+  private store(index: number, s: Settled): void {
     if (this.finished) return;
-    if (this.ordered) this.settled.set(chunk.index, s);
+    if (this.ordered) this.settled.set(index, s);
     else this.arrived.push(s);
     this.wake();
   }
