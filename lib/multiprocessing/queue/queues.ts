@@ -8,7 +8,7 @@
 // put() takes a slot, hands the encoded item to the queue's Feeder
 // (feeder.ts) and returns.
 import { throwIfAborted } from '../../core/abort';
-import { EOFError, Full, ValueError } from '../../core/errors';
+import { EOFError, Full, ItemLostError, ValueError } from '../../core/errors';
 import { checkOptions } from '../../core/options';
 import type { Connection } from '../connection';
 import { parseTimeout } from '../../core/timeout';
@@ -131,7 +131,13 @@ export class Queue<T = unknown> {
    * cancels the wait (AbortError; no item is taken). */
   async get(opts?: GetOptions | boolean, timeout?: number | null): Promise<T> {
     this.#checkOpen();
-    const value = await getAsync(this._ch, options(opts, timeout), 'Queue.get');
+    let value: unknown;
+    try {
+      value = await getAsync(this._ch, options(opts, timeout), 'Queue.get');
+    } catch (err) {
+      if (err instanceof ItemLostError) this._itemLost();
+      throw err;
+    }
     this.#sem.release();
     return value as T;
   }
@@ -139,7 +145,13 @@ export class Queue<T = unknown> {
   /** get() that blocks. */
   getSync(opts?: GetOptions | boolean, timeout?: number | null): T {
     this.#checkOpen();
-    const value = getSync(this._ch, options(opts, timeout), 'Queue.getSync', flushFeedersSync);
+    let value: unknown;
+    try {
+      value = getSync(this._ch, options(opts, timeout), 'Queue.getSync', flushFeedersSync);
+    } catch (err) {
+      if (err instanceof ItemLostError) this._itemLost();
+      throw err;
+    }
     this.#sem.release();
     return value as T;
   }
@@ -245,6 +257,12 @@ export class Queue<T = unknown> {
   /** Hook for JoinableQueue: runs after a slot is taken, before the write. */
   protected _beforeWrite(): void {}
 
+  /** An item left the queue without being taken (its reader died in the
+   * middle of it, ItemLostError): its slot is free again. */
+  protected _itemLost(): void {
+    this.#sem.release();
+  }
+
   #checkOpen(): void {
     if (this.#closed) throw new ValueError('this Queue is closed in this process');
   }
@@ -281,6 +299,12 @@ export class JoinableQueue<T = unknown> extends Queue<T> {
     } finally {
       this.#cond.release();
     }
+  }
+
+  /** A lost item will never be marked done: counted out, so join() ends. */
+  protected override _itemLost(): void {
+    super._itemLost();
+    this.taskDone();
   }
 
   /** Marks one item taken by get() as processed. */
