@@ -34,9 +34,14 @@ const HIGH_WATER = 32 * 1024;
 /** flushSync() naps on this while the pipe is full. */
 const napTime = new Int32Array(new SharedArrayBuffer(4));
 
-/** Before this thread blocks: writes what its feeders hold. */
-export function flushFeedersSync(): void {
-  for (const feeder of active) feeder.flushSync();
+/** Before this thread blocks: writes what its feeders hold. When it is
+ * about to wait as the reader of `reading`, that channel's feeders write
+ * only what the pipe takes now (flushSome). */
+export function flushFeedersSync(reading?: Channel): void {
+  for (const feeder of active) {
+    if (reading && feeder.feeds(reading)) feeder.flushSome();
+    else feeder.flushSync();
+  }
 }
 
 /**
@@ -95,15 +100,15 @@ export class Feeder {
     if (this.#running) return; // the running write takes it
     if (!this.#turn) {
       this.#turn = setImmediate(this.#onTurn);
-      this.#flush();
+      this.flushSome();
     } else if (this.#queued >= HIGH_WATER) {
-      this.#flush();
+      this.flushSome();
     }
   }
 
   #onTurn = (): void => {
     this.#turn = null;
-    if (this.#queued > 0 && !this.#running) this.#flush();
+    if (this.#queued > 0 && !this.#running) this.flushSome();
   };
 
   /** Moves the accumulated bytes into #segs (a later large item or a fresh
@@ -149,30 +154,6 @@ export class Feeder {
     return true;
   }
 
-  /** Writes now if the writer lock is free and the pipe takes it all;
-   * otherwise continues on the event loop. */
-  #flush(): void {
-    if (!this.ch.wlock.acquire(false)) {
-      this.#start();
-      return;
-    }
-    this.#holding = true;
-    let done: boolean;
-    try {
-      done = this.#writeOut(this.ch.writer.fileno());
-    } catch (err) {
-      this.#unlock();
-      this.#failed(err);
-      return;
-    }
-    if (!done) {
-      this.#start(); // the pipe is full mid-batch: the run keeps the lock
-      return;
-    }
-    this.#unlock();
-    this.#idle();
-  }
-
   #unlock(): void {
     this.#holding = false;
     this.ch.wlock.release();
@@ -200,6 +181,46 @@ export class Feeder {
     if (!this.#running) this.#idle();
   }
 
+  /**
+   * Writes what the pipe takes now, waiting neither for the writer lock nor
+   * for room; what is left is written by the run on the event loop (a batch
+   * left half written keeps the lock). put() writes this way, and so does a
+   * thread about to wait as the reader of this feeder's own channel
+   * (getSync): that thread is what makes room, and a writer holding the lock
+   * may be waiting for it, so flushSync() could wait forever (an item larger
+   * than the pipe, got by the process that put it).
+   */
+  flushSome(): void {
+    if (this.#queued === 0) return;
+    if (!this.#holding) {
+      if (!this.ch.wlock.acquire(false)) {
+        if (!this.#running) this.#start();
+        return;
+      }
+      this.#holding = true;
+    }
+    let done: boolean;
+    try {
+      done = this.#writeOut(this.ch.writer.fileno());
+    } catch (err) {
+      this.#unlock();
+      this.#failed(err);
+      return;
+    }
+    if (!done) {
+      if (!this.#running) this.#start();
+      return;
+    }
+    this.#unlock();
+    if (!this.#running) this.#idle();
+  }
+
+  /** True when this feeder writes into `ch`'s pipe (the same shared block,
+   * whichever Queue object of this process holds it). */
+  feeds(ch: Channel): boolean {
+    return this.ch.shared.view.byteOffset === ch.shared.view.byteOffset;
+  }
+
   #start(): void {
     if (!this.#keepAlive) {
       // A lock wait does not hold the event loop open by itself: this does,
@@ -212,7 +233,7 @@ export class Feeder {
         if (this.#running !== run) return; // forgotten (forked copy)
         this.#running = null;
         // Items put after the run's last look (before this callback) go now.
-        if (this.#queued > 0) this.#flush();
+        if (this.#queued > 0) this.flushSome();
         else this.#idle();
       },
       (err) => {
@@ -310,7 +331,7 @@ export class Feeder {
   /** Resolves when every queued item is written. */
   async drain(): Promise<void> {
     while (this.#queued > 0 || this.#running) {
-      if (!this.#running) this.#flush();
+      if (!this.#running) this.flushSome();
       if (this.#running) await this.#running;
     }
   }
