@@ -318,7 +318,33 @@ export function getSync(
   }
 }
 
-/** Nothing to read now (approximate, as in Python). */
+/** Nothing to read now (approximate, as in Python). After
+ * releaseChannel(), only the pipe is looked at. */
 export function isEmpty(ch: Channel): boolean {
-  return !readerOf(ch).buffered() && !ch.reader.poll(0);
+  const buffered = !released.has(ch) && readerOf(ch).buffered();
+  return !buffered && !ch.reader.poll(0);
+}
+
+/** Channels whose blocks this process gave back (releaseChannel). */
+const released = new WeakSet<Channel>();
+
+/**
+ * Gives back now this object's holds on the channel's locks and shared
+ * buffer (and drops the reader's private buffer), instead of when the
+ * object is collected: for a closed queue with nothing in flight. The
+ * blocks themselves are freed only when no thread of any process holds
+ * them: each forked child took its own reference at the fork, and each
+ * object revived from a handle holds its own. A handle sent from this
+ * process may still be on its way to a receiver that has not taken its
+ * reference yet, so the caller keeps the holds of a channel it sent (they
+ * go when it is collected, as the arena's rule says). The caller must not
+ * touch the locks or the buffer afterwards.
+ */
+export function releaseChannel(ch: Channel): void {
+  if (released.has(ch)) return;
+  released.add(ch);
+  readers.delete(ch);
+  ch.rlock._block.release();
+  ch.wlock._block.release();
+  ch.shared._block.release();
 }

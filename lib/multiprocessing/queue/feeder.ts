@@ -15,11 +15,34 @@ import type { Channel } from './channel';
 /** Feeders with items still to write (or a write under way). */
 const active = new Set<Feeder>();
 
+// The event-loop turns, as put() sees them: the first put of a turn writes
+// at once, the others of that turn wait for the next (batching). One shared
+// immediate advances the count and flushes the feeders that batched, so an
+// idle feeder is referenced by nothing but its Queue (a pending immediate
+// per feeder kept every Queue put in a loop that never yields alive, with
+// its arena blocks and buffers).
+let turn = 0;
+let turnTick: NodeJS.Immediate | null = null;
+/** Feeders with items batched for the next turn. */
+const batched = new Set<Feeder>();
+
+function nextTurn(): void {
+  turnTick = null;
+  turn++;
+  const due = [...batched];
+  batched.clear();
+  for (const feeder of due) feeder.onTurn();
+}
+
 // A forked child's copy of a feeder holds the parent's items: the parent
-// writes them, the copy forgets them.
+// writes them, the copy forgets them. The parent's pending immediate does
+// not run here.
 afterFork("queue: feeders forget the parent's items", Order.multiprocessing, () => {
   for (const feeder of active) feeder.forget();
   active.clear();
+  batched.clear();
+  turnTick = null;
+  turn++;
 });
 beforeChildExit('queue: feeders write what they hold', Order.multiprocessing, () =>
   Promise.all([...active].filter((f) => f.joinAtExit).map((feeder) => feeder.drain())),
@@ -68,7 +91,8 @@ export class Feeder {
   #queued = 0; // bytes not yet written
   #running: Promise<void> | null = null;
   #holding = false; // this feeder holds the writer lock
-  #turn: NodeJS.Immediate | null = null;
+  /** The turn of this feeder's last first-put (see `turn`). */
+  #turn = -1;
   #keepAlive: NodeJS.Timeout | null = null;
   #room: FdWatch | null = null;
   #onRoom: (() => void) | null = null;
@@ -98,18 +122,21 @@ export class Feeder {
     this.#queued += header + size;
     active.add(this);
     if (this.#running) return; // the running write takes it
-    if (!this.#turn) {
-      this.#turn = setImmediate(this.#onTurn);
+    if (this.#turn !== turn) {
+      this.#turn = turn;
+      turnTick ??= setImmediate(nextTurn);
       this.flushSome();
     } else if (this.#queued >= HIGH_WATER) {
       this.flushSome();
+    } else {
+      batched.add(this);
     }
   }
 
-  #onTurn = (): void => {
-    this.#turn = null;
+  /** The next turn: what this feeder batched goes out. */
+  onTurn(): void {
     if (this.#queued > 0 && !this.#running) this.flushSome();
-  };
+  }
 
   /** Moves the accumulated bytes into #segs (a later large item or a fresh
    * accumulation buffer must come after them). */
@@ -346,7 +373,7 @@ export class Feeder {
     this.#drop();
     this.#holding = false;
     this.#running = null;
-    this.#turn = null;
+    this.#turn = -1;
     this.#keepAlive = null;
     this.#room?.close();
     this.#room = null;
