@@ -111,8 +111,10 @@ export function channelState(ch: Channel): Channel {
  * is not its own knows its reader died (a killed holder's lock passes on):
  * it reports the item lost (ItemLostError) and the next gets discard the
  * rest of it, in any process and within their timeouts, before reading on.
- * (A reader killed while read(2) itself copies bytes still leaves the count
- * behind by those bytes: the kernel gives no way to read and count at once.)
+ * Known limit: a reader killed while read(2) itself copies bytes (streaming
+ * an item as it is written) leaves the count behind by those bytes, and the
+ * stream is then torn: the kernel gives no way to read and count at once
+ * (message-preserving SOCK_SEQPACKET packets would).
  */
 class SharedReader {
   readonly #ch: Channel;
