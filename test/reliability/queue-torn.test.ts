@@ -40,6 +40,13 @@ import { results, runFixture, spawnBackend } from '../helpers/fixture';
       });
     });
 
+    test('readers killed while streaming an item: each round the item is lost or whole, then the next', () => {
+      const rounds = r.streaming as string[];
+      expect(rounds).toHaveLength(8);
+      // (a reader killed after it took the whole item leaves nothing to see)
+      for (const seen of rounds) expect(['lost', 'item', 'reader had it']).toContain(seen);
+    });
+
     test('later items arrive intact, every slot is free again, join() ends', () => {
       expect(r.after).toEqual({ wrong: [], qsize: 0, joined: true });
     });

@@ -62,7 +62,18 @@ const FRAME = 2;
 /** Words: the bytes of that message still in the pipe (high, low 32 bits). */
 const LEFT_HIGH = 3;
 const LEFT_LOW = 4;
-const HEAD = 24;
+/** Word: a read(2) under way (PEND_END or PEND_LEFT), and the words it
+ * sets once its bytes are taken: END's new value, or LEFT's (two words). */
+const PENDING = 5;
+const PENDING_END = 6;
+const PENDING_LEFT_HIGH = 7;
+const PENDING_LEFT_LOW = 8;
+const HEAD = 40;
+
+/** PENDING values: the read goes into the shared buffer at END. */
+const PEND_END = 1;
+/** The read takes bytes of a large message (LEFT counts them). */
+const PEND_LEFT = 2;
 
 /** FRAME values. At a message boundary (or inside the buffered bytes). */
 const AT_BOUNDARY = 0;
@@ -106,15 +117,21 @@ export function channelState(ch: Channel): Channel {
  *
  * That one private read is where a reader can die with the stream's
  * position: so the shared block also says that a large message is being
- * taken (FRAME) and how many of its bytes are still in the pipe, updated
- * after every read(2). The lock holder who finds a message being taken that
- * is not its own knows its reader died (a killed holder's lock passes on):
- * it reports the item lost (ItemLostError) and the next gets discard the
- * rest of it, in any process and within their timeouts, before reading on.
- * Known limit: a reader killed while read(2) itself copies bytes (streaming
- * an item as it is written) leaves the count behind by those bytes, and the
- * stream is then torn: the kernel gives no way to read and count at once
- * (message-preserving SOCK_SEQPACKET packets would).
+ * taken (FRAME) and how many of its bytes are still in the pipe. The lock
+ * holder who finds a message being taken that is not its own knows its
+ * reader died (a killed holder's lock passes on): it reports the item lost
+ * (ItemLostError) and the next gets discard the rest of it, in any process
+ * and within their timeouts, before reading on.
+ *
+ * A reader can also die inside read(2), the bytes taken and their count
+ * lost with it (a kill is delivered when the call returns). So every read
+ * asks for at most what the pipe holds (FIONREAD: it then takes exactly
+ * that many, since only the lock holder reads) and first writes in shared
+ * memory what the state will be once they are taken (PENDING): the next
+ * holder completes a read it finds announced (settle()). Small reads go
+ * straight into the shared buffer, so their bytes survive the reader. What
+ * is left: a reader killed between the announcement and the system call
+ * (a few instructions) makes the next one count bytes that are still there.
  */
 class SharedReader {
   readonly #ch: Channel;
@@ -142,28 +159,71 @@ class SharedReader {
     return (this.#state[LEFT_HIGH] >>> 0) * 2 ** 32 + (this.#state[LEFT_LOW] >>> 0);
   }
 
-  #setLeft(n: number): void {
-    this.#state[LEFT_HIGH] = Math.floor(n / 2 ** 32);
-    this.#state[LEFT_LOW] = n % 2 ** 32;
+  #setLeft(n: number, at = LEFT_HIGH): void {
+    this.#state[at] = Math.floor(n / 2 ** 32);
+    this.#state[at + 1] = n % 2 ** 32;
+  }
+
+  /** A read its reader did not live to count: done now, as announced. */
+  #settle(): void {
+    const st = this.#state;
+    if (st[PENDING] === PEND_END) st[END] = st[PENDING_END];
+    else if (st[PENDING] === PEND_LEFT) {
+      st[LEFT_HIGH] = st[PENDING_LEFT_HIGH];
+      st[LEFT_LOW] = st[PENDING_LEFT_LOW];
+    }
+    st[PENDING] = 0;
+  }
+
+  /**
+   * One announced read(2) (see the class comment) of at most `max` bytes
+   * into `into` at `at`: PEND_END reads into the shared buffer at END,
+   * PEND_LEFT reads bytes of a large message. The bytes read; 0 at end of
+   * file; -1 when nothing is there now.
+   */
+  #read(into: Uint8Array, at: number, max: number, pend: number): number {
+    const native = this.#native;
+    const st = this.#state;
+    const fd = this.#ch.reader.fileno();
+    const waiting = native.pipeBytes(fd);
+    if (waiting === 0) {
+      // Readable with nothing in it: every writer is gone.
+      return native.waitReadable(fd, 0) && native.pipeBytes(fd) === 0 ? 0 : -1;
+    }
+    const k = Math.min(waiting, max);
+    const left = pend === PEND_LEFT ? this.#left() : 0;
+    if (pend === PEND_END) st[PENDING_END] = at + k;
+    else this.#setLeft(left - k, PENDING_LEFT_HIGH);
+    st[PENDING] = pend;
+    let n: number;
+    try {
+      n = native.readInto(fd, into, at, k);
+    } catch (err) {
+      st[PENDING] = 0; // nothing was taken
+      throw err;
+    }
+    if (n < 0) n = 0; // (cannot happen: k bytes were there)
+    if (pend === PEND_END) st[END] = at + n;
+    else this.#setLeft(left - n);
+    st[PENDING] = 0;
+    return n;
   }
 
   /** With the reader lock held: the next message, or NONE when the pipe
    * has no more bytes now. EOFError once every writer is gone;
    * ItemLostError when a reader died in the middle of a large message. */
   next(): unknown {
-    const native = this.#native;
-    const fd = this.#ch.reader.fileno();
     const st = this.#state;
     const buf = this.#buf;
+    if (st[PENDING] !== 0) this.#settle();
     for (;;) {
       if (this.big) {
         const big = this.big;
         while (this.#bigFilled < big.length) {
-          const n = native.readInto(fd, big, this.#bigFilled, big.length - this.#bigFilled);
+          const n = this.#read(big, this.#bigFilled, big.length - this.#bigFilled, PEND_LEFT);
           if (n < 0) return NONE;
           if (n === 0) throw eofError(true);
           this.#bigFilled += n;
-          this.#setLeft(big.length - this.#bigFilled);
         }
         st[FRAME] = AT_BOUNDARY;
         this.big = null;
@@ -181,12 +241,12 @@ class SharedReader {
         );
       }
       if (st[FRAME] === SKIPPING) {
-        const left = this.#left();
-        const n = native.readInto(fd, this.#tmp, 0, Math.min(left, SHARED_CAP));
-        if (n < 0) return NONE;
-        if (n === 0) throw eofError(true);
-        this.#setLeft(left - n);
-        if (n === left) st[FRAME] = AT_BOUNDARY;
+        if (this.#left() > 0) {
+          const n = this.#read(this.#tmp, 0, Math.min(this.#left(), SHARED_CAP), PEND_LEFT);
+          if (n < 0) return NONE;
+          if (n === 0) throw eofError(true);
+        }
+        if (this.#left() === 0) st[FRAME] = AT_BOUNDARY;
         continue;
       }
       let start = st[START];
@@ -225,12 +285,9 @@ class SharedReader {
         st[START] = 0;
         st[END] = end;
       }
-      // (read(2) into a private buffer: the addon takes no shared memory)
-      const n = native.readInto(fd, this.#tmp, 0, SHARED_CAP - end);
+      const n = this.#read(buf, end, SHARED_CAP - end, PEND_END);
       if (n < 0) return NONE;
       if (n === 0) throw eofError(avail > 0);
-      this.#tmp.copy(buf, end, 0, n);
-      st[END] = end + n;
     }
   }
 
