@@ -5,6 +5,7 @@
 // readable (recv() waits through it without blocking the loop).
 #include <fcntl.h>
 #include <poll.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
 #include <time.h>
@@ -88,11 +89,18 @@ int WaitFd(int fd, short events, double timeout_ms) {
   }
 }
 
+// The bytes of a typed array, also one over a SharedArrayBuffer (a Queue
+// reads straight into its shared buffer): napi_get_typedarray_info gives
+// the data of either, where napi_get_arraybuffer_info refuses a shared one.
 const uint8_t* ViewData(Napi::Env env, Napi::Value v, size_t* len) {
   if (!v.IsTypedArray()) throw Napi::TypeError::New(env, "data must be a Buffer");
   Napi::TypedArray view = v.As<Napi::TypedArray>();
+  void* data = nullptr;
+  if (napi_get_typedarray_info(env, view, nullptr, nullptr, &data, nullptr, nullptr) != napi_ok) {
+    throw Napi::Error::New(env, "could not read the typed array");
+  }
   *len = view.ByteLength();
-  return static_cast<const uint8_t*>(view.ArrayBuffer().Data()) + view.ByteOffset();
+  return static_cast<const uint8_t*>(data);
 }
 
 // Writes every byte of the iovecs, waiting for room when the fd is full.
@@ -178,6 +186,17 @@ Napi::Value ReadInto(const Napi::CallbackInfo& info) {
     ThrowErrno(env, "read");
   }
   return Napi::Number::New(env, static_cast<double>(got));
+}
+
+// pipeBytes(fd) -> the bytes waiting in a pipe (FIONREAD): a read of at
+// most that many takes exactly that many, which a Queue reader announces
+// in shared memory before it reads (see queue/channel.ts).
+Napi::Value PipeBytes(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  int fd = ArgInt32(info, 0, "fd");
+  int n = 0;
+  if (ioctl(fd, FIONREAD, &n) != 0) ThrowErrno(env, "ioctl");
+  return Napi::Number::New(env, n);
 }
 
 // writeSome(fd, buffer, offset, length) -> bytes written (maybe fewer than
@@ -364,6 +383,7 @@ void Init(Napi::Env env, Napi::Object exports) {
   exports.Set("nbPipe", Napi::Function::New(env, NbPipe));
   exports.Set("sendFrame", Napi::Function::New(env, SendFrame));
   exports.Set("readInto", Napi::Function::New(env, ReadInto));
+  exports.Set("pipeBytes", Napi::Function::New(env, PipeBytes));
   exports.Set("waitReadable", Napi::Function::New(env, WaitReadable));
   exports.Set("writeSome", Napi::Function::New(env, WriteSome));
   exports.Set("setBlocking", Napi::Function::New(env, SetBlocking));

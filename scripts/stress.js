@@ -108,9 +108,15 @@ const scenarios = {
     });
   },
 
+  // Also the arena: close() gives a queue's blocks back at once, so the
+  // live blocks grow by at most one per cycle (the semaphore, until the
+  // Queue is collected; this loop never yields to the event loop).
   async queueCycles(n) {
     const mp = require('forkful/multiprocessing');
-    return cycles(n, async (i) => {
+    const { arenaInfo } = require('../dist/synchronize/arena');
+    new mp.Lock();
+    const live0 = arenaInfo().live;
+    const r = await cycles(n, async (i) => {
       const q = new mp.Queue();
       await q.put(i);
       const got = await q.get({ timeout: 10 });
@@ -118,6 +124,121 @@ const scenarios = {
       q.close();
       await q.joinThread();
     });
+    r.figure.arenaLiveGrowth = arenaInfo().live - live0;
+    r.ok = r.ok && r.figure.arenaLiveGrowth <= n + 1;
+    return r;
+  },
+
+  // SIGKILL of a Queue reader in the middle of an 8 MiB item, at a varying
+  // moment: the next get() (timeout 3 s) reports the item lost
+  // (ItemLostError) or returns an item, never garbage and never past its
+  // bound; the items after it arrive intact.
+  async queueReaderKill(n) {
+    const mp = require('forkful/multiprocessing');
+    const { ItemLostError, Empty } = require('forkful');
+    const q = new mp.Queue();
+    const big = Buffer.alloc(8 << 20, 7);
+    const outcome = { lost: 0, gotBig: 0, empty: 0, wrong: 0, overBound: 0 };
+    for (let round = 0; round < n; round++) {
+      const ready = new mp.Event();
+      const reader = new mp.Process({
+        target: () => {
+          ready.set();
+          q.getSync();
+        },
+      });
+      reader.start();
+      if (!ready.wait(30)) throw new Error('the reader did not start');
+      q.putSync(big); // the first part goes now; the rest as this loop turns
+      await q.put(`after-${round}`);
+      // Killed at a varying moment: on even rounds while it streams the
+      // item as the feeder writes it (often inside read(2)), on odd rounds
+      // once it has drained the pipe and waits for the rest.
+      if (round % 2) for (let i = 0; i < 600 && !q.empty(); i++) sleepMs(10);
+      sleepMs((round >> 1) % 10);
+      reader.kill();
+      await reader.join(10);
+      for (;;) {
+        const t0 = Date.now();
+        let v;
+        try {
+          v = await q.get({ timeout: 3 });
+        } catch (err) {
+          if (Date.now() - t0 > 5000) outcome.overBound++;
+          if (err instanceof ItemLostError) outcome.lost++;
+          else if (err instanceof Empty) outcome.empty++;
+          else throw err;
+          if (err instanceof Empty) break;
+          continue;
+        }
+        if (Date.now() - t0 > 5000) outcome.overBound++;
+        if (Buffer.isBuffer(v) && v.equals(big)) outcome.gotBig++;
+        else if (v === `after-${round}`) break;
+        else {
+          outcome.wrong++;
+          break;
+        }
+      }
+    }
+    q.close();
+    await q.joinThread();
+    return {
+      ok: outcome.wrong === 0 && outcome.overBound === 0 && outcome.empty === 0,
+      figure: { rounds: n, ...outcome },
+    };
+  },
+
+  // fd exhaustion under `ulimit -n 64`: Pipes, Queues and Processes until
+  // the fds run out must fail with OSError EMFILE (no crash); once they are
+  // closed, everything works again.
+  async fdLimit() {
+    const program = `
+      const mp = require('forkful/multiprocessing');
+      (async () => {
+        const held = [];
+        let error = null;
+        try {
+          for (let i = 0; i < 200; i++) {
+            held.push(...mp.Pipe());
+            held.push(new mp.Queue());
+          }
+        } catch (err) {
+          error = { name: err.name, code: err.code };
+        }
+        const made = held.length;
+        for (const h of held) h.close();
+        await new Promise((r) => setImmediate(r));
+        const q = new mp.Queue();
+        await q.put('again');
+        const again = await q.get({ timeout: 10 });
+        const p = new mp.Process({ target: () => process.exit(7) });
+        p.start();
+        await p.join(10);
+        q.close();
+        console.log(JSON.stringify({ made, error, again, exitcode: p.exitcode }));
+      })().catch((err) => console.log(JSON.stringify({ fatal: err.name + ': ' + err.message })));`;
+    const r = spawnSync(
+      'sh',
+      ['-c', 'ulimit -n 64 && exec "$0" -e "$1"', process.execPath, program],
+      {
+        encoding: 'utf8',
+        timeout: 60000,
+        killSignal: 'SIGKILL',
+        cwd: path.join(__dirname, '..'),
+      },
+    );
+    let figure;
+    try {
+      figure = JSON.parse(r.stdout.trim().split('\n').pop());
+    } catch {
+      figure = { ended: r.signal ?? r.status, stderr: (r.stderr || '').slice(-1000) };
+    }
+    const ok =
+      figure.error?.name === 'OSError' &&
+      figure.error?.code === 'EMFILE' &&
+      figure.again === 'again' &&
+      figure.exitcode === 7;
+    return { ok, figure };
   },
 
   // SIGKILL of a pool worker: with tiny tasks queued behind a long one, and
@@ -456,6 +577,8 @@ const PLAN = [
   ['poolCycles', SHORT ? 20 : 500, 900],
   ['pipeCycles', SHORT ? 200 : 5000, 300],
   ['queueCycles', SHORT ? 100 : 2000, 600],
+  ['queueReaderKill', SHORT ? 5 : 40, 600],
+  ['fdLimit', 1, 120],
   ['poolWorkerKill', SHORT ? 2 : 20, 300],
   ['lockHolderKill', SHORT ? 2 : 10, 300],
   ['valuesThroughChannels', 1, 120],

@@ -169,6 +169,8 @@ export interface ConnectionBinding {
   sendFrame(fd: number, body: Uint8Array, offset?: number, size?: number): void;
   /** Bytes read; 0 at end of file; -1 when nothing is there now. */
   readInto(fd: number, buffer: Uint8Array, offset: number, length: number): number;
+  /** The bytes waiting in a pipe (FIONREAD). */
+  pipeBytes(fd: number): number;
   /** True when readable (or at end of file) within timeoutMs (< 0: forever). */
   waitReadable(fd: number, timeoutMs: number): boolean;
   /** Bytes written (maybe fewer); -1 when the pipe is full. */
@@ -184,6 +186,7 @@ export const connectionExports = {
   nbPipe: 'function',
   sendFrame: 'function',
   readInto: 'function',
+  pipeBytes: 'function',
   waitReadable: 'function',
   writeSome: 'function',
   setBlocking: 'function',

@@ -101,6 +101,13 @@ export class Empty extends ForkfulError {
   override code = 'ERR_FORKFUL_EMPTY';
 }
 
+/** Queue.get: the item at the head of the queue was lost, because the
+ * reader that was taking it (another process or thread) died in the middle
+ * of it. The queue skips the rest of that item and goes on with the next. */
+export class ItemLostError extends ForkfulError {
+  override code = 'ERR_FORKFUL_ITEM_LOST';
+}
+
 /** Queue.put on a full queue without waiting (or after its timeout). */
 export class Full extends ForkfulError {
   override code = 'ERR_FORKFUL_FULL';

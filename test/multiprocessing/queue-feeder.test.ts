@@ -5,6 +5,8 @@ import { newChannel, type Channel } from '../../lib/multiprocessing/queue/channe
 import { Feeder } from '../../lib/multiprocessing/queue/feeder';
 import { bodySize, headerSize } from '../../lib/transfer/framing';
 import { encodeFast } from '../../lib/transfer/wire';
+import { spawnBackend } from '../helpers/fixture';
+import { inFreshProcess } from '../helpers/fresh-process';
 
 const describeNative = native ? describe : describe.skip;
 
@@ -120,4 +122,56 @@ describeNative('Queue feeder', () => {
     await feeder.drain();
     expect(readFrames(ch).map((f) => f.slice(5))).toEqual(['sent']);
   });
+});
+
+// getSync() waits as the reader of its own channel: what its own process
+// still has to write into that channel must not be waited for (it would
+// wait for room only this thread makes, or for a writer lock held by a
+// writer waiting for this thread). Each case in a fresh process: a
+// deadlock blocks a thread for good.
+describeNative('getSync and its own feeder', () => {
+  test('a process gets with getSync its own item larger than the pipe', () => {
+    inFreshProcess(async (dist) => {
+      const assert = require('node:assert');
+      const { Queue } = require(`${dist}/multiprocessing`);
+      const q = new Queue();
+      const item = Buffer.alloc(8 << 20, 7);
+      q.putSync(item);
+      q.putSync('after');
+      assert.ok(item.equals(q.getSync({ timeout: 20 })));
+      assert.strictEqual(q.getSync({ timeout: 20 }), 'after');
+      q.close();
+      await q.joinThread();
+    });
+  });
+
+  // (the writer child is a closure: the fork start method)
+  (spawnBackend ? test.skip : test)(
+    "getSync while another process's writer holds the writer lock, waiting for room",
+    () => {
+      inFreshProcess(async (dist) => {
+        const assert = require('node:assert');
+        const { Event, Process, Queue } = require(`${dist}/multiprocessing`);
+        const q = new Queue();
+        const written = new Event();
+        const writer = new Process({
+          target: async () => {
+            q.putSync(Buffer.alloc(8 << 20, 1)); // fills the pipe, keeps the lock
+            written.set();
+            await q.joinThread();
+          },
+        });
+        writer.start();
+        assert.ok(written.wait(20));
+        q.putSync('mine'); // this process's feeder cannot take the lock now
+        const got = q.getSync({ timeout: 20 });
+        assert.strictEqual(got.length, 8 << 20);
+        assert.strictEqual(q.getSync({ timeout: 20 }), 'mine');
+        await writer.join(20);
+        assert.strictEqual(writer.exitcode, 0);
+        q.close();
+        await q.joinThread();
+      });
+    },
+  );
 });

@@ -5,7 +5,7 @@
 // The locks and the buffer are lib/synchronize's shared ones, so readers
 // may be any mix of processes (fork or spawn) and threads.
 import { checkSignal, throwIfAborted } from '../../core/abort';
-import { EOFError, Empty } from '../../core/errors';
+import { EOFError, Empty, ItemLostError } from '../../core/errors';
 import { checkOptions } from '../../core/options';
 import { requireNative } from '../../core/native';
 import { deadline, FOREVER, parseTimeout, remaining } from '../../core/timeout';
@@ -53,6 +53,35 @@ export interface Channel {
 /** Size of the shared read buffer: one read(2) takes this many bytes. */
 const SHARED_CAP = 16 * 1024;
 
+// The shared block: HEAD bytes of state (Int32 words), then the buffer.
+/** Words: [START, END) of the unread bytes in the buffer. */
+const START = 0;
+const END = 1;
+/** Word: where the pipe stands in a message larger than the buffer. */
+const FRAME = 2;
+/** Words: the bytes of that message still in the pipe (high, low 32 bits). */
+const LEFT_HIGH = 3;
+const LEFT_LOW = 4;
+/** Word: a read(2) under way (PEND_END or PEND_LEFT), and the words it
+ * sets once its bytes are taken: END's new value, or LEFT's (two words). */
+const PENDING = 5;
+const PENDING_END = 6;
+const PENDING_LEFT_HIGH = 7;
+const PENDING_LEFT_LOW = 8;
+const HEAD = 40;
+
+/** PENDING values: the read goes into the shared buffer at END. */
+const PEND_END = 1;
+/** The read takes bytes of a large message (LEFT counts them). */
+const PEND_LEFT = 2;
+
+/** FRAME values. At a message boundary (or inside the buffered bytes). */
+const AT_BOUNDARY = 0;
+/** The lock holder is reading a large message into its own memory. */
+const TAKING = 1;
+/** The rest of a large message whose reader died is being discarded. */
+const SKIPPING = 2;
+
 export function newChannel(): Channel {
   const [r, w] = nativePipe();
   return {
@@ -60,7 +89,7 @@ export function newChannel(): Channel {
     writer: new Connection(w, { readable: false }),
     rlock: new Lock(),
     wlock: new Lock(),
-    shared: new RawArray('B', 8 + SHARED_CAP),
+    shared: new RawArray('B', HEAD + SHARED_CAP),
   };
 }
 
@@ -85,11 +114,29 @@ export function channelState(ch: Channel): Channel {
  * read straight into its own buffer, and the reader lock is kept until it is
  * whole (as Python reads a message whole once it has begun, whatever the
  * timeout).
+ *
+ * That one private read is where a reader can die with the stream's
+ * position: so the shared block also says that a large message is being
+ * taken (FRAME) and how many of its bytes are still in the pipe. The lock
+ * holder who finds a message being taken that is not its own knows its
+ * reader died (a killed holder's lock passes on): it reports the item lost
+ * (ItemLostError) and the next gets discard the rest of it, in any process
+ * and within their timeouts, before reading on.
+ *
+ * A reader can also die inside read(2), the bytes taken and their count
+ * lost with it (a kill is delivered when the call returns). So every read
+ * asks for at most what the pipe holds (FIONREAD: it then takes exactly
+ * that many, since only the lock holder reads) and first writes in shared
+ * memory what the state will be once they are taken (PENDING): the next
+ * holder completes a read it finds announced (settle()). Small reads go
+ * straight into the shared buffer, so their bytes survive the reader. What
+ * is left: a reader killed between the announcement and the system call
+ * (a few instructions) makes the next one count bytes that are still there.
  */
 class SharedReader {
   readonly #ch: Channel;
   readonly #native = requireNative('Queue');
-  readonly #pos: Int32Array; // [start, end) of the unread bytes in #buf
+  readonly #state: Int32Array; // the HEAD words
   readonly #buf: Buffer;
   readonly #tmp = Buffer.allocUnsafeSlow(SHARED_CAP);
   /** A message too large for the shared buffer, being read (lock held). */
@@ -99,36 +146,111 @@ class SharedReader {
   constructor(ch: Channel) {
     this.#ch = ch;
     const v = ch.shared.view;
-    this.#pos = new Int32Array(v.buffer, v.byteOffset, 2);
-    this.#buf = Buffer.from(v.buffer, v.byteOffset + 8, SHARED_CAP);
+    this.#state = new Int32Array(v.buffer, v.byteOffset, HEAD / 4);
+    this.#buf = Buffer.from(v.buffer, v.byteOffset + HEAD, SHARED_CAP);
   }
 
   /** Bytes waiting in the shared buffer (approximate without the lock). */
   buffered(): boolean {
-    return this.#pos[1] > this.#pos[0];
+    return this.#state[END] > this.#state[START];
+  }
+
+  #left(): number {
+    return (this.#state[LEFT_HIGH] >>> 0) * 2 ** 32 + (this.#state[LEFT_LOW] >>> 0);
+  }
+
+  #setLeft(n: number, at = LEFT_HIGH): void {
+    this.#state[at] = Math.floor(n / 2 ** 32);
+    this.#state[at + 1] = n % 2 ** 32;
+  }
+
+  /** A read its reader did not live to count: done now, as announced. */
+  #settle(): void {
+    const st = this.#state;
+    if (st[PENDING] === PEND_END) st[END] = st[PENDING_END];
+    else if (st[PENDING] === PEND_LEFT) {
+      st[LEFT_HIGH] = st[PENDING_LEFT_HIGH];
+      st[LEFT_LOW] = st[PENDING_LEFT_LOW];
+    }
+    st[PENDING] = 0;
+  }
+
+  /**
+   * One announced read(2) (see the class comment) of at most `max` bytes
+   * into `into` at `at`: PEND_END reads into the shared buffer at END,
+   * PEND_LEFT reads bytes of a large message. The bytes read; 0 at end of
+   * file; -1 when nothing is there now.
+   */
+  #read(into: Uint8Array, at: number, max: number, pend: number): number {
+    const native = this.#native;
+    const st = this.#state;
+    const fd = this.#ch.reader.fileno();
+    const waiting = native.pipeBytes(fd);
+    if (waiting === 0) {
+      // Readable with nothing in it: every writer is gone.
+      return native.waitReadable(fd, 0) && native.pipeBytes(fd) === 0 ? 0 : -1;
+    }
+    const k = Math.min(waiting, max);
+    const left = pend === PEND_LEFT ? this.#left() : 0;
+    if (pend === PEND_END) st[PENDING_END] = at + k;
+    else this.#setLeft(left - k, PENDING_LEFT_HIGH);
+    st[PENDING] = pend;
+    let n: number;
+    try {
+      n = native.readInto(fd, into, at, k);
+    } catch (err) {
+      st[PENDING] = 0; // nothing was taken
+      throw err;
+    }
+    if (n < 0) n = 0; // (cannot happen: k bytes were there)
+    if (pend === PEND_END) st[END] = at + n;
+    else this.#setLeft(left - n);
+    st[PENDING] = 0;
+    return n;
   }
 
   /** With the reader lock held: the next message, or NONE when the pipe
-   * has no more bytes now. EOFError once every writer is gone. */
+   * has no more bytes now. EOFError once every writer is gone;
+   * ItemLostError when a reader died in the middle of a large message. */
   next(): unknown {
-    const native = this.#native;
-    const fd = this.#ch.reader.fileno();
-    const pos = this.#pos;
+    const st = this.#state;
     const buf = this.#buf;
+    if (st[PENDING] !== 0) this.#settle();
     for (;;) {
       if (this.big) {
         const big = this.big;
         while (this.#bigFilled < big.length) {
-          const n = native.readInto(fd, big, this.#bigFilled, big.length - this.#bigFilled);
+          const n = this.#read(big, this.#bigFilled, big.length - this.#bigFilled, PEND_LEFT);
           if (n < 0) return NONE;
           if (n === 0) throw eofError(true);
           this.#bigFilled += n;
         }
+        st[FRAME] = AT_BOUNDARY;
         this.big = null;
         return decodeMessage(big);
       }
-      let start = pos[0];
-      let end = pos[1];
+      if (st[FRAME] === TAKING) {
+        // Not this reader's message: its reader is gone. What the buffer
+        // holds is that message's beginning.
+        st[START] = st[END] = 0;
+        st[FRAME] = SKIPPING;
+        throw new ItemLostError(
+          `an item of this queue was lost: the reader taking it (another process or thread) ` +
+            `died in the middle of it (${this.#left()} of its bytes were still to come); the ` +
+            `queue skips them and goes on with the next item`,
+        );
+      }
+      if (st[FRAME] === SKIPPING) {
+        if (this.#left() > 0) {
+          const n = this.#read(this.#tmp, 0, Math.min(this.#left(), SHARED_CAP), PEND_LEFT);
+          if (n < 0) return NONE;
+          if (n === 0) throw eofError(true);
+        }
+        if (this.#left() === 0) st[FRAME] = AT_BOUNDARY;
+        continue;
+      }
+      let start = st[START];
+      let end = st[END];
       const avail = end - start;
       const header = headerSize(buf, start, avail);
       if (header > 0) {
@@ -139,16 +261,19 @@ class SharedReader {
           const value = decodeMessage(len > 0 && frame[0] === 0xff ? Buffer.from(frame) : frame);
           start += header + len;
           if (start === end) start = end = 0;
-          pos[0] = start;
-          pos[1] = end;
+          st[START] = start;
+          st[END] = end;
           return value;
         }
         if (header + len > SHARED_CAP) {
           const big = Buffer.allocUnsafe(len);
           buf.copy(big, 0, start + header, end);
-          this.big = big;
           this.#bigFilled = avail - header;
-          pos[0] = pos[1] = 0;
+          // Said in shared memory before the buffered beginning is dropped.
+          this.#setLeft(len - this.#bigFilled);
+          st[FRAME] = TAKING;
+          st[START] = st[END] = 0;
+          this.big = big;
           continue;
         }
       }
@@ -157,16 +282,19 @@ class SharedReader {
         buf.copy(buf, 0, start, end);
         start = 0;
         end = avail;
-        pos[0] = 0;
-        pos[1] = end;
+        st[START] = 0;
+        st[END] = end;
       }
-      // (read(2) into a private buffer: the addon takes no shared memory)
-      const n = native.readInto(fd, this.#tmp, 0, SHARED_CAP - end);
+      const n = this.#read(buf, end, SHARED_CAP - end, PEND_END);
       if (n < 0) return NONE;
       if (n === 0) throw eofError(avail > 0);
-      this.#tmp.copy(buf, end, 0, n);
-      pos[1] = end + n;
     }
+  }
+
+  /** The reader lock is let go: a large message this reader had begun is
+   * no longer its own (the next holder reports it lost). */
+  letGo(): void {
+    this.big = null;
   }
 }
 
@@ -199,12 +327,12 @@ export async function getAsync(ch: Channel, opts: GetOptions, what: string): Pro
   const signal = opts.signal ?? null;
   throwIfAborted(signal, what);
   const until = deadline(timeout);
+  const r = readerOf(ch);
   const got =
     ch.rlock.acquire(false) ||
     (block && timeout !== 0 && (await ch.rlock.acquireAsync({ blocking: true, timeout, signal })));
   if (!got) throw new Empty();
   try {
-    const r = readerOf(ch);
     for (;;) {
       const value = r.next();
       if (value !== NONE) return value;
@@ -216,6 +344,7 @@ export async function getAsync(ch: Channel, opts: GetOptions, what: string): Pro
       if (!ready) throw new Empty();
     }
   } finally {
+    r.letGo();
     ch.rlock.release();
   }
 }
@@ -226,28 +355,55 @@ export function getSync(
   ch: Channel,
   opts: GetOptions,
   what: string,
-  beforeBlocking: () => void,
+  beforeBlocking: (reading: Channel) => void,
 ): unknown {
   checkGetOptions(opts, what, false);
   const block = opts.block ?? true;
   const timeout = parseTimeout(opts.timeout, what);
   const until = deadline(timeout);
+  const r = readerOf(ch);
   if (!(block ? ch.rlock.acquire(true, timeout) : ch.rlock.acquire(false))) throw new Empty();
   try {
-    const r = readerOf(ch);
     for (;;) {
       const value = r.next();
       if (value !== NONE) return value;
       const wait = r.big ? null : block ? left(until) : 0;
-      if (wait !== 0) beforeBlocking();
+      if (wait !== 0) beforeBlocking(ch);
       if (wait === 0 || !ch.reader.poll(wait)) throw new Empty();
     }
   } finally {
+    r.letGo();
     ch.rlock.release();
   }
 }
 
-/** Nothing to read now (approximate, as in Python). */
+/** Nothing to read now (approximate, as in Python). After
+ * releaseChannel(), only the pipe is looked at. */
 export function isEmpty(ch: Channel): boolean {
-  return !readerOf(ch).buffered() && !ch.reader.poll(0);
+  const buffered = !released.has(ch) && readerOf(ch).buffered();
+  return !buffered && !ch.reader.poll(0);
+}
+
+/** Channels whose blocks this process gave back (releaseChannel). */
+const released = new WeakSet<Channel>();
+
+/**
+ * Gives back now this object's holds on the channel's locks and shared
+ * buffer (and drops the reader's private buffer), instead of when the
+ * object is collected: for a closed queue with nothing in flight. The
+ * blocks themselves are freed only when no thread of any process holds
+ * them: each forked child took its own reference at the fork, and each
+ * object revived from a handle holds its own. A handle sent from this
+ * process may still be on its way to a receiver that has not taken its
+ * reference yet, so the caller keeps the holds of a channel it sent (they
+ * go when it is collected, as the arena's rule says). The caller must not
+ * touch the locks or the buffer afterwards.
+ */
+export function releaseChannel(ch: Channel): void {
+  if (released.has(ch)) return;
+  released.add(ch);
+  readers.delete(ch);
+  ch.rlock._block.release();
+  ch.wlock._block.release();
+  ch.shared._block.release();
 }

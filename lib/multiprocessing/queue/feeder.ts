@@ -15,11 +15,34 @@ import type { Channel } from './channel';
 /** Feeders with items still to write (or a write under way). */
 const active = new Set<Feeder>();
 
+// The event-loop turns, as put() sees them: the first put of a turn writes
+// at once, the others of that turn wait for the next (batching). One shared
+// immediate advances the count and flushes the feeders that batched, so an
+// idle feeder is referenced by nothing but its Queue (a pending immediate
+// per feeder kept every Queue put in a loop that never yields alive, with
+// its arena blocks and buffers).
+let turn = 0;
+let turnTick: NodeJS.Immediate | null = null;
+/** Feeders with items batched for the next turn. */
+const batched = new Set<Feeder>();
+
+function nextTurn(): void {
+  turnTick = null;
+  turn++;
+  const due = [...batched];
+  batched.clear();
+  for (const feeder of due) feeder.onTurn();
+}
+
 // A forked child's copy of a feeder holds the parent's items: the parent
-// writes them, the copy forgets them.
+// writes them, the copy forgets them. The parent's pending immediate does
+// not run here.
 afterFork("queue: feeders forget the parent's items", Order.multiprocessing, () => {
   for (const feeder of active) feeder.forget();
   active.clear();
+  batched.clear();
+  turnTick = null;
+  turn++;
 });
 beforeChildExit('queue: feeders write what they hold', Order.multiprocessing, () =>
   Promise.all([...active].filter((f) => f.joinAtExit).map((feeder) => feeder.drain())),
@@ -34,9 +57,14 @@ const HIGH_WATER = 32 * 1024;
 /** flushSync() naps on this while the pipe is full. */
 const napTime = new Int32Array(new SharedArrayBuffer(4));
 
-/** Before this thread blocks: writes what its feeders hold. */
-export function flushFeedersSync(): void {
-  for (const feeder of active) feeder.flushSync();
+/** Before this thread blocks: writes what its feeders hold. When it is
+ * about to wait as the reader of `reading`, that channel's feeders write
+ * only what the pipe takes now (flushSome). */
+export function flushFeedersSync(reading?: Channel): void {
+  for (const feeder of active) {
+    if (reading && feeder.feeds(reading)) feeder.flushSome();
+    else feeder.flushSync();
+  }
 }
 
 /**
@@ -63,7 +91,8 @@ export class Feeder {
   #queued = 0; // bytes not yet written
   #running: Promise<void> | null = null;
   #holding = false; // this feeder holds the writer lock
-  #turn: NodeJS.Immediate | null = null;
+  /** The turn of this feeder's last first-put (see `turn`). */
+  #turn = -1;
   #keepAlive: NodeJS.Timeout | null = null;
   #room: FdWatch | null = null;
   #onRoom: (() => void) | null = null;
@@ -93,18 +122,21 @@ export class Feeder {
     this.#queued += header + size;
     active.add(this);
     if (this.#running) return; // the running write takes it
-    if (!this.#turn) {
-      this.#turn = setImmediate(this.#onTurn);
-      this.#flush();
+    if (this.#turn !== turn) {
+      this.#turn = turn;
+      turnTick ??= setImmediate(nextTurn);
+      this.flushSome();
     } else if (this.#queued >= HIGH_WATER) {
-      this.#flush();
+      this.flushSome();
+    } else {
+      batched.add(this);
     }
   }
 
-  #onTurn = (): void => {
-    this.#turn = null;
-    if (this.#queued > 0 && !this.#running) this.#flush();
-  };
+  /** The next turn: what this feeder batched goes out. */
+  onTurn(): void {
+    if (this.#queued > 0 && !this.#running) this.flushSome();
+  }
 
   /** Moves the accumulated bytes into #segs (a later large item or a fresh
    * accumulation buffer must come after them). */
@@ -149,30 +181,6 @@ export class Feeder {
     return true;
   }
 
-  /** Writes now if the writer lock is free and the pipe takes it all;
-   * otherwise continues on the event loop. */
-  #flush(): void {
-    if (!this.ch.wlock.acquire(false)) {
-      this.#start();
-      return;
-    }
-    this.#holding = true;
-    let done: boolean;
-    try {
-      done = this.#writeOut(this.ch.writer.fileno());
-    } catch (err) {
-      this.#unlock();
-      this.#failed(err);
-      return;
-    }
-    if (!done) {
-      this.#start(); // the pipe is full mid-batch: the run keeps the lock
-      return;
-    }
-    this.#unlock();
-    this.#idle();
-  }
-
   #unlock(): void {
     this.#holding = false;
     this.ch.wlock.release();
@@ -200,6 +208,46 @@ export class Feeder {
     if (!this.#running) this.#idle();
   }
 
+  /**
+   * Writes what the pipe takes now, waiting neither for the writer lock nor
+   * for room; what is left is written by the run on the event loop (a batch
+   * left half written keeps the lock). put() writes this way, and so does a
+   * thread about to wait as the reader of this feeder's own channel
+   * (getSync): that thread is what makes room, and a writer holding the lock
+   * may be waiting for it, so flushSync() could wait forever (an item larger
+   * than the pipe, got by the process that put it).
+   */
+  flushSome(): void {
+    if (this.#queued === 0) return;
+    if (!this.#holding) {
+      if (!this.ch.wlock.acquire(false)) {
+        if (!this.#running) this.#start();
+        return;
+      }
+      this.#holding = true;
+    }
+    let done: boolean;
+    try {
+      done = this.#writeOut(this.ch.writer.fileno());
+    } catch (err) {
+      this.#unlock();
+      this.#failed(err);
+      return;
+    }
+    if (!done) {
+      if (!this.#running) this.#start();
+      return;
+    }
+    this.#unlock();
+    if (!this.#running) this.#idle();
+  }
+
+  /** True when this feeder writes into `ch`'s pipe (the same shared block,
+   * whichever Queue object of this process holds it). */
+  feeds(ch: Channel): boolean {
+    return this.ch.shared.view.byteOffset === ch.shared.view.byteOffset;
+  }
+
   #start(): void {
     if (!this.#keepAlive) {
       // A lock wait does not hold the event loop open by itself: this does,
@@ -212,7 +260,7 @@ export class Feeder {
         if (this.#running !== run) return; // forgotten (forked copy)
         this.#running = null;
         // Items put after the run's last look (before this callback) go now.
-        if (this.#queued > 0) this.#flush();
+        if (this.#queued > 0) this.flushSome();
         else this.#idle();
       },
       (err) => {
@@ -310,7 +358,7 @@ export class Feeder {
   /** Resolves when every queued item is written. */
   async drain(): Promise<void> {
     while (this.#queued > 0 || this.#running) {
-      if (!this.#running) this.#flush();
+      if (!this.#running) this.flushSome();
       if (this.#running) await this.#running;
     }
   }
@@ -325,7 +373,7 @@ export class Feeder {
     this.#drop();
     this.#holding = false;
     this.#running = null;
-    this.#turn = null;
+    this.#turn = -1;
     this.#keepAlive = null;
     this.#room?.close();
     this.#room = null;

@@ -8,9 +8,8 @@
 // put() takes a slot, hands the encoded item to the queue's Feeder
 // (feeder.ts) and returns.
 import { throwIfAborted } from '../../core/abort';
-import { EOFError, Full, ValueError } from '../../core/errors';
+import { EOFError, Full, ItemLostError, ValueError } from '../../core/errors';
 import { checkOptions } from '../../core/options';
-import type { Connection } from '../connection';
 import { parseTimeout } from '../../core/timeout';
 import { BoundedSemaphore, Condition, Lock, Semaphore } from '../../synchronize';
 import { serialize } from '../../transfer/serialize';
@@ -23,6 +22,7 @@ import {
   getSync,
   isEmpty,
   newChannel,
+  releaseChannel,
   type Channel,
   type GetOptions,
 } from './channel';
@@ -44,12 +44,6 @@ interface QueueState extends Channel {
   sem: BoundedSemaphore;
 }
 
-/** The pipe ends close() left open (a queue this process never put on),
- * closed when their Queue is collected. */
-const unusedEnds = new FinalizationRegistry<Connection[]>((ends) => {
-  for (const end of ends) end.close();
-});
-
 /** Python's multiprocessing.Queue(maxsize=0); `Queue<T>` carries items of
  * type T (unknown by default). */
 export class Queue<T = unknown> {
@@ -60,6 +54,13 @@ export class Queue<T = unknown> {
   #closed = false;
   /** Aborted by close(): ends the async iterations of this process. */
   readonly #closing = new AbortController();
+  /** get() calls under way in this process, and close()'s feeder drain:
+   * the channel's blocks are given back once none is left. */
+  #busy = 0;
+  /** A handle to this queue left this process (see releaseChannel). */
+  #sent = false;
+  /** close() found that this process never put on the queue. */
+  #unusedClosed = false;
 
   constructor(maxsize = 0, revive?: QueueState) {
     if (revive) {
@@ -94,6 +95,10 @@ export class Queue<T = unknown> {
       body ??= Buffer.from(scratch.subarray(0, n)); // scratch is reused meanwhile
       const signal = o.signal ?? null;
       if (!(await this.#sem.acquireAsync({ blocking: true, timeout: t, signal }))) throw new Full();
+      if (this.#closed) {
+        this.#sem.release(); // closed while it waited: nothing is put
+        this.#checkOpen();
+      }
     }
     this._beforeWrite();
     this.#feed(body, n);
@@ -131,7 +136,17 @@ export class Queue<T = unknown> {
    * cancels the wait (AbortError; no item is taken). */
   async get(opts?: GetOptions | boolean, timeout?: number | null): Promise<T> {
     this.#checkOpen();
-    const value = await getAsync(this._ch, options(opts, timeout), 'Queue.get');
+    let value: unknown;
+    this.#busy++;
+    try {
+      value = await getAsync(this._ch, options(opts, timeout), 'Queue.get');
+    } catch (err) {
+      if (err instanceof ItemLostError) this._itemLost();
+      throw err;
+    } finally {
+      this.#busy--;
+      this.#releaseIfIdle();
+    }
     this.#sem.release();
     return value as T;
   }
@@ -139,7 +154,13 @@ export class Queue<T = unknown> {
   /** get() that blocks. */
   getSync(opts?: GetOptions | boolean, timeout?: number | null): T {
     this.#checkOpen();
-    const value = getSync(this._ch, options(opts, timeout), 'Queue.getSync', flushFeedersSync);
+    let value: unknown;
+    try {
+      value = getSync(this._ch, options(opts, timeout), 'Queue.getSync', flushFeedersSync);
+    } catch (err) {
+      if (err instanceof ItemLostError) this._itemLost();
+      throw err;
+    }
     this.#sem.release();
     return value as T;
   }
@@ -173,8 +194,10 @@ export class Queue<T = unknown> {
   }
 
   /** True when nothing is ready to read now (approximate, as in Python).
-   * After close(), OSError once this process's reading end is closed. */
+   * After close(), OSError when this process had put on the queue; true
+   * when it never had (nothing is there for it to take). */
   empty(): boolean {
+    if (this.#unusedClosed) return true;
     return isEmpty(this._ch);
   }
 
@@ -184,9 +207,12 @@ export class Queue<T = unknown> {
   }
 
   /** This process will put or get no more: closes its ends of the pipe
-   * (the writing end once the feeder has written what it holds). As in
-   * Python, the ends of a queue this process never put on stay open
-   * (empty() still answers) until the Queue is collected. */
+   * (the writing end once the feeder has written what it holds; both once
+   * no get() of this process is under way). Python leaves the ends of a
+   * queue it never put on open until the queue is dropped, which its
+   * reference counting sees at once; a collector may never run while
+   * such queues pile up (their fds ran out first), so here they close
+   * too, and empty() then answers true without looking. */
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
@@ -194,10 +220,31 @@ export class Queue<T = unknown> {
     const writer = this._ch.writer;
     if (this.#feeder) {
       this._ch.reader.close();
-      void this.#feeder.drain().finally(() => writer.close());
+      this.#busy++;
+      void this.#feeder.drain().finally(() => {
+        writer.close();
+        this.#busy--;
+        this.#releaseIfIdle();
+      });
     } else {
-      unusedEnds.register(this, [this._ch.reader, writer]);
+      this.#unusedClosed = true;
     }
+    this.#releaseIfIdle();
+  }
+
+  /** Closed and nothing under way: a never-used queue's pipe ends close,
+   * and the channel's blocks go back to the arena now (not when this
+   * object is collected), unless a handle to the queue was sent from here.
+   * The semaphore (and a JoinableQueue's condition) stay until then:
+   * qsize(), full(), taskDone() and join() still answer after close(), as
+   * in Python. */
+  #releaseIfIdle(): void {
+    if (!this.#closed || this.#busy > 0) return;
+    if (this.#unusedClosed) {
+      this._ch.reader.close();
+      this._ch.writer.close();
+    }
+    if (!this.#sent) releaseChannel(this._ch);
   }
 
   /** Resolves when every item this process put is written to the pipe
@@ -239,11 +286,18 @@ export class Queue<T = unknown> {
   }
 
   protected _state(): Record<string, unknown> {
+    this.#sent = true;
     return { ...channelState(this._ch), maxsize: this.#maxsize, sem: this.#sem };
   }
 
   /** Hook for JoinableQueue: runs after a slot is taken, before the write. */
   protected _beforeWrite(): void {}
+
+  /** An item left the queue without being taken (its reader died in the
+   * middle of it, ItemLostError): its slot is free again. */
+  protected _itemLost(): void {
+    this.#sem.release();
+  }
 
   #checkOpen(): void {
     if (this.#closed) throw new ValueError('this Queue is closed in this process');
@@ -281,6 +335,12 @@ export class JoinableQueue<T = unknown> extends Queue<T> {
     } finally {
       this.#cond.release();
     }
+  }
+
+  /** A lost item will never be marked done: counted out, so join() ends. */
+  protected override _itemLost(): void {
+    super._itemLost();
+    this.taskDone();
   }
 
   /** Marks one item taken by get() as processed. */
@@ -333,6 +393,10 @@ export class JoinableQueue<T = unknown> extends Queue<T> {
 export class SimpleQueue<T = unknown> {
   readonly #ch: Channel;
   #closed = false;
+  /** get() calls under way, and whether a handle left this process: as
+   * Queue's, for giving the channel's blocks back at close(). */
+  #busy = 0;
+  #sent = false;
 
   constructor(revive?: Channel) {
     this.#ch = revive ? channelState(revive) : newChannel();
@@ -342,7 +406,13 @@ export class SimpleQueue<T = unknown> {
   async get(options?: { signal?: AbortSignal | null }): Promise<T> {
     this.#checkOpen();
     const { signal } = checkOptions(options, ['signal'], 'SimpleQueue.get');
-    return (await getAsync(this.#ch, { signal }, 'SimpleQueue.get')) as T;
+    this.#busy++;
+    try {
+      return (await getAsync(this.#ch, { signal }, 'SimpleQueue.get')) as T;
+    } finally {
+      this.#busy--;
+      this.#releaseIfIdle();
+    }
   }
 
   getSync(): T {
@@ -372,6 +442,11 @@ export class SimpleQueue<T = unknown> {
     this.#closed = true;
     this.#ch.reader.close();
     this.#ch.writer.close();
+    this.#releaseIfIdle();
+  }
+
+  #releaseIfIdle(): void {
+    if (this.#closed && this.#busy === 0 && !this.#sent) releaseChannel(this.#ch);
   }
 
   [Symbol.dispose](): void {
@@ -380,6 +455,7 @@ export class SimpleQueue<T = unknown> {
 
   [kShare](): ShareState {
     this.#checkOpen();
+    this.#sent = true;
     return { kind: 'forkful.SimpleQueue', state: { ...this.#ch } };
   }
 
