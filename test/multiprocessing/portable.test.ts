@@ -45,4 +45,18 @@ describe('the portable backend (FORKFUL_NO_NATIVE=1)', () => {
     });
     expect(run.stderr).toMatch(/FORKFUL_LOCK_OWNER_DIED/);
   });
+
+  test('Process.joinSync(): the exit code, a timeout, a terminated child', () => {
+    expect(r.joinSync).toEqual({ code: 3, stillAlive: true, terminated: -15 });
+  });
+
+  test('Condition across processes: notifyAll wakes waiters in children; timeout, un-acquired, abort', () => {
+    expect(r.condition).toEqual({
+      codes: [0, 0, 0],
+      timedOut: false,
+      unowned: 'RuntimeError',
+      aborted: 'AbortError',
+      heldAfterAbort: true,
+    });
+  });
 });

@@ -41,7 +41,10 @@ export type HubRequest =
   | { id: number; op: 'release'; obj: number; n?: number }
   | { id: number; op: 'state'; obj: number }
   | { id: number; op: 'set'; obj: number; flag: boolean }
-  | { id: number; op: 'wait'; obj: number; ms: number };
+  | { id: number; op: 'wait'; obj: number; ms: number }
+  | { id: number; op: 'cwait'; obj: number; lock: number; ms: number }
+  | { id: number; op: 'cnotify'; obj: number; lock: number; n: number }
+  | { id: number; op: 'cwake'; obj: number; wait: number };
 
 /** What the hub keeps beside pipes (Python's SyncManager's objects). */
 export type ObjectKind =
@@ -53,7 +56,8 @@ export type ObjectKind =
   | 'BoundedSemaphore'
   | 'Event'
   | 'Memory'
-  | 'Barrier';
+  | 'Barrier'
+  | 'Condition';
 
 /** A reply: `error` names an errno (EBADF, EPIPE) with a message. */
 export interface HubReply {
@@ -122,6 +126,11 @@ interface ObjWaiter {
   attempt(): HubReply | null;
   timeout: HubReply;
   timer: NodeJS.Timeout | null;
+  /** A Condition's sleeper: woken by notify (true), its timeout or a
+   * cancellation (false); it then queues for the lock. */
+  wake?(notified: boolean): void;
+  /** A Condition's sleeper: the id of the request that sleeps. */
+  request?: number;
 }
 
 interface HubObject {
@@ -401,6 +410,18 @@ export class Hub {
           obj.gen++;
         }
         return { id };
+      case 'cwait':
+        return this.#condWait(obj, client, id, req.lock, req.ms);
+      case 'cnotify': {
+        const lock = this.#ownedLock(client, id, req.lock, 'notify');
+        if (!('kind' in lock)) return lock;
+        let n = req.n < 0 ? Infinity : req.n;
+        while (n-- > 0 && obj.waiters.length > 0) obj.waiters[0].wake!(true);
+        return { id };
+      }
+      case 'cwake':
+        obj.waiters.find((w) => w.client === client && w.request === req.wait)?.wake!(false);
+        return { id };
       case 'set':
         obj.flag = req.flag;
         this.#settle(obj);
@@ -412,6 +433,60 @@ export class Hub {
       default:
         return fail(id, 'EINVAL', `unknown request ${(req as { op: string }).op}`);
     }
+  }
+
+  /** The Lock or RLock `lock` if `client` holds it, else the error a
+   * Condition call on an un-acquired lock raises. */
+  #ownedLock(client: HubClient, id: number, lock: number, what: string): HubObject | HubReply {
+    const obj = client.holds.has(lock) ? this.#objs.get(lock) : undefined;
+    if (!obj) return fail(id, 'EBADF', "this Condition's lock is not held here");
+    if (obj.owner !== client) return fail(id, 'RuntimeError', `cannot ${what} on un-acquired lock`);
+    return obj;
+  }
+
+  /** Condition.wait: lets go of the lock (all of an RLock's levels), sleeps
+   * until notified, timed out or cancelled, then queues for the lock and
+   * replies once it holds it again, at its former level (Python's
+   * threading.Condition, done where both objects live, so no notify can
+   * fall between the release and the sleep). */
+  #condWait(
+    cond: HubObject,
+    client: HubClient,
+    id: number,
+    lockId: number,
+    ms: number,
+  ): HubReply | null {
+    const lock = this.#ownedLock(client, id, lockId, 'wait');
+    if (!('kind' in lock)) return lock;
+    const level = lock.count;
+    const sleeper: ObjWaiter = {
+      client,
+      attempt: () => null,
+      timeout: { id, ok: false },
+      timer: null,
+      request: id,
+      wake: (notified) => {
+        cond.waiters = cond.waiters.filter((x) => x !== sleeper);
+        if (sleeper.timer) clearTimeout(sleeper.timer);
+        const retake = (): HubReply | null => {
+          if (lock.owner !== null) return null;
+          lock.owner = client;
+          lock.count = level;
+          const recovered = lock.recovered;
+          lock.recovered = false;
+          return { id, ok: notified, recovered };
+        };
+        const r = this.#block(lock, client, -1, { id, ok: false }, retake);
+        if (r) client.reply(r);
+      },
+    };
+    cond.waiters.push(sleeper);
+    lock.owner = null;
+    lock.count = 0;
+    this.#settle(lock);
+    if (ms === 0) sleeper.wake!(false);
+    else if (ms > 0) sleeper.timer = setTimeout(() => sleeper.wake!(false), ms);
+    return null;
   }
 
   /** One unit of a lock or semaphore for `client`, or null while none is free. */

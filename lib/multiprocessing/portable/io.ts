@@ -22,6 +22,7 @@ import {
   RuntimeError,
   ValueError,
 } from '../../core/errors';
+import { packageRoot } from '../../core/native';
 import { isVirtualFd, VIRTUAL_FD_BASE } from '../../transfer/fd-transfer';
 import type { FdWatch } from '../../core/addon';
 import { header } from '../../transfer/framing';
@@ -37,6 +38,11 @@ export type Request = HubRequest extends infer R
     ? Omit<R, 'id'>
     : never
   : never;
+
+// Run from the TypeScript sources (ts-jest, tsx), the Worker runs dist's.
+const IO_WORKER = __filename.endsWith('.ts')
+  ? path.join(packageRoot, 'dist', 'multiprocessing', 'portable', 'io-worker.js')
+  : path.join(__dirname, 'io-worker.js');
 
 interface Pending {
   resolve(r: HubReply): void;
@@ -57,7 +63,7 @@ class IoClient {
     this.#port = port1;
     this.#counter = new Int32Array(new SharedArrayBuffer(4));
     const data: IoWorkerData = { role, address, port: port2, counter: this.#counter };
-    this.#worker = new Worker(path.join(__dirname, 'io-worker.js'), {
+    this.#worker = new Worker(IO_WORKER, {
       workerData: data,
       transferList: [port2],
       stdin: false,
@@ -183,6 +189,13 @@ export function hubCallSync(req: Request): HubReply {
 /** A request to the hub, awaited; `refed` keeps the event loop alive meanwhile. */
 export async function hubCall(req: Request, refed = true): Promise<HubReply> {
   return check(await io().call(req, refed).reply);
+}
+
+/** hubCall with the request's id, which a later request may name (to
+ * cancel a Condition's wait). */
+export function hubCallWithId(req: Request): { id: number; reply: Promise<HubReply> } {
+  const { id, reply } = io().call(req);
+  return { id, reply: reply.then(check) };
 }
 
 function end(fd: number): number {
