@@ -59,4 +59,8 @@ describe('the portable backend (FORKFUL_NO_NATIVE=1)', () => {
       heldAfterAbort: true,
     });
   });
+
+  test('Array.view: a typed accessor over the hub-kept items, in the parent and a child', () => {
+    expect(r.view).toEqual({ items: [7, 42, 10], length: 3, sum: 59, typed: true, raw: '5' });
+  });
 });
