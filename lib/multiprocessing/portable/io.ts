@@ -9,7 +9,6 @@ import * as path from 'node:path';
 import * as fs from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import {
-  isMainThread,
   MessageChannel,
   receiveMessageOnPort,
   Worker,
@@ -147,13 +146,13 @@ function io(): IoClient {
   if (client) return client;
   const inherited = process.env[HUB_ENV];
   if (inherited) return (client = new IoClient('client', inherited));
-  if (!isMainThread) {
-    throw new NotSupportedError('internal: a Worker found no portable hub to join');
-  }
+  // A Worker that no forkful thread started (a test runner's, say) may be
+  // the first to need one: its hub serves it and what it starts (its copy
+  // of the environment is what they inherit).
   const address = newAddress();
   client = new IoClient('hub', address);
-  // Spawned children and this process's Workers (which share process.env)
-  // find the hub here.
+  // Spawned children and the Workers this thread starts (which copy
+  // process.env) find the hub here.
   process.env[HUB_ENV] = address;
   if (process.platform !== 'win32') {
     process.once('exit', () => {
