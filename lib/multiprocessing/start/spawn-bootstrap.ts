@@ -31,17 +31,28 @@ process.emitWarning = function (this: NodeJS.Process, warning: string | Error, .
   return (emitWarning as (...a: unknown[]) => void).call(this, warning, ...rest);
 } as typeof process.emitWarning;
 
-process.once('message', (message) => {
-  const payload = message as SpawnPayload;
-  process.disconnect?.();
-  becomeChild(payload, payload.parentPid, payload.parentName);
-  if (payload.daemon && native) {
+/** A daemonic child dies with its parent. Without the addon (no
+ * PR_SET_PDEATHSIG, nor any such thing on Windows or macOS) it keeps the
+ * IPC channel, unreferenced, as its watch: the parent's death closes it. */
+function dieWithParent(parentPid: number): void {
+  if (native) {
+    process.disconnect?.();
     try {
-      native.setParentDeathSignal(SIGKILL, payload.parentPid);
+      native.setParentDeathSignal(SIGKILL, parentPid);
     } catch {
       process.exit(1); // the parent is already gone
     }
+    return;
   }
+  process.once('disconnect', () => process.kill(process.pid, 'SIGKILL'));
+  (process.channel as { unref?(): void } | undefined)?.unref?.();
+}
+
+process.once('message', (message) => {
+  const payload = message as SpawnPayload;
+  if (payload.daemon) dieWithParent(payload.parentPid);
+  else process.disconnect?.();
+  becomeChild(payload, payload.parentPid, payload.parentName);
   const hint = closureHint(payload.target);
   let target: (...args: unknown[]) => unknown;
   let args: unknown[];
