@@ -5,8 +5,7 @@ import { newChannel, type Channel } from '../../lib/multiprocessing/queue/channe
 import { Feeder } from '../../lib/multiprocessing/queue/feeder';
 import { bodySize, headerSize } from '../../lib/transfer/framing';
 import { encodeFast } from '../../lib/transfer/wire';
-
-const describeNative = native ? describe : describe.skip;
+import { needsAddon } from '../helpers/needs';
 
 /** Everything readable on the channel's pipe now, as message bodies. */
 function readFrames(ch: Channel): string[] {
@@ -37,7 +36,7 @@ function put(feeder: Feeder, text: string): void {
 
 const tick = () => new Promise((resolve) => setImmediate(resolve));
 
-describeNative('Queue feeder', () => {
+needsAddon.describe('Queue feeder', () => {
   let ch: Channel;
   beforeEach(() => {
     ch = newChannel();
