@@ -12,7 +12,7 @@ import { parseTimeout } from '../../core/timeout';
 import { serialize } from '../../transfer/serialize';
 import { kShare, type Revivers, type ShareState } from '../../transfer/shareable';
 import { decodeMessage, encodeFast, scratch } from '../../transfer/wire';
-import type { GetOptions } from '../queue/channel';
+import { checkGetOptions, type GetOptions } from '../queue/channel';
 import type { PutOptions } from '../queue/queues';
 import type { HubReply } from './hub';
 import { hubCall, hubCallSync } from './io';
@@ -26,9 +26,15 @@ interface QueueHandle {
   maxsize: number;
 }
 
-function options(opts: PutOptions | boolean | undefined, timeout?: number | null): PutOptions {
+/** A get/put's options, checked as the native queues check them (an
+ * unknown name is a TypeError; `signal` only where the call awaits). */
+function options(
+  opts: PutOptions | boolean | undefined,
+  timeout: number | null | undefined,
+  what: string,
+): PutOptions {
   if (typeof opts === 'boolean') return { block: opts, timeout };
-  return opts ?? {};
+  return checkGetOptions(opts ?? {}, what, !what.endsWith('Sync'));
 }
 
 /** The hub's wait for a put or get: 0 without blocking, -1 forever. */
@@ -75,7 +81,7 @@ export class PortableQueue {
    * after the abort stays in the queue (the hub cannot take it back). */
   async put(obj: unknown, opts?: PutOptions | boolean, timeout?: number | null): Promise<void> {
     this.#checkOpen();
-    const o = options(opts, timeout);
+    const o = options(opts, timeout, 'Queue.put');
     const ms = waitMs(o, 'Queue.put');
     const signal = checkSignal(o.signal, 'Queue.put');
     throwIfAborted(signal, 'Queue.put');
@@ -86,7 +92,7 @@ export class PortableQueue {
 
   putSync(obj: unknown, opts?: PutOptions | boolean, timeout?: number | null): void {
     this.#checkOpen();
-    const ms = waitMs(options(opts, timeout), 'Queue.putSync');
+    const ms = waitMs(options(opts, timeout, 'Queue.putSync'), 'Queue.putSync');
     if (!hubCallSync({ op: 'qput', obj: this._obj, bytes: encode(obj), ms }).ok) throw new Full();
   }
 
@@ -99,7 +105,7 @@ export class PortableQueue {
    * put-at-front), so none is lost. */
   async get(opts?: GetOptions | boolean, timeout?: number | null): Promise<unknown> {
     this.#checkOpen();
-    const o = options(opts, timeout);
+    const o = options(opts, timeout, 'Queue.get');
     const ms = waitMs(o, 'Queue.get');
     const signal = checkSignal(o.signal, 'Queue.get');
     throwIfAborted(signal, 'Queue.get');
@@ -135,7 +141,7 @@ export class PortableQueue {
 
   getSync(opts?: GetOptions | boolean, timeout?: number | null): unknown {
     this.#checkOpen();
-    const ms = waitMs(options(opts, timeout), 'Queue.getSync');
+    const ms = waitMs(options(opts, timeout, 'Queue.getSync'), 'Queue.getSync');
     return item(hubCallSync({ op: 'qget', obj: this._obj, ms }));
   }
 

@@ -5,6 +5,7 @@
 // Value and Array guard each access with a portable RLock (or the lock
 // given), as Python's synchronized wrappers do.
 import { ValueError } from '../../core/errors';
+import { checkOptions } from '../../core/options';
 import {
   coerce,
   typeOf,
@@ -206,7 +207,7 @@ export class PortableRawValue {
 type AnyLock = PortableLock | PortableRLock;
 
 function lockOf(opt: SyncOptions | undefined): AnyLock | null {
-  const lock = (opt?.lock ?? true) as unknown;
+  const lock = (checkOptions(opt, ['lock'], 'Value/Array').lock ?? true) as unknown;
   if (lock === true) return new PortableRLock();
   if (lock === false) return null;
   if (lock instanceof PortableLock || lock instanceof PortableRLock) return lock;
