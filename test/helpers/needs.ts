@@ -18,3 +18,16 @@ export const needsAddon = {
   test: addonTested ? test : test.skip,
   describe: addonTested ? describe : describe.skip,
 };
+
+/** describe() once per start method (`%s` in the title names it), the
+ * 'fork' one under needsFork. */
+export function describeEachStartMethod(
+  title: string,
+  fn: (method: 'fork' | 'spawn') => void,
+): void {
+  for (const method of ['fork', 'spawn'] as const) {
+    (method === 'fork' ? needsFork.describe : describe)(title.replace('%s', method), () =>
+      fn(method),
+    );
+  }
+}
