@@ -44,7 +44,8 @@ export type HubRequest =
   | { id: number; op: 'wait'; obj: number; ms: number }
   | { id: number; op: 'cwait'; obj: number; lock: number; ms: number }
   | { id: number; op: 'cnotify'; obj: number; lock: number; n: number }
-  | { id: number; op: 'cwake'; obj: number; wait: number };
+  | { id: number; op: 'cwake'; obj: number; wait: number }
+  | { id: number; op: 'cancel'; wait: number };
 
 /** What the hub keeps beside pipes (Python's SyncManager's objects). */
 export type ObjectKind =
@@ -131,6 +132,8 @@ interface ObjWaiter {
   wake?(notified: boolean): void;
   /** A Condition's sleeper: the id of the request that sleeps. */
   request?: number;
+  /** What a timeout (or a cancellation) also does (a Barrier breaks). */
+  onTimeout?(): void;
 }
 
 interface HubObject {
@@ -311,6 +314,9 @@ export class Hub {
         client.holds.set(id, 1);
         return { id: req.id, obj: id };
       }
+      case 'cancel':
+        this.#cancel(client, req.wait);
+        return { id: req.id };
       case 'unref': {
         const n = client.holds.get(req.obj) ?? 0;
         if (n === 0) return { id: req.id };
@@ -435,6 +441,33 @@ export class Hub {
     }
   }
 
+  /** An abort: the wait of request `wait` ends as its timeout would (a
+   * Condition's sleeper still takes its lock back first). A wait that is
+   * over already is left alone: its reply is on the way. */
+  #cancel(client: HubClient, wait: number): void {
+    for (const obj of this.#objs.values()) {
+      const w = obj.waiters.find(
+        (x) => x.client === client && (x.request ?? x.timeout.id) === wait,
+      );
+      if (!w) continue;
+      if (w.wake) return w.wake(false);
+      obj.waiters = obj.waiters.filter((x) => x !== w);
+      if (w.timer) clearTimeout(w.timer);
+      client.reply(w.timeout);
+      w.onTimeout?.();
+      this.#settle(obj);
+      return;
+    }
+    for (const end of this.#ends.values()) {
+      const p = end.pollers.find((x) => x.client === client && x.id === wait);
+      if (!p) continue;
+      end.pollers = end.pollers.filter((x) => x !== p);
+      if (p.timer) clearTimeout(p.timer);
+      client.reply({ id: p.id, ready: false });
+      return;
+    }
+  }
+
   /** The Lock or RLock `lock` if `client` holds it, else the error a
    * Condition call on an un-acquired lock raises. */
   #ownedLock(client: HubClient, id: number, lock: number, what: string): HubObject | HubReply {
@@ -550,7 +583,7 @@ export class Hub {
       return r;
     }
     if (ms === 0) return timeout;
-    const w: ObjWaiter = { client, attempt, timeout, timer: null };
+    const w: ObjWaiter = { client, attempt, timeout, timer: null, onTimeout };
     if (ms > 0) {
       w.timer = setTimeout(() => {
         obj.waiters = obj.waiters.filter((x) => x !== w);

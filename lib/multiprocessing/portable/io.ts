@@ -22,6 +22,7 @@ import {
   ValueError,
 } from '../../core/errors';
 import { packageRoot } from '../../core/native';
+import { abortable, throwIfAborted } from '../../core/abort';
 import { isVirtualFd, VIRTUAL_FD_BASE } from '../../transfer/fd-transfer';
 import type { FdWatch } from '../../core/addon';
 import { header } from '../../transfer/framing';
@@ -195,6 +196,22 @@ export async function hubCall(req: Request, refed = true): Promise<HubReply> {
 export function hubCallWithId(req: Request): { id: number; reply: Promise<HubReply> } {
   const { id, reply } = io().call(req);
   return { id, reply: reply.then(check) };
+}
+
+/** An async hub wait that `signal` cancels: on abort the hub ends the
+ * wait (as its timeout would) and the call rejects with AbortError; a
+ * reply that succeeded just too late goes to `late`, to be undone. */
+export function hubWait(
+  req: Request,
+  signal: AbortSignal | null,
+  what: string,
+  late?: (r: HubReply) => void,
+): Promise<HubReply> {
+  throwIfAborted(signal, what);
+  const { id, reply } = hubCallWithId(req);
+  if (!signal) return reply;
+  const cancel = () => void hubCall({ op: 'cancel', wait: id }, false).catch(() => {});
+  return abortable(signal, what, reply, cancel, late);
 }
 
 function end(fd: number): number {

@@ -11,6 +11,7 @@ import { abortError, throwIfAborted } from '../../core/abort';
 import type { BarrierOptions } from '../../synchronize/barrier';
 import { Acquirable } from '../../synchronize/acquirable';
 import {
+  acquireSignal,
   acquireTimeout,
   deadlineOf,
   remaining,
@@ -23,7 +24,7 @@ import { runAsync, runSync, type Steps } from '../../synchronize/steps';
 import { FOREVER } from '../../core/timeout';
 import { kShare, type Revivers, type ShareState } from '../../transfer/shareable';
 import type { HubReply, ObjectKind } from './hub';
-import { claimHubTicket, hubCall, hubCallSync, hubCallWithId, hubTicket } from './io';
+import { claimHubTicket, hubCall, hubCallSync, hubCallWithId, hubTicket, hubWait } from './io';
 
 /** A wait in seconds (FOREVER: no limit) as the hub takes it: ms, -1 forever. */
 export function hubMs(seconds: number): number {
@@ -93,8 +94,19 @@ class HubLock extends Acquirable {
 
   /** acquire() that waits without blocking the event loop. */
   async acquireAsync(options?: AcquireOptions): Promise<boolean> {
-    const t = acquireTimeout(options, undefined, `${this.#kind}.acquireAsync`);
-    return recovered(await hubCall({ op: 'acquire', obj: this._obj, ms: hubMs(t) }), this.#kind);
+    const what = `${this.#kind}.acquireAsync`;
+    const t = acquireTimeout(options, undefined, what);
+    const signal = acquireSignal(options, what);
+    const r = await hubWait(
+      { op: 'acquire', obj: this._obj, ms: hubMs(t) },
+      signal,
+      what,
+      (late) => {
+        // Taken just after the abort: given back.
+        if (late.ok) void hubCall({ op: 'release', obj: this._obj }, false).catch(() => {});
+      },
+    );
+    return recovered(r, this.#kind);
   }
 
   release(): void {
@@ -207,9 +219,15 @@ export class PortableEvent {
     return hubCallSync({ op: 'wait', obj: this._obj, ms: hubMs(t) }).ok === true;
   }
 
-  async waitAsync(timeout?: number | null): Promise<boolean> {
+  async waitAsync(timeout?: number | null, options?: WaitOptions): Promise<boolean> {
     const t = waitTimeout(timeout, 'Event.waitAsync');
-    return (await hubCall({ op: 'wait', obj: this._obj, ms: hubMs(t) })).ok === true;
+    const signal = waitSignal(options, 'Event.waitAsync');
+    const r = await hubWait(
+      { op: 'wait', obj: this._obj, ms: hubMs(t) },
+      signal,
+      'Event.waitAsync',
+    );
+    return r.ok === true;
   }
 
   [kShare](): ShareState {
@@ -295,9 +313,13 @@ export class PortableBarrier {
     return this.#arrived(hubCallSync({ op: 'bwait', obj: this._obj, ms }));
   }
 
-  async waitAsync(timeout?: number | null): Promise<number> {
+  /** `{ signal }` cancels the wait (AbortError) and breaks the barrier, as
+   * a timeout does. */
+  async waitAsync(timeout?: number | null, options?: WaitOptions): Promise<number> {
     const ms = this.#ms(timeout, 'Barrier.waitAsync');
-    return this.#arrived(await hubCall({ op: 'bwait', obj: this._obj, ms }));
+    const signal = waitSignal(options, 'Barrier.waitAsync');
+    const r = await hubWait({ op: 'bwait', obj: this._obj, ms }, signal, 'Barrier.waitAsync');
+    return this.#arrived(r);
   }
 
   /** Back to the empty state; current waiters get BrokenBarrierError. */
