@@ -55,8 +55,11 @@ needsFork.test('06-queue-global prints 100 (the queue is a global: fork semantic
   expect(run('06-queue-global.js')).toEqual(['100']);
 });
 
-test('20 and 21: the balance under a lock ends at exactly 0', () => {
+test('20: the balance under a lock ends at exactly 0 (threads)', () => {
   expect(run('20-balance-threads.js').at(-1)).toBe('0');
+});
+
+test('21: the balance under a lock ends at exactly 0 (processes)', () => {
   expect(run('21-balance-processes.js').at(-1)).toBe('0');
 });
 
