@@ -63,4 +63,8 @@ describe('the portable backend (FORKFUL_NO_NATIVE=1)', () => {
   test('Array.view: a typed accessor over the hub-kept items, in the parent and a child', () => {
     expect(r.view).toEqual({ items: [7, 42, 10], length: 3, sum: 59, typed: true, raw: '5' });
   });
+
+  test('new Connection(fd) over a socket: framed messages both ways, end of file at close', () => {
+    expect(r.connectionFd).toEqual({ first: 'ping', frames: 2, eof: true, code: 0 });
+  });
 });

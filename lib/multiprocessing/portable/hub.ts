@@ -45,7 +45,10 @@ export type HubRequest =
   | { id: number; op: 'cwait'; obj: number; lock: number; ms: number }
   | { id: number; op: 'cnotify'; obj: number; lock: number; n: number }
   | { id: number; op: 'cwake'; obj: number; wait: number }
-  | { id: number; op: 'cancel'; wait: number };
+  | { id: number; op: 'cancel'; wait: number }
+  // Served by the thread's I/O thread, never by the hub: a raw fd bridged
+  // to a new pipe (io-worker.ts); the reply's `obj` is the end to claim.
+  | { id: number; op: 'adopt'; fd: number };
 
 /** What the hub keeps beside pipes (Python's SyncManager's objects). */
 export type ObjectKind =

@@ -217,11 +217,19 @@ export function hubWait(
 function end(fd: number): number {
   if (!isVirtualFd(fd)) {
     throw new NotSupportedError(
-      `a Connection over a raw file descriptor (${fd}) needs forkful's native addon; ` +
-        'without it, make connections with Pipe()',
+      `internal: a raw file descriptor (${fd}) reached the portable pipes unadopted`,
     );
   }
   return fd - VIRTUAL_FD_BASE;
+}
+
+/** `new Connection(fd)` without the addon: this thread's I/O thread takes
+ * the fd (a socket or pipe; it is closed with the Connection) and bridges
+ * it to a pipe end of the hub, whose virtual fd the Connection uses. */
+export function adoptFd(fd: number): number {
+  const r = check(io().callSync({ op: 'adopt', fd }));
+  claimHubTicket(r.ticket!);
+  return VIRTUAL_FD_BASE + r.obj!;
 }
 
 /** A hold on a hub object (a pipe's end, a queue, a lock) for a receiver
