@@ -87,6 +87,19 @@ class SpawnChild implements ChildHandle {
   }
 }
 
+/** This process's Node flags for a child, without `-e`/`-p` and their
+ * code (what child_process.fork leaves out itself when it reads
+ * process.execArgv; the spawner passes a copy, so it must be done here). */
+function withoutEval(execArgv: string[]): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < execArgv.length; i++) {
+    const flag = execArgv[i];
+    if (['-e', '--eval', '-p', '--print', '-pe'].includes(flag)) i++;
+    else if (!/^--(eval|print)=/.test(flag)) out.push(flag);
+  }
+  return out;
+}
+
 export const spawnBackend: Backend = {
   method: 'spawn',
   start(spec: ChildSpec): ChildHandle {
@@ -109,7 +122,7 @@ export const spawnBackend: Backend = {
     if (!native) {
       return spawnThroughSpawner({
         modulePath: BOOTSTRAP,
-        execArgv: process.execArgv,
+        execArgv: withoutEval(process.execArgv),
         env,
         fds,
         payload,
