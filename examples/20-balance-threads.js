@@ -3,11 +3,10 @@
 // read-modify-write steps interleave and the balance drifts; with it the
 // balance ends exactly where it started: 0.
 // Python's `balance` is a global every thread shares; forkful Threads have
-// their own isolates, so the balance is a shared RawValue, and it and the
-// Lock travel to each thread by handle.
+// their own isolates, so the balance is threading's shared RawValue, and it
+// and the Lock travel to each thread by handle.
 'use strict';
-const { Thread, Lock } = require('forkful/threading');
-const { RawValue } = require('forkful/multiprocessing');
+const { Thread, Lock, RawValue } = require('forkful/threading');
 
 const balance = new RawValue('i', 0); // the bank's balance, in shared memory
 const lock = new Lock();

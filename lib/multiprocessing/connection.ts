@@ -13,14 +13,14 @@
 // waiters) drives the one non-blocking read step, #take().
 import { constants as osConstants } from 'node:os';
 import { afterFork, Order } from '../runtime/lifecycle';
-import { transferFd } from '../transfer/fd-transfer';
+import { isVirtualFd, transferFd } from '../transfer/fd-transfer';
 import { EOFError, OSError, ValueError } from '../core/errors';
 import { abortable, checkSignal, throwIfAborted, type SignalOption } from '../core/abort';
 import { checkOptions } from '../core/options';
 import { parseTimeout, timeoutMs } from '../core/timeout';
 import type { FdWatch } from '../core/addon';
 import { native, type NativeAddon } from '../core/native';
-import { claimPortableTicket, portableFds, portableTicket } from './portable/io';
+import { adoptFd, claimPortableTicket, portableFds, portableTicket } from './portable/io';
 import { serialize } from '../transfer/serialize';
 import { bodySize, header, headerBytesMissing, headerSize } from '../transfer/framing';
 import { decodeMessage, encodeFast, scratch } from '../transfer/wire';
@@ -149,7 +149,9 @@ export class Connection<TSend = unknown, TRecv = unknown> {
   constructor(fd: number, options: ConnectionOptions = {}) {
     if (!Number.isInteger(fd) || fd < 0) throw new ValueError(`invalid file descriptor: ${fd}`);
     checkOptions(options, ['readable', 'writable', 'exact'], 'Connection');
-    this.#fd = fd;
+    // Without the addon a raw fd (a socket or pipe) is bridged to the
+    // portable pipes; fileno() is then the bridge's virtual fd.
+    this.#fd = native || isVirtualFd(fd) ? fd : adoptFd(fd);
     this.#readable = options.readable ?? true;
     this.#writable = options.writable ?? true;
     this.#exact = options.exact ?? false;

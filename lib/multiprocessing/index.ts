@@ -35,7 +35,7 @@ export {
   type TimeSummary,
   type Progress,
 } from './pool/pool';
-export { Condition, arenaEnvironment } from '../synchronize';
+export { arenaEnvironment } from '../synchronize';
 
 // Without the addon (Windows, macOS, no prebuild, FORKFUL_NO_NATIVE=1) the
 // locks, Event and queues that processes share are kept by the portable hub
@@ -49,6 +49,7 @@ import * as queues from './queue/queues';
 import {
   PortableBarrier,
   PortableBoundedSemaphore,
+  PortableCondition,
   PortableEvent,
   PortableLock,
   PortableRLock,
@@ -91,6 +92,8 @@ export const RawArray = pick(arena.RawArray, PortableRawArray);
 export type RawArray<C extends Typecode = Typecode> = arena.RawArray<C>;
 export const Barrier = pick(arena.Barrier, PortableBarrier);
 export type Barrier = arena.Barrier;
+export const Condition = pick(arena.Condition, PortableCondition);
+export type Condition = arena.Condition;
 import { copy, synchronized } from '../synchronize';
 /** Python's multiprocessing.sharedctypes. */
 export const sharedctypes = { Value, Array, RawValue, RawArray, copy, synchronized };

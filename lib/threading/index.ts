@@ -30,4 +30,14 @@ export {
   Condition,
   Event,
   Barrier,
+  // Shared memory for Threads (Python's threads share globals; forkful's
+  // have isolates of their own): the arena's Value/Array, passed by handle.
+  // With the addon the same classes as multiprocessing's; without it they
+  // stay in this process's SharedArrayBuffer, where multiprocessing's go
+  // through the hub (to reach other processes).
+  Value,
+  Array,
+  SharedArray,
+  RawValue,
+  RawArray,
 } from '../synchronize';

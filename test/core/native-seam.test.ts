@@ -3,10 +3,9 @@
 // every export has the kind its interface says.
 import { concernExports, checkExports, moduleExports } from '../../lib/core/addon';
 import { native, nativeLoadError } from '../../lib/core/native';
+import { needsAddon } from '../helpers/needs';
 
-const describeNative = native ? describe : describe.skip;
-
-describeNative('native seam', () => {
+needsAddon.describe('native seam', () => {
   const addon = native as unknown as Record<string, unknown> & {
     concerns: Record<string, string[]>;
   };

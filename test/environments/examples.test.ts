@@ -2,7 +2,7 @@
 // with real pids. (Pool and coroutine examples have tests of their own.)
 import { spawnSync } from 'node:child_process';
 import * as path from 'node:path';
-import { spawnBackend } from '../helpers/fixture';
+import { needsFork } from '../helpers/needs';
 
 function run(name: string): string[] {
   const result = spawnSync(process.execPath, [path.join(__dirname, '..', '..', 'examples', name)], {
@@ -19,9 +19,7 @@ function run(name: string): string[] {
   return result.stdout.trimEnd().split('\n');
 }
 
-const forkOnly = spawnBackend ? test.skip : test;
-
-forkOnly('01-fork: parent and child lines with real pids', () => {
+needsFork.test('01-fork: parent and child lines with real pids', () => {
   const lines = run('01-fork.js');
   expect(lines).toHaveLength(3);
   const parent = Number(/^Process \((\d+)\) start\.\.\.$/.exec(lines[0])?.[1]);
@@ -53,12 +51,15 @@ test('05-queue prints 100', () => {
   expect(run('05-queue.js')).toEqual(['100']);
 });
 
-forkOnly('06-queue-global prints 100 (the queue is a global: fork semantics)', () => {
+needsFork.test('06-queue-global prints 100 (the queue is a global: fork semantics)', () => {
   expect(run('06-queue-global.js')).toEqual(['100']);
 });
 
-test('20 and 21: the balance under a lock ends at exactly 0', () => {
+test('20: the balance under a lock ends at exactly 0 (threads)', () => {
   expect(run('20-balance-threads.js').at(-1)).toBe('0');
+});
+
+test('21: the balance under a lock ends at exactly 0 (processes)', () => {
   expect(run('21-balance-processes.js').at(-1)).toBe('0');
 });
 

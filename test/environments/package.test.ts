@@ -4,10 +4,10 @@
 // processes run the built package (dist/, esm/); the long install checks of
 // the packed tarball are scripts/check-package.js (CI).
 import { spawnSync } from 'node:child_process';
-import { addonTested } from '../helpers/fixture';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { nativeStatus } from '../../lib/index';
+import { needsAddon } from '../helpers/needs';
 
 const root = path.join(__dirname, '..', '..');
 
@@ -30,7 +30,7 @@ function inChild(code: string, env: Record<string, string> = {}, args: string[] 
 const warnings = (stderr: string) => stderr.split('FORKFUL_NO_NATIVE_ADDON').length - 1;
 
 describe('nativeStatus()', () => {
-  (addonTested ? test : test.skip)('says which binary loaded here, built for this Node', () => {
+  needsAddon.test('says which binary loaded here, built for this Node', () => {
     const s = nativeStatus();
     expect(s.loaded).toBe(true);
     expect(s.reason).toBeNull();

@@ -4,6 +4,7 @@
 import { spawnSync } from 'node:child_process';
 import * as path from 'node:path';
 import { results, runFixture, spawnBackend } from '../helpers/fixture';
+import { needsFork } from '../helpers/needs';
 
 type Described = { name: string; lost: boolean; exitcode: number | null; message: string };
 type Failed = { error: string; message: string; stack: string };
@@ -173,7 +174,7 @@ describe('Pool worker loss', () => {
   });
 });
 
-(spawnBackend ? describe.skip : describe)('Pool inside a forked child (fork only)', () => {
+needsFork.describe('Pool inside a forked child (fork only)', () => {
   test('the child makes its own pool; the inherited one stays the parent’s', () => {
     const run = runFixture('pool-nested.js', [], { timeoutMs: 30000 });
     const r = results(run.stdout);

@@ -45,4 +45,26 @@ describe('the portable backend (FORKFUL_NO_NATIVE=1)', () => {
     });
     expect(run.stderr).toMatch(/FORKFUL_LOCK_OWNER_DIED/);
   });
+
+  test('Process.joinSync(): the exit code, a timeout, a terminated child', () => {
+    expect(r.joinSync).toEqual({ code: 3, stillAlive: true, terminated: -15 });
+  });
+
+  test('Condition across processes: notifyAll wakes waiters in children; timeout, un-acquired, abort', () => {
+    expect(r.condition).toEqual({
+      codes: [0, 0, 0],
+      timedOut: false,
+      unowned: 'RuntimeError',
+      aborted: 'AbortError',
+      heldAfterAbort: true,
+    });
+  });
+
+  test('Array.view: a typed accessor over the hub-kept items, in the parent and a child', () => {
+    expect(r.view).toEqual({ items: [7, 42, 10], length: 3, sum: 59, typed: true, raw: '5' });
+  });
+
+  test('new Connection(fd) over a socket: framed messages both ways, end of file at close', () => {
+    expect(r.connectionFd).toEqual({ first: 'ping', frames: 2, eof: true, code: 0 });
+  });
 });

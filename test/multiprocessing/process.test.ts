@@ -4,7 +4,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { results, runFixture, spawnBackend } from '../helpers/fixture';
+import { backends, results, runFixture, spawnBackend } from '../helpers/fixture';
 
 function alive(pid: number): boolean {
   try {
@@ -149,21 +149,25 @@ describe('Process lifecycle hygiene', () => {
     });
   });
 
-  test('at exit: non-daemonic children are joined, daemonic ones terminated', async () => {
-    const run = runFixture('mp-exit-rules.js', ['normal'], { timeoutMs: 30000 });
-    const r = results(run.stdout);
-    expect(run.status).toBe(0);
-    expect(r.workerFinished).toBe(true);
-    expect(r.exitRan).toEqual({ daemonExit: -15, workerExit: 0 });
-    expect(await gone(r.daemonPid as number, 3000)).toBe(true);
-    expect(await gone(r.workerPid as number, 3000)).toBe(true);
-  });
+  // Natively PR_SET_PDEATHSIG; without the addon the child's IPC channel,
+  // kept as its watch (the parent's death closes it).
+  describe.each(backends)('on the %s backend', (_name, env) => {
+    test('at exit: non-daemonic children are joined, daemonic ones terminated', async () => {
+      const run = runFixture('mp-exit-rules.js', ['normal'], { timeoutMs: 30000, env });
+      const r = results(run.stdout);
+      expect(run.status).toBe(0);
+      expect(r.workerFinished).toBe(true);
+      expect(r.exitRan).toEqual({ daemonExit: -15, workerExit: 0 });
+      expect(await gone(r.daemonPid as number, 3000)).toBe(true);
+      expect(await gone(r.workerPid as number, 3000)).toBe(true);
+    });
 
-  test('a daemonic child dies when its parent is killed (PR_SET_PDEATHSIG)', async () => {
-    const run = runFixture('mp-exit-rules.js', ['killed'], { timeoutMs: 30000 });
-    expect(run.signal).toBe('SIGKILL');
-    const r = results(run.stdout);
-    expect(typeof r.daemonPid).toBe('number');
-    expect(await gone(r.daemonPid as number, 5000)).toBe(true);
+    test('a daemonic child dies when its parent is killed', async () => {
+      const run = runFixture('mp-exit-rules.js', ['killed'], { timeoutMs: 30000, env });
+      expect(run.signal).toBe('SIGKILL');
+      const r = results(run.stdout);
+      expect(typeof r.daemonPid).toBe('number');
+      expect(await gone(r.daemonPid as number, 5000)).toBe(true);
+    });
   });
 });

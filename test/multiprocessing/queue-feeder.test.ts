@@ -5,10 +5,8 @@ import { newChannel, type Channel } from '../../lib/multiprocessing/queue/channe
 import { Feeder } from '../../lib/multiprocessing/queue/feeder';
 import { bodySize, headerSize } from '../../lib/transfer/framing';
 import { encodeFast } from '../../lib/transfer/wire';
-import { spawnBackend } from '../helpers/fixture';
 import { inFreshProcess } from '../helpers/fresh-process';
-
-const describeNative = native ? describe : describe.skip;
+import { needsAddon, needsFork } from '../helpers/needs';
 
 /** Everything readable on the channel's pipe now, as message bodies. */
 function readFrames(ch: Channel): string[] {
@@ -39,7 +37,7 @@ function put(feeder: Feeder, text: string): void {
 
 const tick = () => new Promise((resolve) => setImmediate(resolve));
 
-describeNative('Queue feeder', () => {
+needsAddon.describe('Queue feeder', () => {
   let ch: Channel;
   beforeEach(() => {
     ch = newChannel();
@@ -129,7 +127,7 @@ describeNative('Queue feeder', () => {
 // wait for room only this thread makes, or for a writer lock held by a
 // writer waiting for this thread). Each case in a fresh process: a
 // deadlock blocks a thread for good.
-describeNative('getSync and its own feeder', () => {
+needsAddon.describe('getSync and its own feeder', () => {
   test('a process gets with getSync its own item larger than the pipe', () => {
     inFreshProcess(async (dist) => {
       const assert = require('node:assert');
@@ -146,7 +144,7 @@ describeNative('getSync and its own feeder', () => {
   });
 
   // (the writer child is a closure: the fork start method)
-  (spawnBackend ? test.skip : test)(
+  needsFork.test(
     "getSync while another process's writer holds the writer lock, waiting for room",
     () => {
       inFreshProcess(async (dist) => {

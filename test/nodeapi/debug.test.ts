@@ -1,8 +1,9 @@
 // NODE_DEBUG=forkful (util.debuglog) traces the backend choice, forks and
 // the pool's workers; without it, forkful writes nothing to stderr.
 import { results, runFixture } from '../helpers/fixture';
+import { describeEachStartMethod } from '../helpers/needs';
 
-describe.each(['fork', 'spawn'])('NODE_DEBUG=forkful on the %s backend', (method) => {
+describeEachStartMethod('NODE_DEBUG=forkful on the %s backend', (method) => {
   test('traces the start method, the process and the pool worker', () => {
     const run = runFixture('nodeapi-debug.js', [], {
       env: { FORKFUL_START_METHOD: method, NODE_DEBUG: 'forkful' },

@@ -2,10 +2,11 @@
 // of imap, events, stats(), progress, unknown options. The pools run in a
 // fixture process, once on each backend.
 import { results, runFixture } from '../helpers/fixture';
+import { describeEachStartMethod } from '../helpers/needs';
 
 type Described = { name: string; code: string; message: string; cause?: string };
 
-describe.each(['fork', 'spawn'])('Pool, Node-style, on the %s backend', (method) => {
+describeEachStartMethod('Pool, Node-style, on the %s backend', (method) => {
   let r: Record<string, Record<string, unknown>>;
   beforeAll(() => {
     const run = runFixture('nodeapi-pool.js', [], {

@@ -4,11 +4,12 @@
 // once on each backend. The fixture must also end by itself: an aborted
 // wait leaves nothing holding its event loop.
 import { results, runFixture } from '../helpers/fixture';
+import { describeEachStartMethod } from '../helpers/needs';
 
 const aborted = { name: 'AbortError', code: 'ABORT_ERR', cause: 'TimeoutError' };
 const unknownOption = { name: 'TypeError', code: 'ERR_FORKFUL_UNKNOWN_OPTION' };
 
-describe.each(['fork', 'spawn'])('waits and iteration, Node-style, on the %s backend', (method) => {
+describeEachStartMethod('waits and iteration, Node-style, on the %s backend', (method) => {
   let r: Record<string, Record<string, unknown>>;
   beforeAll(() => {
     const run = runFixture('nodeapi-waits.js', [], {

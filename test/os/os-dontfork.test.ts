@@ -1,11 +1,10 @@
 // os.fork()'s DONTFORK bookkeeping: children see all of V8's heap whether the
 // fork rescanned smaps or used the mappings it knew, and the parent gets
 // exactly its DONTFORK flags back. The forks run in a fixture process.
-import { results, runFixture, spawnBackend } from '../helpers/fixture';
+import { results, runFixture } from '../helpers/fixture';
+import { needsFork } from '../helpers/needs';
 
-const forkIt = spawnBackend ? describe.skip : describe;
-
-forkIt('os.fork DONTFORK bookkeeping', () => {
+needsFork.describe('os.fork DONTFORK bookkeeping', () => {
   test('children see every live object across changing and unchanged mappings; flags restored', () => {
     const run = runFixture('os-dontfork.js', [], { nodeArgs: ['--expose-gc'], timeoutMs: 60000 });
     expect(run.stderr).toBe('');

@@ -2,13 +2,11 @@
 // Forks happen in fixture processes (see test/helpers/fixture.ts).
 import * as os from '../../lib/os';
 import { ForkError, NotSupportedError, OSError, ValueError } from '../../lib/core/errors';
-import { addonTested, results, runFixture, spawnBackend } from '../helpers/fixture';
+import { results, runFixture } from '../helpers/fixture';
+// waitpid, pipe, kill, onChildExit are the addon's os functions (needsAddon).
+import { needsAddon, needsFork } from '../helpers/needs';
 
-const forkIt = spawnBackend ? describe.skip : describe;
-// waitpid, pipe, kill, onChildExit: the addon's os functions.
-const addonTest = addonTested ? test : test.skip;
-
-forkIt('os.fork', () => {
+needsFork.describe('os.fork', () => {
   test('parent and child values, fork-time memory, pid/ppid, timers/fs/child_process in the child', () => {
     const run = runFixture('os-basic.js');
     expect(run.stderr).toBe('');
@@ -121,7 +119,7 @@ describe('os functions in this process', () => {
     expect(() => os.waitstatusToExitcode(1.5)).toThrow(TypeError);
   });
 
-  addonTest('bad fd, pid and signal are typed errors with errno names', () => {
+  needsAddon.test('bad fd, pid and signal are typed errors with errno names', () => {
     const expectOSError = (fn: () => unknown, code: string, syscall: string) => {
       try {
         fn();
@@ -143,7 +141,7 @@ describe('os functions in this process', () => {
     expect(() => os.waitpid('x' as unknown as number)).toThrow(/pid must be a number/);
   });
 
-  addonTest('pipe: write then read in one process; close-on-exec fds', () => {
+  needsAddon.test('pipe: write then read in one process; close-on-exec fds', () => {
     const [r, w] = os.pipe();
     try {
       expect(os.write(w, Buffer.from('hello'))).toBe(5);
@@ -160,7 +158,7 @@ describe('os functions in this process', () => {
     expect(os.signalNumber(9)).toBe(9);
   });
 
-  addonTest('onChildExit reports a waited-for child of someone else as an error', () => {
+  needsAddon.test('onChildExit reports a waited-for child of someone else as an error', () => {
     expect(() => os.onChildExit(987654321, () => {})).toThrow(OSError);
   });
 });

@@ -3,8 +3,12 @@
 // an allocation that finds the arena full first reclaims the blocks of
 // collected objects, in an async loop and in a synchronous one.
 import { results, runFixture } from '../helpers/fixture';
+import { needsAddon } from '../helpers/needs';
 
-describe('shared arena under churn', () => {
+// The fixed-size memfd arena (FORKFUL_ARENA_SIZE) is the addon's: without it
+// threading's objects live in a SharedArrayBuffer that grows, and
+// multiprocessing's in the portable hub, so nothing here can fill.
+needsAddon.describe('shared arena under churn', () => {
   let r: Record<string, unknown>;
   beforeAll(() => {
     const run = runFixture('rel-arena.js', [], {

@@ -1,9 +1,10 @@
 // Issue 14: bad input gets a typed error before anything happens (items 7
 // and 12), and joins reap their child (item 8). The checks run in a fixture
 // process (forks); this compares what it printed.
-import { results, runFixture, spawnBackend } from '../helpers/fixture';
+import { results, runFixture } from '../helpers/fixture';
+import { needsFork } from '../helpers/needs';
 
-(spawnBackend ? describe.skip : describe)('bad input and reaping', () => {
+needsFork.describe('bad input and reaping', () => {
   let r: Record<string, unknown>;
   beforeAll(() => {
     const run = runFixture('rel-inputs.js', [], { timeoutMs: 90000 });

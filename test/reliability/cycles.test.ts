@@ -2,7 +2,8 @@
 // keeps cycles; forkful's shareable encoder and decoder must too).
 import { deserialize, serialize } from '../../lib/transfer/serialize';
 import { kShare, registerShareable } from '../../lib/transfer/shareable';
-import { results, runFixture, spawnBackend } from '../helpers/fixture';
+import { results, runFixture } from '../helpers/fixture';
+import { needsFork } from '../helpers/needs';
 
 class Token {
   constructor(readonly id: number) {}
@@ -53,26 +54,23 @@ describe('cyclic values', () => {
     expect(root.self).toBe(root);
   });
 
-  (spawnBackend ? test.skip : test)(
-    'through Pipe, Queue, Pool arguments and results, and Thread arguments',
-    () => {
-      const run = runFixture('rel-cycles.js', [], { timeoutMs: 60000 });
-      const r = results(run.stdout);
-      if (!r.done)
-        throw new Error(`rel-cycles failed (${run.status}):\n${run.stdout}\n${run.stderr}`);
-      expect(r).toMatchObject({
-        pipePlain: 'ok',
-        pipeShared: 'ok',
-        pipeChild: 'ok',
-        pipeFromChild: 'ok',
-        queue: 'ok',
-        queueFromChild: 'ok',
-        poolArg: 'ok',
-        poolResultPlain: 'ok',
-        poolResultShared: 'ok',
-        poolMap: ['ok', 'ok'],
-        thread: 'ok',
-      });
-    },
-  );
+  needsFork.test('through Pipe, Queue, Pool arguments and results, and Thread arguments', () => {
+    const run = runFixture('rel-cycles.js', [], { timeoutMs: 60000 });
+    const r = results(run.stdout);
+    if (!r.done)
+      throw new Error(`rel-cycles failed (${run.status}):\n${run.stdout}\n${run.stderr}`);
+    expect(r).toMatchObject({
+      pipePlain: 'ok',
+      pipeShared: 'ok',
+      pipeChild: 'ok',
+      pipeFromChild: 'ok',
+      queue: 'ok',
+      queueFromChild: 'ok',
+      poolArg: 'ok',
+      poolResultPlain: 'ok',
+      poolResultShared: 'ok',
+      poolMap: ['ok', 'ok'],
+      thread: 'ok',
+    });
+  });
 });

@@ -1,11 +1,12 @@
 // Issue 14: Pool faults. A result the parent cannot decode fails its own
 // task with the real SerializationError, and the worker lives (item 2);
 // tasks prefetched to a worker that dies are re-queued (item 10).
-import { results, runFixture, spawnBackend } from '../helpers/fixture';
+import { results, runFixture } from '../helpers/fixture';
+import { needsFork } from '../helpers/needs';
 
 type Described = { name: string; serialization: boolean; lost: boolean; message: string };
 
-(spawnBackend ? describe.skip : describe)('Pool faults', () => {
+needsFork.describe('Pool faults', () => {
   let r: Record<string, unknown>;
   beforeAll(() => {
     const run = runFixture('rel-pool.js', [], { timeoutMs: 60000 });

@@ -5,9 +5,8 @@
 // Node 20 (recursion) and 15-75x slower on Node 24/26. Speed is measured by
 // the bench (figure 6), never asserted here: the tests assert what the
 // children report (their own pool ran V8's tasks, the code ran, it ended).
-import { results, runFixture, spawnBackend } from '../helpers/fixture';
-
-const forkIt = spawnBackend ? describe.skip : describe;
+import { results, runFixture } from '../helpers/fixture';
+import { needsFork } from '../helpers/needs';
 
 interface Round {
   parentMs: number;
@@ -20,7 +19,7 @@ interface Round {
 const WORKLOADS = ['primes', 'smallCalls', 'recursion', 'osrLoop'];
 const ROUNDS = 3;
 
-forkIt('code first run hot in a forked child', () => {
+needsFork.describe('code first run hot in a forked child', () => {
   test('runs on V8 worker threads of its own: primes, a small-function loop, recursion, a Maglev-OSR loop', () => {
     const run = runFixture('child-jit.js', [JSON.stringify({ rounds: ROUNDS })], {
       timeoutMs: 150000,

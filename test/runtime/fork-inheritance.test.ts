@@ -2,9 +2,8 @@
 // parent's parent, the parent's timers (made through node:timers too), and
 // the parent's listening servers (kept by os.fork() by default, closed with
 // fork({ isolate: true })).
-import { results, runFixture, spawnBackend } from '../helpers/fixture';
-
-const forkOnly = spawnBackend ? test.skip : test;
+import { results, runFixture } from '../helpers/fixture';
+import { needsFork } from '../helpers/needs';
 
 function run(which: string) {
   const out = runFixture('fork-inheritance.js', [which], { timeoutMs: 40000 });
@@ -13,11 +12,14 @@ function run(which: string) {
 }
 
 describe('a forked child never reads the IPC channel it inherited', () => {
-  forkOnly('os.fork() inside a message handler: all 50 later messages reach the parent', () => {
-    const r = run('ipc-raw');
-    expect(r['ipc-raw']).toBe(50);
-    expect(r.workerExit).toBe(0);
-  });
+  needsFork.test(
+    'os.fork() inside a message handler: all 50 later messages reach the parent',
+    () => {
+      const r = run('ipc-raw');
+      expect(r['ipc-raw']).toBe(50);
+      expect(r.workerExit).toBe(0);
+    },
+  );
 
   test('a Process started inside a message handler: all 50 later messages reach the parent', () => {
     const r = run('ipc-process');
@@ -42,12 +44,12 @@ describe("the parent's timers do not fire in a Process child", () => {
 });
 
 describe("the parent's listening server", () => {
-  forkOnly("os.fork() keeps it: after the parent's close() the child still answers", () => {
+  needsFork.test("os.fork() keeps it: after the parent's close() the child still answers", () => {
     const r = run('server-raw');
     expect((r['server-raw'] as { afterClose: string }).afterClose).toBe('child');
   });
 
-  forkOnly('fork({ isolate: true }) closes it in the child only', () => {
+  needsFork.test('fork({ isolate: true }) closes it in the child only', () => {
     const r = run('server-isolate');
     expect(r['server-isolate']).toEqual({ byChild: 0, afterClose: 'ECONNREFUSED' });
   });

@@ -1,11 +1,9 @@
 // The lifecycle in real forked children, asserted inside the process that
 // forks them (test/helpers/fresh-process.ts).
 import { inFreshProcess } from '../helpers/fresh-process';
-import { spawnBackend } from '../helpers/fixture';
+import { needsFork } from '../helpers/needs';
 
-const forkOnly = spawnBackend ? test.skip : test;
-
-forkOnly('an afterFork hook that throws is reported, and the other hooks still run', () => {
+needsFork.test('an afterFork hook that throws is reported, and the other hooks still run', () => {
   const { stderr } = inFreshProcess(async (dist) => {
     const assert = require('node:assert');
     const { afterFork } = require(`${dist}/runtime/lifecycle`);
@@ -31,7 +29,7 @@ forkOnly('an afterFork hook that throws is reported, and the other hooks still r
   );
 });
 
-forkOnly("a Process child's beforeChildExit hooks run after its target, in order", () => {
+needsFork.test("a Process child's beforeChildExit hooks run after its target, in order", () => {
   inFreshProcess(async (dist) => {
     const assert = require('node:assert');
     const { beforeChildExit } = require(`${dist}/runtime/lifecycle`);

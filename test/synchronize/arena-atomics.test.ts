@@ -8,8 +8,9 @@ import { inFreshProcess } from '../helpers/fresh-process';
 test('a Thread in Atomics.wait on a RawArray view is woken by Atomics.notify from the main thread', () => {
   inFreshProcess(async (dist: string) => {
     const assert = require('node:assert');
-    const { RawArray } = require(`${dist}/multiprocessing`);
-    const { Thread } = require(`${dist}/threading`);
+    // threading's RawArray: the arena's (natively multiprocessing's too;
+    // without the addon the portable arena's SharedArrayBuffer).
+    const { RawArray, Thread } = require(`${dist}/threading`);
     const arr = new RawArray('i', 4);
     const woke = new RawArray('i', 1);
     const t = new Thread({

@@ -1,10 +1,9 @@
 // Shared primitives across processes: forked (os.fork) and spawned
 // (child_process.fork attached through arenaEnvironment()).
-import { addonTested, results, runFixture, spawnBackend } from '../helpers/fixture';
+import { addonTested, results, runFixture } from '../helpers/fixture';
+import { needsAddon, needsFork } from '../helpers/needs';
 
-const forkOnly = spawnBackend ? describe.skip : describe;
-
-forkOnly('across forked processes', () => {
+needsFork.describe('across forked processes', () => {
   let found: Record<string, unknown>;
   let stderr = '';
   beforeAll(() => {
@@ -76,7 +75,7 @@ forkOnly('across forked processes', () => {
 });
 
 // The native arena, attached by name (arenaEnvironment()): the addon's.
-(addonTested ? describe : describe.skip)('across spawned processes (arenaEnvironment)', () => {
+needsAddon.describe('across spawned processes (arenaEnvironment)', () => {
   test('2 children x 100,000 increments, Event, RLock owned by the parent', () => {
     const r = runFixture('sync-spawn.js', [], { timeoutMs: 60000 });
     expect(r.stderr).toBe('');

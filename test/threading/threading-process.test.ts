@@ -3,7 +3,8 @@
 // ES module callers, local subclasses, and fork() next to Threads.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { results, runFixture, spawnBackend } from '../helpers/fixture';
+import { results, runFixture } from '../helpers/fixture';
+import { needsFork } from '../helpers/needs';
 
 describe('threading in a process of its own', () => {
   test('a non-daemon thread keeps the process alive until it ends', () => {
@@ -79,7 +80,7 @@ describe('threading in a process of its own', () => {
     expect(closure[0]).toMatch(/suffix is not defined.*cannot see the caller's closure/);
   });
 
-  (spawnBackend ? test.skip : test)(
+  needsFork.test(
     'fork() with a Thread running warns, the child has no threads, and a Thread cannot fork',
     () => {
       const r = runFixture('threading-fork.js', [], { timeoutMs: 20000 });

@@ -13,6 +13,7 @@ import {
   writeHeader,
 } from '../../lib/transfer/framing';
 import { native } from '../../lib/core/native';
+import { needsAddon } from '../helpers/needs';
 
 test('a small body gets a 4-byte big-endian length', () => {
   const buf = Buffer.alloc(8, 0xaa);
@@ -46,9 +47,7 @@ test('an incomplete header reads as 0 and says how many bytes are missing', () =
   expect(headerBytesMissing(large, 0, 11)).toBe(1);
 });
 
-const withNative = native ? test : test.skip;
-
-withNative("native sendFrame writes this framing's bytes", () => {
+needsAddon.test("native sendFrame writes this framing's bytes", () => {
   const addon = native!;
   const [r, w] = addon.pipe();
   try {

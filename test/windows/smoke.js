@@ -69,6 +69,39 @@ const checks = {
     assert.strictEqual(p.exitcode, 0);
   },
 
+  joinSync() {
+    // Without the addon a spawner thread starts and reaps the child, so a
+    // blocked joinSync() learns of its exit.
+    const p = new mp.Process({
+      target: () => {
+        process.exitCode = 3;
+      },
+    });
+    p.start();
+    p.joinSync(60);
+    assert.strictEqual(p.exitcode, 3);
+  },
+
+  async conditionAcrossProcesses() {
+    const cond = new mp.Condition();
+    const ready = new mp.Event();
+    const waiter = (cond, ready) => {
+      cond.acquire();
+      ready.set();
+      const woken = cond.wait(60);
+      cond.release();
+      process.exitCode = woken ? 0 : 5;
+    };
+    const p = new mp.Process({ target: waiter, args: [cond, ready] });
+    p.start();
+    assert.strictEqual(await bounded(ready.waitAsync(60), 90, 'the waiter'), true);
+    await bounded(cond.acquireAsync(), 60, 'Condition.acquireAsync');
+    cond.notify();
+    cond.release();
+    await bounded(p.join(), 60, 'Process.join');
+    assert.strictEqual(p.exitcode, 0);
+  },
+
   async queue() {
     const q = new mp.Queue(4);
     const produce = (q) => {

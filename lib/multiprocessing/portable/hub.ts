@@ -41,7 +41,14 @@ export type HubRequest =
   | { id: number; op: 'release'; obj: number; n?: number }
   | { id: number; op: 'state'; obj: number }
   | { id: number; op: 'set'; obj: number; flag: boolean }
-  | { id: number; op: 'wait'; obj: number; ms: number };
+  | { id: number; op: 'wait'; obj: number; ms: number }
+  | { id: number; op: 'cwait'; obj: number; lock: number; ms: number }
+  | { id: number; op: 'cnotify'; obj: number; lock: number; n: number }
+  | { id: number; op: 'cwake'; obj: number; wait: number }
+  | { id: number; op: 'cancel'; wait: number }
+  // Served by the thread's I/O thread, never by the hub: a raw fd bridged
+  // to a new pipe (io-worker.ts); the reply's `obj` is the end to claim.
+  | { id: number; op: 'adopt'; fd: number };
 
 /** What the hub keeps beside pipes (Python's SyncManager's objects). */
 export type ObjectKind =
@@ -53,7 +60,8 @@ export type ObjectKind =
   | 'BoundedSemaphore'
   | 'Event'
   | 'Memory'
-  | 'Barrier';
+  | 'Barrier'
+  | 'Condition';
 
 /** A reply: `error` names an errno (EBADF, EPIPE) with a message. */
 export interface HubReply {
@@ -122,6 +130,13 @@ interface ObjWaiter {
   attempt(): HubReply | null;
   timeout: HubReply;
   timer: NodeJS.Timeout | null;
+  /** A Condition's sleeper: woken by notify (true), its timeout or a
+   * cancellation (false); it then queues for the lock. */
+  wake?(notified: boolean): void;
+  /** A Condition's sleeper: the id of the request that sleeps. */
+  request?: number;
+  /** What a timeout (or a cancellation) also does (a Barrier breaks). */
+  onTimeout?(): void;
 }
 
 interface HubObject {
@@ -302,6 +317,9 @@ export class Hub {
         client.holds.set(id, 1);
         return { id: req.id, obj: id };
       }
+      case 'cancel':
+        this.#cancel(client, req.wait);
+        return { id: req.id };
       case 'unref': {
         const n = client.holds.get(req.obj) ?? 0;
         if (n === 0) return { id: req.id };
@@ -401,6 +419,18 @@ export class Hub {
           obj.gen++;
         }
         return { id };
+      case 'cwait':
+        return this.#condWait(obj, client, id, req.lock, req.ms);
+      case 'cnotify': {
+        const lock = this.#ownedLock(client, id, req.lock, 'notify');
+        if (!('kind' in lock)) return lock;
+        let n = req.n < 0 ? Infinity : req.n;
+        while (n-- > 0 && obj.waiters.length > 0) obj.waiters[0].wake!(true);
+        return { id };
+      }
+      case 'cwake':
+        obj.waiters.find((w) => w.client === client && w.request === req.wait)?.wake!(false);
+        return { id };
       case 'set':
         obj.flag = req.flag;
         this.#settle(obj);
@@ -412,6 +442,87 @@ export class Hub {
       default:
         return fail(id, 'EINVAL', `unknown request ${(req as { op: string }).op}`);
     }
+  }
+
+  /** An abort: the wait of request `wait` ends as its timeout would (a
+   * Condition's sleeper still takes its lock back first). A wait that is
+   * over already is left alone: its reply is on the way. */
+  #cancel(client: HubClient, wait: number): void {
+    for (const obj of this.#objs.values()) {
+      const w = obj.waiters.find(
+        (x) => x.client === client && (x.request ?? x.timeout.id) === wait,
+      );
+      if (!w) continue;
+      if (w.wake) return w.wake(false);
+      obj.waiters = obj.waiters.filter((x) => x !== w);
+      if (w.timer) clearTimeout(w.timer);
+      client.reply(w.timeout);
+      w.onTimeout?.();
+      this.#settle(obj);
+      return;
+    }
+    for (const end of this.#ends.values()) {
+      const p = end.pollers.find((x) => x.client === client && x.id === wait);
+      if (!p) continue;
+      end.pollers = end.pollers.filter((x) => x !== p);
+      if (p.timer) clearTimeout(p.timer);
+      client.reply({ id: p.id, ready: false });
+      return;
+    }
+  }
+
+  /** The Lock or RLock `lock` if `client` holds it, else the error a
+   * Condition call on an un-acquired lock raises. */
+  #ownedLock(client: HubClient, id: number, lock: number, what: string): HubObject | HubReply {
+    const obj = client.holds.has(lock) ? this.#objs.get(lock) : undefined;
+    if (!obj) return fail(id, 'EBADF', "this Condition's lock is not held here");
+    if (obj.owner !== client) return fail(id, 'RuntimeError', `cannot ${what} on un-acquired lock`);
+    return obj;
+  }
+
+  /** Condition.wait: lets go of the lock (all of an RLock's levels), sleeps
+   * until notified, timed out or cancelled, then queues for the lock and
+   * replies once it holds it again, at its former level (Python's
+   * threading.Condition, done where both objects live, so no notify can
+   * fall between the release and the sleep). */
+  #condWait(
+    cond: HubObject,
+    client: HubClient,
+    id: number,
+    lockId: number,
+    ms: number,
+  ): HubReply | null {
+    const lock = this.#ownedLock(client, id, lockId, 'wait');
+    if (!('kind' in lock)) return lock;
+    const level = lock.count;
+    const sleeper: ObjWaiter = {
+      client,
+      attempt: () => null,
+      timeout: { id, ok: false },
+      timer: null,
+      request: id,
+      wake: (notified) => {
+        cond.waiters = cond.waiters.filter((x) => x !== sleeper);
+        if (sleeper.timer) clearTimeout(sleeper.timer);
+        const retake = (): HubReply | null => {
+          if (lock.owner !== null) return null;
+          lock.owner = client;
+          lock.count = level;
+          const recovered = lock.recovered;
+          lock.recovered = false;
+          return { id, ok: notified, recovered };
+        };
+        const r = this.#block(lock, client, -1, { id, ok: false }, retake);
+        if (r) client.reply(r);
+      },
+    };
+    cond.waiters.push(sleeper);
+    lock.owner = null;
+    lock.count = 0;
+    this.#settle(lock);
+    if (ms === 0) sleeper.wake!(false);
+    else if (ms > 0) sleeper.timer = setTimeout(() => sleeper.wake!(false), ms);
+    return null;
   }
 
   /** One unit of a lock or semaphore for `client`, or null while none is free. */
@@ -475,7 +586,7 @@ export class Hub {
       return r;
     }
     if (ms === 0) return timeout;
-    const w: ObjWaiter = { client, attempt, timeout, timer: null };
+    const w: ObjWaiter = { client, attempt, timeout, timer: null, onTimeout };
     if (ms > 0) {
       w.timer = setTimeout(() => {
         obj.waiters = obj.waiters.filter((x) => x !== w);

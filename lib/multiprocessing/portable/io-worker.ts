@@ -82,10 +82,84 @@ function readFrames(socket: net.Socket, onFrame: (value: unknown) => void): void
   });
 }
 
+/** This I/O thread's own requests to the hub (its fd bridges'), with ids
+ * below zero so that their replies come back here, not to the thread. */
+const ownCalls = new Map<number, (r: HubReply) => void>();
+let nextOwn = -1;
+let sendOwn: (req: HubRequest) => void = () => {};
+
+function callHub(req: DistributiveOmit<HubRequest, 'id'>): Promise<HubReply> {
+  const id = nextOwn--;
+  return new Promise((resolve) => {
+    ownCalls.set(id, resolve);
+    sendOwn({ ...req, id } as HubRequest);
+  });
+}
+
+function ownReply(r: HubReply): void {
+  const resolve = ownCalls.get(r.id);
+  ownCalls.delete(r.id);
+  resolve?.(r);
+}
+
+type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
+
+/** `new Connection(fd)` without the addon: a new pipe, one end for the
+ * thread (a ticket it claims), the other pumped to and from the fd (a
+ * socket or pipe) by this thread. Bytes pass as they are, so the fd
+ * carries forkful's framing, as a native Connection over it would. */
+async function adopt(req: { id: number; fd: number }): Promise<void> {
+  const failed = (r: HubReply) => toThread({ id: req.id, error: r.error });
+  const p = await callHub({ op: 'pipe', duplex: true });
+  if (p.error) return failed(p);
+  const [a, b] = p.ends!;
+  const t = await callHub({ op: 'ticket', end: a });
+  if (t.error) return failed(t);
+  await callHub({ op: 'close', end: a }); // the ticket holds it for the thread
+  let socket: net.Socket;
+  try {
+    socket = new net.Socket({ fd: req.fd, readable: true, writable: true });
+  } catch (err) {
+    toThread({ id: req.id, error: { code: 'EBADF', message: (err as Error).message } });
+    return;
+  }
+  let closed = false;
+  const closeEnd = (): void => {
+    if (closed) return;
+    closed = true;
+    void callHub({ op: 'close', end: b });
+  };
+  socket.on('data', (chunk: Buffer) => {
+    void callHub({ op: 'write', end: b, bytes: own(chunk) });
+  });
+  socket.on('end', closeEnd);
+  socket.on('close', closeEnd);
+  socket.on('error', () => socket.destroy());
+  // What the thread writes to its end goes out on the fd; its close (end
+  // of file here) closes the fd.
+  void (async () => {
+    for (;;) {
+      const polled = await callHub({ op: 'poll', end: b, ms: -1 });
+      if (polled.error) return;
+      const r = await callHub({ op: 'read', end: b, max: 1 << 20 });
+      if (r.eof || r.error) {
+        socket.end(() => socket.destroy());
+        return;
+      }
+      if (r.bytes) socket.write(r.bytes);
+    }
+  })();
+  toThread({ id: req.id, ticket: t.ticket, obj: a });
+}
+
 if (role === 'hub') {
   const hub = new Hub();
   const local = new HubClient(toThread);
-  port.on('message', (req: HubRequest) => hub.handle(local, req));
+  const bridges = new HubClient(ownReply);
+  sendOwn = (req) => hub.handle(bridges, req);
+  port.on('message', (req: HubRequest) =>
+    req.op === 'adopt' ? void adopt(req) : hub.handle(local, req),
+  );
   const server = net.createServer((socket) => {
     const client = new HubClient((r) => {
       if (!socket.destroyed) socket.write(frame(r));
@@ -113,14 +187,22 @@ if (role === 'hub') {
     lost = why;
     for (const id of pending) toThread(hubGone(id, why));
     pending.clear();
+    for (const id of [...ownCalls.keys()]) ownReply(hubGone(id, why));
+  };
+  sendOwn = (req) => {
+    if (lost !== null) return ownReply(hubGone(req.id, lost));
+    socket.write(frame(req));
   };
   readFrames(socket, (r) => {
-    pending.delete((r as HubReply).id);
-    toThread(r as HubReply);
+    const reply = r as HubReply;
+    if (reply.id < 0) return ownReply(reply);
+    pending.delete(reply.id);
+    toThread(reply);
   });
   socket.on('error', (err) => failAll(err.message));
   socket.on('close', () => failAll('the connection closed'));
   port.on('message', (req: HubRequest) => {
+    if (req.op === 'adopt') return void adopt(req);
     if (lost !== null) return toThread(hubGone(req.id, lost));
     pending.add(req.id);
     socket.write(frame(req));

@@ -9,7 +9,6 @@ import * as path from 'node:path';
 import * as fs from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import {
-  isMainThread,
   MessageChannel,
   receiveMessageOnPort,
   Worker,
@@ -22,6 +21,8 @@ import {
   RuntimeError,
   ValueError,
 } from '../../core/errors';
+import { packageRoot } from '../../core/native';
+import { abortable, throwIfAborted } from '../../core/abort';
 import { isVirtualFd, VIRTUAL_FD_BASE } from '../../transfer/fd-transfer';
 import type { FdWatch } from '../../core/addon';
 import { header } from '../../transfer/framing';
@@ -37,6 +38,11 @@ export type Request = HubRequest extends infer R
     ? Omit<R, 'id'>
     : never
   : never;
+
+// Run from the TypeScript sources (ts-jest, tsx), the Worker runs dist's.
+const IO_WORKER = __filename.endsWith('.ts')
+  ? path.join(packageRoot, 'dist', 'multiprocessing', 'portable', 'io-worker.js')
+  : path.join(__dirname, 'io-worker.js');
 
 interface Pending {
   resolve(r: HubReply): void;
@@ -57,7 +63,7 @@ class IoClient {
     this.#port = port1;
     this.#counter = new Int32Array(new SharedArrayBuffer(4));
     const data: IoWorkerData = { role, address, port: port2, counter: this.#counter };
-    this.#worker = new Worker(path.join(__dirname, 'io-worker.js'), {
+    this.#worker = new Worker(IO_WORKER, {
       workerData: data,
       transferList: [port2],
       stdin: false,
@@ -141,13 +147,13 @@ function io(): IoClient {
   if (client) return client;
   const inherited = process.env[HUB_ENV];
   if (inherited) return (client = new IoClient('client', inherited));
-  if (!isMainThread) {
-    throw new NotSupportedError('internal: a Worker found no portable hub to join');
-  }
+  // A Worker that no forkful thread started (a test runner's, say) may be
+  // the first to need one: its hub serves it and what it starts (its copy
+  // of the environment is what they inherit).
   const address = newAddress();
   client = new IoClient('hub', address);
-  // Spawned children and this process's Workers (which share process.env)
-  // find the hub here.
+  // Spawned children and the Workers this thread starts (which copy
+  // process.env) find the hub here.
   process.env[HUB_ENV] = address;
   if (process.platform !== 'win32') {
     process.once('exit', () => {
@@ -185,14 +191,45 @@ export async function hubCall(req: Request, refed = true): Promise<HubReply> {
   return check(await io().call(req, refed).reply);
 }
 
+/** hubCall with the request's id, which a later request may name (to
+ * cancel a Condition's wait). */
+export function hubCallWithId(req: Request): { id: number; reply: Promise<HubReply> } {
+  const { id, reply } = io().call(req);
+  return { id, reply: reply.then(check) };
+}
+
+/** An async hub wait that `signal` cancels: on abort the hub ends the
+ * wait (as its timeout would) and the call rejects with AbortError; a
+ * reply that succeeded just too late goes to `late`, to be undone. */
+export function hubWait(
+  req: Request,
+  signal: AbortSignal | null,
+  what: string,
+  late?: (r: HubReply) => void,
+): Promise<HubReply> {
+  throwIfAborted(signal, what);
+  const { id, reply } = hubCallWithId(req);
+  if (!signal) return reply;
+  const cancel = () => void hubCall({ op: 'cancel', wait: id }, false).catch(() => {});
+  return abortable(signal, what, reply, cancel, late);
+}
+
 function end(fd: number): number {
   if (!isVirtualFd(fd)) {
     throw new NotSupportedError(
-      `a Connection over a raw file descriptor (${fd}) needs forkful's native addon; ` +
-        'without it, make connections with Pipe()',
+      `internal: a raw file descriptor (${fd}) reached the portable pipes unadopted`,
     );
   }
   return fd - VIRTUAL_FD_BASE;
+}
+
+/** `new Connection(fd)` without the addon: this thread's I/O thread takes
+ * the fd (a socket or pipe; it is closed with the Connection) and bridges
+ * it to a pipe end of the hub, whose virtual fd the Connection uses. */
+export function adoptFd(fd: number): number {
+  const r = check(io().callSync({ op: 'adopt', fd }));
+  claimHubTicket(r.ticket!);
+  return VIRTUAL_FD_BASE + r.obj!;
 }
 
 /** A hold on a hub object (a pipe's end, a queue, a lock) for a receiver

@@ -7,13 +7,24 @@
 // hub sees its connection close, and the next acquirer is warned, as with
 // the native locks.
 import { ValueError } from '../../core/errors';
+import { abortError, throwIfAborted } from '../../core/abort';
 import type { BarrierOptions } from '../../synchronize/barrier';
 import { Acquirable } from '../../synchronize/acquirable';
-import { acquireTimeout, waitTimeout, type AcquireOptions } from '../../synchronize/args';
+import {
+  acquireSignal,
+  acquireTimeout,
+  deadlineOf,
+  remaining,
+  waitSignal,
+  waitTimeout,
+  type AcquireOptions,
+  type WaitOptions,
+} from '../../synchronize/args';
+import { runAsync, runSync, type Steps } from '../../synchronize/steps';
 import { FOREVER } from '../../core/timeout';
 import { kShare, type Revivers, type ShareState } from '../../transfer/shareable';
 import type { HubReply, ObjectKind } from './hub';
-import { claimHubTicket, hubCall, hubCallSync, hubTicket } from './io';
+import { claimHubTicket, hubCall, hubCallSync, hubCallWithId, hubTicket, hubWait } from './io';
 
 /** A wait in seconds (FOREVER: no limit) as the hub takes it: ms, -1 forever. */
 export function hubMs(seconds: number): number {
@@ -83,8 +94,19 @@ class HubLock extends Acquirable {
 
   /** acquire() that waits without blocking the event loop. */
   async acquireAsync(options?: AcquireOptions): Promise<boolean> {
-    const t = acquireTimeout(options, undefined, `${this.#kind}.acquireAsync`);
-    return recovered(await hubCall({ op: 'acquire', obj: this._obj, ms: hubMs(t) }), this.#kind);
+    const what = `${this.#kind}.acquireAsync`;
+    const t = acquireTimeout(options, undefined, what);
+    const signal = acquireSignal(options, what);
+    const r = await hubWait(
+      { op: 'acquire', obj: this._obj, ms: hubMs(t) },
+      signal,
+      what,
+      (late) => {
+        // Taken just after the abort: given back.
+        if (late.ok) void hubCall({ op: 'release', obj: this._obj }, false).catch(() => {});
+      },
+    );
+    return recovered(r, this.#kind);
   }
 
   release(): void {
@@ -197,9 +219,15 @@ export class PortableEvent {
     return hubCallSync({ op: 'wait', obj: this._obj, ms: hubMs(t) }).ok === true;
   }
 
-  async waitAsync(timeout?: number | null): Promise<boolean> {
+  async waitAsync(timeout?: number | null, options?: WaitOptions): Promise<boolean> {
     const t = waitTimeout(timeout, 'Event.waitAsync');
-    return (await hubCall({ op: 'wait', obj: this._obj, ms: hubMs(t) })).ok === true;
+    const signal = waitSignal(options, 'Event.waitAsync');
+    const r = await hubWait(
+      { op: 'wait', obj: this._obj, ms: hubMs(t) },
+      signal,
+      'Event.waitAsync',
+    );
+    return r.ok === true;
   }
 
   [kShare](): ShareState {
@@ -285,9 +313,13 @@ export class PortableBarrier {
     return this.#arrived(hubCallSync({ op: 'bwait', obj: this._obj, ms }));
   }
 
-  async waitAsync(timeout?: number | null): Promise<number> {
+  /** `{ signal }` cancels the wait (AbortError) and breaks the barrier, as
+   * a timeout does. */
+  async waitAsync(timeout?: number | null, options?: WaitOptions): Promise<number> {
     const ms = this.#ms(timeout, 'Barrier.waitAsync');
-    return this.#arrived(await hubCall({ op: 'bwait', obj: this._obj, ms }));
+    const signal = waitSignal(options, 'Barrier.waitAsync');
+    const r = await hubWait({ op: 'bwait', obj: this._obj, ms }, signal, 'Barrier.waitAsync');
+    return this.#arrived(r);
   }
 
   /** Back to the empty state; current waiters get BrokenBarrierError. */
@@ -308,6 +340,134 @@ export class PortableBarrier {
   }
 }
 
+interface ConditionHandle extends HubHandle {
+  lock: PortableLock | PortableRLock;
+}
+
+/** multiprocessing.Condition without the addon: kept by the hub beside its
+ * lock, which lets go of the lock and puts the waiter to sleep in one step
+ * (so no notify falls between them), and gives the lock back to a woken
+ * waiter at the level it had. Works across processes and threads alike. */
+export class PortableCondition extends Acquirable {
+  readonly lock: PortableLock | PortableRLock;
+  /** @internal */ readonly _obj: number;
+
+  constructor(lock?: PortableLock | PortableRLock | null, revive?: ConditionHandle) {
+    super();
+    if (revive) {
+      this.lock = revive.lock;
+      this._obj = hubObject(this, 'Condition', {}, revive);
+      return;
+    }
+    if (
+      lock !== undefined &&
+      lock !== null &&
+      !(lock instanceof PortableLock) &&
+      !(lock instanceof PortableRLock)
+    ) {
+      throw new TypeError(
+        "Condition(lock): lock must be a forkful/multiprocessing Lock or RLock (a threading lock's " +
+          'Condition is threading.Condition)',
+      );
+    }
+    this.lock = lock ?? new PortableRLock();
+    this._obj = hubObject(this, 'Condition', {});
+  }
+
+  acquire(blocking?: boolean | AcquireOptions, timeout?: number | null): boolean {
+    return this.lock.acquire(blocking, timeout);
+  }
+
+  acquireAsync(options?: AcquireOptions): Promise<boolean> {
+    return this.lock.acquireAsync(options);
+  }
+
+  release(): void {
+    this.lock.release();
+  }
+
+  /** Releases the lock, sleeps until notified or `timeout` seconds pass
+   * (null: forever), takes the lock back. False on timeout. */
+  wait(timeout?: number | null): boolean {
+    const ms = hubMs(waitTimeout(timeout, 'Condition.wait'));
+    const r = hubCallSync({ op: 'cwait', obj: this._obj, lock: this.lock._obj, ms });
+    recovered(r, 'Condition');
+    return r.ok === true;
+  }
+
+  /** wait() on the event loop. `{ signal }` cancels it: the lock is taken
+   * back, then the call rejects with AbortError (as a timeout returns). */
+  async waitAsync(timeout?: number | null, options?: WaitOptions): Promise<boolean> {
+    const ms = hubMs(waitTimeout(timeout, 'Condition.waitAsync'));
+    const signal = waitSignal(options, 'Condition.waitAsync');
+    throwIfAborted(signal, 'Condition.waitAsync');
+    const { id, reply } = hubCallWithId({ op: 'cwait', obj: this._obj, lock: this.lock._obj, ms });
+    const cancel = () => void hubCall({ op: 'cwake', obj: this._obj, wait: id }).catch(() => {});
+    signal?.addEventListener('abort', cancel, { once: true });
+    let r: HubReply;
+    try {
+      r = await reply;
+    } finally {
+      signal?.removeEventListener('abort', cancel);
+    }
+    recovered(r, 'Condition');
+    if (signal?.aborted && r.ok !== true) throw abortError(signal, 'Condition.waitAsync');
+    return r.ok === true;
+  }
+
+  /** Waits until predicate() is truthy; returns its last value. */
+  waitFor<T>(predicate: () => T, timeout?: number | null): T {
+    return runSync(this.#waitForSteps(predicate, waitTimeout(timeout, 'Condition.waitFor')));
+  }
+
+  async waitForAsync<T>(
+    predicate: () => T,
+    timeout?: number | null,
+    options?: WaitOptions,
+  ): Promise<T> {
+    const t = waitTimeout(timeout, 'Condition.waitForAsync');
+    const signal = waitSignal(options, 'Condition.waitForAsync');
+    return runAsync(this.#waitForSteps(predicate, t), signal);
+  }
+
+  *#waitForSteps<T>(predicate: () => T, timeout: number): Steps<T> {
+    const deadline = deadlineOf(timeout);
+    let result = predicate();
+    while (!result) {
+      const left = remaining(deadline);
+      if (left === 0) break;
+      const t = left < 0 ? null : left;
+      yield {
+        sync: () => this.wait(t),
+        async: (signal) => this.waitAsync(t, { signal }),
+      };
+      result = predicate();
+    }
+    return result;
+  }
+
+  /** Wakes up to n waiters (default 1); the lock must be held. */
+  notify(n = 1): void {
+    if (typeof n !== 'number' || Number.isNaN(n) || n < 0) {
+      throw new ValueError(`Condition.notify: n must be a number >= 0, got ${n}`);
+    }
+    const count = n === Infinity ? -1 : Math.floor(n);
+    hubCallSync({ op: 'cnotify', obj: this._obj, lock: this.lock._obj, n: count });
+  }
+
+  notifyAll(): void {
+    hubCallSync({ op: 'cnotify', obj: this._obj, lock: this.lock._obj, n: -1 });
+  }
+
+  [kShare](): ShareState {
+    return { kind: 'forkful.hub.Condition', state: { ...hubHandle(this._obj), lock: this.lock } };
+  }
+
+  toString(): string {
+    return `<forkful.Condition (portable) ${String(this.lock)}>`;
+  }
+}
+
 /** How this module's kinds are revived (installed by lib/shareables.ts). */
 export const managedRevivers: Revivers = {
   'forkful.hub.Lock': (s) => new PortableLock(s as HubHandle),
@@ -316,4 +476,5 @@ export const managedRevivers: Revivers = {
   'forkful.hub.BoundedSemaphore': (s) => new PortableBoundedSemaphore(s as HubHandle),
   'forkful.hub.Event': (s) => new PortableEvent(s as HubHandle),
   'forkful.hub.Barrier': (s) => new PortableBarrier(s as BarrierHandle),
+  'forkful.hub.Condition': (s) => new PortableCondition(null, s as ConditionHandle),
 };

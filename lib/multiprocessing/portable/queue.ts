@@ -6,16 +6,17 @@
 // clone with forkful's objects by handle) before put() returns, and put()
 // returns once the hub holds it: nothing is left to flush at exit
 // (joinThread() resolves at once, cancelJoinThread() has nothing to drop).
-import { abortable, checkSignal, throwIfAborted } from '../../core/abort';
+import { checkSignal, type SignalOption } from '../../core/abort';
+import { checkOptions } from '../../core/options';
 import { Empty, Full, ValueError } from '../../core/errors';
 import { parseTimeout } from '../../core/timeout';
 import { serialize } from '../../transfer/serialize';
 import { kShare, type Revivers, type ShareState } from '../../transfer/shareable';
 import { decodeMessage, encodeFast, scratch } from '../../transfer/wire';
-import type { GetOptions } from '../queue/channel';
+import { checkGetOptions, type GetOptions } from '../queue/channel';
 import type { PutOptions } from '../queue/queues';
 import type { HubReply } from './hub';
-import { hubCall, hubCallSync } from './io';
+import { hubCall, hubCallSync, hubWait } from './io';
 import { hubHandle, hubMs, hubObject } from './managed';
 
 const SEM_VALUE_MAX = 0x7fffffff;
@@ -26,9 +27,15 @@ interface QueueHandle {
   maxsize: number;
 }
 
-function options(opts: PutOptions | boolean | undefined, timeout?: number | null): PutOptions {
+/** A get/put's options, checked as the native queues check them (an
+ * unknown name is a TypeError; `signal` only where the call awaits). */
+function options(
+  opts: PutOptions | boolean | undefined,
+  timeout: number | null | undefined,
+  what: string,
+): PutOptions {
   if (typeof opts === 'boolean') return { block: opts, timeout };
-  return opts ?? {};
+  return checkGetOptions(opts ?? {}, what, !what.endsWith('Sync'));
 }
 
 /** The hub's wait for a put or get: 0 without blocking, -1 forever. */
@@ -71,22 +78,24 @@ export class PortableQueue {
     this._obj = hubObject(this, kind, { maxsize: maxsize <= 0 ? 0 : maxsize });
   }
 
-  /** `{ signal }` cancels the wait (AbortError); a put the hub completes
-   * after the abort stays in the queue (the hub cannot take it back). */
+  /** `{ signal }` cancels the wait (AbortError): the hub drops it, so an
+   * aborted put puts nothing. */
   async put(obj: unknown, opts?: PutOptions | boolean, timeout?: number | null): Promise<void> {
     this.#checkOpen();
-    const o = options(opts, timeout);
+    const o = options(opts, timeout, 'Queue.put');
     const ms = waitMs(o, 'Queue.put');
     const signal = checkSignal(o.signal, 'Queue.put');
-    throwIfAborted(signal, 'Queue.put');
-    const call = hubCall({ op: 'qput', obj: this._obj, bytes: encode(obj), ms });
-    const r = await abortable(signal, 'Queue.put', call, () => {});
+    const r = await hubWait(
+      { op: 'qput', obj: this._obj, bytes: encode(obj), ms },
+      signal,
+      'Queue.put',
+    );
     if (!r.ok) throw new Full();
   }
 
   putSync(obj: unknown, opts?: PutOptions | boolean, timeout?: number | null): void {
     this.#checkOpen();
-    const ms = waitMs(options(opts, timeout), 'Queue.putSync');
+    const ms = waitMs(options(opts, timeout, 'Queue.putSync'), 'Queue.putSync');
     if (!hubCallSync({ op: 'qput', obj: this._obj, bytes: encode(obj), ms }).ok) throw new Full();
   }
 
@@ -99,20 +108,12 @@ export class PortableQueue {
    * put-at-front), so none is lost. */
   async get(opts?: GetOptions | boolean, timeout?: number | null): Promise<unknown> {
     this.#checkOpen();
-    const o = options(opts, timeout);
+    const o = options(opts, timeout, 'Queue.get');
     const ms = waitMs(o, 'Queue.get');
     const signal = checkSignal(o.signal, 'Queue.get');
-    throwIfAborted(signal, 'Queue.get');
-    const call = hubCall({ op: 'qget', obj: this._obj, ms });
-    const r = await abortable(
-      signal,
-      'Queue.get',
-      call,
-      () => {},
-      (late) => {
-        if (late.ok) void hubCall({ op: 'qput', obj: this._obj, bytes: late.bytes!, ms: -1 });
-      },
-    );
+    const r = await hubWait({ op: 'qget', obj: this._obj, ms }, signal, 'Queue.get', (late) => {
+      if (late.ok) void hubCall({ op: 'qput', obj: this._obj, bytes: late.bytes!, ms: -1 });
+    });
     return item(r);
   }
 
@@ -135,7 +136,7 @@ export class PortableQueue {
 
   getSync(opts?: GetOptions | boolean, timeout?: number | null): unknown {
     this.#checkOpen();
-    const ms = waitMs(options(opts, timeout), 'Queue.getSync');
+    const ms = waitMs(options(opts, timeout, 'Queue.getSync'), 'Queue.getSync');
     return item(hubCallSync({ op: 'qget', obj: this._obj, ms }));
   }
 
@@ -210,8 +211,14 @@ export class PortableJoinableQueue extends PortableQueue {
     hubCallSync({ op: 'qtaskdone', obj: this._obj });
   }
 
-  async join(): Promise<void> {
-    await hubCall({ op: 'qjoin', obj: this._obj, ms: -1 });
+  /** `{ signal }` cancels the wait (AbortError). */
+  async join(options?: SignalOption): Promise<void> {
+    const { signal } = checkOptions(options, ['signal'], 'JoinableQueue.join');
+    await hubWait(
+      { op: 'qjoin', obj: this._obj, ms: -1 },
+      checkSignal(signal, 'JoinableQueue.join'),
+      'JoinableQueue.join',
+    );
   }
 
   joinSync(): void {

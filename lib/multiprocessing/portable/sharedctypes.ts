@@ -1,10 +1,11 @@
 // multiprocessing's Value, Array, RawValue and RawArray on the portable
 // backend: the bytes are kept by the hub (hub.ts), so every process and
 // thread that holds the object reads and writes the same memory, one
-// request per access (there is no typed `view` over it: NotSupportedError).
+// request per access; `view` is a typed accessor over them, not memory.
 // Value and Array guard each access with a portable RLock (or the lock
 // given), as Python's synchronized wrappers do.
-import { NotSupportedError, ValueError } from '../../core/errors';
+import { ValueError } from '../../core/errors';
+import { checkOptions } from '../../core/options';
 import {
   coerce,
   typeOf,
@@ -24,6 +25,7 @@ interface MemoryHandle {
 }
 
 type ElementClass = ReturnType<typeof typeOf>;
+type TypedArrayOf<C> = C extends new (...a: never[]) => infer T ? T : never;
 
 /** Shared items of one typecode, kept by the hub. */
 export class PortableRawArray {
@@ -31,6 +33,7 @@ export class PortableRawArray {
   readonly length: number;
   /** @internal */ readonly _obj: number;
   readonly #cls: ElementClass;
+  #view: TypedArrayOf<ElementClass> | undefined;
 
   constructor(typecode: Typecode, sizeOrInit: number | ArrayLike<Scalar>, revive?: MemoryHandle) {
     this.#cls = typeOf(typecode, 'Array');
@@ -106,11 +109,62 @@ export class PortableRawArray {
     return this.toArray()[Symbol.iterator]();
   }
 
-  get view(): never {
-    throw new NotSupportedError(
-      "a typed view over shared memory needs forkful's native addon; without it use " +
-        'get(), set() and toArray()',
-    );
+  /** A typed accessor standing for the native `view`: indexing reads and
+   * writes the hub's bytes (one request each, as get/set, with a typed
+   * array's conversions), `length`, iteration and every TypedArray method
+   * work (a method runs on a copy taken then, and what it changed is
+   * written back). Not memory: `Atomics` and `buffer` need the addon. */
+  get view(): TypedArrayOf<ElementClass> {
+    this.#view ??= this.#accessor();
+    return this.#view;
+  }
+
+  #accessor(): TypedArrayOf<ElementClass> {
+    const size = this.#cls.BYTES_PER_ELEMENT;
+    const read = (): InstanceType<ElementClass> => {
+      const r = hubCallSync({ op: 'vread', obj: this._obj, offset: 0, n: this.length * size });
+      return this.#over(r.bytes!);
+    };
+    const index = (prop: string | symbol): number =>
+      typeof prop === 'string' && /^(0|[1-9]\d*)$/.test(prop) ? Number(prop) : -1;
+    const target = new (this.#cls as unknown as new (n: number) => object)(this.length);
+    const proxy: object = new Proxy(target, {
+      get: (t, prop) => {
+        const i = index(prop);
+        if (i >= 0) {
+          if (i >= this.length) return undefined;
+          const r = hubCallSync({ op: 'vread', obj: this._obj, offset: i * size, n: size });
+          return this.#over(r.bytes!)[0];
+        }
+        if (prop === 'length') return this.length;
+        const member = Reflect.get(t, prop, t) as unknown;
+        if (typeof member !== 'function') return prop === 'buffer' ? read().buffer : member;
+        return (...args: unknown[]) => {
+          const copy = read();
+          const before = Buffer.from(new Uint8Array(copy.buffer).slice());
+          const result = (member as (...a: unknown[]) => unknown).apply(copy, args);
+          const after = new Uint8Array(copy.buffer);
+          if (!before.equals(after)) {
+            // A buffer of its own: the request moves it to the I/O thread.
+            hubCallSync({ op: 'vwrite', obj: this._obj, offset: 0, bytes: new Uint8Array(after) });
+          }
+          return result === copy ? proxy : result;
+        };
+      },
+      set: (_t, prop, value) => {
+        const i = index(prop);
+        if (i < 0 || i >= this.length) return i < 0 ? false : true;
+        const bytes = new Uint8Array(size);
+        (this.#over(bytes) as unknown as unknown[])[0] = value;
+        hubCallSync({ op: 'vwrite', obj: this._obj, offset: i * size, bytes });
+        return true;
+      },
+      has: (t, prop) => {
+        const i = index(prop);
+        return i >= 0 ? i < this.length : Reflect.has(t, prop);
+      },
+    });
+    return proxy as TypedArrayOf<ElementClass>;
   }
 
   [kShare](): ShareState {
@@ -141,7 +195,7 @@ export class PortableRawValue {
   set value(v: Scalar) {
     this.#a.set(0, v);
   }
-  get view(): never {
+  get view(): TypedArrayOf<ElementClass> {
     return this.#a.view;
   }
 
@@ -153,7 +207,7 @@ export class PortableRawValue {
 type AnyLock = PortableLock | PortableRLock;
 
 function lockOf(opt: SyncOptions | undefined): AnyLock | null {
-  const lock = (opt?.lock ?? true) as unknown;
+  const lock = (checkOptions(opt, ['lock'], 'Value/Array').lock ?? true) as unknown;
   if (lock === true) return new PortableRLock();
   if (lock === false) return null;
   if (lock instanceof PortableLock || lock instanceof PortableRLock) return lock;
@@ -218,7 +272,7 @@ export class PortableSynchronizedArray {
   get typecode(): Typecode {
     return this._obj.typecode;
   }
-  get view(): never {
+  get view(): TypedArrayOf<ElementClass> {
     return this._obj.view;
   }
   get(index: number): Scalar {

@@ -31,21 +31,36 @@ process.emitWarning = function (this: NodeJS.Process, warning: string | Error, .
   return (emitWarning as (...a: unknown[]) => void).call(this, warning, ...rest);
 } as typeof process.emitWarning;
 
-process.once('message', (message) => {
-  const payload = message as SpawnPayload;
-  // Not at once: when the payload arrived before this listener (a slow start,
-  // e.g. under a loader such as tsx), Node delivers it from its pending list
-  // and writes to the channel after the emit; a channel gone by then throws
-  // in Node's own code and the child exits 1.
-  process.nextTick(() => process.disconnect?.());
-  becomeChild(payload, payload.parentPid, payload.parentName);
-  if (payload.daemon && native) {
+/** A daemonic child dies with its parent. Without the addon (no
+ * PR_SET_PDEATHSIG, nor any such thing on Windows or macOS) it keeps the
+ * IPC channel, unreferenced, as its watch: the parent's death closes it. */
+function dieWithParent(parentPid: number): void {
+  if (native) {
+    hangUp();
     try {
-      native.setParentDeathSignal(SIGKILL, payload.parentPid);
+      native.setParentDeathSignal(SIGKILL, parentPid);
     } catch {
       process.exit(1); // the parent is already gone
     }
+    return;
   }
+  process.once('disconnect', () => process.kill(process.pid, 'SIGKILL'));
+  (process.channel as { unref?(): void } | undefined)?.unref?.();
+}
+
+// Not at once: when the payload arrived before the listener (a slow start,
+// e.g. under a loader such as tsx), Node delivers it from its pending list
+// and writes to the channel after the emit; a channel gone by then throws in
+// Node's own code and the child exits 1.
+function hangUp(): void {
+  process.nextTick(() => process.disconnect?.());
+}
+
+process.once('message', (message) => {
+  const payload = message as SpawnPayload;
+  if (payload.daemon) dieWithParent(payload.parentPid);
+  else hangUp();
+  becomeChild(payload, payload.parentPid, payload.parentName);
   const hint = closureHint(payload.target);
   let target: (...args: unknown[]) => unknown;
   let args: unknown[];

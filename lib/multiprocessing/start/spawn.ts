@@ -8,11 +8,12 @@ import * as childProcess from 'node:child_process';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { NotSupportedError } from '../../core/errors';
-import { native, packageRoot } from '../../core/native';
+import { native, packageRoot, requireNative } from '../../core/native';
 import { serialize } from '../../transfer/serialize';
 import { arenaEnvironment } from '../../synchronize';
 import { collectFds } from '../../transfer/fd-transfer';
 import { targetRef, type TargetRef } from '../../transfer/spawn-target';
+import { spawnThroughSpawner } from './spawner';
 import type { Backend, ChildHandle, ChildSpec, ChildIdentity } from './types';
 
 /** What the parent sends the bootstrap over the IPC channel. */
@@ -57,14 +58,8 @@ class SpawnChild implements ChildHandle {
 
   waitSync(timeoutMs: number): number | null {
     if (this.#exitcode !== null) return this.#exitcode;
-    if (!native) {
-      if (timeoutMs === 0) return null; // a poll: 'exit' will tell
-      throw new NotSupportedError(
-        'joinSync() of a spawned process needs the native addon; use await join() instead',
-      );
-    }
     try {
-      return native.exitcodeNoReap(this.pid, timeoutMs);
+      return requireNative('joinSync').exitcodeNoReap(this.pid, timeoutMs);
     } catch (err) {
       // libuv reaped it already and calls the exit callbacks of a batch of
       // children one after the other: this one's 'exit' comes in a moment.
@@ -92,19 +87,25 @@ class SpawnChild implements ChildHandle {
   }
 }
 
+/** This process's Node flags for a child, without `-e`/`-p` and their
+ * code (what child_process.fork leaves out itself when it reads
+ * process.execArgv; the spawner passes a copy, so it must be done here). */
+function withoutEval(execArgv: string[]): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < execArgv.length; i++) {
+    const flag = execArgv[i];
+    if (['-e', '--eval', '-p', '--print', '-pe'].includes(flag)) i++;
+    else if (!/^--(eval|print)=/.test(flag)) out.push(flag);
+  }
+  return out;
+}
+
 export const spawnBackend: Backend = {
   method: 'spawn',
   start(spec: ChildSpec): ChildHandle {
     const target = targetRef(spec.target);
     const { value: args, fds } = collectFds(FIRST_SLOT, () => serialize(spec.args));
-    const child = childProcess.fork(BOOTSTRAP, [], {
-      stdio: ['inherit', 'inherit', 'inherit', 'ipc', ...fds],
-      env: { ...process.env, ...arenaEnvironment() },
-      serialization: 'advanced',
-    });
-    if (child.pid === undefined) {
-      throw new NotSupportedError(`could not start a spawned process (${process.execPath})`);
-    }
+    const env = { ...process.env, ...arenaEnvironment() };
     const payload: SpawnPayload = {
       name: spec.name,
       daemon: spec.daemon,
@@ -115,6 +116,26 @@ export const spawnBackend: Backend = {
       args,
       parentPid: process.pid,
     };
+    // Without the addon nothing here can wait for a child while this
+    // thread's event loop is blocked (joinSync): a thread of its own starts
+    // and reaps it.
+    if (!native) {
+      return spawnThroughSpawner({
+        modulePath: BOOTSTRAP,
+        execArgv: withoutEval(process.execArgv),
+        env,
+        fds,
+        payload,
+      });
+    }
+    const child = childProcess.fork(BOOTSTRAP, [], {
+      stdio: ['inherit', 'inherit', 'inherit', 'ipc', ...fds],
+      env,
+      serialization: 'advanced',
+    });
+    if (child.pid === undefined) {
+      throw new NotSupportedError(`could not start a spawned process (${process.execPath})`);
+    }
     child.send(payload);
     return new SpawnChild(child);
   },

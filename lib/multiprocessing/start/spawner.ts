@@ -1,0 +1,153 @@
+// Spawned children without the addon: started and reaped by a thread of
+// their own (spawner-worker.ts), so that joinSync() and exitcode can learn
+// of an exit while this thread's event loop is blocked. One spawner per
+// thread that starts children, made on first use; it keeps the event loop
+// alive only while a child that should (not unref'd, not ended) runs.
+import * as path from 'node:path';
+import {
+  MessageChannel,
+  receiveMessageOnPort,
+  Worker,
+  type MessagePort,
+} from 'node:worker_threads';
+import { NotSupportedError } from '../../core/errors';
+import { packageRoot } from '../../core/native';
+import type { SpawnEvent, SpawnRequest, SpawnerData } from './spawner-worker';
+import type { ChildHandle } from './types';
+
+// Run from the TypeScript sources (ts-jest, tsx), the Worker runs dist's.
+const PROGRAM = __filename.endsWith('.ts')
+  ? path.join(packageRoot, 'dist', 'multiprocessing', 'start', 'spawner-worker.js')
+  : path.join(__dirname, 'spawner-worker.js');
+
+class Spawner {
+  readonly #port: MessagePort;
+  readonly #counter = new Int32Array(new SharedArrayBuffer(4));
+  readonly #children = new Map<number, SpawnerChild>();
+  /** Start replies not yet taken by start(). */
+  readonly #started = new Map<number, SpawnEvent>();
+  #next = 1;
+  #refs = 0;
+
+  constructor() {
+    const { port1, port2 } = new MessageChannel();
+    this.#port = port1;
+    const data: SpawnerData = { port: port2, counter: this.#counter };
+    const worker = new Worker(PROGRAM, { workerData: data, transferList: [port2], stdin: false });
+    worker.unref();
+    this.#port.on('message', (e: SpawnEvent) => this.#dispatch(e));
+    this.#port.unref();
+  }
+
+  /** Starts a child; blocks until it has a pid. */
+  start(req: Omit<SpawnRequest, 'key'>): SpawnerChild {
+    const key = this.#next++;
+    this.#port.postMessage({ ...req, key });
+    this.waitUntil(() => this.#started.has(key), -1);
+    const e = this.#started.get(key)!;
+    this.#started.delete(key);
+    if ('error' in e) throw new NotSupportedError(e.error);
+    const child = new SpawnerChild(this, (e as { pid: number }).pid);
+    this.#children.set(key, child);
+    this.ref();
+    return child;
+  }
+
+  #dispatch(e: SpawnEvent): void {
+    if ('exitcode' in e) {
+      const child = this.#children.get(e.key);
+      this.#children.delete(e.key);
+      child?._exited(e.exitcode);
+    } else {
+      this.#started.set(e.key, e);
+    }
+  }
+
+  /** Takes the events posted so far, then blocks until `done()` or until
+   * `timeoutMs` passed (< 0: no limit); whether `done()` became true. */
+  waitUntil(done: () => boolean, timeoutMs: number): boolean {
+    const deadline = timeoutMs < 0 ? Infinity : Date.now() + timeoutMs;
+    for (;;) {
+      const seen = Atomics.load(this.#counter, 0);
+      for (let m = receiveMessageOnPort(this.#port); m; m = receiveMessageOnPort(this.#port)) {
+        this.#dispatch(m.message as SpawnEvent);
+      }
+      if (done()) return true;
+      const left = deadline - Date.now();
+      if (left <= 0) return false;
+      Atomics.wait(this.#counter, 0, seen, left === Infinity ? undefined : left);
+    }
+  }
+
+  ref(): void {
+    if (this.#refs++ === 0) this.#port.ref();
+  }
+
+  unref(): void {
+    if (--this.#refs === 0) this.#port.unref();
+  }
+}
+
+/** A child started by the spawner. */
+class SpawnerChild implements ChildHandle {
+  #exitcode: number | null = null;
+  #refed = true;
+  #callbacks: Array<(code: number) => void> = [];
+
+  constructor(
+    readonly spawner: Spawner,
+    readonly pid: number,
+  ) {}
+
+  /** @internal The spawner saw it end. */
+  _exited(code: number): void {
+    this.#exitcode = code;
+    if (this.#refed) {
+      this.#refed = false;
+      this.spawner.unref();
+    }
+    // Reported from the event loop, never from inside the call (joinSync,
+    // exitcode) that took the news.
+    setImmediate(() => {
+      for (const cb of this.#callbacks.splice(0)) cb(code);
+    });
+  }
+
+  onExit(callback: (exitcode: number) => void): void {
+    this.#callbacks.push(callback);
+  }
+
+  waitSync(timeoutMs: number): number | null {
+    if (this.#exitcode === null) this.spawner.waitUntil(() => this.#exitcode !== null, timeoutMs);
+    return this.#exitcode;
+  }
+
+  kill(signal: number): void {
+    process.kill(this.pid, signal);
+  }
+
+  ref(): void {
+    if (this.#refed || this.#exitcode !== null) return;
+    this.#refed = true;
+    this.spawner.ref();
+  }
+
+  unref(): void {
+    if (!this.#refed) return;
+    this.#refed = false;
+    this.spawner.unref();
+  }
+
+  detach(): void {
+    this.unref();
+    this.#callbacks = [];
+  }
+}
+
+let spawner: Spawner | null = null;
+
+/** Starts a child through this thread's spawner (made on first use). */
+export function spawnThroughSpawner(req: Omit<SpawnRequest, 'key'>): ChildHandle {
+  spawner ??= new Spawner();
+  return spawner.start(req);
+}
