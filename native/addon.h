@@ -40,6 +40,11 @@ void CallFromLoop(Napi::Env env, const Napi::FunctionReference& callback,
 // [pid, status], [offset, generation]).
 Napi::Value NumberPair(Napi::Env env, double a, double b);
 
+// Writes the frames Connection.send() queued on this thread (connection.cc).
+// Every native call that blocks, forks or exits calls it first, so a queued
+// message is never held back while its sender waits (maybe for the reply).
+void FlushQueuedFrames();
+
 // True on the process's main thread (Linux: tid == pid).
 bool OnMainThread();
 

@@ -13,8 +13,10 @@
 #include <uv.h>
 
 #include <algorithm>
+#include <cstdlib>
 #include <cstring>
 #include <memory>
+#include <vector>
 
 #include "addon.h"
 #include "fd.h"
@@ -71,6 +73,8 @@ double NowMs() {
 // Waits until fd is ready for `events` or timeout_ms passed (< 0: forever).
 // Returns poll's revents, or 0 on timeout; -1 with errno on failure.
 int WaitFd(int fd, short events, double timeout_ms) {
+  // Even a poll that only looks: `a.send(x); b.poll()` finds x, as in Python.
+  FlushQueuedFrames();
   double deadline = timeout_ms < 0 ? 0 : NowMs() + timeout_ms;
   for (;;) {
     int wait = -1;
@@ -128,6 +132,238 @@ void WriteAllV(Napi::Env env, int fd, struct iovec* iov, int count) {
   }
 }
 
+// The header of a `len`-byte body into `header`; returns its size.
+size_t WriteHeader(uint8_t* header, size_t len) {
+  if (len < 0xffffffffu) {
+    uint32_t n = static_cast<uint32_t>(len);
+    header[0] = n >> 24;
+    header[1] = n >> 16;
+    header[2] = n >> 8;
+    header[3] = n;
+    return 4;
+  }
+  std::memset(header, 0xff, 4);
+  uint64_t n = len;
+  for (int i = 0; i < 8; i++) header[4 + i] = static_cast<uint8_t>(n >> (56 - 8 * i));
+  return 12;
+}
+
+// The first send() of a loop turn writes at once (a lone message waits for
+// nothing, and a peer that is gone is reported by that send, as Python
+// does). The frames of the sends after it in the same turn are queued on
+// this thread (one JS thread, one OS thread), written as one write when the thread next waits: at
+// its event loop's next wait (a prepare handle), before any native call that blocks, forks or exits
+// (FlushQueuedFrames), when a forkful primitive releases or signals (lib/core/queued-frames.ts),
+// before another kind of write to the fd, and when the queue reaches kQueueMax. Only one fd has
+// queued bytes at a time: a send on another fd writes them first, so all sends keep their order.
+// One write per send() was about half of a sender's CPU. A write that fails
+// there is kept for the fd's next send (or flush), which throws it.
+constexpr size_t kQueueMax = 64 * 1024;
+
+struct FdQueue {
+  int fd;
+  std::vector<uint8_t> bytes;
+  int error = 0;  // errno of a failed background write, thrown by the next call
+};
+
+struct FrameQueues {
+  std::vector<FdQueue> fds;
+  bool any = false;  // bytes queued (on fds[last])
+  size_t last = 0;
+  bool wrote = false;  // a send() of this loop turn wrote at once
+  bool flushing = false;
+  uv_prepare_t* prepare = nullptr;  // on this thread's loop; unreferenced
+};
+// Allocated, not a thread_local object: the main thread's atexit flush runs
+// after exit() destroyed thread_local objects. Freed when a Worker's
+// environment ends.
+thread_local FrameQueues* t_queues_ptr = nullptr;
+FrameQueues& Queues() {
+  if (t_queues_ptr == nullptr) t_queues_ptr = new FrameQueues;
+  return *t_queues_ptr;
+}
+
+// Writes everything, waiting for room (as send() always did). Returns 0 or
+// the errno of the failure; never throws (it runs from the loop, too).
+int WriteAll(int fd, const uint8_t* data, size_t len);
+
+FdQueue* QueueOf(int fd, bool create) {
+  for (FdQueue& q : Queues().fds) {
+    if (q.fd == fd) return &q;
+  }
+  if (!create) return nullptr;
+  Queues().fds.push_back(FdQueue{fd, {}, 0});
+  return &Queues().fds.back();
+}
+
+// Writes one fd's queue; a failure stays in q.error.
+void FlushQueue(FdQueue& q) {
+  if (q.bytes.empty()) return;
+  // No nested flush while these bytes are being written (WriteAll's wait
+  // for room would start one).
+  FrameQueues& t = Queues();
+  bool was = t.flushing;
+  t.flushing = true;
+  int err = WriteAll(q.fd, q.bytes.data(), q.bytes.size());
+  t.flushing = was;
+  q.bytes.clear();
+  if (err != 0 && q.error == 0) q.error = err;
+  if (q.bytes.capacity() > 4 * kQueueMax) q.bytes.shrink_to_fit();
+}
+
+// Throws (and forgets) the failure a background write of fd's frames met.
+void ThrowQueueError(Napi::Env env, FdQueue* q) {
+  if (q == nullptr || q->error == 0) return;
+  int err = q->error;
+  q->error = 0;
+  ThrowErrno(env, "write", err);
+}
+
+void OnPrepare(uv_prepare_t* handle) {
+  FlushQueuedFrames();
+  Queues().wrote = false;  // a new turn
+  uv_prepare_stop(handle);
+}
+
+// The first queued frame of a loop turn starts the prepare handle.
+void WatchLoop(Napi::Env env) {
+  FrameQueues& t = Queues();
+  if (t.prepare == nullptr) {
+    uv_loop_t* loop = nullptr;
+    if (napi_get_uv_event_loop(env, &loop) != napi_ok) ThrowTyped(env, "OSError", "no event loop");
+    auto* prepare = new uv_prepare_t;
+    uv_prepare_init(loop, prepare);
+    uv_unref(reinterpret_cast<uv_handle_t*>(prepare));
+    t.prepare = prepare;
+    // The thread's environment ends (a Worker exits): write what is queued
+    // and give the handle back.
+    napi_add_env_cleanup_hook(
+        env,
+        [](void*) {
+          FlushQueuedFrames();
+          uv_close(reinterpret_cast<uv_handle_t*>(Queues().prepare),
+                   [](uv_handle_t* h) { delete reinterpret_cast<uv_prepare_t*>(h); });
+          delete t_queues_ptr;
+          t_queues_ptr = nullptr;
+        },
+        nullptr);
+    // The main thread's normal exit (process.exit, the loop's end) also
+    // runs atexit handlers, on that thread.
+    if (OnMainThread()) std::atexit(FlushQueuedFrames);
+  }
+  uv_prepare_start(t.prepare, OnPrepare);
+}
+
+}  // namespace
+
+void FlushQueuedFrames() {
+  FrameQueues* t = t_queues_ptr;
+  if (t == nullptr || !t->any || t->flushing) return;
+  t->any = false;
+  FlushQueue(t->fds[t->last]);
+}
+
+namespace {
+
+int WriteAll(int fd, const uint8_t* data, size_t len) {
+  while (len > 0) {
+    ssize_t put = write(fd, data, len);
+    if (put < 0) {
+      if (errno == EINTR) continue;
+      if (errno == EAGAIN || errno == EWOULDBLOCK) {
+        if (WaitFd(fd, POLLOUT, -1) < 0) return errno;
+        continue;
+      }
+      return errno;
+    }
+    data += put;
+    len -= static_cast<size_t>(put);
+  }
+  return 0;
+}
+
+// Writes fd's queued frames now (before a write of another kind, a close,
+// or a transfer of the fd) and throws what a background write of them met.
+void FlushFd(Napi::Env env, int fd, bool forget = false) {
+  FdQueue* q = QueueOf(fd, false);
+  if (q == nullptr) return;
+  FlushQueue(*q);
+  int err = q->error;
+  q->error = 0;
+  if (forget) {
+    FrameQueues& t = Queues();
+    size_t at = static_cast<size_t>(q - t.fds.data());
+    if (t.any && t.last == at) t.any = false;  // (flushed above)
+    if (t.last > at) t.last--;
+    t.fds.erase(t.fds.begin() + at);
+  }
+  if (err != 0) ThrowErrno(env, "write", err);
+}
+
+// queueFrame(fd, body, offset, size): send()'s write, queued (see FrameQueues).
+Napi::Value QueueFrame(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  int fd = ArgInt32(info, 0, "fd");
+  size_t cap = 0;
+  const uint8_t* data = ViewData(env, info[1], &cap);
+  double offset = ArgNumber(info, 2, "offset");
+  double size = ArgNumber(info, 3, "size");
+  if (!(offset >= 0 && size >= 0 && offset + size <= static_cast<double>(cap))) {  // NaN too
+    throw Napi::RangeError::New(env, "offset and size must lie inside the buffer");
+  }
+  data += static_cast<size_t>(offset);
+  size_t len = static_cast<size_t>(size);
+  FrameQueues& t = Queues();
+  FdQueue* q = QueueOf(fd, true);
+  ThrowQueueError(env, q);
+  uint8_t header[12];
+  size_t header_len = WriteHeader(header, len);
+  if (!t.any && !t.wrote) {
+    struct iovec iov[2] = {{header, header_len}, {const_cast<uint8_t*>(data), len}};
+    WriteAllV(env, fd, iov, len > 0 ? 2 : 1);
+    t.wrote = true;
+    WatchLoop(env);
+    return env.Undefined();
+  }
+  if (t.any && &t.fds[t.last] != q) {
+    FlushQueuedFrames();  // another fd's frames were sent first
+    q = QueueOf(fd, true);
+  }
+  if (q->bytes.size() + header_len + len > kQueueMax) {
+    // Full: what is queued goes first, then a large frame straight from
+    // its buffer (backpressure: both block while the fd is full).
+    FlushQueue(*q);
+    ThrowQueueError(env, q);
+    if (header_len + len > kQueueMax) {
+      int err = WriteAll(fd, header, header_len);
+      if (err == 0) err = WriteAll(fd, data, len);
+      if (err != 0) ThrowErrno(env, "write", err);
+      return env.Undefined();
+    }
+  }
+  q->bytes.insert(q->bytes.end(), header, header + header_len);
+  q->bytes.insert(q->bytes.end(), data, data + len);
+  t.last = static_cast<size_t>(q - t.fds.data());
+  if (!t.any) {
+    t.any = true;
+    WatchLoop(env);
+  }
+  return env.Undefined();
+}
+
+// flushFrames(fd, closing = false): writes fd's queued frames now; throws a
+// failure that a background write of them met. `closing` also forgets the
+// fd (its number may be reused).
+Napi::Value FlushFrames(const Napi::CallbackInfo& info) {
+  FlushFd(info.Env(), ArgInt32(info, 0, "fd"), info.Length() > 1 && info[1].ToBoolean());
+  return info.Env().Undefined();
+}
+
+Napi::Value FlushAll(const Napi::CallbackInfo& info) {
+  FlushQueuedFrames();
+  return info.Env().Undefined();
+}
+
 // sendFrame(fd, body[, offset, size]): writes a 4-byte big-endian length
 // (0xffffffff + 8 bytes when it does not fit) and the body. Blocks until all
 // is written, as Python's Connection.send does.
@@ -145,20 +381,9 @@ Napi::Value SendFrame(const Napi::CallbackInfo& info) {
     data += static_cast<size_t>(offset);
     len = static_cast<size_t>(size);
   }
+  FlushFd(env, fd);  // frames send() queued go first
   uint8_t header[12];
-  size_t header_len = 4;
-  if (len < 0xffffffffu) {
-    uint32_t n = static_cast<uint32_t>(len);
-    header[0] = n >> 24;
-    header[1] = n >> 16;
-    header[2] = n >> 8;
-    header[3] = n;
-  } else {
-    std::memset(header, 0xff, 4);
-    uint64_t n = len;
-    for (int i = 0; i < 8; i++) header[4 + i] = static_cast<uint8_t>(n >> (56 - 8 * i));
-    header_len = 12;
-  }
+  size_t header_len = WriteHeader(header, len);
   struct iovec iov[2] = {{header, header_len}, {const_cast<uint8_t*>(data), len}};
   WriteAllV(env, fd, iov, len > 0 ? 2 : 1);
   return env.Undefined();
@@ -211,6 +436,7 @@ Napi::Value WriteSome(const Napi::CallbackInfo& info) {
   if (!(offset >= 0 && length >= 0 && offset + length <= static_cast<double>(cap))) {  // NaN too
     throw Napi::RangeError::New(env, "offset and length must lie inside the buffer");
   }
+  FlushFd(env, fd);  // frames send() queued go first
   ssize_t put;
   do {
     put = write(fd, data + static_cast<size_t>(offset), static_cast<size_t>(length));
@@ -382,6 +608,9 @@ void Init(Napi::Env env, Napi::Object exports) {
   exports.Set("socketpair", Napi::Function::New(env, SocketPair));
   exports.Set("nbPipe", Napi::Function::New(env, NbPipe));
   exports.Set("sendFrame", Napi::Function::New(env, SendFrame));
+  exports.Set("queueFrame", Napi::Function::New(env, QueueFrame));
+  exports.Set("flushFrames", Napi::Function::New(env, FlushFrames));
+  exports.Set("flushQueuedFrames", Napi::Function::New(env, FlushAll));
   exports.Set("readInto", Napi::Function::New(env, ReadInto));
   exports.Set("pipeBytes", Napi::Function::New(env, PipeBytes));
   exports.Set("waitReadable", Napi::Function::New(env, WaitReadable));

@@ -515,6 +515,9 @@ Napi::Value Fork(const Napi::CallbackInfo& info) {
     ThrowTyped(env, "ForkError", "cannot reach Node's platform or event loop to prepare fork()");
   }
 
+  // Frames send() queued are written once, by the parent (the child would
+  // inherit the queue too).
+  FlushQueuedFrames();
   const ChildWorkersSupport& child_workers = CheckChildWorkers(platform);
   bool warn = !child_workers.available && !child_workers.turned_off && !g_warned_no_child_workers;
 

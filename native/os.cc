@@ -41,6 +41,7 @@ Napi::Value WaitPid(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   pid_t pid = ArgInt32(info, 0, "pid");
   int options = info.Length() > 1 ? ArgInt32(info, 1, "options") : 0;
+  if ((options & WNOHANG) == 0) FlushQueuedFrames();
   int status = 0;
   pid_t got;
   do {
@@ -58,6 +59,7 @@ Napi::Value Wait4(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   pid_t pid = ArgInt32(info, 0, "pid");
   int options = info.Length() > 1 ? ArgInt32(info, 1, "options") : 0;
+  if ((options & WNOHANG) == 0) FlushQueuedFrames();
   int status = 0;
   struct rusage ru;
   std::memset(&ru, 0, sizeof ru);
@@ -103,6 +105,7 @@ Napi::Value WaitPidTimeout(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   pid_t pid = ArgInt32(info, 0, "pid");
   double timeout_ms = ArgNumber(info, 1, "timeoutMs");
+  if (timeout_ms != 0) FlushQueuedFrames();
   if (timeout_ms < 0) {
     int status = 0;
     pid_t got;
@@ -146,6 +149,7 @@ Napi::Value Kill(const Napi::CallbackInfo& info) {
 
 Napi::Value Exit(const Napi::CallbackInfo& info) {
   int code = info.Length() > 0 && info[0].IsNumber() ? info[0].As<Napi::Number>().Int32Value() : 0;
+  FlushQueuedFrames();  // what send() queued is sent, as Python's send() had written it
   _exit(code);
 }
 

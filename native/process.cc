@@ -163,6 +163,7 @@ Napi::Value ExitcodeNoReap(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   pid_t pid = ArgInt32(info, 0, "pid");
   double timeout_ms = ArgNumber(info, 1, "timeoutMs");
+  if (timeout_ms != 0) FlushQueuedFrames();
   // Opened only once there is something to wait for: exitcode and join()
   // ask with timeout 0, which needs no more than waitid.
   UniqueFd pidfd;

@@ -65,6 +65,7 @@ constexpr double kOwnerCheckSeconds = 0.05;
 // when only `slice` passed.
 int FutexWaitFor(std::atomic<int32_t>* word, int32_t expected, const Deadline& deadline,
                  const Deadline* slice) {
+  FlushQueuedFrames();  // the message that would wake us may be among them
   for (;;) {
     const timespec* until = nullptr;
     bool slice_first = false;

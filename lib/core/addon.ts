@@ -167,6 +167,14 @@ export interface ConnectionBinding {
   nbPipe(): [number, number];
   /** Writes one length-prefixed frame; blocks until written. */
   sendFrame(fd: number, body: Uint8Array, offset?: number, size?: number): void;
+  /** send()'s write: the frame is queued on this thread and written with
+   * the others before the thread next waits (its event loop, or a native
+   * call that blocks, forks or exits); throws a failure a queued write met. */
+  queueFrame(fd: number, body: Uint8Array, offset: number, size: number): void;
+  /** Writes fd's queued frames now; `closing` also forgets the fd. */
+  flushFrames(fd: number, closing?: boolean): void;
+  /** Writes every frame queued on this thread (errors kept for each fd). */
+  flushQueuedFrames(): void;
   /** Bytes read; 0 at end of file; -1 when nothing is there now. */
   readInto(fd: number, buffer: Uint8Array, offset: number, length: number): number;
   /** The bytes waiting in a pipe (FIONREAD). */
@@ -185,6 +193,9 @@ export const connectionExports = {
   socketpair: 'function',
   nbPipe: 'function',
   sendFrame: 'function',
+  queueFrame: 'function',
+  flushFrames: 'function',
+  flushQueuedFrames: 'function',
   readInto: 'function',
   pipeBytes: 'function',
   waitReadable: 'function',

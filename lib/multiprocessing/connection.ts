@@ -17,6 +17,7 @@ import { isVirtualFd, transferFd } from '../transfer/fd-transfer';
 import { EOFError, OSError, ValueError } from '../core/errors';
 import { abortable, checkSignal, throwIfAborted, type SignalOption } from '../core/abort';
 import { checkOptions } from '../core/options';
+import { noteQueuedFrames } from '../core/queued-frames';
 import { parseTimeout, timeoutMs } from '../core/timeout';
 import type { FdWatch } from '../core/addon';
 import { native, type NativeAddon } from '../core/native';
@@ -60,7 +61,9 @@ type ConnectionBackend = Pick<
   | 'close'
   | 'socketpair'
   | 'nbPipe'
->;
+> &
+  // The addon's queue of send()'s frames (the portable backend writes at once).
+  Partial<Pick<NativeAddon, 'queueFrame' | 'flushFrames'>>;
 
 function addon(): ConnectionBackend {
   return native ?? portableFds;
@@ -138,6 +141,10 @@ export class Connection<TSend = unknown, TRecv = unknown> {
   // The last read found nothing and no readable event came since: recv()
   // goes straight to waiting instead of trying a read that would fail.
   #drained = false;
+  // The last read took less than it asked for: the fd was empty then, so a
+  // blocking receive polls before it reads again (a read that would fail
+  // is one system call of three in a ping-pong).
+  #shortRead = false;
   // Whether the armed watch currently keeps the event loop alive.
   #watchRefed = true;
   // Async sends: one at a time, in order; a sync send() waits for none.
@@ -177,17 +184,33 @@ export class Connection<TSend = unknown, TRecv = unknown> {
   }
 
   /** Sends an object: structured clone plus forkful objects by handle.
-   * Blocks until the bytes are in the kernel's buffer. */
+   * The messages sent in one turn of the event loop go out in one write,
+   * in order, before this thread next waits: at the end of the turn, or
+   * first thing in any forkful call that blocks (a recvSync(), a lock, a
+   * join), forks or exits, when it releases or signals a forkful lock,
+   * semaphore, condition, barrier or event, before a message sent on another
+   * connection (the order of all sends is kept), or when 64 KiB are waiting
+   * (then it blocks until there is room, as Python's send()). A loop that
+   * waits for the peer's answer without blocking (spinning on a shared
+   * Value) must call flush() first. */
   send(obj: TSend): void {
     this.#checkWritable();
     this.#checkNoAsyncSend();
     const native = addon();
     const n = encodeFast(obj);
-    if (n >= 0) {
-      native.sendFrame(this.#fd, scratch, 0, n);
-    } else {
-      native.sendFrame(this.#fd, serialize(obj));
-    }
+    const body = n >= 0 ? scratch : serialize(obj);
+    const size = n >= 0 ? n : body.length;
+    if (native.queueFrame) {
+      native.queueFrame(this.#fd, body, 0, size);
+      noteQueuedFrames();
+    } else native.sendFrame(this.#fd, body, 0, size);
+  }
+
+  /** Writes the messages send() has queued now (send() says when they go
+   * out by themselves); throws the error a queued write met. */
+  flush(): void {
+    this.#checkWritable();
+    addon().flushFrames?.(this.#fd);
   }
 
   /** send() that waits for room in the pipe without blocking the event
@@ -372,9 +395,17 @@ export class Connection<TSend = unknown, TRecv = unknown> {
     this.#buf = Buffer.allocUnsafe(0);
     this.#start = this.#end = 0;
     const waiters = this.#waiters.splice(0);
+    let unsent: unknown = null;
+    try {
+      if (this.#writable) addon().flushFrames?.(fd, true); // what send() queued goes out first
+    } catch (err) {
+      unsent = err;
+    }
     addon().close(fd);
     for (const w of waiters) w.reject(closedError());
     wake?.(); // a pending async send finds the connection closed
+    // A queued message could not be written (the peer is gone): said, not lost.
+    if (unsent) throw unsent;
   }
 
   /** Lets the process exit while a recv() waits (the default keeps it). */
@@ -405,6 +436,7 @@ export class Connection<TSend = unknown, TRecv = unknown> {
 
   [kShare](): ShareState {
     this.#checkOpen();
+    if (this.#writable) addon().flushFrames?.(this.#fd); // sent before the fd travels
     return {
       kind: 'forkful.Connection',
       state: {
@@ -546,7 +578,9 @@ export class Connection<TSend = unknown, TRecv = unknown> {
         const big = this.#big;
         while (this.#bigFilled < big.length) {
           if (!mayRead) return null;
-          const n = native.readInto(this.#fd, big, this.#bigFilled, big.length - this.#bigFilled);
+          const want = big.length - this.#bigFilled;
+          const n = native.readInto(this.#fd, big, this.#bigFilled, want);
+          this.#shortRead = n < want;
           if (n < 0) {
             this.#drained = true;
             return null;
@@ -598,6 +632,7 @@ export class Connection<TSend = unknown, TRecv = unknown> {
       const room = this.#exact ? need : this.#buf.length - this.#end;
       if (!mayRead) return null;
       const n = native.readInto(this.#fd, this.#buf, this.#end, room);
+      this.#shortRead = n < room;
       if (n < 0) {
         this.#drained = true;
         return null;
@@ -626,10 +661,12 @@ export class Connection<TSend = unknown, TRecv = unknown> {
       );
     }
     const native = addon();
+    let mayRead = !this.#shortRead;
     for (;;) {
-      const frame = this.#take(into);
+      const frame = this.#take(into, mayRead);
       if (frame) return frame;
       native.waitReadable(this.#fd, -1);
+      mayRead = true;
     }
   }
 

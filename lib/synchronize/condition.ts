@@ -4,6 +4,7 @@
 // bumps the sequence and wakes n sleepers.
 import { Acquirable } from './acquirable';
 import { RuntimeError, ValueError } from '../core/errors';
+import { flushQueuedFrames } from '../core/queued-frames';
 import { kShare, type Revivers, type ShareState } from '../transfer/shareable';
 import { slicedWait, throwIfAborted } from '../core/abort';
 import { deadlineOf, remaining, waitSignal, waitTimeout, type WaitOptions } from './args';
@@ -52,6 +53,7 @@ export class CondWords {
   }
 
   notify(n: number): void {
+    flushQueuedFrames();
     const w = words();
     if (Atomics.load(w, this.i + 1) === 0) return;
     Atomics.add(w, this.i, 1);

@@ -4,6 +4,7 @@
 // (futex) only when there are some; clear() drops the flag only. A waiter
 // woken by a set() returns true even if clear() came first (Python's
 // Event.wait, which a notify ends), since the count moved.
+import { flushQueuedFrames } from '../core/queued-frames';
 import { kShare, type Revivers, type ShareState } from '../transfer/shareable';
 import { slicedWait, throwIfAborted } from '../core/abort';
 import { deadlineOf, remaining, waitSignal, waitTimeout, type WaitOptions } from './args';
@@ -32,6 +33,7 @@ export class Event {
   }
 
   set(): void {
+    flushQueuedFrames();
     const w = words();
     let state = Atomics.load(w, this._i);
     for (;;) {

@@ -3,6 +3,7 @@
 // operation in JS; contended ones sleep on a shared futex in native code,
 // which also recovers the lock from an owner that died (see sync.cc).
 import { RuntimeError } from '../core/errors';
+import { flushQueuedFrames } from '../core/queued-frames';
 import { Acquirable } from './acquirable';
 import { kShare, type Revivers, type ShareState } from '../transfer/shareable';
 import { slicedWait, throwIfAborted } from '../core/abort';
@@ -64,6 +65,7 @@ export function wordAcquire(i: number, timeout: number, what: string): boolean {
 
 /** Releases the lock word at `i`; false when it was not locked. */
 export function wordRelease(i: number): boolean {
+  flushQueuedFrames();
   const old = Atomics.exchange(words(), i, 0);
   if (old & WAITERS) nat().syncFutexWake(i * 4, 1);
   return old !== 0;
@@ -124,6 +126,7 @@ export class Lock extends Acquirable implements ConditionLock {
 
   /** Releases the lock; RuntimeError when it is not locked. */
   release(): void {
+    flushQueuedFrames(); // what was sent under the lock is readable after it
     const old = Atomics.exchange(this._w, this._i, 0);
     if (old === self.tid) return;
     if (old === 0) throw new RuntimeError('release unlocked lock');
@@ -225,6 +228,7 @@ export class RLock extends Acquirable implements ConditionLock {
       );
     }
     if (--w[i + 1] > 0) return;
+    flushQueuedFrames();
     if (Atomics.exchange(w, i, 0) & WAITERS) nat().syncFutexWake(i * 4, 1);
   }
 

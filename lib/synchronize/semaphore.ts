@@ -4,6 +4,7 @@
 // sleepers only when there are some.
 import { Acquirable } from './acquirable';
 import { ValueError } from '../core/errors';
+import { flushQueuedFrames } from '../core/queued-frames';
 import { kShare, type Revivers, type ShareState } from '../transfer/shareable';
 import { slicedWait, throwIfAborted } from '../core/abort';
 import { acquireSignal, acquireTimeout, type AcquireOptions } from './args';
@@ -88,6 +89,7 @@ export class Semaphore extends Acquirable {
     if (!Number.isInteger(n) || n < 1) {
       throw new ValueError(`${this.constructor.name}.release: n must be an integer >= 1, got ${n}`);
     }
+    flushQueuedFrames();
     const w = this._w;
     const i = this._i;
     const bound = w[i + 2];
