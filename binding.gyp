@@ -18,6 +18,21 @@
         "MACOSX_DEPLOYMENT_TARGET": "11.0"
       },
       "msvs_settings": { "VCCLCompilerTool": { "ExceptionHandling": 1 } },
+      # forkful.abi beside the binary: the Node ABI it is built for, so that
+      # lib/core/native.ts never dlopens a local build made for another Node
+      # (its static initialisers would run in the wrong Node). Rewritten
+      # whenever configure targets another Node (config.gypi changes).
+      "actions": [
+        {
+          "action_name": "record_abi",
+          "inputs": ["<(module_root_dir)/build/config.gypi"],
+          "outputs": ["<(PRODUCT_DIR)/forkful.abi"],
+          "action": [
+            "node", "-e", "require('fs').writeFileSync(process.argv[1], process.argv[2])",
+            "<(PRODUCT_DIR)/forkful.abi", "<(node_module_version)"
+          ]
+        }
+      ],
       "conditions": [
         # Stay loaded for the process's life (dlclose does not unmap it):
         # Node unloads an addon when the last environment that loaded it

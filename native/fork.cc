@@ -214,11 +214,13 @@ struct KnownMapping {
 std::vector<KnownMapping> g_known;
 bool g_known_valid = false;
 
-// Scans smaps: every mapping's line and whether it is `dc`.
-std::vector<KnownMapping> ScanSmaps(Napi::Env env) {
+// Scans smaps: every mapping's line and whether it is `dc`. False (errno
+// set) when smaps cannot be read.
+bool ScanSmaps(std::vector<KnownMapping>* out) {
   std::string text;
-  if (!ReadWholeFile("/proc/self/smaps", &text)) ThrowErrno(env, "open /proc/self/smaps");
-  std::vector<KnownMapping> known;
+  if (!ReadWholeFile("/proc/self/smaps", &text)) return false;
+  std::vector<KnownMapping>& known = *out;
+  known.clear();
   known.reserve(text.size() / 512);
   ForEachLine(
       text,
@@ -230,7 +232,7 @@ std::vector<KnownMapping> ScanSmaps(Napi::Env env) {
           known.back().dont_fork = HasFlag(p + 8, eol, "dc");
         }
       });
-  return known;
+  return true;
 }
 
 // The DONTFORK ranges now, from the known set if every current maps line is
@@ -317,16 +319,27 @@ std::vector<Range> Coalesce(const std::vector<Range>& ranges) {
 }
 
 // Lifts MADV_DONTFORK for the lifetime of the object (the parent's side).
+// Every thread that could map V8 memory must be stopped first: a mapping
+// made after the maps are read keeps DONTFORK and is missing in the child.
+// Makes no JS value (it runs while a child's pool is held): a failure is
+// kept in failed_syscall()/failed_errno() for the caller to throw.
 class ForkableHeap {
  public:
-  explicit ForkableHeap(Napi::Env env) {
+  ForkableHeap() {
     std::string maps;
-    if (!ReadWholeFile("/proc/self/maps", &maps)) ThrowErrno(env, "open /proc/self/maps");
+    if (!ReadWholeFile("/proc/self/maps", &maps)) {
+      Fail("open /proc/self/maps");
+      return;
+    }
     std::vector<Range> dc;
     std::vector<Range> lines;
     if (!DontForkFromKnown(maps, &dc, &lines)) {
       full_scan_ = true;
-      g_known = ScanSmaps(env);
+      g_known_valid = false;
+      if (!ScanSmaps(&g_known)) {
+        Fail("open /proc/self/smaps");
+        return;
+      }
       g_known_valid = true;
       dc.clear();
       for (const KnownMapping& m : g_known) {
@@ -334,7 +347,10 @@ class ForkableHeap {
       }
       // The maps text read above may be older than the scan: lift by a
       // fresh one, so a mapping created in between is lifted too.
-      if (!ReadWholeFile("/proc/self/maps", &maps)) ThrowErrno(env, "open /proc/self/maps");
+      if (!ReadWholeFile("/proc/self/maps", &maps)) {
+        Fail("open /proc/self/maps");
+        return;
+      }
     }
     count_ = dc.size();
     runs_ = Coalesce(dc);
@@ -361,8 +377,18 @@ class ForkableHeap {
   size_t size() const { return count_; }
   size_t runs() const { return runs_.size(); }
   bool full_scan() const { return full_scan_; }
+  const char* failed_syscall() const { return failed_syscall_; }  // null: lifted
+  int failed_errno() const { return failed_errno_; }
 
  private:
+  void Fail(const char* syscall) {
+    failed_syscall_ = syscall;
+    failed_errno_ = errno;
+    restore_ = false;  // nothing was lifted
+  }
+
+  const char* failed_syscall_ = nullptr;
+  int failed_errno_ = 0;
   std::vector<Range> runs_;
   size_t count_ = 0;
   bool full_scan_ = false;
@@ -420,7 +446,7 @@ using Clock = std::chrono::steady_clock;
 double Ms(Clock::duration d) { return std::chrono::duration<double, std::milli>(d).count(); }
 
 struct ForkTimings {
-  double park_ms = 0;
+  double park_ms = 0;     // stopping V8's background threads (parked, or a pool held)
   double scan_ms = 0;     // finding the DONTFORK mappings and lifting DONTFORK
   double fork_ms = 0;     // the fork() system call, as the parent sees it
   double restore_ms = 0;  // DONTFORK back on, in the parent
@@ -521,16 +547,27 @@ Napi::Value Fork(const Napi::CallbackInfo& info) {
   const ChildWorkersSupport& child_workers = CheckChildWorkers(platform);
   bool warn = !child_workers.available && !child_workers.turned_off && !g_warned_no_child_workers;
 
+  // Every thread that runs V8's background work stops before the mappings
+  // are read: Node's workers parked (first fork), or this child's own pool
+  // held (nested fork). A task still running after the read could map memory
+  // that V8 marks DONTFORK at once (a WebAssembly compile's code space, made
+  // by a pool thread right after WebAssembly.compile()), and fork() would
+  // leave it out: the grandchild then jumped into unmapped code (SIGSEGV in
+  // 1 run of 6-30 of child-jit's nested mode on Node 26).
   std::unique_ptr<ParkedWorkers> parked;
   Clock::time_point t0 = Clock::now();
   if (!g_in_forked_child) parked = std::make_unique<ParkedWorkers>(env, platform);
-  Clock::time_point t1 = Clock::now();
-  ForkableHeap heap(env);
-  Clock::time_point t2 = Clock::now();
-  // Last before fork(): from here until it is released nothing may post a V8
-  // task from this thread (it would wait for the lock the hold keeps), so no
-  // JS value is made in between.
+  // From here until the hold is released nothing may post a V8 task from
+  // this thread (it would wait for the lock the hold keeps), so no JS value
+  // is made in between: ForkableHeap only reports its failure.
   std::optional<ChildPoolHold> held(std::in_place, env);
+  Clock::time_point t1 = Clock::now();
+  ForkableHeap heap;
+  if (heap.failed_syscall() != nullptr) {
+    held.reset();
+    ThrowErrno(env, heap.failed_syscall(), heap.failed_errno());
+  }
+  Clock::time_point t2 = Clock::now();
 
   // Set before fork(): children inherit it and do not warn again.
   g_warned_no_child_workers |= warn;
@@ -598,7 +635,9 @@ Napi::Value InForkedChild(const Napi::CallbackInfo& info) {
 // smaps, as a fork does when the mappings changed since the last one.
 Napi::Value CountDontForkMappings(const Napi::CallbackInfo& info) {
   size_t n = 0;
-  for (const KnownMapping& m : ScanSmaps(info.Env())) n += m.dont_fork ? 1 : 0;
+  std::vector<KnownMapping> known;
+  if (!ScanSmaps(&known)) ThrowErrno(info.Env(), "open /proc/self/smaps");
+  for (const KnownMapping& m : known) n += m.dont_fork ? 1 : 0;
   return Napi::Number::New(info.Env(), static_cast<double>(n));
 }
 

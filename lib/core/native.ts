@@ -4,9 +4,11 @@
 //
 // The addon uses Node's C++ embedder API, so a binary is valid only on the
 // Node line it was built for; it says which (builtFor) and refuses another
-// line before registering anything (abiMismatch). The binaries looked at, in
-// order: the local build (build/Release), then the prebuild for this Node's
-// ABI (prebuilds/<platform>-<arch>/forkful.abi<N>[.glibc|.musl].node, the
+// line before registering anything (abiMismatch); a local build records its
+// ABI beside it (forkful.abi), so one for another line is not even loaded.
+// The binaries looked at, in order: the local build (build/Release), then
+// the prebuild for this Node's ABI
+// (prebuilds/<platform>-<arch>/forkful.abi<N>[.glibc|.musl].node, the
 // names node-gyp-build and prebuildify use). FORKFUL_PREBUILD=<file> names
 // the one binary to use instead; PREBUILDS_ONLY=1 skips the local build.
 // nativeStatus() says which binary loaded, or why none did; on Linux a
@@ -78,9 +80,31 @@ let loaded: NativeAddon | null = null;
 let loadError: Error | null = null;
 let loadedFrom: string | null = null;
 
+/**
+ * The ABI a build recorded beside its binary (forkful.abi, written by
+ * binding.gyp), or null where none was recorded (an older build, a prebuild:
+ * its name says it).
+ */
+function recordedAbi(file: string): string | null {
+  try {
+    return fs.readFileSync(path.join(path.dirname(file), 'forkful.abi'), 'utf8').trim();
+  } catch {
+    return null;
+  }
+}
+
 function load(): void {
   const rejected: string[] = [];
   for (const file of candidates()) {
+    // A build for another Node is refused before dlopen: loading it would run
+    // its static initialisers (registrations with Node's API) in this Node.
+    const abi = recordedAbi(file);
+    if (abi !== null && abi !== process.versions.modules) {
+      rejected.push(
+        `${shown(file)}: built for Node ABI ${abi}, this is ${process.versions.modules} (\`npm rebuild forkful\` builds one for it)`,
+      );
+      continue;
+    }
     let addon: NativeAddon;
     try {
       // eslint-disable-next-line @typescript-eslint/no-require-imports

@@ -5,6 +5,7 @@
 // the packed tarball are scripts/check-package.js (CI).
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import { nativeStatus } from '../../lib/index';
 import { needsAddon } from '../helpers/needs';
@@ -82,6 +83,37 @@ describe('nativeStatus()', () => {
     expect(stderr).toContain('ForkfulWarning');
     expect(stderr).toMatch(/Why: no usable build .*nonexistent/);
     expect(stderr).toMatch(/Fix: point FORKFUL_PREBUILD/);
+  });
+
+  test("a binary whose recorded ABI (forkful.abi beside it) is another Node's is never dlopened", () => {
+    // Not an ELF file: dlopen would fail with "invalid ELF header". The
+    // reason given is the recorded ABI, so it was refused before loading.
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'forkful-abi-'));
+    try {
+      fs.writeFileSync(path.join(dir, 'forkful.node'), 'not a shared object');
+      fs.writeFileSync(path.join(dir, 'forkful.abi'), '1');
+      const code = `console.log(JSON.stringify(require('./dist').nativeStatus()))`;
+      const { status, out } = inChild(code, {
+        FORKFUL_PREBUILD: path.join(dir, 'forkful.node'),
+        FORKFUL_NATIVE_WARNED: '1',
+      });
+      expect(status).toBe(0);
+      expect(out.loaded).toBe(false);
+      expect(out.reason).toContain(
+        `forkful.node: built for Node ABI 1, this is ${process.versions.modules}`,
+      );
+      expect(out.reason).not.toContain('ELF');
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  // A prebuild's name says its ABI; a local build records it beside itself.
+  const localBuild = addonTested && nativeStatus().source === 'build';
+  (localBuild ? test : test.skip)('a local build records the Node ABI it was built for', () => {
+    const s = nativeStatus();
+    const recorded = fs.readFileSync(path.join(path.dirname(s.binary!), 'forkful.abi'), 'utf8');
+    expect(recorded.trim()).toBe(process.versions.modules);
   });
 
   test('FORKFUL_NO_NATIVE=1 is a choice: reported, not warned about', () => {
