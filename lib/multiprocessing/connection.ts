@@ -120,6 +120,9 @@ export interface ConnectionOptions {
   exact?: boolean;
 }
 
+/** Connection[kRecvNow] (forkful's pool). */
+export const kRecvNow = Symbol('forkful.Connection.recvNow');
+
 /** One end of a Pipe: sends `TSend`, receives `TRecv` (both `unknown`
  * unless typed: `Pipe<Job, Result>()`). */
 export class Connection<TSend = unknown, TRecv = unknown> {
@@ -290,6 +293,17 @@ export class Connection<TSend = unknown, TRecv = unknown> {
   recvBytesSync(maxlength?: number): Buffer {
     checkMaxlength(maxlength);
     return this.#ownBytes(this.#nextFrameSync(), maxlength);
+  }
+
+  /** The pool's reader: the next message if a whole one can be had
+   * without waiting, else null. `readable`: the fd was just reported
+   * readable; otherwise a read is tried only when the last one filled its
+   * buffer (after a short read the pipe was empty: another read would most
+   * likely fail, and the fd's watch reports what comes next). */
+  [kRecvNow](readable: boolean): Buffer | null {
+    this.#checkReadable();
+    const frame = this.#take(undefined, readable || !this.#shortRead);
+    return frame && this.#ownBytes(frame);
   }
 
   /** Reads the next message into `buf` at byte `offset`; returns its size.

@@ -68,6 +68,21 @@ describeNative('Connection.send queues the messages of a loop turn', () => {
     b.close();
   });
 
+  test('a message over the queue size, sent after others, goes out in one write', () => {
+    const [a, b] = Pipe();
+    a.send('first'); // this turn has sent: the big one takes the queue's path
+    a.flush();
+    const big = Buffer.alloc(100 * 1024, 7);
+    const before = writeCalls();
+    a.send(big);
+    const writes = writeCalls() - before;
+    expect(writes).toBe(1); // header and body together: the reader wakes once
+    expect(b.recvSync()).toBe('first');
+    expect(b.recvSync()).toEqual(big);
+    a.close();
+    b.close();
+  });
+
   test('poll(), a Lock release, an Event set and close() write the queue first', () => {
     const [a, b] = Pipe();
     const lock = new Lock();

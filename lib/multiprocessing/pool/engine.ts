@@ -17,7 +17,7 @@ import { BrokenPoolError, SerializationError, WorkerLostError } from '../../core
 import { afterFork, Order } from '../../runtime/lifecycle';
 import { reviveShareables, serialize } from '../../transfer/serialize';
 import { decodeMessage } from '../../transfer/wire';
-import type { Connection } from '../connection';
+import { kRecvNow, type Connection } from '../connection';
 import type { StartMethod } from '../start/types';
 import { requestCleanTick, type CleanTickClient } from './clean-tick';
 import type { Chunk, Job } from './jobs';
@@ -482,10 +482,18 @@ export class PoolEngine implements SchedulerView, CleanTickClient, Pumpable {
   #drain(w: WorkerSlot): boolean {
     const conn = w.proc.results;
     try {
-      while (!w.eof && !this.forgotten && conn.poll(0)) {
+      // The first read is tried (the fd was reported readable, or the
+      // caller wants what is there); the next ones only while reads fill
+      // the buffer: a short read emptied the pipe, and the watch reports
+      // what comes after (two system calls per wake-up, not four).
+      let readable = true;
+      while (!w.eof && !this.forgotten) {
+        const frame = conn[kRecvNow](readable);
+        if (!frame) break;
+        readable = false;
         // Shared objects in results are revived one result at a time (in
         // #takeResult), so one that cannot live here fails its own task.
-        this.#onMessage(w, decodeMessage(conn.recvBytesSync(), false) as unknown[]);
+        this.#onMessage(w, decodeMessage(frame, false) as unknown[]);
       }
     } catch {
       if (this.forgotten || w.eof) return false;

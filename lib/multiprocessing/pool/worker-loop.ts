@@ -92,6 +92,8 @@ class ResultSender {
         }
       }
     }
+    // Out now: send() would hold them while a next task, already read, runs.
+    this.results.flush();
   }
 }
 
@@ -146,7 +148,10 @@ function serve(
     if (inbox.length === 0) {
       let frame: Buffer;
       try {
-        if (!tasks.poll(0)) sender.flush(); // about to wait: send what is done
+        // About to wait: send what is done (the results of the last frame
+        // went already; the frames queued by send() are written before the
+        // read blocks).
+        sender.flush();
         frame = tasks.recvBytesSync();
       } catch {
         break; // the pool closed its end (EOFError) or went away
