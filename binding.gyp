@@ -39,10 +39,7 @@
         # ends, but code of ours outlives that environment (the arena's
         # SharedArrayBuffer deleter, run when V8 tears the Worker's isolate
         # down; lock waits on detached threads).
-        # -z now: every symbol is bound as the addon loads, so a forked
-        # child does not enter the dynamic linker for each addon function
-        # it calls first (about 35 lookups per Process start otherwise).
-        ["OS=='linux'", { "ldflags": ["-Wl,-z,nodelete", "-Wl,-z,now"] }]
+        ["OS=='linux'", { "ldflags": ["-Wl,-z,nodelete"] }]
       ]
     }
   ]
