@@ -49,12 +49,12 @@ export function parseTimeout(value: unknown, what: string, rules: TimeoutRules =
     throw new ValueError(`${what}: timeout must be a number of seconds or null, not NaN`);
   }
   const max = rules.max ?? TIMEOUT_MAX;
-  if (value >= LOOKS_LIKE_MS) warnMillisecondsOnce(value, what);
   if (value > max) {
     throw new OverflowError(
       `${what}: timeout ${value} s is too large (at most ${max} s; null waits without limit)`,
     );
   }
+  if (value >= LOOKS_LIKE_MS) warnMillisecondsOnce(value, what);
   if (value >= 0) return value;
   switch (rules.negative ?? 'wait') {
     case 'wait':

@@ -81,6 +81,9 @@ describe('a timeout that looks like milliseconds', () => {
     expect(parse(5000, 'Queue.get')).toBe(5000);
     expect(parse(3000, 'Process.join')).toBe(3000);
     expect(warn).toHaveBeenCalledTimes(1);
+    // A value refused as too large is an error, not also a warning.
+    expect(() => freshParser().parseTimeout(1e100, 'Lock.acquire')).toThrow(/too large/);
+    expect(warn).toHaveBeenCalledTimes(1);
     const [message, options] = warn.mock.calls[0];
     expect(message).toMatch(/^Queue.get: timeout 5000 is read as 5000 seconds .*pass 5\.$/);
     expect(options).toEqual({ type: 'TimeoutWarning', code: 'FORKFUL_TIMEOUT_SECONDS' });

@@ -8,6 +8,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { nativeStatus } from '../../lib/index';
+import { addonTested } from '../helpers/fixture';
 import { needsAddon } from '../helpers/needs';
 
 const root = path.join(__dirname, '..', '..');
