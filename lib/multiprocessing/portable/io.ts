@@ -22,11 +22,18 @@ import {
   RuntimeError,
   ValueError,
 } from '../../core/errors';
+import { packageRoot } from '../../core/native';
 import { isVirtualFd, VIRTUAL_FD_BASE } from '../../transfer/fd-transfer';
 import type { FdWatch } from '../../core/addon';
 import { header } from '../../transfer/framing';
 import type { HubReply, HubRequest } from './hub';
 import type { IoWorkerData } from './io-worker';
+
+// Run from the TypeScript sources (ts-jest, tsx), this module is
+// lib/multiprocessing/portable/io.ts: the I/O thread runs the compiled one.
+const IO_WORKER = __filename.endsWith('.ts')
+  ? path.join(packageRoot, 'dist', 'multiprocessing', 'portable', 'io-worker.js')
+  : path.join(__dirname, 'io-worker.js');
 
 /** The environment variable that names the hub's address to spawned
  * children (and to this process's other threads). */
@@ -57,7 +64,7 @@ class IoClient {
     this.#port = port1;
     this.#counter = new Int32Array(new SharedArrayBuffer(4));
     const data: IoWorkerData = { role, address, port: port2, counter: this.#counter };
-    this.#worker = new Worker(path.join(__dirname, 'io-worker.js'), {
+    this.#worker = new Worker(IO_WORKER, {
       workerData: data,
       transferList: [port2],
       stdin: false,
