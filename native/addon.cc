@@ -59,11 +59,20 @@ Registration::Registration(const char* name, InitFn init) { Registry().emplace_b
 void CallFromLoop(Napi::Env env, const Napi::FunctionReference& callback,
                   const Napi::AsyncContext& context,
                   const std::initializer_list<napi_value>& args) {
-  try {
-    callback.MakeCallback(env.Global(), args, context);
-  } catch (const Napi::Error& error) {
-    ReportCallbackError(env, error);
-  }
+  // The raw call, not Napi's MakeCallback: in a Worker being terminated the
+  // call fails (termination pending, or napi_cannot_run_js), and the
+  // Napi::Error that Napi builds for it cannot be built there: a fatal
+  // error that aborted the whole process (a Thread ending while its Queue
+  // feeder waited for room in the pipe).
+  napi_value result = nullptr;
+  napi_status status = napi_make_callback(env, context, env.Global(), callback.Value(), args.size(),
+                                          args.begin(), &result);
+  if (status == napi_ok) return;
+  bool pending = false;
+  if (napi_is_exception_pending(env, &pending) != napi_ok || !pending) return;
+  napi_value exception = nullptr;
+  if (napi_get_and_clear_last_exception(env, &exception) != napi_ok) return;
+  ReportCallbackError(env, exception);  // (no Napi::Error: building one runs JS)
 }
 
 Napi::Value NumberPair(Napi::Env env, double a, double b) {

@@ -38,9 +38,9 @@ bool g_abandoning = false;
 
 bool AbandoningStack() { return g_abandoning; }
 
-void ReportCallbackError(Napi::Env env, const Napi::Error& error) {
+void ReportCallbackError(Napi::Env env, napi_value error) {
   if (g_abandoning) return;
-  napi_fatal_exception(env, error.Value());
+  napi_fatal_exception(env, error);
 }
 
 namespace {

@@ -12,6 +12,6 @@ bool AbandoningStack();
 
 // Reports an exception caught around a MakeCallback of a uv callback: the
 // stack abandonment passes silently, anything else is uncaught.
-void ReportCallbackError(Napi::Env env, const Napi::Error& error);
+void ReportCallbackError(Napi::Env env, napi_value error);
 
 }  // namespace forkful

@@ -113,6 +113,12 @@ export class Full extends ForkfulError {
   override code = 'ERR_FORKFUL_FULL';
 }
 
+/** Queue.put on a queue that was shut down, or Queue.get on one shut down
+ * and empty (or shut down immediately): Python 3.13's queue.ShutDown. */
+export class ShutDown extends ForkfulError {
+  override code = 'ERR_FORKFUL_SHUT_DOWN';
+}
+
 /** A coroutine Pool is full: add()/start() without waiting, or after
  * their timeout (gevent.pool.PoolFull, a queue.Full). */
 export class PoolFull extends Full {

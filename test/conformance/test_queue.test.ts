@@ -6,10 +6,8 @@
 // task_done/join is JoinableQueue). queue.SimpleQueue (put/get with
 // block and timeout, qsize) -> forkful Queue (forkful's SimpleQueue is
 // multiprocessing's, without timeouts). Blocking calls use the Sync forms.
-// Queue.shutdown() and ShutDown (Python 3.13) are missing in forkful: those
-// cases are written against the API the issue asks for
-// (`q.shutdown(immediate = false)`, `q.isShutdown`, `q.unfinishedTasks`,
-// `ShutDown` from the root) and fail until it exists.
+// Queue.shutdown() and ShutDown (Python 3.13): `q.shutdown(immediate =
+// false)`, `q.isShutdown`, `q.unfinishedTasks`, `ShutDown` from the root.
 import * as errors from '../../lib/core/errors';
 import { Empty, Full, ValueError } from '../../lib/core/errors';
 import { Event, JoinableQueue, Lock, Queue } from '../../lib/multiprocessing';
@@ -219,8 +217,6 @@ describe('QueueTest (queue.Queue -> JoinableQueue)', () => {
   });
 
   // ---- shutdown (Python 3.13) -------------------------------------------
-  // Missing: Queue.shutdown(immediate), isShutdown, unfinishedTasks and the
-  // ShutDown error.
 
   interface Shutdownable {
     shutdown(immediate?: boolean): void;
@@ -229,14 +225,14 @@ describe('QueueTest (queue.Queue -> JoinableQueue)', () => {
   }
   type ErrorClass = new (...args: never[]) => Error;
 
-  /** The missing API, looked up before any thread starts. */
+  /** The shutdown API, looked up before any thread starts. */
   function shutdownApi(q: JoinableQueue): { s: Shutdownable; ShutDown: ErrorClass } {
     const ShutDown = api<ErrorClass>(errors, 'ShutDown');
     api(q, 'shutdown');
     return { s: q as unknown as Shutdownable, ShutDown };
   }
 
-  test.failing('BaseQueueTestMixin.test_shutdown_empty', () => {
+  test('BaseQueueTestMixin.test_shutdown_empty', () => {
     const q = new JoinableQueue();
     const { s, ShutDown } = shutdownApi(q);
     s.shutdown();
@@ -244,7 +240,7 @@ describe('QueueTest (queue.Queue -> JoinableQueue)', () => {
     expect(() => q.getSync()).toThrow(ShutDown);
   });
 
-  test.failing('BaseQueueTestMixin.test_shutdown_nonempty', () => {
+  test('BaseQueueTestMixin.test_shutdown_nonempty', () => {
     const q = new JoinableQueue();
     const { s, ShutDown } = shutdownApi(q);
     q.putSync('data');
@@ -253,7 +249,7 @@ describe('QueueTest (queue.Queue -> JoinableQueue)', () => {
     expect(() => q.getSync()).toThrow(ShutDown);
   });
 
-  test.failing('BaseQueueTestMixin.test_shutdown_immediate', () => {
+  test('BaseQueueTestMixin.test_shutdown_immediate', () => {
     const q = new JoinableQueue();
     const { s, ShutDown } = shutdownApi(q);
     q.putSync('data');
@@ -261,7 +257,7 @@ describe('QueueTest (queue.Queue -> JoinableQueue)', () => {
     expect(() => q.getSync()).toThrow(ShutDown);
   });
 
-  test.failing('BaseQueueTestMixin.test_shutdown_allowed_transitions', () => {
+  test('BaseQueueTestMixin.test_shutdown_allowed_transitions', () => {
     const q = new JoinableQueue();
     const { s } = shutdownApi(q);
     expect(s.isShutdown).toBe(false);
@@ -297,13 +293,11 @@ describe('QueueTest (queue.Queue -> JoinableQueue)', () => {
     }
   }
 
-  test.failing('BaseQueueTestMixin.test_shutdown_all_methods_in_one_thread', () =>
-    shutdownAllMethodsInOneThread(false),
-  );
+  test('BaseQueueTestMixin.test_shutdown_all_methods_in_one_thread', () =>
+    shutdownAllMethodsInOneThread(false));
 
-  test.failing('BaseQueueTestMixin.test_shutdown_immediate_all_methods_in_one_thread', () =>
-    shutdownAllMethodsInOneThread(true),
-  );
+  test('BaseQueueTestMixin.test_shutdown_immediate_all_methods_in_one_thread', () =>
+    shutdownAllMethodsInOneThread(true));
 
   /** The thread side of the many-threads shutdown cases. */
   const manyThreadsRole = (
@@ -395,13 +389,11 @@ describe('QueueTest (queue.Queue -> JoinableQueue)', () => {
     }
   }
 
-  test.failing('BaseQueueTestMixin.test_shutdown_all_methods_in_many_threads', () =>
-    shutdownAllMethodsInManyThreads(false),
-  );
+  test('BaseQueueTestMixin.test_shutdown_all_methods_in_many_threads', () =>
+    shutdownAllMethodsInManyThreads(false));
 
-  test.failing('BaseQueueTestMixin.test_shutdown_immediate_all_methods_in_many_threads', () =>
-    shutdownAllMethodsInManyThreads(true),
-  );
+  test('BaseQueueTestMixin.test_shutdown_immediate_all_methods_in_many_threads', () =>
+    shutdownAllMethodsInManyThreads(true));
 
   /** _get, _get_shutdown, _get_task_done, _put, _put_shutdown, _join,
    * _join_shutdown: results get 1 for True, 0 for False. */
@@ -469,8 +461,8 @@ describe('QueueTest (queue.Queue -> JoinableQueue)', () => {
     else expect(listItems(results).sort()).toEqual([0, 1, 1]);
   }
 
-  test.failing('BaseQueueTestMixin.test_shutdown_get', () => shutdownGet(false));
-  test.failing('BaseQueueTestMixin.test_shutdown_immediate_get', () => shutdownGet(true));
+  test('BaseQueueTestMixin.test_shutdown_get', () => shutdownGet(false));
+  test('BaseQueueTestMixin.test_shutdown_immediate_get', () => shutdownGet(true));
 
   async function shutdownPut(): Promise<void> {
     const q = new JoinableQueue(2);
@@ -489,8 +481,8 @@ describe('QueueTest (queue.Queue -> JoinableQueue)', () => {
     expect(listItems(results)).toEqual([1, 1]);
   }
 
-  test.failing('BaseQueueTestMixin.test_shutdown_put', () => shutdownPut());
-  test.failing('BaseQueueTestMixin.test_shutdown_immediate_put', () => shutdownPut());
+  test('BaseQueueTestMixin.test_shutdown_put', () => shutdownPut());
+  test('BaseQueueTestMixin.test_shutdown_immediate_put', () => shutdownPut());
 
   async function shutdownJoin(immediate: boolean): Promise<void> {
     const q = new JoinableQueue();
@@ -512,8 +504,8 @@ describe('QueueTest (queue.Queue -> JoinableQueue)', () => {
     expect(listItems(results)).toEqual([1, 1]);
   }
 
-  test.failing('BaseQueueTestMixin.test_shutdown_immediate_join', () => shutdownJoin(true));
-  test.failing('BaseQueueTestMixin.test_shutdown_join', () => shutdownJoin(false));
+  test('BaseQueueTestMixin.test_shutdown_immediate_join', () => shutdownJoin(true));
+  test('BaseQueueTestMixin.test_shutdown_join', () => shutdownJoin(false));
 
   async function shutdownPutJoin(immediate: boolean): Promise<void> {
     const q = new JoinableQueue(2);
@@ -535,10 +527,10 @@ describe('QueueTest (queue.Queue -> JoinableQueue)', () => {
     expect(listItems(results)).toEqual([1, 1]);
   }
 
-  test.failing('BaseQueueTestMixin.test_shutdown_immediate_put_join', () => shutdownPutJoin(true));
-  test.failing('BaseQueueTestMixin.test_shutdown_put_join', () => shutdownPutJoin(false));
+  test('BaseQueueTestMixin.test_shutdown_immediate_put_join', () => shutdownPutJoin(true));
+  test('BaseQueueTestMixin.test_shutdown_put_join', () => shutdownPutJoin(false));
 
-  test.failing('BaseQueueTestMixin.test_shutdown_get_task_done_join', async () => {
+  test('BaseQueueTestMixin.test_shutdown_get_task_done_join', async () => {
     const q = new JoinableQueue(2);
     const { s } = shutdownApi(q);
     const results = sharedList();
@@ -558,7 +550,7 @@ describe('QueueTest (queue.Queue -> JoinableQueue)', () => {
     expect(listItems(results)).toEqual([1, 1, 1, 1]);
   });
 
-  test.failing('BaseQueueTestMixin.test_shutdown_pending_get', async () => {
+  test('BaseQueueTestMixin.test_shutdown_pending_get', async () => {
     const q = new JoinableQueue();
     const { s, ShutDown } = shutdownApi(q);
     const result = new Int32Array(new SharedArrayBuffer(8)); // [count, isShutDown]

@@ -32,10 +32,11 @@ export type HubRequest =
   | { id: number; op: 'bbreak'; obj: number; reset: boolean }
   | { id: number; op: 'vwrite'; obj: number; offset: number; bytes: Uint8Array }
   | { id: number; op: 'unref'; obj: number }
-  | { id: number; op: 'qput'; obj: number; bytes: Uint8Array; ms: number }
+  | { id: number; op: 'qput'; obj: number; bytes: Uint8Array; ms: number; requeue?: boolean }
   | { id: number; op: 'qget'; obj: number; ms: number }
   | { id: number; op: 'qsize'; obj: number }
   | { id: number; op: 'qtaskdone'; obj: number }
+  | { id: number; op: 'qshutdown'; obj: number; immediate: boolean }
   | { id: number; op: 'qjoin'; obj: number; ms: number }
   | { id: number; op: 'acquire'; obj: number; ms: number }
   | { id: number; op: 'release'; obj: number; n?: number }
@@ -78,6 +79,10 @@ export interface HubReply {
   n?: number;
   /** acquire/wait: taken (or set) in time; qput/qget: false when Full/Empty. */
   ok?: boolean;
+  /** qput/qget: refused, the queue is shut down; qsize: it is. */
+  shut?: boolean;
+  /** qsize: items put and not yet marked done (JoinableQueue). */
+  unfinished?: number;
   /** acquire: taken over from a holder that went away while holding it. */
   recovered?: boolean;
 }
@@ -146,6 +151,8 @@ interface HubObject {
   items: Uint8Array[];
   maxsize: number;
   unfinished: number;
+  /** Queue.shutdown(): puts refused; with immediate, gets too. */
+  shut: 'open' | 'shut' | 'immediate';
   owner: HubClient | null;
   count: number;
   value: number;
@@ -302,6 +309,7 @@ export class Hub {
           items: [],
           maxsize: req.maxsize ?? 0,
           unfinished: 0,
+          shut: 'open',
           owner: null,
           count: 0,
           value: req.value ?? 0,
@@ -340,19 +348,42 @@ export class Hub {
     switch (req.op) {
       case 'qput': {
         const bytes = req.bytes;
+        // requeue: an item an aborted get gives back. It was put before (it
+        // is still counted unfinished), so a plain shutdown does not refuse
+        // it; an immediate one drops it, as it dropped the others.
         return this.#block(obj, client, req.ms, { id, ok: false }, () => {
+          if (obj.shut === 'immediate' && req.requeue) {
+            obj.unfinished = Math.max(0, obj.unfinished - 1);
+            return { id, shut: true };
+          }
+          if (obj.shut === 'immediate' || (obj.shut === 'shut' && !req.requeue)) {
+            return { id, shut: true };
+          }
           if (obj.maxsize > 0 && obj.items.length >= obj.maxsize) return null;
           obj.items.push(bytes);
-          obj.unfinished++;
+          if (!req.requeue) obj.unfinished++;
           return { id, ok: true };
         });
       }
       case 'qget':
-        return this.#block(obj, client, req.ms, { id, ok: false }, () =>
-          obj.items.length > 0 ? { id, ok: true, bytes: obj.items.shift() } : null,
-        );
+        return this.#block(obj, client, req.ms, { id, ok: false }, () => {
+          if (obj.items.length > 0) return { id, ok: true, bytes: obj.items.shift() };
+          return obj.shut === 'open' ? null : { id, shut: true };
+        });
       case 'qsize':
-        return { id, n: obj.items.length };
+        return { id, n: obj.items.length, shut: obj.shut !== 'open', unfinished: obj.unfinished };
+      case 'qshutdown':
+        // Python 3.13's Queue.shutdown: with immediate, what is left is
+        // dropped and counts as done (join() returns); every waiter looks again.
+        if (req.immediate) {
+          obj.unfinished = Math.max(0, obj.unfinished - obj.items.length);
+          obj.items = [];
+          obj.shut = 'immediate';
+        } else if (obj.shut === 'open') {
+          obj.shut = 'shut';
+        }
+        this.#settle(obj);
+        return { id };
       case 'qtaskdone':
         if (obj.unfinished === 0) return fail(id, 'ValueError', 'taskDone() called too many times');
         obj.unfinished--;

@@ -29,6 +29,12 @@ import { header } from '../../transfer/framing';
 import type { HubReply, HubRequest } from './hub';
 import type { IoWorkerData } from './io-worker';
 
+// Run from the TypeScript sources (ts-jest, tsx), this module is
+// lib/multiprocessing/portable/io.ts: the I/O thread runs the compiled one.
+const IO_WORKER = __filename.endsWith('.ts')
+  ? path.join(packageRoot, 'dist', 'multiprocessing', 'portable', 'io-worker.js')
+  : path.join(__dirname, 'io-worker.js');
+
 /** The environment variable that names the hub's address to spawned
  * children (and to this process's other threads). */
 export const HUB_ENV = 'FORKFUL_HUB';
@@ -38,11 +44,6 @@ export type Request = HubRequest extends infer R
     ? Omit<R, 'id'>
     : never
   : never;
-
-// Run from the TypeScript sources (ts-jest, tsx), the Worker runs dist's.
-const IO_WORKER = __filename.endsWith('.ts')
-  ? path.join(packageRoot, 'dist', 'multiprocessing', 'portable', 'io-worker.js')
-  : path.join(__dirname, 'io-worker.js');
 
 interface Pending {
   resolve(r: HubReply): void;

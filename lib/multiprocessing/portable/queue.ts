@@ -6,9 +6,10 @@
 // clone with forkful's objects by handle) before put() returns, and put()
 // returns once the hub holds it: nothing is left to flush at exit
 // (joinThread() resolves at once, cancelJoinThread() has nothing to drop).
+// shutdown() (Python 3.13) is the hub's too, so it holds for every process.
 import { checkSignal, type SignalOption } from '../../core/abort';
 import { checkOptions } from '../../core/options';
-import { Empty, Full, ValueError } from '../../core/errors';
+import { Empty, Full, ShutDown, ValueError } from '../../core/errors';
 import { parseTimeout } from '../../core/timeout';
 import { serialize } from '../../transfer/serialize';
 import { kShare, type Revivers, type ShareState } from '../../transfer/shareable';
@@ -53,7 +54,14 @@ function encode(obj: unknown): Uint8Array {
   return out;
 }
 
-function item(r: HubReply): unknown {
+/** A put's reply: Full, or ShutDown. */
+function putDone(r: HubReply, what: string): void {
+  if (r.shut) throw new ShutDown(`${what}: the queue is shut down`);
+  if (!r.ok) throw new Full();
+}
+
+function item(r: HubReply, what: string): unknown {
+  if (r.shut) throw new ShutDown(`${what}: the queue is shut down and empty`);
   if (!r.ok) throw new Empty();
   return decodeMessage(Buffer.from(r.bytes!.buffer, r.bytes!.byteOffset, r.bytes!.length));
 }
@@ -90,13 +98,13 @@ export class PortableQueue {
       signal,
       'Queue.put',
     );
-    if (!r.ok) throw new Full();
+    putDone(r, 'Queue.put');
   }
 
   putSync(obj: unknown, opts?: PutOptions | boolean, timeout?: number | null): void {
     this.#checkOpen();
     const ms = waitMs(options(opts, timeout, 'Queue.putSync'), 'Queue.putSync');
-    if (!hubCallSync({ op: 'qput', obj: this._obj, bytes: encode(obj), ms }).ok) throw new Full();
+    putDone(hubCallSync({ op: 'qput', obj: this._obj, bytes: encode(obj), ms }), 'Queue.putSync');
   }
 
   putNowait(obj: unknown): void {
@@ -111,14 +119,18 @@ export class PortableQueue {
     const o = options(opts, timeout, 'Queue.get');
     const ms = waitMs(o, 'Queue.get');
     const signal = checkSignal(o.signal, 'Queue.get');
+    // An item the hub handed over after the abort goes back, marked as a
+    // requeue (not counted unfinished again; a plain shutdown keeps it).
     const r = await hubWait({ op: 'qget', obj: this._obj, ms }, signal, 'Queue.get', (late) => {
-      if (late.ok) void hubCall({ op: 'qput', obj: this._obj, bytes: late.bytes!, ms: -1 });
+      if (!late.ok) return;
+      void hubCall({ op: 'qput', obj: this._obj, bytes: late.bytes!, ms: -1, requeue: true });
     });
-    return item(r);
+    return item(r, 'Queue.get');
   }
 
   /** `for await (const item of queue)`: takes items as get() does until
-   * this process closes the queue (close() ends a loop waiting in get()). */
+   * this process closes the queue (close() ends a loop waiting in get()) or
+   * the queue is shut down and empty. */
   async *[Symbol.asyncIterator](): AsyncGenerator<unknown, void, undefined> {
     const signal = this.#closing.signal;
     for (;;) {
@@ -127,7 +139,7 @@ export class PortableQueue {
       try {
         value = await this.get({ signal });
       } catch (err) {
-        if (this.#closed) return;
+        if (this.#closed || err instanceof ShutDown) return;
         throw err;
       }
       yield value;
@@ -137,7 +149,7 @@ export class PortableQueue {
   getSync(opts?: GetOptions | boolean, timeout?: number | null): unknown {
     this.#checkOpen();
     const ms = waitMs(options(opts, timeout, 'Queue.getSync'), 'Queue.getSync');
-    return item(hubCallSync({ op: 'qget', obj: this._obj, ms }));
+    return item(hubCallSync({ op: 'qget', obj: this._obj, ms }), 'Queue.getSync');
   }
 
   getNowait(): unknown {
@@ -155,6 +167,24 @@ export class PortableQueue {
 
   full(): boolean {
     return this.qsize() >= this.#maxsize;
+  }
+
+  /** Python 3.13's Queue.shutdown(immediate=False), for every process and
+   * thread using the queue: put() raises ShutDown from now on, and so do
+   * the waiting ones; get() takes what is left, then raises ShutDown. With
+   * immediate, what is left is dropped (a JoinableQueue counts it done, so
+   * join() returns) and get() raises ShutDown at once. */
+  shutdown(immediate = false): void {
+    this.#checkOpen();
+    if (typeof immediate !== 'boolean') {
+      throw new TypeError('Queue.shutdown: immediate must be a boolean');
+    }
+    hubCallSync({ op: 'qshutdown', obj: this._obj, immediate });
+  }
+
+  /** True once shutdown() was called (by any process). */
+  get isShutdown(): boolean {
+    return hubCallSync({ op: 'qsize', obj: this._obj }).shut!;
   }
 
   close(): void {
@@ -205,6 +235,11 @@ export class PortableQueue {
 export class PortableJoinableQueue extends PortableQueue {
   constructor(maxsize: number | QueueHandle = 0) {
     super(maxsize, 'JoinableQueue');
+  }
+
+  /** Items put and not yet marked done (Python's unfinished_tasks). */
+  get unfinishedTasks(): number {
+    return hubCallSync({ op: 'qsize', obj: this._obj }).unfinished!;
   }
 
   taskDone(): void {

@@ -258,7 +258,8 @@ class SharedReader {
         if (avail - header >= len) {
           const frame = buf.subarray(start + header, start + header + len);
           // v8's deserializer gets a private copy, not shared memory.
-          const value = decodeMessage(len > 0 && frame[0] === 0xff ? Buffer.from(frame) : frame);
+          const value =
+            len === 0 ? WAKE : decodeMessage(frame[0] === 0xff ? Buffer.from(frame) : frame);
           start += header + len;
           if (start === end) start = end = 0;
           st[START] = start;
@@ -299,6 +300,9 @@ class SharedReader {
 }
 
 const NONE: unique symbol = Symbol('none');
+/** An empty frame, which no put writes: Queue.shutdown() writes one to wake
+ * the reader waiting on the pipe, which then asks `onDry` again. */
+const WAKE: unique symbol = Symbol('wake');
 
 function eofError(partial: boolean): EOFError {
   return new EOFError(
@@ -319,8 +323,15 @@ function readerOf(ch: Channel): SharedReader {
   return r;
 }
 
-/** Reads one message under the reader lock, waiting without blocking the loop. */
-export async function getAsync(ch: Channel, opts: GetOptions, what: string): Promise<unknown> {
+/** Reads one message under the reader lock, waiting without blocking the
+ * loop. `onDry` runs whenever nothing is readable now, before any wait (a
+ * shut-down Queue throws ShutDown from it). */
+export async function getAsync(
+  ch: Channel,
+  opts: GetOptions,
+  what: string,
+  onDry?: () => void,
+): Promise<unknown> {
   checkGetOptions(opts, what, true);
   const block = opts.block ?? true;
   const timeout = parseTimeout(opts.timeout, what);
@@ -335,7 +346,9 @@ export async function getAsync(ch: Channel, opts: GetOptions, what: string): Pro
   try {
     for (;;) {
       const value = r.next();
+      if (value === WAKE) continue;
       if (value !== NONE) return value;
+      if (!r.big) onDry?.();
       // A message begun is read whole whatever the timeout or the signal
       // (the next reader, maybe in another process, must find a boundary).
       const wait = r.big ? null : block ? left(until) : 0;
@@ -350,12 +363,14 @@ export async function getAsync(ch: Channel, opts: GetOptions, what: string): Pro
 }
 
 /** Blocking get. `beforeBlocking` runs before each wait: the caller's
- * feeders write what this process holds (its items may be the ones awaited). */
+ * feeders write what this process holds (its items may be the ones awaited);
+ * `onDry` as in getAsync. */
 export function getSync(
   ch: Channel,
   opts: GetOptions,
   what: string,
   beforeBlocking: (reading: Channel) => void,
+  onDry?: () => void,
 ): unknown {
   checkGetOptions(opts, what, false);
   const block = opts.block ?? true;
@@ -366,7 +381,9 @@ export function getSync(
   try {
     for (;;) {
       const value = r.next();
+      if (value === WAKE) continue;
       if (value !== NONE) return value;
+      if (!r.big) onDry?.();
       const wait = r.big ? null : block ? left(until) : 0;
       if (wait !== 0) beforeBlocking(ch);
       if (wait === 0 || !ch.reader.poll(wait)) throw new Empty();

@@ -7,11 +7,17 @@
 // Python's Queue.put hands the object to a feeder thread and returns; here
 // put() takes a slot, hands the encoded item to the queue's Feeder
 // (feeder.ts) and returns.
-import { throwIfAborted } from '../../core/abort';
-import { EOFError, Full, ItemLostError, ValueError } from '../../core/errors';
+//
+// shutdown() (Python 3.13's queue.Queue.shutdown) is a word in shared
+// memory, so it holds for every process and thread using the queue. The
+// reader waiting on the pipe is woken by an empty frame (channel.ts); a put
+// waiting for a slot looks at the word every SLICE_SECONDS.
+import { SLICE_SECONDS, throwIfAborted } from '../../core/abort';
+import { EOFError, Empty, Full, ItemLostError, ShutDown, ValueError } from '../../core/errors';
 import { checkOptions } from '../../core/options';
-import { parseTimeout } from '../../core/timeout';
+import { deadline, FOREVER, parseTimeout, remaining } from '../../core/timeout';
 import { BoundedSemaphore, Condition, Lock, Semaphore } from '../../synchronize';
+import { RawArray } from '../../synchronize/sharedctypes';
 import { serialize } from '../../transfer/serialize';
 import { kShare, type Revivers, type ShareState } from '../../transfer/shareable';
 import { encodeFast, scratch } from '../../transfer/wire';
@@ -42,7 +48,14 @@ function options(opts: PutOptions | boolean | undefined, timeout?: number | null
 interface QueueState extends Channel {
   maxsize: number;
   sem: BoundedSemaphore;
+  shut: RawArray<'i'>;
 }
+
+/** The shutdown word: open; shut down (puts refused, gets take what is
+ * left); shut down immediately (gets refused too, what is left dropped). */
+const OPEN = 0;
+const SHUT = 1;
+const IMMEDIATE = 2;
 
 /** Python's multiprocessing.Queue(maxsize=0); `Queue<T>` carries items of
  * type T (unknown by default). */
@@ -50,6 +63,8 @@ export class Queue<T = unknown> {
   protected readonly _ch: Channel;
   readonly #maxsize: number;
   readonly #sem: BoundedSemaphore;
+  readonly #shut: RawArray<'i'>;
+  readonly #shutWord: Int32Array;
   #feeder: Feeder | null = null;
   #closed = false;
   /** Aborted by close(): ends the async iterations of this process. */
@@ -67,6 +82,8 @@ export class Queue<T = unknown> {
       this._ch = channelState(revive);
       this.#maxsize = revive.maxsize;
       this.#sem = revive.sem;
+      this.#shut = revive.shut;
+      this.#shutWord = this.#shut.view as Int32Array;
       return;
     }
     if (typeof maxsize !== 'number' || !Number.isInteger(maxsize)) {
@@ -75,16 +92,20 @@ export class Queue<T = unknown> {
     this.#maxsize = maxsize <= 0 ? SEM_VALUE_MAX : maxsize;
     this._ch = newChannel();
     this.#sem = new BoundedSemaphore(this.#maxsize);
+    this.#shut = new RawArray('i', 1);
+    this.#shutWord = this.#shut.view as Int32Array;
   }
 
   /** Puts obj, waiting (without blocking the event loop) for a free slot
    * when the queue is full; Full if none within timeout seconds (or at once
    * with block: false). put(obj, false) and put(obj, true, 2) also work.
-   * `{ signal }` cancels the wait for a slot (AbortError; nothing is put). */
+   * `{ signal }` cancels the wait for a slot (AbortError; nothing is put).
+   * ShutDown once the queue is shut down (also while waiting for a slot). */
   async put(obj: T, opts?: PutOptions | boolean, timeout?: number | null): Promise<void> {
     const o = checkGetOptions(options(opts, timeout), 'Queue.put', true);
     this.#checkOpen();
     throwIfAborted(o.signal, 'Queue.put');
+    this.#refuseIfShut('Queue.put');
     const block = o.block ?? true;
     const t = parseTimeout(o.timeout, 'Queue.put');
     // Encoded first: an item that cannot travel fails before a slot is taken.
@@ -93,8 +114,7 @@ export class Queue<T = unknown> {
     if (!this.#sem.acquire(false)) {
       if (!block || t === 0) throw new Full();
       body ??= Buffer.from(scratch.subarray(0, n)); // scratch is reused meanwhile
-      const signal = o.signal ?? null;
-      if (!(await this.#sem.acquireAsync({ blocking: true, timeout: t, signal }))) throw new Full();
+      if (!(await this.#slotAsync(t, o.signal ?? null))) throw new Full();
       if (this.#closed) {
         this.#sem.release(); // closed while it waited: nothing is put
         this.#checkOpen();
@@ -108,6 +128,7 @@ export class Queue<T = unknown> {
   putSync(obj: T, opts?: PutOptions | boolean, timeout?: number | null): void {
     const o = checkGetOptions(options(opts, timeout), 'Queue.putSync', false);
     this.#checkOpen();
+    this.#refuseIfShut('Queue.putSync');
     const block = o.block ?? true;
     const t = parseTimeout(o.timeout, 'Queue.putSync');
     const n = encodeFast(obj);
@@ -115,10 +136,40 @@ export class Queue<T = unknown> {
     if (!this.#sem.acquire(false)) {
       if (!block || t === 0) throw new Full();
       flushFeedersSync(); // readers may need what this process still holds
-      if (!this.#sem.acquire(true, t)) throw new Full();
+      if (!this.#slotSync(t)) throw new Full();
     }
     this._beforeWrite();
     this.#feed(body, n);
+  }
+
+  /** Waits up to t seconds for a free slot, looking at the shutdown word
+   * between slices (ShutDown, the slot given back). */
+  async #slotAsync(t: number, signal: AbortSignal | null): Promise<boolean> {
+    const until = deadline(t);
+    for (;;) {
+      const left = remaining(until);
+      const slice = left === FOREVER ? SLICE_SECONDS : Math.min(SLICE_SECONDS, left);
+      const got = await this.#sem.acquireAsync({ blocking: true, timeout: slice, signal });
+      if (this.#state() !== OPEN) {
+        if (got) this.#sem.release();
+        this.#refuseIfShut('Queue.put');
+      }
+      if (got || slice === left) return got;
+    }
+  }
+
+  #slotSync(t: number): boolean {
+    const until = deadline(t);
+    for (;;) {
+      const left = remaining(until);
+      const slice = left === FOREVER ? SLICE_SECONDS : Math.min(SLICE_SECONDS, left);
+      const got = this.#sem.acquire(true, slice);
+      if (this.#state() !== OPEN) {
+        if (got) this.#sem.release();
+        this.#refuseIfShut('Queue.putSync');
+      }
+      if (got || slice === left) return got;
+    }
   }
 
   #feed(body: Buffer | null, n: number): void {
@@ -133,37 +184,137 @@ export class Queue<T = unknown> {
 
   /** Takes the next item, waiting without blocking the event loop; Empty if
    * none within timeout seconds (or at once with block: false). `{ signal }`
-   * cancels the wait (AbortError; no item is taken). */
+   * cancels the wait (AbortError; no item is taken). ShutDown once the
+   * queue is shut down and empty, or shut down immediately. */
   async get(opts?: GetOptions | boolean, timeout?: number | null): Promise<T> {
     this.#checkOpen();
-    let value: unknown;
+    const o = options(opts, timeout);
     this.#busy++;
     try {
-      value = await getAsync(this._ch, options(opts, timeout), 'Queue.get');
-    } catch (err) {
-      if (err instanceof ItemLostError) this._itemLost();
-      throw err;
+      for (;;) {
+        let value: unknown;
+        try {
+          value = await getAsync(this._ch, o, 'Queue.get', this.#onDry);
+        } catch (err) {
+          if (err instanceof ItemLostError) this._itemLost();
+          throw err;
+        }
+        if (this.#took()) return value as T;
+      }
     } finally {
       this.#busy--;
       this.#releaseIfIdle();
     }
-    this.#sem.release();
-    return value as T;
   }
 
   /** get() that blocks. */
   getSync(opts?: GetOptions | boolean, timeout?: number | null): T {
     this.#checkOpen();
-    let value: unknown;
-    try {
-      value = getSync(this._ch, options(opts, timeout), 'Queue.getSync', flushFeedersSync);
-    } catch (err) {
-      if (err instanceof ItemLostError) this._itemLost();
-      throw err;
+    const o = options(opts, timeout);
+    for (;;) {
+      let value: unknown;
+      try {
+        value = getSync(this._ch, o, 'Queue.getSync', flushFeedersSync, this.#onDry);
+      } catch (err) {
+        if (err instanceof ItemLostError) this._itemLost();
+        throw err;
+      }
+      if (this.#took()) return value as T;
     }
-    this.#sem.release();
-    return value as T;
   }
+
+  /** After a get read an item: gives its slot back; false when the item is
+   * to be dropped (shut down immediately: a JoinableQueue counts it done).
+   * The get that empties a shut-down queue wakes the reader still waiting
+   * for it (which then gets ShutDown). */
+  #took(): boolean {
+    this.#sem.release();
+    const state = this.#state();
+    if (state === SHUT && this.#sem.getValue() === this.#maxsize) this.#wakeReader();
+    if (state !== IMMEDIATE) return true;
+    this._dropped();
+    return false;
+  }
+
+  /** Nothing is readable now: ShutDown if nothing more will come. */
+  readonly #onDry = (): void => {
+    const state = this.#state();
+    if (state === IMMEDIATE || (state === SHUT && this.#sem.getValue() === this.#maxsize)) {
+      throw new ShutDown('Queue.get: the queue is shut down and empty');
+    }
+  };
+
+  /** Python 3.13's Queue.shutdown(immediate=False), for every process and
+   * thread using the queue: put() raises ShutDown from now on, and so do
+   * the waiting ones; get() takes what is left, then raises ShutDown. With
+   * immediate, get() raises ShutDown at once and what is left is dropped
+   * (a JoinableQueue counts it done, so join() returns). */
+  shutdown(immediate = false): void {
+    this.#checkOpen();
+    if (typeof immediate !== 'boolean') {
+      throw new TypeError('Queue.shutdown: immediate must be a boolean');
+    }
+    const w = this.#shutWord;
+    if (immediate) {
+      if (Atomics.exchange(w, 0, IMMEDIATE) === IMMEDIATE) return;
+      this._drain();
+    } else if (Atomics.compareExchange(w, 0, OPEN, SHUT) !== OPEN) {
+      return;
+    }
+    this.#wakeReader();
+  }
+
+  /** Shut down immediately: drops what is readable now, this process's
+   * unwritten items included (unless another reader holds the reader lock:
+   * that one drops them). Items still in another process's feeder are
+   * dropped by the gets that find them. */
+  protected _drain(): void {
+    this.#dropReadable();
+    this.#feeder?.flushSync();
+    this.#dropReadable();
+  }
+
+  #dropReadable(): void {
+    try {
+      this.getSync(false); // drops every item (#took), then ShutDown
+    } catch (err) {
+      if (!(err instanceof ShutDown) && !(err instanceof Empty)) throw err;
+    }
+  }
+
+  /** @internal True once shut down immediately. */
+  protected _immediate(): boolean {
+    return this.#state() === IMMEDIATE;
+  }
+
+  /** True once shutdown() was called (by any process). */
+  get isShutdown(): boolean {
+    return this.#state() !== OPEN;
+  }
+
+  #state(): number {
+    return Atomics.load(this.#shutWord, 0);
+  }
+
+  #refuseIfShut(what: string): void {
+    if (this.#state() !== OPEN) throw new ShutDown(`${what}: the queue is shut down`);
+  }
+
+  /** Writes an empty frame, so that the reader waiting on the pipe looks
+   * again. Only a holder of the reader lock can be waiting there: when the
+   * lock is free, the next reader takes it after the shutdown word changed
+   * and sees it, and no frame is needed (none is left behind). */
+  #wakeReader(): void {
+    const rlock = this._ch.rlock;
+    if (rlock.acquire(false)) {
+      rlock.release();
+      return;
+    }
+    this.#feed(null, 0);
+  }
+
+  /** Hook for JoinableQueue: an item was dropped (shut down immediately). */
+  protected _dropped(): void {}
 
   /** get(false), synchronous: Empty at once when nothing is there. */
   getNowait(): T {
@@ -171,8 +322,9 @@ export class Queue<T = unknown> {
   }
 
   /** `for await (const item of queue)`: takes items as get() does, until
-   * this process closes the queue (close() ends a loop waiting in get()) or
-   * every writer has closed it (EOF). `break` takes nothing more. */
+   * this process closes the queue (close() ends a loop waiting in get()),
+   * every writer has closed it (EOF) or it is shut down and empty
+   * (shutdown()). `break` takes nothing more. */
   async *[Symbol.asyncIterator](): AsyncGenerator<T, void, undefined> {
     const signal = this.#closing.signal;
     for (;;) {
@@ -181,29 +333,31 @@ export class Queue<T = unknown> {
       try {
         item = await this.get({ signal });
       } catch (err) {
-        if (this.#closed || err instanceof EOFError) return;
+        if (this.#closed || err instanceof EOFError || err instanceof ShutDown) return;
         throw err;
       }
       yield item;
     }
   }
 
-  /** Approximate number of items (Python's qsize()). */
+  /** Approximate number of items (Python's qsize()); 0 once shut down
+   * immediately. */
   qsize(): number {
-    return this.#maxsize - this.#sem.getValue();
+    return this.#state() === IMMEDIATE ? 0 : this.#maxsize - this.#sem.getValue();
   }
 
-  /** True when nothing is ready to read now (approximate, as in Python).
-   * After close(), OSError when this process had put on the queue; true
-   * when it never had (nothing is there for it to take). */
+  /** True when nothing is ready to read now (approximate, as in Python);
+   * once shut down, when qsize() is 0. After close(), OSError when this
+   * process had put on the queue; true when it never had (nothing is there
+   * for it to take). */
   empty(): boolean {
     if (this.#unusedClosed) return true;
-    return isEmpty(this._ch);
+    return this.#state() === OPEN ? isEmpty(this._ch) : this.qsize() === 0;
   }
 
   /** True when maxsize items are in the queue (approximate). */
   full(): boolean {
-    return this.#sem.getValue() === 0;
+    return this.qsize() === this.#maxsize;
   }
 
   /** This process will put or get no more: closes its ends of the pipe
@@ -287,7 +441,12 @@ export class Queue<T = unknown> {
 
   protected _state(): Record<string, unknown> {
     this.#sent = true;
-    return { ...channelState(this._ch), maxsize: this.#maxsize, sem: this.#sem };
+    return {
+      ...channelState(this._ch),
+      maxsize: this.#maxsize,
+      sem: this.#sem,
+      shut: this.#shut,
+    };
   }
 
   /** Hook for JoinableQueue: runs after a slot is taken, before the write. */
@@ -343,6 +502,34 @@ export class JoinableQueue<T = unknown> extends Queue<T> {
     this.taskDone();
   }
 
+  /** Also wakes the joins, which from now on drop what arrives. */
+  protected override _drain(): void {
+    super._drain();
+    this.#cond.acquire();
+    try {
+      this.#cond.notifyAll();
+    } finally {
+      this.#cond.release();
+    }
+  }
+
+  /** A dropped item counts as done (Python's shutdown(immediate=True)). */
+  protected override _dropped(): void {
+    this.#cond.acquire();
+    try {
+      if (this.#unfinished.acquire(false) && this.#unfinished.getValue() === 0) {
+        this.#cond.notifyAll();
+      }
+    } finally {
+      this.#cond.release();
+    }
+  }
+
+  /** Items put and not yet marked done (Python's unfinished_tasks). */
+  get unfinishedTasks(): number {
+    return this.#unfinished.getValue();
+  }
+
   /** Marks one item taken by get() as processed. */
   taskDone(): void {
     this.#cond.acquire();
@@ -357,23 +544,35 @@ export class JoinableQueue<T = unknown> extends Queue<T> {
   }
 
   /** Resolves when every item put has been marked done. `{ signal }`
-   * cancels the wait (AbortError). */
+   * cancels the wait (AbortError). Once the queue is shut down immediately,
+   * the waiting join drops the items that arrive meanwhile (they count as
+   * done), looking every SLICE_SECONDS. */
   async join(options?: { signal?: AbortSignal | null }): Promise<void> {
     const { signal } = checkOptions(options, ['signal'], 'JoinableQueue.join');
-    await this.#cond.acquireAsync({ signal });
-    try {
-      while (this.#unfinished.getValue() !== 0) await this.#cond.waitAsync(null, { signal });
-    } finally {
-      this.#cond.release();
+    for (;;) {
+      if (this._immediate()) this._drain(); // outside the lock: drops take it
+      await this.#cond.acquireAsync({ signal });
+      try {
+        if (this.#unfinished.getValue() === 0) return;
+        await this.#cond.waitAsync(this._immediate() ? SLICE_SECONDS : null, { signal });
+        if (this.#unfinished.getValue() === 0) return;
+      } finally {
+        this.#cond.release();
+      }
     }
   }
 
   joinSync(): void {
-    this.#cond.acquire();
-    try {
-      while (this.#unfinished.getValue() !== 0) this.#cond.wait();
-    } finally {
-      this.#cond.release();
+    for (;;) {
+      if (this._immediate()) this._drain();
+      this.#cond.acquire();
+      try {
+        if (this.#unfinished.getValue() === 0) return;
+        this.#cond.wait(this._immediate() ? SLICE_SECONDS : null);
+        if (this.#unfinished.getValue() === 0) return;
+      } finally {
+        this.#cond.release();
+      }
     }
   }
 
