@@ -53,10 +53,12 @@ needsAddon.describe('closed queues give their arena blocks back at once', () => 
     }
   });
 
-  test('a Queue closed after use leaves only its semaphore; no fd stays open', () => {
-    expect(r.queue).toEqual({ maxLeft: 1, fdGrowth: 0 });
-    expect(r.queueUnused).toEqual({ maxLeft: 1, fdGrowth: 0 });
-    expect(r.queueDisposed).toEqual({ maxLeft: 1, fdGrowth: 0 });
+  // The semaphore and the shutdown word stay until the Queue is collected
+  // (qsize(), full() and isShutdown answer after close(), as in Python).
+  test('a Queue closed after use leaves only its semaphore and shutdown word; no fd stays open', () => {
+    expect(r.queue).toEqual({ maxLeft: 2, fdGrowth: 0 });
+    expect(r.queueUnused).toEqual({ maxLeft: 2, fdGrowth: 0 });
+    expect(r.queueDisposed).toEqual({ maxLeft: 2, fdGrowth: 0 });
   });
 
   test('a SimpleQueue closed leaves nothing', () => {
