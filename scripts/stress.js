@@ -109,9 +109,9 @@ const scenarios = {
   },
 
   // Also the arena: close() gives a queue's blocks back at once, so the
-  // live blocks grow by at most two per cycle (the semaphore and the
-  // shutdown word, until the Queue is collected; this loop never yields to
-  // the event loop).
+  // live blocks grow by two per cycle (the semaphore and the shutdown word,
+  // until the Queue is collected; this loop never yields to the event loop),
+  // plus a few made once; the channel's three blocks a cycle would be 5n.
   async queueCycles(n) {
     const mp = require('forkful/multiprocessing');
     const { arenaInfo } = require('../dist/synchronize/arena');
@@ -126,7 +126,7 @@ const scenarios = {
       await q.joinThread();
     });
     r.figure.arenaLiveGrowth = arenaInfo().live - live0;
-    r.ok = r.ok && r.figure.arenaLiveGrowth <= 2 * n + 1;
+    r.ok = r.ok && r.figure.arenaLiveGrowth <= 2 * n + 4;
     return r;
   },
 
