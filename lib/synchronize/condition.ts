@@ -141,7 +141,7 @@ export class Condition extends Acquirable {
 
   /** Waits until predicate() is truthy; returns its last value. */
   waitFor<T>(predicate: () => T, timeout?: number | null): T {
-    return runSync(this.#waitForSteps(predicate, waitTimeout(timeout, 'Condition.waitFor')));
+    return runSync(waitForSteps(this, predicate, waitTimeout(timeout, 'Condition.waitFor')));
   }
 
   async waitForAsync<T>(
@@ -151,23 +151,7 @@ export class Condition extends Acquirable {
   ): Promise<T> {
     const t = waitTimeout(timeout, 'Condition.waitForAsync');
     const signal = waitSignal(options, 'Condition.waitForAsync');
-    return runAsync(this.#waitForSteps(predicate, t), signal);
-  }
-
-  *#waitForSteps<T>(predicate: () => T, timeout: number): Steps<T> {
-    const deadline = deadlineOf(timeout);
-    let result = predicate();
-    while (!result) {
-      const left = remaining(deadline);
-      if (left === 0) break;
-      const t = left < 0 ? null : left;
-      yield {
-        sync: () => this.wait(t),
-        async: (signal) => this.waitAsync(t, { signal }),
-      };
-      result = predicate();
-    }
-    return result;
+    return runAsync(waitForSteps(this, predicate, t), signal);
   }
 
   /** Wakes up to n waiters (default 1); the lock must be held. */
@@ -194,3 +178,29 @@ export const conditionRevivers: Revivers = {
     return new Condition(lock, new Revive(block));
   },
 };
+
+/** Python's Condition.wait_for, once for every Condition (this module's and
+ * the portable backend's): waits on `cond` until predicate() is truthy or
+ * `timeout` (parsed seconds, FOREVER) runs out; returns its last value. */
+export function* waitForSteps<T>(
+  cond: {
+    wait(timeout: number | null): boolean;
+    waitAsync(timeout: number | null, options: WaitOptions): Promise<boolean>;
+  },
+  predicate: () => T,
+  timeout: number,
+): Steps<T> {
+  const deadline = deadlineOf(timeout);
+  let result = predicate();
+  while (!result) {
+    const left = remaining(deadline);
+    if (left === 0) break;
+    const t = left < 0 ? null : left;
+    yield {
+      sync: () => cond.wait(t),
+      async: (signal) => cond.waitAsync(t, { signal }),
+    };
+    result = predicate();
+  }
+  return result;
+}

@@ -13,14 +13,13 @@ import { Acquirable } from '../../synchronize/acquirable';
 import {
   acquireSignal,
   acquireTimeout,
-  deadlineOf,
-  remaining,
   waitSignal,
   waitTimeout,
   type AcquireOptions,
   type WaitOptions,
 } from '../../synchronize/args';
-import { runAsync, runSync, type Steps } from '../../synchronize/steps';
+import { waitForSteps } from '../../synchronize/condition';
+import { runAsync, runSync } from '../../synchronize/steps';
 import { FOREVER } from '../../core/timeout';
 import { kShare, type Revivers, type ShareState } from '../../transfer/shareable';
 import type { HubReply, ObjectKind } from './hub';
@@ -417,7 +416,7 @@ export class PortableCondition extends Acquirable {
 
   /** Waits until predicate() is truthy; returns its last value. */
   waitFor<T>(predicate: () => T, timeout?: number | null): T {
-    return runSync(this.#waitForSteps(predicate, waitTimeout(timeout, 'Condition.waitFor')));
+    return runSync(waitForSteps(this, predicate, waitTimeout(timeout, 'Condition.waitFor')));
   }
 
   async waitForAsync<T>(
@@ -427,23 +426,7 @@ export class PortableCondition extends Acquirable {
   ): Promise<T> {
     const t = waitTimeout(timeout, 'Condition.waitForAsync');
     const signal = waitSignal(options, 'Condition.waitForAsync');
-    return runAsync(this.#waitForSteps(predicate, t), signal);
-  }
-
-  *#waitForSteps<T>(predicate: () => T, timeout: number): Steps<T> {
-    const deadline = deadlineOf(timeout);
-    let result = predicate();
-    while (!result) {
-      const left = remaining(deadline);
-      if (left === 0) break;
-      const t = left < 0 ? null : left;
-      yield {
-        sync: () => this.wait(t),
-        async: (signal) => this.waitAsync(t, { signal }),
-      };
-      result = predicate();
-    }
-    return result;
+    return runAsync(waitForSteps(this, predicate, t), signal);
   }
 
   /** Wakes up to n waiters (default 1); the lock must be held. */
