@@ -16,6 +16,9 @@
 #include <cstdlib>
 #include <cstring>
 #include <memory>
+#include <string>
+#include <tuple>
+#include <utility>
 #include <vector>
 
 #include "addon.h"
@@ -105,6 +108,22 @@ const uint8_t* ViewData(Napi::Env env, Napi::Value v, size_t* len) {
   }
   *len = view.ByteLength();
   return static_cast<const uint8_t*>(data);
+}
+
+// Arguments (view, offset, length) at info[first..first+2]: the bytes they
+// name, checked to lie inside the view (NaN and negatives refused too).
+std::pair<const uint8_t*, size_t> ViewSlice(const Napi::CallbackInfo& info, size_t first,
+                                            const char* length_name) {
+  Napi::Env env = info.Env();
+  size_t cap = 0;
+  const uint8_t* data = ViewData(env, info[first], &cap);
+  double offset = ArgNumber(info, first + 1, "offset");
+  double length = ArgNumber(info, first + 2, length_name);
+  if (!(offset >= 0 && length >= 0 && offset + length <= static_cast<double>(cap))) {
+    throw Napi::RangeError::New(
+        env, std::string("offset and ") + length_name + " must lie inside the buffer");
+  }
+  return {data + static_cast<size_t>(offset), static_cast<size_t>(length)};
 }
 
 // Writes every byte of the iovecs, waiting for room when the fd is full.
@@ -304,15 +323,7 @@ void FlushFd(Napi::Env env, int fd, bool forget = false) {
 Napi::Value QueueFrame(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   int fd = ArgInt32(info, 0, "fd");
-  size_t cap = 0;
-  const uint8_t* data = ViewData(env, info[1], &cap);
-  double offset = ArgNumber(info, 2, "offset");
-  double size = ArgNumber(info, 3, "size");
-  if (!(offset >= 0 && size >= 0 && offset + size <= static_cast<double>(cap))) {  // NaN too
-    throw Napi::RangeError::New(env, "offset and size must lie inside the buffer");
-  }
-  data += static_cast<size_t>(offset);
-  size_t len = static_cast<size_t>(size);
+  auto [data, len] = ViewSlice(info, 1, "size");
   FrameQueues& t = Queues();
   FdQueue* q = QueueOf(fd, true);
   ThrowQueueError(env, q);
@@ -371,15 +382,11 @@ Napi::Value SendFrame(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   int fd = ArgInt32(info, 0, "fd");
   size_t len = 0;
-  const uint8_t* data = ViewData(env, info[1], &len);
+  const uint8_t* data = nullptr;
   if (info.Length() > 3) {
-    double offset = ArgNumber(info, 2, "offset");
-    double size = ArgNumber(info, 3, "size");
-    if (!(offset >= 0 && size >= 0 && offset + size <= static_cast<double>(len))) {  // NaN too
-      throw Napi::RangeError::New(env, "offset and size must lie inside the buffer");
-    }
-    data += static_cast<size_t>(offset);
-    len = static_cast<size_t>(size);
+    std::tie(data, len) = ViewSlice(info, 1, "size");
+  } else {
+    data = ViewData(env, info[1], &len);
   }
   FlushFd(env, fd);  // frames send() queued go first
   uint8_t header[12];
@@ -394,16 +401,11 @@ Napi::Value SendFrame(const Napi::CallbackInfo& info) {
 Napi::Value ReadInto(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   int fd = ArgInt32(info, 0, "fd");
-  size_t cap = 0;
-  uint8_t* data = const_cast<uint8_t*>(ViewData(env, info[1], &cap));
-  double offset = ArgNumber(info, 2, "offset");
-  double length = ArgNumber(info, 3, "length");
-  if (!(offset >= 0 && length >= 0 && offset + length <= static_cast<double>(cap))) {  // NaN too
-    throw Napi::RangeError::New(env, "offset and length must lie inside the buffer");
-  }
+  auto [view, length] = ViewSlice(info, 1, "length");
+  uint8_t* data = const_cast<uint8_t*>(view);  // the caller's buffer, to fill
   ssize_t got;
   do {
-    got = read(fd, data + static_cast<size_t>(offset), static_cast<size_t>(length));
+    got = read(fd, data, length);
   } while (got < 0 && errno == EINTR);
   if (got < 0) {
     if (errno == EAGAIN || errno == EWOULDBLOCK) return Napi::Number::New(env, -1);
@@ -429,17 +431,11 @@ Napi::Value PipeBytes(const Napi::CallbackInfo& info) {
 Napi::Value WriteSome(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   int fd = ArgInt32(info, 0, "fd");
-  size_t cap = 0;
-  const uint8_t* data = ViewData(env, info[1], &cap);
-  double offset = ArgNumber(info, 2, "offset");
-  double length = ArgNumber(info, 3, "length");
-  if (!(offset >= 0 && length >= 0 && offset + length <= static_cast<double>(cap))) {  // NaN too
-    throw Napi::RangeError::New(env, "offset and length must lie inside the buffer");
-  }
+  auto [data, length] = ViewSlice(info, 1, "length");
   FlushFd(env, fd);  // frames send() queued go first
   ssize_t put;
   do {
-    put = write(fd, data + static_cast<size_t>(offset), static_cast<size_t>(length));
+    put = write(fd, data, length);
   } while (put < 0 && errno == EINTR);
   if (put < 0) {
     if (errno == EAGAIN || errno == EWOULDBLOCK) return Napi::Number::New(env, -1);
