@@ -1,7 +1,13 @@
-// Condition: a wake-up sequence word and a sleeper count in the shared arena,
-// beside a Lock or RLock. wait() reads the sequence while holding the lock,
-// releases the lock, and sleeps on the sequence (a shared futex); notify()
-// bumps the sequence and wakes n sleepers.
+// Condition: three words in the shared arena beside a Lock or RLock: a
+// wake-up sequence (the futex word), the count of waiters, and the count of
+// wake-ups granted and not yet taken. wait() enters (with the lock held,
+// noting the sequence as its ticket), releases the lock and sleeps on the
+// sequence; notify(n) grants at most n wake-ups to the waiters that entered
+// before it, bumps the sequence and wakes that many sleepers. A waiter
+// returns true only by taking a grant, with the lock held again, so that
+// notify(n) never wakes more than n: a waiter that entered but was not yet
+// asleep when the sequence moved (its futex wait returns at once) must find
+// a grant too, as Python's per-waiter locks guarantee.
 import { Acquirable } from './acquirable';
 import { RuntimeError, ValueError } from '../core/errors';
 import { flushQueuedFrames } from '../core/queued-frames';
@@ -10,10 +16,11 @@ import { slicedWait, throwIfAborted } from '../core/abort';
 import { deadlineOf, remaining, waitSignal, waitTimeout, type WaitOptions } from './args';
 import { arenaNative, Block, nat, Kind, words, type BlockState } from './arena';
 import { Lock, RLock, Revive, type ConditionLock } from './lock';
-import { runAsync, runSync, type Steps } from './steps';
+import { runAsync, runSync, type Steps, type Wait } from './steps';
 
-/** The sequence/sleepers pair at word index `i`: shared by Condition and
- * Barrier. */
+/** A sequence/sleepers pair at word index `i`, for Barrier: it only ever
+ * wakes every sleeper, and each re-checks the Barrier's state (a sleeper
+ * that returns without a wake-up of its own does no harm there). */
 export class CondWords {
   constructor(readonly i: number) {}
 
@@ -61,6 +68,88 @@ export class CondWords {
   }
 }
 
+const SEQ = 0;
+const WAITERS = 1;
+const GRANTED = 2;
+
+/** Condition's three words at index `i` (see the top of this file). enter,
+ * take, leave and grant are called with the Condition's lock held. */
+export class NotifyWords {
+  constructor(readonly i: number) {}
+
+  /** Counts a new waiter; returns its ticket (the sequence now). */
+  enter(): number {
+    const w = words();
+    Atomics.add(w, this.i + WAITERS, 1);
+    return Atomics.load(w, this.i + SEQ);
+  }
+
+  /** True when a notify came after `ticket` and one of its wake-ups is
+   * still there to take. */
+  private granted(ticket: number): boolean {
+    const w = words();
+    return Atomics.load(w, this.i + SEQ) !== ticket && Atomics.load(w, this.i + GRANTED) > 0;
+  }
+
+  /** Takes a wake-up granted since `ticket` (the waiter then leaves): true
+   * if there was one. */
+  take(ticket: number): boolean {
+    if (!this.granted(ticket)) return false;
+    const w = words();
+    Atomics.sub(w, this.i + GRANTED, 1);
+    Atomics.sub(w, this.i + WAITERS, 1);
+    return true;
+  }
+
+  /** A waiter leaves without a wake-up (timeout, abort, error). */
+  leave(): void {
+    Atomics.sub(words(), this.i + WAITERS, 1);
+  }
+
+  /** Grants up to n wake-ups (n < 0: all) to the waiters not granted one
+   * yet, and wakes as many sleepers. */
+  grant(n: number): void {
+    flushQueuedFrames();
+    const w = words();
+    const free = Atomics.load(w, this.i + WAITERS) - Atomics.load(w, this.i + GRANTED);
+    if (free <= 0) return;
+    const k = n < 0 ? free : Math.min(n, free);
+    // The grant before the sequence: whoever sees the new sequence sees it.
+    Atomics.add(w, this.i + GRANTED, k);
+    Atomics.add(w, this.i + SEQ, 1);
+    nat().syncFutexWake((this.i + SEQ) * 4, k);
+  }
+
+  /** Sleeping (lock released) until a wake-up granted since `ticket` is
+   * there to take, or `deadline` (ms, FOREVER) passes: false then. */
+  sleepStep(ticket: number, deadline: number): Wait {
+    const offset = (this.i + SEQ) * 4;
+    return {
+      sync: () => {
+        for (;;) {
+          const seq = Atomics.load(words(), this.i + SEQ);
+          if (this.granted(ticket)) return true;
+          if (nat().syncFutexWait(offset, seq, remaining(deadline)) === 0) return false;
+        }
+      },
+      async: async (signal) => {
+        for (;;) {
+          const seq = Atomics.load(words(), this.i + SEQ);
+          if (this.granted(ticket)) return true;
+          const r = await slicedWait(
+            signal,
+            'Condition.waitAsync',
+            remaining(deadline),
+            (t) => nat().syncFutexWaitAsync(offset, seq, t),
+            () => {},
+          );
+          if (r === 0) return false;
+        }
+      },
+    };
+  }
+}
+
 function checkN(n: number): number {
   if (typeof n !== 'number' || Number.isNaN(n) || n < 0) {
     throw new ValueError(`Condition.notify: n must be a number >= 0, got ${n}`);
@@ -72,7 +161,7 @@ function checkN(n: number): number {
 export class Condition extends Acquirable {
   readonly lock: ConditionLock;
   /** @internal */ readonly _block: Block;
-  /** @internal */ readonly _cw: CondWords;
+  /** @internal */ readonly _notes: NotifyWords;
 
   constructor(lock?: Lock | RLock | null, revive?: Revive) {
     super();
@@ -89,8 +178,8 @@ export class Condition extends Acquirable {
     this._block =
       revive instanceof Revive
         ? Block.revive('Condition', Kind.Condition, revive.state, this)
-        : Block.alloc('Condition', Kind.Condition, 8, this);
-    this._cw = new CondWords(this._block.base);
+        : Block.alloc('Condition', Kind.Condition, 12, this);
+    this._notes = new NotifyWords(this._block.base);
   }
 
   acquire(...args: Parameters<ConditionLock['acquire']>): boolean {
@@ -114,29 +203,63 @@ export class Condition extends Acquirable {
   wait(timeout?: number | null): boolean {
     const t = waitTimeout(timeout, 'Condition.wait');
     this.owned('wait');
-    const ticket = this._cw.enter();
-    const saved = this.lock._releaseSave();
-    try {
-      return this._cw.sleep(ticket, t);
-    } finally {
-      this.lock._acquireRestore(saved);
-    }
+    return runSync(this.waitSteps(t));
   }
 
   /** wait() on the event loop. `{ signal }` cancels it: the lock is taken
-   * back, then the call rejects with AbortError (as a timeout returns). */
+   * back, then the call rejects with AbortError (as a timeout returns),
+   * unless a notify reached this waiter first (it then resolves true). */
   async waitAsync(timeout?: number | null, options?: WaitOptions): Promise<boolean> {
     const t = waitTimeout(timeout, 'Condition.waitAsync');
     const signal = waitSignal(options, 'Condition.waitAsync');
     this.owned('wait');
     throwIfAborted(signal, 'Condition.waitAsync');
-    const ticket = this._cw.enter();
-    const saved = this.lock._releaseSave();
-    try {
-      return await this._cw.sleepAsync(ticket, t, signal);
-    } finally {
-      await this.lock._acquireRestoreAsync(saved);
+    return runAsync(this.waitSteps(t), signal);
+  }
+
+  /** Python's Condition.wait, written once for wait and waitAsync: true
+   * only with a wake-up taken, with the lock held again. A waiter woken
+   * whose wake-up another waiter took first sleeps again. */
+  private *waitSteps(timeout: number): Steps<boolean> {
+    const deadline = deadlineOf(timeout);
+    const ticket = this._notes.enter();
+    for (;;) {
+      const saved = this.lock._releaseSave();
+      let woken = false;
+      let failure: unknown = null;
+      try {
+        woken = yield this._notes.sleepStep(ticket, deadline);
+      } catch (err) {
+        failure = err; // an abort: the lock is taken back first
+      }
+      try {
+        yield this.restoreStep(saved);
+      } catch (err) {
+        if (!this._notes.take(ticket)) this._notes.leave();
+        throw err;
+      }
+      if (this._notes.take(ticket)) return true;
+      if (failure !== null || !woken) {
+        this._notes.leave();
+        if (failure !== null) throw failure;
+        return false;
+      }
     }
+  }
+
+  /** Taking the lock back at its saved depth, as a step of a wait (not
+   * cancelled: a wait returns with the lock held, whatever ended it). */
+  private restoreStep(saved: number): Wait {
+    return {
+      sync: () => {
+        this.lock._acquireRestore(saved);
+        return true;
+      },
+      async: async () => {
+        await this.lock._acquireRestoreAsync(saved);
+        return true;
+      },
+    };
   }
 
   /** Waits until predicate() is truthy; returns its last value. */
@@ -158,12 +281,12 @@ export class Condition extends Acquirable {
   notify(n = 1): void {
     const count = checkN(n);
     this.owned('notify');
-    if (count !== 0) this._cw.notify(count);
+    if (count !== 0) this._notes.grant(count);
   }
 
   notifyAll(): void {
     this.owned('notify');
-    this._cw.notify(-1);
+    this._notes.grant(-1);
   }
 
   [kShare](): ShareState {

@@ -180,6 +180,65 @@ describe('Condition', () => {
     expect(result).toBe(true);
   });
 
+  // Python: notify(n) wakes at most n waiters. Each waitAsync below has
+  // entered and released the lock, but its sleep starts on a thread of its
+  // own, typically after the notify: a wait that returned true whenever the
+  // sequence had moved would wake all five.
+  test('notify(n) wakes n waiters, even those not yet asleep', async () => {
+    const cond = new Condition(new Lock());
+    const waits: Promise<boolean>[] = [];
+    for (let i = 0; i < 5; i++) {
+      cond.acquire();
+      waits.push(
+        cond.waitAsync(0.5).then((woken) => {
+          cond.release();
+          return woken;
+        }),
+      );
+    }
+    cond.acquire();
+    cond.notify(2);
+    cond.release();
+    const woken = await Promise.all(waits);
+    expect(woken.filter(Boolean)).toHaveLength(2);
+    // Later waits are not woken by grants left over, and notifyAll wakes all.
+    const late: Promise<boolean>[] = [];
+    for (let i = 0; i < 3; i++) {
+      cond.acquire();
+      late.push(
+        cond.waitAsync(5).then((w) => {
+          cond.release();
+          return w;
+        }),
+      );
+    }
+    cond.acquire();
+    cond.notifyAll();
+    cond.release();
+    expect(await Promise.all(late)).toEqual([true, true, true]);
+  });
+
+  test('a waitAsync aborted after its notify resolves true; before it, rejects', async () => {
+    const lock = new Lock();
+    const cond = new Condition(lock);
+    const first = new AbortController();
+    cond.acquire();
+    const notified = cond.waitAsync(5, { signal: first.signal });
+    cond.acquire();
+    cond.notify();
+    first.abort();
+    cond.release();
+    await expect(notified).resolves.toBe(true);
+    cond.release();
+    const second = new AbortController();
+    cond.acquire();
+    const aborted = cond.waitAsync(5, { signal: second.signal });
+    second.abort();
+    await expect(aborted).rejects.toMatchObject({ name: 'AbortError' });
+    expect(lock.locked()).toBe(true); // taken back before rejecting
+    cond.release();
+  });
+
   test('travels with its lock', () => {
     const cond = new Condition();
     const copy = roundTrip(cond);
