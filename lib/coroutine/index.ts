@@ -10,10 +10,20 @@ export type { JoinallOptions, Waitable } from './wait';
 export { Event, AsyncResult } from './event';
 export { Semaphore, BoundedSemaphore, DummySemaphore, RLock } from './lock';
 export type { AcquireOptions } from './lock';
+export {
+  SimpleQueue,
+  Queue,
+  JoinableQueue,
+  LifoQueue,
+  PriorityQueue,
+  Channel,
+  comparePriority,
+} from './queue';
+export type { QueueWaitOptions } from './queue';
 export type { Link, LinkTarget } from './linkable';
 export { sleep } from './sleep';
 export { Timeout, withTimeout } from './timeout';
 export { Pool, Group } from './pool';
 export type { ImapOptions } from './pool';
 export { coroutine, Coroutine, AsyncCoroutine, StopIteration } from './generator';
-export { GreenletExit, PoolFull } from '../core/errors';
+export { GreenletExit, PoolFull, Empty, Full, ShutDown } from '../core/errors';

@@ -1,19 +1,25 @@
-// forkful/coroutine's Event, AsyncResult, Semaphore, RLock: kill and
+// forkful/coroutine's Event, AsyncResult, Semaphore, RLock, queues: kill and
 // Timeout end their waits without leaving a waiter behind, links run soon
 // (never synchronously), FIFO hand-over, and the errors of bad arguments.
 import {
   AsyncResult,
   BoundedSemaphore,
+  Channel,
   Event,
   GreenletExit,
+  LifoQueue,
+  PriorityQueue,
+  Queue,
   RLock,
   Semaphore,
+  SimpleQueue,
   Timeout,
+  comparePriority,
   sleep,
   spawn,
   withTimeout,
 } from '../../lib/coroutine';
-import { ValueError } from '../../lib/core/errors';
+import { Empty, Full, ShutDown, ValueError } from '../../lib/core/errors';
 
 describe('kill and Timeout end the waits', () => {
   const waits: Array<[string, () => { wait(): Promise<unknown>; linkcount(): number }]> = [
@@ -227,5 +233,134 @@ describe('argument errors', () => {
     const s = new Semaphore();
     await expect(s.withLock(undefined as never)).rejects.toBeInstanceOf(TypeError);
     expect(s.counter).toBe(1);
+  });
+});
+
+describe('queues', () => {
+  test('LifoQueue and PriorityQueue order; copy() keeps items and order', async () => {
+    const lifo = new LifoQueue<number>(null, [1, 2]);
+    await lifo.put(3);
+    const lifoCopy = lifo.copy();
+    expect([lifo.getNowait(), lifo.getNowait(), lifo.getNowait()]).toEqual([3, 2, 1]);
+    expect(lifoCopy.qsize()).toBe(3);
+    expect(await lifoCopy.peek()).toBe(3);
+
+    const pq = new PriorityQueue<[number, string]>();
+    for (const entry of [
+      [3, 'c'],
+      [1, 'a'],
+      [2, 'b'],
+      [1, 'A'],
+    ] as Array<[number, string]>) {
+      await pq.put(entry);
+    }
+    const pqCopy = pq.copy();
+    const out: Array<[number, string]> = [];
+    while (!pq.empty()) out.push(await pq.get());
+    expect(out).toEqual([
+      [1, 'A'],
+      [1, 'a'],
+      [2, 'b'],
+      [3, 'c'],
+    ]);
+    expect(pqCopy.getNowait()).toEqual([1, 'A']);
+    const byLength = new PriorityQueue<string>(
+      null,
+      ['ccc', 'a', 'bb'],
+      (a, b) => a.length - b.length,
+    );
+    expect([byLength.getNowait(), byLength.getNowait(), byLength.getNowait()]).toEqual([
+      'a',
+      'bb',
+      'ccc',
+    ]);
+  });
+
+  test('PriorityQueue refuses entries it cannot order', async () => {
+    const pq = new PriorityQueue<unknown>();
+    await pq.put(1);
+    await expect(pq.put({})).rejects.toBeInstanceOf(TypeError);
+    expect(() => comparePriority('a', 1)).toThrow(TypeError);
+  });
+
+  test('a killed getter or putter leaves no waiter behind', async () => {
+    const q = new Queue<number>(1);
+    const getter = spawn(() => q.get());
+    await sleep(0);
+    expect(String(q)).toBe('<Queue maxsize=1 getters[1]>');
+    await getter.kill({ timeout: 10 });
+    q.putNowait(1);
+    const putter = spawn(() => q.put(2));
+    await sleep(0);
+    expect(String(q)).toContain('putters[1]');
+    await putter.kill({ timeout: 10 });
+    expect(String(q)).toBe('<Queue maxsize=1 queue=[1] tasks=1>');
+    expect(q.getNowait()).toBe(1);
+    expect(q.empty()).toBe(true);
+    const c = new Channel<number>();
+    const cg = spawn(() => c.get());
+    await sleep(0);
+    expect(c.balance).toBe(-1);
+    await cg.kill({ timeout: 10 });
+    expect(c.balance).toBe(0);
+  });
+
+  test('for await reads until shutdown; join waits for taskDone', async () => {
+    const q = new Queue<number>();
+    const seen: number[] = [];
+    const consumer = spawn(async () => {
+      for await (const item of q) {
+        seen.push(item);
+        q.taskDone();
+      }
+      return 'ended';
+    });
+    for (const i of [1, 2, 3]) await q.put(i);
+    expect(await q.join(10)).toBe(true);
+    q.shutdown();
+    expect(await consumer.get({ timeout: 10 })).toBe('ended');
+    expect(seen).toEqual([1, 2, 3]);
+  });
+
+  test('a shutdown wakes blocked getters and putters with ShutDown', async () => {
+    const q = new Queue<number>(1, [0]);
+    const putter = spawn(() => q.put(1));
+    const empty = new Queue<number>();
+    const getter = spawn(() => empty.get());
+    await sleep(0);
+    q.shutdown();
+    empty.shutdown();
+    await expect(putter.get({ timeout: 10 })).rejects.toBeInstanceOf(ShutDown);
+    await expect(getter.get({ timeout: 10 })).rejects.toBeInstanceOf(ShutDown);
+    expect(q.getNowait()).toBe(0); // what is in the queue can still be read
+  });
+
+  test('maxsize: none, 0 and negative are no limit; raising it lets putters in', async () => {
+    expect(new Queue().maxsize).toBeNull();
+    expect(new Queue(0).maxsize).toBeNull();
+    expect(new Queue(-1).full()).toBe(false);
+    const q = new SimpleQueue<number>(1, [1]);
+    const putter = spawn(() => q.put(2));
+    await sleep(0);
+    expect(putter.ready()).toBe(false);
+    q.maxsize = 2;
+    await putter.join(10);
+    expect(putter.successful()).toBe(true);
+    expect(q.qsize()).toBe(2);
+  });
+
+  test('argument errors', async () => {
+    expect(() => new Channel(2)).toThrow(ValueError);
+    expect(() => new Queue('1' as never)).toThrow(TypeError);
+    await expect(new Queue().get(true, -1)).rejects.toBeInstanceOf(ValueError);
+    // gevent checks a blocking put's timeout even when there is room (as CPython)
+    await expect(new Queue().put(1, { timeout: -1 })).rejects.toBeInstanceOf(ValueError);
+    await expect(new Queue().put(1, { block: false, timeout: -1 })).resolves.toBeUndefined();
+    await expect(new Queue().get({ blocking: false } as never)).rejects.toThrow(/blocking/);
+    expect(() => new Queue().taskDone()).toThrow('task_done() called too many times');
+    expect(() => new Queue().getNowait()).toThrow(Empty);
+    expect(() => new Queue(1, [1]).putNowait(2)).toThrow(Full);
+    expect(() => new Channel().getNowait()).toThrow(Empty);
+    expect(() => new Channel().putNowait(1)).toThrow(Full);
   });
 });
