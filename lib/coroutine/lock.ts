@@ -5,35 +5,15 @@
 // the first waiter at the moment of the wake-up, so nobody can take it in
 // between.
 import { RuntimeError, ValueError } from '../core/errors';
-import { checkOptions } from '../core/options';
 import { getcurrent } from './greenlet';
 import { Linkable } from './linkable';
-import { toMs } from './scope';
+import { readBlocking, toMs } from './scope';
 
 export interface AcquireOptions {
   /** false: resolve false at once when it cannot be acquired (default true). */
   blocking?: boolean;
   /** Seconds to wait at most (null: no limit); then resolve false. */
   timeout?: number | null;
-}
-
-/** acquire(blocking, timeout) or acquire({ blocking, timeout }); throws on
- * a bad argument (acquire() rejects with it). */
-function readAcquire(
-  blocking: boolean | AcquireOptions | undefined,
-  timeout: number | null | undefined,
-  what: string,
-): { block: boolean; ms: number | null } {
-  let block = true;
-  let seconds = timeout;
-  if (typeof blocking === 'object' && blocking !== null) {
-    checkOptions(blocking, ['blocking', 'timeout'], what);
-    block = blocking.blocking ?? true;
-    seconds = blocking.timeout;
-  } else if (blocking !== undefined) {
-    block = Boolean(blocking);
-  }
-  return { block, ms: toMs(seconds, `${what} timeout`) };
 }
 
 interface Acquirable {
@@ -106,13 +86,13 @@ export class Semaphore extends Linkable {
    * one at once.
    */
   acquire(blocking?: boolean | AcquireOptions, timeout?: number | null): Promise<boolean> {
-    let args: { block: boolean; ms: number | null };
+    let args: { blocking: boolean; ms: number | null };
     try {
-      args = readAcquire(blocking, timeout, `${this.constructor.name}.acquire`);
+      args = readBlocking(blocking, timeout, 'blocking', `${this.constructor.name}.acquire`);
     } catch (error) {
       return Promise.reject(error);
     }
-    return this.acquireThen(args.block, args.ms, null);
+    return this.acquireThen(args.blocking, args.ms, null);
   }
 
   /**
@@ -262,9 +242,9 @@ export class RLock {
   /** Resolves true once held (at once for its owner), false when not
    * blocking or after `timeout` seconds. */
   acquire(blocking?: boolean | AcquireOptions, timeout?: number | null): Promise<boolean> {
-    let args: { block: boolean; ms: number | null };
+    let args: { blocking: boolean; ms: number | null };
     try {
-      args = readAcquire(blocking, timeout, 'RLock.acquire');
+      args = readBlocking(blocking, timeout, 'blocking', 'RLock.acquire');
     } catch (error) {
       return Promise.reject(error);
     }
@@ -273,7 +253,7 @@ export class RLock {
       this.count += 1;
       return Promise.resolve(true);
     }
-    return this.block.acquireThen(args.block, args.ms, () => {
+    return this.block.acquireThen(args.blocking, args.ms, () => {
       this.owner = me;
       this.count = 1;
     });

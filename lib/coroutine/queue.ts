@@ -5,35 +5,14 @@
 // putters are served in the order they began waiting, each served at the
 // moment of the hand-over so that no one can take its item in between.
 import { Empty, Full, ShutDown, ValueError } from '../core/errors';
-import { checkOptions } from '../core/options';
 import { Event } from './event';
-import { cancellable, startTimer, storage, toMs } from './scope';
+import { cancellable, readBlocking, startTimer, storage } from './scope';
 
 export interface QueueWaitOptions {
   /** false: fail at once (Empty/Full) instead of waiting (default true). */
   block?: boolean;
   /** Seconds to wait at most (null: no limit); then Empty/Full. */
   timeout?: number | null;
-}
-
-/** get(block, timeout) or get({ block, timeout }); the timeout is read
- * only when blocking (gevent ignores it otherwise). */
-function readWait(
-  block: boolean | QueueWaitOptions | undefined,
-  timeout: number | null | undefined,
-  what: string,
-): { block: boolean; ms: number | null } {
-  let blocking = true;
-  let seconds = timeout;
-  if (typeof block === 'object' && block !== null) {
-    checkOptions(block, ['block', 'timeout'], what);
-    blocking = block.block ?? true;
-    seconds = block.timeout;
-  } else if (block !== undefined) {
-    blocking = Boolean(block);
-  }
-  if (!blocking) return { block: false, ms: null };
-  return { block: true, ms: toMs(seconds, `${what} timeout`) };
 }
 
 /** Runs `fn`, turning a synchronous throw into a rejection. The waits
@@ -65,6 +44,31 @@ interface Putter<T> {
 function drop<E>(list: E[], entry: E): void {
   const at = list.indexOf(entry);
   if (at >= 0) list.splice(at, 1);
+}
+
+/**
+ * Waits in `line` (getters or putters) until served; killable. The entry
+ * leaves the line when the wait ends in any way; after `ms` the wait fails
+ * with `timedOut(seconds)`. `served` runs once the entry is in line (to schedule
+ * the hand-over when the other side is already waiting).
+ */
+function waitInLine<R, E>(
+  line: E[],
+  entry: (resolve: (value: R) => void, reject: (error: unknown) => void) => E,
+  ms: number | null,
+  timedOut: (seconds: number) => Error,
+  served: () => void,
+): Promise<R> {
+  return cancellable<R>((resolve, reject) => {
+    const waiter = entry(resolve, reject);
+    line.push(waiter);
+    served();
+    const cancelTimer = ms === null ? null : startTimer(() => reject(timedOut(ms / 1000)), ms);
+    return () => {
+      drop(line, waiter);
+      cancelTimer?.();
+    };
+  });
 }
 
 /** Where a queue keeps its items: the order they come out in. */
@@ -247,29 +251,27 @@ export class SimpleQueue<T = unknown> {
   put(item: T, block?: boolean | QueueWaitOptions, timeout?: number | null): Promise<void> {
     return attempt(() => {
       if (this.isShutdown) throw new ShutDown('put() on a queue that was shut down');
-      const { block: blocking, ms } = readWait(block, timeout, `${this.constructor.name}.put`);
+      const { blocking, ms } = readBlocking(
+        block,
+        timeout,
+        'block',
+        `${this.constructor.name}.put`,
+      );
       if (!this.full()) {
         this.putItem(item);
         if (this.getters.length > 0) this.scheduleUnlock();
         return Promise.resolve();
       }
       if (!blocking) throw new Full(`${this.constructor.name} is full (maxsize ${this.limit})`);
-      return cancellable<void>((resolve, reject) => {
-        const putter: Putter<T> = { item, resolve, reject };
-        this.putters.push(putter);
-        if (this.getters.length > 0) this.scheduleUnlock();
-        const cancelTimer =
-          ms === null
-            ? null
-            : startTimer(
-                () => reject(new Full(`${this.constructor.name} still full after ${ms / 1000} s`)),
-                ms,
-              );
-        return () => {
-          drop(this.putters, putter);
-          cancelTimer?.();
-        };
-      });
+      return waitInLine<void, Putter<T>>(
+        this.putters,
+        (resolve, reject) => ({ item, resolve, reject }),
+        ms,
+        (seconds) => new Full(`${this.constructor.name} still full after ${seconds} s`),
+        () => {
+          if (this.getters.length > 0) this.scheduleUnlock();
+        },
+      );
     });
   }
 
@@ -289,7 +291,12 @@ export class SimpleQueue<T = unknown> {
    */
   get(block?: boolean | QueueWaitOptions, timeout?: number | null): Promise<T> {
     return attempt(() => {
-      const { block: blocking, ms } = readWait(block, timeout, `${this.constructor.name}.get`);
+      const { blocking, ms } = readBlocking(
+        block,
+        timeout,
+        'block',
+        `${this.constructor.name}.get`,
+      );
       if (this.size() > 0) {
         if (this.putters.length > 0) this.scheduleUnlock();
         return Promise.resolve(this.takeItem());
@@ -312,7 +319,12 @@ export class SimpleQueue<T = unknown> {
   /** Like get() without removing the item. */
   peek(block?: boolean | QueueWaitOptions, timeout?: number | null): Promise<T> {
     return attempt(() => {
-      const { block: blocking, ms } = readWait(block, timeout, `${this.constructor.name}.peek`);
+      const { blocking, ms } = readBlocking(
+        block,
+        timeout,
+        'block',
+        `${this.constructor.name}.peek`,
+      );
       if (this.size() > 0) return Promise.resolve(this.peekItem());
       return this.waitForItem(true, blocking, ms);
     });
@@ -399,22 +411,15 @@ export class SimpleQueue<T = unknown> {
       return Promise.reject(new ShutDown('get() on a queue that was shut down and is empty'));
     }
     if (!block) return Promise.reject(new Empty(`${this.constructor.name} is empty`));
-    return cancellable<T>((resolve, reject) => {
-      const getter: Getter<T> = { peek, resolve, reject };
-      this.getters.push(getter);
-      if (this.putters.length > 0) this.scheduleUnlock();
-      const cancelTimer =
-        ms === null
-          ? null
-          : startTimer(
-              () => reject(new Empty(`${this.constructor.name} still empty after ${ms / 1000} s`)),
-              ms,
-            );
-      return () => {
-        drop(this.getters, getter);
-        cancelTimer?.();
-      };
-    });
+    return waitInLine<T, Getter<T>>(
+      this.getters,
+      (resolve, reject) => ({ peek, resolve, reject }),
+      ms,
+      (seconds) => new Empty(`${this.constructor.name} still empty after ${seconds} s`),
+      () => {
+        if (this.putters.length > 0) this.scheduleUnlock();
+      },
+    );
   }
 
   private scheduleUnlock(): void {
@@ -638,24 +643,20 @@ export class Channel<T = unknown> {
    * waiting) or an expired `timeout` rejects with Full. */
   put(item: T, block?: boolean | QueueWaitOptions, timeout?: number | null): Promise<void> {
     return attempt(() => {
-      const { block: blocking, ms } = readWait(block, timeout, 'Channel.put');
+      const { blocking, ms } = readBlocking(block, timeout, 'block', 'Channel.put');
       if (!blocking) {
         this.putNowait(item);
         return Promise.resolve();
       }
-      return cancellable<void>((resolve, reject) => {
-        const putter: Putter<T> = { item, resolve, reject };
-        this.putters.push(putter);
-        if (this.getters.length > 0) this.scheduleUnlock();
-        const cancelTimer =
-          ms === null
-            ? null
-            : startTimer(() => reject(new Full(`no Channel getter within ${ms / 1000} s`)), ms);
-        return () => {
-          drop(this.putters, putter);
-          cancelTimer?.();
-        };
-      });
+      return waitInLine<void, Putter<T>>(
+        this.putters,
+        (resolve, reject) => ({ item, resolve, reject }),
+        ms,
+        (seconds) => new Full(`no Channel getter within ${seconds} s`),
+        () => {
+          if (this.getters.length > 0) this.scheduleUnlock();
+        },
+      );
     });
   }
 
@@ -670,21 +671,17 @@ export class Channel<T = unknown> {
    * waiting) or an expired `timeout` rejects with Empty. */
   get(block?: boolean | QueueWaitOptions, timeout?: number | null): Promise<T> {
     return attempt(() => {
-      const { block: blocking, ms } = readWait(block, timeout, 'Channel.get');
+      const { blocking, ms } = readBlocking(block, timeout, 'block', 'Channel.get');
       if (!blocking) return Promise.resolve(this.getNowait());
-      return cancellable<T>((resolve, reject) => {
-        const getter: Getter<T> = { peek: false, resolve, reject };
-        this.getters.push(getter);
-        if (this.putters.length > 0) this.scheduleUnlock();
-        const cancelTimer =
-          ms === null
-            ? null
-            : startTimer(() => reject(new Empty(`no Channel putter within ${ms / 1000} s`)), ms);
-        return () => {
-          drop(this.getters, getter);
-          cancelTimer?.();
-        };
-      });
+      return waitInLine<T, Getter<T>>(
+        this.getters,
+        (resolve, reject) => ({ peek: false, resolve, reject }),
+        ms,
+        (seconds) => new Empty(`no Channel putter within ${seconds} s`),
+        () => {
+          if (this.putters.length > 0) this.scheduleUnlock();
+        },
+      );
     });
   }
 
