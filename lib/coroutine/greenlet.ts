@@ -5,6 +5,7 @@ import { checkOptions } from '../core/options';
 import { GreenletExit } from '../core/errors';
 import { Scope, cancellable, currentScope, startTimer, storage, toMs } from './scope';
 import { ExceptionSpec, Timeout, makeException } from './timeout';
+import { Link, callLink, isLink } from './linkable';
 
 /** What spawn() runs: `this` is the greenlet (its `signal` aborts on kill). */
 
@@ -84,8 +85,8 @@ export class Greenlet<T = unknown> implements PromiseLike<T> {
   private observed = false;
   // Typed loosely so that Greenlet<T> stays assignable to Greenlet<unknown>.
   private callbacks: Set<DoneCallback> | null = null;
-  private links: Array<{ callback: DoneCallback; when: 'any' | 'value' | 'exception' }> | null =
-    null;
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  private links: Array<{ callback: Link<any>; when: 'any' | 'value' | 'exception' }> | null = null;
   private settled: Promise<unknown> | null = null;
 
   constructor(fn: GreenletFunction<unknown[], T | PromiseLike<T>>, ...args: unknown[]) {
@@ -255,23 +256,24 @@ export class Greenlet<T = unknown> implements PromiseLike<T> {
     return this.join(ms === null ? null : ms / 1000);
   }
 
-  /** Calls `callback(greenlet)` once it has finished (soon after, never synchronously). */
-  link(callback: (greenlet: Greenlet<T>) => void): void {
+  /** Calls `callback(greenlet)` once it has finished (soon after, never
+   * synchronously). `callback` may be an AsyncResult (gevent's link target). */
+  link(callback: Link<Greenlet<T>>): void {
     this.addLink(callback, 'any');
   }
 
   /** Like link(), only when the greenlet succeeded. */
-  linkValue(callback: (greenlet: Greenlet<T>) => void): void {
+  linkValue(callback: Link<Greenlet<T>>): void {
     this.addLink(callback, 'value');
   }
 
   /** Like link(), only when the greenlet failed. */
-  linkException(callback: (greenlet: Greenlet<T>) => void): void {
+  linkException(callback: Link<Greenlet<T>>): void {
     this.addLink(callback, 'exception');
   }
 
   /** Removes every link to `callback`. */
-  unlink(callback: (greenlet: Greenlet<T>) => void): void {
+  unlink(callback: Link<Greenlet<T>>): void {
     if (this.links) this.links = this.links.filter((link) => link.callback !== callback);
   }
 
@@ -297,12 +299,10 @@ export class Greenlet<T = unknown> implements PromiseLike<T> {
     this.observed = true;
   }
 
-  private addLink(
-    callback: (greenlet: Greenlet<T>) => void,
-    when: 'any' | 'value' | 'exception',
-  ): void {
-    if (typeof callback !== 'function')
-      throw new TypeError('link(callback): callback must be a function');
+  private addLink(callback: Link<Greenlet<T>>, when: 'any' | 'value' | 'exception'): void {
+    if (!isLink(callback)) {
+      throw new TypeError('link(callback): callback must be a function or an AsyncResult');
+    }
     // A link that sees failures takes over reporting them.
     if (when !== 'value') this.observed = true;
     (this.links ??= []).push({ callback, when });
@@ -358,15 +358,7 @@ export class Greenlet<T = unknown> implements PromiseLike<T> {
           const { callback, when } = this.links.shift()!;
           if (when === 'value' && this.failed) continue;
           if (when === 'exception' && !this.failed) continue;
-          try {
-            callback(this);
-          } catch (error) {
-            // A throwing callback is the caller's bug: surface it as Node
-            // does for listeners, after the other links have run.
-            queueMicrotask(() => {
-              throw error;
-            });
-          }
+          callLink(callback, this);
         }
         this.links = null;
       }),

@@ -5,6 +5,7 @@
 // (gevent's getcurrent()). Killing a greenlet or firing a Timeout fails those
 // waits, and aborts the AbortSignal the user hands to other APIs (fetch, ...).
 import { AsyncLocalStorage } from 'node:async_hooks';
+import { checkOptions } from '../core/options';
 import { FOREVER, parseTimeout } from '../core/timeout';
 
 interface Waiter {
@@ -213,4 +214,28 @@ export function startTimer(fn: () => void, ms: number): () => void {
 export function toMs(seconds: number | null | undefined, what: string): number | null {
   const t = parseTimeout(seconds, what, { negative: 'strict', max: Number.MAX_VALUE });
   return t === FOREVER ? null : t * 1000;
+}
+
+/**
+ * gevent's (blocking, timeout) pair, positional or as options
+ * ({ blocking, timeout } for locks, { block, timeout } for queues). The
+ * timeout is read only when blocking: gevent ignores it otherwise.
+ */
+export function readBlocking(
+  blocking: boolean | object | undefined,
+  timeout: number | null | undefined,
+  key: 'blocking' | 'block',
+  what: string,
+): { blocking: boolean; ms: number | null } {
+  let block = true;
+  let seconds = timeout;
+  if (typeof blocking === 'object' && blocking !== null) {
+    const options = checkOptions(blocking as Record<string, unknown>, [key, 'timeout'], what);
+    block = Boolean(options[key] ?? true);
+    seconds = options.timeout as number | null | undefined;
+  } else if (blocking !== undefined) {
+    block = Boolean(blocking);
+  }
+  if (!block) return { blocking: false, ms: null };
+  return { blocking: true, ms: toMs(seconds, `${what} timeout`) };
 }

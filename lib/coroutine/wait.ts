@@ -1,4 +1,5 @@
-// gevent.joinall / wait / iwait / killall over many greenlets.
+// gevent.joinall / wait / iwait / killall over many greenlets (wait and
+// iwait also take Events, AsyncResults, Semaphores: gevent's linkables).
 import { checkOptions } from '../core/options';
 import { ValueError } from '../core/errors';
 import { Greenlet, KillOptions } from './greenlet';
@@ -13,7 +14,28 @@ export interface JoinallOptions {
   count?: number | null;
 }
 
-function toList(greenlets: Iterable<Greenlet<unknown>>, what: string): Greenlet<unknown>[] {
+/** What gevent.wait takes besides greenlets: an Event, an AsyncResult, a
+ * Semaphore... (anything with ready(), rawlink() and unlink()). */
+export interface Waitable {
+  ready(): boolean;
+  rawlink(callback: (source: unknown) => void): void;
+  unlink(callback: (source: unknown) => void): void;
+}
+
+type Item = Greenlet<unknown> | Waitable;
+
+function isWaitable(item: unknown): item is Waitable {
+  const w = item as Partial<Waitable> | null;
+  return (
+    typeof w === 'object' &&
+    w !== null &&
+    typeof w.ready === 'function' &&
+    typeof w.rawlink === 'function' &&
+    typeof w.unlink === 'function'
+  );
+}
+
+function toList<T extends Item>(greenlets: Iterable<T>, what: string, greenletsOnly = false): T[] {
   if (
     greenlets === null ||
     typeof (greenlets as Iterable<unknown>)?.[Symbol.iterator] !== 'function'
@@ -23,11 +45,35 @@ function toList(greenlets: Iterable<Greenlet<unknown>>, what: string): Greenlet<
   // A greenlet listed twice is waited for once (gevent's joinall([a, b, a])).
   const list = [...new Set(greenlets)];
   for (const greenlet of list) {
-    if (!(greenlet instanceof Greenlet)) {
+    if (greenletsOnly && !(greenlet instanceof Greenlet)) {
       throw new TypeError(`${what} accepts greenlets only (from spawn()), got ${String(greenlet)}`);
+    }
+    if (!(greenlet instanceof Greenlet) && !isWaitable(greenlet)) {
+      throw new TypeError(
+        `${what} accepts greenlets (from spawn()) and objects with ready/rawlink/unlink ` +
+          `(Event, AsyncResult, Semaphore), got ${String(greenlet)}`,
+      );
     }
   }
   return list;
+}
+
+/** Calls `done(item)` once `item` has finished or is ready; returns how to stop. */
+function watch<T extends Item>(item: T, done: (item: T) => void): () => void {
+  if (item instanceof Greenlet) {
+    item.onDone(done);
+    return () => item.offDone(done);
+  }
+  const link = (): void => done(item);
+  item.rawlink(link);
+  return () => item.unlink(link);
+}
+
+/** The exception joinall({ raiseError }) rejects with, if `item` failed. */
+function failure(item: Item): { error: unknown } | null {
+  const outcome = item as { successful?: () => boolean; exception?: unknown };
+  if (typeof outcome.successful !== 'function' || outcome.successful()) return null;
+  return { error: outcome.exception };
 }
 
 function toCount(count: number | null | undefined, length: number): number {
@@ -43,20 +89,21 @@ function toCount(count: number | null | undefined, length: number): number {
  * seconds) and returns those that finished, in completion order. With
  * `raiseError`, rejects with the first failure's exception.
  */
-export function joinall<G extends Greenlet<unknown>>(
+export function joinall<G extends Item>(
   greenlets: Iterable<G>,
   options: JoinallOptions = {},
 ): Promise<G[]> {
-  const list = toList(greenlets, 'joinall()') as G[];
+  const list = toList(greenlets, 'joinall()');
   checkOptions(options, ['timeout', 'raiseError', 'count'], 'joinall');
   const count = toCount(options.count, list.length);
   const ms = toMs(options.timeout, 'joinall timeout');
   const raiseError = options.raiseError ?? false;
   const done: G[] = [];
   for (const greenlet of list) {
-    if (raiseError) greenlet.markObserved();
+    if (raiseError && greenlet instanceof Greenlet) greenlet.markObserved();
     if (greenlet.ready() && done.length < count) {
-      if (raiseError && !greenlet.successful()) return Promise.reject(greenlet.exception);
+      const failed = raiseError ? failure(greenlet) : null;
+      if (failed) return Promise.reject(failed.error);
       done.push(greenlet);
     }
   }
@@ -64,24 +111,26 @@ export function joinall<G extends Greenlet<unknown>>(
   return cancellable<G[]>((resolve, reject) => {
     const pending = list.filter((greenlet) => !greenlet.ready());
     const onDone = (greenlet: G): void => {
-      if (raiseError && !greenlet.successful()) {
-        reject(greenlet.exception);
+      const failed = raiseError ? failure(greenlet) : null;
+      if (failed) {
+        reject(failed.error);
         return;
       }
       done.push(greenlet);
       if (done.length >= count) resolve(done);
     };
-    for (const greenlet of pending) greenlet.onDone(onDone);
+    const stops = pending.map((greenlet) => watch(greenlet, onDone));
     const cancelTimer = ms === null ? null : startTimer(() => resolve(done.slice()), ms);
     return () => {
-      for (const greenlet of pending) greenlet.offDone(onDone);
+      for (const stop of stops) stop();
       cancelTimer?.();
     };
   });
 }
 
-/** gevent.wait: joinall without raiseError; returns the finished greenlets. */
-export function wait<G extends Greenlet<unknown>>(
+/** gevent.wait: joinall without raiseError; returns the finished greenlets
+ * (and the Events, AsyncResults... that became ready). */
+export function wait<G extends Item>(
   greenlets: Iterable<G>,
   options: { timeout?: number | null; count?: number | null } = {},
 ): Promise<G[]> {
@@ -95,11 +144,11 @@ export function wait<G extends Greenlet<unknown>>(
  * types a `for await` variable as the greenlet's value for the same reason:
  * it is the greenlet at run time; cast it, `g as Greenlet<T>`.)
  */
-export function iwait<G extends Greenlet<unknown>>(
+export function iwait<G extends Item>(
   greenlets: Iterable<G>,
   options: { timeout?: number | null; count?: number | null } = {},
 ): AsyncIterableIterator<G> {
-  const list = toList(greenlets, 'iwait()') as G[];
+  const list = toList(greenlets, 'iwait()');
   checkOptions(options, ['timeout', 'count'], 'iwait');
   const count = toCount(options.count, list.length);
   const ms = toMs(options.timeout, 'iwait timeout');
@@ -112,11 +161,11 @@ export function iwait<G extends Greenlet<unknown>>(
     ready.push(greenlet);
     wake?.();
   };
-  for (const greenlet of list) greenlet.onDone(onDone);
+  const stops = list.map((greenlet) => watch(greenlet, onDone));
   const finish = (): IteratorResult<G, undefined> => {
     if (!closed) {
       closed = true;
-      for (const greenlet of list) greenlet.offDone(onDone);
+      for (const stop of stops) stop();
     }
     return { done: true, value: undefined };
   };
@@ -154,7 +203,7 @@ export async function killall(
   greenlets: Iterable<Greenlet<unknown>>,
   options: KillOptions = {},
 ): Promise<void> {
-  const list = toList(greenlets, 'killall()');
+  const list = toList(greenlets, 'killall()', true);
   const { block = true, timeout } = checkOptions(
     options,
     ['exception', 'block', 'timeout'],

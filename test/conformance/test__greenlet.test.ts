@@ -4,7 +4,7 @@
 // its assertions are dropped, `started` and `dead` are checked instead.
 // gevent.queue.Queue / Channel as link targets become plain callbacks (the
 // link protocol is what is tested); AsyncResult as a link target is tested
-// as such (it is missing in forkful). Not ported: TestUnlink (has_links),
+// as such. Not ported: TestUnlink (has_links),
 // test_minimal_id and test_minimal_ident_parent_not_hub (minimal_ident, the
 // hub), test_exc_info_no_error (exc_info), test_tree_locals,
 // test_add_spawn_callback, test_getframe_value_error, test_spawn_raw_kwargs,
@@ -12,8 +12,8 @@
 // subclass's _run), test_join_raises / test_suite_body_raises* (a subclass
 // whose join raises; `await using` cannot see the body's exception),
 // TestCExt / TestPure (gevent's build).
-import * as coroutine from '../../lib/coroutine';
 import {
+  AsyncResult,
   Greenlet,
   GreenletExit,
   getcurrent,
@@ -41,15 +41,6 @@ class ExpectedError extends ExpectedException {}
 
 type AnyGreenlet = Greenlet<unknown>;
 
-/** gevent.event.AsyncResult, missing in forkful (the issue asks for it). */
-interface AsyncResultLike {
-  get(options?: { block?: boolean; timeout?: number | null }): Promise<unknown>;
-  set(value?: unknown): void;
-  rawlink(cb: (r: AsyncResultLike) => void): void;
-  unlink(cb: (r: AsyncResultLike) => void): void;
-}
-const AsyncResult = () => new (api<new () => AsyncResultLike>(coroutine, 'AsyncResult'))();
-
 /** Resolves when `pred()` holds, checking every turn (bounded). */
 async function until(pred: () => boolean, seconds = 5): Promise<void> {
   const end = monotonic() + seconds;
@@ -57,31 +48,29 @@ async function until(pred: () => boolean, seconds = 5): Promise<void> {
 }
 
 describe('TestLink', () => {
-  // Missing: AsyncResult (and linking a greenlet to one).
-  test.failing('TestLink.test_link_to_asyncresult', async () => {
+  test('TestLink.test_link_to_asyncresult', async () => {
     const p = spawn(() => 100);
-    const event = AsyncResult();
-    p.link(event as never);
+    const event = new AsyncResult();
+    p.link(event);
     expect(await event.get()).toBe(100);
     for (let i = 0; i < 3; i++) {
-      const event2 = AsyncResult();
-      p.link(event2 as never);
+      const event2 = new AsyncResult();
+      p.link(event2);
       expect(await event2.get()).toBe(100);
     }
   });
 
-  // Missing: AsyncResult.
-  test.failing('TestLink.test_link_to_asyncresult_exception', async () => {
+  test('TestLink.test_link_to_asyncresult_exception', async () => {
     const err = new ExpectedError('test_link_to_asyncresult_exception');
     const p = spawn(() => {
       throw err;
     });
-    const event = AsyncResult();
-    p.link(event as never);
+    const event = new AsyncResult();
+    p.link(event);
     await expect(event.get()).rejects.toBe(err);
     for (let i = 0; i < 3; i++) {
-      const event2 = AsyncResult();
-      p.link(event2 as never);
+      const event2 = new AsyncResult();
+      p.link(event2);
       await expect(event2.get()).rejects.toBe(err);
     }
   });
@@ -344,9 +333,8 @@ describe('TestStuff', () => {
     await p.kill();
   });
 
-  // Missing: AsyncResult (and its rawlink).
-  test.failing('TestStuff.test_multiple_listeners_error_unlink_AsyncResult_rawlink', async () => {
-    const e = AsyncResult();
+  test('TestStuff.test_multiple_listeners_error_unlink_AsyncResult_rawlink', async () => {
+    const e = new AsyncResult();
     spawn((v: number) => e.set(v), 6);
     await listenersErrorUnlink(e as never, (cb) => e.rawlink(cb));
   });
