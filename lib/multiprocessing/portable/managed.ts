@@ -6,8 +6,8 @@
 // whose process (or thread) ends while holding a lock lets go of it: the
 // hub sees its connection close, and the next acquirer is warned, as with
 // the native locks.
-import { ValueError } from '../../core/errors';
-import { abortError, throwIfAborted } from '../../core/abort';
+import { RuntimeError, ValueError } from '../../core/errors';
+import { abortError, slicedWait, throwIfAborted } from '../../core/abort';
 import type { BarrierOptions } from '../../synchronize/barrier';
 import { Acquirable } from '../../synchronize/acquirable';
 import {
@@ -20,8 +20,11 @@ import {
 } from '../../synchronize/args';
 import { waitForSteps } from '../../synchronize/condition';
 import { runAsync, runSync } from '../../synchronize/steps';
-import { FOREVER } from '../../core/timeout';
-import { kShare, type Revivers, type ShareState } from '../../transfer/shareable';
+import { deadline, FOREVER, remaining } from '../../core/timeout';
+import { kShare, type Revivers, type ShareScope, type ShareState } from '../../transfer/shareable';
+import { Kind, self } from '../../synchronize/arena';
+import { MOVED, portableArena } from '../../synchronize/portable/arena';
+import { LocalHome, localTag, type LocalState } from './local';
 import type { HubReply, ObjectKind } from './hub';
 import { claimHubTicket, hubCall, hubCallSync, hubCallWithId, hubTicket, hubWait } from './io';
 
@@ -117,15 +120,226 @@ class HubLock extends Acquirable {
   }
 }
 
-/** multiprocessing.Lock without the addon: any thread or process may release it. */
-export class PortableLock extends HubLock {
-  constructor(revive?: HubHandle) {
-    super('Lock', {}, revive);
+/** Marks a constructor call that revives a local object in a Thread. */
+export class LocalRevive {
+  constructor(readonly state: LocalState) {}
+}
+
+/** A lock word's owner bits (below MOVED and WAITERS). */
+const OWNER_MASK = MOVED - 1;
+const LOCK_WAITERS = 1 << 30;
+
+/** Lock and RLock: local to the process (a lock word in the portable arena,
+ * shared by its Threads) until shared beyond it, then kept by the hub
+ * (local.ts). The word holds the owner's tid (+ the sleepers bit); moving
+ * sets its MOVED bit, after which every copy goes to the hub. An RLock's
+ * level is the word after, written only by its owner. */
+class MovableLock extends Acquirable {
+  readonly #kind: 'Lock' | 'RLock';
+  readonly #home: LocalHome | null;
+  readonly #hubOnly: number;
+
+  constructor(kind: 'Lock' | 'RLock', revive?: HubHandle | LocalRevive) {
+    super();
+    this.#kind = kind;
+    if (revive !== undefined && !(revive instanceof LocalRevive)) {
+      this.#home = null;
+      this.#hubOnly = hubObject(this, kind, {}, revive);
+      return;
+    }
+    const k = kind === 'Lock' ? Kind.Lock : Kind.RLock;
+    this.#home = new LocalHome(kind, k, 8, this, revive?.state);
+    this.#hubOnly = 0;
+  }
+
+  /** @internal The hub object's id, moving the lock there first (a
+   * Condition keeps its lock in the hub). */
+  get _obj(): number {
+    return this.#home ? this.#home.promote(() => this.#move(this.#home!)) : this.#hubOnly;
+  }
+
+  #move(home: LocalHome): number {
+    const { w, i } = home;
+    let v = Atomics.load(w, i);
+    for (;;) {
+      const seen = Atomics.compareExchange(w, i, v, v | MOVED);
+      if (seen === v) break;
+      v = seen;
+    }
+    Atomics.notify(w, i); // its sleepers look again: it has moved
+    const holder = v & OWNER_MASK;
+    const tag = localTag();
+    const held =
+      holder === 0
+        ? {}
+        : {
+            heldBy: localTag(holder),
+            count: this.#kind === 'RLock' && holder === self.tid ? w[i + 1] : 1,
+          };
+    try {
+      return hubCallSync({ op: 'new', kind: this.#kind, key: home.key, tag, ...held }).obj!;
+    } catch (err) {
+      Atomics.store(w, i, v);
+      Atomics.notify(w, i);
+      throw err;
+    }
+  }
+
+  /** The hub object's id for this copy (attached), or 0 while local. */
+  #hub(): number {
+    const home = this.#home;
+    if (!home) return this.#hubOnly;
+    const v = Atomics.load(home.w, home.i);
+    const mine = (v & OWNER_MASK) === self.tid;
+    return home.hub(mine && this.#kind === 'RLock' ? home.w[home.i + 1] : undefined);
+  }
+
+  /** One local try: true taken, false not (`t` 0), null moved (then the hub). */
+  #tryLocal(home: LocalHome): boolean | null {
+    const { w, i } = home;
+    const tid = self.tid;
+    if (Atomics.compareExchange(w, i, 0, tid) === 0) {
+      if (this.#kind === 'RLock') w[i + 1] = 1;
+      return true;
+    }
+    const v = Atomics.load(w, i);
+    if ((v & MOVED) !== 0) return null;
+    if (this.#kind === 'RLock' && (v & OWNER_MASK) === tid) {
+      w[i + 1]++;
+      return true;
+    }
+    return false;
+  }
+
+  #taken(home: LocalHome, r: number): boolean {
+    if (r === 0) return false;
+    if (r === 2) recovered({ id: 0, ok: true, recovered: true }, this.#kind);
+    if (this.#kind === 'RLock') home.w[home.i + 1] = 1;
+    return true;
+  }
+
+  /** Takes it: acquire(), acquire(false), acquire(true, 0.5),
+   * acquire({ blocking, timeout }) (seconds). True when taken. */
+  acquire(blocking?: boolean | AcquireOptions, timeout?: number | null): boolean {
+    const t =
+      blocking === undefined && timeout === undefined
+        ? FOREVER
+        : acquireTimeout(blocking, timeout, `${this.#kind}.acquire`);
+    const home = this.#home;
+    const until = deadline(t);
+    while (home !== null && home.isLocal()) {
+      const now = this.#tryLocal(home);
+      if (now === null) break;
+      if (now || t === 0) return now;
+      const r = portableArena().movableLockAcquire(home.i * 4, remaining(until), self.tid);
+      if (r !== 3) return this.#taken(home, r);
+    }
+    const obj = this.#hub();
+    if (obj === 0) return this.acquire(blocking, timeout); // the move failed: local again
+    const ms = hubMs(remaining(until));
+    return recovered(hubCallSync({ op: 'acquire', obj, ms }), this.#kind);
+  }
+
+  /** acquire() that waits without blocking the event loop. */
+  async acquireAsync(options?: AcquireOptions): Promise<boolean> {
+    const what = `${this.#kind}.acquireAsync`;
+    const t = acquireTimeout(options, undefined, what);
+    const signal = acquireSignal(options, what);
+    throwIfAborted(signal, what);
+    const home = this.#home;
+    const until = deadline(t);
+    while (home !== null && home.isLocal()) {
+      const now = this.#tryLocal(home);
+      if (now === null) break;
+      if (now || t === 0) return now;
+      const r = await slicedWait(
+        signal,
+        what,
+        remaining(until),
+        (s) => portableArena().movableLockAcquireAsync(home.i * 4, s, self.tid),
+        (late) => {
+          if (late !== 3 && this.#taken(home, late)) this.release();
+        },
+      );
+      if (r !== 3) return this.#taken(home, r);
+    }
+    const obj = this.#hub();
+    const r = await hubWait(
+      { op: 'acquire', obj, ms: hubMs(remaining(until)) },
+      signal,
+      what,
+      (late) => {
+        // Taken just after the abort: given back.
+        if (late.ok) void hubCall({ op: 'release', obj }, false).catch(() => {});
+      },
+    );
+    return recovered(r, this.#kind);
+  }
+
+  release(): void {
+    const home = this.#home;
+    if (home !== null) {
+      const { w, i } = home;
+      const tid = self.tid;
+      for (;;) {
+        const v = Atomics.load(w, i);
+        if ((v & MOVED) !== 0) break;
+        if (this.#kind === 'RLock') {
+          if ((v & OWNER_MASK) !== tid) {
+            throw new RuntimeError(
+              'cannot release un-acquired lock (an RLock is released by the thread and process ' +
+                'that acquired it)',
+            );
+          }
+          if (w[i + 1] > 1) {
+            w[i + 1]--;
+            return;
+          }
+        } else if (v === 0) {
+          throw new RuntimeError('release unlocked lock');
+        }
+        if (Atomics.compareExchange(w, i, v, 0) === v) {
+          if (this.#kind === 'RLock') w[i + 1] = 0;
+          if ((v & LOCK_WAITERS) !== 0) Atomics.notify(w, i, 1);
+          return;
+        }
+      }
+    }
+    hubCallSync({ op: 'release', obj: this.#hub() });
   }
 
   /** True while some thread or process holds it. */
   locked(): boolean {
-    return hubCallSync({ op: 'state', obj: this._obj }).ok === true;
+    const home = this.#home;
+    if (home !== null && home.isLocal()) {
+      const v = Atomics.load(home.w, home.i);
+      if ((v & MOVED) === 0) return v !== 0;
+    }
+    return hubCallSync({ op: 'state', obj: this.#hub() }).ok === true;
+  }
+
+  /** The RLock's level held by this thread (0 when not held by it). */
+  protected _level(): number {
+    const home = this.#home;
+    if (home !== null && home.isLocal()) {
+      const v = Atomics.load(home.w, home.i);
+      if ((v & MOVED) === 0) return (v & OWNER_MASK) === self.tid ? home.w[home.i + 1] : 0;
+    }
+    return hubCallSync({ op: 'state', obj: this.#hub() }).n!;
+  }
+
+  [kShare](scope?: ShareScope): ShareState {
+    if (scope === 'thread' && this.#home !== null) {
+      return { kind: `forkful.local.${this.#kind}`, state: this.#home.state() };
+    }
+    return { kind: `forkful.hub.${this.#kind}`, state: hubHandle(this._obj) };
+  }
+}
+
+/** multiprocessing.Lock without the addon: any thread or process may release it. */
+export class PortableLock extends MovableLock {
+  constructor(revive?: HubHandle | LocalRevive) {
+    super('Lock', revive);
   }
 
   toString(): string {
@@ -134,17 +348,13 @@ export class PortableLock extends HubLock {
 }
 
 /** multiprocessing.RLock without the addon: owned by one thread of one process. */
-export class PortableRLock extends HubLock {
-  constructor(revive?: HubHandle) {
-    super('RLock', {}, revive);
-  }
-
-  locked(): boolean {
-    return hubCallSync({ op: 'state', obj: this._obj }).ok === true;
+export class PortableRLock extends MovableLock {
+  constructor(revive?: HubHandle | LocalRevive) {
+    super('RLock', revive);
   }
 
   toString(): string {
-    return `<forkful.RLock (portable) count=${hubCallSync({ op: 'state', obj: this._obj }).n}>`;
+    return `<forkful.RLock (portable) count=${this._level()}>`;
   }
 }
 
@@ -455,6 +665,8 @@ export class PortableCondition extends Acquirable {
 export const managedRevivers: Revivers = {
   'forkful.hub.Lock': (s) => new PortableLock(s as HubHandle),
   'forkful.hub.RLock': (s) => new PortableRLock(s as HubHandle),
+  'forkful.local.Lock': (s) => new PortableLock(new LocalRevive(s as LocalState)),
+  'forkful.local.RLock': (s) => new PortableRLock(new LocalRevive(s as LocalState)),
   'forkful.hub.Semaphore': (s) => new PortableSemaphore(s as HubHandle),
   'forkful.hub.BoundedSemaphore': (s) => new PortableBoundedSemaphore(s as HubHandle),
   'forkful.hub.Event': (s) => new PortableEvent(s as HubHandle),

@@ -44,6 +44,9 @@ export const PORTABLE_ARENA_MAX = 256 * 1024 * 1024;
 
 /** The "someone may sleep on this word" bit of a lock word (as in sync.h). */
 const WAITERS = 1 << 30;
+/** A lock word's "moved to the hub" bit (multiprocessing/portable/local.ts):
+ * set once, the word is no lock any more; only movable acquires know it. */
+export const MOVED = 1 << 29;
 
 // ES2024 pieces that Node 20+ has and this project's TypeScript lib lacks.
 interface GrowableSharedArrayBuffer extends SharedArrayBuffer {
@@ -115,11 +118,19 @@ function ended(w: Int32Array, tid: number): boolean {
 }
 
 /** native/sync.cc's LockAcquire (Drepper's mutex2): 1 acquired, 2 taken
- * over from a thread that ended holding it, 0 timed out. */
-function* lockSteps(w: Int32Array, i: number, owner: number, timeout: number): Steps<LockResult> {
+ * over from a thread that ended holding it, 0 timed out; with `movable`, 3
+ * once the word has the MOVED bit. */
+function* lockSteps(
+  w: Int32Array,
+  i: number,
+  owner: number,
+  timeout: number,
+  movable = false,
+): Steps<LockResult | 3> {
   const deadline = deadlineOf(timeout);
   for (;;) {
     let v = Atomics.load(w, i);
+    if (movable && (v & MOVED) !== 0) return 3;
     if (v === 0) {
       if (Atomics.compareExchange(w, i, 0, owner | WAITERS) === 0) return 1;
       continue;
@@ -318,11 +329,24 @@ class PortableArena implements ArenaBackend {
   }
 
   syncLockAcquire(offset: number, timeout: number, ownerTid: number): LockResult {
-    return runSync(lockSteps(this.w, offset / 4, ownerTid, timeout));
+    return runSync(lockSteps(this.w, offset / 4, ownerTid, timeout)) as LockResult;
   }
 
   syncLockAcquireAsync(offset: number, timeout: number, ownerTid: number): Promise<LockResult> {
-    return runAsync(lockSteps(this.w, offset / 4, ownerTid, timeout));
+    return runAsync(lockSteps(this.w, offset / 4, ownerTid, timeout)) as Promise<LockResult>;
+  }
+
+  /** syncLockAcquire of a lock word that may move to the hub: 3 once moved. */
+  movableLockAcquire(offset: number, timeout: number, ownerTid: number): LockResult | 3 {
+    return runSync(lockSteps(this.w, offset / 4, ownerTid, timeout, true));
+  }
+
+  movableLockAcquireAsync(
+    offset: number,
+    timeout: number,
+    ownerTid: number,
+  ): Promise<LockResult | 3> {
+    return runAsync(lockSteps(this.w, offset / 4, ownerTid, timeout, true));
   }
 
   syncSemAcquire(offset: number, timeout: number): number {

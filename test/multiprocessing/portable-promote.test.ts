@@ -1,0 +1,35 @@
+// Promote on share (lib/multiprocessing/portable/local.ts): on the portable
+// backend multiprocessing's Lock, RLock and Value/Array used by the Threads
+// of one process stay in its memory (no hub round trip, no hub at all), and
+// move to the hub with their state the first time they go to a child.
+import { results, runFixture } from '../helpers/fixture';
+
+describe('portable multiprocessing objects: local until shared with a process', () => {
+  const run = runFixture('portable-promote.js', [], {
+    timeoutMs: 120000,
+    env: { FORKFUL_NO_NATIVE: '1', FORKFUL_HUB: '' },
+  });
+  const r = results(run.stdout);
+
+  test('the fixture completes', () => {
+    expect(run.stderr).not.toMatch(/FIXTURE ERROR/);
+    expect(r.done).toBe(true);
+    expect(run.status).toBe(0);
+  });
+
+  test('used by Threads only: exact counts, and no hub started anywhere', () => {
+    expect(r.local).toEqual({ value: 6000, array: [0.5, 3], threadHubs: [0, 0], hub: null });
+  });
+
+  test('sent to a child: a held Lock stays held, an RLock keeps its thread and level, a Value its value', () => {
+    expect(r.moved).toEqual({
+      first: { lockFree: false, rlockFree: false, value: 41 },
+      second: { got: true },
+      code: 0,
+      holder: 2,
+      waited: 1,
+      value: 43,
+      locked: [false, false],
+    });
+  });
+});
