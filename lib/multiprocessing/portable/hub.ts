@@ -32,6 +32,10 @@ export type HubRequest =
       key?: number;
       heldBy?: string;
       count?: number;
+      /** An Event's flag. */
+      flag?: boolean;
+      /** A lock whose local holder had ended: the next acquirer is told. */
+      recovered?: boolean;
       /** The requester's local tag: it owns the lock at once when it held it. */
       tag?: string;
     }
@@ -334,8 +338,8 @@ export class Hub {
           count: 0,
           value: req.value ?? 0,
           bound: req.bound ?? -1,
-          flag: false,
-          recovered: false,
+          flag: req.flag ?? false,
+          recovered: req.recovered ?? false,
           memory: Buffer.from(req.bytes ?? new Uint8Array(0)),
           gen: 0,
           draining: false,

@@ -1,11 +1,16 @@
-// multiprocessing's Lock, RLock, Semaphore, BoundedSemaphore and Event on
-// the portable backend: objects kept by the hub (hub.ts), as Python's
-// SyncManager keeps them, so they work across spawned processes without
-// the addon. A blocking call waits in Atomics.wait while this thread's I/O
-// thread talks to the hub; an async one awaits the hub's reply. A holder
-// whose process (or thread) ends while holding a lock lets go of it: the
-// hub sees its connection close, and the next acquirer is warned, as with
-// the native locks.
+// multiprocessing's Lock, RLock, Semaphore, BoundedSemaphore, Event,
+// Barrier and Condition on the portable backend. Lock, RLock, the
+// semaphores and Event start local to their process (words of its portable
+// arena, shared by its Threads, Atomics.wait to sleep) and move to the hub
+// with their state when first shared beyond those Threads (local.ts);
+// Barrier and Condition are kept by the hub (hub.ts) from the start. In the
+// hub, as Python's SyncManager keeps them, they work across spawned
+// processes without the addon. A blocking hub call waits in Atomics.wait
+// while this thread's I/O thread talks to the hub; an async one awaits the
+// hub's reply. A holder whose process (or thread) ends while holding a
+// lock lets go of it: the hub sees its connection close (the portable
+// arena's table of ended threads, while local), and the next acquirer is
+// warned, as with the native locks.
 import { RuntimeError, ValueError } from '../../core/errors';
 import { abortError, slicedWait, throwIfAborted } from '../../core/abort';
 import type { BarrierOptions } from '../../synchronize/barrier';
@@ -19,11 +24,11 @@ import {
   type WaitOptions,
 } from '../../synchronize/args';
 import { waitForSteps } from '../../synchronize/condition';
-import { runAsync, runSync } from '../../synchronize/steps';
+import { runAsync, runSync, type Steps } from '../../synchronize/steps';
 import { deadline, FOREVER, remaining } from '../../core/timeout';
 import { kShare, type Revivers, type ShareScope, type ShareState } from '../../transfer/shareable';
 import { Kind, self } from '../../synchronize/arena';
-import { MOVED, portableArena } from '../../synchronize/portable/arena';
+import { MOVED, portableArena, SEM_MOVED, sleepOn } from '../../synchronize/portable/arena';
 import { LocalHome, localTag, type LocalState } from './local';
 import type { HubReply, ObjectKind } from './hub';
 import { claimHubTicket, hubCall, hubCallSync, hubCallWithId, hubTicket, hubWait } from './io';
@@ -77,49 +82,6 @@ function recovered(r: HubReply, what: string): boolean {
   return r.ok === true;
 }
 
-class HubLock extends Acquirable {
-  /** @internal */ readonly _obj: number;
-  readonly #kind: ObjectKind;
-
-  constructor(kind: ObjectKind, init: { value?: number; bound?: number }, revive?: HubHandle) {
-    super();
-    this.#kind = kind;
-    this._obj = hubObject(this, kind, init, revive);
-  }
-
-  /** Takes it: acquire(), acquire(false), acquire(true, 0.5),
-   * acquire({ blocking, timeout }) (seconds). True when taken. */
-  acquire(blocking?: boolean | AcquireOptions, timeout?: number | null): boolean {
-    const t = acquireTimeout(blocking, timeout, `${this.#kind}.acquire`);
-    return recovered(hubCallSync({ op: 'acquire', obj: this._obj, ms: hubMs(t) }), this.#kind);
-  }
-
-  /** acquire() that waits without blocking the event loop. */
-  async acquireAsync(options?: AcquireOptions): Promise<boolean> {
-    const what = `${this.#kind}.acquireAsync`;
-    const t = acquireTimeout(options, undefined, what);
-    const signal = acquireSignal(options, what);
-    const r = await hubWait(
-      { op: 'acquire', obj: this._obj, ms: hubMs(t) },
-      signal,
-      what,
-      (late) => {
-        // Taken just after the abort: given back.
-        if (late.ok) void hubCall({ op: 'release', obj: this._obj }, false).catch(() => {});
-      },
-    );
-    return recovered(r, this.#kind);
-  }
-
-  release(): void {
-    hubCallSync({ op: 'release', obj: this._obj });
-  }
-
-  [kShare](): ShareState {
-    return { kind: `forkful.hub.${this.#kind}`, state: hubHandle(this._obj) };
-  }
-}
-
 /** Marks a constructor call that revives a local object in a Thread. */
 export class LocalRevive {
   constructor(readonly state: LocalState) {}
@@ -169,13 +131,17 @@ class MovableLock extends Acquirable {
     Atomics.notify(w, i); // its sleepers look again: it has moved
     const holder = v & OWNER_MASK;
     const tag = localTag();
+    // A holder that had ended lets go (the next acquirer is warned), as a
+    // local acquirer would have taken it over.
     const held =
       holder === 0
         ? {}
-        : {
-            heldBy: localTag(holder),
-            count: this.#kind === 'RLock' && holder === self.tid ? w[i + 1] : 1,
-          };
+        : portableArena().threadEnded(holder)
+          ? { recovered: true }
+          : {
+              heldBy: localTag(holder),
+              count: this.#kind === 'RLock' && holder === self.tid ? w[i + 1] : 1,
+            };
     try {
       return hubCallSync({ op: 'new', kind: this.#kind, key: home.key, tag, ...held }).obj!;
     } catch (err) {
@@ -366,28 +332,172 @@ function semValue(value: unknown, what: string): number {
   return value;
 }
 
-/** multiprocessing.Semaphore without the addon. */
-export class PortableSemaphore extends HubLock {
-  constructor(value: number | HubHandle = 1, bounded = false) {
+/** A moved-or-not word's value without its SEM_MOVED bit, or null once moved. */
+function unmoved(w: Int32Array, i: number): number | null {
+  const v = Atomics.load(w, i);
+  return (v & SEM_MOVED) !== 0 ? null : v;
+}
+
+/** Sets SEM_MOVED on word `i` (its sleepers look again); the value it had. */
+function markMoved(w: Int32Array, i: number): number {
+  let v = Atomics.load(w, i);
+  for (;;) {
+    const seen = Atomics.compareExchange(w, i, v, v | SEM_MOVED);
+    if (seen === v) break;
+    v = seen;
+  }
+  Atomics.notify(w, i);
+  return v;
+}
+
+/** Makes the hub object of a moving word, or puts the word back and
+ * rethrows (the object stays local). */
+function moveOrRestore(w: Int32Array, i: number, v: number, make: () => number): number {
+  try {
+    return make();
+  } catch (err) {
+    Atomics.store(w, i, v);
+    Atomics.notify(w, i);
+    throw err;
+  }
+}
+
+/** multiprocessing.Semaphore without the addon: local to the process (its
+ * value a word of the portable arena, [value, sleepers, bound]) until
+ * shared beyond its Threads, then kept by the hub (local.ts). */
+export class PortableSemaphore extends Acquirable {
+  readonly #kind: 'Semaphore' | 'BoundedSemaphore';
+  readonly #home: LocalHome | null;
+  readonly #hubOnly: number;
+
+  constructor(value: number | HubHandle | LocalRevive = 1, bounded = false) {
+    super();
     const kind = bounded ? 'BoundedSemaphore' : 'Semaphore';
-    if (typeof value === 'object') {
-      super(kind, {}, value);
+    this.#kind = kind;
+    if (value instanceof LocalRevive) {
+      this.#home = new LocalHome(kind, Kind.Semaphore, 12, this, value.state);
+      this.#hubOnly = 0;
+    } else if (typeof value === 'object') {
+      this.#home = null;
+      this.#hubOnly = hubObject(this, kind, {}, value);
     } else {
       const v = semValue(value, kind);
-      super(kind, { value: v, bound: bounded ? v : -1 });
+      if (v >= SEM_MOVED) {
+        throw new ValueError(`${kind}: the initial value must be below ${SEM_MOVED}, got ${v}`);
+      }
+      this.#home = new LocalHome(kind, Kind.Semaphore, 12, this);
+      this.#hubOnly = 0;
+      const { w, i } = this.#home;
+      Atomics.store(w, i, v);
+      Atomics.store(w, i + 2, bounded ? v : -1);
     }
+  }
+
+  /** @internal The hub object's id, moving the semaphore there first. */
+  get _obj(): number {
+    const home = this.#home;
+    if (!home) return this.#hubOnly;
+    return home.promote(() => {
+      const { w, i } = home;
+      const v = markMoved(w, i);
+      const bound = Atomics.load(w, i + 2);
+      return moveOrRestore(
+        w,
+        i,
+        v,
+        () => hubCallSync({ op: 'new', kind: this.#kind, value: v, bound, key: home.key }).obj!,
+      );
+    });
+  }
+
+  #hub(): number {
+    return this.#home ? this.#home.hub() : this.#hubOnly;
+  }
+
+  /** Takes a unit: acquire(), acquire(false), acquire(true, 0.5),
+   * acquire({ blocking, timeout }) (seconds). True when taken. */
+  acquire(blocking?: boolean | AcquireOptions, timeout?: number | null): boolean {
+    const t = acquireTimeout(blocking, timeout, `${this.#kind}.acquire`);
+    const until = deadline(t);
+    const home = this.#home;
+    if (home !== null && home.isLocal()) {
+      const r = portableArena().movableSemAcquire(home.i * 4, t);
+      if (r !== 3) return r === 1;
+    }
+    const obj = this.#hub();
+    if (obj === 0) return this.acquire(blocking, timeout); // the move failed: local again
+    const ms = hubMs(remaining(until));
+    return recovered(hubCallSync({ op: 'acquire', obj, ms }), this.#kind);
+  }
+
+  /** acquire() that waits without blocking the event loop. */
+  async acquireAsync(options?: AcquireOptions): Promise<boolean> {
+    const what = `${this.#kind}.acquireAsync`;
+    const t = acquireTimeout(options, undefined, what);
+    const signal = acquireSignal(options, what);
+    throwIfAborted(signal, what);
+    const until = deadline(t);
+    const home = this.#home;
+    if (home !== null && home.isLocal()) {
+      const r = await slicedWait(
+        signal,
+        what,
+        t,
+        (s) => portableArena().movableSemAcquireAsync(home.i * 4, s),
+        (late) => {
+          if (late === 1) this.release();
+        },
+      );
+      if (r !== 3) return r === 1;
+    }
+    const obj = this.#hub();
+    const r = await hubWait(
+      { op: 'acquire', obj, ms: hubMs(remaining(until)) },
+      signal,
+      what,
+      (late) => {
+        if (late.ok) void hubCall({ op: 'release', obj }, false).catch(() => {});
+      },
+    );
+    return recovered(r, this.#kind);
   }
 
   /** Gives back n units (default 1). */
-  override release(n = 1): void {
+  release(n = 1): void {
     if (!Number.isInteger(n) || n < 1) {
       throw new ValueError(`Semaphore.release: n must be an integer >= 1, got ${n}`);
     }
-    hubCallSync({ op: 'release', obj: this._obj, n });
+    const home = this.#home;
+    if (home !== null) {
+      const { w, i } = home;
+      for (let v = unmoved(w, i); v !== null; v = unmoved(w, i)) {
+        const bound = Atomics.load(w, i + 2);
+        if (bound >= 0 && v + n > bound) {
+          throw new ValueError('Semaphore released too many times');
+        }
+        if (v + n >= SEM_MOVED) {
+          throw new ValueError(`Semaphore.release: the value would pass ${SEM_MOVED - 1}`);
+        }
+        if (Atomics.compareExchange(w, i, v, v + n) === v) {
+          if (Atomics.load(w, i + 1) > 0) Atomics.notify(w, i, n);
+          return;
+        }
+      }
+    }
+    hubCallSync({ op: 'release', obj: this.#hub(), n });
   }
 
   getValue(): number {
-    return hubCallSync({ op: 'state', obj: this._obj }).n!;
+    const home = this.#home;
+    const v = home !== null ? unmoved(home.w, home.i) : null;
+    return v ?? hubCallSync({ op: 'state', obj: this.#hub() }).n!;
+  }
+
+  [kShare](scope?: ShareScope): ShareState {
+    if (scope === 'thread' && this.#home !== null) {
+      return { kind: `forkful.local.${this.#kind}`, state: this.#home.state() };
+    }
+    return { kind: `forkful.hub.${this.#kind}`, state: hubHandle(this._obj) };
   }
 
   toString(): string {
@@ -397,49 +507,131 @@ export class PortableSemaphore extends HubLock {
 
 /** multiprocessing.BoundedSemaphore without the addon. */
 export class PortableBoundedSemaphore extends PortableSemaphore {
-  constructor(value: number | HubHandle = 1) {
+  constructor(value: number | HubHandle | LocalRevive = 1) {
     super(value, true);
   }
 }
 
-/** multiprocessing.Event without the addon. */
-export class PortableEvent {
-  /** @internal */ readonly _obj: number;
+/** An Event's wait on its local word: 1 set, 0 timed out, 3 moved. */
+function* eventSteps(w: Int32Array, i: number, timeout: number): Steps<number> {
+  const until = deadline(timeout);
+  for (;;) {
+    const v = Atomics.load(w, i);
+    if ((v & SEM_MOVED) !== 0) return 3;
+    if (v === 1) return 1;
+    const left = remaining(until);
+    if (left === 0) return 0;
+    yield sleepOn(w, i, v, left);
+  }
+}
 
-  constructor(revive?: HubHandle) {
-    this._obj = hubObject(this, 'Event', {}, revive);
+/** multiprocessing.Event without the addon: local to the process (a flag
+ * word of the portable arena) until shared beyond its Threads, then kept
+ * by the hub (local.ts). */
+export class PortableEvent {
+  readonly #home: LocalHome | null;
+  readonly #hubOnly: number;
+
+  constructor(revive?: HubHandle | LocalRevive) {
+    if (revive !== undefined && !(revive instanceof LocalRevive)) {
+      this.#home = null;
+      this.#hubOnly = hubObject(this, 'Event', {}, revive);
+      return;
+    }
+    this.#home = new LocalHome('Event', Kind.Event, 4, this, revive?.state);
+    this.#hubOnly = 0;
+  }
+
+  /** @internal The hub object's id, moving the event there first. */
+  get _obj(): number {
+    const home = this.#home;
+    if (!home) return this.#hubOnly;
+    return home.promote(() => {
+      const { w, i } = home;
+      const v = markMoved(w, i);
+      return moveOrRestore(
+        w,
+        i,
+        v,
+        () => hubCallSync({ op: 'new', kind: 'Event', flag: v === 1, key: home.key }).obj!,
+      );
+    });
+  }
+
+  #hub(): number {
+    return this.#home ? this.#home.hub() : this.#hubOnly;
   }
 
   isSet(): boolean {
-    return hubCallSync({ op: 'state', obj: this._obj }).ok === true;
+    const home = this.#home;
+    const v = home !== null ? unmoved(home.w, home.i) : null;
+    if (v !== null) return v === 1;
+    return hubCallSync({ op: 'state', obj: this.#hub() }).ok === true;
+  }
+
+  #set(flag: boolean): void {
+    const home = this.#home;
+    if (home !== null) {
+      const { w, i } = home;
+      for (let v = unmoved(w, i); v !== null; v = unmoved(w, i)) {
+        if (Atomics.compareExchange(w, i, v, flag ? 1 : 0) === v) {
+          if (flag) Atomics.notify(w, i);
+          return;
+        }
+      }
+    }
+    hubCallSync({ op: 'set', obj: this.#hub(), flag });
   }
 
   set(): void {
-    hubCallSync({ op: 'set', obj: this._obj, flag: true });
+    this.#set(true);
   }
 
   clear(): void {
-    hubCallSync({ op: 'set', obj: this._obj, flag: false });
+    this.#set(false);
   }
 
   /** Blocks until set or `timeout` seconds pass (null: forever); returns the flag. */
   wait(timeout?: number | null): boolean {
     const t = waitTimeout(timeout, 'Event.wait');
-    return hubCallSync({ op: 'wait', obj: this._obj, ms: hubMs(t) }).ok === true;
+    const until = deadline(t);
+    const home = this.#home;
+    if (home !== null && home.isLocal()) {
+      const r = runSync(eventSteps(home.w, home.i, t));
+      if (r !== 3) return r === 1;
+    }
+    const ms = hubMs(remaining(until));
+    return hubCallSync({ op: 'wait', obj: this.#hub(), ms }).ok === true;
   }
 
   async waitAsync(timeout?: number | null, options?: WaitOptions): Promise<boolean> {
     const t = waitTimeout(timeout, 'Event.waitAsync');
     const signal = waitSignal(options, 'Event.waitAsync');
+    throwIfAborted(signal, 'Event.waitAsync');
+    const until = deadline(t);
+    const home = this.#home;
+    if (home !== null && home.isLocal()) {
+      const r = await slicedWait(
+        signal,
+        'Event.waitAsync',
+        t,
+        (s) => runAsync(eventSteps(home.w, home.i, s)),
+        () => {},
+      );
+      if (r !== 3) return r === 1;
+    }
     const r = await hubWait(
-      { op: 'wait', obj: this._obj, ms: hubMs(t) },
+      { op: 'wait', obj: this.#hub(), ms: hubMs(remaining(until)) },
       signal,
       'Event.waitAsync',
     );
     return r.ok === true;
   }
 
-  [kShare](): ShareState {
+  [kShare](scope?: ShareScope): ShareState {
+    if (scope === 'thread' && this.#home !== null) {
+      return { kind: 'forkful.local.Event', state: this.#home.state() };
+    }
     return { kind: 'forkful.hub.Event', state: hubHandle(this._obj) };
   }
 
@@ -666,6 +858,10 @@ export const managedRevivers: Revivers = {
   'forkful.hub.Lock': (s) => new PortableLock(s as HubHandle),
   'forkful.hub.RLock': (s) => new PortableRLock(s as HubHandle),
   'forkful.local.Lock': (s) => new PortableLock(new LocalRevive(s as LocalState)),
+  'forkful.local.Semaphore': (s) => new PortableSemaphore(new LocalRevive(s as LocalState)),
+  'forkful.local.BoundedSemaphore': (s) =>
+    new PortableBoundedSemaphore(new LocalRevive(s as LocalState)),
+  'forkful.local.Event': (s) => new PortableEvent(new LocalRevive(s as LocalState)),
   'forkful.local.RLock': (s) => new PortableRLock(new LocalRevive(s as LocalState)),
   'forkful.hub.Semaphore': (s) => new PortableSemaphore(s as HubHandle),
   'forkful.hub.BoundedSemaphore': (s) => new PortableBoundedSemaphore(s as HubHandle),
