@@ -28,7 +28,13 @@ import { runAsync, runSync, type Steps } from '../../synchronize/steps';
 import { deadline, FOREVER, remaining } from '../../core/timeout';
 import { kShare, type Revivers, type ShareScope, type ShareState } from '../../transfer/shareable';
 import { Kind, self } from '../../synchronize/arena';
-import { MOVED, portableArena, SEM_MOVED, sleepOn } from '../../synchronize/portable/arena';
+import {
+  MOVED,
+  portableArena,
+  SEM_MOVED,
+  sleepOn,
+  WAITERS,
+} from '../../synchronize/portable/arena';
 import { LocalHome, localTag, type LocalState } from './local';
 import type { HubReply, ObjectKind } from './hub';
 import { claimHubTicket, hubCall, hubCallSync, hubCallWithId, hubTicket, hubWait } from './io';
@@ -82,6 +88,31 @@ function recovered(r: HubReply, what: string): boolean {
   return r.ok === true;
 }
 
+/** A lock's or semaphore's acquire at the hub, for what is left of its wait. */
+function acquireAtHub(obj: number, until: number, kind: string): boolean {
+  return recovered(hubCallSync({ op: 'acquire', obj, ms: hubMs(remaining(until)) }), kind);
+}
+
+/** acquireAtHub awaited; `signal` cancels it (a unit taken just after the
+ * abort is given back). */
+async function acquireAtHubAsync(
+  obj: number,
+  until: number,
+  kind: string,
+  signal: AbortSignal | null,
+  what: string,
+): Promise<boolean> {
+  const r = await hubWait(
+    { op: 'acquire', obj, ms: hubMs(remaining(until)) },
+    signal,
+    what,
+    (late) => {
+      if (late.ok) void hubCall({ op: 'release', obj }, false).catch(() => {});
+    },
+  );
+  return recovered(r, kind);
+}
+
 /** Marks a constructor call that revives a local object in a Thread. */
 export class LocalRevive {
   constructor(readonly state: LocalState) {}
@@ -89,7 +120,6 @@ export class LocalRevive {
 
 /** A lock word's owner bits (below MOVED and WAITERS). */
 const OWNER_MASK = MOVED - 1;
-const LOCK_WAITERS = 1 << 30;
 
 /** Lock and RLock: local to the process (a lock word in the portable arena,
  * shared by its Threads) until shared beyond it, then kept by the hub
@@ -202,8 +232,7 @@ class MovableLock extends Acquirable {
     }
     const obj = this.#hub();
     if (obj === 0) return this.acquire(blocking, timeout); // the move failed: local again
-    const ms = hubMs(remaining(until));
-    return recovered(hubCallSync({ op: 'acquire', obj, ms }), this.#kind);
+    return acquireAtHub(obj, until, this.#kind);
   }
 
   /** acquire() that waits without blocking the event loop. */
@@ -229,17 +258,7 @@ class MovableLock extends Acquirable {
       );
       if (r !== 3) return this.#taken(home, r);
     }
-    const obj = this.#hub();
-    const r = await hubWait(
-      { op: 'acquire', obj, ms: hubMs(remaining(until)) },
-      signal,
-      what,
-      (late) => {
-        // Taken just after the abort: given back.
-        if (late.ok) void hubCall({ op: 'release', obj }, false).catch(() => {});
-      },
-    );
-    return recovered(r, this.#kind);
+    return acquireAtHubAsync(this.#hub(), until, this.#kind, signal, what);
   }
 
   release(): void {
@@ -266,7 +285,7 @@ class MovableLock extends Acquirable {
         }
         if (Atomics.compareExchange(w, i, v, 0) === v) {
           if (this.#kind === 'RLock') w[i + 1] = 0;
-          if ((v & LOCK_WAITERS) !== 0) Atomics.notify(w, i, 1);
+          if ((v & WAITERS) !== 0) Atomics.notify(w, i, 1);
           return;
         }
       }
@@ -426,8 +445,7 @@ export class PortableSemaphore extends Acquirable {
     }
     const obj = this.#hub();
     if (obj === 0) return this.acquire(blocking, timeout); // the move failed: local again
-    const ms = hubMs(remaining(until));
-    return recovered(hubCallSync({ op: 'acquire', obj, ms }), this.#kind);
+    return acquireAtHub(obj, until, this.#kind);
   }
 
   /** acquire() that waits without blocking the event loop. */
@@ -450,16 +468,7 @@ export class PortableSemaphore extends Acquirable {
       );
       if (r !== 3) return r === 1;
     }
-    const obj = this.#hub();
-    const r = await hubWait(
-      { op: 'acquire', obj, ms: hubMs(remaining(until)) },
-      signal,
-      what,
-      (late) => {
-        if (late.ok) void hubCall({ op: 'release', obj }, false).catch(() => {});
-      },
-    );
-    return recovered(r, this.#kind);
+    return acquireAtHubAsync(this.#hub(), until, this.#kind, signal, what);
   }
 
   /** Gives back n units (default 1). */

@@ -43,7 +43,7 @@ const INITIAL_BYTES = 64 * 1024;
 export const PORTABLE_ARENA_MAX = 256 * 1024 * 1024;
 
 /** The "someone may sleep on this word" bit of a lock word (as in sync.h). */
-const WAITERS = 1 << 30;
+export const WAITERS = 1 << 30;
 /** A lock word's "moved to the hub" bit (multiprocessing/portable/local.ts):
  * set once, the word is no lock any more; only movable acquires know it. */
 export const MOVED = 1 << 29;
