@@ -47,4 +47,8 @@ describe('portable multiprocessing objects: local until shared with a process', 
       locked: [false, false],
     });
   });
+
+  test('moved while two Threads update it: every update counted once', () => {
+    expect(r.race).toEqual({ value: 10300, sem: 1, code: 0 });
+  });
 });
