@@ -6,6 +6,7 @@
 // alternating for `rounds` rounds; the table gives the median.
 //
 //   node bench/portable.js [rounds=3]       # needs dist/ (npm run build:ts)
+//   BENCH_ONLY='2 Threads' node bench/portable.js 3   # the figures whose name has it
 'use strict';
 const { spawnSync } = require('node:child_process');
 const path = require('node:path');
@@ -76,6 +77,31 @@ const figures = {
     }
     return { value: ((performance.now() - t0) * 1e6) / n, unit: 'ns per pair' };
   },
+  // Python users take multiprocessing's Lock and Value in threads too.
+  'multiprocessing.Lock acquire+release, 2 Threads': async () =>
+    twoThreads(
+      (lock) => {
+        lock.acquire();
+        lock.release();
+      },
+      (mp) => new mp.Lock(),
+    ),
+  'multiprocessing.Value += 1 under getLock(), 2 Threads': async () =>
+    twoThreads(
+      (v) => {
+        const lock = v.getLock();
+        lock.acquire();
+        try {
+          v.value += 1;
+        } finally {
+          lock.release();
+        }
+      },
+      (mp) => mp.Value('i', 0),
+      (v, total) => {
+        if (v.value !== total) throw new Error(`lost updates: ${v.value} of ${total}`);
+      },
+    ),
   'Pool(2).map of 1000 small tasks': async () => {
     const mp = require(path.join(dist, 'multiprocessing'));
     let pool;
@@ -96,6 +122,30 @@ const figures = {
     return { value: ms, unit: 'ms' };
   },
 };
+
+/** ops/s of `op(obj)` run `n` times by each of two Threads at once (from
+ * the first start to the last end); `check(obj, total)` afterwards. */
+async function twoThreads(op, make, check = () => {}) {
+  const mp = require(path.join(dist, 'multiprocessing'));
+  const { Thread } = require(path.join(dist, 'threading'));
+  const obj = make(mp);
+  const n = Number(process.env.BENCH_THREAD_OPS || 20000);
+  const times = new Float64Array(new SharedArrayBuffer(32));
+  const body = `(obj, n, times, slot) => {
+    const op = ${op.toString()};
+    times[slot] = performance.timeOrigin + performance.now();
+    for (let k = 0; k < n; k++) op(obj);
+    times[slot + 1] = performance.timeOrigin + performance.now();
+  }`;
+  const threads = [0, 2].map(
+    (slot) => new Thread({ target: new Function(`return ${body}`)(), args: [obj, n, times, slot] }),
+  );
+  for (const t of threads) t.start();
+  for (const t of threads) await t.join();
+  check(obj, 2 * n);
+  const ms = Math.max(times[1], times[3]) - Math.min(times[0], times[2]);
+  return { value: (2 * n) / (ms / 1000), unit: 'ops/s' };
+}
 
 function runFigure(name, portable) {
   const r = spawnSync(process.execPath, [__filename, '--figure', name], {
@@ -127,7 +177,8 @@ async function main() {
   console.log(`forkful, native vs portable backend, Node ${process.version}, median of ${rounds}`);
   console.log('| figure | native | portable (FORKFUL_NO_NATIVE=1) |');
   console.log('| --- | --- | --- |');
-  for (const name of Object.keys(figures)) {
+  const only = process.env.BENCH_ONLY;
+  for (const name of Object.keys(figures).filter((f) => !only || f.includes(only))) {
     const seen = { native: [], portable: [] };
     let unit = '';
     const skipped = {};

@@ -420,7 +420,7 @@ export class Thread {
       name: '(no target)',
       caller: callerFile(),
     };
-    const args = encodeShareables(this._args) as unknown[];
+    const args = encodeShareables(this._args, 'thread') as unknown[];
     this._state = new Int32Array(new SharedArrayBuffer(16));
     this._port = port1;
     return {

@@ -14,8 +14,14 @@ export interface ShareState {
   state: unknown;
 }
 
+/** Where a value goes: to a Thread of this process (which sees its
+ * SharedArrayBuffers), or anywhere else (another process, or a channel
+ * that may lead to one). An object local to the process (the portable
+ * backend's) moves to the hub the first time it goes beyond. */
+export type ShareScope = 'thread' | 'process';
+
 export interface Shareable {
-  [kShare](): ShareState;
+  [kShare](scope?: ShareScope): ShareState;
 }
 
 type Reviver = (state: unknown) => object;
@@ -78,21 +84,21 @@ function holdsShareable(value: object, seen: Set<object>): boolean {
 
 /** A copy of `value` with shareables replaced by markers; `copies` maps each
  * container already copied (or shareable already encoded) to its result. */
-function encodeCopy(value: unknown, copies: Map<object, unknown>): unknown {
+function encodeCopy(value: unknown, copies: Map<object, unknown>, scope: ShareScope): unknown {
   if (typeof value !== 'object' || value === null) return value;
   if (copies.has(value)) return copies.get(value);
   if (isShareable(value)) {
     const marker: Record<string, unknown> = {};
     copies.set(value, marker);
-    const { kind, state } = value[kShare]();
+    const { kind, state } = value[kShare](scope);
     marker[MARK] = kind;
-    marker.state = encodeCopy(state, copies);
+    marker.state = encodeCopy(state, copies, scope);
     return marker;
   }
   if (isMap(value)) {
     const out = new Map<unknown, unknown>();
     copies.set(value, out);
-    for (const [k, v] of value) out.set(k, encodeCopy(v, copies));
+    for (const [k, v] of value) out.set(k, encodeCopy(v, copies, scope));
     return out;
   }
   if (!isPlainContainer(value)) return value;
@@ -102,7 +108,7 @@ function encodeCopy(value: unknown, copies: Map<object, unknown>): unknown {
     : Object.create(Object.getPrototypeOf(value) === null ? null : Object.prototype);
   copies.set(value, out);
   for (const key of Object.keys(source)) {
-    const v = encodeCopy(source[key], copies);
+    const v = encodeCopy(source[key], copies, scope);
     if (key === '__proto__') {
       Object.defineProperty(out, key, {
         value: v,
@@ -120,10 +126,10 @@ function encodeCopy(value: unknown, copies: Map<object, unknown>): unknown {
 /** Replaces shareables (at any depth of arrays, plain objects and Maps, in
  * cyclic values too) by markers. Returns the input itself when it holds
  * none, so the common case allocates nothing. */
-export function encodeShareables(value: unknown): unknown {
+export function encodeShareables(value: unknown, scope: ShareScope = 'process'): unknown {
   if (typeof value !== 'object' || value === null) return value;
   if (!holdsShareable(value, new Set())) return value;
-  return encodeCopy(value, new Map());
+  return encodeCopy(value, new Map(), scope);
 }
 
 /** The inverse of encodeShareables: revives markers in place. */

@@ -25,7 +25,22 @@ export type HubRequest =
       value?: number;
       bound?: number;
       bytes?: Uint8Array;
+      /** Moved from a process's local copy (local.ts): `key` lets that
+       * process's other threads attach; the object stays (pinned) until
+       * its last local copy unpins it; `heldBy` names the thread (local
+       * tag) that held the lock then, `count` its level. */
+      key?: number;
+      heldBy?: string;
+      count?: number;
+      /** An Event's flag. */
+      flag?: boolean;
+      /** A lock whose local holder had ended: the next acquirer is told. */
+      recovered?: boolean;
+      /** The requester's local tag: it owns the lock at once when it held it. */
+      tag?: string;
     }
+  | { id: number; op: 'attach'; obj: number; key: number; tag: string; count?: number }
+  | { id: number; op: 'unpin'; obj: number; key: number }
   | { id: number; op: 'vread'; obj: number; offset: number; n: number }
   | { id: number; op: 'bwait'; obj: number; ms: number }
   | { id: number; op: 'bdone'; obj: number; ok: boolean }
@@ -166,7 +181,16 @@ interface HubObject {
   gen: number;
   /** Barrier: the last arrival runs the action; the others wait for it. */
   draining: boolean;
+  /** Moved from a local copy: the key that attaches, whether the local
+   * copies still pin it, and the thread that held it (until it attaches). */
+  key: number;
+  pinned: boolean;
+  heldBy: string | null;
 }
+
+/** The owner of a lock moved to the hub while a thread held it, until that
+ * thread attaches (it then owns it). Never dropped. */
+const HELD_LOCALLY = new HubClient(() => {});
 
 function fail(id: number, code: string, message: string): HubReply {
   return { id, error: { code, message } };
@@ -314,12 +338,21 @@ export class Hub {
           count: 0,
           value: req.value ?? 0,
           bound: req.bound ?? -1,
-          flag: false,
-          recovered: false,
+          flag: req.flag ?? false,
+          recovered: req.recovered ?? false,
           memory: Buffer.from(req.bytes ?? new Uint8Array(0)),
           gen: 0,
           draining: false,
+          key: req.key ?? 0,
+          pinned: req.key !== undefined,
+          heldBy: req.heldBy ?? null,
         };
+        if (obj.pinned) obj.refs++;
+        if (obj.heldBy !== null) {
+          obj.owner = obj.heldBy === req.tag ? client : HELD_LOCALLY;
+          obj.count = req.count ?? 1;
+          if (obj.owner === client) obj.heldBy = null;
+        }
         const id = this.#next++;
         this.#objs.set(id, obj);
         client.holds.set(id, 1);
@@ -328,6 +361,28 @@ export class Hub {
       case 'cancel':
         this.#cancel(client, req.wait);
         return { id: req.id };
+      case 'attach': {
+        const obj = this.#objs.get(req.obj);
+        if (!obj || obj.key === 0 || obj.key !== req.key) {
+          return fail(req.id, 'EBADF', 'this shared object is gone from the hub');
+        }
+        obj.refs++;
+        client.holds.set(req.obj, (client.holds.get(req.obj) ?? 0) + 1);
+        if (obj.owner === HELD_LOCALLY && obj.heldBy === req.tag) {
+          obj.owner = client;
+          obj.heldBy = null;
+          if (req.count !== undefined) obj.count = req.count;
+        }
+        return { id: req.id };
+      }
+      case 'unpin': {
+        const obj = this.#objs.get(req.obj);
+        if (obj?.pinned && obj.key === req.key) {
+          obj.pinned = false;
+          this.#unref(req.obj);
+        }
+        return { id: req.id };
+      }
       case 'unref': {
         const n = client.holds.get(req.obj) ?? 0;
         if (n === 0) return { id: req.id };

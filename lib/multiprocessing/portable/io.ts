@@ -50,26 +50,89 @@ interface Pending {
   refed: boolean;
 }
 
+// The words shared with the I/O thread (IoWorkerData.counter): [COUNTER]
+// is bumped at each reply; [STATE] turns DEAD when the thread ends, with
+// why in the bytes after [WHY_LENGTH] (written by the thread itself, from
+// its process 'exit' event: the caller may be blocked in Atomics.wait, where
+// the Worker's own 'exit' and 'error' events cannot reach it).
+const COUNTER = 0;
+const STATE = 1;
+const WHY_LENGTH = 2;
+const WHY_OFFSET = 12;
+const WHY_BYTES = 1024;
+const DEAD = 1;
+
+/** How long a blocking call sleeps before it looks whether the I/O thread
+ * still lives (a notify of its end may not find the sleeper yet). */
+const LIVENESS_SLICE_MS = 200;
+
+// The I/O thread's first code: it records its end (a throw while loading,
+// an uncaught exception, process.exit) in the shared words and wakes a
+// blocked caller, then loads the I/O thread proper.
+const BOOTSTRAP = `
+'use strict';
+const { workerData } = require('node:worker_threads');
+const words = workerData.counter;
+let why = 'it exited';
+process.on('uncaughtException', (err) => {
+  why = String(err);
+  process.exit(1);
+});
+process.on('exit', (code) => {
+  const bytes = new Uint8Array(words.buffer, ${WHY_OFFSET}, ${WHY_BYTES});
+  const { written } = new TextEncoder().encodeInto(why + ' (exit code ' + code + ')', bytes);
+  Atomics.store(words, ${WHY_LENGTH}, written);
+  Atomics.store(words, ${STATE}, ${DEAD});
+  Atomics.add(words, ${COUNTER}, 1);
+  Atomics.notify(words, ${COUNTER});
+});
+require(workerData.script);
+`;
+
+let testScript: string | null = null;
+
+/** @internal Tests only: the I/O thread runs `script` (a file) instead of
+ * io-worker.js, from the next client made on; null restores it. */
+export function _ioWorkerScriptForTests(script: string | null): void {
+  testScript = script;
+  client = null;
+}
+
 class IoClient {
   readonly #port: MessagePort;
-  readonly #counter: Int32Array;
+  readonly #words: Int32Array;
   readonly #worker: Worker;
+  readonly #role: 'hub' | 'client';
+  readonly #address: string;
   #next = 1;
   readonly #async = new Map<number, Pending>();
   readonly #sync = new Map<number, HubReply>();
   #refs = 0;
+  #lost: RuntimeError | null = null;
 
   constructor(role: 'hub' | 'client', address: string) {
     const { port1, port2 } = new MessageChannel();
     this.#port = port1;
-    this.#counter = new Int32Array(new SharedArrayBuffer(4));
-    const data: IoWorkerData = { role, address, port: port2, counter: this.#counter };
-    this.#worker = new Worker(IO_WORKER, {
+    this.#role = role;
+    this.#address = address;
+    this.#words = new Int32Array(new SharedArrayBuffer(WHY_OFFSET + WHY_BYTES));
+    const data: IoWorkerData & { script: string } = {
+      role,
+      address,
+      port: port2,
+      counter: this.#words,
+      script: testScript ?? IO_WORKER,
+    };
+    this.#worker = new Worker(BOOTSTRAP, {
+      eval: true,
       workerData: data,
       transferList: [port2],
       stdin: false,
     });
     this.#worker.unref();
+    // Async calls learn of the thread's end here (the event loop runs).
+    this.#worker.on('error', () => {});
+    this.#worker.on('exit', () => this.#failPending());
     this.#port.on('message', (r: HubReply) => this.#dispatch(r));
     this.#port.unref();
   }
@@ -85,18 +148,59 @@ class IoClient {
     }
   }
 
-  #unref(): void {
-    if (--this.#refs === 0) this.#port.unref();
+  // While an async call keeps the event loop alive, so does the I/O thread:
+  // its end (the 'exit' event) must be seen to settle the call.
+  #ref(): void {
+    if (this.#refs++ > 0) return;
+    this.#port.ref();
+    this.#worker.ref();
   }
 
-  /** Blocks until the hub replies. */
+  #unref(): void {
+    if (--this.#refs > 0) return;
+    this.#port.unref();
+    this.#worker.unref();
+  }
+
+  /** The error every call gets once the I/O thread has ended, or null
+   * while it lives. */
+  #ended(): RuntimeError | null {
+    if (this.#lost) return this.#lost;
+    if (Atomics.load(this.#words, STATE) !== DEAD) return null;
+    const n = Atomics.load(this.#words, WHY_LENGTH);
+    const why = Buffer.from(this.#words.buffer, WHY_OFFSET, n).toString('utf8');
+    this.#lost = new RuntimeError(
+      `forkful's portable I/O thread (which carries this thread's calls to the ` +
+        `${this.#role === 'hub' ? 'hub it serves' : `hub at ${this.#address}`}) ended: ${why}. ` +
+        `Pipes, queues, locks and shared values of the portable backend cannot be used in ` +
+        `this thread any more`,
+    );
+    if (this.#role === 'hub' && process.env[HUB_ENV] === this.#address) {
+      delete process.env[HUB_ENV]; // no child may look for this hub
+    }
+    return this.#lost;
+  }
+
+  /** Ends the pending async calls with the I/O thread's end. */
+  #failPending(): void {
+    const lost = this.#ended() ?? new RuntimeError("forkful's portable I/O thread ended");
+    this.#lost = lost;
+    const error = { code: 'RuntimeError', message: lost.message };
+    for (const id of [...this.#async.keys()]) this.#dispatch({ id, error });
+  }
+
+  /** Blocks until the hub replies; RuntimeError once the I/O thread has
+   * ended (it is looked at every LIVENESS_SLICE_MS: a blocking call never
+   * outwaits the thread that would answer it). */
   callSync(req: Request): HubReply {
+    const lost = this.#ended();
+    if (lost) throw lost;
     const id = this.#next++;
     // Bytes (always in a buffer of their own here) are moved, not cloned.
     const bytes = (req as { bytes?: Uint8Array }).bytes;
     this.#port.postMessage({ ...req, id }, bytes ? [bytes.buffer as ArrayBuffer] : []);
     for (;;) {
-      const seen = Atomics.load(this.#counter, 0);
+      const seen = Atomics.load(this.#words, COUNTER);
       for (let m = receiveMessageOnPort(this.#port); m; m = receiveMessageOnPort(this.#port)) {
         this.#dispatch(m.message as HubReply);
       }
@@ -105,28 +209,37 @@ class IoClient {
         this.#sync.delete(id);
         return r;
       }
-      Atomics.wait(this.#counter, 0, seen);
+      const ended = this.#ended();
+      if (ended) throw ended;
+      Atomics.wait(this.#words, COUNTER, seen, LIVENESS_SLICE_MS);
     }
   }
 
-  /** Resolves with the hub's reply; `refed` keeps the event loop alive meanwhile. */
+  /** Resolves with the hub's reply; `refed` keeps the event loop alive
+   * meanwhile. Once the I/O thread has ended, the reply is its error. */
   call(req: Request, refed = true): { id: number; reply: Promise<HubReply> } {
     const id = this.#next++;
+    const lost = this.#ended();
+    if (lost) {
+      return {
+        id,
+        reply: Promise.resolve({ id, error: { code: 'RuntimeError', message: lost.message } }),
+      };
+    }
     const reply = new Promise<HubReply>((resolve) => {
       this.#async.set(id, { resolve, refed });
     });
-    if (refed && this.#refs++ === 0) this.#port.ref();
+    if (refed) this.#ref();
     this.#port.postMessage({ ...req, id });
     return { id, reply };
   }
-
   /** Whether the async call `id` (still pending) keeps the event loop alive. */
   setRefed(id: number, refed: boolean): void {
     const p = this.#async.get(id);
     if (!p || p.refed === refed) return;
     p.refed = refed;
     if (refed) {
-      if (this.#refs++ === 0) this.#port.ref();
+      this.#ref();
     } else {
       this.#unref();
     }

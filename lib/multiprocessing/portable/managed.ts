@@ -1,13 +1,18 @@
-// multiprocessing's Lock, RLock, Semaphore, BoundedSemaphore and Event on
-// the portable backend: objects kept by the hub (hub.ts), as Python's
-// SyncManager keeps them, so they work across spawned processes without
-// the addon. A blocking call waits in Atomics.wait while this thread's I/O
-// thread talks to the hub; an async one awaits the hub's reply. A holder
-// whose process (or thread) ends while holding a lock lets go of it: the
-// hub sees its connection close, and the next acquirer is warned, as with
-// the native locks.
-import { ValueError } from '../../core/errors';
-import { abortError, throwIfAborted } from '../../core/abort';
+// multiprocessing's Lock, RLock, Semaphore, BoundedSemaphore, Event,
+// Barrier and Condition on the portable backend. Lock, RLock, the
+// semaphores and Event start local to their process (words of its portable
+// arena, shared by its Threads, Atomics.wait to sleep) and move to the hub
+// with their state when first shared beyond those Threads (local.ts);
+// Barrier and Condition are kept by the hub (hub.ts) from the start. In the
+// hub, as Python's SyncManager keeps them, they work across spawned
+// processes without the addon. A blocking hub call waits in Atomics.wait
+// while this thread's I/O thread talks to the hub; an async one awaits the
+// hub's reply. A holder whose process (or thread) ends while holding a
+// lock lets go of it: the hub sees its connection close (the portable
+// arena's table of ended threads, while local), and the next acquirer is
+// warned, as with the native locks.
+import { RuntimeError, ValueError } from '../../core/errors';
+import { abortError, slicedWait, throwIfAborted } from '../../core/abort';
 import type { BarrierOptions } from '../../synchronize/barrier';
 import { Acquirable } from '../../synchronize/acquirable';
 import {
@@ -19,9 +24,18 @@ import {
   type WaitOptions,
 } from '../../synchronize/args';
 import { waitForSteps } from '../../synchronize/condition';
-import { runAsync, runSync } from '../../synchronize/steps';
-import { FOREVER } from '../../core/timeout';
-import { kShare, type Revivers, type ShareState } from '../../transfer/shareable';
+import { runAsync, runSync, type Steps } from '../../synchronize/steps';
+import { deadline, FOREVER, remaining } from '../../core/timeout';
+import { kShare, type Revivers, type ShareScope, type ShareState } from '../../transfer/shareable';
+import { Kind, self } from '../../synchronize/arena';
+import {
+  MOVED,
+  portableArena,
+  SEM_MOVED,
+  sleepOn,
+  WAITERS,
+} from '../../synchronize/portable/arena';
+import { LocalHome, localTag, type LocalState } from './local';
 import type { HubReply, ObjectKind } from './hub';
 import { claimHubTicket, hubCall, hubCallSync, hubCallWithId, hubTicket, hubWait } from './io';
 
@@ -74,21 +88,151 @@ function recovered(r: HubReply, what: string): boolean {
   return r.ok === true;
 }
 
-class HubLock extends Acquirable {
-  /** @internal */ readonly _obj: number;
-  readonly #kind: ObjectKind;
+/** A lock's or semaphore's acquire at the hub, for what is left of its wait. */
+function acquireAtHub(obj: number, until: number, kind: string): boolean {
+  return recovered(hubCallSync({ op: 'acquire', obj, ms: hubMs(remaining(until)) }), kind);
+}
 
-  constructor(kind: ObjectKind, init: { value?: number; bound?: number }, revive?: HubHandle) {
+/** acquireAtHub awaited; `signal` cancels it (a unit taken just after the
+ * abort is given back). */
+async function acquireAtHubAsync(
+  obj: number,
+  until: number,
+  kind: string,
+  signal: AbortSignal | null,
+  what: string,
+): Promise<boolean> {
+  const r = await hubWait(
+    { op: 'acquire', obj, ms: hubMs(remaining(until)) },
+    signal,
+    what,
+    (late) => {
+      if (late.ok) void hubCall({ op: 'release', obj }, false).catch(() => {});
+    },
+  );
+  return recovered(r, kind);
+}
+
+/** Marks a constructor call that revives a local object in a Thread. */
+export class LocalRevive {
+  constructor(readonly state: LocalState) {}
+}
+
+/** A lock word's owner bits (below MOVED and WAITERS). */
+const OWNER_MASK = MOVED - 1;
+
+/** Lock and RLock: local to the process (a lock word in the portable arena,
+ * shared by its Threads) until shared beyond it, then kept by the hub
+ * (local.ts). The word holds the owner's tid (+ the sleepers bit); moving
+ * sets its MOVED bit, after which every copy goes to the hub. An RLock's
+ * level is the word after, written only by its owner. */
+class MovableLock extends Acquirable {
+  readonly #kind: 'Lock' | 'RLock';
+  readonly #home: LocalHome | null;
+  readonly #hubOnly: number;
+
+  constructor(kind: 'Lock' | 'RLock', revive?: HubHandle | LocalRevive) {
     super();
     this.#kind = kind;
-    this._obj = hubObject(this, kind, init, revive);
+    if (revive !== undefined && !(revive instanceof LocalRevive)) {
+      this.#home = null;
+      this.#hubOnly = hubObject(this, kind, {}, revive);
+      return;
+    }
+    const k = kind === 'Lock' ? Kind.Lock : Kind.RLock;
+    this.#home = new LocalHome(kind, k, 8, this, revive?.state);
+    this.#hubOnly = 0;
+  }
+
+  /** @internal The hub object's id, moving the lock there first (a
+   * Condition keeps its lock in the hub). */
+  get _obj(): number {
+    return this.#home ? this.#home.promote(() => this.#move(this.#home!)) : this.#hubOnly;
+  }
+
+  #move(home: LocalHome): number {
+    const { w, i } = home;
+    let v = Atomics.load(w, i);
+    for (;;) {
+      const seen = Atomics.compareExchange(w, i, v, v | MOVED);
+      if (seen === v) break;
+      v = seen;
+    }
+    Atomics.notify(w, i); // its sleepers look again: it has moved
+    const holder = v & OWNER_MASK;
+    const tag = localTag();
+    // A holder that had ended lets go (the next acquirer is warned), as a
+    // local acquirer would have taken it over.
+    const held =
+      holder === 0
+        ? {}
+        : portableArena().threadEnded(holder)
+          ? { recovered: true }
+          : {
+              heldBy: localTag(holder),
+              count: this.#kind === 'RLock' && holder === self.tid ? w[i + 1] : 1,
+            };
+    try {
+      return hubCallSync({ op: 'new', kind: this.#kind, key: home.key, tag, ...held }).obj!;
+    } catch (err) {
+      Atomics.store(w, i, v);
+      Atomics.notify(w, i);
+      throw err;
+    }
+  }
+
+  /** The hub object's id for this copy (attached), or 0 while local. */
+  #hub(): number {
+    const home = this.#home;
+    if (!home) return this.#hubOnly;
+    const v = Atomics.load(home.w, home.i);
+    const mine = (v & OWNER_MASK) === self.tid;
+    return home.hub(mine && this.#kind === 'RLock' ? home.w[home.i + 1] : undefined);
+  }
+
+  /** One local try: true taken, false not (`t` 0), null moved (then the hub). */
+  #tryLocal(home: LocalHome): boolean | null {
+    const { w, i } = home;
+    const tid = self.tid;
+    if (Atomics.compareExchange(w, i, 0, tid) === 0) {
+      if (this.#kind === 'RLock') w[i + 1] = 1;
+      return true;
+    }
+    const v = Atomics.load(w, i);
+    if ((v & MOVED) !== 0) return null;
+    if (this.#kind === 'RLock' && (v & OWNER_MASK) === tid) {
+      w[i + 1]++;
+      return true;
+    }
+    return false;
+  }
+
+  #taken(home: LocalHome, r: number): boolean {
+    if (r === 0) return false;
+    if (r === 2) recovered({ id: 0, ok: true, recovered: true }, this.#kind);
+    if (this.#kind === 'RLock') home.w[home.i + 1] = 1;
+    return true;
   }
 
   /** Takes it: acquire(), acquire(false), acquire(true, 0.5),
    * acquire({ blocking, timeout }) (seconds). True when taken. */
   acquire(blocking?: boolean | AcquireOptions, timeout?: number | null): boolean {
-    const t = acquireTimeout(blocking, timeout, `${this.#kind}.acquire`);
-    return recovered(hubCallSync({ op: 'acquire', obj: this._obj, ms: hubMs(t) }), this.#kind);
+    const t =
+      blocking === undefined && timeout === undefined
+        ? FOREVER
+        : acquireTimeout(blocking, timeout, `${this.#kind}.acquire`);
+    const home = this.#home;
+    const until = deadline(t);
+    while (home !== null && home.isLocal()) {
+      const now = this.#tryLocal(home);
+      if (now === null) break;
+      if (now || t === 0) return now;
+      const r = portableArena().movableLockAcquire(home.i * 4, remaining(until), self.tid);
+      if (r !== 3) return this.#taken(home, r);
+    }
+    const obj = this.#hub();
+    if (obj === 0) return this.acquire(blocking, timeout); // the move failed: local again
+    return acquireAtHub(obj, until, this.#kind);
   }
 
   /** acquire() that waits without blocking the event loop. */
@@ -96,36 +240,91 @@ class HubLock extends Acquirable {
     const what = `${this.#kind}.acquireAsync`;
     const t = acquireTimeout(options, undefined, what);
     const signal = acquireSignal(options, what);
-    const r = await hubWait(
-      { op: 'acquire', obj: this._obj, ms: hubMs(t) },
-      signal,
-      what,
-      (late) => {
-        // Taken just after the abort: given back.
-        if (late.ok) void hubCall({ op: 'release', obj: this._obj }, false).catch(() => {});
-      },
-    );
-    return recovered(r, this.#kind);
+    throwIfAborted(signal, what);
+    const home = this.#home;
+    const until = deadline(t);
+    while (home !== null && home.isLocal()) {
+      const now = this.#tryLocal(home);
+      if (now === null) break;
+      if (now || t === 0) return now;
+      const r = await slicedWait(
+        signal,
+        what,
+        remaining(until),
+        (s) => portableArena().movableLockAcquireAsync(home.i * 4, s, self.tid),
+        (late) => {
+          if (late !== 3 && this.#taken(home, late)) this.release();
+        },
+      );
+      if (r !== 3) return this.#taken(home, r);
+    }
+    return acquireAtHubAsync(this.#hub(), until, this.#kind, signal, what);
   }
 
   release(): void {
-    hubCallSync({ op: 'release', obj: this._obj });
+    const home = this.#home;
+    if (home !== null) {
+      const { w, i } = home;
+      const tid = self.tid;
+      for (;;) {
+        const v = Atomics.load(w, i);
+        if ((v & MOVED) !== 0) break;
+        if (this.#kind === 'RLock') {
+          if ((v & OWNER_MASK) !== tid) {
+            throw new RuntimeError(
+              'cannot release un-acquired lock (an RLock is released by the thread and process ' +
+                'that acquired it)',
+            );
+          }
+          if (w[i + 1] > 1) {
+            w[i + 1]--;
+            return;
+          }
+        } else if (v === 0) {
+          throw new RuntimeError('release unlocked lock');
+        }
+        if (Atomics.compareExchange(w, i, v, 0) === v) {
+          if (this.#kind === 'RLock') w[i + 1] = 0;
+          if ((v & WAITERS) !== 0) Atomics.notify(w, i, 1);
+          return;
+        }
+      }
+    }
+    hubCallSync({ op: 'release', obj: this.#hub() });
   }
 
-  [kShare](): ShareState {
+  /** True while some thread or process holds it. */
+  locked(): boolean {
+    const home = this.#home;
+    if (home !== null && home.isLocal()) {
+      const v = Atomics.load(home.w, home.i);
+      if ((v & MOVED) === 0) return v !== 0;
+    }
+    return hubCallSync({ op: 'state', obj: this.#hub() }).ok === true;
+  }
+
+  /** The RLock's level held by this thread (0 when not held by it). */
+  protected _level(): number {
+    const home = this.#home;
+    if (home !== null && home.isLocal()) {
+      const v = Atomics.load(home.w, home.i);
+      if ((v & MOVED) === 0) return (v & OWNER_MASK) === self.tid ? home.w[home.i + 1] : 0;
+    }
+    return hubCallSync({ op: 'state', obj: this.#hub() }).n!;
+  }
+
+  [kShare](scope?: ShareScope): ShareState {
+    if (scope === 'thread' && this.#home !== null) {
+      return { kind: `forkful.local.${this.#kind}`, state: this.#home.state() };
+    }
     return { kind: `forkful.hub.${this.#kind}`, state: hubHandle(this._obj) };
   }
 }
 
 /** multiprocessing.Lock without the addon: any thread or process may release it. */
-export class PortableLock extends HubLock {
-  constructor(revive?: HubHandle) {
-    super('Lock', {}, revive);
-  }
-
-  /** True while some thread or process holds it. */
-  locked(): boolean {
-    return hubCallSync({ op: 'state', obj: this._obj }).ok === true;
+export class PortableLock extends MovableLock {
+  constructor(revive?: HubHandle | LocalRevive) {
+    super('Lock', revive);
   }
 
   toString(): string {
@@ -134,17 +333,13 @@ export class PortableLock extends HubLock {
 }
 
 /** multiprocessing.RLock without the addon: owned by one thread of one process. */
-export class PortableRLock extends HubLock {
-  constructor(revive?: HubHandle) {
-    super('RLock', {}, revive);
-  }
-
-  locked(): boolean {
-    return hubCallSync({ op: 'state', obj: this._obj }).ok === true;
+export class PortableRLock extends MovableLock {
+  constructor(revive?: HubHandle | LocalRevive) {
+    super('RLock', revive);
   }
 
   toString(): string {
-    return `<forkful.RLock (portable) count=${hubCallSync({ op: 'state', obj: this._obj }).n}>`;
+    return `<forkful.RLock (portable) count=${this._level()}>`;
   }
 }
 
@@ -156,28 +351,162 @@ function semValue(value: unknown, what: string): number {
   return value;
 }
 
-/** multiprocessing.Semaphore without the addon. */
-export class PortableSemaphore extends HubLock {
-  constructor(value: number | HubHandle = 1, bounded = false) {
+/** A moved-or-not word's value without its SEM_MOVED bit, or null once moved. */
+function unmoved(w: Int32Array, i: number): number | null {
+  const v = Atomics.load(w, i);
+  return (v & SEM_MOVED) !== 0 ? null : v;
+}
+
+/** Sets SEM_MOVED on word `i` (its sleepers look again); the value it had. */
+function markMoved(w: Int32Array, i: number): number {
+  let v = Atomics.load(w, i);
+  for (;;) {
+    const seen = Atomics.compareExchange(w, i, v, v | SEM_MOVED);
+    if (seen === v) break;
+    v = seen;
+  }
+  Atomics.notify(w, i);
+  return v;
+}
+
+/** Makes the hub object of a moving word, or puts the word back and
+ * rethrows (the object stays local). */
+function moveOrRestore(w: Int32Array, i: number, v: number, make: () => number): number {
+  try {
+    return make();
+  } catch (err) {
+    Atomics.store(w, i, v);
+    Atomics.notify(w, i);
+    throw err;
+  }
+}
+
+/** multiprocessing.Semaphore without the addon: local to the process (its
+ * value a word of the portable arena, [value, sleepers, bound]) until
+ * shared beyond its Threads, then kept by the hub (local.ts). */
+export class PortableSemaphore extends Acquirable {
+  readonly #kind: 'Semaphore' | 'BoundedSemaphore';
+  readonly #home: LocalHome | null;
+  readonly #hubOnly: number;
+
+  constructor(value: number | HubHandle | LocalRevive = 1, bounded = false) {
+    super();
     const kind = bounded ? 'BoundedSemaphore' : 'Semaphore';
-    if (typeof value === 'object') {
-      super(kind, {}, value);
+    this.#kind = kind;
+    if (value instanceof LocalRevive) {
+      this.#home = new LocalHome(kind, Kind.Semaphore, 12, this, value.state);
+      this.#hubOnly = 0;
+    } else if (typeof value === 'object') {
+      this.#home = null;
+      this.#hubOnly = hubObject(this, kind, {}, value);
     } else {
       const v = semValue(value, kind);
-      super(kind, { value: v, bound: bounded ? v : -1 });
+      if (v >= SEM_MOVED) {
+        throw new ValueError(`${kind}: the initial value must be below ${SEM_MOVED}, got ${v}`);
+      }
+      this.#home = new LocalHome(kind, Kind.Semaphore, 12, this);
+      this.#hubOnly = 0;
+      const { w, i } = this.#home;
+      Atomics.store(w, i, v);
+      Atomics.store(w, i + 2, bounded ? v : -1);
     }
+  }
+
+  /** @internal The hub object's id, moving the semaphore there first. */
+  get _obj(): number {
+    const home = this.#home;
+    if (!home) return this.#hubOnly;
+    return home.promote(() => {
+      const { w, i } = home;
+      const v = markMoved(w, i);
+      const bound = Atomics.load(w, i + 2);
+      return moveOrRestore(
+        w,
+        i,
+        v,
+        () => hubCallSync({ op: 'new', kind: this.#kind, value: v, bound, key: home.key }).obj!,
+      );
+    });
+  }
+
+  #hub(): number {
+    return this.#home ? this.#home.hub() : this.#hubOnly;
+  }
+
+  /** Takes a unit: acquire(), acquire(false), acquire(true, 0.5),
+   * acquire({ blocking, timeout }) (seconds). True when taken. */
+  acquire(blocking?: boolean | AcquireOptions, timeout?: number | null): boolean {
+    const t = acquireTimeout(blocking, timeout, `${this.#kind}.acquire`);
+    const until = deadline(t);
+    const home = this.#home;
+    if (home !== null && home.isLocal()) {
+      const r = portableArena().movableSemAcquire(home.i * 4, t);
+      if (r !== 3) return r === 1;
+    }
+    const obj = this.#hub();
+    if (obj === 0) return this.acquire(blocking, timeout); // the move failed: local again
+    return acquireAtHub(obj, until, this.#kind);
+  }
+
+  /** acquire() that waits without blocking the event loop. */
+  async acquireAsync(options?: AcquireOptions): Promise<boolean> {
+    const what = `${this.#kind}.acquireAsync`;
+    const t = acquireTimeout(options, undefined, what);
+    const signal = acquireSignal(options, what);
+    throwIfAborted(signal, what);
+    const until = deadline(t);
+    const home = this.#home;
+    if (home !== null && home.isLocal()) {
+      const r = await slicedWait(
+        signal,
+        what,
+        t,
+        (s) => portableArena().movableSemAcquireAsync(home.i * 4, s),
+        (late) => {
+          if (late === 1) this.release();
+        },
+      );
+      if (r !== 3) return r === 1;
+    }
+    return acquireAtHubAsync(this.#hub(), until, this.#kind, signal, what);
   }
 
   /** Gives back n units (default 1). */
-  override release(n = 1): void {
+  release(n = 1): void {
     if (!Number.isInteger(n) || n < 1) {
       throw new ValueError(`Semaphore.release: n must be an integer >= 1, got ${n}`);
     }
-    hubCallSync({ op: 'release', obj: this._obj, n });
+    const home = this.#home;
+    if (home !== null) {
+      const { w, i } = home;
+      for (let v = unmoved(w, i); v !== null; v = unmoved(w, i)) {
+        const bound = Atomics.load(w, i + 2);
+        if (bound >= 0 && v + n > bound) {
+          throw new ValueError('Semaphore released too many times');
+        }
+        if (v + n >= SEM_MOVED) {
+          throw new ValueError(`Semaphore.release: the value would pass ${SEM_MOVED - 1}`);
+        }
+        if (Atomics.compareExchange(w, i, v, v + n) === v) {
+          if (Atomics.load(w, i + 1) > 0) Atomics.notify(w, i, n);
+          return;
+        }
+      }
+    }
+    hubCallSync({ op: 'release', obj: this.#hub(), n });
   }
 
   getValue(): number {
-    return hubCallSync({ op: 'state', obj: this._obj }).n!;
+    const home = this.#home;
+    const v = home !== null ? unmoved(home.w, home.i) : null;
+    return v ?? hubCallSync({ op: 'state', obj: this.#hub() }).n!;
+  }
+
+  [kShare](scope?: ShareScope): ShareState {
+    if (scope === 'thread' && this.#home !== null) {
+      return { kind: `forkful.local.${this.#kind}`, state: this.#home.state() };
+    }
+    return { kind: `forkful.hub.${this.#kind}`, state: hubHandle(this._obj) };
   }
 
   toString(): string {
@@ -187,49 +516,131 @@ export class PortableSemaphore extends HubLock {
 
 /** multiprocessing.BoundedSemaphore without the addon. */
 export class PortableBoundedSemaphore extends PortableSemaphore {
-  constructor(value: number | HubHandle = 1) {
+  constructor(value: number | HubHandle | LocalRevive = 1) {
     super(value, true);
   }
 }
 
-/** multiprocessing.Event without the addon. */
-export class PortableEvent {
-  /** @internal */ readonly _obj: number;
+/** An Event's wait on its local word: 1 set, 0 timed out, 3 moved. */
+function* eventSteps(w: Int32Array, i: number, timeout: number): Steps<number> {
+  const until = deadline(timeout);
+  for (;;) {
+    const v = Atomics.load(w, i);
+    if ((v & SEM_MOVED) !== 0) return 3;
+    if (v === 1) return 1;
+    const left = remaining(until);
+    if (left === 0) return 0;
+    yield sleepOn(w, i, v, left);
+  }
+}
 
-  constructor(revive?: HubHandle) {
-    this._obj = hubObject(this, 'Event', {}, revive);
+/** multiprocessing.Event without the addon: local to the process (a flag
+ * word of the portable arena) until shared beyond its Threads, then kept
+ * by the hub (local.ts). */
+export class PortableEvent {
+  readonly #home: LocalHome | null;
+  readonly #hubOnly: number;
+
+  constructor(revive?: HubHandle | LocalRevive) {
+    if (revive !== undefined && !(revive instanceof LocalRevive)) {
+      this.#home = null;
+      this.#hubOnly = hubObject(this, 'Event', {}, revive);
+      return;
+    }
+    this.#home = new LocalHome('Event', Kind.Event, 4, this, revive?.state);
+    this.#hubOnly = 0;
+  }
+
+  /** @internal The hub object's id, moving the event there first. */
+  get _obj(): number {
+    const home = this.#home;
+    if (!home) return this.#hubOnly;
+    return home.promote(() => {
+      const { w, i } = home;
+      const v = markMoved(w, i);
+      return moveOrRestore(
+        w,
+        i,
+        v,
+        () => hubCallSync({ op: 'new', kind: 'Event', flag: v === 1, key: home.key }).obj!,
+      );
+    });
+  }
+
+  #hub(): number {
+    return this.#home ? this.#home.hub() : this.#hubOnly;
   }
 
   isSet(): boolean {
-    return hubCallSync({ op: 'state', obj: this._obj }).ok === true;
+    const home = this.#home;
+    const v = home !== null ? unmoved(home.w, home.i) : null;
+    if (v !== null) return v === 1;
+    return hubCallSync({ op: 'state', obj: this.#hub() }).ok === true;
+  }
+
+  #set(flag: boolean): void {
+    const home = this.#home;
+    if (home !== null) {
+      const { w, i } = home;
+      for (let v = unmoved(w, i); v !== null; v = unmoved(w, i)) {
+        if (Atomics.compareExchange(w, i, v, flag ? 1 : 0) === v) {
+          if (flag) Atomics.notify(w, i);
+          return;
+        }
+      }
+    }
+    hubCallSync({ op: 'set', obj: this.#hub(), flag });
   }
 
   set(): void {
-    hubCallSync({ op: 'set', obj: this._obj, flag: true });
+    this.#set(true);
   }
 
   clear(): void {
-    hubCallSync({ op: 'set', obj: this._obj, flag: false });
+    this.#set(false);
   }
 
   /** Blocks until set or `timeout` seconds pass (null: forever); returns the flag. */
   wait(timeout?: number | null): boolean {
     const t = waitTimeout(timeout, 'Event.wait');
-    return hubCallSync({ op: 'wait', obj: this._obj, ms: hubMs(t) }).ok === true;
+    const until = deadline(t);
+    const home = this.#home;
+    if (home !== null && home.isLocal()) {
+      const r = runSync(eventSteps(home.w, home.i, t));
+      if (r !== 3) return r === 1;
+    }
+    const ms = hubMs(remaining(until));
+    return hubCallSync({ op: 'wait', obj: this.#hub(), ms }).ok === true;
   }
 
   async waitAsync(timeout?: number | null, options?: WaitOptions): Promise<boolean> {
     const t = waitTimeout(timeout, 'Event.waitAsync');
     const signal = waitSignal(options, 'Event.waitAsync');
+    throwIfAborted(signal, 'Event.waitAsync');
+    const until = deadline(t);
+    const home = this.#home;
+    if (home !== null && home.isLocal()) {
+      const r = await slicedWait(
+        signal,
+        'Event.waitAsync',
+        t,
+        (s) => runAsync(eventSteps(home.w, home.i, s)),
+        () => {},
+      );
+      if (r !== 3) return r === 1;
+    }
     const r = await hubWait(
-      { op: 'wait', obj: this._obj, ms: hubMs(t) },
+      { op: 'wait', obj: this.#hub(), ms: hubMs(remaining(until)) },
       signal,
       'Event.waitAsync',
     );
     return r.ok === true;
   }
 
-  [kShare](): ShareState {
+  [kShare](scope?: ShareScope): ShareState {
+    if (scope === 'thread' && this.#home !== null) {
+      return { kind: 'forkful.local.Event', state: this.#home.state() };
+    }
     return { kind: 'forkful.hub.Event', state: hubHandle(this._obj) };
   }
 
@@ -455,6 +866,12 @@ export class PortableCondition extends Acquirable {
 export const managedRevivers: Revivers = {
   'forkful.hub.Lock': (s) => new PortableLock(s as HubHandle),
   'forkful.hub.RLock': (s) => new PortableRLock(s as HubHandle),
+  'forkful.local.Lock': (s) => new PortableLock(new LocalRevive(s as LocalState)),
+  'forkful.local.Semaphore': (s) => new PortableSemaphore(new LocalRevive(s as LocalState)),
+  'forkful.local.BoundedSemaphore': (s) =>
+    new PortableBoundedSemaphore(new LocalRevive(s as LocalState)),
+  'forkful.local.Event': (s) => new PortableEvent(new LocalRevive(s as LocalState)),
+  'forkful.local.RLock': (s) => new PortableRLock(new LocalRevive(s as LocalState)),
   'forkful.hub.Semaphore': (s) => new PortableSemaphore(s as HubHandle),
   'forkful.hub.BoundedSemaphore': (s) => new PortableBoundedSemaphore(s as HubHandle),
   'forkful.hub.Event': (s) => new PortableEvent(s as HubHandle),

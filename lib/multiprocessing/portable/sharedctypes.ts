@@ -1,7 +1,9 @@
 // multiprocessing's Value, Array, RawValue and RawArray on the portable
-// backend: the bytes are kept by the hub (hub.ts), so every process and
-// thread that holds the object reads and writes the same memory, one
-// request per access; `view` is a typed accessor over them, not memory.
+// backend: the bytes live in the process's portable arena, shared by its
+// Threads, until the object is first shared beyond them; then they are kept
+// by the hub (hub.ts, local.ts), so every process and thread that holds the
+// object reads and writes the same memory, one request per access; `view`
+// is a typed accessor over them, not memory.
 // Value and Array guard each access with a portable RLock (or the lock
 // given), as Python's synchronized wrappers do.
 import { ValueError } from '../../core/errors';
@@ -13,7 +15,9 @@ import {
   type SyncOptions,
   type Typecode,
 } from '../../synchronize/sharedctypes';
-import { kShare, type Revivers, type ShareState } from '../../transfer/shareable';
+import { kShare, type Revivers, type ShareScope, type ShareState } from '../../transfer/shareable';
+import { arenaBuffer, Kind } from '../../synchronize/arena';
+import { LocalHome, type LocalState } from './local';
 import { hubCallSync } from './io';
 import { hubHandle, hubObject, PortableLock, PortableRLock } from './managed';
 
@@ -24,27 +28,51 @@ interface MemoryHandle {
   length: number;
 }
 
+/** How a local RawArray travels to a Thread of its process. */
+interface LocalMemoryHandle {
+  local: LocalState;
+  typecode: Typecode;
+  length: number;
+}
+
 type ElementClass = ReturnType<typeof typeOf>;
 type TypedArrayOf<C> = C extends new (...a: never[]) => infer T ? T : never;
 
-/** Shared items of one typecode, kept by the hub. */
+/** A moved-away marker: the local memory is not to be used any more. */
+const AWAY = Symbol('moved');
+
+/** Shared items of one typecode: local to the process (in its portable
+ * arena, shared by its Threads) until shared beyond it, then kept by the
+ * hub (local.ts). Each local access counts itself in a shared word, so the
+ * thread that moves the bytes waits until no access is under way. */
 export class PortableRawArray {
   readonly typecode: Typecode;
   readonly length: number;
-  /** @internal */ readonly _obj: number;
   readonly #cls: ElementClass;
+  readonly #home: LocalHome | null;
+  readonly #hubOnly: number;
+  /** The local items (over the arena), with a home. */
+  readonly #items: InstanceType<ElementClass> | null;
   #view: TypedArrayOf<ElementClass> | undefined;
 
-  constructor(typecode: Typecode, sizeOrInit: number | ArrayLike<Scalar>, revive?: MemoryHandle) {
+  constructor(
+    typecode: Typecode,
+    sizeOrInit: number | ArrayLike<Scalar>,
+    revive?: MemoryHandle | LocalMemoryHandle,
+  ) {
     this.#cls = typeOf(typecode, 'Array');
     this.typecode = typecode;
-    if (revive) {
+    if (revive && 'obj' in revive) {
       this.length = revive.length;
-      this._obj = hubObject(this, 'Memory', {}, revive);
+      this.#home = null;
+      this.#items = null;
+      this.#hubOnly = hubObject(this, 'Memory', {}, revive);
       return;
     }
     let init: ArrayLike<Scalar> | null = null;
-    if (typeof sizeOrInit === 'number') {
+    if (revive) {
+      this.length = revive.length;
+    } else if (typeof sizeOrInit === 'number') {
       if (!Number.isInteger(sizeOrInit) || sizeOrInit < 0) {
         throw new ValueError(`Array: size must be an integer >= 0, got ${sizeOrInit}`);
       }
@@ -55,12 +83,53 @@ export class PortableRawArray {
     } else {
       throw new ValueError('Array: pass a size or an array-like of initial values');
     }
-    const bytes = new Uint8Array(this.length * this.#cls.BYTES_PER_ELEMENT);
+    const bytes = this.length * this.#cls.BYTES_PER_ELEMENT;
+    // The access count, a word of padding, then the items (8-byte aligned).
+    this.#home = new LocalHome('Array', Kind.Value, 8 + bytes, this, revive?.local);
+    this.#hubOnly = 0;
+    this.#items = new (
+      this.#cls as unknown as new (
+        b: ArrayBufferLike,
+        o: number,
+        n: number,
+      ) => InstanceType<ElementClass>
+    )(arenaBuffer(), (this.#home.i + 2) * 4, this.length);
     if (init) {
-      const view = this.#over(bytes);
-      for (let k = 0; k < this.length; k++) view[k] = coerce(typecode, init[k], 'Array') as never;
+      for (let k = 0; k < this.length; k++) {
+        this.#items[k] = coerce(typecode, init[k], 'Array') as never;
+      }
     }
-    this._obj = hubObject(this, 'Memory', { bytes });
+  }
+
+  /** @internal The hub object's id, moving the bytes there first. */
+  get _obj(): number {
+    return this.#home ? this.#home.promote(() => this.#move(this.#home!)) : this.#hubOnly;
+  }
+
+  #move(home: LocalHome): number {
+    const { w, i } = home;
+    for (let n = Atomics.load(w, i); n !== 0; n = Atomics.load(w, i)) Atomics.wait(w, i, n, 5);
+    const items = this.#items!;
+    const bytes = new Uint8Array(items.byteLength);
+    bytes.set(new Uint8Array(items.buffer, items.byteOffset, items.byteLength));
+    return hubCallSync({ op: 'new', kind: 'Memory', bytes, key: home.key }).obj!;
+  }
+
+  #hub(): number {
+    return this.#home ? this.#home.hub() : this.#hubOnly;
+  }
+
+  /** `fn` on the local items, or AWAY once they moved to the hub. */
+  #local<T>(fn: (items: InstanceType<ElementClass>) => T): T | typeof AWAY {
+    const home = this.#home;
+    if (home === null) return AWAY;
+    const { w, i } = home;
+    Atomics.add(w, i, 1);
+    try {
+      return home.isLocal() ? fn(this.#items!) : AWAY;
+    } finally {
+      if (Atomics.sub(w, i, 1) === 1 && !home.isLocal()) Atomics.notify(w, i);
+    }
   }
 
   #over(bytes: Uint8Array): InstanceType<ElementClass> {
@@ -81,28 +150,47 @@ export class PortableRawArray {
     return k;
   }
 
+  /** `n` bytes from `offset`, in a buffer of their own. */
+  #read(offset: number, n: number): Uint8Array {
+    const got = this.#local((items) =>
+      new Uint8Array(items.buffer, items.byteOffset + offset, n).slice(),
+    );
+    if (got !== AWAY) return got;
+    return hubCallSync({ op: 'vread', obj: this.#hub(), offset, n }).bytes!;
+  }
+
+  /** Writes `bytes` (a buffer of their own) at `offset`. */
+  #write(offset: number, bytes: Uint8Array): void {
+    const done = this.#local((items) =>
+      new Uint8Array(items.buffer, items.byteOffset + offset, bytes.length).set(bytes),
+    );
+    if (done === AWAY) hubCallSync({ op: 'vwrite', obj: this.#hub(), offset, bytes });
+  }
+
   get(index: number): Scalar {
+    const k = this.#index(index);
+    const got = this.#local((items) => items[k] as Scalar);
+    if (got !== AWAY) return got;
     const size = this.#cls.BYTES_PER_ELEMENT;
-    const r = hubCallSync({
-      op: 'vread',
-      obj: this._obj,
-      offset: this.#index(index) * size,
-      n: size,
-    });
-    return this.#over(r.bytes!)[0] as Scalar;
+    return this.#over(this.#read(k * size, size))[0] as Scalar;
   }
 
   set(index: number, v: Scalar): void {
+    const k = this.#index(index);
+    const value = coerce(this.typecode, v, 'Array');
+    const done = this.#local((items) => {
+      items[k] = value as never;
+    });
+    if (done !== AWAY) return;
     const size = this.#cls.BYTES_PER_ELEMENT;
     const bytes = new Uint8Array(size);
-    this.#over(bytes)[0] = coerce(this.typecode, v, 'Array') as never;
-    hubCallSync({ op: 'vwrite', obj: this._obj, offset: this.#index(index) * size, bytes });
+    this.#over(bytes)[0] = value as never;
+    this.#write(k * size, bytes);
   }
 
   toArray(): Scalar[] {
     const n = this.length * this.#cls.BYTES_PER_ELEMENT;
-    const r = hubCallSync({ op: 'vread', obj: this._obj, offset: 0, n });
-    return Array.from(this.#over(r.bytes!) as ArrayLike<Scalar>);
+    return Array.from(this.#over(this.#read(0, n)) as ArrayLike<Scalar>);
   }
 
   [Symbol.iterator](): Iterator<Scalar> {
@@ -110,10 +198,11 @@ export class PortableRawArray {
   }
 
   /** A typed accessor standing for the native `view`: indexing reads and
-   * writes the hub's bytes (one request each, as get/set, with a typed
-   * array's conversions), `length`, iteration and every TypedArray method
-   * work (a method runs on a copy taken then, and what it changed is
-   * written back). Not memory: `Atomics` and `buffer` need the addon. */
+   * writes the shared items (one request each once they live in the hub,
+   * as get/set, with a typed array's conversions), `length`, iteration and
+   * every TypedArray method work (a method runs on a copy taken then, and
+   * what it changed is written back). Not memory: `Atomics` and `buffer`
+   * need the addon. */
   get view(): TypedArrayOf<ElementClass> {
     this.#view ??= this.#accessor();
     return this.#view;
@@ -121,10 +210,7 @@ export class PortableRawArray {
 
   #accessor(): TypedArrayOf<ElementClass> {
     const size = this.#cls.BYTES_PER_ELEMENT;
-    const read = (): InstanceType<ElementClass> => {
-      const r = hubCallSync({ op: 'vread', obj: this._obj, offset: 0, n: this.length * size });
-      return this.#over(r.bytes!);
-    };
+    const read = (): InstanceType<ElementClass> => this.#over(this.#read(0, this.length * size));
     const index = (prop: string | symbol): number =>
       typeof prop === 'string' && /^(0|[1-9]\d*)$/.test(prop) ? Number(prop) : -1;
     const target = new (this.#cls as unknown as new (n: number) => object)(this.length);
@@ -133,8 +219,7 @@ export class PortableRawArray {
         const i = index(prop);
         if (i >= 0) {
           if (i >= this.length) return undefined;
-          const r = hubCallSync({ op: 'vread', obj: this._obj, offset: i * size, n: size });
-          return this.#over(r.bytes!)[0];
+          return this.#over(this.#read(i * size, size))[0];
         }
         if (prop === 'length') return this.length;
         const member = Reflect.get(t, prop, t) as unknown;
@@ -144,10 +229,8 @@ export class PortableRawArray {
           const before = Buffer.from(new Uint8Array(copy.buffer).slice());
           const result = (member as (...a: unknown[]) => unknown).apply(copy, args);
           const after = new Uint8Array(copy.buffer);
-          if (!before.equals(after)) {
-            // A buffer of its own: the request moves it to the I/O thread.
-            hubCallSync({ op: 'vwrite', obj: this._obj, offset: 0, bytes: new Uint8Array(after) });
-          }
+          // A buffer of its own: a request moves it to the I/O thread.
+          if (!before.equals(after)) this.#write(0, new Uint8Array(after));
           return result === copy ? proxy : result;
         };
       },
@@ -156,7 +239,7 @@ export class PortableRawArray {
         if (i < 0 || i >= this.length) return i < 0 ? false : true;
         const bytes = new Uint8Array(size);
         (this.#over(bytes) as unknown as unknown[])[0] = value;
-        hubCallSync({ op: 'vwrite', obj: this._obj, offset: i * size, bytes });
+        this.#write(i * size, bytes);
         return true;
       },
       has: (t, prop) => {
@@ -167,12 +250,16 @@ export class PortableRawArray {
     return proxy as TypedArrayOf<ElementClass>;
   }
 
-  [kShare](): ShareState {
-    return { kind: 'forkful.hub.RawArray', state: this._handle() };
+  [kShare](scope?: ShareScope): ShareState {
+    return { kind: 'forkful.hub.RawArray', state: this._handle(scope) };
   }
 
-  /** @internal */ _handle(): MemoryHandle {
-    return { ...hubHandle(this._obj), typecode: this.typecode, length: this.length };
+  /** @internal */ _handle(scope?: ShareScope): MemoryHandle | LocalMemoryHandle {
+    const { typecode, length } = this;
+    if (scope === 'thread' && this.#home !== null) {
+      return { local: this.#home.state(), typecode, length };
+    }
+    return { ...hubHandle(this._obj), typecode, length };
   }
 }
 
@@ -180,7 +267,7 @@ export class PortableRawArray {
 export class PortableRawValue {
   readonly #a: PortableRawArray;
 
-  constructor(typecode: Typecode, init: Scalar = 0, revive?: MemoryHandle) {
+  constructor(typecode: Typecode, init: Scalar = 0, revive?: MemoryHandle | LocalMemoryHandle) {
     this.#a = revive
       ? new PortableRawArray(typecode, 1, revive)
       : new PortableRawArray(typecode, [init]);
@@ -199,8 +286,8 @@ export class PortableRawValue {
     return this.#a.view;
   }
 
-  [kShare](): ShareState {
-    return { kind: 'forkful.hub.RawValue', state: this.#a._handle() };
+  [kShare](scope?: ShareScope): ShareState {
+    return { kind: 'forkful.hub.RawValue', state: this.#a._handle(scope) };
   }
 }
 
@@ -317,11 +404,11 @@ export function PortableArray(
 /** How this module's kinds are revived (installed by lib/shareables.ts). */
 export const portableSharedctypesRevivers: Revivers = {
   'forkful.hub.RawArray': (s) => {
-    const h = s as MemoryHandle;
+    const h = s as MemoryHandle | LocalMemoryHandle;
     return new PortableRawArray(h.typecode, 0, h);
   },
   'forkful.hub.RawValue': (s) => {
-    const h = s as MemoryHandle;
+    const h = s as MemoryHandle | LocalMemoryHandle;
     return new PortableRawValue(h.typecode, 0, h);
   },
   'forkful.hub.Value': (s) => {

@@ -43,7 +43,12 @@ const INITIAL_BYTES = 64 * 1024;
 export const PORTABLE_ARENA_MAX = 256 * 1024 * 1024;
 
 /** The "someone may sleep on this word" bit of a lock word (as in sync.h). */
-const WAITERS = 1 << 30;
+export const WAITERS = 1 << 30;
+/** A lock word's "moved to the hub" bit (multiprocessing/portable/local.ts):
+ * set once, the word is no lock any more; only movable acquires know it. */
+export const MOVED = 1 << 29;
+/** A semaphore's (or event's) "moved to the hub" bit: its value stays below. */
+export const SEM_MOVED = 1 << 30;
 
 // ES2024 pieces that Node 20+ has and this project's TypeScript lib lacks.
 interface GrowableSharedArrayBuffer extends SharedArrayBuffer {
@@ -86,7 +91,7 @@ export interface ArenaBackend {
 
 /** One sleep on word `i` while it holds `expected`, at most `seconds`
  * (FOREVER: no limit): true unless the time ran out. */
-function sleepOn(w: Int32Array, i: number, expected: number, seconds: number): Wait {
+export function sleepOn(w: Int32Array, i: number, expected: number, seconds: number): Wait {
   const ms = seconds === FOREVER ? Infinity : seconds * 1000;
   return {
     sync: () => Atomics.wait(w, i, expected, ms) !== 'timed-out',
@@ -115,11 +120,19 @@ function ended(w: Int32Array, tid: number): boolean {
 }
 
 /** native/sync.cc's LockAcquire (Drepper's mutex2): 1 acquired, 2 taken
- * over from a thread that ended holding it, 0 timed out. */
-function* lockSteps(w: Int32Array, i: number, owner: number, timeout: number): Steps<LockResult> {
+ * over from a thread that ended holding it, 0 timed out; with `movable`, 3
+ * once the word has the MOVED bit. */
+function* lockSteps(
+  w: Int32Array,
+  i: number,
+  owner: number,
+  timeout: number,
+  movable = false,
+): Steps<LockResult | 3> {
   const deadline = deadlineOf(timeout);
   for (;;) {
     let v = Atomics.load(w, i);
+    if (movable && (v & MOVED) !== 0) return 3;
     if (v === 0) {
       if (Atomics.compareExchange(w, i, 0, owner | WAITERS) === 0) return 1;
       continue;
@@ -141,20 +154,24 @@ function* lockSteps(w: Int32Array, i: number, owner: number, timeout: number): S
   }
 }
 
-/** native/sync.cc's SemAcquire: value at i, sleepers at i + 1. */
-function* semSteps(w: Int32Array, i: number, timeout: number): Steps<number> {
+/** native/sync.cc's SemAcquire: value at i, sleepers at i + 1: 1 taken, 0
+ * timed out; with `movable`, 3 once the value has the SEM_MOVED bit. */
+function* semSteps(w: Int32Array, i: number, timeout: number, movable = false): Steps<number> {
   const deadline = deadlineOf(timeout);
-  const take = (): boolean => {
+  const take = (): number => {
     let v = Atomics.load(w, i);
+    if (movable && (v & SEM_MOVED) !== 0) return 3;
     while (v > 0) {
       const seen = Atomics.compareExchange(w, i, v, v - 1);
-      if (seen === v) return true;
+      if (seen === v) return 1;
+      if (movable && (seen & SEM_MOVED) !== 0) return 3;
       v = seen;
     }
-    return false;
+    return 0;
   };
   for (;;) {
-    if (take()) return 1;
+    const got = take();
+    if (got !== 0) return got;
     const left = remaining(deadline);
     if (left === 0) return 0;
     Atomics.add(w, i + 1, 1);
@@ -165,7 +182,7 @@ function* semSteps(w: Int32Array, i: number, timeout: number): Steps<number> {
     } finally {
       Atomics.sub(w, i + 1, 1);
     }
-    if (!woken) return take() ? 1 : 0;
+    if (!woken) return take();
   }
 }
 
@@ -317,12 +334,30 @@ class PortableArena implements ArenaBackend {
     return threadId + 1;
   }
 
+  /** True when thread `tid` of this process has ended. */
+  threadEnded(tid: number): boolean {
+    return ended(this.w, tid);
+  }
+
   syncLockAcquire(offset: number, timeout: number, ownerTid: number): LockResult {
-    return runSync(lockSteps(this.w, offset / 4, ownerTid, timeout));
+    return runSync(lockSteps(this.w, offset / 4, ownerTid, timeout)) as LockResult;
   }
 
   syncLockAcquireAsync(offset: number, timeout: number, ownerTid: number): Promise<LockResult> {
-    return runAsync(lockSteps(this.w, offset / 4, ownerTid, timeout));
+    return runAsync(lockSteps(this.w, offset / 4, ownerTid, timeout)) as Promise<LockResult>;
+  }
+
+  /** syncLockAcquire of a lock word that may move to the hub: 3 once moved. */
+  movableLockAcquire(offset: number, timeout: number, ownerTid: number): LockResult | 3 {
+    return runSync(lockSteps(this.w, offset / 4, ownerTid, timeout, true));
+  }
+
+  movableLockAcquireAsync(
+    offset: number,
+    timeout: number,
+    ownerTid: number,
+  ): Promise<LockResult | 3> {
+    return runAsync(lockSteps(this.w, offset / 4, ownerTid, timeout, true));
   }
 
   syncSemAcquire(offset: number, timeout: number): number {
@@ -331,6 +366,15 @@ class PortableArena implements ArenaBackend {
 
   syncSemAcquireAsync(offset: number, timeout: number): Promise<number> {
     return runAsync(semSteps(this.w, offset / 4, timeout));
+  }
+
+  /** syncSemAcquire of a semaphore that may move to the hub: 3 once moved. */
+  movableSemAcquire(offset: number, timeout: number): number {
+    return runSync(semSteps(this.w, offset / 4, timeout, true));
+  }
+
+  movableSemAcquireAsync(offset: number, timeout: number): Promise<number> {
+    return runAsync(semSteps(this.w, offset / 4, timeout, true));
   }
 
   syncFutexWait(offset: number, expected: number, timeout: number): number {
