@@ -1,8 +1,9 @@
 // Blocking halves of Lock, Semaphore, Condition and Event. The uncontended
 // paths run in JS (Atomics on a SharedArrayBuffer over the arena); these
 // run only when a caller must sleep or wake sleepers. Each blocking call has
-// an async twin that runs the same wait on a dedicated thread and settles a
-// Promise through a thread-safe function, so the event loop never blocks.
+// an async twin that settles a Promise without blocking the event loop: on
+// the process's shared waiter threads (futex_waiter.cc) where futex_waitv
+// exists, else on a thread of its own that runs the blocking call.
 #if defined(__linux__)
 
 #include "sync.h"
@@ -23,6 +24,7 @@
 #include "addon.h"
 #include "arena.h"
 #include "fd.h"
+#include "futex_waiter.h"
 
 namespace forkful {
 namespace sync {
@@ -272,6 +274,9 @@ Napi::Value LockAcquireAsync(const Napi::CallbackInfo& info) {
   auto* word = WordArg(info, 0);
   Deadline deadline = DeadlineArg(info, 1);
   int32_t owner = ArgInt32(info, 2, "owner");
+  if (SharedWaitersAvailable()) {
+    return StartSharedWait(info.Env(), WaitKind::kLock, word, owner, deadline);
+  }
   return RunOnThread(info.Env(), [=] { return LockAcquire(word, owner, deadline); });
 }
 
@@ -284,6 +289,9 @@ Napi::Value SemAcquireSync(const Napi::CallbackInfo& info) {
 Napi::Value SemAcquireAsync(const Napi::CallbackInfo& info) {
   auto* value = WordArg(info, 0);
   Deadline deadline = DeadlineArg(info, 1);
+  if (SharedWaitersAvailable()) {
+    return StartSharedWait(info.Env(), WaitKind::kSem, value, 0, deadline);
+  }
   return RunOnThread(info.Env(), [=] { return SemAcquire(value, deadline); });
 }
 
@@ -299,6 +307,9 @@ Napi::Value FutexWaitAsync(const Napi::CallbackInfo& info) {
   auto* word = WordArg(info, 0);
   int32_t expected = ArgInt32(info, 1, "expected");
   Deadline deadline = DeadlineArg(info, 2);
+  if (SharedWaitersAvailable()) {
+    return StartSharedWait(info.Env(), WaitKind::kFutex, word, expected, deadline);
+  }
   return RunOnThread(info.Env(), [=] { return FutexWaitFor(word, expected, deadline, nullptr); });
 }
 
@@ -310,8 +321,13 @@ Napi::Value FutexWakeJs(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
+// asyncWaits() -> { mode: 'futex_waitv' | 'threads', waiterThreads,
+// pendingWaits, words }: how async waits are served (diagnostics, tests).
+Napi::Value AsyncWaitsInfo(const Napi::CallbackInfo& info) { return SharedWaitersInfo(info.Env()); }
+
 // In a forked child: the waiting threads of pending async waits were not
 // copied, so their Promises never settle; stop them keeping the loop alive.
+// (Waits on the shared waiter threads were dropped by fork() itself.)
 Napi::Value SyncForkChild(const Napi::CallbackInfo& info) {
   new (&g_pending_mu) std::mutex();
   for (AsyncWait* job : Pending()) {
@@ -322,6 +338,7 @@ Napi::Value SyncForkChild(const Napi::CallbackInfo& info) {
 }
 
 void Init(Napi::Env env, Napi::Object exports) {
+  SharedWaitersAvailable();  // chosen once, at load
   exports.Set("syncLockAcquire", Napi::Function::New(env, LockAcquireSync));
   exports.Set("syncLockAcquireAsync", Napi::Function::New(env, LockAcquireAsync));
   exports.Set("syncSemAcquire", Napi::Function::New(env, SemAcquireSync));
@@ -330,6 +347,7 @@ void Init(Napi::Env env, Napi::Object exports) {
   exports.Set("syncFutexWaitAsync", Napi::Function::New(env, FutexWaitAsync));
   exports.Set("syncFutexWake", Napi::Function::New(env, FutexWakeJs));
   exports.Set("syncForkChild", Napi::Function::New(env, SyncForkChild));
+  exports.Set("syncAsyncWaits", Napi::Function::New(env, AsyncWaitsInfo));
 }
 
 const Registration reg{"sync", Init};
