@@ -126,13 +126,21 @@ struct Waiter {
   timespec until{};
 };
 
+// A wait's end, queued for its environment's thread.
+struct Result {
+  napi_deferred deferred;
+  int value;
+  WaitKind kind;
+  std::atomic<int32_t>* word;
+};
+
 // One per environment (main thread or Worker) that waited: where results go.
 struct EnvWaits {
   napi_threadsafe_function tsfn = nullptr;
-  std::vector<std::pair<napi_deferred, int>> done;  // under Mu()
-  bool signalled = false;                           // under Mu()
-  bool closed = false;                              // under Mu()
-  int pending = 0;                                  // the environment's thread only
+  std::vector<Result> done;  // under Mu()
+  bool signalled = false;    // under Mu()
+  bool closed = false;       // under Mu()
+  int pending = 0;           // the environment's thread only
   bool reffed = false;
 };
 
@@ -171,9 +179,9 @@ void Interrupt(Waiter* w) {
 
 // ---- ending waits (Mu() held) ----------------------------------------------
 
-void Deliver(EnvWaits* env, napi_deferred deferred, int result) {
+void Deliver(EnvWaits* env, const Result& result) {
   if (env->closed) return;
-  env->done.emplace_back(deferred, result);
+  env->done.push_back(result);
   if (env->signalled) return;
   env->signalled = true;
   // Never blocks: the queue is unbounded. napi_closing: the environment is
@@ -185,7 +193,7 @@ void Finish(Slot* s, std::deque<Wait*>::iterator it, int result,
             std::deque<Wait*>::iterator* next) {
   Wait* w = *it;
   if (w->kind == WaitKind::kSem) s->word()[1].fetch_sub(1);  // no longer a sleeper
-  Deliver(w->env, w->deferred, result);
+  Deliver(w->env, Result{w->deferred, result, w->kind, s->word()});
   delete w;
   g_pending_waits--;
   *next = s->waits.erase(it);
@@ -400,6 +408,11 @@ Waiter* WaiterWithRoom() {
 
 // ---- delivery on the environment's thread ---------------------------------
 
+void SemRelease(std::atomic<int32_t>* value) {
+  value->fetch_add(1);
+  if (value[1].load() > 0) FutexWake(value, 1);
+}
+
 void Unref(napi_env env, EnvWaits* ew) {
   if (!ew->reffed) return;
   ew->reffed = false;
@@ -409,16 +422,16 @@ void Unref(napi_env env, EnvWaits* ew) {
 void OnDone(napi_env env, napi_value, void* context, void*) {
   if (env == nullptr) return;  // the function is being torn down
   auto* ew = static_cast<EnvWaits*>(context);
-  std::vector<std::pair<napi_deferred, int>> done;
+  std::vector<Result> done;
   {
     std::lock_guard<std::mutex> lock(Mu());
     done.swap(ew->done);
     ew->signalled = false;
   }
-  for (auto& [deferred, result] : done) {
+  for (const Result& r : done) {
     napi_value number = nullptr;
-    napi_create_int32(env, result, &number);
-    napi_resolve_deferred(env, deferred, number);
+    napi_create_int32(env, r.value, &number);
+    napi_resolve_deferred(env, r.deferred, number);
   }
   ew->pending -= static_cast<int>(done.size());
   if (ew->pending <= 0) {
@@ -465,6 +478,12 @@ void OnEnvCleanup(void* arg) {
   auto* ew = static_cast<EnvWaits*>(arg);
   std::lock_guard<std::mutex> lock(Mu());
   ew->closed = true;
+  // What was taken for this environment and never reached it is given back.
+  for (const Result& r : ew->done) {
+    if (r.value != kAcquired && r.value != kRecovered) continue;
+    if (r.kind == WaitKind::kLock) LockRelease(r.word);
+    if (r.kind == WaitKind::kSem) SemRelease(r.word);
+  }
   ew->done.clear();
   WithdrawWaits(ew);
   if (t_env == ew) t_env = nullptr;

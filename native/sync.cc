@@ -212,6 +212,7 @@ struct AsyncWait {
   Napi::ThreadSafeFunction tsfn;
   napi_env env;
   int result = 0;
+  bool env_gone = false;  // under g_pending_mu
 };
 
 std::mutex g_pending_mu;
@@ -219,9 +220,33 @@ std::set<AsyncWait*>& Pending() {
   static auto* pending = new std::set<AsyncWait*>();
   return *pending;
 }
+// The environments whose end is watched (one cleanup hook each).
+std::set<napi_env>& WatchedEnvs() {
+  static auto* envs = new std::set<napi_env>();
+  return *envs;
+}
 
-template <typename Op>
-Napi::Value RunOnThread(Napi::Env env, Op op) {
+// An environment ends (a Worker exits) while its waits' threads still
+// wait: Node frees their thread-safe functions with it, so the threads must
+// never call them again. They end their wait and settle nothing.
+void OnWaitEnvCleanup(void* arg) {
+  auto env = static_cast<napi_env>(arg);
+  std::lock_guard<std::mutex> lock(g_pending_mu);
+  WatchedEnvs().erase(env);
+  for (auto it = Pending().begin(); it != Pending().end();) {
+    if ((*it)->env == env) {
+      (*it)->env_gone = true;
+      it = Pending().erase(it);
+    } else {
+      ++it;
+    }
+  }
+}
+
+// `undo(result)` gives back what a wait took when its environment ended
+// before the result could reach it.
+template <typename Op, typename Undo>
+Napi::Value RunOnThread(Napi::Env env, Op op, Undo undo) {
   auto deferred = Napi::Promise::Deferred::New(env);
   auto* job = new AsyncWait{deferred, Napi::ThreadSafeFunction(), env, 0};
   job->tsfn = Napi::ThreadSafeFunction::New(
@@ -229,10 +254,20 @@ Napi::Value RunOnThread(Napi::Env env, Op op) {
   {
     std::lock_guard<std::mutex> lock(g_pending_mu);
     Pending().insert(job);
+    if (WatchedEnvs().insert(env).second) napi_add_env_cleanup_hook(env, OnWaitEnvCleanup, env);
   }
   try {
-    std::thread([job, op]() mutable {
+    std::thread([job, op, undo]() mutable {
       job->result = op();
+      // Under the lock: the environment cannot end meanwhile (its cleanup
+      // hook takes the lock), and the call never blocks (unbounded queue).
+      std::unique_lock<std::mutex> lock(g_pending_mu);
+      if (job->env_gone) {
+        lock.unlock();
+        undo(job->result);
+        delete job;
+        return;
+      }
       Napi::ThreadSafeFunction tsfn = job->tsfn;
       napi_status status = tsfn.BlockingCall(job, [](Napi::Env env, Napi::Function, AsyncWait* j) {
         {
@@ -243,8 +278,7 @@ Napi::Value RunOnThread(Napi::Env env, Op op) {
         delete j;
       });
       if (status != napi_ok) {
-        // The environment is gone (a Worker ended): nothing to settle.
-        std::lock_guard<std::mutex> lock(g_pending_mu);
+        // The environment is ending: nothing to settle.
         Pending().erase(job);
         delete job;
       }
@@ -277,7 +311,11 @@ Napi::Value LockAcquireAsync(const Napi::CallbackInfo& info) {
   if (SharedWaitersAvailable()) {
     return StartSharedWait(info.Env(), WaitKind::kLock, word, owner, deadline);
   }
-  return RunOnThread(info.Env(), [=] { return LockAcquire(word, owner, deadline); });
+  return RunOnThread(
+      info.Env(), [=] { return LockAcquire(word, owner, deadline); },
+      [=](int r) {
+        if (r != kTimedOut) LockRelease(word);
+      });
 }
 
 Napi::Value SemAcquireSync(const Napi::CallbackInfo& info) {
@@ -292,7 +330,13 @@ Napi::Value SemAcquireAsync(const Napi::CallbackInfo& info) {
   if (SharedWaitersAvailable()) {
     return StartSharedWait(info.Env(), WaitKind::kSem, value, 0, deadline);
   }
-  return RunOnThread(info.Env(), [=] { return SemAcquire(value, deadline); });
+  return RunOnThread(
+      info.Env(), [=] { return SemAcquire(value, deadline); },
+      [=](int r) {
+        if (r == kTimedOut) return;
+        value->fetch_add(1);
+        if (value[1].load() > 0) FutexWake(value, 1);
+      });
 }
 
 // futexWait(offset, expected, timeout) -> 1 woken or changed, 0 timed out
@@ -310,7 +354,8 @@ Napi::Value FutexWaitAsync(const Napi::CallbackInfo& info) {
   if (SharedWaitersAvailable()) {
     return StartSharedWait(info.Env(), WaitKind::kFutex, word, expected, deadline);
   }
-  return RunOnThread(info.Env(), [=] { return FutexWaitFor(word, expected, deadline, nullptr); });
+  return RunOnThread(
+      info.Env(), [=] { return FutexWaitFor(word, expected, deadline, nullptr); }, [](int) {});
 }
 
 // futexWake(offset, count): count < 0 wakes every sleeper.
@@ -330,6 +375,10 @@ Napi::Value AsyncWaitsInfo(const Napi::CallbackInfo& info) { return SharedWaiter
 // (Waits on the shared waiter threads were dropped by fork() itself.)
 Napi::Value SyncForkChild(const Napi::CallbackInfo& info) {
   new (&g_pending_mu) std::mutex();
+  // Only this environment exists here (its cleanup hook stays registered).
+  bool watched = WatchedEnvs().count(info.Env()) != 0;
+  WatchedEnvs().clear();
+  if (watched) WatchedEnvs().insert(info.Env());
   for (AsyncWait* job : Pending()) {
     if (job->env == static_cast<napi_env>(info.Env())) job->tsfn.Unref(info.Env());
   }
