@@ -13,13 +13,16 @@
 //   * Semaphore: each pending wait counts as a sleeper (word + 1) until it
 //     ends; units are taken for the oldest waits while the value is > 0.
 //   * Futex (Condition, Event, Barrier): a wait ends with 1 once its word
-//     differs from its expected value (or the thread was woken on that word),
-//     with 0 at its deadline. Unlike a thread of its own, which stays queued
-//     in the kernel until woken, the waiter thread leaves the kernel's queue
-//     at every return, so it cannot tell a wake meant for it from one given
-//     to another sleeper: it counts any change as a wake. A notify(n) can
-//     therefore end more than n async waits of one process (never fewer:
-//     no wake-up is lost).
+//     differs from its expected value (or the thread was woken on that
+//     word), with 0 at its deadline. A waiter thread leaves the kernel's
+//     queues at every return, so after one it cannot tell whether a changed
+//     word's wake-up went to it or to another sleeper: it counts the change
+//     as a wake (never loses one). So that a notify(n) still ends n waits,
+//     the futex waits on one word get slots of their own on different
+//     threads (up to kExactFutexSlots): a wake-up then returns only the
+//     thread it picked. Spurious ends remain possible where a thread returns
+//     for another reason after a word changed without waking it (a notify
+//     that went to another sleeper), and among waits sharing a slot.
 // Waits end on the waiter thread, which queues the result for the waiting
 // environment and signals its thread-safe function once; the environment's
 // thread then settles the Promises. An environment that ends (a Worker)
@@ -58,6 +61,17 @@ constexpr uint32_t kFutex2Size32 = 0x02;
 constexpr uint32_t kFutex2Private = 128;           // FUTEX_PRIVATE_FLAG
 constexpr size_t kWaitvMax = 128;                  // FUTEX_WAITV_MAX
 constexpr size_t kSlotsPerWaiter = kWaitvMax - 1;  // entry 0 is the wake word
+
+// Futex waits on one word get slots of their own, each on another waiter
+// thread, up to this many: each thread then stays in the kernel's queue
+// for that word until a wake-up picks it, as a thread per wait would, and a
+// notify(n) ends n of them. Beyond, waits share those slots (and a wake-up
+// of a shared slot ends all its waits).
+constexpr size_t kExactFutexSlots = 16;
+
+// Futex waiter threads a process starts before it lets a new slot interrupt
+// a thread that holds a changed word (which would end that word's waits).
+constexpr size_t kMaxFutexWaiters = 32;
 
 // How long a lock's holder may keep it before a waiter checks it still
 // lives (as LockAcquire's slice).
@@ -109,6 +123,7 @@ using SlotKey = std::pair<std::atomic<int32_t>*, WaitKind>;
 
 struct Slot {
   SlotKey key;
+  uint64_t serial;          // tells a slot from a later one at the same address
   std::deque<Wait*> waits;  // oldest first
   Waiter* waiter = nullptr;
   // kLock: the holder seen and since when (the owner check).
@@ -118,6 +133,10 @@ struct Slot {
 };
 
 struct Waiter {
+  // Futex waits and lock/semaphore waits never share a thread: those
+  // return every kOwnerCheckNs while a lock is held, and every return ends
+  // the futex waits whose word changed (see the top).
+  bool futex_lane = false;
   std::atomic<int32_t> wake{0};
   std::vector<Slot*> slots;
   // What the thread sleeps until (valid while `sleeping`).
@@ -148,10 +167,12 @@ struct EnvWaits {
 // exits. A forked child replaces the mutex (it was held across fork()).
 std::mutex* g_mu = new std::mutex();
 std::mutex& Mu() { return *g_mu; }
-std::map<SlotKey, Slot*>& Slots() {
-  static auto* slots = new std::map<SlotKey, Slot*>();
+// One slot per lock or semaphore word; up to kExactFutexSlots per futex word.
+std::multimap<SlotKey, Slot*>& Slots() {
+  static auto* slots = new std::multimap<SlotKey, Slot*>();
   return *slots;
 }
+uint64_t g_next_serial = 1;
 std::vector<Waiter*>& Waiters() {
   static auto* waiters = new std::vector<Waiter*>();
   return *waiters;
@@ -311,7 +332,13 @@ void RemoveSlot(Waiter* waiter, size_t index) {
   Slot* s = waiter->slots[index];
   waiter->slots[index] = waiter->slots.back();
   waiter->slots.pop_back();
-  Slots().erase(s->key);
+  auto [first, last] = Slots().equal_range(s->key);
+  for (auto it = first; it != last; ++it) {
+    if (it->second == s) {
+      Slots().erase(it);
+      break;
+    }
+  }
   delete s;
 }
 
@@ -321,21 +348,21 @@ void* WaiterMain(void* arg) {
   pthread_setname_np(pthread_self(), "forkful-waiter");
   auto* self = static_cast<Waiter*>(arg);
   std::vector<WaitvEntry> entries;
-  std::vector<SlotKey> armed;
-  SlotKey woken{nullptr, WaitKind::kLock};
+  std::vector<uint64_t> armed;
+  uint64_t woken = 0;
   std::unique_lock<std::mutex> lock(Mu());
   for (;;) {
     timespec now = Now();
     for (size_t i = 0; i < self->slots.size();) {
       Slot* s = self->slots[i];
-      Evaluate(s, now, s->key == woken);
+      Evaluate(s, now, s->serial == woken);
       if (s->waits.empty()) {
         RemoveSlot(self, i);
       } else {
         i++;
       }
     }
-    woken = {nullptr, WaitKind::kLock};
+    woken = 0;
     entries.clear();
     armed.clear();
     entries.push_back({static_cast<uint64_t>(static_cast<uint32_t>(self->wake.load())),
@@ -345,7 +372,7 @@ void* WaiterMain(void* arg) {
     for (Slot* s : self->slots) {
       entries.push_back({static_cast<uint64_t>(static_cast<uint32_t>(SleepValue(s))),
                          reinterpret_cast<uintptr_t>(s->word()), kFutex2Size32, 0});
-      armed.push_back(s->key);
+      armed.push_back(s->serial);
       timespec at;
       if (SlotDue(s, &at) && (self->until_forever || Before(at, self->until))) {
         self->until = at;
@@ -376,13 +403,43 @@ void* WaiterMain(void* arg) {
   return nullptr;
 }
 
-// A waiter with room for one more slot, started if needed (Mu() held).
-// Returns nullptr with errno set when no thread can be started.
-Waiter* WaiterWithRoom() {
-  for (Waiter* w : Waiters()) {
-    if (w->slots.size() < kSlotsPerWaiter) return w;
+bool HasSlotFor(Waiter* w, const SlotKey& key) {
+  for (Slot* s : w->slots) {
+    if (s->key == key) return true;
   }
+  return false;
+}
+
+// True when one of the thread's futex words changed without waking it (a
+// notify that went to another sleeper): its next return ends those waits.
+bool HoldsChangedWord(Waiter* w) {
+  for (Slot* s : w->slots) {
+    if (s->key.second == WaitKind::kFutex && !s->waits.empty() &&
+        s->word()->load() != s->waits.front()->value) {
+      return true;
+    }
+  }
+  return false;
+}
+
+// A waiter of the slot's lane with room for one more slot and none for
+// `key` (for a futex slot, preferably one it will not end spurious waits
+// of by interrupting it), started if needed (Mu() held). Returns nullptr
+// with errno set when no thread can be started.
+Waiter* WaiterWithRoom(const SlotKey& key) {
+  bool futex = key.second == WaitKind::kFutex;
+  Waiter* changed = nullptr;
+  size_t lane = 0;
+  for (Waiter* w : Waiters()) {
+    if (w->futex_lane != futex) continue;
+    lane++;
+    if (w->slots.size() >= kSlotsPerWaiter || HasSlotFor(w, key)) continue;
+    if (!futex || !HoldsChangedWord(w)) return w;
+    if (changed == nullptr) changed = w;
+  }
+  if (changed != nullptr && lane >= kMaxFutexWaiters) return changed;
   auto* w = new Waiter();
+  w->futex_lane = futex;
   // The thread takes none of the process's signals (Node's main thread
   // handles them).
   sigset_t all;
@@ -526,9 +583,17 @@ Napi::Value StartSharedWait(Napi::Env env, WaitKind kind, std::atomic<int32_t>* 
   {
     std::lock_guard<std::mutex> lock(Mu());
     SlotKey key{word, kind};
-    auto found = Slots().find(key);
-    bool fresh = found == Slots().end();
-    Slot* s = fresh ? new Slot{key, {}, nullptr, 0, {}} : found->second;
+    // The slot to join: the word's one (lock, semaphore), or for a futex
+    // wait a new one while the word has fewer than kExactFutexSlots, else
+    // the least busy of them.
+    auto [first, last] = Slots().equal_range(key);
+    Slot* s = nullptr;
+    size_t count = 0;
+    for (auto it = first; it != last; ++it, ++count) {
+      if (s == nullptr || it->second->waits.size() < s->waits.size()) s = it->second;
+    }
+    bool fresh = s == nullptr || (kind == WaitKind::kFutex && count < kExactFutexSlots);
+    if (fresh) s = new Slot{key, g_next_serial++, {}, nullptr, 0, {}};
     s->waits.push_back(w);
     g_pending_waits++;
     // Decided here when it can be (a lock released meanwhile, a changed
@@ -538,7 +603,7 @@ Napi::Value StartSharedWait(Napi::Env env, WaitKind kind, std::atomic<int32_t>* 
     if (fresh && s->waits.empty()) {
       delete s;
     } else if (fresh) {
-      Waiter* waiter = WaiterWithRoom();
+      Waiter* waiter = WaiterWithRoom(key);
       if (waiter == nullptr) {
         start_errno = errno;
         if (kind == WaitKind::kSem) word[1].fetch_sub(1);
@@ -549,7 +614,7 @@ Napi::Value StartSharedWait(Napi::Env env, WaitKind kind, std::atomic<int32_t>* 
       } else {
         s->waiter = waiter;
         waiter->slots.push_back(s);
-        Slots()[key] = s;
+        Slots().emplace(key, s);
         Interrupt(waiter);
       }
     } else if (!w->deadline.forever && s->waiter->sleeping &&
@@ -607,7 +672,7 @@ Napi::Value SharedWaitersInfo(Napi::Env env) {
   std::lock_guard<std::mutex> lock(Mu());
   out.Set("waiterThreads", static_cast<double>(Waiters().size()));
   out.Set("pendingWaits", static_cast<double>(g_pending_waits));
-  out.Set("words", static_cast<double>(Slots().size()));
+  out.Set("slots", static_cast<double>(Slots().size()));
   return out;
 }
 

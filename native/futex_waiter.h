@@ -35,7 +35,7 @@ void SharedWaitersBeforeFork();
 void SharedWaitersAfterForkParent();
 void SharedWaitersAfterForkChild(napi_env env);
 
-// { mode, waiterThreads, pendingWaits, words }: diagnostics and tests.
+// { mode, waiterThreads, pendingWaits, slots }: diagnostics and tests.
 Napi::Value SharedWaitersInfo(Napi::Env env);
 
 }  // namespace sync

@@ -367,7 +367,7 @@ Napi::Value FutexWakeJs(const Napi::CallbackInfo& info) {
 }
 
 // asyncWaits() -> { mode: 'futex_waitv' | 'threads', waiterThreads,
-// pendingWaits, words }: how async waits are served (diagnostics, tests).
+// pendingWaits, slots }: how async waits are served (diagnostics, tests).
 Napi::Value AsyncWaitsInfo(const Napi::CallbackInfo& info) { return SharedWaitersInfo(info.Env()); }
 
 // In a forked child: the waiting threads of pending async waits were not

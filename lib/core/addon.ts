@@ -253,8 +253,9 @@ export interface AsyncWaitsInfo {
   waiterThreads: number;
   /** Async waits pending on them. */
   pendingWaits: number;
-  /** Distinct words those waits sleep on. */
-  words: number;
+  /** Words those threads sleep on (a lock or semaphore word once; a
+   * condition's or event's word once per waiting thread). */
+  slots: number;
 }
 
 export const syncExports = {
