@@ -129,6 +129,17 @@ struct Slot {
   // kLock: the holder seen and since when (the owner check).
   int32_t holder = 0;
   timespec holder_since{};
+  // No wait's deadline is before `earliest` (exact after each expiry scan),
+  // so that thousands of waits on one word are not all scanned per wake-up.
+  bool timed = false;
+  timespec earliest{};
+  void Add(Wait* w) {
+    waits.push_back(w);
+    if (!w->deadline.forever && (!timed || Before(w->deadline.at, earliest))) {
+      earliest = w->deadline.at;
+      timed = true;
+    }
+  }
   std::atomic<int32_t>* word() const { return key.first; }
 };
 
@@ -227,10 +238,17 @@ void FinishFront(Slot* s, int result) {
 
 // Ends the waits whose deadline passed (after the slot had its chance).
 void ExpireWaits(Slot* s, const timespec& now, int result) {
+  if (!s->timed || Before(now, s->earliest)) return;
+  s->timed = false;
   for (auto it = s->waits.begin(); it != s->waits.end();) {
-    if (!(*it)->deadline.forever && !Before(now, (*it)->deadline.at)) {
+    const Deadline& d = (*it)->deadline;
+    if (d.forever) {
+      ++it;
+    } else if (!Before(now, d.at)) {
       Finish(s, it, result, &it);
     } else {
+      if (!s->timed || Before(d.at, s->earliest)) s->earliest = d.at;
+      s->timed = true;
       ++it;
     }
   }
@@ -313,13 +331,8 @@ int32_t SleepValue(Slot* s) {
 // The earliest moment the slot needs the thread: a deadline, or the owner
 // check of a held lock. False when none.
 bool SlotDue(Slot* s, timespec* at) {
-  bool any = false;
-  for (Wait* w : s->waits) {
-    if (!w->deadline.forever && (!any || Before(w->deadline.at, *at))) {
-      *at = w->deadline.at;
-      any = true;
-    }
-  }
+  bool any = s->timed;
+  if (any) *at = s->earliest;
   if (s->key.second == WaitKind::kLock && s->holder != 0) {
     timespec check = PlusNs(s->holder_since, kOwnerCheckNs);
     if (!any || Before(check, *at)) *at = check;
@@ -594,7 +607,7 @@ Napi::Value StartSharedWait(Napi::Env env, WaitKind kind, std::atomic<int32_t>* 
     }
     bool fresh = s == nullptr || (kind == WaitKind::kFutex && count < kExactFutexSlots);
     if (fresh) s = new Slot{key, g_next_serial++, {}, nullptr, 0, {}};
-    s->waits.push_back(w);
+    s->Add(w);
     g_pending_waits++;
     // Decided here when it can be (a lock released meanwhile, a changed
     // word, a timeout of 0): the result still goes through the delivery
