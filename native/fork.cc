@@ -31,6 +31,7 @@
 #include "addon.h"
 #include "child_workers.h"
 #include "fd.h"
+#include "futex_waiter.h"
 
 namespace forkful {
 namespace {
@@ -572,8 +573,14 @@ Napi::Value Fork(const Napi::CallbackInfo& info) {
   // Set before fork(): children inherit it and do not warn again.
   g_warned_no_child_workers |= warn;
   fflush(nullptr);  // nothing buffered in C stdio is written twice
+  // The async waits' waiter threads are held outside their critical
+  // sections across fork(): the child, which has none of them, finds their
+  // state whole and drops the parent's pending waits.
+  sync::SharedWaitersBeforeFork();
   pid_t pid = fork();
   int fork_errno = errno;
+  if (pid != 0) sync::SharedWaitersAfterForkParent();
+  if (pid == 0) sync::SharedWaitersAfterForkChild(env);
   if (pid != 0) held.reset();  // the parent's pool runs again
   if (pid < 0) ThrowErrno(env, "fork", fork_errno);
   Clock::time_point t3 = Clock::now();

@@ -1,8 +1,9 @@
 // Blocking halves of Lock, Semaphore, Condition and Event. The uncontended
 // paths run in JS (Atomics on a SharedArrayBuffer over the arena); these
 // run only when a caller must sleep or wake sleepers. Each blocking call has
-// an async twin that runs the same wait on a dedicated thread and settles a
-// Promise through a thread-safe function, so the event loop never blocks.
+// an async twin that settles a Promise without blocking the event loop: on
+// the process's shared waiter threads (futex_waiter.cc) where futex_waitv
+// exists, else on a thread of its own that runs the blocking call.
 #if defined(__linux__)
 
 #include "sync.h"
@@ -23,6 +24,7 @@
 #include "addon.h"
 #include "arena.h"
 #include "fd.h"
+#include "futex_waiter.h"
 
 namespace forkful {
 namespace sync {
@@ -210,6 +212,7 @@ struct AsyncWait {
   Napi::ThreadSafeFunction tsfn;
   napi_env env;
   int result = 0;
+  bool env_gone = false;  // under g_pending_mu
 };
 
 std::mutex g_pending_mu;
@@ -217,9 +220,33 @@ std::set<AsyncWait*>& Pending() {
   static auto* pending = new std::set<AsyncWait*>();
   return *pending;
 }
+// The environments whose end is watched (one cleanup hook each).
+std::set<napi_env>& WatchedEnvs() {
+  static auto* envs = new std::set<napi_env>();
+  return *envs;
+}
 
-template <typename Op>
-Napi::Value RunOnThread(Napi::Env env, Op op) {
+// An environment ends (a Worker exits) while its waits' threads still
+// wait: Node frees their thread-safe functions with it, so the threads must
+// never call them again. They end their wait and settle nothing.
+void OnWaitEnvCleanup(void* arg) {
+  auto env = static_cast<napi_env>(arg);
+  std::lock_guard<std::mutex> lock(g_pending_mu);
+  WatchedEnvs().erase(env);
+  for (auto it = Pending().begin(); it != Pending().end();) {
+    if ((*it)->env == env) {
+      (*it)->env_gone = true;
+      it = Pending().erase(it);
+    } else {
+      ++it;
+    }
+  }
+}
+
+// `undo(result)` gives back what a wait took when its environment ended
+// before the result could reach it.
+template <typename Op, typename Undo>
+Napi::Value RunOnThread(Napi::Env env, Op op, Undo undo) {
   auto deferred = Napi::Promise::Deferred::New(env);
   auto* job = new AsyncWait{deferred, Napi::ThreadSafeFunction(), env, 0};
   job->tsfn = Napi::ThreadSafeFunction::New(
@@ -227,10 +254,20 @@ Napi::Value RunOnThread(Napi::Env env, Op op) {
   {
     std::lock_guard<std::mutex> lock(g_pending_mu);
     Pending().insert(job);
+    if (WatchedEnvs().insert(env).second) napi_add_env_cleanup_hook(env, OnWaitEnvCleanup, env);
   }
   try {
-    std::thread([job, op]() mutable {
+    std::thread([job, op, undo]() mutable {
       job->result = op();
+      // Under the lock: the environment cannot end meanwhile (its cleanup
+      // hook takes the lock), and the call never blocks (unbounded queue).
+      std::unique_lock<std::mutex> lock(g_pending_mu);
+      if (job->env_gone) {
+        lock.unlock();
+        undo(job->result);
+        delete job;
+        return;
+      }
       Napi::ThreadSafeFunction tsfn = job->tsfn;
       napi_status status = tsfn.BlockingCall(job, [](Napi::Env env, Napi::Function, AsyncWait* j) {
         {
@@ -241,8 +278,7 @@ Napi::Value RunOnThread(Napi::Env env, Op op) {
         delete j;
       });
       if (status != napi_ok) {
-        // The environment is gone (a Worker ended): nothing to settle.
-        std::lock_guard<std::mutex> lock(g_pending_mu);
+        // The environment is ending: nothing to settle.
         Pending().erase(job);
         delete job;
       }
@@ -272,7 +308,14 @@ Napi::Value LockAcquireAsync(const Napi::CallbackInfo& info) {
   auto* word = WordArg(info, 0);
   Deadline deadline = DeadlineArg(info, 1);
   int32_t owner = ArgInt32(info, 2, "owner");
-  return RunOnThread(info.Env(), [=] { return LockAcquire(word, owner, deadline); });
+  if (SharedWaitersAvailable()) {
+    return StartSharedWait(info.Env(), WaitKind::kLock, word, owner, deadline);
+  }
+  return RunOnThread(
+      info.Env(), [=] { return LockAcquire(word, owner, deadline); },
+      [=](int r) {
+        if (r != kTimedOut) LockRelease(word);
+      });
 }
 
 Napi::Value SemAcquireSync(const Napi::CallbackInfo& info) {
@@ -284,7 +327,16 @@ Napi::Value SemAcquireSync(const Napi::CallbackInfo& info) {
 Napi::Value SemAcquireAsync(const Napi::CallbackInfo& info) {
   auto* value = WordArg(info, 0);
   Deadline deadline = DeadlineArg(info, 1);
-  return RunOnThread(info.Env(), [=] { return SemAcquire(value, deadline); });
+  if (SharedWaitersAvailable()) {
+    return StartSharedWait(info.Env(), WaitKind::kSem, value, 0, deadline);
+  }
+  return RunOnThread(
+      info.Env(), [=] { return SemAcquire(value, deadline); },
+      [=](int r) {
+        if (r == kTimedOut) return;
+        value->fetch_add(1);
+        if (value[1].load() > 0) FutexWake(value, 1);
+      });
 }
 
 // futexWait(offset, expected, timeout) -> 1 woken or changed, 0 timed out
@@ -299,7 +351,11 @@ Napi::Value FutexWaitAsync(const Napi::CallbackInfo& info) {
   auto* word = WordArg(info, 0);
   int32_t expected = ArgInt32(info, 1, "expected");
   Deadline deadline = DeadlineArg(info, 2);
-  return RunOnThread(info.Env(), [=] { return FutexWaitFor(word, expected, deadline, nullptr); });
+  if (SharedWaitersAvailable()) {
+    return StartSharedWait(info.Env(), WaitKind::kFutex, word, expected, deadline);
+  }
+  return RunOnThread(
+      info.Env(), [=] { return FutexWaitFor(word, expected, deadline, nullptr); }, [](int) {});
 }
 
 // futexWake(offset, count): count < 0 wakes every sleeper.
@@ -310,10 +366,19 @@ Napi::Value FutexWakeJs(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
+// asyncWaits() -> { mode: 'futex_waitv' | 'threads', waiterThreads,
+// pendingWaits, slots }: how async waits are served (diagnostics, tests).
+Napi::Value AsyncWaitsInfo(const Napi::CallbackInfo& info) { return SharedWaitersInfo(info.Env()); }
+
 // In a forked child: the waiting threads of pending async waits were not
 // copied, so their Promises never settle; stop them keeping the loop alive.
+// (Waits on the shared waiter threads were dropped by fork() itself.)
 Napi::Value SyncForkChild(const Napi::CallbackInfo& info) {
   new (&g_pending_mu) std::mutex();
+  // Only this environment exists here (its cleanup hook stays registered).
+  bool watched = WatchedEnvs().count(info.Env()) != 0;
+  WatchedEnvs().clear();
+  if (watched) WatchedEnvs().insert(info.Env());
   for (AsyncWait* job : Pending()) {
     if (job->env == static_cast<napi_env>(info.Env())) job->tsfn.Unref(info.Env());
   }
@@ -322,6 +387,7 @@ Napi::Value SyncForkChild(const Napi::CallbackInfo& info) {
 }
 
 void Init(Napi::Env env, Napi::Object exports) {
+  SharedWaitersAvailable();  // chosen once, at load
   exports.Set("syncLockAcquire", Napi::Function::New(env, LockAcquireSync));
   exports.Set("syncLockAcquireAsync", Napi::Function::New(env, LockAcquireAsync));
   exports.Set("syncSemAcquire", Napi::Function::New(env, SemAcquireSync));
@@ -330,6 +396,7 @@ void Init(Napi::Env env, Napi::Object exports) {
   exports.Set("syncFutexWaitAsync", Napi::Function::New(env, FutexWaitAsync));
   exports.Set("syncFutexWake", Napi::Function::New(env, FutexWakeJs));
   exports.Set("syncForkChild", Napi::Function::New(env, SyncForkChild));
+  exports.Set("syncAsyncWaits", Napi::Function::New(env, AsyncWaitsInfo));
 }
 
 const Registration reg{"sync", Init};

@@ -109,7 +109,8 @@ export function slicedWait(
         if (r !== 0) late(r);
         return 0;
       }
-      if (r !== 0 || left <= SLICE_SECONDS) return r;
+      // Without a timeout, only success or the signal ends the wait.
+      if (r !== 0 || (until !== Infinity && left <= SLICE_SECONDS)) return r;
     }
   };
   return abortable(signal, what, loop(), () => {

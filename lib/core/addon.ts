@@ -242,6 +242,20 @@ export interface SyncBinding {
   /** count < 0 wakes every sleeper. */
   syncFutexWake(offset: number, count: number): void;
   syncForkChild(): void;
+  /** How pending async waits are served: on a few shared waiter threads
+   * (futex_waitv, Linux 5.16+) or on a thread each (the fallback). */
+  syncAsyncWaits(): AsyncWaitsInfo;
+}
+
+export interface AsyncWaitsInfo {
+  mode: 'futex_waitv' | 'threads';
+  /** Shared waiter threads started so far (each sleeps on up to 127 words). */
+  waiterThreads: number;
+  /** Async waits pending on them. */
+  pendingWaits: number;
+  /** Words those threads sleep on (a lock or semaphore word once; a
+   * condition's or event's word once per waiting thread). */
+  slots: number;
 }
 
 export const syncExports = {
@@ -253,6 +267,7 @@ export const syncExports = {
   syncFutexWaitAsync: 'function',
   syncFutexWake: 'function',
   syncForkChild: 'function',
+  syncAsyncWaits: 'function',
 } as const satisfies Record<keyof SyncBinding, ExportKind>;
 
 // ---- native/arena.cc: the MAP_SHARED memfd arena that shared objects live in.
