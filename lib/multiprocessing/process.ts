@@ -14,6 +14,7 @@ import { checkOptions } from '../core/options';
 import { parseTimeout, timeoutMs } from '../core/timeout';
 import { kill as osKill, cpuCount as osCpuCount } from '../os';
 import { backendFor, getStartMethod } from './start-method';
+import { closeSentinel, sentinelOf } from './sentinel';
 
 const SIGTERM = 15;
 const SIGKILL = 9;
@@ -200,6 +201,16 @@ export class Process<A extends unknown[] = AnyArgs> extends EventEmitter {
     return this.#handle?.pid;
   }
 
+  /** A number that connection.wait() reports ready once the process has
+   * ended (Python's sentinel). With the addon it is a file descriptor
+   * (a pidfd) that any poll(2) can watch; without it, a token only
+   * connection.wait() and waitAsync() know. Closed by close(). */
+  get sentinel(): number {
+    this.#checkNotClosed();
+    if (!this.#handle) throw new ValueError('process not started');
+    return sentinelOf(this);
+  }
+
   /** Python's ident: the pid. */
   get ident(): number | undefined {
     return this.pid;
@@ -277,6 +288,7 @@ export class Process<A extends unknown[] = AnyArgs> extends EventEmitter {
     }
     this.#closed = true;
     children.delete(this);
+    closeSentinel(this);
   }
 
   toString(): string {
