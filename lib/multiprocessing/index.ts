@@ -18,6 +18,7 @@ export {
   type ProcessOptions,
   type ProcessInfo,
 } from './process';
+export type { ParentProcess } from './process-parent';
 export {
   getStartMethod,
   setStartMethod,

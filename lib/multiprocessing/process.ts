@@ -12,9 +12,10 @@ import { ProcessError, RuntimeError, ValueError } from '../core/errors';
 import { debug } from '../core/debug';
 import { checkOptions } from '../core/options';
 import { parseTimeout, timeoutMs } from '../core/timeout';
-import { kill as osKill, cpuCount as osCpuCount } from '../os';
+import { cpuCount as osCpuCount } from '../os';
 import { backendFor, getStartMethod } from './start-method';
-import { closeSentinel, sentinelOf } from './sentinel';
+import { closeSentinel, kEnded, sentinelOf } from './sentinel';
+import { ParentProcess } from './process-parent';
 
 const SIGTERM = 15;
 const SIGKILL = 9;
@@ -216,6 +217,11 @@ export class Process<A extends unknown[] = AnyArgs> extends EventEmitter {
     return this.pid;
   }
 
+  /** @internal For the sentinel: whether the child has ended. */
+  [kEnded](): boolean {
+    return this.exitcode !== null;
+  }
+
   /** null while running (or not started); the exit code, or minus the
    * number of the signal that ended it. */
   get exitcode(): number | null {
@@ -358,25 +364,13 @@ export function currentProcess(): ProcessInfo {
   };
 }
 
-/** The process that started this one; null in the main process. */
-export function parentProcess(): ProcessInfo | null {
+/** The process that started this one, as Python's parent_process(): its
+ * name, pid, isAlive(), join(timeout) / joinSync(timeout) and sentinel;
+ * null in the main process. */
+export function parentProcess(): ParentProcess | null {
   const id = currentIdentity();
   if (id.parentPid === null) return null;
-  const pid = id.parentPid;
-  return {
-    name: id.parentName ?? 'MainProcess',
-    pid,
-    ident: pid,
-    daemon: false,
-    isAlive: () => {
-      try {
-        osKill(pid, 0);
-        return process.ppid === pid;
-      } catch {
-        return false;
-      }
-    },
-  };
+  return ParentProcess.of(id.parentPid, id.parentName ?? 'MainProcess');
 }
 
 /** The children still running (the finished ones are reaped, as in Python). */

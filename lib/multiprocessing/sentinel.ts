@@ -10,13 +10,16 @@ import { afterFork, Order } from '../runtime/lifecycle';
 import { native } from '../core/native';
 import { VIRTUAL_FD_BASE } from '../transfer/fd-transfer';
 
-/** What a sentinel watches: a Process, seen through what it needs. */
+/** Exitable[kEnded](): whether the process has ended. */
+export const kEnded = Symbol('forkful.ended');
+
+/** What a sentinel watches: a Process (or parentProcess()), seen through
+ * what it needs; it emits 'exit' once it has ended. */
 export interface Exitable {
   readonly pid: number | undefined;
-  /** null while the process runs. */
-  readonly exitcode: number | null;
-  once(event: 'exit', listener: (code: number) => void): unknown;
-  removeListener(event: 'exit', listener: (code: number) => void): unknown;
+  [kEnded](): boolean;
+  once(event: 'exit', listener: () => void): unknown;
+  removeListener(event: 'exit', listener: () => void): unknown;
 }
 
 export type SentinelKind =
@@ -51,7 +54,7 @@ export function sentinelEntry(sentinel: number): SentinelEntry | undefined {
 /** Whether the process behind a sentinel has ended (a collected one has). */
 export function sentinelEnded(entry: SentinelEntry): boolean {
   const owner = entry.owner.deref();
-  return owner === undefined || owner.exitcode !== null;
+  return owner === undefined || owner[kEnded]();
 }
 
 /** The sentinel of a started process (made at the first call). */
@@ -79,7 +82,7 @@ function open(owner: Exitable): SentinelEntry {
   if (!native) return { sentinel: nextToken++, kind: 'token', owner: ref, writeEnd: -1 };
   // An ended child may be reaped already, and its pid then reused: it gets
   // an fd that is ready from the start instead.
-  if (owner.exitcode === null) {
+  if (!owner[kEnded]()) {
     try {
       return { sentinel: native.pidfdOpen(owner.pid!), kind: 'pidfd', owner: ref, writeEnd: -1 };
     } catch (err) {
@@ -90,7 +93,7 @@ function open(owner: Exitable): SentinelEntry {
   }
   const [r, w] = native.pipe();
   const entry: SentinelEntry = { sentinel: r, kind: 'pipe', owner: ref, writeEnd: w };
-  if (owner.exitcode !== null) closeWriteEnd(entry);
+  if (owner[kEnded]()) closeWriteEnd(entry);
   else owner.once('exit', () => closeWriteEnd(entry));
   return entry;
 }

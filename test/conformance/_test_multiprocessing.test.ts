@@ -140,9 +140,7 @@ describe('_TestProcess', () => {
     expect(parentName).toBe(mp.currentProcess().name);
   });
 
-  // Missing: parentProcess() has no join(timeout) (Python's _ParentProcess
-  // waits on the parent's sentinel).
-  test.failing('_TestProcess.test_parent_process', async () => {
+  test('_TestProcess.test_parent_process', async () => {
     const [rconn, wconn] = Pipe(false);
     const p = new Process({
       target: (w: mp.Connection) => {
@@ -150,14 +148,9 @@ describe('_TestProcess', () => {
         const report = (ww: mp.Connection) => {
           const mm = (globalThis.__forkful?.mp ??
             require('forkful/multiprocessing')) as Modules['mp'];
-          const parent = mm.parentProcess() as unknown as {
-            isAlive(): boolean;
-            join(timeout: number): Promise<void> | void;
-          };
+          const parent = mm.parentProcess()!;
           ww.send(parent.isAlive() ? 'alive' : 'not alive');
-          return Promise.resolve(parent.join(30)).then(() =>
-            ww.send(parent.isAlive() ? 'alive' : 'not alive'),
-          );
+          return parent.join(30).then(() => ww.send(parent.isAlive() ? 'alive' : 'not alive'));
         };
         new m.Process({ target: report, args: [w] }).start();
         Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 300000);
@@ -2822,7 +2815,8 @@ describe('TestWait', () => {
       try {
         const sentinel = p.sentinel;
         expect(Number.isInteger(sentinel)).toBe(true);
-        expect(await sem.acquireAsync({ timeout: 20 })).toBe(true);
+        // Blocking, as Python's: the child's `expected` seconds start now.
+        expect(sem.acquire({ timeout: 20 })).toBe(true);
         let start = monotonic();
         let res = await wait([a, sentinel, b], expected + 20);
         let delta = monotonic() - start;

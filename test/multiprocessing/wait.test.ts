@@ -102,4 +102,16 @@ describe.each(backends)('connection.wait and Process.sentinel (%s backend)', (na
         : undefined,
     );
   });
+
+  test("parentProcess(): the parent's sentinel, join(timeout) and joinSync(timeout)", () => {
+    expect(r.parent).toEqual({
+      integer: true,
+      same: true,
+      running: 0,
+      joinTimedOut: true,
+      pid: true,
+      asyncJoinTimedOut: true,
+      exitcode: 0,
+    });
+  });
 });
