@@ -5,7 +5,7 @@
 // process can have one); without it, a token whose end this process
 // learns by looking (every 50 ms while something waits on it).
 import { EventEmitter } from 'node:events';
-import { kill as osKill } from '../os';
+import { getppid, kill as osKill } from '../os';
 import type { SignalOption } from '../core/abort';
 import { closeSentinel, kEnded, sentinelOf } from './sentinel';
 import { wait, waitAsync } from './wait';
@@ -46,11 +46,13 @@ export class ParentProcess extends EventEmitter {
   }
 
   /** Whether the parent still runs (this process has not been handed to
-   * another parent). */
+   * another parent). getppid(), not process.ppid: in a forked child on
+   * Node 24 that one kept the ended parent's pid after the kernel had
+   * handed the child to init. */
   isAlive(): boolean {
     try {
       osKill(this.pid, 0);
-      return process.ppid === this.pid;
+      return getppid() === this.pid;
     } catch {
       return false;
     }
