@@ -7,6 +7,8 @@
 // sentinel on a kernel without pidfds) is checked in rounds that grow from
 // 1 to 50 ms.
 import { native } from '../core/native';
+import type { FdWatch } from '../core/addon';
+import { afterFork, Order } from '../runtime/lifecycle';
 import { NotSupportedError, ValueError } from '../core/errors';
 import { abortable, checkSignal, throwIfAborted, type SignalOption } from '../core/abort';
 import { checkOptions } from '../core/options';
@@ -185,12 +187,14 @@ function nextEvent<T>(items: Item<T>[], ms: number): [Promise<void>, () => void]
   const stop = () => {
     for (const s of stops.splice(0)) s();
   };
+  let fire = () => {};
   const event = new Promise<void>((resolve) => {
-    const fire = () => {
+    fire = () => {
       stop();
       resolve();
     };
-    let needsKeepAlive = ms === FOREVER;
+  });
+  try {
     for (const item of items) {
       if (item.kind === 'connection') {
         const inner = new AbortController();
@@ -198,9 +202,7 @@ function nextEvent<T>(items: Item<T>[], ms: number): [Promise<void>, () => void]
         item.conn.pollAsync(null, { signal: inner.signal }).then(fire, fire);
         stops.push(() => inner.abort());
       } else if (item.kind === 'fd') {
-        const watch = new native!.FdWatch(item.fd, fire);
-        watch.start();
-        stops.push(() => watch.close());
+        stops.push(watchReadable(item.fd, fire));
       } else {
         const owner = item.entry.owner.deref();
         if (!owner) {
@@ -211,16 +213,49 @@ function nextEvent<T>(items: Item<T>[], ms: number): [Promise<void>, () => void]
         stops.push(() => owner.removeListener('exit', fire));
       }
     }
-    if (ms !== FOREVER) {
-      const timer = setTimeout(fire, ms);
-      stops.push(() => clearTimeout(timer));
-      needsKeepAlive = false;
-    }
+  } catch (err) {
+    stop(); // an fd libuv cannot watch: undo the watches already started
+    throw err;
+  }
+  if (ms !== FOREVER) {
+    const timer = setTimeout(fire, ms);
+    stops.push(() => clearTimeout(timer));
+  } else if (items.some((item) => item.kind === 'sentinel')) {
     // A daemonic child's exit watch does not keep the loop alive; the wait does.
-    if (needsKeepAlive && items.some((item) => item.kind === 'sentinel')) {
-      const keepAlive = setInterval(() => {}, 2 ** 30);
-      stops.push(() => clearInterval(keepAlive));
-    }
-  });
+    const keepAlive = setInterval(() => {}, 2 ** 30);
+    stops.push(() => clearInterval(keepAlive));
+  }
   return [event, stop];
+}
+
+/** One libuv watch per fd, shared by the waitAsync calls on it (libuv
+ * takes one watch per fd: a second one on the same fd is EEXIST). */
+const fdWatches = new Map<number, { watch: FdWatch; listeners: Set<() => void> }>();
+
+// The watches belong to the parent's waits: a forked child drops them.
+// prettier-ignore
+afterFork('connection.wait: drop the parent\'s fd watches', Order.multiprocessing, (function dropFdWatches() {
+  for (const { watch } of fdWatches.values()) watch.close();
+  fdWatches.clear();
+}));
+
+/** Calls `listener` while `fd` is readable; returns the function that stops. */
+function watchReadable(fd: number, listener: () => void): () => void {
+  let shared = fdWatches.get(fd);
+  if (!shared) {
+    const listeners = new Set<() => void>();
+    const watch = new native!.FdWatch(fd, () => {
+      for (const l of [...listeners]) l();
+    });
+    watch.start();
+    shared = { watch, listeners };
+    fdWatches.set(fd, shared);
+  }
+  const { watch, listeners } = shared;
+  listeners.add(listener);
+  return () => {
+    if (!listeners.delete(listener) || listeners.size > 0) return;
+    watch.close();
+    if (fdWatches.get(fd)?.watch === watch) fdWatches.delete(fd);
+  };
 }

@@ -114,4 +114,8 @@ describe.each(backends)('connection.wait and Process.sentinel (%s backend)', (na
       exitcode: 0,
     });
   });
+
+  test('several waitAsync calls on one sentinel at once', () => {
+    expect(r.concurrent).toEqual({ all: [true, true, true] });
+  });
 });
