@@ -31,6 +31,7 @@ import {
   ValueError,
 } from '../../lib/core/errors';
 import { runFixture } from '../helpers/fixture';
+import { needsFork } from '../helpers/needs';
 import { collectGarbage } from './helpers/gc';
 import {
   Modules,
@@ -52,6 +53,8 @@ import {
 jest.setTimeout(120000);
 // Every body starts from a timer callback: see settle() (a forkful bug).
 const test = settledTest(global.test);
+/** A case that needs forked children and real fds (needs.ts). */
+const forkTest = settledTest(needsFork.test);
 
 afterEach(() => expectNoStrays());
 
@@ -2770,17 +2773,11 @@ describe('TestWait', () => {
     }
   }
 
-  const forkedWithFds = !spawnBackend && process.env.FORKFUL_NO_NATIVE !== '1';
-
   for (const [form, wait] of forms) {
     test(`TestWait.test_wait${form}`, () => testWait(wait, false));
     test(`TestWait.test_wait_slow${form}`, () => testWait(wait, true));
-    (forkedWithFds ? test : test.skip)(`TestWait.test_wait_socket${form}`, () =>
-      testWaitSocket(wait, false),
-    );
-    (forkedWithFds ? test : test.skip)(`TestWait.test_wait_socket_slow${form}`, () =>
-      testWaitSocket(wait, true),
-    );
+    forkTest(`TestWait.test_wait_socket${form}`, () => testWaitSocket(wait, false));
+    forkTest(`TestWait.test_wait_socket_slow${form}`, () => testWaitSocket(wait, true));
 
     test(`TestWait.test_wait_timeout${form}`, async () => {
       const timeout = 5.0;
