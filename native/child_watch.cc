@@ -1,6 +1,7 @@
 // Tells the event loop, without blocking or polling, that a child exited:
 // a pidfd watched by a uv_poll handle becomes readable when the child ends.
-// The watch only notifies; the JS side reaps with waitpid(WNOHANG).
+// The watch only notifies; the JS side reaps with waitpid(WNOHANG). Also
+// hands out a bare pidfd (Process.sentinel).
 #include <unistd.h>
 #include <uv.h>
 #if defined(__linux__)
@@ -112,7 +113,20 @@ class PidWatch : public Napi::ObjectWrap<PidWatch> {
   Handle* handle_ = nullptr;
 };
 
-void Init(Napi::Env env, Napi::Object exports) { exports.Set("PidWatch", PidWatch::Class(env)); }
+// pidfdOpen(pid) -> a pidfd (close-on-exec), readable once the process has
+// ended: Process.sentinel. OSError ENOSYS where the kernel has none (< 5.3),
+// ESRCH when no such process exists (any more).
+Napi::Value PidfdOpen(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  int fd = OpenPidfd(ArgInt32(info, 0, "pid"));
+  if (fd < 0) ThrowErrno(env, "pidfd_open");
+  return Napi::Number::New(env, fd);
+}
+
+void Init(Napi::Env env, Napi::Object exports) {
+  exports.Set("PidWatch", PidWatch::Class(env));
+  exports.Set("pidfdOpen", Napi::Function::New(env, PidfdOpen, "pidfdOpen"));
+}
 
 const Registration reg{"child_watch", Init};
 

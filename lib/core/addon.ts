@@ -206,7 +206,7 @@ export const connectionExports = {
   FdWatch: 'function',
 } as const satisfies Record<keyof ConnectionBinding, ExportKind>;
 
-// ---- native/child_watch.cc: a pidfd watched by libuv.
+// ---- native/child_watch.cc: a pidfd watched by libuv, and a bare pidfd.
 
 export interface PidWatch {
   close(): void;
@@ -217,11 +217,28 @@ export interface PidWatch {
 export interface ChildWatchBinding {
   /** `callback` runs once, when the child exits (ENOSYS without pidfds). */
   PidWatch: new (pid: number, callback: () => void) => PidWatch;
+  /** A close-on-exec pidfd, readable once `pid` has ended (Process.sentinel).
+   * OSError ENOSYS without pidfds, ESRCH when no such process exists. */
+  pidfdOpen(pid: number): number;
 }
 
 export const childWatchExports = {
   PidWatch: 'function',
+  pidfdOpen: 'function',
 } as const satisfies Record<keyof ChildWatchBinding, ExportKind>;
+
+// ---- native/wait.cc: one poll(2) over many fds (connection.wait).
+
+export interface WaitBinding {
+  /** The indexes of the ready fds (readable, end of file, error or hang-up);
+   * [] after timeoutMs (< 0: no limit). Blocks. OSError EBADF for an fd
+   * that is not open. */
+  pollReadable(fds: number[], timeoutMs: number): number[];
+}
+
+export const waitExports = {
+  pollReadable: 'function',
+} as const satisfies Record<keyof WaitBinding, ExportKind>;
 
 // ---- native/sync.cc: the slow paths of the shared locks (futexes on arena
 // words). Offsets are byte offsets into the arena; timeouts are seconds,
@@ -388,7 +405,8 @@ export type NativeAddon = AddonBinding &
   OsBinding &
   ProcessBinding &
   SyncBinding &
-  ThreadsBinding;
+  ThreadsBinding &
+  WaitBinding;
 
 /** Each concern's exports, by its registration name in native/*.cc. */
 export const concernExports: Record<string, Readonly<Record<string, ExportKind>>> = {
@@ -402,6 +420,7 @@ export const concernExports: Record<string, Readonly<Record<string, ExportKind>>
   process: processExports,
   sync: syncExports,
   threads: threadsExports,
+  wait: waitExports,
 };
 
 /** addon.cc's own exports (not a registered concern). */

@@ -2,6 +2,13 @@
 // Node processes. Each concern lives in its own module; this entry re-exports.
 import '../shareables'; // every shareable kind decodes where this is loaded
 export { Connection, Pipe, type ConnectionOptions } from './connection';
+import { Connection, Pipe } from './connection';
+import { wait, waitAsync } from './wait';
+export type { Waitable } from './wait';
+/** Python's multiprocessing.connection: `connection.wait(objects, timeout)`
+ * blocks until any of them is ready, `connection.waitAsync` waits on the
+ * event loop. */
+export const connection = { Connection, Pipe, wait, waitAsync };
 export {
   Process,
   currentProcess,
@@ -11,6 +18,7 @@ export {
   type ProcessOptions,
   type ProcessInfo,
 } from './process';
+export type { ParentProcess } from './process-parent';
 export {
   getStartMethod,
   setStartMethod,

@@ -12,8 +12,10 @@ import { ProcessError, RuntimeError, ValueError } from '../core/errors';
 import { debug } from '../core/debug';
 import { checkOptions } from '../core/options';
 import { parseTimeout, timeoutMs } from '../core/timeout';
-import { kill as osKill, cpuCount as osCpuCount } from '../os';
+import { cpuCount as osCpuCount } from '../os';
 import { backendFor, getStartMethod } from './start-method';
+import { closeSentinel, kEnded, sentinelOf } from './sentinel';
+import { ParentProcess } from './process-parent';
 
 const SIGTERM = 15;
 const SIGKILL = 9;
@@ -200,9 +202,24 @@ export class Process<A extends unknown[] = AnyArgs> extends EventEmitter {
     return this.#handle?.pid;
   }
 
+  /** A number that connection.wait() reports ready once the process has
+   * ended (Python's sentinel). With the addon it is a file descriptor
+   * (a pidfd) that any poll(2) can watch; without it, a token only
+   * connection.wait() and waitAsync() know. Closed by close(). */
+  get sentinel(): number {
+    this.#checkNotClosed();
+    if (!this.#handle) throw new ValueError('process not started');
+    return sentinelOf(this);
+  }
+
   /** Python's ident: the pid. */
   get ident(): number | undefined {
     return this.pid;
+  }
+
+  /** @internal For the sentinel: whether the child has ended. */
+  [kEnded](): boolean {
+    return this.exitcode !== null;
   }
 
   /** null while running (or not started); the exit code, or minus the
@@ -277,6 +294,7 @@ export class Process<A extends unknown[] = AnyArgs> extends EventEmitter {
     }
     this.#closed = true;
     children.delete(this);
+    closeSentinel(this);
   }
 
   toString(): string {
@@ -346,25 +364,13 @@ export function currentProcess(): ProcessInfo {
   };
 }
 
-/** The process that started this one; null in the main process. */
-export function parentProcess(): ProcessInfo | null {
+/** The process that started this one, as Python's parent_process(): its
+ * name, pid, isAlive(), join(timeout) / joinSync(timeout) and sentinel;
+ * null in the main process. */
+export function parentProcess(): ParentProcess | null {
   const id = currentIdentity();
   if (id.parentPid === null) return null;
-  const pid = id.parentPid;
-  return {
-    name: id.parentName ?? 'MainProcess',
-    pid,
-    ident: pid,
-    daemon: false,
-    isAlive: () => {
-      try {
-        osKill(pid, 0);
-        return process.ppid === pid;
-      } catch {
-        return false;
-      }
-    },
-  };
+  return ParentProcess.of(id.parentPid, id.parentName ?? 'MainProcess');
 }
 
 /** The children still running (the finished ones are reaped, as in Python). */
