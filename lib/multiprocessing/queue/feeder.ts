@@ -50,11 +50,13 @@ beforeChildExit('queue: feeders write what they hold', Order.multiprocessing, ()
 
 /** Small frames are copied into one buffer and go out in one write. */
 const ACC_SIZE = 64 * 1024;
-/** A body this large is written from its own buffer rather than copied
- * (and a Buffer put this large is written from the caller's memory). */
-export const OWN_SEGMENT = 8 * 1024;
+/** A body this large is written from its own buffer rather than copied. */
+const OWN_SEGMENT = 8 * 1024;
 /** Queued bytes that make put() write at once rather than at the next turn. */
 const HIGH_WATER = 32 * 1024;
+/** A Buffer or Uint8Array put this large is written from the caller's
+ * memory (see push): always at once, since it reaches HIGH_WATER. */
+export const BORROW_MIN = HIGH_WATER;
 /** Copies of borrowed bodies are made in buffers of at least this size,
  * which the feeder reuses once written (a fresh buffer costs a page fault
  * per 4 KiB on first use, more than the copy); SPARE_MAX bytes of them are

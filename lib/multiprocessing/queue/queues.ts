@@ -32,7 +32,7 @@ import {
   type Channel,
   type GetOptions,
 } from './channel';
-import { Feeder, flushFeedersSync, OWN_SEGMENT } from './feeder';
+import { BORROW_MIN, Feeder, flushFeedersSync } from './feeder';
 
 export type { GetOptions } from './channel';
 
@@ -51,7 +51,7 @@ interface EncodedItem {
  * any other item is encoded now (plain data into scratch). */
 function encodeItem(obj: unknown): EncodedItem {
   const lead = bytesLead(obj);
-  if (lead >= 0 && (obj as Uint8Array).length >= OWN_SEGMENT) {
+  if (lead >= 0 && (obj as Uint8Array).length >= BORROW_MIN) {
     const bytes = obj as Uint8Array;
     const body = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length);
     return { body, n: 0, lead, borrowed: true };
