@@ -18,6 +18,14 @@ function sliced(size: number, seed: number): Buffer {
   return pattern(size + 7, seed).subarray(3, size + 3);
 }
 
+/** The Buffer and the Uint8Array received are such, with the bytes sent. */
+function expectArrived(gotBuf: Buffer, buf: Buffer, gotU8: Uint8Array, u8: Uint8Array): void {
+  expect(Buffer.isBuffer(gotBuf)).toBe(true);
+  expect(gotBuf.equals(buf)).toBe(true);
+  expect(Object.getPrototypeOf(gotU8)).toBe(Uint8Array.prototype);
+  expect(Buffer.from(gotU8).equals(Buffer.from(u8))).toBe(true);
+}
+
 function within<T>(ms: number, p: Promise<T>, what: string): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   const late = new Promise<never>((_, reject) => {
@@ -41,10 +49,7 @@ describe('byte payloads over a Pipe', () => {
         const gotBuf = (await within(10000, b.recv(), `recv of ${size} bytes`)) as Buffer;
         const gotU8 = (await within(10000, b.recv(), `recv of ${size} bytes`)) as Uint8Array;
         await within(10000, sent, `send of ${size} bytes`);
-        expect(Buffer.isBuffer(gotBuf)).toBe(true);
-        expect(gotBuf.equals(buf)).toBe(true);
-        expect(Object.getPrototypeOf(gotU8)).toBe(Uint8Array.prototype);
-        expect(Buffer.from(gotU8).equals(Buffer.from(u8))).toBe(true);
+        expectArrived(gotBuf, buf, gotU8, u8);
       }
     } finally {
       a.close();
@@ -88,10 +93,7 @@ describe('byte payloads over a Queue', () => {
         q.putSync(u8);
         const gotBuf = (await within(10000, q.get(), `get of ${size} bytes`)) as Buffer;
         const gotU8 = q.getSync({ timeout: 10 }) as Uint8Array;
-        expect(Buffer.isBuffer(gotBuf)).toBe(true);
-        expect(gotBuf.equals(buf)).toBe(true);
-        expect(Object.getPrototypeOf(gotU8)).toBe(Uint8Array.prototype);
-        expect(Buffer.from(gotU8).equals(Buffer.from(u8))).toBe(true);
+        expectArrived(gotBuf, buf, gotU8, u8);
       }
     } finally {
       q.close();
