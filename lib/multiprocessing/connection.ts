@@ -266,13 +266,19 @@ export class Connection<TSend = unknown, TRecv = unknown> {
   /** Receives the next object; rejects with EOFError once the peer closed.
    * `{ signal }` cancels the wait (AbortError; no message is consumed). */
   recv(options?: SignalOption): Promise<TRecv> {
-    return this.#next(decodeMessage, undefined, options, 'Connection.recv') as Promise<TRecv>;
+    return this.#next(this.#decode, undefined, options, 'Connection.recv') as Promise<TRecv>;
   }
 
   /** Blocking recv(). */
   recvSync(): TRecv {
-    return decodeMessage(this.#nextFrameSync()) as TRecv;
+    return this.#decode(this.#nextFrameSync()) as TRecv;
   }
+
+  /** The message in a frame; a frame in the read buffer, which later reads
+   * reuse, is not the message's own memory (decodeMessage copies what it
+   * would keep of it: a received Buffer must not change under its owner). */
+  readonly #decode = (frame: Buffer): unknown =>
+    decodeMessage(frame, true, frame.buffer !== this.#buf.buffer);
 
   /** Receives the next message as bytes (Python's recv_bytes). A message
    * longer than maxlength is an error and the connection is then closed. */

@@ -5,7 +5,11 @@
 // cyclic references, no other prototypes), each as a tag byte and its value.
 // Anything else (Maps, typed arrays, Dates, forkful's shareable objects, a
 // repeated object...) goes through lib/serialize, whose output always starts
-// with v8's version tag 0xff, which no tag below uses.
+// with v8's version tag 0xff, which no tag below uses. A Buffer or a
+// Uint8Array sent whole is its tag, its kind and its bytes (TAG_BYTES): the
+// senders write those bytes from the caller's memory, and a receiver that
+// owns the frame gets a view of it, so a large payload is neither copied
+// into an encoder's output nor out of the frame.
 import { deserialize } from './serialize';
 import { kShare } from './shareable';
 
@@ -18,6 +22,12 @@ const TAG_TRUE = 6;
 const TAG_FALSE = 7;
 const TAG_ARRAY = 8;
 const TAG_OBJECT = 9;
+/** First byte of a whole Buffer or Uint8Array; the second is its kind. */
+const TAG_BYTES = 10;
+const KIND_BUFFER = 0;
+const KIND_UINT8 = 1;
+/** The bytes before the payload of a TAG_BYTES frame. */
+export const BYTES_LEAD = 2;
 
 const SCRATCH = 64 * 1024;
 const MAX_OBJECTS = 64;
@@ -113,15 +123,52 @@ function putObject(value: object, depth: number): boolean {
   return true;
 }
 
-/** Encodes plain data into `scratch`; its size, or -1 when the value needs
- * lib/serialize. */
+/** Encodes plain data, or a whole Buffer or Uint8Array that fits, into
+ * `scratch`; its size, or -1 when the value needs lib/serialize. */
 export function encodeFast(value: unknown): number {
   pos = 0;
+  const lead = bytesLead(value);
+  if (lead >= 0) {
+    const bytes = value as Uint8Array;
+    if (bytes.length > SCRATCH - BYTES_LEAD) return -1;
+    writeBytesLead(scratch, 0, lead);
+    scratch.set(bytes, BYTES_LEAD);
+    return BYTES_LEAD + bytes.length;
+  }
   try {
     return put(value, 0) ? pos : -1;
   } finally {
     seen.length = 0;
   }
+}
+
+/** A Buffer or a plain Uint8Array (not a subclass, not another typed
+ * array: structured clone would keep those apart) is sent as its bytes
+ * behind a two-byte lead; its lead as a number (tag << 8 | kind), or -1 for
+ * anything else. */
+export function bytesLead(value: unknown): number {
+  if (!(value instanceof Uint8Array)) return -1;
+  const proto = Object.getPrototypeOf(value);
+  if (proto === Buffer.prototype) return (TAG_BYTES << 8) | KIND_BUFFER;
+  if (proto === Uint8Array.prototype) return (TAG_BYTES << 8) | KIND_UINT8;
+  return -1;
+}
+
+/** Writes a lead from bytesLead() at `buf[at]`. */
+export function writeBytesLead(buf: Uint8Array, at: number, lead: number): void {
+  buf[at] = lead >> 8;
+  buf[at + 1] = lead & 0xff;
+}
+
+function decodeBytes(frame: Buffer, owned: boolean): Uint8Array {
+  const kind = frame[1];
+  if (frame.length < BYTES_LEAD || (kind !== KIND_BUFFER && kind !== KIND_UINT8)) {
+    throw new RangeError(`corrupt message: a byte payload of unknown kind ${kind}`);
+  }
+  const bytes = owned ? frame.subarray(BYTES_LEAD) : Buffer.from(frame.subarray(BYTES_LEAD));
+  return kind === KIND_BUFFER
+    ? bytes
+    : new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.length);
 }
 
 let rpos = 0;
@@ -196,9 +243,16 @@ function get(frame: Buffer): unknown {
 }
 
 /** Decodes one message: the compact form or lib/serialize's (shared objects
- * left as markers when `revive` is false: see deserialize). */
-export function decodeMessage(frame: Buffer, revive = true): unknown {
-  if (frame.length === 0 || frame[0] === 0xff) return deserialize(frame, revive);
+ * left as markers when `revive` is false: see deserialize). `owned`: the
+ * frame is the message's own memory, which the result may keep views of
+ * (v8's deserializer returns typed arrays as views of its input); false
+ * for a frame in a buffer that later reads reuse, whose bytes are then
+ * copied. */
+export function decodeMessage(frame: Buffer, revive = true, owned = true): unknown {
+  if (frame.length === 0) return deserialize(frame, revive);
+  const tag = frame[0];
+  if (tag === 0xff) return deserialize(owned ? frame : Buffer.from(frame), revive);
+  if (tag === TAG_BYTES) return decodeBytes(frame, owned);
   rpos = 0;
   return get(frame);
 }

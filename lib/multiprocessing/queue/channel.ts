@@ -257,9 +257,8 @@ class SharedReader {
         const len = bodySize(buf, start, header);
         if (avail - header >= len) {
           const frame = buf.subarray(start + header, start + header + len);
-          // v8's deserializer gets a private copy, not shared memory.
-          const value =
-            len === 0 ? WAKE : decodeMessage(frame[0] === 0xff ? Buffer.from(frame) : frame);
+          // Not the message's own memory: what the value keeps is copied.
+          const value = len === 0 ? WAKE : decodeMessage(frame, true, false);
           start += header + len;
           if (start === end) start = end = 0;
           st[START] = start;

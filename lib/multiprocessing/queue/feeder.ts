@@ -8,8 +8,8 @@
 import { requireNative } from '../../core/native';
 import type { FdWatch } from '../../core/addon';
 import { afterFork, beforeChildExit, Order } from '../../runtime/lifecycle';
-import { header as frameHeader, headerFor, writeHeader } from '../../transfer/framing';
-import { scratch } from '../../transfer/wire';
+import { headerFor, writeHeader } from '../../transfer/framing';
+import { BYTES_LEAD, scratch, writeBytesLead } from '../../transfer/wire';
 import type { Channel } from './channel';
 
 /** Feeders with items still to write (or a write under way). */
@@ -54,6 +54,15 @@ const ACC_SIZE = 64 * 1024;
 const OWN_SEGMENT = 8 * 1024;
 /** Queued bytes that make put() write at once rather than at the next turn. */
 const HIGH_WATER = 32 * 1024;
+/** A Buffer or Uint8Array put this large is written from the caller's
+ * memory (see push): always at once, since it reaches HIGH_WATER. */
+export const BORROW_MIN = HIGH_WATER;
+/** Copies of borrowed bodies are made in buffers of at least this size,
+ * which the feeder reuses once written (a fresh buffer costs a page fault
+ * per 4 KiB on first use, more than the copy); SPARE_MAX bytes of them are
+ * kept while the feeder is busy, none once it is idle. */
+const COPY_MIN = 64 * 1024;
+const SPARE_MAX = 1024 * 1024;
 /** flushSync() naps on this while the pipe is full. */
 const napTime = new Int32Array(new SharedArrayBuffer(4));
 
@@ -96,17 +105,29 @@ export class Feeder {
   #keepAlive: NodeJS.Timeout | null = null;
   #room: FdWatch | null = null;
   #onRoom: (() => void) | null = null;
+  /** Segments that are copies of borrowed bodies, and written copies' buffers to reuse. */
+  #copies = new Set<Buffer>();
+  #spare: Buffer[] = [];
+  #spareBytes = 0;
 
   constructor(private readonly ch: Channel) {}
 
   /** Queues one item: `body` (its own buffer), or scratch[0, n) when body
-   * is null (valid only until the next encodeFast: copied now). */
-  push(body: Buffer | null, n: number): void {
-    const size = body ? body.length : n;
+   * is null (valid only until the next encodeFast: copied now). With a
+   * `lead` (wire.ts's bytesLead), body is the bytes of a Buffer or
+   * Uint8Array, framed behind that lead. `borrowed`: body is the caller's
+   * memory, which may change once put() returns: written at once as far as
+   * the pipe takes it, and what is left is copied. */
+  push(body: Buffer | null, n: number, lead = -1, borrowed = false): void {
+    const leadBytes = lead >= 0 ? BYTES_LEAD : 0;
+    const size = (body ? body.length : n) + leadBytes;
     const header = headerFor(size);
     if (body && size >= OWN_SEGMENT) {
       this.#seal();
-      this.#segs.push(frameHeader(size), body);
+      const head = Buffer.allocUnsafe(header + leadBytes);
+      writeHeader(head, 0, size);
+      if (lead >= 0) writeBytesLead(head, header, lead);
+      this.#segs.push(head, body);
     } else {
       const need = header + size;
       let acc = this.#acc;
@@ -115,14 +136,19 @@ export class Feeder {
         acc = this.#acc = Buffer.allocUnsafeSlow(Math.max(ACC_SIZE, need));
       }
       writeHeader(acc, this.#accLen, size);
-      if (body) body.copy(acc, this.#accLen + header);
+      if (lead >= 0) writeBytesLead(acc, this.#accLen + header, lead);
+      if (body) body.copy(acc, this.#accLen + header + leadBytes);
       else scratch.copy(acc, this.#accLen + header, 0, n);
       this.#accLen += need;
     }
     this.#queued += header + size;
     active.add(this);
-    if (this.#running) return; // the running write takes it
-    if (this.#turn !== turn) {
+    if (this.#running) {
+      // The run waits for room or for the lock: a run holding the lock
+      // writes what the pipe takes now too, so a loop of puts that never
+      // yields keeps the reader fed (and borrows rather than copies).
+      if (this.#holding) this.#writeNow();
+    } else if (this.#turn !== turn) {
       this.#turn = turn;
       turnTick ??= setImmediate(nextTurn);
       this.flushSome();
@@ -131,6 +157,42 @@ export class Feeder {
     } else {
       batched.add(this);
     }
+    if (borrowed && body) this.#ownRest(body);
+  }
+
+  /** With the lock held by the run: what the pipe takes now. A failed
+   * write is the run's to report (its next write meets the same error). */
+  #writeNow(): void {
+    try {
+      this.#writeOut(this.ch.writer.fileno());
+    } catch {
+      // (reported by the run)
+    }
+  }
+
+  /** The part of a borrowed body not written yet becomes a copy. */
+  #ownRest(body: Buffer): void {
+    const segs = this.#segs;
+    const i = segs.length - 1;
+    if (i < this.#head || segs[i] !== body) return; // all written
+    const from = i === this.#head ? this.#headOff : 0;
+    const need = body.length - from;
+    let copy = this.#spare.pop();
+    if (copy) this.#spareBytes -= copy.length;
+    if (!copy || copy.length < need) copy = Buffer.allocUnsafeSlow(Math.max(COPY_MIN, need));
+    body.copy(copy, 0, from);
+    segs[i] = copy.subarray(0, need);
+    this.#copies.add(segs[i]);
+    if (i === this.#head) this.#headOff = 0;
+  }
+
+  /** A copy written out: its buffer serves the next copy. */
+  #written(seg: Buffer): void {
+    if (!this.#copies.delete(seg)) return;
+    const whole = Buffer.from(seg.buffer as ArrayBuffer);
+    if (this.#spareBytes + whole.length > SPARE_MAX) return;
+    this.#spare.push(whole);
+    this.#spareBytes += whole.length;
   }
 
   /** The next turn: what this feeder batched goes out. */
@@ -164,6 +226,7 @@ export class Feeder {
       if (this.#headOff === seg.length) {
         this.#head++;
         this.#headOff = 0;
+        if (this.#copies.size > 0) this.#written(seg);
       }
     }
     if (this.#head > 0) {
@@ -331,6 +394,8 @@ export class Feeder {
     this.#keepAlive = null;
     this.#room?.close();
     this.#room = null;
+    this.#spare = [];
+    this.#spareBytes = 0;
     active.delete(this);
   }
 
@@ -350,6 +415,9 @@ export class Feeder {
 
   #drop(): void {
     this.#segs = [];
+    this.#copies.clear();
+    this.#spare = [];
+    this.#spareBytes = 0;
     this.#head = this.#headOff = 0;
     this.#accOff = this.#accLen = 0;
     this.#queued = 0;

@@ -20,7 +20,7 @@ import { BoundedSemaphore, Condition, Lock, Semaphore } from '../../synchronize'
 import { RawArray } from '../../synchronize/sharedctypes';
 import { serialize } from '../../transfer/serialize';
 import { kShare, type Revivers, type ShareState } from '../../transfer/shareable';
-import { encodeFast, scratch } from '../../transfer/wire';
+import { bytesLead, encodeFast, scratch } from '../../transfer/wire';
 import {
   channelState,
   checkGetOptions,
@@ -32,11 +32,33 @@ import {
   type Channel,
   type GetOptions,
 } from './channel';
-import { Feeder, flushFeedersSync } from './feeder';
+import { BORROW_MIN, Feeder, flushFeedersSync } from './feeder';
 
 export type { GetOptions } from './channel';
 
 const SEM_VALUE_MAX = 0x7fffffff;
+
+/** An item put, as the feeder takes it (see Feeder.push). */
+interface EncodedItem {
+  body: Buffer | null;
+  n: number;
+  lead: number;
+  borrowed: boolean;
+}
+
+/** A large Buffer or Uint8Array goes from the caller's memory, borrowed
+ * (no encoder's copy, and no copy at all when the pipe takes it at once);
+ * any other item is encoded now (plain data into scratch). */
+function encodeItem(obj: unknown): EncodedItem {
+  const lead = bytesLead(obj);
+  if (lead >= 0 && (obj as Uint8Array).length >= BORROW_MIN) {
+    const bytes = obj as Uint8Array;
+    const body = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length);
+    return { body, n: 0, lead, borrowed: true };
+  }
+  const n = encodeFast(obj);
+  return { body: n < 0 ? serialize(obj) : null, n, lead: -1, borrowed: false };
+}
 
 export type PutOptions = GetOptions;
 
@@ -109,11 +131,13 @@ export class Queue<T = unknown> {
     const block = o.block ?? true;
     const t = parseTimeout(o.timeout, 'Queue.put');
     // Encoded first: an item that cannot travel fails before a slot is taken.
-    const n = encodeFast(obj);
-    let body = n < 0 ? serialize(obj) : null;
+    const item = encodeItem(obj);
     if (!this.#sem.acquire(false)) {
       if (!block || t === 0) throw new Full();
-      body ??= Buffer.from(scratch.subarray(0, n)); // scratch is reused meanwhile
+      // scratch is reused meanwhile, and the caller may change its bytes
+      if (item.borrowed) item.body = Buffer.from(item.body!);
+      item.body ??= Buffer.from(scratch.subarray(0, item.n));
+      item.borrowed = false;
       if (!(await this.#slotAsync(t, o.signal ?? null))) throw new Full();
       if (this.#closed) {
         this.#sem.release(); // closed while it waited: nothing is put
@@ -121,7 +145,7 @@ export class Queue<T = unknown> {
       }
     }
     this._beforeWrite();
-    this.#feed(body, n);
+    this.#feed(item);
   }
 
   /** put() that blocks. */
@@ -131,15 +155,14 @@ export class Queue<T = unknown> {
     this.#refuseIfShut('Queue.putSync');
     const block = o.block ?? true;
     const t = parseTimeout(o.timeout, 'Queue.putSync');
-    const n = encodeFast(obj);
-    const body = n < 0 ? serialize(obj) : null;
+    const item = encodeItem(obj);
     if (!this.#sem.acquire(false)) {
       if (!block || t === 0) throw new Full();
       flushFeedersSync(); // readers may need what this process still holds
       if (!this.#slotSync(t)) throw new Full();
     }
     this._beforeWrite();
-    this.#feed(body, n);
+    this.#feed(item);
   }
 
   /** Waits up to t seconds for a free slot, looking at the shutdown word
@@ -172,9 +195,9 @@ export class Queue<T = unknown> {
     }
   }
 
-  #feed(body: Buffer | null, n: number): void {
+  #feed(item: EncodedItem): void {
     this.#feeder ??= new Feeder(this._ch);
-    this.#feeder.push(body, n);
+    this.#feeder.push(item.body, item.n, item.lead, item.borrowed);
   }
 
   /** put(obj, { block: false }), synchronous: Full at once when full. */
@@ -310,7 +333,7 @@ export class Queue<T = unknown> {
       rlock.release();
       return;
     }
-    this.#feed(null, 0);
+    this.#feed({ body: null, n: 0, lead: -1, borrowed: false });
   }
 
   /** Hook for JoinableQueue: an item was dropped (shut down immediately). */
