@@ -129,6 +129,11 @@ struct Slot {
   // kLock: the holder seen and since when (the owner check).
   int32_t holder = 0;
   timespec holder_since{};
+  // kLock, kSem: the word's value when Evaluate decided to sleep. The thread
+  // sleeps on that value, not a fresh read: a release between the two would
+  // otherwise wake nobody (its FUTEX_WAKE came before the thread slept, and
+  // the word then holds the value slept on).
+  int32_t seen = 0;
   // No wait's deadline is before `earliest` (exact after each expiry scan),
   // so that thousands of waits on one word are not all scanned per wake-up.
   bool timed = false;
@@ -281,6 +286,7 @@ void EvaluateLock(Slot* s, const timespec& now) {
       s->holder_since = now;
     }
     if ((w & kWaiters) == 0 && !word->compare_exchange_strong(w, w | kWaiters)) continue;
+    s->seen = w | kWaiters;
     break;
   }
   ExpireWaits(s, now, kTimedOut);
@@ -290,7 +296,10 @@ void EvaluateSem(Slot* s, const timespec& now) {
   std::atomic<int32_t>* value = s->word();
   while (!s->waits.empty()) {
     int32_t v = value->load();
-    if (v <= 0) break;
+    if (v <= 0) {
+      s->seen = v;
+      break;
+    }
     if (value->compare_exchange_strong(v, v - 1)) FinishFront(s, kAcquired);
   }
   ExpireWaits(s, now, kTimedOut);
@@ -325,7 +334,7 @@ void Evaluate(Slot* s, const timespec& now, bool woken) {
 // The value a slot sleeps on (after Evaluate left waits in it).
 int32_t SleepValue(Slot* s) {
   if (s->key.second == WaitKind::kFutex) return s->waits.front()->value;
-  return s->word()->load();
+  return s->seen;
 }
 
 // The earliest moment the slot needs the thread: a deadline, or the owner
