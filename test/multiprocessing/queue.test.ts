@@ -25,6 +25,8 @@ describe('Queue family', () => {
   test('an unserialisable item is refused without taking a slot; closed queues refuse', () => {
     expect(r.unserialisable).toEqual({ name: 'SerializationError', qsize: 0 });
     expect(r.closed).toBe(true);
+    expect(r.closedEmpty).toEqual({ name: 'OSError', code: 'EBADF', closed: true });
+    expect(r.unusedClosedEmpty).toBe(true);
   });
 
   test("the article's writer/reader processes", () => {

@@ -9,7 +9,7 @@
 // shutdown() (Python 3.13) is the hub's too, so it holds for every process.
 import { checkSignal, type SignalOption } from '../../core/abort';
 import { checkOptions } from '../../core/options';
-import { Empty, Full, ShutDown, ValueError } from '../../core/errors';
+import { Empty, Full, OSError, ShutDown, ValueError } from '../../core/errors';
 import { parseTimeout } from '../../core/timeout';
 import { serialize } from '../../transfer/serialize';
 import { kShare, type Revivers, type ShareState } from '../../transfer/shareable';
@@ -71,6 +71,8 @@ export class PortableQueue {
   /** @internal */ readonly _obj: number;
   readonly #maxsize: number;
   #closed = false;
+  /** This process put an item (Python: close() then closes the reader). */
+  #used = false;
   readonly #closing = new AbortController();
 
   constructor(maxsize: number | QueueHandle = 0, kind: 'Queue' | 'JoinableQueue' = 'Queue') {
@@ -94,7 +96,7 @@ export class PortableQueue {
     const ms = waitMs(o, 'Queue.put');
     const signal = checkSignal(o.signal, 'Queue.put');
     const r = await hubWait(
-      { op: 'qput', obj: this._obj, bytes: encode(obj), ms },
+      { op: 'qput', obj: this._obj, bytes: this.#encodeUsed(obj), ms },
       signal,
       'Queue.put',
     );
@@ -104,7 +106,10 @@ export class PortableQueue {
   putSync(obj: unknown, opts?: PutOptions | boolean, timeout?: number | null): void {
     this.#checkOpen();
     const ms = waitMs(options(opts, timeout, 'Queue.putSync'), 'Queue.putSync');
-    putDone(hubCallSync({ op: 'qput', obj: this._obj, bytes: encode(obj), ms }), 'Queue.putSync');
+    putDone(
+      hubCallSync({ op: 'qput', obj: this._obj, bytes: this.#encodeUsed(obj), ms }),
+      'Queue.putSync',
+    );
   }
 
   putNowait(obj: unknown): void {
@@ -160,8 +165,16 @@ export class PortableQueue {
     return hubCallSync({ op: 'qsize', obj: this._obj }).n!;
   }
 
+  /** As Python's: a closed queue this process never put on answers true
+   * (its close() was a no-op); one it put on raises OSError (its reader is
+   * closed). */
   empty(): boolean {
-    this.#checkOpen();
+    if (this.#closed) {
+      if (!this.#used) return true;
+      const err = new OSError('Queue.empty: the queue is closed in this process');
+      err.code = 'EBADF';
+      throw err;
+    }
     return this.qsize() === 0;
   }
 
@@ -224,6 +237,11 @@ export class PortableQueue {
 
   /** @internal */ _handle(): QueueHandle {
     return { ...hubHandle(this._obj), maxsize: this.#maxsize };
+  }
+
+  #encodeUsed(obj: unknown): Uint8Array {
+    this.#used = true;
+    return encode(obj);
   }
 
   #checkOpen(): void {
