@@ -17,6 +17,7 @@ import { backendFor, getStartMethod } from './start-method';
 import { closeSentinel, kEnded, sentinelOf } from './sentinel';
 import { ParentProcess } from './process-parent';
 
+const SIGINT = 2;
 const SIGTERM = 15;
 const SIGKILL = 9;
 
@@ -256,6 +257,13 @@ export class Process<A extends unknown[] = AnyArgs> extends EventEmitter {
   /** Sends SIGKILL. */
   kill(): void {
     this.#signal(SIGKILL);
+  }
+
+  /** Sends SIGINT (Python 3.14's Process.interrupt). Node has no
+   * KeyboardInterrupt: a child with a process.on('SIGINT') listener runs
+   * it; one without ends by the signal (exitcode -2). */
+  interrupt(): void {
+    this.#signal(SIGINT);
   }
 
   /** `using p = new Process(...)`: terminates the child if it still runs,

@@ -54,12 +54,14 @@ describe('Process', () => {
     expect(r.asyncExit).toBe(0);
   });
 
-  test('exit codes: exception (printed with its stack), process.exit(3), signals', () => {
+  test('exit codes: exception (printed with its stack), process.exit(3), signals, interrupt()', () => {
     expect(r.exceptionExit).toBe(1);
     expect(run.stderr).toMatch(/Process Process-3:\n(\w*)Error: boom from target\n\s+at /);
     expect(r.exit3).toBe(3);
     expect(r.killed).toBe(-9);
     expect(r.terminated).toEqual({ aliveBefore: true, exitcode: -15 });
+    expect(r.interrupted).toBe(-2);
+    expect(r.interruptHandled).toEqual({ heard: true, exitcode: 7 });
   });
 
   test('join(timeout) returns with the child still alive', () => {
