@@ -150,7 +150,9 @@ export class NotifyWords {
   }
 }
 
-function checkN(n: number): number {
+/** notify(n)'s n, checked as Python's (every Condition: this module's and
+ * the portable backend's): -1 for Infinity (all), at most 2^31-1. */
+export function checkN(n: number): number {
   if (typeof n !== 'number' || Number.isNaN(n) || n < 0) {
     throw new ValueError(`Condition.notify: n must be a number >= 0, got ${n}`);
   }

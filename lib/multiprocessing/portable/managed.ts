@@ -23,7 +23,7 @@ import {
   type AcquireOptions,
   type WaitOptions,
 } from '../../synchronize/args';
-import { waitForSteps } from '../../synchronize/condition';
+import { checkN, waitForSteps } from '../../synchronize/condition';
 import { runAsync, runSync, type Steps } from '../../synchronize/steps';
 import { deadline, FOREVER, remaining } from '../../core/timeout';
 import { kShare, type Revivers, type ShareScope, type ShareState } from '../../transfer/shareable';
@@ -842,11 +842,7 @@ export class PortableCondition extends Acquirable {
 
   /** Wakes up to n waiters (default 1); the lock must be held. */
   notify(n = 1): void {
-    if (typeof n !== 'number' || Number.isNaN(n) || n < 0) {
-      throw new ValueError(`Condition.notify: n must be a number >= 0, got ${n}`);
-    }
-    const count = n === Infinity ? -1 : Math.floor(n);
-    hubCallSync({ op: 'cnotify', obj: this._obj, lock: this.lock._obj, n: count });
+    hubCallSync({ op: 'cnotify', obj: this._obj, lock: this.lock._obj, n: checkN(n) });
   }
 
   notifyAll(): void {
