@@ -181,41 +181,36 @@ describe('Condition', () => {
   });
 
   // Python: notify(n) wakes at most n waiters. Each waitAsync below has
-  // entered and released the lock, but its sleep starts on a thread of its
-  // own, typically after the notify: a wait that returned true whenever the
-  // sequence had moved would wake all five.
+  // entered and released the lock, but its futex sleep starts later, on a
+  // waiter thread, typically after the notify: a wait that returned true
+  // whenever the sequence had moved would wake them all.
   test('notify(n) wakes n waiters, even those not yet asleep', async () => {
     const cond = new Condition(new Lock());
-    const waits: Promise<boolean>[] = [];
-    for (let i = 0; i < 5; i++) {
-      cond.acquire();
-      waits.push(
-        cond.waitAsync(0.5).then((woken) => {
-          cond.release();
-          return woken;
+    const waiters = (n: number, timeout: number): Promise<boolean[]> =>
+      Promise.all(
+        Array.from({ length: n }, () => {
+          cond.acquire();
+          return cond.waitAsync(timeout).then((woken) => {
+            cond.release();
+            return woken;
+          });
         }),
       );
-    }
-    cond.acquire();
-    cond.notify(2);
-    cond.release();
-    const woken = await Promise.all(waits);
-    expect(woken.filter(Boolean)).toHaveLength(2);
-    // Later waits are not woken by grants left over, and notifyAll wakes all.
-    const late: Promise<boolean>[] = [];
-    for (let i = 0; i < 3; i++) {
+    const notifying = (notify: () => void): void => {
       cond.acquire();
-      late.push(
-        cond.waitAsync(5).then((w) => {
-          cond.release();
-          return w;
-        }),
-      );
-    }
-    cond.acquire();
-    cond.notifyAll();
-    cond.release();
-    expect(await Promise.all(late)).toEqual([true, true, true]);
+      notify();
+      cond.release();
+    };
+    const five = waiters(5, 0.5);
+    notifying(() => cond.notify(2));
+    expect((await five).filter(Boolean)).toHaveLength(2);
+    // The three that timed out left the count: notify(1) wakes one of three.
+    const three = waiters(3, 0.5);
+    notifying(() => cond.notify(1));
+    expect((await three).filter(Boolean)).toHaveLength(1);
+    const all = waiters(3, 5);
+    notifying(() => cond.notifyAll());
+    expect(await all).toEqual([true, true, true]);
   });
 
   test('a waitAsync aborted after its notify resolves true; before it, rejects', async () => {
