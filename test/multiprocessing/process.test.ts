@@ -62,6 +62,7 @@ describe('Process', () => {
     expect(r.terminated).toEqual({ aliveBefore: true, exitcode: -15 });
     expect(r.interrupted).toBe(-2);
     expect(r.interruptHandled).toEqual({ heard: true, exitcode: 7 });
+    expect(r.interruptRaised).toEqual({ heard: true, exitcode: 1 });
   });
 
   test('join(timeout) returns with the child still alive', () => {
