@@ -117,6 +117,7 @@ struct Wait {
   Deadline deadline;
   EnvWaits* env;
   napi_deferred deferred;
+  uint32_t ticket;  // names the wait to CancelSharedWait; 0: none
 };
 
 using SlotKey = std::pair<std::atomic<int32_t>*, WaitKind>;
@@ -167,6 +168,7 @@ struct Result {
   int value;
   WaitKind kind;
   std::atomic<int32_t>* word;
+  uint32_t ticket;
 };
 
 // One per environment (main thread or Worker) that waited: where results go.
@@ -230,7 +232,7 @@ void Finish(Slot* s, std::deque<Wait*>::iterator it, int result,
             std::deque<Wait*>::iterator* next) {
   Wait* w = *it;
   if (w->kind == WaitKind::kSem) s->word()[1].fetch_sub(1);  // no longer a sleeper
-  Deliver(w->env, Result{w->deferred, result, w->kind, s->word()});
+  Deliver(w->env, Result{w->deferred, result, w->kind, s->word(), w->ticket});
   delete w;
   g_pending_waits--;
   *next = s->waits.erase(it);
@@ -492,6 +494,15 @@ void SemRelease(std::atomic<int32_t>* value) {
   if (value[1].load() > 0) FutexWake(value, 1);
 }
 
+// Gives back what an ended wait took (a lock, a semaphore unit) when its
+// result will never be used; it then reads as a timeout.
+void GiveBack(Result* r) {
+  bool took = r->value == kAcquired || r->value == kRecovered;
+  if (took && r->kind == WaitKind::kLock) LockRelease(r->word);
+  if (took && r->kind == WaitKind::kSem) SemRelease(r->word);
+  r->value = kTimedOut;
+}
+
 void Unref(napi_env env, EnvWaits* ew) {
   if (!ew->reffed) return;
   ew->reffed = false;
@@ -558,11 +569,7 @@ void OnEnvCleanup(void* arg) {
   std::lock_guard<std::mutex> lock(Mu());
   ew->closed = true;
   // What was taken for this environment and never reached it is given back.
-  for (const Result& r : ew->done) {
-    if (r.value != kAcquired && r.value != kRecovered) continue;
-    if (r.kind == WaitKind::kLock) LockRelease(r.word);
-    if (r.kind == WaitKind::kSem) SemRelease(r.word);
-  }
+  for (Result& r : ew->done) GiveBack(&r);
   ew->done.clear();
   WithdrawWaits(ew);
   if (t_env == ew) t_env = nullptr;
@@ -592,14 +599,14 @@ bool SharedWaitersAvailable() {
 }
 
 Napi::Value StartSharedWait(Napi::Env env, WaitKind kind, std::atomic<int32_t>* word, int32_t value,
-                            const Deadline& deadline) {
+                            const Deadline& deadline, uint32_t ticket) {
   EnvWaits* ew = EnsureEnv(env);
   napi_deferred raw = nullptr;
   napi_value promise = nullptr;
   if (napi_create_promise(env, &raw, &promise) != napi_ok) {
     throw Napi::Error::New(env, "forkful: cannot create a Promise");
   }
-  auto* w = new Wait{kind, value, deadline, ew, raw};
+  auto* w = new Wait{kind, value, deadline, ew, raw, ticket};
   if (kind == WaitKind::kSem) word[1].fetch_add(1);  // a sleeper from now on
   int start_errno = 0;
   {
@@ -650,6 +657,37 @@ Napi::Value StartSharedWait(Napi::Env env, WaitKind kind, std::atomic<int32_t>* 
     napi_ref_threadsafe_function(env, ew->tsfn);
   }
   return Napi::Value(env, promise);
+}
+
+bool CancelSharedWait(uint32_t ticket) {
+  EnvWaits* ew = t_env;
+  if (ticket == 0 || ew == nullptr) return false;
+  std::lock_guard<std::mutex> lock(Mu());
+  for (Waiter* waiter : Waiters()) {
+    for (size_t i = 0; i < waiter->slots.size(); i++) {
+      Slot* s = waiter->slots[i];
+      for (auto it = s->waits.begin(); it != s->waits.end(); ++it) {
+        if ((*it)->env != ew || (*it)->ticket != ticket) continue;
+        std::deque<Wait*>::iterator next;
+        Finish(s, it, kTimedOut, &next);
+        if (s->waits.empty()) {
+          // As WithdrawWaits: the slot may have taken a wake-up meant for
+          // another sleeper of a lock or semaphore word.
+          if (s->key.second != WaitKind::kFutex) FutexWake(s->word(), 1);
+          RemoveSlot(waiter, i);
+          Interrupt(waiter);
+        }
+        return true;
+      }
+    }
+  }
+  // Ended already, its result not delivered yet: what it took goes back now.
+  for (Result& r : ew->done) {
+    if (r.ticket != ticket) continue;
+    GiveBack(&r);
+    return true;
+  }
+  return false;
 }
 
 void SharedWaitersBeforeFork() {

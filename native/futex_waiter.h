@@ -23,9 +23,17 @@ bool SharedWaitersAvailable();
 
 // Starts an async wait and returns its Promise, settled with the number the
 // blocking twin returns (LockAcquire, SemAcquire, FutexWaitFor). `value` is
-// the owner tid (kLock), unused (kSem) or the expected word (kFutex).
+// the owner tid (kLock), unused (kSem) or the expected word (kFutex);
+// `ticket` (0: none) names it to CancelSharedWait.
 Napi::Value StartSharedWait(Napi::Env env, WaitKind kind, std::atomic<int32_t>* word, int32_t value,
-                            const Deadline& deadline);
+                            const Deadline& deadline, uint32_t ticket);
+
+// Cancels the calling environment's wait `ticket`: a pending one ends now
+// (its Promise settles with 0, "timed out"); one that ended but whose result
+// has not reached JavaScript yet gives back what it took (a lock, a
+// semaphore unit) and settles with 0 too. On return the wait holds nothing.
+// False when no such wait is left (its Promise has settled).
+bool CancelSharedWait(uint32_t ticket);
 
 // fork(): the waiter threads are parked outside their critical sections
 // (their lock is held) across fork(); the parent lets them go on; the

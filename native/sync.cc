@@ -14,6 +14,7 @@
 
 #include <climits>
 #include <cstdio>
+#include <functional>
 #include <mutex>
 #include <new>
 #include <set>
@@ -205,14 +206,25 @@ Deadline DeadlineArg(const Napi::CallbackInfo& info, size_t i) {
   return Deadline::After(seconds);
 }
 
+// The async waits' optional last argument: a ticket naming the wait to
+// syncCancelWait (0: none).
+uint32_t TicketArg(const Napi::CallbackInfo& info, size_t i) {
+  if (info.Length() <= i || info[i].IsUndefined()) return 0;
+  return static_cast<uint32_t>(ArgInt32(info, i, "ticket"));
+}
+
 // One pending async wait: a thread blocks, then settles the Promise on the
 // JS thread through the thread-safe function.
 struct AsyncWait {
   Napi::Promise::Deferred deferred;
   Napi::ThreadSafeFunction tsfn;
   napi_env env;
+  uint32_t ticket;
+  std::function<void(int)> undo;  // gives back what `result` took
   int result = 0;
-  bool env_gone = false;  // under g_pending_mu
+  bool env_gone = false;   // under g_pending_mu
+  bool finished = false;   // under g_pending_mu: `result` is final
+  bool cancelled = false;  // under g_pending_mu
 };
 
 std::mutex g_pending_mu;
@@ -244,11 +256,11 @@ void OnWaitEnvCleanup(void* arg) {
 }
 
 // `undo(result)` gives back what a wait took when its environment ended
-// before the result could reach it.
-template <typename Op, typename Undo>
-Napi::Value RunOnThread(Napi::Env env, Op op, Undo undo) {
+// before the result could reach it, or when it was cancelled (CancelWait).
+template <typename Op>
+Napi::Value RunOnThread(Napi::Env env, uint32_t ticket, Op op, std::function<void(int)> undo) {
   auto deferred = Napi::Promise::Deferred::New(env);
-  auto* job = new AsyncWait{deferred, Napi::ThreadSafeFunction(), env, 0};
+  auto* job = new AsyncWait{deferred, Napi::ThreadSafeFunction(), env, ticket, std::move(undo)};
   job->tsfn = Napi::ThreadSafeFunction::New(
       env, Napi::Function::New(env, [](const Napi::CallbackInfo&) {}), "forkful.sync.wait", 0, 1);
   {
@@ -257,16 +269,24 @@ Napi::Value RunOnThread(Napi::Env env, Op op, Undo undo) {
     if (WatchedEnvs().insert(env).second) napi_add_env_cleanup_hook(env, OnWaitEnvCleanup, env);
   }
   try {
-    std::thread([job, op, undo]() mutable {
-      job->result = op();
+    std::thread([job, op]() mutable {
+      int result = op();
       // Under the lock: the environment cannot end meanwhile (its cleanup
       // hook takes the lock), and the call never blocks (unbounded queue).
       std::unique_lock<std::mutex> lock(g_pending_mu);
+      job->result = result;
+      job->finished = true;
       if (job->env_gone) {
         lock.unlock();
-        undo(job->result);
+        job->undo(job->result);
         delete job;
         return;
+      }
+      if (job->cancelled) {
+        // Cancelled while it waited: what it took goes back at once, not on
+        // the event loop (a blocking acquire there would wait for it).
+        job->undo(job->result);
+        job->result = kTimedOut;
       }
       Napi::ThreadSafeFunction tsfn = job->tsfn;
       napi_status status = tsfn.BlockingCall(job, [](Napi::Env env, Napi::Function, AsyncWait* j) {
@@ -308,11 +328,12 @@ Napi::Value LockAcquireAsync(const Napi::CallbackInfo& info) {
   auto* word = WordArg(info, 0);
   Deadline deadline = DeadlineArg(info, 1);
   int32_t owner = ArgInt32(info, 2, "owner");
+  uint32_t ticket = TicketArg(info, 3);
   if (SharedWaitersAvailable()) {
-    return StartSharedWait(info.Env(), WaitKind::kLock, word, owner, deadline);
+    return StartSharedWait(info.Env(), WaitKind::kLock, word, owner, deadline, ticket);
   }
   return RunOnThread(
-      info.Env(), [=] { return LockAcquire(word, owner, deadline); },
+      info.Env(), ticket, [=] { return LockAcquire(word, owner, deadline); },
       [=](int r) {
         if (r != kTimedOut) LockRelease(word);
       });
@@ -327,11 +348,12 @@ Napi::Value SemAcquireSync(const Napi::CallbackInfo& info) {
 Napi::Value SemAcquireAsync(const Napi::CallbackInfo& info) {
   auto* value = WordArg(info, 0);
   Deadline deadline = DeadlineArg(info, 1);
+  uint32_t ticket = TicketArg(info, 2);
   if (SharedWaitersAvailable()) {
-    return StartSharedWait(info.Env(), WaitKind::kSem, value, 0, deadline);
+    return StartSharedWait(info.Env(), WaitKind::kSem, value, 0, deadline, ticket);
   }
   return RunOnThread(
-      info.Env(), [=] { return SemAcquire(value, deadline); },
+      info.Env(), ticket, [=] { return SemAcquire(value, deadline); },
       [=](int r) {
         if (r == kTimedOut) return;
         value->fetch_add(1);
@@ -351,11 +373,35 @@ Napi::Value FutexWaitAsync(const Napi::CallbackInfo& info) {
   auto* word = WordArg(info, 0);
   int32_t expected = ArgInt32(info, 1, "expected");
   Deadline deadline = DeadlineArg(info, 2);
+  uint32_t ticket = TicketArg(info, 3);
   if (SharedWaitersAvailable()) {
-    return StartSharedWait(info.Env(), WaitKind::kFutex, word, expected, deadline);
+    return StartSharedWait(info.Env(), WaitKind::kFutex, word, expected, deadline, ticket);
   }
   return RunOnThread(
-      info.Env(), [=] { return FutexWaitFor(word, expected, deadline, nullptr); }, [](int) {});
+      info.Env(), ticket, [=] { return FutexWaitFor(word, expected, deadline, nullptr); },
+      [](int) {});
+}
+
+// cancelWait(ticket) -> true when the wait was found: it holds nothing now
+// and its Promise settles with 0 (see CancelSharedWait). False when its
+// Promise already settled.
+Napi::Value CancelWait(const Napi::CallbackInfo& info) {
+  uint32_t ticket = TicketArg(info, 0);
+  if (SharedWaitersAvailable()) return Napi::Boolean::New(info.Env(), CancelSharedWait(ticket));
+  std::lock_guard<std::mutex> lock(g_pending_mu);
+  for (AsyncWait* job : Pending()) {
+    if (ticket == 0 || job->ticket != ticket || job->env != static_cast<napi_env>(info.Env())) {
+      continue;
+    }
+    if (job->finished && !job->cancelled) {
+      // Its result waits for the event loop: give back what it took now.
+      job->undo(job->result);
+      job->result = kTimedOut;
+    }
+    job->cancelled = true;
+    return Napi::Boolean::New(info.Env(), true);
+  }
+  return Napi::Boolean::New(info.Env(), false);
 }
 
 // futexWake(offset, count): count < 0 wakes every sleeper.
@@ -397,6 +443,7 @@ void Init(Napi::Env env, Napi::Object exports) {
   exports.Set("syncFutexWake", Napi::Function::New(env, FutexWakeJs));
   exports.Set("syncForkChild", Napi::Function::New(env, SyncForkChild));
   exports.Set("syncAsyncWaits", Napi::Function::New(env, AsyncWaitsInfo));
+  exports.Set("syncCancelWait", Napi::Function::New(env, CancelWait));
 }
 
 const Registration reg{"sync", Init};

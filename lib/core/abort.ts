@@ -80,31 +80,46 @@ export function abortable<T>(
 /** How long one slice of a sliced wait lasts, in seconds. */
 export const SLICE_SECONDS = 0.1;
 
+/** Names one slice of a sliced wait to its `withdraw` (never 0: "none"). */
+let lastTicket = 0;
+function nextTicket(): number {
+  lastTicket = (lastTicket % 0x7fffffff) + 1;
+  return lastTicket;
+}
+
 /**
  * A wait done by a thread that cannot be interrupted (a native futex wait
  * on a thread of its own), made cancellable: with a signal, it waits in
- * slices of SLICE_SECONDS (`waitFor(seconds)` resolves 0 when the slice
- * ran out) until it succeeds, `timeout` passes (seconds, -1 for none) or
- * the signal aborts. An abort rejects at once; the slice still in flight
- * ends within SLICE_SECONDS, and `late` receives its result if it
- * succeeded (the caller gives back what it took). Without a signal: one
- * wait of `timeout`.
+ * slices of SLICE_SECONDS (`waitFor(seconds, ticket)` resolves 0 when the
+ * slice ran out) until it succeeds, `timeout` passes (seconds, -1 for none)
+ * or the signal aborts. An abort rejects at once and calls `withdraw(ticket)`
+ * for the slice in flight, which ends it and gives back what it took (the
+ * native waits: syncCancelWait), so that nothing stays taken for an aborted
+ * wait while this thread goes on (a blocking acquire after the abort would
+ * wait for the event loop, which it blocks). What a slice still returns
+ * after that (it succeeded before the abort, or there is no `withdraw`)
+ * reaches `late`, which gives it back. Without a signal: one wait of
+ * `timeout`.
  */
 export function slicedWait(
   signal: AbortSignal | null | undefined,
   what: string,
   timeout: number,
-  waitFor: (seconds: number) => Promise<number>,
+  waitFor: (seconds: number, ticket: number) => Promise<number>,
   late: (result: number) => void,
+  withdraw?: (ticket: number) => void,
 ): Promise<number> {
-  if (!signal) return waitFor(timeout);
+  if (!signal) return waitFor(timeout, 0);
   throwIfAborted(signal, what);
   const until = timeout < 0 ? Infinity : performance.now() + timeout * 1000;
   let stopped = false;
+  let inFlight = 0;
   const loop = async (): Promise<number> => {
     for (;;) {
       const left = until === Infinity ? SLICE_SECONDS : (until - performance.now()) / 1000;
-      const r = await waitFor(Math.max(0, Math.min(SLICE_SECONDS, left)));
+      inFlight = nextTicket();
+      const r = await waitFor(Math.max(0, Math.min(SLICE_SECONDS, left)), inFlight);
+      inFlight = 0;
       if (stopped) {
         if (r !== 0) late(r);
         return 0;
@@ -115,5 +130,6 @@ export function slicedWait(
   };
   return abortable(signal, what, loop(), () => {
     stopped = true;
+    if (inFlight !== 0) withdraw?.(inFlight);
   });
 }

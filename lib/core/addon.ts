@@ -249,16 +249,26 @@ export type LockResult = 0 | 1 | 2;
 
 export interface SyncBinding {
   syncLockAcquire(offset: number, timeout: number, ownerTid: number): LockResult;
-  syncLockAcquireAsync(offset: number, timeout: number, ownerTid: number): Promise<LockResult>;
+  /** `ticket` (0: none) names the wait to syncCancelWait. */
+  syncLockAcquireAsync(
+    offset: number,
+    timeout: number,
+    ownerTid: number,
+    ticket?: number,
+  ): Promise<LockResult>;
   /** 0 timed out, else acquired. */
   syncSemAcquire(offset: number, timeout: number): number;
-  syncSemAcquireAsync(offset: number, timeout: number): Promise<number>;
+  syncSemAcquireAsync(offset: number, timeout: number, ticket?: number): Promise<number>;
   /** 1 woken or changed, 0 timed out. */
   syncFutexWait(offset: number, expected: number, timeout: number): number;
   syncFutexWaitAsync(offset: number, expected: number, timeout: number): Promise<number>;
   /** count < 0 wakes every sleeper. */
   syncFutexWake(offset: number, count: number): void;
   syncForkChild(): void;
+  /** Ends async wait `ticket` of this thread (its Promise settles with 0)
+   * and gives back what it took (a lock taken for it but not yet reported
+   * to JavaScript), before returning; false when its Promise has settled. */
+  syncCancelWait(ticket: number): boolean;
   /** How pending async waits are served: on a few shared waiter threads
    * (futex_waitv, Linux 5.16+) or on a thread each (the fallback). */
   syncAsyncWaits(): AsyncWaitsInfo;
@@ -285,6 +295,7 @@ export const syncExports = {
   syncFutexWake: 'function',
   syncForkChild: 'function',
   syncAsyncWaits: 'function',
+  syncCancelWait: 'function',
 } as const satisfies Record<keyof SyncBinding, ExportKind>;
 
 // ---- native/arena.cc: the MAP_SHARED memfd arena that shared objects live in.

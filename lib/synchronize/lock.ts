@@ -50,8 +50,9 @@ export async function wordAcquireAsync(
     signal,
     `${what}.acquireAsync`,
     timeout,
-    (t) => nat().syncLockAcquireAsync(i * 4, t, self.tid),
+    (t, ticket) => nat().syncLockAcquireAsync(i * 4, t, self.tid, ticket),
     () => wordRelease(i),
+    (ticket) => nat().syncCancelWait(ticket),
   );
   if (r === 2) reportRecovered(what);
   return r !== 0;

@@ -78,8 +78,9 @@ export class Semaphore extends Acquirable {
       signal,
       'Semaphore.acquireAsync',
       t,
-      (slice) => nat().syncSemAcquireAsync(this._i * 4, slice),
+      (slice, ticket) => nat().syncSemAcquireAsync(this._i * 4, slice, ticket),
       () => this.release(),
+      (ticket) => nat().syncCancelWait(ticket),
     );
     return r !== 0;
   }

@@ -71,8 +71,15 @@ needsFork.describe.each(modes)('pending async waits (%s)', (mode, env) => {
     expect(r.timeouts).toEqual({ allFalse: true, earliestMargin: true, longOk: true });
   });
 
-  test('AbortSignal: 100 pending waits reject with AbortError; the lock is free after; without a timeout a wait outlasts its slices', () => {
-    expect(r.aborts).toEqual({ untimed: true, aborted: 100, other: [], free: true, drained: true });
+  test('AbortSignal: 100 pending waits reject with AbortError; nothing stays taken for them, even before the event loop turns; without a timeout a wait outlasts its slices', () => {
+    expect(r.aborts).toEqual({
+      syncAfterAbort: true,
+      untimed: true,
+      aborted: 100,
+      other: [],
+      free: true,
+      drained: true,
+    });
   });
 
   test("a Worker's waits settle in the Worker; a Worker ended with waits pending withdraws them", () => {

@@ -81,12 +81,21 @@ export interface ArenaBackend {
   arenaCollected(): number[];
   gettid(): number;
   syncLockAcquire(offset: number, timeout: number, ownerTid: number): LockResult;
-  syncLockAcquireAsync(offset: number, timeout: number, ownerTid: number): Promise<LockResult>;
+  /** `ticket` (0: none) names the wait to syncCancelWait. */
+  syncLockAcquireAsync(
+    offset: number,
+    timeout: number,
+    ownerTid: number,
+    ticket?: number,
+  ): Promise<LockResult>;
   syncSemAcquire(offset: number, timeout: number): number;
-  syncSemAcquireAsync(offset: number, timeout: number): Promise<number>;
+  syncSemAcquireAsync(offset: number, timeout: number, ticket?: number): Promise<number>;
   syncFutexWait(offset: number, expected: number, timeout: number): number;
   syncFutexWaitAsync(offset: number, expected: number, timeout: number): Promise<number>;
   syncFutexWake(offset: number, count: number): void;
+  /** Ends async wait `ticket` of this thread and gives back what it took,
+   * before returning; false when its Promise has settled already. */
+  syncCancelWait(ticket: number): boolean;
 }
 
 /** One sleep on word `i` while it holds `expected`, at most `seconds`
@@ -387,6 +396,13 @@ class PortableArena implements ArenaBackend {
 
   syncFutexWake(offset: number, count: number): void {
     Atomics.notify(this.w, offset / 4, count < 0 ? Infinity : count);
+  }
+
+  /** Nothing to cancel: these waits run on this thread's event loop, so
+   * what one takes after an abort reaches its `late` (and is given back)
+   * before any other code of this thread runs. */
+  syncCancelWait(_ticket: number): boolean {
+    return false;
   }
 }
 
