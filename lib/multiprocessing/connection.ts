@@ -24,7 +24,7 @@ import { native, type NativeAddon } from '../core/native';
 import { adoptFd, claimPortableTicket, portableFds, portableTicket } from './portable/io';
 import { serialize } from '../transfer/serialize';
 import { bodySize, header, headerBytesMissing, headerSize } from '../transfer/framing';
-import { decodeMessage, encodeFast, scratch } from '../transfer/wire';
+import { copyBytes, decodeMessage, encodeFast, scratch } from '../transfer/wire';
 import { kShare, type Revivers, type ShareState } from '../transfer/shareable';
 
 const CHUNK = 256 * 1024;
@@ -566,7 +566,7 @@ export class Connection<TSend = unknown, TRecv = unknown> {
       throw err;
     }
     // A frame may be a view into the read buffer, which the next read reuses.
-    return frame.buffer === this.#buf.buffer ? Buffer.from(frame) : frame;
+    return frame.buffer === this.#buf.buffer ? copyBytes(frame) : frame;
   }
 
   #into(frame: Buffer, buf: ArrayBufferView, offset: number): number {

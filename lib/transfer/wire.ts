@@ -160,12 +160,21 @@ export function writeBytesLead(buf: Uint8Array, at: number, lead: number): void 
   buf[at + 1] = lead & 0xff;
 }
 
+/** A copy of `bytes` in memory of its own. Buffer.from(aUint8Array) costs
+ * a third of a receiver's time on 64 KiB messages (Node builds it through
+ * the TypedArray constructor); this is one allocation and one memcpy. */
+export function copyBytes(bytes: Uint8Array): Buffer {
+  const out = Buffer.allocUnsafe(bytes.length);
+  out.set(bytes);
+  return out;
+}
+
 function decodeBytes(frame: Buffer, owned: boolean): Uint8Array {
   const kind = frame[1];
   if (frame.length < BYTES_LEAD || (kind !== KIND_BUFFER && kind !== KIND_UINT8)) {
     throw new RangeError(`corrupt message: a byte payload of unknown kind ${kind}`);
   }
-  const bytes = owned ? frame.subarray(BYTES_LEAD) : Buffer.from(frame.subarray(BYTES_LEAD));
+  const bytes = owned ? frame.subarray(BYTES_LEAD) : copyBytes(frame.subarray(BYTES_LEAD));
   return kind === KIND_BUFFER
     ? bytes
     : new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.length);
@@ -251,7 +260,7 @@ function get(frame: Buffer): unknown {
 export function decodeMessage(frame: Buffer, revive = true, owned = true): unknown {
   if (frame.length === 0) return deserialize(frame, revive);
   const tag = frame[0];
-  if (tag === 0xff) return deserialize(owned ? frame : Buffer.from(frame), revive);
+  if (tag === 0xff) return deserialize(owned ? frame : copyBytes(frame), revive);
   if (tag === TAG_BYTES) return decodeBytes(frame, owned);
   rpos = 0;
   return get(frame);

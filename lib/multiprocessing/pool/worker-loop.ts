@@ -17,7 +17,8 @@ import {
   encodeError,
   unpackFrames,
 } from './protocol';
-import { deserialize, reviveShareables } from '../../transfer/serialize';
+import { reviveShareables } from '../../transfer/serialize';
+import { decodeMessage } from '../../transfer/wire';
 import { SerializationError } from '../../core/errors';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -160,7 +161,7 @@ function serve(
     }
     // Shared objects in a task's arguments are revived with the task, so
     // one that cannot live here fails that task, not the worker.
-    const msg = deserialize(inbox.shift() as Buffer, false) as unknown[];
+    const msg = decodeMessage(inbox.shift() as Buffer, false) as unknown[];
     const op = msg[0];
     if (op === MSG_EXIT) break;
     if (op === MSG_DEF) {
