@@ -19,6 +19,13 @@ import { native } from '../core/native';
 import { afterFork, Order } from '../runtime/lifecycle';
 import { Connection } from './connection';
 import {
+  portableAccept,
+  portableAcceptSync,
+  portableConnect,
+  portableListen,
+  portableUnlisten,
+} from './portable/sockets';
+import {
   answerChallenge,
   answerChallengeSync,
   authkeyBytes,
@@ -83,14 +90,9 @@ function checkFamily(family: unknown): Family {
   return family;
 }
 
-/** The addon, or a NotSupportedError saying why the sockets need it. */
-function sockets(what: string): NativeAddon {
-  if (native) return native;
-  throw new NotSupportedError(
-    `${what} needs forkful's native addon (Linux); this process runs the portable ` +
-      `backend (FORKFUL_NO_NATIVE=1, or no prebuilt addon for this platform), where ` +
-      `Listener and Client are not available yet: use Pipe() or a Queue`,
-  );
+/** The addon (null: the portable backend's sockets, portable/sockets.ts). */
+function sockets(): NativeAddon | null {
+  return native;
 }
 
 /** The native arguments of an address: (bytes or host, port). */
@@ -174,12 +176,17 @@ function unlinkOwned(file: string): void {
  * `new Listener(['localhost', 0])` a free TCP port (see `address`).
  */
 export class Listener {
-  #fd: number;
+  // The listening socket: an fd of the addon's, or without it a listener of
+  // this thread's I/O thread; -1 once closed.
+  #fd = -1;
+  #portable = -1;
   readonly #family: Family;
   readonly #address: Address;
   readonly #authkey: Buffer | null;
   readonly #unlink: string | null;
   #lastAccepted: Address | null = null;
+  // The portable backend's peer address of the connection being accepted.
+  #portablePeer: Address | null = null;
   #watch: FdWatch | null = null;
   #waiters: AcceptWaiter[] = [];
 
@@ -204,13 +211,21 @@ export class Listener {
     if (family === 'AF_PIPE') {
       throw new NotSupportedError('AF_PIPE (Windows named pipes) is not supported by forkful yet');
     }
-    const addon = sockets('Listener');
+    const addon = sockets();
     const [where, port] = nativeAddress(family, address);
-    this.#fd = addon.socketListen(family, where, port, Math.max(0, backlog));
+    let bound: Address;
+    if (addon) {
+      this.#fd = addon.socketListen(family, where, port, Math.max(0, backlog));
+      bound = addressOf(addon.socketName(this.#fd, false));
+    } else {
+      const host = typeof where === 'string' ? where : (address as string);
+      const made = portableListen(family, host, port, Math.max(0, backlog));
+      this.#portable = made.listener;
+      bound = made.address;
+    }
     this.#family = family;
     // AF_INET: the bound address (the port picked for 0); AF_UNIX: the path given.
-    this.#address =
-      family === 'AF_INET' ? addressOf(addon.socketName(this.#fd, false)) : (address as string);
+    this.#address = family === 'AF_INET' ? bound : (address as string);
     const abstract = family === 'AF_UNIX' && (address as string).startsWith('\0');
     this.#unlink = family === 'AF_UNIX' && !abstract ? (address as string) : null;
     if (this.#unlink) unlinkAtExit(this.#unlink);
@@ -232,22 +247,24 @@ export class Listener {
   }
 
   get closed(): boolean {
-    return this.#fd < 0;
+    return this.#fd < 0 && this.#portable < 0;
   }
 
   /** The listening socket's fd (for connection.wait, poll). */
   fileno(): number {
-    if (this.#fd < 0) throw closedListener();
+    if (this.#fd < 0 && this.#portable < 0) throw closedListener();
+    if (this.#fd < 0) {
+      throw new NotSupportedError('Listener.fileno(): the portable backend has no fd to give');
+    }
     return this.#fd;
   }
 
   /** Python's accept(): blocks until a client connects, then (with an
    * authkey) authenticates it: AuthenticationError if it fails. */
   acceptSync(): Connection {
-    const addon = sockets('Listener.acceptSync');
     for (;;) {
-      if (this.#fd < 0) throw closedListener();
-      const fd = addon.socketAccept(this.#fd);
+      if (this.closed) throw closedListener();
+      const fd = this.#acceptNow();
       if (fd >= 0) {
         const conn = this.#accepted(fd);
         if (this.#authkey) {
@@ -260,8 +277,17 @@ export class Listener {
         }
         return conn;
       }
-      addon.waitReadable(this.#fd, -1);
+      native!.waitReadable(this.#fd, -1);
     }
+  }
+
+  /** An accepted fd, or -1 when none waits (the portable backend blocks
+   * here instead, in its I/O thread's accept). */
+  #acceptNow(): number {
+    if (native) return native.socketAccept(this.#fd);
+    const { fd, peer } = portableAcceptSync(this.#portable);
+    this.#portablePeer = peer;
+    return fd;
   }
 
   /** accept() on the event loop: resolves with the Connection once a
@@ -270,10 +296,17 @@ export class Listener {
     const what = 'Listener.accept';
     const signal = checkSignal(checkOptions(options, ['signal'], what).signal, what);
     throwIfAborted(signal, what);
-    if (this.#fd < 0) throw closedListener();
-    const addon = sockets(what);
-    let fd = addon.socketAccept(this.#fd);
-    if (fd < 0) {
+    if (this.closed) throw closedListener();
+    const addon = sockets();
+    let fd: number;
+    if (!addon) {
+      const accepted = await portableAccept(this.#portable, signal, what);
+      this.#portablePeer = accepted.peer;
+      fd = accepted.fd;
+    } else {
+      fd = addon.socketAccept(this.#fd);
+    }
+    if (fd < 0 && addon) {
       let waiter: AcceptWaiter | null = null;
       const accepted = new Promise<number>((resolve, reject) => {
         waiter = { resolve, reject };
@@ -303,15 +336,17 @@ export class Listener {
   /** Closes the socket (and removes its file); pending accept()s reject
    * with OSError. Closing twice does nothing. */
   close(): void {
-    if (this.#fd < 0) return;
+    if (this.closed) return;
     const fd = this.#fd;
-    this.#fd = -1;
+    const portable = this.#portable;
+    this.#fd = this.#portable = -1;
     this.#watch?.close();
     this.#watch = null;
     watching.delete(this);
     const waiters = this.#waiters.splice(0);
     try {
-      sockets('Listener.close').close(fd);
+      if (fd >= 0) native!.close(fd);
+      else portableUnlisten(portable);
     } finally {
       if (this.#unlink) unlinkOwned(this.#unlink);
       for (const w of waiters) w.reject(closedListener());
@@ -331,7 +366,9 @@ export class Listener {
 
   #accepted(fd: number): Connection {
     try {
-      this.#lastAccepted = addressOf(sockets('Listener.accept').socketName(fd, true));
+      this.#lastAccepted = native
+        ? addressOf(native.socketName(fd, true))
+        : (this.#portablePeer ?? '');
     } catch {
       this.#lastAccepted = this.#family === 'AF_UNIX' ? '' : null; // the peer left already
     }
@@ -339,7 +376,7 @@ export class Listener {
   }
 
   #arm(): void {
-    const addon = sockets('Listener.accept');
+    const addon = native!;
     if (!this.#watch) this.#watch = new addon.FdWatch(this.#fd, () => this.#onReadable());
     this.#watch.start();
     watching.add(this);
@@ -357,7 +394,7 @@ export class Listener {
   }
 
   #onReadable(): void {
-    const addon = sockets('Listener.accept');
+    const addon = native!;
     while (this.#waiters.length > 0 && this.#fd >= 0) {
       let fd: number;
       try {
@@ -387,10 +424,12 @@ function clientArgs(
   return { family, authkey };
 }
 
-function connect(address: Address, family: SocketFamily, what: string): Connection {
-  const addon = sockets(what);
+function connect(address: Address, family: SocketFamily): Connection {
+  const addon = sockets();
   const [where, port] = nativeAddress(family, address);
-  return new Connection(addon.socketConnect(family, where, port));
+  if (addon) return new Connection(addon.socketConnect(family, where, port));
+  const host = typeof where === 'string' ? where : (address as string);
+  return new Connection(portableConnect(family, host, port));
 }
 
 /** Python's multiprocessing.connection.Client(address, family, authkey):
@@ -399,7 +438,7 @@ function connect(address: Address, family: SocketFamily, what: string): Connecti
  * fails). Blocks until authenticated. */
 export function ClientSync(address: Address, options?: ClientOptions): Connection {
   const { family, authkey } = clientArgs(address, options, 'ClientSync');
-  const conn = connect(address, family, 'ClientSync');
+  const conn = connect(address, family);
   if (authkey) {
     try {
       answerChallengeSync(conn, authkey);
@@ -415,7 +454,7 @@ export function ClientSync(address: Address, options?: ClientOptions): Connectio
  * itself is immediate for a listening address). */
 export async function Client(address: Address, options?: ClientOptions): Promise<Connection> {
   const { family, authkey } = clientArgs(address, options, 'Client');
-  const conn = connect(address, family, 'Client');
+  const conn = connect(address, family);
   if (authkey) {
     try {
       await answerChallenge(conn, authkey);
