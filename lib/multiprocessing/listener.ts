@@ -39,7 +39,7 @@ export type Family = 'AF_UNIX' | 'AF_INET' | 'AF_PIPE';
 /** An AF_UNIX path (a leading '\0': Linux's abstract namespace) or an
  * AF_INET [host, port] (Python's tuple). */
 export type Address = string | readonly [string, number];
-/** The families of sockets (all but Windows' named pipes). */
+/** The addon's families (all but Windows' named pipes). */
 type SocketFamily = Exclude<Family, 'AF_PIPE'>;
 
 /** The families this platform has (Python's connection.families). */
@@ -90,16 +90,19 @@ function checkFamily(family: unknown): Family {
   return family;
 }
 
-/** The addon (null: the portable backend's sockets, portable/sockets.ts). */
-function sockets(): NativeAddon | null {
+/** The addon's sockets, for a family it has (AF_PIPE is the portable
+ * backend's only, on Windows, where there is no addon). */
+function nativeSockets(family: Family): NativeAddon | null {
+  if (!native) return null;
+  if (family === 'AF_PIPE') throw new NotSupportedError('AF_PIPE needs Windows');
   return native;
 }
 
 /** The native arguments of an address: (bytes or host, port). */
 function nativeAddress(family: Family, address: Address): [Buffer | string, number] {
-  if (family === 'AF_UNIX') {
+  if (family !== 'AF_INET') {
     if (typeof address !== 'string') {
-      throw new TypeError(`an AF_UNIX address must be a path string, got ${typeof address}`);
+      throw new TypeError(`an ${family} address must be a path string, got ${typeof address}`);
     }
     return [Buffer.from(address, 'utf8'), 0];
   }
@@ -208,14 +211,11 @@ export class Listener {
     if (!Number.isInteger(backlog)) throw new TypeError(`backlog must be an integer: ${backlog}`);
     this.#authkey = options.authkey == null ? null : authkeyBytes(options.authkey, 'Listener');
     const address = given || arbitraryAddress(family);
-    if (family === 'AF_PIPE') {
-      throw new NotSupportedError('AF_PIPE (Windows named pipes) is not supported by forkful yet');
-    }
-    const addon = sockets();
+    const addon = nativeSockets(family);
     const [where, port] = nativeAddress(family, address);
     let bound: Address;
     if (addon) {
-      this.#fd = addon.socketListen(family, where, port, Math.max(0, backlog));
+      this.#fd = addon.socketListen(family as SocketFamily, where, port, Math.max(0, backlog));
       bound = addressOf(addon.socketName(this.#fd, false));
     } else {
       const host = typeof where === 'string' ? where : (address as string);
@@ -297,7 +297,7 @@ export class Listener {
     const signal = checkSignal(checkOptions(options, ['signal'], what).signal, what);
     throwIfAborted(signal, what);
     if (this.closed) throw closedListener();
-    const addon = sockets();
+    const addon = native;
     let fd: number;
     if (!addon) {
       const accepted = await portableAccept(this.#portable, signal, what);
@@ -414,20 +414,17 @@ function clientArgs(
   address: Address,
   options: ClientOptions | undefined,
   what: string,
-): { family: SocketFamily; authkey: Buffer | null } {
+): { family: Family; authkey: Buffer | null } {
   const opts = checkOptions(options, ['family', 'authkey'], what);
   const family = checkFamily(opts.family || addressType(address));
-  if (family === 'AF_PIPE') {
-    throw new NotSupportedError('AF_PIPE (Windows named pipes) is not supported by forkful yet');
-  }
   const authkey = opts.authkey == null ? null : authkeyBytes(opts.authkey, what);
   return { family, authkey };
 }
 
-function connect(address: Address, family: SocketFamily): Connection {
-  const addon = sockets();
+function connect(address: Address, family: Family): Connection {
+  const addon = nativeSockets(family);
   const [where, port] = nativeAddress(family, address);
-  if (addon) return new Connection(addon.socketConnect(family, where, port));
+  if (addon) return new Connection(addon.socketConnect(family as SocketFamily, where, port));
   const host = typeof where === 'string' ? where : (address as string);
   return new Connection(portableConnect(family, host, port));
 }

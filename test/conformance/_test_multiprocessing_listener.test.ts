@@ -8,9 +8,9 @@
 //
 // Process targets are self-contained (see _test_multiprocessing.test.ts):
 // forkful comes from globalThis.__forkful (a forked child) or require() (a
-// spawned child).
+// spawned child). forkful's own cases are in
+// test/multiprocessing/listener.test.ts (run on every backend).
 import './helpers/spawn-shim';
-import * as fs from 'node:fs';
 import * as mp from '../../lib/multiprocessing';
 import { AuthenticationError, OSError } from '../../lib/core/errors';
 import {
@@ -26,7 +26,7 @@ jest.setTimeout(60000);
 const test = settledTest(global.test);
 afterEach(() => expectNoStrays());
 
-const { Listener, Client, ClientSync } = mp.connection;
+const { Listener, ClientSync } = mp.connection;
 const { Process } = mp;
 
 /** _TestListenerClient._test: connects, sends 'hello', closes. */
@@ -202,131 +202,5 @@ describe('OtherTest', () => {
     expect(() => mp.connection.answerChallengeSync(fake, Buffer.from('abc'))).toThrow(
       AuthenticationError,
     );
-  });
-});
-
-// forkful's own cases, next to the ported ones.
-describe('Listener and Client (forkful)', () => {
-  test('a wrong authkey: AuthenticationError on both ends', async () => {
-    const listener = new Listener({ authkey: 'right' });
-    const p = new Process({
-      target: (address: mp.Address) => {
-        const m = (globalThis.__forkful?.mp ?? require('forkful/multiprocessing')) as Modules['mp'];
-        try {
-          m.connection.ClientSync(address, { authkey: 'wrong' });
-        } catch (err) {
-          process.exitCode = (err as Error).name === 'AuthenticationError' ? 7 : 8;
-          return;
-        }
-        process.exitCode = 9;
-      },
-      args: [listener.address],
-    });
-    p.start();
-    try {
-      await expect(listener.accept()).rejects.toThrow(AuthenticationError);
-      await joinProcess(p);
-      expect(p.exitcode).toBe(7);
-    } finally {
-      listener.close();
-      await reap(p);
-    }
-  });
-
-  test('the same authkey across processes, both directions of the challenge', async () => {
-    const key = Buffer.from('s3cret');
-    const listener = new Listener(['127.0.0.1', 0], { authkey: key });
-    expect(listener.address[0]).toBe('127.0.0.1');
-    expect(listener.address[1]).toBeGreaterThan(0);
-    const p = new Process({
-      target: async (address: mp.Address, k: Uint8Array) => {
-        const m = (globalThis.__forkful?.mp ?? require('forkful/multiprocessing')) as Modules['mp'];
-        const conn = await m.connection.Client(address, { authkey: k });
-        conn.send(['from', process.pid]);
-        const reply = await conn.recv();
-        conn.send(reply === 'ack' ? 'done' : `bad reply ${String(reply)}`);
-        conn.close();
-      },
-      args: [listener.address, key],
-    });
-    p.start();
-    try {
-      const conn = await listener.accept();
-      expect(await conn.recv()).toEqual(['from', p.pid]);
-      expect(listener.lastAccepted).toEqual(['127.0.0.1', expect.any(Number)]);
-      conn.send('ack');
-      expect(await conn.recv()).toBe('done');
-      conn.close();
-      await joinProcess(p);
-      expect(p.exitcode).toBe(0);
-    } finally {
-      listener.close();
-      await reap(p);
-    }
-  });
-
-  test('close() removes the socket file and ends a pending accept() with OSError', async () => {
-    const l = new Listener();
-    const file = l.address as string;
-    expect(fs.statSync(file).isSocket()).toBe(true);
-    const pending = l.accept();
-    l.close();
-    await expect(pending).rejects.toThrow(OSError);
-    expect(fs.existsSync(file)).toBe(false);
-    l.close(); // twice: nothing
-  });
-
-  test('accept({ signal }) is cancelled; a later accept() gets the client', async () => {
-    const l = new Listener();
-    try {
-      const ac = new AbortController();
-      const pending = l.accept({ signal: ac.signal });
-      ac.abort();
-      await expect(pending).rejects.toMatchObject({ name: 'AbortError' });
-      const c = await Client(l.address);
-      const d = await l.accept();
-      c.send('after abort');
-      expect(await d.recv()).toBe('after abort');
-      c.close();
-      d.close();
-    } finally {
-      l.close();
-    }
-  });
-
-  test('Client to an address nobody listens on: OSError', () => {
-    const l = new Listener();
-    const address = l.address;
-    l.close();
-    expect(() => ClientSync(address)).toThrow(OSError);
-  });
-
-  test('accepted Connections work with connection.wait()', async () => {
-    const l = new Listener();
-    try {
-      const c = ClientSync(l.address);
-      const d = l.acceptSync();
-      expect(mp.connection.wait([d], 0)).toEqual([]);
-      c.send('x');
-      expect(mp.connection.wait([d], 5)).toEqual([d]);
-      expect(d.recvSync()).toBe('x');
-      c.close();
-      d.close();
-    } finally {
-      l.close();
-    }
-  });
-
-  test('addressType, arbitraryAddress and argument errors', () => {
-    const { addressType, arbitraryAddress } = mp.connection;
-    expect(addressType(['localhost', 0])).toBe('AF_INET');
-    expect(addressType('/tmp/x')).toBe('AF_UNIX');
-    expect(addressType('\0abstract')).toBe('AF_UNIX');
-    expect(addressType('\\\\.\\pipe\\x')).toBe('AF_PIPE');
-    expect(arbitraryAddress('AF_INET')).toEqual(['localhost', 0]);
-    expect(typeof arbitraryAddress('AF_UNIX')).toBe('string');
-    expect(() => new Listener({ family: 'AF_PIPE' })).toThrow(/not recognized/);
-    expect(() => new Listener({ authkey: 42 as unknown as string })).toThrow(TypeError);
-    expect(() => ClientSync('/nowhere', { authkey: {} as unknown as string })).toThrow(TypeError);
   });
 });

@@ -71,7 +71,7 @@ export type HubRequest =
   | {
       id: number;
       op: 'listen';
-      family: 'AF_UNIX' | 'AF_INET';
+      family: 'AF_UNIX' | 'AF_INET' | 'AF_PIPE';
       host: string;
       port: number;
       backlog: number;
@@ -79,7 +79,13 @@ export type HubRequest =
   | { id: number; op: 'accept'; listener: number }
   | { id: number; op: 'unaccept'; wait: number }
   | { id: number; op: 'unlisten'; listener: number }
-  | { id: number; op: 'connect'; family: 'AF_UNIX' | 'AF_INET'; host: string; port: number };
+  | {
+      id: number;
+      op: 'connect';
+      family: 'AF_UNIX' | 'AF_INET' | 'AF_PIPE';
+      host: string;
+      port: number;
+    };
 
 /** What the hub keeps beside pipes (Python's SyncManager's objects). */
 export type ObjectKind =

@@ -2,6 +2,7 @@
 // I/O thread (io-worker.ts): Node's net servers and sockets, each
 // connection bridged to a hub pipe whose end the thread's Connection takes.
 // AF_INET is IPv4, as Python's: a host name is looked up for IPv4 only.
+// AF_PIPE (Windows named pipes) is a path, as AF_UNIX.
 import * as dns from 'node:dns';
 import * as net from 'node:net';
 import type { HubReply, HubRequest } from './hub';
@@ -58,9 +59,9 @@ async function listen(
   let where: net.ListenOptions;
   try {
     where =
-      req.family === 'AF_UNIX'
-        ? { path: req.host, backlog: req.backlog }
-        : { host: await ipv4(req.host), port: req.port, backlog: req.backlog };
+      req.family === 'AF_INET'
+        ? { host: await ipv4(req.host), port: req.port, backlog: req.backlog }
+        : { path: req.host, backlog: req.backlog }; // AF_UNIX, or AF_PIPE (a named pipe)
   } catch (err) {
     return reply({ id: req.id, ...failure(err) });
   }
@@ -90,9 +91,9 @@ function connect(
   reply: (r: HubReply) => void,
 ): void {
   const socket =
-    req.family === 'AF_UNIX'
-      ? net.connect({ path: req.host })
-      : net.connect({ host: req.host || '127.0.0.1', port: req.port, family: 4 });
+    req.family === 'AF_INET'
+      ? net.connect({ host: req.host || '127.0.0.1', port: req.port, family: 4 })
+      : net.connect({ path: req.host });
   socket.once('error', (err) => reply({ id: req.id, ...failure(err) }));
   socket.once('connect', () => {
     socket.removeAllListeners('error');

@@ -7,7 +7,7 @@ import { VIRTUAL_FD_BASE } from '../../transfer/fd-transfer';
 import { claimHubTicket, hubCall, hubCallSync, hubCallWithId, portableFds } from './io';
 import type { HubReply } from './hub';
 
-type SocketFamily = 'AF_UNIX' | 'AF_INET';
+type SocketFamily = 'AF_UNIX' | 'AF_INET' | 'AF_PIPE';
 export type PortableAddress = string | [string, number];
 
 export interface Accepted {
