@@ -28,13 +28,6 @@
 namespace forkful {
 namespace {
 
-bool SetNonBlockCloexec(int fd) {
-  int fl = fcntl(fd, F_GETFL);
-  if (fl < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) != 0) return false;
-  int fdfl = fcntl(fd, F_GETFD);
-  return fdfl >= 0 && fcntl(fd, F_SETFD, fdfl | FD_CLOEXEC) == 0;
-}
-
 // socketpair() -> [fd, fd]: AF_UNIX stream, non-blocking, close-on-exec.
 Napi::Value SocketPair(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();

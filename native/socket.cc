@@ -92,13 +92,6 @@ SockAddr AddressOf(Napi::Env env, bool unix_family, const Napi::CallbackInfo& in
   return unix_family ? UnixAddress(env, info[1]) : InetAddress(env, info[1], info[2], syscall);
 }
 
-bool SetNonBlockCloexec(int fd) {
-  int fl = fcntl(fd, F_GETFL);
-  if (fl < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) != 0) return false;
-  int fdfl = fcntl(fd, F_GETFD);
-  return fdfl >= 0 && fcntl(fd, F_SETFD, fdfl | FD_CLOEXEC) == 0;
-}
-
 // socketListen(family, address, port, backlog) -> fd: bound and listening.
 // AF_INET sets SO_REUSEADDR first (as Python's SocketListener on POSIX).
 Napi::Value SocketListen(const Napi::CallbackInfo& info) {
