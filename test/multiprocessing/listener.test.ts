@@ -7,6 +7,7 @@ import '../conformance/helpers/spawn-shim';
 import * as fs from 'node:fs';
 import * as mp from '../../lib/multiprocessing';
 import { AuthenticationError, OSError } from '../../lib/core/errors';
+import { needsFork } from '../helpers/needs';
 import {
   expectNoStrays,
   joinProcess,
@@ -17,6 +18,7 @@ import {
 
 jest.setTimeout(60000);
 const test = settledTest(global.test);
+const forkTest = settledTest(needsFork.test);
 afterEach(() => expectNoStrays());
 
 const { Listener, Client, ClientSync } = mp.connection;
@@ -145,4 +147,36 @@ describe('Listener and Client (forkful)', () => {
     expect(() => new Listener({ authkey: 42 as unknown as string })).toThrow(TypeError);
     expect(() => ClientSync('/nowhere', { authkey: {} as unknown as string })).toThrow(TypeError);
   });
+
+  forkTest(
+    "a forked child does not take the connection its parent's accept() waits for",
+    async () => {
+      const l = new Listener();
+      const pending = l.accept();
+      // The child's event loop runs (an async target) while the client connects.
+      const p = new Process({ target: () => new Promise((r) => setTimeout(r, 1000)) });
+      p.start();
+      try {
+        await new Promise((r) => setTimeout(r, 200));
+        const c = ClientSync(l.address);
+        c.send('to the parent');
+        let timer: NodeJS.Timeout | undefined;
+        const bound = new Promise<never>((_, reject) => {
+          timer = setTimeout(() => reject(new Error('the parent never accepted (5 s)')), 5000);
+        });
+        try {
+          const d = await Promise.race([pending, bound]);
+          expect(await d.recv()).toBe('to the parent');
+          d.close();
+        } finally {
+          clearTimeout(timer);
+          c.close();
+        }
+        await joinProcess(p);
+      } finally {
+        l.close();
+        await reap(p);
+      }
+    },
+  );
 });
