@@ -23,7 +23,38 @@ export interface IoWorkerData {
 
 const { role, address, port, counter } = workerData as IoWorkerData;
 
+/** The thread's ends that a bridge pumps to a socket -> resolves once the
+ * bridge has written out all the end was sent (after the end's close). */
+const bridged = new Map<number, Promise<void>>();
+/** Replies held until then: the thread's close of a bridged end returns
+ * once its bytes are on the socket, as a close of a native socket's fd (a
+ * spawned child that sends, closes and exits loses nothing). */
+const heldReplies = new Map<number, Promise<void>>();
+/** The longest a close waits for its bridge (a peer that reads nothing). */
+const DRAIN_BOUND_MS = 30000;
+
+/** Holds the reply to `req` when it closes a bridged end. */
+function holdBridgedClose(req: HubRequest): void {
+  if (req.op !== 'close') return;
+  const drained = bridged.get(req.end);
+  if (!drained) return;
+  let timer: NodeJS.Timeout | undefined;
+  const bound = new Promise<void>((resolve) => {
+    timer = setTimeout(resolve, DRAIN_BOUND_MS);
+  });
+  heldReplies.set(
+    req.id,
+    Promise.race([drained, bound]).finally(() => clearTimeout(timer)),
+  );
+}
+
 function toThread(r: HubReply): void {
+  const held = heldReplies.get(r.id);
+  if (held) {
+    heldReplies.delete(r.id);
+    void held.then(() => toThread(r));
+    return;
+  }
   // Bytes are moved, not cloned (a structured clone of a large buffer is slow).
   if (r.bytes) r.bytes = own(r.bytes);
   port.postMessage(r, r.bytes ? [r.bytes.buffer as ArrayBuffer] : []);
@@ -136,14 +167,22 @@ async function bridge(socket: net.Socket): Promise<Omit<HubReply, 'id'>> {
   socket.on('error', () => socket.destroy());
   socket.resume(); // an accepted socket starts paused
   // What the thread writes to its end goes out on the socket; its close
-  // (end of file here) closes the socket.
+  // (end of file here) closes the socket once the bytes are written.
+  let drained = (): void => {};
+  const written = new Promise<void>((resolve) => (drained = resolve));
+  socket.once('close', () => drained());
+  bridged.set(a, written);
+  void written.then(() => bridged.delete(a));
   void (async () => {
     for (;;) {
       const polled = await callHub({ op: 'poll', end: b, ms: -1 });
-      if (polled.error) return;
+      if (polled.error) return drained();
       const r = await callHub({ op: 'read', end: b, max: 1 << 20 });
       if (r.eof || r.error) {
-        socket.end(() => socket.destroy());
+        socket.end(() => {
+          drained();
+          socket.destroy();
+        });
         return;
       }
       if (r.bytes) socket.write(r.bytes);
@@ -180,6 +219,7 @@ if (role === 'hub') {
   const bridges = new HubClient(ownReply);
   sendOwn = (req) => hub.handle(bridges, req);
   port.on('message', (req: HubRequest) => {
+    holdBridgedClose(req);
     if (!serveLocally(req)) hub.handle(local, req);
   });
   const server = net.createServer((socket) => {
@@ -224,6 +264,7 @@ if (role === 'hub') {
   socket.on('error', (err) => failAll(err.message));
   socket.on('close', () => failAll('the connection closed'));
   port.on('message', (req: HubRequest) => {
+    holdBridgedClose(req);
     if (serveLocally(req)) return;
     if (lost !== null) return toThread(hubGone(req.id, lost));
     pending.add(req.id);
