@@ -28,13 +28,6 @@
 namespace forkful {
 namespace {
 
-bool SetNonBlockCloexec(int fd) {
-  int fl = fcntl(fd, F_GETFL);
-  if (fl < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) != 0) return false;
-  int fdfl = fcntl(fd, F_GETFD);
-  return fdfl >= 0 && fcntl(fd, F_SETFD, fdfl | FD_CLOEXEC) == 0;
-}
-
 // socketpair() -> [fd, fd]: AF_UNIX stream, non-blocking, close-on-exec.
 Napi::Value SocketPair(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
@@ -151,9 +144,10 @@ void WriteAllV(Napi::Env env, int fd, struct iovec* iov, int count) {
   }
 }
 
-// The header of a `len`-byte body into `header`; returns its size.
+// The header of a `len`-byte body into `header`; returns its size. Bodies
+// of 2 GiB and more get the 8-byte form, as Python's (lib/transfer/framing.ts).
 size_t WriteHeader(uint8_t* header, size_t len) {
-  if (len < 0xffffffffu) {
+  if (len <= 0x7fffffffu) {
     uint32_t n = static_cast<uint32_t>(len);
     header[0] = n >> 24;
     header[1] = n >> 16;
@@ -376,7 +370,7 @@ Napi::Value FlushAll(const Napi::CallbackInfo& info) {
 }
 
 // sendFrame(fd, body[, offset, size]): writes a 4-byte big-endian length
-// (0xffffffff + 8 bytes when it does not fit) and the body. Blocks until all
+// (0xffffffff + 8 bytes from 2 GiB on) and the body. Blocks until all
 // is written, as Python's Connection.send does.
 Napi::Value SendFrame(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();

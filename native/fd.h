@@ -50,6 +50,15 @@ class UniqueFd {
   int fd_ = -1;
 };
 
+// Makes fd non-blocking and close-on-exec (Connection's fds are both);
+// false with errno set on failure.
+inline bool SetNonBlockCloexec(int fd) {
+  int fl = fcntl(fd, F_GETFL);
+  if (fl < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) != 0) return false;
+  int fdfl = fcntl(fd, F_GETFD);
+  return fdfl >= 0 && fcntl(fd, F_SETFD, fdfl | FD_CLOEXEC) == 0;
+}
+
 // Reads a whole (proc) file; false with errno set on failure.
 inline bool ReadWholeFile(const char* path, std::string* out) {
   UniqueFd fd(::open(path, O_RDONLY | O_CLOEXEC));

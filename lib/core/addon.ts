@@ -403,6 +403,36 @@ export const childWorkersExports = {
   childWorkers: 'function',
 } as const satisfies Record<keyof ChildWorkersBinding, ExportKind>;
 
+// ---- native/socket.cc: Listener's and Client's sockets (AF_UNIX, AF_INET).
+
+/** A Unix address: the path's bytes (a leading NUL: Linux's abstract
+ * namespace); an AF_INET one: [host, port]. */
+export type SocketName = Buffer | [string, number];
+
+export interface SocketBinding {
+  /** A bound, listening, non-blocking socket's fd. `address`: the Unix
+   * path's bytes, or the AF_INET host ('' = any) with `port`. */
+  socketListen(
+    family: 'AF_UNIX' | 'AF_INET',
+    address: Buffer | string,
+    port: number,
+    backlog: number,
+  ): number;
+  /** An accepted socket's fd (non-blocking, close-on-exec); -1 when none waits. */
+  socketAccept(fd: number): number;
+  /** A connected socket's fd (non-blocking, close-on-exec). Blocks. */
+  socketConnect(family: 'AF_UNIX' | 'AF_INET', address: Buffer | string, port: number): number;
+  /** The socket's own address, or with `peer` its peer's. */
+  socketName(fd: number, peer: boolean): SocketName;
+}
+
+export const socketExports = {
+  socketListen: 'function',
+  socketAccept: 'function',
+  socketConnect: 'function',
+  socketName: 'function',
+} as const satisfies Record<keyof SocketBinding, ExportKind>;
+
 // ---- all of them ----------------------------------------------------------
 
 /** The addon's exports: every concern's. */
@@ -415,6 +445,7 @@ export type NativeAddon = AddonBinding &
   NodeInternalsBinding &
   OsBinding &
   ProcessBinding &
+  SocketBinding &
   SyncBinding &
   ThreadsBinding &
   WaitBinding;
@@ -429,6 +460,7 @@ export const concernExports: Record<string, Readonly<Record<string, ExportKind>>
   node_internals: nodeInternalsExports,
   os: osExports,
   process: processExports,
+  socket: socketExports,
   sync: syncExports,
   threads: threadsExports,
   wait: waitExports,

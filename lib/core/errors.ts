@@ -70,6 +70,13 @@ export class BrokenPoolError extends ProcessError {
   override code = 'ERR_FORKFUL_BROKEN_POOL';
 }
 
+/** Python's multiprocessing.AuthenticationError: the two ends of a
+ * Listener/Client connection do not share the authkey (or one end does not
+ * speak the challenge protocol). */
+export class AuthenticationError extends ProcessError {
+  override code = 'ERR_FORKFUL_AUTHENTICATION';
+}
+
 /** The other end of a Connection is closed: nothing more will arrive. */
 export class EOFError extends ForkfulError {
   override code = 'ERR_FORKFUL_EOF';

@@ -5,10 +5,51 @@ export { Connection, Pipe, type ConnectionOptions } from './connection';
 import { Connection, Pipe } from './connection';
 import { wait, waitAsync } from './wait';
 export type { Waitable } from './wait';
+import {
+  Client,
+  ClientSync,
+  Listener,
+  addressType,
+  arbitraryAddress,
+  defaultFamily,
+  families,
+} from './listener';
+import {
+  CHALLENGE,
+  FAILURE,
+  WELCOME,
+  answerChallenge,
+  answerChallengeSync,
+  deliverChallenge,
+  deliverChallengeSync,
+} from './connection-auth';
+export { Listener, Client, ClientSync } from './listener';
+export type { Address, Family, ListenerOptions, ClientOptions } from './listener';
+export type { ChallengeConnection, AsyncChallengeConnection } from './connection-auth';
 /** Python's multiprocessing.connection: `connection.wait(objects, timeout)`
  * blocks until any of them is ready, `connection.waitAsync` waits on the
- * event loop. */
-export const connection = { Connection, Pipe, wait, waitAsync };
+ * event loop; Listener and Client connect processes by address (AF_UNIX or
+ * AF_INET), optionally authenticated with an authkey. */
+export const connection = {
+  Connection,
+  Pipe,
+  wait,
+  waitAsync,
+  Listener,
+  Client,
+  ClientSync,
+  deliverChallenge,
+  deliverChallengeSync,
+  answerChallenge,
+  answerChallengeSync,
+  arbitraryAddress,
+  addressType,
+  families,
+  defaultFamily,
+  CHALLENGE,
+  WELCOME,
+  FAILURE,
+};
 export {
   Process,
   currentProcess,

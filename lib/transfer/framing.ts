@@ -2,26 +2,30 @@
 // (multiprocessing/connection.ts), the Queue's shared reader and feeder
 // (multiprocessing/queue/) and the native sendFrame (native/connection.cc,
 // which writes the same header in C++): each message is a 4-byte big-endian
-// length and its bytes; a message of 4 GiB - 1 bytes or more has the length
-// 0xffffffff followed by its real length in 8 bytes.
+// length and its bytes; a message of 2 GiB or more has the length
+// 0xffffffff followed by its real length in 8 bytes. That is Python's
+// multiprocessing framing (a signed 4-byte length, -1 announcing an 8-byte
+// one), so send_bytes/recv_bytes of a Python peer read and write the same.
 //
 // Readers call headerSize() on the bytes they have, and bodySize() once the
 // header is whole. Neither allocates: they run once per message.
 
 /** The 4-byte length that announces an 8-byte one. */
 export const HEADER_BIG = 0xffffffff;
-/** Header sizes: the usual one, and the one of a 4 GiB+ message. */
+/** The largest body a 4-byte header announces (Python reads it signed). */
+export const SMALL_MAX = 0x7fffffff;
+/** Header sizes: the usual one, and the one of a 2 GiB+ message. */
 export const HEADER_SMALL = 4;
 export const HEADER_LARGE = 12;
 
 /** The header size a body of `size` bytes gets. */
 export function headerFor(size: number): number {
-  return size >= HEADER_BIG ? HEADER_LARGE : HEADER_SMALL;
+  return size > SMALL_MAX ? HEADER_LARGE : HEADER_SMALL;
 }
 
 /** Writes the header of a `size`-byte body at `buf[at]`; returns its size. */
 export function writeHeader(buf: Buffer, at: number, size: number): number {
-  if (size < HEADER_BIG) {
+  if (size <= SMALL_MAX) {
     buf.writeUInt32BE(size, at);
     return HEADER_SMALL;
   }

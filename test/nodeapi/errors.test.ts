@@ -1,7 +1,7 @@
 // Every typed error has a stable code and keeps its cause; the same mistake
 // (a NaN timeout) is the same class in every call that takes a timeout.
 import * as errors from '../../lib/core/errors';
-import { Connection, Pipe, Process, Queue } from '../../lib/multiprocessing';
+import { Connection, Listener, Pipe, Process, Queue, ClientSync } from '../../lib/multiprocessing';
 import { Barrier, Event, Lock, RLock, Semaphore } from '../../lib/synchronize';
 import { Timer } from '../../lib/threading';
 import { joinall, Pool as GreenletPool, sleep, withTimeout } from '../../lib/coroutine';
@@ -77,6 +77,8 @@ describe('an unknown option name is a TypeError everywhere options are taken', (
     ['Event.waitAsync', () => new Event().waitAsync(1, { sigal: null } as never)],
     ['Queue.get', () => new Queue().get({ blok: false } as never)],
     ['Connection', () => new Connection(0, { exct: true } as never)],
+    ['Listener', () => new Listener({ authKey: 'k' } as never)],
+    ['ClientSync', () => ClientSync('/nowhere', { authKey: 'k' } as never)],
     ['os.fork', () => fork({ isolat: true } as never)],
     ['joinall', () => joinall([], { timout: 1 } as never)],
     ['coroutine Pool.join', () => new GreenletPool().join({ timout: 1 } as never)],

@@ -5,6 +5,7 @@ import {
   HEADER_BIG,
   HEADER_LARGE,
   HEADER_SMALL,
+  SMALL_MAX,
   bodySize,
   header,
   headerBytesMissing,
@@ -24,9 +25,12 @@ test('a small body gets a 4-byte big-endian length', () => {
   expect(header(0)).toEqual(Buffer.from([0, 0, 0, 0]));
 });
 
-test('4 GiB - 1 and more: 0xffffffff, then the length in 8 bytes', () => {
+test("2 GiB and more: 0xffffffff, then the length in 8 bytes (Python's framing)", () => {
   const size = 2 ** 32 + 5;
-  expect(headerFor(HEADER_BIG - 1)).toBe(HEADER_SMALL);
+  // Python reads the 4-byte length signed: 2 GiB - 1 is the largest it takes.
+  expect(headerFor(SMALL_MAX)).toBe(HEADER_SMALL);
+  expect(headerFor(SMALL_MAX + 1)).toBe(HEADER_LARGE);
+  expect(header(SMALL_MAX + 1).readUInt32BE(0)).toBe(HEADER_BIG);
   expect(headerFor(HEADER_BIG)).toBe(HEADER_LARGE);
   const buf = header(size);
   expect(buf.length).toBe(HEADER_LARGE);

@@ -64,7 +64,28 @@ export type HubRequest =
   | { id: number; op: 'cancel'; wait: number }
   // Served by the thread's I/O thread, never by the hub: a raw fd bridged
   // to a new pipe (io-worker.ts); the reply's `obj` is the end to claim.
-  | { id: number; op: 'adopt'; fd: number };
+  | { id: number; op: 'adopt'; fd: number }
+  // Also the I/O thread's: Listener's and Client's sockets without the addon
+  // (portable/sockets.ts). A listener is a number of the I/O thread's; each
+  // connection it accepts (or connect makes) is bridged as 'adopt' bridges.
+  | {
+      id: number;
+      op: 'listen';
+      family: 'AF_UNIX' | 'AF_INET' | 'AF_PIPE';
+      host: string;
+      port: number;
+      backlog: number;
+    }
+  | { id: number; op: 'accept'; listener: number }
+  | { id: number; op: 'unaccept'; wait: number }
+  | { id: number; op: 'unlisten'; listener: number }
+  | {
+      id: number;
+      op: 'connect';
+      family: 'AF_UNIX' | 'AF_INET' | 'AF_PIPE';
+      host: string;
+      port: number;
+    };
 
 /** What the hub keeps beside pipes (Python's SyncManager's objects). */
 export type ObjectKind =
@@ -100,6 +121,8 @@ export interface HubReply {
   unfinished?: number;
   /** acquire: taken over from a holder that went away while holding it. */
   recovered?: boolean;
+  /** listen: the bound address; accept: the peer's (a Unix path, or [host, port]). */
+  address?: string | [string, number];
 }
 
 /** Whoever holds ends: a thread's connection to the hub. */

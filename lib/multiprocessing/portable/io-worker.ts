@@ -12,6 +12,7 @@ import * as v8 from 'node:v8';
 import { workerData, type MessagePort } from 'node:worker_threads';
 import { bodySize, header, headerSize } from '../../transfer/framing';
 import { Hub, HubClient, own, type HubReply, type HubRequest } from './hub';
+import { serveSocketRequest } from './io-sockets';
 
 export interface IoWorkerData {
   role: 'hub' | 'client';
@@ -22,7 +23,38 @@ export interface IoWorkerData {
 
 const { role, address, port, counter } = workerData as IoWorkerData;
 
+/** The thread's ends that a bridge pumps to a socket -> resolves once the
+ * bridge has written out all the end was sent (after the end's close). */
+const bridged = new Map<number, Promise<void>>();
+/** Replies held until then: the thread's close of a bridged end returns
+ * once its bytes are on the socket, as a close of a native socket's fd (a
+ * spawned child that sends, closes and exits loses nothing). */
+const heldReplies = new Map<number, Promise<void>>();
+/** The longest a close waits for its bridge (a peer that reads nothing). */
+const DRAIN_BOUND_MS = 30000;
+
+/** Holds the reply to `req` when it closes a bridged end. */
+function holdBridgedClose(req: HubRequest): void {
+  if (req.op !== 'close') return;
+  const drained = bridged.get(req.end);
+  if (!drained) return;
+  let timer: NodeJS.Timeout | undefined;
+  const bound = new Promise<void>((resolve) => {
+    timer = setTimeout(resolve, DRAIN_BOUND_MS);
+  });
+  heldReplies.set(
+    req.id,
+    Promise.race([drained, bound]).finally(() => clearTimeout(timer)),
+  );
+}
+
 function toThread(r: HubReply): void {
+  const held = heldReplies.get(r.id);
+  if (held) {
+    heldReplies.delete(r.id);
+    void held.then(() => toThread(r));
+    return;
+  }
   // Bytes are moved, not cloned (a structured clone of a large buffer is slow).
   if (r.bytes) r.bytes = own(r.bytes);
   port.postMessage(r, r.bytes ? [r.bytes.buffer as ArrayBuffer] : []);
@@ -104,25 +136,23 @@ function ownReply(r: HubReply): void {
 
 type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
 
-/** `new Connection(fd)` without the addon: a new pipe, one end for the
- * thread (a ticket it claims), the other pumped to and from the fd (a
- * socket or pipe) by this thread. Bytes pass as they are, so the fd
- * carries forkful's framing, as a native Connection over it would. */
-async function adopt(req: { id: number; fd: number }): Promise<void> {
-  const failed = (r: HubReply) => toThread({ id: req.id, error: r.error });
+/** A connected socket bridged to a new pipe: one end for the thread (a
+ * ticket it claims: the reply's `ticket` and `obj`), the other pumped to
+ * and from the socket by this thread. Bytes pass as they are, so the
+ * socket carries forkful's framing, as a native Connection over it would. */
+async function bridge(socket: net.Socket): Promise<Omit<HubReply, 'id'>> {
   const p = await callHub({ op: 'pipe', duplex: true });
-  if (p.error) return failed(p);
+  if (p.error) {
+    socket.destroy();
+    return { error: p.error };
+  }
   const [a, b] = p.ends!;
   const t = await callHub({ op: 'ticket', end: a });
-  if (t.error) return failed(t);
-  await callHub({ op: 'close', end: a }); // the ticket holds it for the thread
-  let socket: net.Socket;
-  try {
-    socket = new net.Socket({ fd: req.fd, readable: true, writable: true });
-  } catch (err) {
-    toThread({ id: req.id, error: { code: 'EBADF', message: (err as Error).message } });
-    return;
+  if (t.error) {
+    socket.destroy();
+    return { error: t.error };
   }
+  await callHub({ op: 'close', end: a }); // the ticket holds it for the thread
   let closed = false;
   const closeEnd = (): void => {
     if (closed) return;
@@ -135,21 +165,52 @@ async function adopt(req: { id: number; fd: number }): Promise<void> {
   socket.on('end', closeEnd);
   socket.on('close', closeEnd);
   socket.on('error', () => socket.destroy());
-  // What the thread writes to its end goes out on the fd; its close (end
-  // of file here) closes the fd.
+  socket.resume(); // an accepted socket starts paused
+  // What the thread writes to its end goes out on the socket; its close
+  // (end of file here) closes the socket once the bytes are written.
+  let drained = (): void => {};
+  const written = new Promise<void>((resolve) => (drained = resolve));
+  socket.once('close', () => drained());
+  bridged.set(a, written);
+  void written.then(() => bridged.delete(a));
   void (async () => {
     for (;;) {
       const polled = await callHub({ op: 'poll', end: b, ms: -1 });
-      if (polled.error) return;
+      if (polled.error) return drained();
       const r = await callHub({ op: 'read', end: b, max: 1 << 20 });
       if (r.eof || r.error) {
-        socket.end(() => socket.destroy());
+        socket.end(() => {
+          drained();
+          socket.destroy();
+        });
         return;
       }
       if (r.bytes) socket.write(r.bytes);
     }
   })();
-  toThread({ id: req.id, ticket: t.ticket, obj: a });
+  return { ticket: t.ticket, obj: a };
+}
+
+/** `new Connection(fd)` without the addon: this thread takes the fd (a
+ * socket or pipe) and bridges it. */
+async function adopt(req: { id: number; fd: number }): Promise<void> {
+  let socket: net.Socket;
+  try {
+    socket = new net.Socket({ fd: req.fd, readable: true, writable: true });
+  } catch (err) {
+    toThread({ id: req.id, error: { code: 'EBADF', message: (err as Error).message } });
+    return;
+  }
+  toThread({ id: req.id, ...(await bridge(socket)) });
+}
+
+/** The requests this thread serves itself, not the hub. */
+function serveLocally(req: HubRequest): boolean {
+  if (req.op === 'adopt') {
+    void adopt(req);
+    return true;
+  }
+  return serveSocketRequest(req, bridge, toThread);
 }
 
 if (role === 'hub') {
@@ -157,9 +218,10 @@ if (role === 'hub') {
   const local = new HubClient(toThread);
   const bridges = new HubClient(ownReply);
   sendOwn = (req) => hub.handle(bridges, req);
-  port.on('message', (req: HubRequest) =>
-    req.op === 'adopt' ? void adopt(req) : hub.handle(local, req),
-  );
+  port.on('message', (req: HubRequest) => {
+    holdBridgedClose(req);
+    if (!serveLocally(req)) hub.handle(local, req);
+  });
   const server = net.createServer((socket) => {
     const client = new HubClient((r) => {
       if (!socket.destroyed) socket.write(frame(r));
@@ -202,7 +264,8 @@ if (role === 'hub') {
   socket.on('error', (err) => failAll(err.message));
   socket.on('close', () => failAll('the connection closed'));
   port.on('message', (req: HubRequest) => {
-    if (req.op === 'adopt') return void adopt(req);
+    holdBridgedClose(req);
+    if (serveLocally(req)) return;
     if (lost !== null) return toThread(hubGone(req.id, lost));
     pending.add(req.id);
     socket.write(frame(req));
