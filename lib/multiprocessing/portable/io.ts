@@ -11,7 +11,7 @@ import { randomBytes } from 'node:crypto';
 import {
   MessageChannel,
   receiveMessageOnPort,
-  Worker,
+  type Worker,
   type MessagePort,
 } from 'node:worker_threads';
 import {
@@ -22,6 +22,12 @@ import {
   ValueError,
 } from '../../core/errors';
 import { packageRoot } from '../../core/native';
+import {
+  COUNTER,
+  LIVENESS_SLICE_MS,
+  recordedEnd,
+  startRecordedWorker,
+} from '../../core/recorded-worker';
 import { abortable, throwIfAborted } from '../../core/abort';
 import { isVirtualFd, VIRTUAL_FD_BASE } from '../../transfer/fd-transfer';
 import type { FdWatch } from '../../core/addon';
@@ -50,45 +56,6 @@ interface Pending {
   refed: boolean;
 }
 
-// The words shared with the I/O thread (IoWorkerData.counter): [COUNTER]
-// is bumped at each reply; [STATE] turns DEAD when the thread ends, with
-// why in the bytes after [WHY_LENGTH] (written by the thread itself, from
-// its process 'exit' event: the caller may be blocked in Atomics.wait, where
-// the Worker's own 'exit' and 'error' events cannot reach it).
-const COUNTER = 0;
-const STATE = 1;
-const WHY_LENGTH = 2;
-const WHY_OFFSET = 12;
-const WHY_BYTES = 1024;
-const DEAD = 1;
-
-/** How long a blocking call sleeps before it looks whether the I/O thread
- * still lives (a notify of its end may not find the sleeper yet). */
-const LIVENESS_SLICE_MS = 200;
-
-// The I/O thread's first code: it records its end (a throw while loading,
-// an uncaught exception, process.exit) in the shared words and wakes a
-// blocked caller, then loads the I/O thread proper.
-const BOOTSTRAP = `
-'use strict';
-const { workerData } = require('node:worker_threads');
-const words = workerData.counter;
-let why = 'it exited';
-process.on('uncaughtException', (err) => {
-  why = String(err);
-  process.exit(1);
-});
-process.on('exit', (code) => {
-  const bytes = new Uint8Array(words.buffer, ${WHY_OFFSET}, ${WHY_BYTES});
-  const { written } = new TextEncoder().encodeInto(why + ' (exit code ' + code + ')', bytes);
-  Atomics.store(words, ${WHY_LENGTH}, written);
-  Atomics.store(words, ${STATE}, ${DEAD});
-  Atomics.add(words, ${COUNTER}, 1);
-  Atomics.notify(words, ${COUNTER});
-});
-require(workerData.script);
-`;
-
 let testScript: string | null = null;
 
 /** @internal Tests only: the I/O thread runs `script` (a file) instead of
@@ -115,20 +82,12 @@ class IoClient {
     this.#port = port1;
     this.#role = role;
     this.#address = address;
-    this.#words = new Int32Array(new SharedArrayBuffer(WHY_OFFSET + WHY_BYTES));
-    const data: IoWorkerData & { script: string } = {
-      role,
-      address,
-      port: port2,
-      counter: this.#words,
-      script: testScript ?? IO_WORKER,
-    };
-    this.#worker = new Worker(BOOTSTRAP, {
-      eval: true,
-      workerData: data,
-      transferList: [port2],
-      stdin: false,
-    });
+    // The I/O thread records its end (lib/core/recorded-worker.ts): a
+    // blocking call looks at it between slices of its wait.
+    const data: Omit<IoWorkerData, 'counter'> = { role, address, port: port2 };
+    const { worker, words } = startRecordedWorker(testScript ?? IO_WORKER, data, [port2]);
+    this.#worker = worker;
+    this.#words = words;
     this.#worker.unref();
     // Async calls learn of the thread's end here (the event loop runs).
     this.#worker.on('error', () => {});
@@ -166,9 +125,8 @@ class IoClient {
    * while it lives. */
   #ended(): RuntimeError | null {
     if (this.#lost) return this.#lost;
-    if (Atomics.load(this.#words, STATE) !== DEAD) return null;
-    const n = Atomics.load(this.#words, WHY_LENGTH);
-    const why = Buffer.from(this.#words.buffer, WHY_OFFSET, n).toString('utf8');
+    const why = recordedEnd(this.#words);
+    if (why === null) return null;
     this.#lost = new RuntimeError(
       `forkful's portable I/O thread (which carries this thread's calls to the ` +
         `${this.#role === 'hub' ? 'hub it serves' : `hub at ${this.#address}`}) ended: ${why}. ` +

@@ -133,12 +133,20 @@ export function channelState(ch: Channel): Channel {
  * is left: a reader killed between the announcement and the system call
  * (a few instructions) makes the next one count bytes that are still there.
  */
+let skipped: Buffer | null = null;
+
+/** Where the rest of a lost item is read to be dropped: one buffer for the
+ * thread, made on first use (only the reader lock's holder reads, and a
+ * skip is rare: a buffer per queue was 16 KiB of malloc'd memory each). */
+function skipScratch(): Buffer {
+  return (skipped ??= Buffer.allocUnsafeSlow(SHARED_CAP));
+}
+
 class SharedReader {
   readonly #ch: Channel;
   readonly #native = requireNative('Queue');
   readonly #state: Int32Array; // the HEAD words
   readonly #buf: Buffer;
-  readonly #tmp = Buffer.allocUnsafeSlow(SHARED_CAP);
   /** A message too large for the shared buffer, being read (lock held). */
   big: Buffer | null = null;
   #bigFilled = 0;
@@ -242,7 +250,7 @@ class SharedReader {
       }
       if (st[FRAME] === SKIPPING) {
         if (this.#left() > 0) {
-          const n = this.#read(this.#tmp, 0, Math.min(this.#left(), SHARED_CAP), PEND_LEFT);
+          const n = this.#read(skipScratch(), 0, Math.min(this.#left(), SHARED_CAP), PEND_LEFT);
           if (n < 0) return NONE;
           if (n === 0) throw eofError(true);
         }

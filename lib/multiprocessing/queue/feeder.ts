@@ -63,6 +63,21 @@ export const BORROW_MIN = HIGH_WATER;
  * kept while the feeder is busy, none once it is idle. */
 const COPY_MIN = 64 * 1024;
 const SPARE_MAX = 1024 * 1024;
+/** Accumulation buffers of idle feeders, for the next feeder of this
+ * thread: a Queue made, used and closed leaves none of its own behind
+ * (each was 64 KiB of malloc'd memory held until the Queue was collected,
+ * and the process's heap kept the high-water mark of them: issue 14,
+ * item 11). */
+const idleAccs: Buffer[] = [];
+const IDLE_ACCS_MAX = 4;
+
+function takeAcc(need: number): Buffer {
+  if (need <= ACC_SIZE) {
+    const acc = idleAccs.pop();
+    if (acc) return acc;
+  }
+  return Buffer.allocUnsafeSlow(Math.max(ACC_SIZE, need));
+}
 /** flushSync() naps on this while the pipe is full. */
 const napTime = new Int32Array(new SharedArrayBuffer(4));
 
@@ -133,7 +148,7 @@ export class Feeder {
       let acc = this.#acc;
       if (!acc || acc.length - this.#accLen < need) {
         this.#seal();
-        acc = this.#acc = Buffer.allocUnsafeSlow(Math.max(ACC_SIZE, need));
+        acc = this.#acc = takeAcc(need);
       }
       writeHeader(acc, this.#accLen, size);
       if (lead >= 0) writeBytesLead(acc, this.#accLen + header, lead);
@@ -396,7 +411,16 @@ export class Feeder {
     this.#room = null;
     this.#spare = [];
     this.#spareBytes = 0;
+    this.#giveAccBack();
     active.delete(this);
+  }
+
+  /** Nothing queued: the accumulation buffer serves the next feeder. */
+  #giveAccBack(): void {
+    const acc = this.#acc;
+    this.#acc = null;
+    this.#accOff = this.#accLen = 0;
+    if (acc && acc.length === ACC_SIZE && idleAccs.length < IDLE_ACCS_MAX) idleAccs.push(acc);
   }
 
   /** A write failed (the reading ends are all closed, or the queue was

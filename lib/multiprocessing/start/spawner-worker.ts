@@ -27,6 +27,7 @@ export type SpawnEvent =
 
 export interface SpawnerData {
   port: MessagePort;
+  /** Word 0 is bumped at each event (lib/core/recorded-worker.ts's words). */
   counter: Int32Array;
 }
 

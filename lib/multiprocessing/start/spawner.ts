@@ -3,15 +3,18 @@
 // of an exit while this thread's event loop is blocked. One spawner per
 // thread that starts children, made on first use; it keeps the event loop
 // alive only while a child that should (not unref'd, not ended) runs.
+// The spawner records its end (lib/core/recorded-worker.ts): should it end,
+// a blocking wait raises rather than waiting for news that cannot come.
 import * as path from 'node:path';
-import {
-  MessageChannel,
-  receiveMessageOnPort,
-  Worker,
-  type MessagePort,
-} from 'node:worker_threads';
-import { NotSupportedError } from '../../core/errors';
+import { MessageChannel, receiveMessageOnPort, type MessagePort } from 'node:worker_threads';
+import { NotSupportedError, RuntimeError } from '../../core/errors';
 import { packageRoot } from '../../core/native';
+import {
+  COUNTER,
+  LIVENESS_SLICE_MS,
+  recordedEnd,
+  startRecordedWorker,
+} from '../../core/recorded-worker';
 import type { SpawnEvent, SpawnRequest, SpawnerData } from './spawner-worker';
 import type { ChildHandle } from './types';
 
@@ -20,9 +23,19 @@ const PROGRAM = __filename.endsWith('.ts')
   ? path.join(packageRoot, 'dist', 'multiprocessing', 'start', 'spawner-worker.js')
   : path.join(__dirname, 'spawner-worker.js');
 
+let testScript: string | null = null;
+
+/** @internal Tests only: the next child starts through a new spawner
+ * that runs `script` (a file) instead of spawner-worker.js; null restores
+ * it for the spawner after that. */
+export function _spawnerScriptForTests(script: string | null): void {
+  testScript = script;
+  spawner = null;
+}
+
 class Spawner {
   readonly #port: MessagePort;
-  readonly #counter = new Int32Array(new SharedArrayBuffer(4));
+  readonly #words: Int32Array;
   readonly #children = new Map<number, SpawnerChild>();
   /** Start replies not yet taken by start(). */
   readonly #started = new Map<number, SpawnEvent>();
@@ -32,8 +45,10 @@ class Spawner {
   constructor() {
     const { port1, port2 } = new MessageChannel();
     this.#port = port1;
-    const data: SpawnerData = { port: port2, counter: this.#counter };
-    const worker = new Worker(PROGRAM, { workerData: data, transferList: [port2], stdin: false });
+    const data: Omit<SpawnerData, 'counter'> = { port: port2 };
+    const { worker, words } = startRecordedWorker(testScript ?? PROGRAM, data, [port2]);
+    this.#words = words;
+    worker.on('error', () => {}); // (recorded in the words)
     worker.unref();
     this.#port.on('message', (e: SpawnEvent) => this.#dispatch(e));
     this.#port.unref();
@@ -43,7 +58,7 @@ class Spawner {
   start(req: Omit<SpawnRequest, 'key'>): SpawnerChild {
     const key = this.#next++;
     this.#port.postMessage({ ...req, key });
-    this.waitUntil(() => this.#started.has(key), -1);
+    this.waitUntil(() => this.#started.has(key), -1, 'a spawned child to start');
     const e = this.#started.get(key)!;
     this.#started.delete(key);
     if ('error' in e) throw new NotSupportedError(e.error);
@@ -64,19 +79,36 @@ class Spawner {
   }
 
   /** Takes the events posted so far, then blocks until `done()` or until
-   * `timeoutMs` passed (< 0: no limit); whether `done()` became true. */
-  waitUntil(done: () => boolean, timeoutMs: number): boolean {
+   * `timeoutMs` passed (< 0: no limit); whether `done()` became true.
+   * RuntimeError, naming `what` was awaited, once the spawner has ended
+   * with `done()` still false: no news can come any more. */
+  waitUntil(done: () => boolean, timeoutMs: number, what: string): boolean {
     const deadline = timeoutMs < 0 ? Infinity : Date.now() + timeoutMs;
     for (;;) {
-      const seen = Atomics.load(this.#counter, 0);
+      const seen = Atomics.load(this.#words, COUNTER);
       for (let m = receiveMessageOnPort(this.#port); m; m = receiveMessageOnPort(this.#port)) {
         this.#dispatch(m.message as SpawnEvent);
       }
       if (done()) return true;
+      const ended = this.ended();
+      if (ended) {
+        throw new RuntimeError(
+          `cannot wait for ${what}: forkful's spawner thread (which starts and reaps the ` +
+            `children this thread spawns without the addon) ended: ${ended}. Children it ` +
+            `started cannot be joined; new ones get a new spawner`,
+        );
+      }
       const left = deadline - Date.now();
       if (left <= 0) return false;
-      Atomics.wait(this.#counter, 0, seen, left === Infinity ? undefined : left);
+      Atomics.wait(this.#words, COUNTER, seen, Math.min(left, LIVENESS_SLICE_MS));
     }
+  }
+
+  /** Why the spawner thread ended, or null while it runs. */
+  ended(): string | null {
+    const why = recordedEnd(this.#words);
+    if (why !== null && spawner === this) spawner = null; // the next start makes a new one
+    return why;
   }
 
   ref(): void {
@@ -118,7 +150,9 @@ class SpawnerChild implements ChildHandle {
   }
 
   waitSync(timeoutMs: number): number | null {
-    if (this.#exitcode === null) this.spawner.waitUntil(() => this.#exitcode !== null, timeoutMs);
+    if (this.#exitcode === null) {
+      this.spawner.waitUntil(() => this.#exitcode !== null, timeoutMs, `child ${this.pid}`);
+    }
     return this.#exitcode;
   }
 

@@ -1,0 +1,60 @@
+// Issue 16: a blocking join of a spawned child whose end this thread did not
+// see happen. Blocked, a thread gets no event: with the addon joinSync asks
+// the kernel (waitid); without it a spawner thread starts and reaps the
+// children and posts each exit. Should that thread end before it posts one,
+// joinSync raised nothing and waited forever; it now raises RuntimeError
+// naming why (the thread records its end in shared memory), and the next
+// child gets a new spawner.
+import { results, runFixture } from '../helpers/fixture';
+
+describe('joinSync of a spawned child that ended unseen', () => {
+  test('a child that ended while this thread was blocked is joined with its exit code', () => {
+    const run = runFixture('spawn-join-lost.js', [], { timeoutMs: 90000 });
+    const r = results(run.stdout);
+    expect(run.stderr).not.toMatch(/FIXTURE ERROR/);
+    expect(r.done).toBe(true);
+    expect(r.endedWhileBlocked).toEqual({ exitcode: 7, ms: expect.any(Number) });
+  });
+
+  // The spawner is the portable backend's (no addon): forced here.
+  describe.each(['exit', 'throw'])(
+    'the spawner thread ends before it reports an exit (%s)',
+    (mode) => {
+      const run = runFixture('spawn-join-lost.js', [], {
+        timeoutMs: 90000,
+        env: { FORKFUL_NO_NATIVE: '1', FORKFUL_TEST_SPAWNER_FAIL: mode },
+      });
+      const r = results(run.stdout);
+      const why = {
+        exit: 'it exited \\(exit code 3\\)',
+        throw: 'Error: the spawner thread crashed \\(test\\) \\(exit code 1\\)',
+      }[mode]!;
+      const lost = expect.objectContaining({
+        name: 'RuntimeError',
+        code: 'ERR_FORKFUL_RUNTIME',
+        message: expect.stringMatching(
+          new RegExp(`^cannot wait for child \\d+: forkful's spawner thread .* ended: ${why}\\.`),
+        ),
+      });
+
+      test('the fixture completes (it was killed at 90 s: joinSync waited forever)', () => {
+        expect(run.stderr).not.toMatch(/FIXTURE ERROR/);
+        expect(r.backend).toBe('spawner');
+        expect(r.done).toBe(true);
+      });
+
+      test('joinSync() without a timeout raises RuntimeError naming why', () => {
+        expect(r.lostJoin).toEqual(lost);
+      });
+
+      test('later joins and exitcode raise it at once', () => {
+        expect(r.lostJoinAgain).toEqual(lost);
+        expect(r.lostExitcode).toEqual(lost);
+      });
+
+      test('the next child starts through a new spawner and is joined', () => {
+        expect(r.next).toEqual({ exitcode: 5, ms: expect.any(Number) });
+      });
+    },
+  );
+});
