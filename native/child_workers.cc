@@ -53,6 +53,7 @@
 #include <deque>
 #include <map>
 #include <mutex>
+#include <thread>
 #include <vector>
 
 #include "addon.h"
@@ -470,6 +471,15 @@ int PoolSize(node::MultiIsolatePlatform* platform) {
   return std::max(1, platform->NumberOfWorkerThreads() - 1);
 }
 
+// FORKFUL_TEST_ADOPT_DELAY_MS (tests only): the new pool's threads have
+// started on the adopted tasks and this thread stops for that long, as a
+// preempted one would on a loaded machine. A test widens the window a
+// flaky nested fork once needed that way.
+void PauseAfterAdoptForTests() {
+  const char* ms = getenv("FORKFUL_TEST_ADOPT_DELAY_MS");
+  if (ms != nullptr) std::this_thread::sleep_for(std::chrono::milliseconds(atoi(ms)));
+}
+
 }  // namespace
 
 const ChildWorkersSupport& CheckChildWorkers(node::MultiIsolatePlatform* platform) {
@@ -513,11 +523,19 @@ WorkerPool* ChildPoolHold::TakeInChild() {
 
 void StartChildWorkers(node::MultiIsolatePlatform* platform, WorkerPool* held) {
   auto* pool = new WorkerPool(PoolSize(platform));  // lives as long as the process
-  if (held != nullptr) pool->Adopt(held);
+  // Published before adopting: Adopt starts a thread on the adopted tasks at
+  // once, and one that posts another (a WebAssembly compile's DecodeModule
+  // posts its validation job) must reach this pool. It reached the held one,
+  // whose lock stays taken here for good, and the grandchild hung (3 of 51
+  // nested forks on a loaded 2-core machine, Node 22).
   g_pool.store(pool, std::memory_order_release);
   if (!g_hooked) {
     InstallHooks(platform);
     g_hooked = true;
+  }
+  if (held != nullptr) {
+    pool->Adopt(held);
+    PauseAfterAdoptForTests();
   }
 }
 

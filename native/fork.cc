@@ -441,6 +441,21 @@ void KeepChildLoopAlive(Napi::Env env, uv_loop_t* loop, node::MultiIsolatePlatfo
   uv_prepare_start(&g_child_keeper, OnChildPrepare);
 }
 
+// Foreground tasks queued before fork() (a WebAssembly compile's next step,
+// posted by a worker) lost their wake-up: uv_loop_fork clears the pending
+// async sends. A task that does nothing sends a fresh one, and Node then
+// runs them all; without it they waited for some other event (a grandchild
+// with a timer pending finished an inherited compile only when it fired).
+class WakeTask : public v8::Task {
+ public:
+  void Run() override {}
+};
+
+void WakeForInheritedTasks(node::MultiIsolatePlatform* platform, v8::Isolate* isolate) {
+  std::shared_ptr<v8::TaskRunner> runner = platform->GetForegroundTaskRunner(isolate);
+  if (runner) runner->PostTask(std::make_unique<WakeTask>());
+}
+
 // ---- fork() ----------------------------------------------------------------
 
 using Clock = std::chrono::steady_clock;
@@ -589,12 +604,7 @@ Napi::Value Fork(const Napi::CallbackInfo& info) {
                     heap.size(), heap.runs(), heap.full_scan()};
   if (pid == 0) {
     g_in_forked_child = true;
-    if (child_workers.available) {
-      // First thing: V8's worker tasks (compile jobs, concurrent OSR, GC)
-      // run on threads of this process from now on, with those queued in a
-      // pool held across the fork.
-      StartChildWorkers(platform, held->TakeInChild());
-    } else {
+    if (!child_workers.available) {
       // No worker will ever run V8's background jobs here: a hot loop
       // waiting for on-stack replacement would stay on the slow tiers for
       // good, and WebAssembly.compile would wait forever. Both compile on
@@ -614,6 +624,16 @@ Napi::Value Fork(const Napi::CallbackInfo& info) {
       fprintf(stderr, "forkful: uv_loop_fork failed in the child: %s\n", uv_strerror(err));
       _exit(70);
     }
+    if (child_workers.available) {
+      // V8's worker tasks (compile jobs, concurrent OSR, GC) run on threads
+      // of this process from now on, with those queued in a pool held across
+      // the fork. Only now: a task posts foreground tasks, whose wake-up
+      // (uv_async_send) must reach the loop uv_loop_fork made, not race it
+      // (a send during uv_loop_fork writes to the eventfd it is replacing,
+      // and libuv aborts on that write's error).
+      StartChildWorkers(platform, held->TakeInChild());
+    }
+    WakeForInheritedTasks(platform, isolate);
     KeepChildLoopAlive(env, loop, platform, isolate, info[0].As<Napi::Function>());
   }
   if (pid > 0 && warn) WarnNoChildWorkers(env, child_workers.why);

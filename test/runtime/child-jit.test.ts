@@ -60,6 +60,31 @@ needsFork.describe('code first run hot in a forked child', () => {
     expect(grandchild.workers!.tasksRun).toBeGreaterThan(0);
   }, 100000);
 
+  test('a grandchild runs the tasks its pool adopted, and their foreground steps wake its loop', () => {
+    // FORKFUL_TEST_ADOPT_DELAY_MS holds the grandchild's main thread after
+    // its pool adopted the queued tasks, as a preempted thread on a loaded
+    // machine: an adopted task that posted to the held pool (published
+    // too late) hung the grandchild (3 of 51 nested forks on Node 22), and
+    // foreground steps posted before uv_loop_fork waited for the timer.
+    const run = runFixture('child-jit.js', [JSON.stringify({ mode: 'adopt' })], {
+      nodeArgs: ['--v8-pool-size=1'],
+      env: { FORKFUL_TEST_ADOPT_DELAY_MS: '300' },
+      timeoutMs: 90000,
+    });
+    expect(run.stderr).toBe('');
+    expect(run.status).toBe(0);
+    const r = results(run.stdout);
+    expect(r.childExit).toBe(0);
+    expect(r.grandchildExit).toBe(0);
+    expect(r.grandchild).toEqual({
+      adoptedTasks: expect.any(Number),
+      compiled: true,
+      timerFired: false,
+      tries: expect.any(Number),
+    });
+    expect((r.grandchild as { adoptedTasks: number }).adoptedTasks).toBeGreaterThan(0);
+  }, 100000);
+
   test('a Worker started in a forked child runs and ends (Node drained a queue that never empties there)', () => {
     const run = runFixture('child-jit.js', [JSON.stringify({ mode: 'worker' })], {
       timeoutMs: 30000,
