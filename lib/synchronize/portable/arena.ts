@@ -24,7 +24,7 @@ import {
   threadId,
 } from 'node:worker_threads';
 import { OverflowError, RuntimeError } from '../../core/errors';
-import type { ArenaInfo, LockResult } from '../../core/addon';
+import type { ArenaInfo, LockResult, SyncBinding } from '../../core/addon';
 import { deadline as deadlineOf, FOREVER, remaining } from '../../core/timeout';
 import { runAsync, runSync, type Steps, type Wait } from '../steps';
 
@@ -67,8 +67,9 @@ const waitAsync = (
   }
 ).waitAsync;
 
-/** What the shared primitives call: the arena and sync halves of the addon. */
-export interface ArenaBackend {
+/** What the shared primitives call: the arena and sync halves of the addon
+ * (the sync half as the addon declares it, less its process-wide calls). */
+export interface ArenaBackend extends Omit<SyncBinding, 'syncForkChild' | 'syncAsyncWaits'> {
   arenaInit(): ArenaInfo;
   arenaBuffer(): SharedArrayBuffer;
   arenaAlloc(kind: number, bytes: number): [number, number];
@@ -80,22 +81,6 @@ export interface ArenaBackend {
   /** After a full collection, the cells whose owners are gone. */
   arenaCollected(): number[];
   gettid(): number;
-  syncLockAcquire(offset: number, timeout: number, ownerTid: number): LockResult;
-  /** `ticket` (0: none) names the wait to syncCancelWait. */
-  syncLockAcquireAsync(
-    offset: number,
-    timeout: number,
-    ownerTid: number,
-    ticket?: number,
-  ): Promise<LockResult>;
-  syncSemAcquire(offset: number, timeout: number): number;
-  syncSemAcquireAsync(offset: number, timeout: number, ticket?: number): Promise<number>;
-  syncFutexWait(offset: number, expected: number, timeout: number): number;
-  syncFutexWaitAsync(offset: number, expected: number, timeout: number): Promise<number>;
-  syncFutexWake(offset: number, count: number): void;
-  /** Ends async wait `ticket` of this thread and gives back what it took,
-   * before returning; false when its Promise has settled already. */
-  syncCancelWait(ticket: number): boolean;
 }
 
 /** One sleep on word `i` while it holds `expected`, at most `seconds`
