@@ -124,17 +124,18 @@ function challengeOf(message: Buffer): Buffer {
   return rest;
 }
 
-/** Python's deliver_challenge(): sends a challenge and checks the reply;
- * AuthenticationError (after telling the peer #FAILURE#) if it is wrong. */
-export function deliverChallengeSync(
-  connection: ChallengeConnection,
-  authkey: Uint8Array | string,
-  digest = 'sha256',
-): void {
-  const key = authkeyBytes(authkey, 'deliverChallenge');
+/** One side of the handshake, written once for both drivers: it yields
+ * each time it needs the peer's next message and receives it. */
+type Handshake = Generator<void, void, Buffer>;
+
+function* deliverSteps(
+  connection: { sendBytes(buf: Uint8Array): void },
+  key: Buffer,
+  digest: string,
+): Handshake {
   const message = challengeMessage(digest);
   connection.sendBytes(Buffer.concat([CHALLENGE, message]));
-  const reply = connection.recvBytesSync(MAX_REPLY);
+  const reply: Buffer = yield;
   try {
     verify(key, message, reply);
   } catch (err) {
@@ -144,18 +145,45 @@ export function deliverChallengeSync(
   connection.sendBytes(WELCOME);
 }
 
+function* answerSteps(connection: { sendBytes(buf: Uint8Array): void }, key: Buffer): Handshake {
+  const message = challengeOf(yield);
+  connection.sendBytes(response(key, message));
+  const verdict: Buffer = yield;
+  if (!verdict.equals(WELCOME)) {
+    throw new AuthenticationError('digest sent was rejected (the authkeys differ)');
+  }
+}
+
+function driveSync(steps: Handshake, connection: ChallengeConnection): void {
+  for (let next = steps.next(); !next.done;) {
+    next = steps.next(connection.recvBytesSync(MAX_REPLY));
+  }
+}
+
+async function driveAsync(steps: Handshake, connection: AsyncChallengeConnection): Promise<void> {
+  for (let next = steps.next(); !next.done;) {
+    next = steps.next(await connection.recvBytes(MAX_REPLY));
+  }
+}
+
+/** Python's deliver_challenge(): sends a challenge and checks the reply;
+ * AuthenticationError (after telling the peer #FAILURE#) if it is wrong. */
+export function deliverChallengeSync(
+  connection: ChallengeConnection,
+  authkey: Uint8Array | string,
+  digest = 'sha256',
+): void {
+  const key = authkeyBytes(authkey, 'deliverChallenge');
+  driveSync(deliverSteps(connection, key, digest), connection);
+}
+
 /** Python's answer_challenge(): answers the peer's challenge;
  * AuthenticationError if the peer refuses the answer. */
 export function answerChallengeSync(
   connection: ChallengeConnection,
   authkey: Uint8Array | string,
 ): void {
-  const key = authkeyBytes(authkey, 'answerChallenge');
-  const message = challengeOf(connection.recvBytesSync(MAX_REPLY));
-  connection.sendBytes(response(key, message));
-  if (!connection.recvBytesSync(MAX_REPLY).equals(WELCOME)) {
-    throw new AuthenticationError('digest sent was rejected (the authkeys differ)');
-  }
+  driveSync(answerSteps(connection, authkeyBytes(authkey, 'answerChallenge')), connection);
 }
 
 /** deliverChallengeSync() that waits on the event loop. */
@@ -165,16 +193,7 @@ export async function deliverChallenge(
   digest = 'sha256',
 ): Promise<void> {
   const key = authkeyBytes(authkey, 'deliverChallenge');
-  const message = challengeMessage(digest);
-  connection.sendBytes(Buffer.concat([CHALLENGE, message]));
-  const reply = await connection.recvBytes(MAX_REPLY);
-  try {
-    verify(key, message, reply);
-  } catch (err) {
-    connection.sendBytes(FAILURE);
-    throw err;
-  }
-  connection.sendBytes(WELCOME);
+  await driveAsync(deliverSteps(connection, key, digest), connection);
 }
 
 /** answerChallengeSync() that waits on the event loop. */
@@ -182,10 +201,5 @@ export async function answerChallenge(
   connection: AsyncChallengeConnection,
   authkey: Uint8Array | string,
 ): Promise<void> {
-  const key = authkeyBytes(authkey, 'answerChallenge');
-  const message = challengeOf(await connection.recvBytes(MAX_REPLY));
-  connection.sendBytes(response(key, message));
-  if (!(await connection.recvBytes(MAX_REPLY)).equals(WELCOME)) {
-    throw new AuthenticationError('digest sent was rejected (the authkeys differ)');
-  }
+  await driveAsync(answerSteps(connection, authkeyBytes(authkey, 'answerChallenge')), connection);
 }
