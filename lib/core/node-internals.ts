@@ -148,20 +148,39 @@ export function requireInternal(name: string, what: string): void {
 
 // ---- the internals, one function each --------------------------------------
 
+// The next three run first in a forked child (they end it, or isolate it):
+// parenthesised (prettier-ignore), V8 compiles them with this module, in the
+// parent, rather than again in every child.
+
 /** The servers, sockets and other handles keeping this process alive. */
-export function activeHandles(): unknown[] {
+// prettier-ignore
+export const activeHandles = (function activeHandles(): unknown[] {
   requireInternal('process._getActiveHandles', 'isolating a forked child');
   return internal._getActiveHandles();
-}
+});
 
 /** Replaces the function process.exit() ends in. */
-export function replaceReallyExit(exit: (code: number) => never): void {
+// prettier-ignore
+export const replaceReallyExit = (function replaceReallyExit(exit: (code: number) => never): void {
   requireInternal('process.reallyExit', 'ending a forked child');
   internal.reallyExit = exit;
-}
+});
 
 type Emit = typeof process.emit;
 const afterExitHooks: Array<(code: number) => void> = [];
+let emitBeforeWrap: Emit | null = null;
+
+/** process.emit once afterExitEmitted() wrapped it. */
+// prettier-ignore
+const emitThenAfterExit = (function emit(this: NodeJS.Process, event: string | symbol, ...args: unknown[]): boolean {
+  const result = (emitBeforeWrap as (...a: unknown[]) => boolean).call(this, event, ...args);
+  if (event === 'exit') {
+    const raw = nodeProcess.exitCode ?? (typeof args[0] === 'number' ? args[0] : 0);
+    const code = typeof raw === 'number' ? raw : Number(raw) || 0;
+    for (const run of afterExitHooks) run(code);
+  }
+  return result;
+});
 
 /**
  * Runs `hook(code)` once Node has emitted 'exit' to every listener, before
@@ -169,19 +188,12 @@ const afterExitHooks: Array<(code: number) => void> = [];
  * instead (a forked child; threads that would block Node's teardown). Node
  * has no event after 'exit', so this wraps process.emit, once.
  */
-export function afterExitEmitted(hook: (code: number) => void): void {
+// prettier-ignore
+export const afterExitEmitted = (function afterExitEmitted(hook: (code: number) => void): void {
   if (afterExitHooks.push(hook) > 1) return;
-  const emit = nodeProcess.emit as Emit;
-  nodeProcess.emit = function (this: NodeJS.Process, event: string | symbol, ...args: unknown[]) {
-    const result = (emit as (...a: unknown[]) => boolean).call(this, event, ...args);
-    if (event === 'exit') {
-      const raw = nodeProcess.exitCode ?? (typeof args[0] === 'number' ? args[0] : 0);
-      const code = typeof raw === 'number' ? raw : Number(raw) || 0;
-      for (const run of afterExitHooks) run(code);
-    }
-    return result;
-  } as Emit;
-}
+  emitBeforeWrap = nodeProcess.emit as Emit;
+  nodeProcess.emit = emitThenAfterExit as Emit;
+});
 
 /** A Timeout made inert: its callback a no-op, not repeating, not keeping
  * the loop alive. Node's lists stay as they are (a forked child may have

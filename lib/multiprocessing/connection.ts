@@ -43,10 +43,11 @@ interface Waiter {
 /** Connections whose watch is armed: a forked child disarms them (the
  * waits belong to the parent, and the child must not steal its messages). */
 const watching = new Set<Connection>();
-afterFork("connection: disarm the parent's waits", Order.multiprocessing, () => {
+// prettier-ignore
+afterFork("connection: disarm the parent's waits", Order.multiprocessing, (function disarmParentWaits() {
   for (const conn of watching) conn._forgetParentWaits();
   watching.clear();
-});
+}));
 
 /** What Connection calls on the addon: the addon's functions, or the
  * portable backend's for the virtual fds of its pipes where the addon is

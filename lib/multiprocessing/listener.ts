@@ -146,10 +146,11 @@ interface AcceptWaiter {
 /** Listeners with an armed watch: a forked child drops the waits, which
  * belong to its parent. */
 const watching = new Set<Listener>();
-afterFork("listener: drop the parent's accept waits", Order.multiprocessing, () => {
+// prettier-ignore
+afterFork("listener: drop the parent's accept waits", Order.multiprocessing, (function dropAcceptWaits() {
   for (const listener of watching) listener._forgetParentWaits();
   watching.clear();
-});
+}));
 
 /** Unix socket files to remove when this process exits (Python's
  * Finalize on the path); only the process that bound them removes them. */

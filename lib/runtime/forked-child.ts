@@ -89,7 +89,7 @@ export const prepareForkedChild = (function prepareForkedChild(): void {
   if (!nested) {
     // process.exit(n) ends in process.reallyExit; a natural end and a fatal
     // exception both emit 'exit' last. Either way: _exit, never teardown.
-    replaceReallyExit((code: number) => exitForkedChild(code));
+    replaceReallyExit(exitForkedChild);
     afterExitEmitted(exitForkedChild);
 
     // Node prints a fatal exception only after emitting 'exit', which now

@@ -250,7 +250,8 @@ if (wanted && native && typeof native.arenaAttach === 'function') {
 // Right after a fork: the arena's per-process state (this process's slot and
 // ledger, the holds of threads that were not copied) is the parent's, even
 // when this thread never used the arena itself (a Worker may have).
-afterFork("arena: this process's slot, ledger and holds", Order.synchronize, () => {
+// prettier-ignore
+afterFork("arena: this process's slot, ledger and holds", Order.synchronize, (function arenaAfterFork() {
   if (!native || typeof native.arenaForkChild !== 'function') return;
   if (addon !== null) self.tid = addon.gettid();
   native.syncForkChild();
@@ -263,4 +264,4 @@ afterFork("arena: this process's slot, ledger and holds", Order.synchronize, () 
     );
   }
   releaseAtExit = true;
-});
+}));

@@ -602,15 +602,17 @@ export function activeCount(): number {
   return enumerate().length;
 }
 
-afterFork("threading: the parent's threads do not exist here", Order.threading, () => {
+// prettier-ignore
+afterFork("threading: the parent's threads do not exist here", Order.threading, (function forgetThreads() {
   for (const thread of [...live]) thread._forgetAfterFork();
   // This process's main thread is another OS thread than the parent's.
   mainView._nativeId = null;
-});
+}));
 
 // Python's child runs threading._shutdown() after its target: the non-daemon
 // threads it started finish before it ends (and before its queues' feeders
 // flush, order 30: those threads may still put).
-beforeChildExit('threading: join the non-daemon threads', Order.transfer, async () => {
+// prettier-ignore
+beforeChildExit('threading: join the non-daemon threads', Order.transfer, (async function joinNonDaemonThreads() {
   for (const thread of [...live]) if (!thread.daemon) await thread.join();
-});
+}));

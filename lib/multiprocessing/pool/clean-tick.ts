@@ -49,10 +49,11 @@ export function requestCleanTick(client: CleanTickClient): void {
   tick.clients.add(client);
 }
 
-afterFork('pool: close the clean-tick self-pipe', Order.multiprocessing, () => {
+// prettier-ignore
+afterFork('pool: close the clean-tick self-pipe', Order.multiprocessing, (function closeCleanTick() {
   if (!tick || !native) return;
   tick.watch.close();
   native.close(tick.r);
   native.close(tick.w);
   tick = null;
-});
+}));

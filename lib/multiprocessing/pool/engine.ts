@@ -94,12 +94,13 @@ const NO_OBSERVER: EngineObserver = {
 };
 
 const liveEngines = new Set<PoolEngine>();
-afterFork("pool: forget the parent's pools", Order.multiprocessing, () => {
+// prettier-ignore
+afterFork("pool: forget the parent's pools", Order.multiprocessing, (function forgetPools() {
   // A forked child (a worker, a Process, os.fork) must not use or keep the
   // parent's pools: drop their handles without touching their processes.
   for (const engine of liveEngines) engine.forgetInChild();
   liveEngines.clear();
-});
+}));
 
 export class PoolEngine implements SchedulerView, CleanTickClient, Pumpable {
   readonly processes: number;

@@ -138,7 +138,8 @@ let workerCounter = 0;
 // The pool's ends of the pipes of a worker being forked: the worker closes
 // its copies at once, so that it sees end of file when the pool goes away.
 const poolEndsInFlight = new Set<number>();
-afterFork('pool: close the pool ends of a worker being forked', Order.multiprocessing, () => {
+// prettier-ignore
+afterFork('pool: close the pool ends of a worker being forked', Order.multiprocessing, (function closePoolEnds() {
   for (const fd of poolEndsInFlight) {
     try {
       requireNative('Pool').close(fd);
@@ -147,7 +148,7 @@ afterFork('pool: close the pool ends of a worker being forked', Order.multiproce
     }
   }
   poolEndsInFlight.clear();
-});
+}));
 
 /** Starts one worker on `method`'s backend. Returns only in the parent. */
 export function startPoolWorker(method: StartMethod, setup: WorkerSetup): PoolWorkerProcess {

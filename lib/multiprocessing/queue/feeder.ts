@@ -37,16 +37,18 @@ function nextTurn(): void {
 // A forked child's copy of a feeder holds the parent's items: the parent
 // writes them, the copy forgets them. The parent's pending immediate does
 // not run here.
-afterFork("queue: feeders forget the parent's items", Order.multiprocessing, () => {
+// prettier-ignore
+afterFork("queue: feeders forget the parent's items", Order.multiprocessing, (function forgetParentItems() {
   for (const feeder of active) feeder.forget();
   active.clear();
   batched.clear();
   turnTick = null;
   turn++;
-});
-beforeChildExit('queue: feeders write what they hold', Order.multiprocessing, () =>
-  Promise.all([...active].filter((f) => f.joinAtExit).map((feeder) => feeder.drain())),
-);
+}));
+// prettier-ignore
+beforeChildExit('queue: feeders write what they hold', Order.multiprocessing, (function drainAtExit() {
+  return Promise.all([...active].filter((f) => f.joinAtExit).map((feeder) => feeder.drain()));
+}));
 
 /** Small frames are copied into one buffer and go out in one write. */
 const ACC_SIZE = 64 * 1024;
