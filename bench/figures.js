@@ -430,7 +430,8 @@ function figures(opts) {
         },
         {
           id: 'forkful-nothreads',
-          label: 'forkful child without V8 threads (FORKFUL_CHILD_WORKERS=0, before issue 11)',
+          label:
+            'forkful child without V8 threads (FORKFUL_CHILD_WORKERS=0: its compile jobs never run)',
           family: FORKFUL,
           cmd: (c) =>
             node('child-jit.js', {
