@@ -4,7 +4,10 @@
 // children and posts each exit. Should that thread end before it posts one,
 // joinSync raised nothing and waited forever; it now raises RuntimeError
 // naming why (the thread records its end in shared memory), and the next
-// child gets a new spawner.
+// child gets a new spawner. Waited for on the event loop (join(),
+// join(timeout), connection.waitAsync on the sentinel), such a child's end
+// never settled anything; those now reject with the same error once the
+// loop sees the spawner end, also when it ended while its child still ran.
 import { results, runFixture } from '../helpers/fixture';
 
 describe('joinSync of a spawned child that ended unseen', () => {
@@ -17,7 +20,7 @@ describe('joinSync of a spawned child that ended unseen', () => {
   });
 
   // The spawner is the portable backend's (no addon): forced here.
-  describe.each(['exit', 'throw'])(
+  describe.each(['exit', 'throw', 'early'])(
     'the spawner thread ends before it reports an exit (%s)',
     (mode) => {
       const run = runFixture('spawn-join-lost.js', [], {
@@ -27,6 +30,7 @@ describe('joinSync of a spawned child that ended unseen', () => {
       const r = results(run.stdout);
       const why = {
         exit: 'it exited \\(exit code 3\\)',
+        early: 'it exited \\(exit code 3\\)',
         throw: 'Error: the spawner thread crashed \\(test\\) \\(exit code 1\\)',
       }[mode]!;
       const lost = expect.objectContaining({
@@ -50,6 +54,22 @@ describe('joinSync of a spawned child that ended unseen', () => {
       test('later joins and exitcode raise it at once', () => {
         expect(r.lostJoinAgain).toEqual(lost);
         expect(r.lostExitcode).toEqual(lost);
+      });
+
+      test('join() and join(timeout) reject with it (they never settled)', () => {
+        expect(r.asyncJoin).toEqual(lost);
+        expect(r.asyncJoinTimeout).toEqual(lost);
+        expect(r.asyncJoinAgain).toEqual(lost);
+      });
+
+      test('waits on its sentinel reject or raise with it', () => {
+        expect(r.asyncSentinel).toEqual(lost);
+        expect(r.syncSentinel).toEqual(lost);
+      });
+
+      test("it emits no 'exit' and leaves activeChildren()", () => {
+        expect(r.asyncExitEvents).toBe(0);
+        expect(r.asyncActive).toBe(false);
       });
 
       test('the next child starts through a new spawner and is joined', () => {

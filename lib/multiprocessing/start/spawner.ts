@@ -49,6 +49,11 @@ class Spawner {
     const { worker, words } = startRecordedWorker(testScript ?? PROGRAM, data, [port2]);
     this.#words = words;
     worker.on('error', () => {}); // (recorded in the words)
+    // Async waits (join(), sentinels) learn of its end here: the children
+    // it still watched can no longer be waited for.
+    worker.on('exit', (code) =>
+      this.#lose(recordedEnd(words) ?? `it was stopped (exit code ${code})`),
+    );
     worker.unref();
     this.#port.on('message', (e: SpawnEvent) => this.#dispatch(e));
     this.#port.unref();
@@ -91,17 +96,25 @@ class Spawner {
       }
       if (done()) return true;
       const ended = this.ended();
-      if (ended) {
-        throw new RuntimeError(
-          `cannot wait for ${what}: forkful's spawner thread (which starts and reaps the ` +
-            `children this thread spawns without the addon) ended: ${ended}. Children it ` +
-            `started cannot be joined; new ones get a new spawner`,
-        );
-      }
+      if (ended) throw spawnerLost(what, ended);
       const left = deadline - Date.now();
       if (left <= 0) return false;
       Atomics.wait(this.#words, COUNTER, seen, Math.min(left, LIVENESS_SLICE_MS));
     }
+  }
+
+  /** The spawner thread ended (seen from the event loop): each child it
+   * still watched learns that its end will never be reported. */
+  #lose(why: string): void {
+    if (spawner === this) spawner = null;
+    // What it posted before it ended still counts.
+    for (let m = receiveMessageOnPort(this.#port); m; m = receiveMessageOnPort(this.#port)) {
+      this.#dispatch(m.message as SpawnEvent);
+    }
+    for (const child of this.#children.values()) {
+      child._lost(spawnerLost(`child ${child.pid}`, why));
+    }
+    this.#children.clear();
   }
 
   /** Why the spawner thread ended, or null while it runs. */
@@ -120,11 +133,22 @@ class Spawner {
   }
 }
 
+/** Why a wait for `what` cannot end: the spawner `ended` (why). */
+function spawnerLost(what: string, ended: string): RuntimeError {
+  return new RuntimeError(
+    `cannot wait for ${what}: forkful's spawner thread (which starts and reaps the ` +
+      `children this thread spawns without the addon) ended: ${ended}. Children it ` +
+      `started cannot be joined; new ones get a new spawner`,
+  );
+}
+
 /** A child started by the spawner. */
 class SpawnerChild implements ChildHandle {
   #exitcode: number | null = null;
   #refed = true;
   #callbacks: Array<(code: number) => void> = [];
+  #lostCallbacks: Array<(err: RuntimeError) => void> = [];
+  #lost: RuntimeError | null = null;
 
   constructor(
     readonly spawner: Spawner,
@@ -145,11 +169,26 @@ class SpawnerChild implements ChildHandle {
     });
   }
 
+  /** @internal The spawner ended before it reported this child's end. */
+  _lost(err: RuntimeError): void {
+    if (this.#exitcode !== null || this.#lost) return;
+    this.#lost = err;
+    this.unref();
+    for (const cb of this.#lostCallbacks.splice(0)) cb(err);
+    this.#callbacks = [];
+  }
+
   onExit(callback: (exitcode: number) => void): void {
     this.#callbacks.push(callback);
   }
 
+  onLost(callback: (err: RuntimeError) => void): void {
+    if (this.#lost) callback(this.#lost);
+    else if (this.#exitcode === null) this.#lostCallbacks.push(callback);
+  }
+
   waitSync(timeoutMs: number): number | null {
+    if (this.#lost) throw this.#lost;
     if (this.#exitcode === null) {
       this.spawner.waitUntil(() => this.#exitcode !== null, timeoutMs, `child ${this.pid}`);
     }
@@ -175,6 +214,7 @@ class SpawnerChild implements ChildHandle {
   detach(): void {
     this.unref();
     this.#callbacks = [];
+    this.#lostCallbacks = [];
   }
 }
 
