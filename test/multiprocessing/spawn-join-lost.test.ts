@@ -62,6 +62,10 @@ describe('joinSync of a spawned child that ended unseen', () => {
         expect(r.asyncJoinAgain).toEqual(lost);
       });
 
+      test('join() settles with nothing else keeping the event loop alive (the process ended first)', () => {
+        expect(r.idleJoin).toEqual(lost);
+      });
+
       test('waits on its sentinel reject or raise with it', () => {
         expect(r.asyncSentinel).toEqual(lost);
         expect(r.syncSentinel).toEqual(lost);

@@ -6,7 +6,12 @@
 // The spawner records its end (lib/core/recorded-worker.ts): should it end,
 // a blocking wait raises rather than waiting for news that cannot come.
 import * as path from 'node:path';
-import { MessageChannel, receiveMessageOnPort, type MessagePort } from 'node:worker_threads';
+import {
+  MessageChannel,
+  receiveMessageOnPort,
+  type MessagePort,
+  type Worker,
+} from 'node:worker_threads';
 import { NotSupportedError, RuntimeError } from '../../core/errors';
 import { packageRoot } from '../../core/native';
 import {
@@ -35,6 +40,7 @@ export function _spawnerScriptForTests(script: string | null): void {
 
 class Spawner {
   readonly #port: MessagePort;
+  readonly #worker: Worker;
   readonly #words: Int32Array;
   readonly #children = new Map<number, SpawnerChild>();
   /** Start replies not yet taken by start(). */
@@ -48,6 +54,7 @@ class Spawner {
     const data: Omit<SpawnerData, 'counter'> = { port: port2 };
     const { worker, words } = startRecordedWorker(testScript ?? PROGRAM, data, [port2]);
     this.#words = words;
+    this.#worker = worker;
     worker.on('error', () => {}); // (recorded in the words)
     // Async waits (join(), sentinels) learn of its end here: the children
     // it still watched can no longer be waited for.
@@ -124,12 +131,18 @@ class Spawner {
     return why;
   }
 
+  // While a child keeps the event loop alive, so does the spawner thread:
+  // should it end, its 'exit' event must be seen to settle the joins.
   ref(): void {
-    if (this.#refs++ === 0) this.#port.ref();
+    if (this.#refs++ > 0) return;
+    this.#port.ref();
+    this.#worker.ref();
   }
 
   unref(): void {
-    if (--this.#refs === 0) this.#port.unref();
+    if (--this.#refs > 0) return;
+    this.#port.unref();
+    this.#worker.unref();
   }
 }
 
