@@ -21,6 +21,7 @@ import {
   startRecordedWorker,
 } from '../../core/recorded-worker';
 import type { SpawnEvent, SpawnRequest, SpawnerData } from './spawner-worker';
+import { exitcodeOfStatus, procStat } from './proc-stat';
 import type { ChildHandle } from './types';
 
 // Run from the TypeScript sources (ts-jest, tsx), the Worker runs dist's.
@@ -155,22 +156,39 @@ function spawnerLost(what: string, ended: string): RuntimeError {
   );
 }
 
-/** A child started by the spawner. */
+/** How often a child whose spawner ended is looked at in /proc. */
+const LOOK_MS = 100;
+const sleeper = new Int32Array(new SharedArrayBuffer(4));
+
+/** A child started by the spawner. Should the spawner end first, the
+ * child's end can still be seen where /proc shows it (Linux: a zombie
+ * keeps its exit status there); elsewhere, or once the spawner reaped it
+ * unreported, waits on it raise why. */
 class SpawnerChild implements ChildHandle {
   #exitcode: number | null = null;
   #refed = true;
   #callbacks: Array<(code: number) => void> = [];
   #lostCallbacks: Array<(err: RuntimeError) => void> = [];
   #lost: RuntimeError | null = null;
+  /** Its start time in /proc (null without one): a later process with
+   * its pid is not it. */
+  readonly #starttime: string | null;
+  /** Why the spawner no longer watches it (then /proc is looked at). */
+  #orphaned: RuntimeError | null = null;
+  #looking: NodeJS.Timeout | null = null;
 
   constructor(
     readonly spawner: Spawner,
     readonly pid: number,
-  ) {}
+  ) {
+    this.#starttime = procStat(pid)?.starttime ?? null;
+  }
 
   /** @internal The spawner saw it end. */
   _exited(code: number): void {
+    if (this.#exitcode !== null) return;
     this.#exitcode = code;
+    this.#stopLooking();
     if (this.#refed) {
       this.#refed = false;
       this.spawner.unref();
@@ -182,13 +200,47 @@ class SpawnerChild implements ChildHandle {
     });
   }
 
-  /** @internal The spawner ended before it reported this child's end. */
+  /** @internal The spawner ended before it reported this child's end:
+   * /proc tells it, now or later, or it is lost with `err`. */
   _lost(err: RuntimeError): void {
-    if (this.#exitcode !== null || this.#lost) return;
+    if (this.#exitcode !== null || this.#orphaned) return;
+    this.#orphaned = err;
+    if (this.#look()) return;
+    this.#looking = setInterval(() => this.#look(), LOOK_MS);
+    if (!this.#refed) this.#looking.unref();
+  }
+
+  /** Looks at /proc: true once its end is known (exit code or lost). */
+  #look(): boolean {
+    if (this.#exitcode !== null || this.#lost) return true;
+    const stat = procStat(this.pid);
+    // Gone, or another process now: the spawner reaped it unreported.
+    if (
+      !stat ||
+      this.#starttime === null ||
+      stat.starttime !== this.#starttime ||
+      stat.ppid !== process.pid
+    ) {
+      this.#loseIt(this.#orphaned!);
+      return true;
+    }
+    if (stat.state !== 'Z') return false;
+    if (Number.isNaN(stat.status)) this.#loseIt(this.#orphaned!);
+    else this._exited(exitcodeOfStatus(stat.status));
+    return true;
+  }
+
+  #loseIt(err: RuntimeError): void {
+    this.#stopLooking();
     this.#lost = err;
     this.unref();
     for (const cb of this.#lostCallbacks.splice(0)) cb(err);
     this.#callbacks = [];
+  }
+
+  #stopLooking(): void {
+    if (this.#looking) clearInterval(this.#looking);
+    this.#looking = null;
   }
 
   onExit(callback: (exitcode: number) => void): void {
@@ -201,10 +253,22 @@ class SpawnerChild implements ChildHandle {
   }
 
   waitSync(timeoutMs: number): number | null {
-    if (this.#lost) throw this.#lost;
-    if (this.#exitcode === null) {
-      this.spawner.waitUntil(() => this.#exitcode !== null, timeoutMs, `child ${this.pid}`);
+    const deadline = timeoutMs < 0 ? Infinity : Date.now() + timeoutMs;
+    if (this.#exitcode === null && !this.#orphaned) {
+      try {
+        this.spawner.waitUntil(() => this.#exitcode !== null, timeoutMs, `child ${this.pid}`);
+      } catch (err) {
+        if (this.spawner.ended() === null) throw err;
+        this._lost(err as RuntimeError);
+      }
     }
+    // The spawner has ended: /proc shows its end.
+    while (this.#orphaned && !this.#look()) {
+      const left = deadline - Date.now();
+      if (left <= 0) return null;
+      Atomics.wait(sleeper, 0, 0, Math.min(left, LOOK_MS));
+    }
+    if (this.#lost) throw this.#lost;
     return this.#exitcode;
   }
 
@@ -213,19 +277,22 @@ class SpawnerChild implements ChildHandle {
   }
 
   ref(): void {
-    if (this.#refed || this.#exitcode !== null) return;
+    if (this.#refed || this.#exitcode !== null || this.#lost) return;
     this.#refed = true;
     this.spawner.ref();
+    this.#looking?.ref();
   }
 
   unref(): void {
     if (!this.#refed) return;
     this.#refed = false;
     this.spawner.unref();
+    this.#looking?.unref();
   }
 
   detach(): void {
     this.unref();
+    this.#stopLooking();
     this.#callbacks = [];
     this.#lostCallbacks = [];
   }
