@@ -14,7 +14,7 @@ import { checkOptions } from '../core/options';
 import { parseTimeout, timeoutMs } from '../core/timeout';
 import { cpuCount as osCpuCount } from '../os';
 import { backendFor, getStartMethod } from './start-method';
-import { closeSentinel, kEnded, sentinelOf } from './sentinel';
+import { closeSentinel, kEnded, kLost, sentinelOf } from './sentinel';
 import { ParentProcess } from './process-parent';
 
 const SIGINT = 2;
@@ -74,7 +74,8 @@ export class Process<A extends unknown[] = AnyArgs> extends EventEmitter {
   #handle: ChildHandle | null = null;
   #exitcode: number | null = null;
   #closed = false;
-  #joiners: Array<() => void> = [];
+  /** Settles the pending join()s: with the error when the end is lost. */
+  #joiners: Array<(err?: Error) => void> = [];
   /** The start method; null: the global one at start(). */
   protected _startMethod: StartMethod | null = null;
 
@@ -150,6 +151,7 @@ export class Process<A extends unknown[] = AnyArgs> extends EventEmitter {
     debug('%s: started, pid %d (%s)', this.#name, handle.pid, method);
     children.add(this);
     handle.onExit((code) => this.#finish(code));
+    handle.onLost?.((err) => this.#lose(err));
     if (this.#daemon) handle.unref();
   }
 
@@ -164,21 +166,26 @@ export class Process<A extends unknown[] = AnyArgs> extends EventEmitter {
     );
     this.#checkJoinable();
     throwIfAborted(signal, 'Process.join');
-    if (this.exitcode !== null) return Promise.resolve();
+    try {
+      if (this.exitcode !== null) return Promise.resolve();
+    } catch (err) {
+      return Promise.reject(err as Error); // its end can no longer be learnt
+    }
     let timer: NodeJS.Timeout | null = null;
-    let done = () => {};
+    let done = (_err?: Error) => {};
     const stop = () => {
       if (timer) clearTimeout(timer);
       const i = this.#joiners.indexOf(done);
       if (i >= 0) this.#joiners.splice(i, 1);
     };
-    const waited = new Promise<void>((resolve) => {
-      done = () => {
+    const waited = new Promise<void>((resolve, reject) => {
+      done = (err?: Error) => {
         stop();
-        resolve();
+        if (err) reject(err);
+        else resolve();
       };
       this.#joiners.push(done);
-      if (ms >= 0) timer = setTimeout(done, ms);
+      if (ms >= 0) timer = setTimeout(() => done(), ms);
     });
     return abortable(signal, 'Process.join', waited, stop);
   }
@@ -339,6 +346,17 @@ export class Process<A extends unknown[] = AnyArgs> extends EventEmitter {
     children.delete(this);
     for (const done of this.#joiners.splice(0)) done();
     this.emit('exit', code);
+  }
+
+  /** The watch of the child ended before its end was seen: the pending
+   * joins fail as joinSync() and exitcode do from now on, and the
+   * sentinel's waits wake to learn it. */
+  #lose(err: Error): void {
+    if (this.#exitcode !== null) return;
+    debug('%s: pid %d lost: %s', this.#name, this.#handle?.pid, err.message);
+    children.delete(this);
+    for (const done of this.#joiners.splice(0)) done(err);
+    this.emit(kLost);
   }
 
   #checkNotClosed(): void {

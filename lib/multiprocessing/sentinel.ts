@@ -13,13 +13,17 @@ import { VIRTUAL_FD_BASE } from '../transfer/fd-transfer';
 /** Exitable[kEnded](): whether the process has ended. */
 export const kEnded = Symbol('forkful.ended');
 
+/** Emitted by an Exitable whose end can no longer be learnt (its watch
+ * ended first): [kEnded]() then throws why. */
+export const kLost = Symbol('forkful.lost');
+
 /** What a sentinel watches: a Process (or parentProcess()), seen through
  * what it needs; it emits 'exit' once it has ended. */
 export interface Exitable {
   readonly pid: number | undefined;
   [kEnded](): boolean;
-  once(event: 'exit', listener: () => void): unknown;
-  removeListener(event: 'exit', listener: () => void): unknown;
+  once(event: 'exit' | typeof kLost, listener: () => void): unknown;
+  removeListener(event: 'exit' | typeof kLost, listener: () => void): unknown;
 }
 
 export type SentinelKind =

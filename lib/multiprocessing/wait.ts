@@ -15,7 +15,7 @@ import { checkOptions } from '../core/options';
 import { deadline, FOREVER, parseTimeout } from '../core/timeout';
 import { isVirtualFd } from '../transfer/fd-transfer';
 import { Connection } from './connection';
-import { sentinelEnded, sentinelEntry, type SentinelEntry } from './sentinel';
+import { kLost, sentinelEnded, sentinelEntry, type SentinelEntry } from './sentinel';
 
 /** What wait() takes: a Connection, a Process sentinel or another fd
  * number, or an object with a fileno() method (Python's file-like objects). */
@@ -210,7 +210,11 @@ function nextEvent<T>(items: Item<T>[], ms: number): [Promise<void>, () => void]
           continue;
         }
         owner.once('exit', fire);
-        stops.push(() => owner.removeListener('exit', fire));
+        owner.once(kLost, fire); // the next look raises why
+        stops.push(() => {
+          owner.removeListener('exit', fire);
+          owner.removeListener(kLost, fire);
+        });
       }
     }
   } catch (err) {

@@ -22,6 +22,11 @@ export interface ChildHandle {
   /** Calls `callback(exitcode)` once, when the child ended and was reaped:
    * its exit code, or minus the signal number that killed it. */
   onExit(callback: (exitcode: number) => void): void;
+  /** Calls `callback(err)` once if the child's end can no longer be
+   * learnt (the portable spawner thread that watched it ended); then
+   * onExit never fires and waitSync throws `err`. Handles whose watch
+   * cannot end leave it out. */
+  onLost?(callback: (err: Error) => void): void;
   /** Blocks up to `timeoutMs` (< 0: forever) for the child to end; its exit
    * code, or null if it still runs. Does not reap: onExit still fires. */
   waitSync(timeoutMs: number): number | null;
