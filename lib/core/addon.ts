@@ -256,6 +256,9 @@ export interface SyncBinding {
     ownerTid: number,
     ticket?: number,
   ): Promise<LockResult>;
+  /** Never waits: 1 taken (it was free), 2 taken from a holder that died,
+   * 0 while a live thread (the caller included) holds it. */
+  syncLockTryAcquireOrRecover(offset: number, ownerTid: number): LockResult;
   /** 0 timed out, else acquired. */
   syncSemAcquire(offset: number, timeout: number): number;
   syncSemAcquireAsync(offset: number, timeout: number, ticket?: number): Promise<number>;
@@ -288,6 +291,7 @@ export interface AsyncWaitsInfo {
 export const syncExports = {
   syncLockAcquire: 'function',
   syncLockAcquireAsync: 'function',
+  syncLockTryAcquireOrRecover: 'function',
   syncSemAcquire: 'function',
   syncSemAcquireAsync: 'function',
   syncFutexWait: 'function',

@@ -141,9 +141,6 @@ export function endBatch(ch: Channel): void {
 /** How often a reader waiting for more of a message looks whether the
  * writer in the middle of it still lives (seconds). */
 const WRITER_CHECK = 0.2;
-/** How long that look waits for the writer lock: longer than the lock's own
- * check of a holder's life (50 ms), so a dead holder's lock passes on. */
-const WRITER_LOCK_WAIT = 0.12;
 
 /**
  * The reading side. Several processes read the pipe in turn, so no reader
@@ -438,7 +435,10 @@ export async function getAsync(
       const ready = await ch.reader.pollAsync(slice, r.big ? undefined : { signal });
       if (ready) continue;
       if (slice === wait) throw new Empty();
-      if (await ch.wlock.acquireAsync({ timeout: WRITER_LOCK_WAIT })) {
+      // Taken now or not at all: an acquireAsync() could complete in the
+      // background while this thread blocks in putSync() on this queue,
+      // whose flush would then wait for a lock its own thread holds.
+      if (ch.wlock._tryAcquireOrRecover()) {
         try {
           r.checkTornWrite();
         } finally {
@@ -480,7 +480,7 @@ export function getSync(
       const slice = r.writing() ? Math.min(wait ?? WRITER_CHECK, WRITER_CHECK) : wait;
       if (ch.reader.poll(slice)) continue;
       if (slice === wait) throw new Empty();
-      if (ch.wlock.acquire(true, WRITER_LOCK_WAIT)) {
+      if (ch.wlock._tryAcquireOrRecover()) {
         try {
           r.checkTornWrite();
         } finally {

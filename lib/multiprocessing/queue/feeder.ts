@@ -81,6 +81,9 @@ function takeAcc(need: number): Buffer {
 /** How often a feeder looks again whether a reader dropped the torn end of
  * a batch whose writer died (nothing may be written after it before). */
 const TORN_RETRY_MS = 20;
+/** After how long a feeder waiting for the writer lock checks that its
+ * holder lives (as the lock's own blocking wait, native/sync.cc). */
+const HOLDER_CHECK_MS = 50;
 /** flushSync() naps on this while the pipe is full. */
 const napTime = new Int32Array(new SharedArrayBuffer(4));
 
@@ -270,13 +273,18 @@ export class Feeder {
     this.ch.wlock.release();
   }
 
-  /** Takes the writer lock (waiting for it when `blocking`) and begins a
-   * batch: 'busy' when another writer holds it, 'torn' when its last holder
-   * died in the middle of a batch (given back: a reader drops that batch's
-   * torn end first). */
-  #take(blocking: boolean): 'taken' | 'busy' | 'torn' {
+  /** Takes the writer lock (waiting for it when `blocking`, else taking it
+   * from a dead holder when `recover`) and begins a batch: 'busy' when
+   * another writer holds it, 'torn' when its last holder died in the middle
+   * of a batch (given back: a reader drops that batch's torn end first). */
+  #take(blocking: boolean, recover = false): 'taken' | 'busy' | 'torn' {
     const { wlock } = this.ch;
-    if (!(blocking ? wlock.acquire() : wlock.acquire(false))) return 'busy';
+    const took = blocking
+      ? wlock.acquire()
+      : recover
+        ? wlock._tryAcquireOrRecover()
+        : wlock.acquire(false);
+    if (!took) return 'busy';
     if (beginBatch(this.ch)) return 'taken';
     wlock.release();
     return 'torn';
@@ -381,8 +389,12 @@ export class Feeder {
         // Retried on the event loop rather than awaited with acquireAsync: an
         // acquire completing in the background while this thread blocks in
         // putSync()/getSync() would leave the lock held by nobody running.
-        // A torn batch ahead waits for a reader: retried less often.
-        for (let tries = 0, got; (got = this.#take(false)) !== 'taken'; tries++) {
+        // A holder that keeps it past HOLDER_CHECK_MS may have died: from
+        // then on each try also checks its life. A torn batch ahead waits
+        // for a reader: retried less often.
+        const since = Date.now();
+        const recover = (): boolean => Date.now() - since >= HOLDER_CHECK_MS;
+        for (let tries = 0, got; (got = this.#take(false, recover())) !== 'taken'; tries++) {
           const ms = got === 'torn' ? TORN_RETRY_MS : 1;
           await new Promise<void>((resolve) => {
             if (tries < 4 && got === 'busy') setImmediate(resolve);
