@@ -110,9 +110,14 @@ export interface ForkTimings {
 }
 
 export interface ForkBinding {
-  /** 0 in the child, the child's pid in the parent. `onIdle` runs in the
-   * child whenever its event loop has nothing left to do. */
-  fork(onIdle: (phase: 'beforeExit' | 'exit') => void): number;
+  /** 0 in the child, the child's pid in the parent; -1 when V8's platform
+   * workers did not all park within `parkBoundMs` (nothing was done).
+   * `onIdle` runs in the child whenever its event loop has nothing left to
+   * do. */
+  fork(onIdle: (phase: 'beforeExit' | 'exit') => void, parkBoundMs: number): number;
+  /** Why the last fork() returned -1 (V8's workers not all parked within
+   * its bound): how many parked, and which threads did not, with state. */
+  parkStall(): string;
   inForkedChild(): boolean;
   lastForkTimings(): ForkTimings;
   countDontForkMappings(): number;
@@ -120,6 +125,7 @@ export interface ForkBinding {
 
 export const forkExports = {
   fork: 'function',
+  parkStall: 'function',
   inForkedChild: 'function',
   lastForkTimings: 'function',
   countDontForkMappings: 'function',
