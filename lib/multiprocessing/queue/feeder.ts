@@ -81,8 +81,8 @@ function takeAcc(need: number): Buffer {
 /** How often a feeder looks again whether a reader dropped the torn end of
  * a batch whose writer died (nothing may be written after it before). */
 const TORN_RETRY_MS = 20;
-/** After how long a feeder waiting for the writer lock checks that its
- * holder lives (as the lock's own blocking wait, native/sync.cc). */
+/** How often a feeder waiting for the writer lock checks that its holder
+ * lives (as the lock's own blocking wait, native/sync.cc). */
 const HOLDER_CHECK_MS = 50;
 /** flushSync() naps on this while the pipe is full. */
 const napTime = new Int32Array(new SharedArrayBuffer(4));
@@ -389,11 +389,15 @@ export class Feeder {
         // Retried on the event loop rather than awaited with acquireAsync: an
         // acquire completing in the background while this thread blocks in
         // putSync()/getSync() would leave the lock held by nobody running.
-        // A holder that keeps it past HOLDER_CHECK_MS may have died: from
-        // then on each try also checks its life. A torn batch ahead waits
-        // for a reader: retried less often.
-        const since = Date.now();
-        const recover = (): boolean => Date.now() - since >= HOLDER_CHECK_MS;
+        // A holder that keeps it past HOLDER_CHECK_MS may have died: a try
+        // every HOLDER_CHECK_MS also checks its life (a read of /proc). A
+        // torn batch ahead waits for a reader: retried less often.
+        let checked = Date.now();
+        const recover = (): boolean => {
+          if (Date.now() - checked < HOLDER_CHECK_MS) return false;
+          checked = Date.now();
+          return true;
+        };
         for (let tries = 0, got; (got = this.#take(false, recover())) !== 'taken'; tries++) {
           const ms = got === 'torn' ? TORN_RETRY_MS : 1;
           await new Promise<void>((resolve) => {
