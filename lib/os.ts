@@ -64,7 +64,7 @@ export function fork(options: ForkOptions = {}): number {
     );
   }
   const threadWarning = threadWarningBeforeFork();
-  const pid: number = addon.fork(onForkedChildIdle);
+  const pid = forkWithWorkersParked(addon);
   if (pid === 0) {
     prepareForkedChild();
     if (options.isolate) isolateForkedChild(false);
@@ -73,6 +73,46 @@ export function fork(options: ForkOptions = {}): number {
     if (threadWarning) emitThreadWarning(threadWarning);
   }
   return pid;
+}
+
+/** The first bound of one try at parking V8's workers; each later try
+ * doubles it, up to PARK_LONGEST_MS. A park takes well under 1 ms. */
+const PARK_FIRST_MS = 100;
+const PARK_LONGEST_MS = 2000;
+/** How long fork() goes on trying before it gives up (the event loop is
+ * blocked meanwhile). FORKFUL_TEST_PARK_BUDGET_MS (tests only) shortens it. */
+const PARK_BUDGET_MS = Number(process.env.FORKFUL_TEST_PARK_BUDGET_MS) || 10000;
+
+/**
+ * The native fork, which first parks V8's platform workers (each inside a
+ * task of ours). A worker that does not take its task within the bound may
+ * be waiting for this very thread (a background allocation waiting for the
+ * GC it asked the main thread for, serviced only where JavaScript runs): the
+ * try gives up, this loop runs JavaScript, and the next try waits longer.
+ */
+function forkWithWorkersParked(addon: NonNullable<typeof native>): number {
+  const start = Date.now();
+  let tries = 0;
+  for (let bound = PARK_FIRST_MS; ; bound = Math.min(bound * 2, PARK_LONGEST_MS)) {
+    const left = PARK_BUDGET_MS - (Date.now() - start);
+    const pid = addon.fork(onForkedChildIdle, Math.max(1, Math.min(bound, left)));
+    tries++;
+    if (pid !== -1) return pid;
+    if (Date.now() - start >= PARK_BUDGET_MS) {
+      throw new ForkError(
+        `fork() was not attempted: V8's platform workers did not all become idle within ` +
+          `${PARK_BUDGET_MS / 1000} s (${tries} ${tries === 1 ? 'try' : 'tries'}, JavaScript run between them): ` +
+          `${addon.parkStall()}. A worker "running" is in a long job (a GC or a compile of a ` +
+          `big heap): try again, or fork earlier, before the heap grows; one "sleeping" waits ` +
+          `for something (maybe for this thread's event loop): fork again after an await.`,
+      );
+    }
+    debug(
+      'os.fork: V8 workers not parked within %d ms (%s); trying again',
+      bound,
+      addon.parkStall(),
+    );
+  }
 }
 
 export function getpid(): number {

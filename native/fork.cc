@@ -8,11 +8,14 @@
 //      The child, which has none of them, runs V8's worker tasks on threads
 //      of its own (child_workers.cc).
 //   3. The child re-creates the event loop's kernel state (uv_loop_fork).
+#include <dirent.h>
 #include <fcntl.h>
 #include <node.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
+#include <unistd.h>
 #include <uv.h>
 #include <v8-platform.h>
 #include <v8.h>
@@ -26,6 +29,7 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "addon.h"
@@ -45,9 +49,6 @@ bool g_in_forked_child = false;
 // have V8 worker threads was given: once per process tree.
 bool g_warned_no_child_workers = false;
 
-// How long to wait for V8's workers to finish their current job and park.
-constexpr auto kParkTimeout = std::chrono::seconds(30);
-
 // ---- 2. parking V8's platform workers --------------------------------------
 
 // Parked workers poll for their release instead of being woken: a wake-up
@@ -65,6 +66,7 @@ struct ParkingLot {
   int parked = 0;
   int wanted = 0;
   bool released = false;
+  std::vector<pid_t> parked_tids;  // which threads took a task
 };
 
 class ParkTask : public v8::Task {
@@ -73,6 +75,7 @@ class ParkTask : public v8::Task {
   void Run() override {
     std::unique_lock<std::mutex> lock(lot_->mu);
     if (lot_->released) return;  // a surplus task that ran after the fork
+    lot_->parked_tids.push_back(static_cast<pid_t>(syscall(SYS_gettid)));
     if (++lot_->parked == lot_->wanted) lot_->all_parked.notify_one();
     for (auto poll = kFirstPoll; !lot_->released; poll = std::min(poll * 2, kLongestPoll)) {
       lot_->release.wait_for(lock, poll);
@@ -83,36 +86,152 @@ class ParkTask : public v8::Task {
   std::shared_ptr<ParkingLot> lot_;
 };
 
-// Holds every platform worker inside a ParkTask until destroyed.
+// The platform workers that ever parked: whoever is missing from a parking
+// that failed is named from this (Node 20 does not name its threads).
+std::vector<pid_t> g_known_workers;
+
+// A thread of this process as a message names it: "tid 123 (V8Worker,
+// sleeping in futex_do_wait)".
+std::string DescribeThread(pid_t tid) {
+  std::string base = "/proc/self/task/" + std::to_string(tid) + "/";
+  std::string comm, stat, wchan;
+  ReadWholeFile((base + "comm").c_str(), &comm);
+  ReadWholeFile((base + "stat").c_str(), &stat);
+  ReadWholeFile((base + "wchan").c_str(), &wchan);
+  while (!comm.empty() && comm.back() == '\n') comm.pop_back();
+  std::string state = "gone";
+  size_t close = stat.rfind(')');
+  if (close != std::string::npos && close + 2 < stat.size()) {
+    char c = stat[close + 2];
+    state = c == 'R' ? "running" : c == 'S' || c == 'D' ? "sleeping" : std::string(1, c);
+  }
+  std::string out =
+      "tid " + std::to_string(tid) + " (" + (comm.empty() ? "?" : comm) + ", " + state;
+  if (state == "sleeping" && !wchan.empty() && wchan != "0") out += " in " + wchan;
+  return out + ")";
+}
+
+// The threads that should have parked and did not, described.
+std::string DescribeUnparked(const std::vector<pid_t>& parked) {
+  std::vector<pid_t> candidates = g_known_workers;
+  std::string prefix;
+  if (candidates.empty()) {
+    // No parking succeeded yet: Node 22+ names its workers V8Worker; on
+    // Node 20, which does not, every other thread is a candidate.
+    std::vector<pid_t> named, others;
+    if (DIR* dir = opendir("/proc/self/task")) {
+      while (dirent* e = readdir(dir)) {
+        pid_t tid = static_cast<pid_t>(atoi(e->d_name));
+        if (tid <= 0 || tid == getpid()) continue;
+        std::string comm;
+        ReadWholeFile(("/proc/self/task/" + std::string(e->d_name) + "/comm").c_str(), &comm);
+        (comm.rfind("V8Worker", 0) == 0 ? named : others).push_back(tid);
+      }
+      closedir(dir);
+    }
+    candidates = named.empty() ? others : named;
+    if (named.empty()) prefix = "one of ";
+  }
+  std::string out;
+  for (pid_t tid : candidates) {
+    if (std::find(parked.begin(), parked.end(), tid) != parked.end()) continue;
+    out += (out.empty() ? "" : ", ") + DescribeThread(tid);
+  }
+  return out.empty() ? "no thread found" : prefix + out;
+}
+
+// Why the last Park() failed, for the error os.fork() raises.
+std::string g_park_stall;
+
+// FORKFUL_TEST_PARK_STALL (tests only) posts, before the parking tasks, a
+// worker task that waits as a background job waits for this thread (as a
+// background allocation waits for the GC it asked this thread for): until
+// the main thread services a V8 interrupt, which it does only in
+// JavaScript. "interrupt": that; a number: the task holds its worker that
+// many ms (a long job).
+struct TestStall {
+  std::mutex mu;
+  std::condition_variable cv;
+  bool serviced = false;
+};
+
+class TestStallTask : public v8::Task {
+ public:
+  TestStallTask(v8::Isolate* isolate, std::shared_ptr<TestStall> stall, int ms)
+      : isolate_(isolate), stall_(std::move(stall)), ms_(ms) {}
+  void Run() override {
+    if (ms_ > 0) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(ms_));
+      return;
+    }
+    auto* keep = new std::shared_ptr<TestStall>(stall_);
+    isolate_->RequestInterrupt(
+        [](v8::Isolate*, void* data) {
+          auto* held = static_cast<std::shared_ptr<TestStall>*>(data);
+          {
+            std::lock_guard<std::mutex> lock((*held)->mu);
+            (*held)->serviced = true;
+          }
+          (*held)->cv.notify_all();
+          delete held;
+        },
+        keep);
+    std::unique_lock<std::mutex> lock(stall_->mu);
+    stall_->cv.wait_for(lock, std::chrono::seconds(60), [&] { return stall_->serviced; });
+  }
+
+ private:
+  v8::Isolate* isolate_;
+  std::shared_ptr<TestStall> stall_;
+  int ms_;
+};
+
+void PostTestStall(v8::Isolate* isolate, node::MultiIsolatePlatform* platform) {
+  const char* how = getenv("FORKFUL_TEST_PARK_STALL");
+  if (how == nullptr || *how == '\0') return;
+  int ms = strcmp(how, "interrupt") == 0 ? 0 : std::max(1, atoi(how));
+  platform->CallOnWorkerThread(
+      std::make_unique<TestStallTask>(isolate, std::make_shared<TestStall>(), ms));
+}
+
+// Holds every platform worker inside a ParkTask until destroyed. Park()
+// waits at most `bound` for them and gives up (nullptr, g_park_stall says
+// why) rather than blocking this thread on: a worker may be waiting for
+// this very thread (a background job that needs a GC or a task of the main
+// thread), which it serves only once back in JavaScript; os.fork() then
+// tries again.
 class ParkedWorkers {
  public:
-  ParkedWorkers(Napi::Env env, node::MultiIsolatePlatform* platform)
-      : lot_(std::make_shared<ParkingLot>()) {
+  static std::unique_ptr<ParkedWorkers> Park(node::MultiIsolatePlatform* platform,
+                                             std::chrono::milliseconds bound) {
+    std::unique_ptr<ParkedWorkers> held(new ParkedWorkers());
+    ParkingLot& lot = *held->lot_;
     // NumberOfWorkerThreads() counts Node's delayed-task scheduler thread
     // too, which never runs worker tasks: the workers are one fewer.
     int threads = platform->NumberOfWorkerThreads();
     int workers = threads > 1 ? threads - 1 : threads;
     {
-      std::lock_guard<std::mutex> lock(lot_->mu);
-      lot_->wanted = workers;
+      std::lock_guard<std::mutex> lock(lot.mu);
+      lot.wanted = workers;
     }
     for (int i = 0; i < threads; i++) {
-      platform->CallOnWorkerThread(std::make_unique<ParkTask>(lot_));
+      platform->CallOnWorkerThread(std::make_unique<ParkTask>(held->lot_));
     }
-    std::unique_lock<std::mutex> lock(lot_->mu);
-    bool all =
-        lot_->all_parked.wait_for(lock, kParkTimeout, [&] { return lot_->parked >= workers; });
-    if (!all) {
-      int parked = lot_->parked;
-      lot_->released = true;
-      lot_->release.notify_all();
-      lock.unlock();
-      ThrowTyped(env, "ForkError",
-                 "V8's platform workers did not become idle within 30 s (" +
-                     std::to_string(parked) + " of " + std::to_string(workers) +
-                     " parked); fork() was not attempted. A long GC or compilation job "
-                     "is running: try again, or fork earlier, before the heap grows.");
+    std::unique_lock<std::mutex> lock(lot.mu);
+    if (lot.all_parked.wait_for(lock, bound, [&] { return lot.parked >= workers; })) {
+      for (pid_t tid : lot.parked_tids) {
+        if (std::find(g_known_workers.begin(), g_known_workers.end(), tid) ==
+            g_known_workers.end()) {
+          g_known_workers.push_back(tid);
+        }
+      }
+      return held;
     }
+    g_park_stall = std::to_string(lot.parked) + " of " + std::to_string(workers) +
+                   " parked; not parked: " + DescribeUnparked(lot.parked_tids);
+    lot.released = true;  // the parked ones go back to work; the rest skip their task
+    lot.release.notify_all();
+    return nullptr;
   }
   ~ParkedWorkers() {
     std::lock_guard<std::mutex> lock(lot_->mu);
@@ -122,6 +241,7 @@ class ParkedWorkers {
   ParkedWorkers& operator=(const ParkedWorkers&) = delete;
 
  private:
+  ParkedWorkers() : lot_(std::make_shared<ParkingLot>()) {}
   std::shared_ptr<ParkingLot> lot_;
 };
 
@@ -540,11 +660,21 @@ void WarnNoChildWorkers(Napi::Env env, const std::string& why) {
              options});
 }
 
-// fork(onChildIdle): onChildIdle runs in the child whenever its event loop
-// has nothing left to do.
+// What fork() returns when V8's workers did not all park within the bound
+// (nothing was done; parkStall() says which did not).
+constexpr int kNotParked = -1;
+
+// fork(onChildIdle, parkBoundMs): onChildIdle runs in the child whenever its
+// event loop has nothing left to do; -1 when the platform workers did not
+// all park within parkBoundMs (os.fork() runs JavaScript, then retries).
 Napi::Value Fork(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (!info[0].IsFunction()) throw Napi::TypeError::New(env, "onChildIdle must be a function");
+  if (!info[1].IsNumber() || !(info[1].As<Napi::Number>().DoubleValue() > 0)) {
+    throw Napi::TypeError::New(env, "parkBoundMs must be a positive number");
+  }
+  auto park_bound = std::chrono::milliseconds(
+      static_cast<int64_t>(std::min(info[1].As<Napi::Number>().DoubleValue(), 3.6e6)));
   if (!OnMainThread()) {
     ThrowTyped(env, "ForkError",
                "fork() can only be called from the main thread; a Worker or Thread cannot fork");
@@ -572,7 +702,12 @@ Napi::Value Fork(const Napi::CallbackInfo& info) {
   // 1 run of 6-30 of child-jit's nested mode on Node 26).
   std::unique_ptr<ParkedWorkers> parked;
   Clock::time_point t0 = Clock::now();
-  if (!g_in_forked_child) parked = std::make_unique<ParkedWorkers>(env, platform);
+  if (!g_in_forked_child) {
+    if (g_park_stall.empty()) PostTestStall(isolate, platform);
+    g_park_stall.clear();
+    parked = ParkedWorkers::Park(platform, park_bound);
+    if (!parked) return Napi::Number::New(env, kNotParked);
+  }
   // From here until the hold is released nothing may post a V8 task from
   // this thread (it would wait for the lock the hold keeps), so no JS value
   // is made in between: ForkableHeap only reports its failure.
@@ -654,6 +789,12 @@ Napi::Value LastForkTimings(const Napi::CallbackInfo& info) {
   return out;
 }
 
+// Why the last fork() returned kNotParked: how many parked, and which
+// threads did not, with their state.
+Napi::Value ParkStall(const Napi::CallbackInfo& info) {
+  return Napi::String::New(info.Env(), g_park_stall);
+}
+
 Napi::Value InForkedChild(const Napi::CallbackInfo& info) {
   return Napi::Boolean::New(info.Env(), g_in_forked_child);
 }
@@ -671,6 +812,7 @@ Napi::Value CountDontForkMappings(const Napi::CallbackInfo& info) {
 void Init(Napi::Env env, Napi::Object exports) {
   exports.Set("fork", Napi::Function::New(env, Fork));
   exports.Set("inForkedChild", Napi::Function::New(env, InForkedChild));
+  exports.Set("parkStall", Napi::Function::New(env, ParkStall));
   exports.Set("lastForkTimings", Napi::Function::New(env, LastForkTimings));
   exports.Set("countDontForkMappings", Napi::Function::New(env, CountDontForkMappings));
 }

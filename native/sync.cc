@@ -156,6 +156,27 @@ int LockAcquire(std::atomic<int32_t>* word, int32_t owner, const Deadline& deadl
   }
 }
 
+// Never waits: takes the word when it is free, or when its holder (another
+// thread, in any process) has died; kTimedOut while a live thread, this
+// one included, holds it. What LockAcquire does after a slice, at once: for
+// callers that must not block (the event loop) yet must not wait forever
+// behind a dead holder, as acquire(false) does.
+int LockTryAcquireOrRecover(std::atomic<int32_t>* word, int32_t owner) {
+  for (;;) {
+    int32_t w = word->load();
+    if (w == 0) {
+      if (word->compare_exchange_strong(w, owner)) return kAcquired;
+      continue;
+    }
+    int32_t holder = w & kTidMask;
+    if (holder != 0 && (holder == owner || TidAlive(holder))) return kTimedOut;
+    // Sleepers may remain: the word keeps kWaiters so release wakes one.
+    if (word->compare_exchange_strong(w, owner | kWaiters)) {
+      return holder == 0 ? kAcquired : kRecovered;
+    }
+  }
+}
+
 void LockRelease(std::atomic<int32_t>* word) {
   if (word->exchange(0) & kWaiters) FutexWake(word, 1);
 }
@@ -324,6 +345,13 @@ Napi::Value LockAcquireSync(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), LockAcquire(word, owner, deadline));
 }
 
+// lockTryAcquireOrRecover(offset, ownerTid) -> 0 held by a live thread, 1 acquired, 2 recovered
+Napi::Value LockTryAcquireOrRecoverSync(const Napi::CallbackInfo& info) {
+  auto* word = WordArg(info, 0);
+  int32_t owner = ArgInt32(info, 1, "owner");
+  return Napi::Number::New(info.Env(), LockTryAcquireOrRecover(word, owner));
+}
+
 Napi::Value LockAcquireAsync(const Napi::CallbackInfo& info) {
   auto* word = WordArg(info, 0);
   Deadline deadline = DeadlineArg(info, 1);
@@ -436,6 +464,7 @@ void Init(Napi::Env env, Napi::Object exports) {
   SharedWaitersAvailable();  // chosen once, at load
   exports.Set("syncLockAcquire", Napi::Function::New(env, LockAcquireSync));
   exports.Set("syncLockAcquireAsync", Napi::Function::New(env, LockAcquireAsync));
+  exports.Set("syncLockTryAcquireOrRecover", Napi::Function::New(env, LockTryAcquireOrRecoverSync));
   exports.Set("syncSemAcquire", Napi::Function::New(env, SemAcquireSync));
   exports.Set("syncSemAcquireAsync", Napi::Function::New(env, SemAcquireAsync));
   exports.Set("syncFutexWait", Napi::Function::New(env, FutexWaitSync));

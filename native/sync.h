@@ -49,6 +49,8 @@ int32_t CurrentTid();
 // The slow path of Lock.acquire: waits for the word, recovering it from a
 // dead owner. Returns kTimedOut, kAcquired or kRecovered.
 int LockAcquire(std::atomic<int32_t>* word, int32_t owner, const Deadline& deadline);
+// Takes the word now if free or its holder died; kTimedOut otherwise.
+int LockTryAcquireOrRecover(std::atomic<int32_t>* word, int32_t owner);
 void LockRelease(std::atomic<int32_t>* word);
 
 // Semaphore: `value` and, in the next word, the number of sleepers.

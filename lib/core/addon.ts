@@ -110,9 +110,14 @@ export interface ForkTimings {
 }
 
 export interface ForkBinding {
-  /** 0 in the child, the child's pid in the parent. `onIdle` runs in the
-   * child whenever its event loop has nothing left to do. */
-  fork(onIdle: (phase: 'beforeExit' | 'exit') => void): number;
+  /** 0 in the child, the child's pid in the parent; -1 when V8's platform
+   * workers did not all park within `parkBoundMs` (nothing was done).
+   * `onIdle` runs in the child whenever its event loop has nothing left to
+   * do. */
+  fork(onIdle: (phase: 'beforeExit' | 'exit') => void, parkBoundMs: number): number;
+  /** Why the last fork() returned -1 (V8's workers not all parked within
+   * its bound): how many parked, and which threads did not, with state. */
+  parkStall(): string;
   inForkedChild(): boolean;
   lastForkTimings(): ForkTimings;
   countDontForkMappings(): number;
@@ -120,6 +125,7 @@ export interface ForkBinding {
 
 export const forkExports = {
   fork: 'function',
+  parkStall: 'function',
   inForkedChild: 'function',
   lastForkTimings: 'function',
   countDontForkMappings: 'function',
@@ -256,6 +262,9 @@ export interface SyncBinding {
     ownerTid: number,
     ticket?: number,
   ): Promise<LockResult>;
+  /** Never waits: 1 taken (it was free), 2 taken from a holder that died,
+   * 0 while a live thread (the caller included) holds it. */
+  syncLockTryAcquireOrRecover(offset: number, ownerTid: number): LockResult;
   /** 0 timed out, else acquired. */
   syncSemAcquire(offset: number, timeout: number): number;
   syncSemAcquireAsync(offset: number, timeout: number, ticket?: number): Promise<number>;
@@ -288,6 +297,7 @@ export interface AsyncWaitsInfo {
 export const syncExports = {
   syncLockAcquire: 'function',
   syncLockAcquireAsync: 'function',
+  syncLockTryAcquireOrRecover: 'function',
   syncSemAcquire: 'function',
   syncSemAcquireAsync: 'function',
   syncFutexWait: 'function',

@@ -125,6 +125,22 @@ export class Lock extends Acquirable implements ConditionLock {
     return wordAcquireAsync(this._i, t, 'Lock', acquireSignal(options, 'Lock.acquireAsync'));
   }
 
+  /**
+   * Takes the lock now if it is free or its holder (a thread of any
+   * process) has died; false while a live thread, this one included, holds
+   * it. Never waits, so the event loop may call it: acquire(false) never
+   * recovers a dead holder's lock (only a blocking wait checks the holder's
+   * life), and acquireAsync() may take the lock in the background for a
+   * thread that then blocks on it in a synchronous call.
+   * @internal
+   */
+  _tryAcquireOrRecover(): boolean {
+    if (Atomics.compareExchange(this._w, this._i, 0, self.tid) === 0) return true;
+    const r = nat().syncLockTryAcquireOrRecover(this._i * 4, self.tid);
+    if (r === 2) reportRecovered('Lock');
+    return r !== 0;
+  }
+
   /** Releases the lock; RuntimeError when it is not locked. */
   release(): void {
     flushQueuedFrames(); // what was sent under the lock is readable after it

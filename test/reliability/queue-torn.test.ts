@@ -2,7 +2,7 @@
 // larger than the queue's shared buffer. The next get, in any process,
 // reports the item lost (ItemLostError) within its timeout, never hangs or
 // returns garbage; the rest of the torn item is skipped and the items after
-// it arrive intact.
+// it arrive intact. The same for a writer SIGKILLed in the middle of an item.
 import { results, runFixture } from '../helpers/fixture';
 import { needsFork } from '../helpers/needs';
 
@@ -44,6 +44,16 @@ needsFork.describe('a Queue reader killed in the middle of a large item', () => 
     expect(rounds).toHaveLength(8);
     // (a reader killed after it took the whole item leaves nothing to see)
     for (const seen of rounds) expect(['lost', 'item', 'reader had it']).toContain(seen);
+  });
+
+  test('a writer killed in the middle of an item: the reader reports it lost (it waited forever), later items arrive intact', () => {
+    const round = (how: string) => ({
+      writerExit: -9,
+      lost: how === 'get' ? 'ItemLostError ERR_FORKFUL_ITEM_LOST' : 'ItemLostError in the child',
+      lostWithin10s: true,
+      after: [`after-${how}`, 'big item'],
+    });
+    expect(r.writerKilled).toEqual({ get: round('get'), getSync: round('getSync') });
   });
 
   test('later items arrive intact, every slot is free again, join() ends', () => {

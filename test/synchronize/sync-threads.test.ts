@@ -55,6 +55,17 @@ describe.each(backends)('across threads (%s arena)', (_name, env) => {
   test('a thread that ends holding a Lock: the next acquirer takes it over, with a warning', () => {
     expect(found['threads.deadOwner']).toEqual({ acquiredInThread: true, got: true, warned: true });
   });
+
+  test("Lock._tryAcquireOrRecover takes a free lock or a dead thread's at once, never a live holder's", () => {
+    expect(found['threads.tryAcquireOrRecover']).toEqual({
+      heldBySelf: false,
+      free: true,
+      heldByLiveThread: false,
+      plainTry: false,
+      recovered: true,
+      warned: true,
+    });
+  });
 });
 
 test.each(backends)('100,000 create/destroy cycles do not grow the %s arena', (_name, env) => {

@@ -68,6 +68,13 @@ const PENDING = 5;
 const PENDING_END = 6;
 const PENDING_LEFT_HIGH = 7;
 const PENDING_LEFT_LOW = 8;
+/** Word: 1 while a writer is in the middle of a batch: set by the writer
+ * lock's holder before its first byte, cleared after its last (a live
+ * writer holds the lock from one to the other). Found set by whoever takes
+ * the lock, it says the holder died in the middle of it: the bytes it wrote
+ * end the stream in a torn message, which a reader must drop before anyone
+ * writes again (writers wait, see the feeder). */
+const WRITING = 9;
 const HEAD = 40;
 
 /** PENDING values: the read goes into the shared buffer at END. */
@@ -103,6 +110,37 @@ export function channelState(ch: Channel): Channel {
     shared: ch.shared,
   };
 }
+
+const stateWords = new WeakMap<Channel, Int32Array>();
+
+function stateOf(ch: Channel): Int32Array {
+  let st = stateWords.get(ch);
+  if (!st) {
+    const v = ch.shared.view;
+    st = new Int32Array(v.buffer, v.byteOffset, HEAD / 4);
+    stateWords.set(ch, st);
+  }
+  return st;
+}
+
+/** With the writer lock just taken: false when its last holder died in the
+ * middle of a batch (the stream ends in a torn message a reader has not
+ * dropped yet: nothing may be written after it); else the batch is begun. */
+export function beginBatch(ch: Channel): boolean {
+  const st = stateOf(ch);
+  if (Atomics.load(st, WRITING) !== 0) return false;
+  Atomics.store(st, WRITING, 1);
+  return true;
+}
+
+/** With the writer lock held: the batch's last byte is written. */
+export function endBatch(ch: Channel): void {
+  Atomics.store(stateOf(ch), WRITING, 0);
+}
+
+/** How often a reader waiting for more of a message looks whether the
+ * writer in the middle of it still lives (seconds). */
+const WRITER_CHECK = 0.2;
 
 /**
  * The reading side. Several processes read the pipe in turn, so no reader
@@ -299,6 +337,38 @@ class SharedReader {
     }
   }
 
+  /** A writer is in the middle of a batch (maybe a dead one). */
+  writing(): boolean {
+    return Atomics.load(this.#state, WRITING) !== 0;
+  }
+
+  /**
+   * With the reader lock and the writer lock held, nothing left in the
+   * pipe: if the writer lock's last holder died in the middle of a batch,
+   * the stream ends here, in the middle of a message when one was begun.
+   * The batch is closed (writers go on) and a begun message is dropped:
+   * ItemLostError. Else nothing.
+   */
+  checkTornWrite(): void {
+    const st = this.#state;
+    if (Atomics.load(st, WRITING) === 0) return;
+    if (this.#native.pipeBytes(this.#ch.reader.fileno()) > 0) return; // read on first
+    const begun = this.big !== null || st[END] > st[START] || st[FRAME] !== AT_BOUNDARY;
+    const had = this.big ? this.#bigFilled : st[END] - st[START];
+    this.big = null;
+    st[START] = st[END] = 0;
+    st[FRAME] = AT_BOUNDARY;
+    this.#setLeft(0);
+    Atomics.store(st, WRITING, 0);
+    if (begun) {
+      throw new ItemLostError(
+        `an item of this queue was lost: the writer putting it (another process or thread) ` +
+          `died in the middle of it (${had} of its bytes had arrived); the queue goes on ` +
+          `with the next item`,
+      );
+    }
+  }
+
   /** The reader lock is let go: a large message this reader had begun is
    * no longer its own (the next holder reports it lost). */
   letGo(): void {
@@ -357,11 +427,24 @@ export async function getAsync(
       if (value !== NONE) return value;
       if (!r.big) onDry?.();
       // A message begun is read whole whatever the timeout or the signal
-      // (the next reader, maybe in another process, must find a boundary).
+      // (the next reader, maybe in another process, must find a boundary),
+      // unless its writer died: looked at every WRITER_CHECK meanwhile.
       const wait = r.big ? null : block ? left(until) : 0;
       if (wait === 0) throw new Empty();
-      const ready = await ch.reader.pollAsync(wait, r.big ? undefined : { signal });
-      if (!ready) throw new Empty();
+      const slice = r.writing() ? Math.min(wait ?? WRITER_CHECK, WRITER_CHECK) : wait;
+      const ready = await ch.reader.pollAsync(slice, r.big ? undefined : { signal });
+      if (ready) continue;
+      if (slice === wait) throw new Empty();
+      // Taken now or not at all: an acquireAsync() could complete in the
+      // background while this thread blocks in putSync() on this queue,
+      // whose flush would then wait for a lock its own thread holds.
+      if (ch.wlock._tryAcquireOrRecover()) {
+        try {
+          r.checkTornWrite();
+        } finally {
+          ch.wlock.release();
+        }
+      }
     }
   } finally {
     r.letGo();
@@ -392,8 +475,18 @@ export function getSync(
       if (value !== NONE) return value;
       if (!r.big) onDry?.();
       const wait = r.big ? null : block ? left(until) : 0;
-      if (wait !== 0) beforeBlocking(ch);
-      if (wait === 0 || !ch.reader.poll(wait)) throw new Empty();
+      if (wait === 0) throw new Empty();
+      beforeBlocking(ch);
+      const slice = r.writing() ? Math.min(wait ?? WRITER_CHECK, WRITER_CHECK) : wait;
+      if (ch.reader.poll(slice)) continue;
+      if (slice === wait) throw new Empty();
+      if (ch.wlock._tryAcquireOrRecover()) {
+        try {
+          r.checkTornWrite();
+        } finally {
+          ch.wlock.release();
+        }
+      }
     }
   } finally {
     r.letGo();

@@ -10,7 +10,7 @@ import type { FdWatch } from '../../core/addon';
 import { afterFork, beforeChildExit, Order } from '../../runtime/lifecycle';
 import { headerFor, writeHeader } from '../../transfer/framing';
 import { BYTES_LEAD, scratch, writeBytesLead } from '../../transfer/wire';
-import type { Channel } from './channel';
+import { beginBatch, endBatch, type Channel } from './channel';
 
 /** Feeders with items still to write (or a write under way). */
 const active = new Set<Feeder>();
@@ -80,6 +80,12 @@ function takeAcc(need: number): Buffer {
   }
   return Buffer.allocUnsafeSlow(Math.max(ACC_SIZE, need));
 }
+/** How often a feeder looks again whether a reader dropped the torn end of
+ * a batch whose writer died (nothing may be written after it before). */
+const TORN_RETRY_MS = 20;
+/** How often a feeder waiting for the writer lock checks that its holder
+ * lives (as the lock's own blocking wait, native/sync.cc). */
+const HOLDER_CHECK_MS = 50;
 /** flushSync() naps on this while the pipe is full. */
 const napTime = new Int32Array(new SharedArrayBuffer(4));
 
@@ -261,9 +267,29 @@ export class Feeder {
     return true;
   }
 
+  /** Lets the writer lock go; the batch ends with it when all of it was
+   * written (a failed write leaves it torn, for a reader to drop). */
   #unlock(): void {
     this.#holding = false;
+    if (this.#queued === 0) endBatch(this.ch);
     this.ch.wlock.release();
+  }
+
+  /** Takes the writer lock (waiting for it when `blocking`, else taking it
+   * from a dead holder when `recover`) and begins a batch: 'busy' when
+   * another writer holds it, 'torn' when its last holder died in the middle
+   * of a batch (given back: a reader drops that batch's torn end first). */
+  #take(blocking: boolean, recover = false): 'taken' | 'busy' | 'torn' {
+    const { wlock } = this.ch;
+    const took = blocking
+      ? wlock.acquire()
+      : recover
+        ? wlock._tryAcquireOrRecover()
+        : wlock.acquire(false);
+    if (!took) return 'busy';
+    if (beginBatch(this.ch)) return 'taken';
+    wlock.release();
+    return 'torn';
   }
 
   /**
@@ -275,9 +301,14 @@ export class Feeder {
    */
   flushSync(): void {
     if (this.#queued === 0 && !this.#holding) return;
-    const { wlock, writer } = this.ch;
+    const { writer } = this.ch;
     if (!this.#holding) {
-      wlock.acquire();
+      // After a writer that died mid-batch, nothing is written until a
+      // reader drops its torn end: the run on the event loop waits for it.
+      if (this.#take(true) !== 'taken') {
+        if (!this.#running) this.#start();
+        return;
+      }
       this.#holding = true;
     }
     try {
@@ -300,7 +331,7 @@ export class Feeder {
   flushSome(): void {
     if (this.#queued === 0) return;
     if (!this.#holding) {
-      if (!this.ch.wlock.acquire(false)) {
+      if (this.#take(false) !== 'taken') {
         if (!this.#running) this.#start();
         return;
       }
@@ -354,17 +385,27 @@ export class Feeder {
 
   async #run(): Promise<void> {
     const pid = process.pid;
-    const { wlock, writer } = this.ch;
+    const { writer } = this.ch;
     while (this.#queued > 0) {
       if (!this.#holding) {
         // Retried on the event loop rather than awaited with acquireAsync: an
         // acquire completing in the background while this thread blocks in
         // putSync()/getSync() would leave the lock held by nobody running.
-        for (let tries = 0; !wlock.acquire(false); tries++) {
+        // A holder that keeps it past HOLDER_CHECK_MS may have died: a try
+        // every HOLDER_CHECK_MS also checks its life (a read of /proc). A
+        // torn batch ahead waits for a reader: retried less often.
+        let checked = Date.now();
+        const recover = (): boolean => {
+          if (Date.now() - checked < HOLDER_CHECK_MS) return false;
+          checked = Date.now();
+          return true;
+        };
+        for (let tries = 0, got; (got = this.#take(false, recover())) !== 'taken'; tries++) {
+          const ms = got === 'torn' ? TORN_RETRY_MS : 1;
           await new Promise<void>((resolve) => {
-            if (tries < 4) setImmediate(resolve);
-            else if (this.joinAtExit) setTimeout(resolve, 1);
-            else setTimeout(resolve, 1).unref();
+            if (tries < 4 && got === 'busy') setImmediate(resolve);
+            else if (this.joinAtExit) setTimeout(resolve, ms);
+            else setTimeout(resolve, ms).unref();
           });
           if (process.pid !== pid) return;
         }

@@ -341,6 +341,21 @@ class PortableArena implements ArenaBackend {
     return runAsync(lockSteps(this.w, offset / 4, ownerTid, timeout)) as Promise<LockResult>;
   }
 
+  syncLockTryAcquireOrRecover(offset: number, ownerTid: number): LockResult {
+    const w = this.w;
+    const i = offset / 4;
+    for (;;) {
+      const v = Atomics.load(w, i);
+      if (v === 0) {
+        if (Atomics.compareExchange(w, i, 0, ownerTid) === 0) return 1;
+        continue;
+      }
+      const holder = v & (WAITERS - 1);
+      if (holder === ownerTid || !ended(w, holder)) return 0;
+      if (Atomics.compareExchange(w, i, v, ownerTid | WAITERS) === v) return 2;
+    }
+  }
+
   /** syncLockAcquire of a lock word that may move to the hub: 3 once moved. */
   movableLockAcquire(offset: number, timeout: number, ownerTid: number): LockResult | 3 {
     return runSync(lockSteps(this.w, offset / 4, ownerTid, timeout, true));
