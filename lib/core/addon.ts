@@ -433,6 +433,31 @@ export const socketExports = {
   socketName: 'function',
 } as const satisfies Record<keyof SocketBinding, ExportKind>;
 
+// ---- native/scm.cc: file descriptors over Unix sockets (SCM_RIGHTS).
+
+export interface ScmBinding {
+  /** Writes `bytes` (`framed`: behind Connection's length header) with
+   * `fds` attached (1 to 253); blocks until written. */
+  sendFds(fd: number, bytes: Uint8Array, fds: number[], framed: boolean): void;
+  /** readInto() on a socket that also takes the fds sent with the bytes
+   * (pushed onto `fds`, close-on-exec). */
+  recvFdsInto(
+    fd: number,
+    buffer: Uint8Array,
+    offset: number,
+    length: number,
+    fds: number[],
+  ): number;
+  /** Whether fd is a Unix socket, the one kind that carries fds. */
+  isUnixSocket(fd: number): boolean;
+}
+
+export const scmExports = {
+  sendFds: 'function',
+  recvFdsInto: 'function',
+  isUnixSocket: 'function',
+} as const satisfies Record<keyof ScmBinding, ExportKind>;
+
 // ---- all of them ----------------------------------------------------------
 
 /** The addon's exports: every concern's. */
@@ -445,6 +470,7 @@ export type NativeAddon = AddonBinding &
   NodeInternalsBinding &
   OsBinding &
   ProcessBinding &
+  ScmBinding &
   SocketBinding &
   SyncBinding &
   ThreadsBinding &
@@ -460,6 +486,7 @@ export const concernExports: Record<string, Readonly<Record<string, ExportKind>>
   node_internals: nodeInternalsExports,
   os: osExports,
   process: processExports,
+  scm: scmExports,
   socket: socketExports,
   sync: syncExports,
   threads: threadsExports,
