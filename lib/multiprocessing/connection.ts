@@ -22,7 +22,7 @@ import { parseTimeout, timeoutMs } from '../core/timeout';
 import type { FdWatch } from '../core/addon';
 import { native, type NativeAddon } from '../core/native';
 import { adoptFd, claimPortableTicket, portableFds, portableTicket } from './portable/io';
-import { serialize, serializePassingFds } from '../transfer/serialize';
+import { serializePassingFds } from '../transfer/serialize';
 import { bodySize, header, headerBytesMissing, headerSize } from '../transfer/framing';
 import { copyBytes, decodeMessage, encodeFast, scratch } from '../transfer/wire';
 import { kShare, type Revivers, type ShareState } from '../transfer/shareable';
@@ -64,7 +64,9 @@ type ConnectionBackend = Pick<
 > &
   // The addon's queue of send()'s frames (the portable backend writes at once).
   // fds over Unix sockets (SCM_RIGHTS; the portable backend has none).
-  Partial<Pick<NativeAddon, 'queueFrame' | 'flushFrames' | 'sendFds' | 'recvFdsInto' | 'isUnixSocket'>>;
+  Partial<
+    Pick<NativeAddon, 'queueFrame' | 'flushFrames' | 'sendFds' | 'recvFdsInto' | 'isUnixSocket'>
+  >;
 
 function addon(): ConnectionBackend {
   return native ?? portableFds;
@@ -704,7 +706,6 @@ export class Connection<TSend = unknown, TRecv = unknown> {
   // The next whole message, from the buffer and non-blocking reads: a Buffer,
   // null when more bytes must arrive first. Throws EOFError at end of data.
   #take(into?: Buffer, mayRead = true): Buffer | null {
-    const native = addon();
     for (;;) {
       if (this.#big) {
         const big = this.#big;

@@ -118,11 +118,7 @@ export function collectPassedFds<T>(encode: () => T): { value: T; fds: number[] 
 
 /** Runs `decode` with `fds` (the message's own, in order) to be claimed by
  * receivedFd(); closes the ones nothing claimed, even when decode throws. */
-export function withArrivedFds<T>(
-  fds: number[],
-  close: (fd: number) => void,
-  decode: () => T,
-): T {
+export function withArrivedFds<T>(fds: number[], close: (fd: number) => void, decode: () => T): T {
   const previous = arrival;
   const mine: Arrival = { fds, claimed: fds.map(() => false) };
   arrival = mine;
