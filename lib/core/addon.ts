@@ -186,6 +186,21 @@ export interface ConnectionBinding {
   setBlocking(fd: number, blocking: boolean): void;
   setCloexec(fd: number, on: boolean): void;
   dupFd(fd: number): number;
+  /** Writes `bytes` (`framed`: behind Connection's length header) with
+   * `fds` attached (1 to 253; SCM_RIGHTS), after the frames send() queued;
+   * blocks until written. */
+  sendFds(fd: number, bytes: Uint8Array, fds: number[], framed: boolean): void;
+  /** readInto() on a Unix socket that also takes the fds sent with the
+   * bytes (pushed onto `fds`, close-on-exec). */
+  recvFdsInto(
+    fd: number,
+    buffer: Uint8Array,
+    offset: number,
+    length: number,
+    fds: number[],
+  ): number;
+  /** Whether fd is a Unix socket, the one kind that carries fds. */
+  isUnixSocket(fd: number): boolean;
   FdWatch: new (fd: number, callback: () => void, writable?: boolean) => FdWatch;
 }
 
@@ -203,6 +218,9 @@ export const connectionExports = {
   setBlocking: 'function',
   setCloexec: 'function',
   dupFd: 'function',
+  sendFds: 'function',
+  recvFdsInto: 'function',
+  isUnixSocket: 'function',
   FdWatch: 'function',
 } as const satisfies Record<keyof ConnectionBinding, ExportKind>;
 
@@ -433,31 +451,6 @@ export const socketExports = {
   socketName: 'function',
 } as const satisfies Record<keyof SocketBinding, ExportKind>;
 
-// ---- native/scm.cc: file descriptors over Unix sockets (SCM_RIGHTS).
-
-export interface ScmBinding {
-  /** Writes `bytes` (`framed`: behind Connection's length header) with
-   * `fds` attached (1 to 253); blocks until written. */
-  sendFds(fd: number, bytes: Uint8Array, fds: number[], framed: boolean): void;
-  /** readInto() on a socket that also takes the fds sent with the bytes
-   * (pushed onto `fds`, close-on-exec). */
-  recvFdsInto(
-    fd: number,
-    buffer: Uint8Array,
-    offset: number,
-    length: number,
-    fds: number[],
-  ): number;
-  /** Whether fd is a Unix socket, the one kind that carries fds. */
-  isUnixSocket(fd: number): boolean;
-}
-
-export const scmExports = {
-  sendFds: 'function',
-  recvFdsInto: 'function',
-  isUnixSocket: 'function',
-} as const satisfies Record<keyof ScmBinding, ExportKind>;
-
 // ---- all of them ----------------------------------------------------------
 
 /** The addon's exports: every concern's. */
@@ -470,7 +463,6 @@ export type NativeAddon = AddonBinding &
   NodeInternalsBinding &
   OsBinding &
   ProcessBinding &
-  ScmBinding &
   SocketBinding &
   SyncBinding &
   ThreadsBinding &
@@ -486,7 +478,6 @@ export const concernExports: Record<string, Readonly<Record<string, ExportKind>>
   node_internals: nodeInternalsExports,
   os: osExports,
   process: processExports,
-  scm: scmExports,
   socket: socketExports,
   sync: syncExports,
   threads: threadsExports,

@@ -255,8 +255,7 @@ export class Connection<TSend = unknown, TRecv = unknown> {
     if (!native.sendFds || !(this.#carriesFds ??= carriesFds(this.#fd))) {
       throw cannotCarryFds('this connection');
     }
-    native.flushFrames?.(this.#fd);
-    native.sendFds(this.#fd, body, fds, true);
+    native.sendFds(this.#fd, body, fds, true); // after what send() queued
   }
 
   /** reduction.sendHandle: one byte (1, the number of fds, as Python's
@@ -267,7 +266,6 @@ export class Connection<TSend = unknown, TRecv = unknown> {
     const native = addon();
     if (!native.sendFds) throw handlesNeedAddon();
     if (!(this.#carriesFds ??= carriesFds(this.#fd))) throw cannotCarryFds('this connection');
-    native.flushFrames?.(this.#fd);
     native.sendFds(this.#fd, Buffer.from([1]), [handle], false);
   }
 

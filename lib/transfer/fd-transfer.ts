@@ -23,26 +23,32 @@ export function transferFd(fd: number): number {
   return collector && !isVirtualFd(fd) ? collector(fd) : fd;
 }
 
-/** Runs `encode` while collecting the fds it transfers; returns its result
- * and the parent fds in child-slot order (slot `firstSlot + i` gets fds[i]). */
-export function collectFds<T>(firstSlot: number, encode: () => T): { value: T; fds: number[] } {
+/** Runs `encode` while each fd it transfers becomes `ref(i)`, i its place
+ * among the distinct fds met; returns its result and those fds in order. */
+function collecting<T>(ref: (i: number) => number, encode: () => T): { value: T; fds: number[] } {
   const fds: number[] = [];
-  const slots = new Map<number, number>();
+  const refs = new Map<number, number>();
   const previous = collector;
   collector = (fd: number) => {
-    let slot = slots.get(fd);
-    if (slot === undefined) {
-      slot = firstSlot + fds.length;
+    let r = refs.get(fd);
+    if (r === undefined) {
+      r = ref(fds.length);
       fds.push(fd);
-      slots.set(fd, slot);
+      refs.set(fd, r);
     }
-    return slot;
+    return r;
   };
   try {
     return { value: encode(), fds };
   } finally {
     collector = previous;
   }
+}
+
+/** Runs `encode` while collecting the fds it transfers; returns its result
+ * and the parent fds in child-slot order (slot `firstSlot + i` gets fds[i]). */
+export function collectFds<T>(firstSlot: number, encode: () => T): { value: T; fds: number[] } {
+  return collecting((i) => firstSlot + i, encode);
 }
 
 // A message sent on a Unix socket carries the fds it holds as SCM_RIGHTS
@@ -97,23 +103,7 @@ export function withMessageFds<T>(count: number, decode: () => T): T {
 /** Runs `encode` while collecting the fds it transfers as fds of the
  * message (transferFd gives -(k + 1)); returns its result and the fds. */
 export function collectPassedFds<T>(encode: () => T): { value: T; fds: number[] } {
-  const fds: number[] = [];
-  const places = new Map<number, number>();
-  const previous = collector;
-  collector = (fd: number) => {
-    let k = places.get(fd);
-    if (k === undefined) {
-      k = fds.length;
-      fds.push(fd);
-      places.set(fd, k);
-    }
-    return -(k + 1);
-  };
-  try {
-    return { value: encode(), fds };
-  } finally {
-    collector = previous;
-  }
+  return collecting((k) => -(k + 1), encode);
 }
 
 /** Runs `decode` with `fds` (the message's own, in order) to be claimed by
