@@ -220,7 +220,9 @@ export class Connection<TSend = unknown, TRecv = unknown> {
     return this.#fd;
   }
 
-  /** Sends an object: structured clone plus forkful objects by handle.
+  /** Sends an object: structured clone plus forkful objects by handle; a
+   * Connection or Queue in it travels with its fds (SCM_RIGHTS) on a Unix
+   * socket, and is refused (NotSupportedError) on any other fd.
    * The messages sent in one turn of the event loop go out in one write,
    * in order, before this thread next waits: at the end of the turn, or
    * first thing in any forkful call that blocks (a recvSync(), a lock, a
