@@ -429,7 +429,8 @@ Napi::Value ReadInto(const Napi::CallbackInfo& info) {
 // Queue inside a message to a process that is already running, and
 // reduction.sendHandle/recvHandle. Received fds are owned (closed) here
 // until JS holds them; a truncated control message (MSG_CTRUNC: the
-// receiver ran out of fds) is an error, never a silent loss.
+// receiver ran out of fds) is marked, and the message it came with fails
+// to decode, never silently short of its fds.
 
 // Linux's SCM_MAX_FD: the most fds one message can carry.
 constexpr size_t kMaxFds = 253;
@@ -485,7 +486,8 @@ Napi::Value SendFds(const Napi::CallbackInfo& info) {
 
 // recvFdsInto(fd, buffer, offset, length, fds) -> bytes read (0 at end of
 // data, -1 when nothing is there now; never blocks); the fds that came
-// with them (close-on-exec) are pushed onto the array `fds`.
+// with them (close-on-exec) are pushed onto the array `fds`, then -1 if
+// some were lost (MSG_CTRUNC).
 Napi::Value RecvFdsInto(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   int fd = ArgInt32(info, 0, "fd");
@@ -520,16 +522,13 @@ Napi::Value RecvFdsInto(const Napi::CallbackInfo& info) {
       received.emplace_back(one);
     }
   }
-  if (msg.msg_flags & MSG_CTRUNC) {
-    ThrowTyped(env, "OSError",
-               "file descriptors sent with a message were lost (MSG_CTRUNC: this process has " +
-                   std::to_string(received.size()) +
-                   " of them; it may be out of file descriptors, see ulimit -n)");
-  }
   uint32_t base = out.Length();
   for (size_t k = 0; k < received.size(); k++) {
     out.Set(base + static_cast<uint32_t>(k), Napi::Number::New(env, received[k].get()));
   }
+  // Some fds were lost (MSG_CTRUNC): -1 after those that came marks it.
+  // The bytes were read, so they are returned (the stream stays whole).
+  if (msg.msg_flags & MSG_CTRUNC) out.Set(base + received.size(), Napi::Number::New(env, -1));
   for (UniqueFd& r : received) r.release();
   return Napi::Number::New(env, static_cast<double>(got));
 }

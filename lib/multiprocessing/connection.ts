@@ -294,8 +294,14 @@ export class Connection<TSend = unknown, TRecv = unknown> {
       byte = one[0];
     }
     const fds = this.#inbox.splice(0);
-    if (fds.length === 1 && byte === 1) return fds[0];
-    for (const fd of fds) native.close(fd);
+    if (fds.length === 1 && byte === 1 && fds[0] >= 0) return fds[0];
+    for (const fd of fds) if (fd >= 0) native.close(fd);
+    if (fds.includes(-1)) {
+      throw new RuntimeError(
+        'the file descriptor sent was lost on the way (MSG_CTRUNC: this process may be ' +
+          'out of file descriptors, see ulimit -n)',
+      );
+    }
     throw new RuntimeError(
       `invalid data received: a byte (${byte}) with ${fds.length} file descriptors, ` +
         `where reduction.sendHandle sends the byte 1 with one`,
@@ -535,7 +541,7 @@ export class Connection<TSend = unknown, TRecv = unknown> {
       unsent = err;
     }
     addon().close(fd);
-    for (const received of this.#inbox.splice(0)) addon().close(received);
+    for (const received of this.#inbox.splice(0)) if (received >= 0) addon().close(received);
     for (const w of waiters) w.reject(closedError());
     wake?.(); // a pending async send finds the connection closed
     // A queued message could not be written (the peer is gone): said, not lost.

@@ -90,6 +90,16 @@ export function receivingFds<T>(fds: number[], close: (fd: number) => void, deco
 /** Decodes a message that holds `count` fds: takes them from the inbox,
  * runs `decode` with them (withArrivedFds). */
 export function withMessageFds<T>(count: number, decode: () => T): T {
+  // -1: the fds after those that came were lost (MSG_CTRUNC); the fds of
+  // one message arrive together, so that group is this message's.
+  const lost = inbox ? inbox.fds.indexOf(-1) : -1;
+  if (inbox && lost >= 0 && lost < count) {
+    for (const fd of inbox.fds.splice(0, lost + 1)) if (fd >= 0) inbox.close(fd);
+    throw new Error(
+      `${count - lost} of the message's ${count} file descriptor(s) were lost on the way ` +
+        `(MSG_CTRUNC: this process may be out of file descriptors, see ulimit -n)`,
+    );
+  }
   if (!inbox || inbox.fds.length < count) {
     throw new Error(
       `the message holds ${count} file descriptor(s) that did not arrive with it: ` +

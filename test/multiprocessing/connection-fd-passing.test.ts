@@ -48,4 +48,10 @@ describe.each(backends)('fds inside messages (%s backend)', (name, env) => {
         : { error: 'NotSupportedError', eof: 'NotSupportedError' },
     );
   });
+
+  test('out of fds while receiving (MSG_CTRUNC): that message fails, the fds that came are closed, the stream goes on', () => {
+    // Without the addon no fd travels; with it, measured where prlimit(1) exists.
+    if (!native || r.ctrunc === undefined) return expect(r.ctrunc).toBeUndefined();
+    expect(r.ctrunc).toEqual({ first: 'SerializationError', said: true, next: 'next', fdsLeft: 0 });
+  });
 });
