@@ -1,12 +1,14 @@
 // The byte transport of multiprocessing.Connection: non-blocking fds
 // (socketpair for duplex, pipe for one-way), length-prefixed writes that
-// block until done, reads that never block, a bounded wait for readability,
+// block until done, reads that never block (with the fds that came, on a
+// Unix socket: SCM_RIGHTS), a bounded wait for readability,
 // and FdWatch, a uv_poll handle that tells the event loop when an fd is
 // readable (recv() waits through it without blocking the loop).
 #include <fcntl.h>
 #include <poll.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/uio.h>
 #include <time.h>
 #include <unistd.h>
@@ -120,17 +122,31 @@ std::pair<const uint8_t*, size_t> ViewSlice(const Napi::CallbackInfo& info, size
 }
 
 // Writes every byte of the iovecs, waiting for room when the fd is full.
-void WriteAllV(Napi::Env env, int fd, struct iovec* iov, int count) {
+// With `control` (SCM_RIGHTS: fds), the first sendmsg carries it, so the
+// fds arrive with the first bytes.
+void WriteAllV(Napi::Env env, int fd, struct iovec* iov, int count, void* control = nullptr,
+               size_t control_len = 0) {
   while (count > 0) {
-    ssize_t put = writev(fd, iov, count);
+    ssize_t put;
+    if (control != nullptr) {
+      struct msghdr msg {};
+      msg.msg_iov = iov;
+      msg.msg_iovlen = static_cast<size_t>(count);
+      msg.msg_control = control;
+      msg.msg_controllen = control_len;
+      put = sendmsg(fd, &msg, MSG_NOSIGNAL);
+    } else {
+      put = writev(fd, iov, count);
+    }
     if (put < 0) {
       if (errno == EINTR) continue;
       if (errno == EAGAIN || errno == EWOULDBLOCK) {
         if (WaitFd(fd, POLLOUT, -1) < 0) ThrowErrno(env, "poll");
         continue;
       }
-      ThrowErrno(env, "write");
+      ThrowErrno(env, control != nullptr ? "sendmsg" : "write");
     }
+    control = nullptr;  // sent with those bytes
     size_t left = static_cast<size_t>(put);
     while (count > 0 && left >= iov->iov_len) {
       left -= iov->iov_len;
@@ -409,6 +425,128 @@ Napi::Value ReadInto(const Napi::CallbackInfo& info) {
   return Napi::Number::New(env, static_cast<double>(got));
 }
 
+// ---- fds over Unix sockets (SCM_RIGHTS): what carries a Connection or a
+// Queue inside a message to a process that is already running, and
+// reduction.sendHandle/recvHandle. Received fds are owned (closed) here
+// until JS holds them; a truncated control message (MSG_CTRUNC: the
+// receiver ran out of fds) is marked, and the message it came with fails
+// to decode, never silently short of its fds.
+
+// Linux's SCM_MAX_FD: the most fds one message can carry.
+constexpr size_t kMaxFds = 253;
+
+std::vector<int> FdList(const Napi::CallbackInfo& info, size_t i) {
+  Napi::Env env = info.Env();
+  if (!info[i].IsArray()) throw Napi::TypeError::New(env, "fds must be an array of numbers");
+  Napi::Array arr = info[i].As<Napi::Array>();
+  if (arr.Length() == 0 || arr.Length() > kMaxFds) {
+    ThrowTyped(env, "ValueError",
+               "a message carries 1 to " + std::to_string(kMaxFds) + " file descriptors, not " +
+                   std::to_string(arr.Length()));
+  }
+  std::vector<int> fds;
+  for (uint32_t k = 0; k < arr.Length(); k++) {
+    Napi::Value v = arr.Get(k);
+    double d = v.IsNumber() ? v.As<Napi::Number>().DoubleValue() : -1;
+    if (!(d >= 0 && d <= 2147483647.0) || d != static_cast<double>(static_cast<int>(d))) {
+      throw Napi::TypeError::New(env, "each fd must be a non-negative integer");
+    }
+    fds.push_back(static_cast<int>(d));
+  }
+  return fds;
+}
+
+// sendFds(fd, bytes, fds, framed): writes `bytes` (framed: behind
+// Connection's length header) with `fds` attached; blocks until written,
+// as sendFrame, after the frames send() queued.
+Napi::Value SendFds(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  int fd = ArgInt32(info, 0, "fd");
+  size_t len = 0;
+  const uint8_t* data = ViewData(env, info[1], &len);
+  std::vector<int> fds = FdList(info, 2);
+  bool framed = info[3].ToBoolean();
+  if (!framed && len == 0) throw Napi::RangeError::New(env, "fds travel with at least one byte");
+  uint8_t header[12];
+  size_t header_len = framed ? WriteHeader(header, len) : 0;
+  std::vector<uint8_t> control(CMSG_SPACE(sizeof(int) * fds.size()), 0);
+  struct cmsghdr* cm = reinterpret_cast<struct cmsghdr*>(control.data());
+  cm->cmsg_level = SOL_SOCKET;
+  cm->cmsg_type = SCM_RIGHTS;
+  cm->cmsg_len = CMSG_LEN(sizeof(int) * fds.size());
+  std::memcpy(CMSG_DATA(cm), fds.data(), sizeof(int) * fds.size());
+  struct iovec iov[2];
+  int count = 0;
+  if (header_len > 0) iov[count++] = {header, header_len};
+  if (len > 0) iov[count++] = {const_cast<uint8_t*>(data), len};
+  FlushFd(env, fd);  // frames send() queued go first
+  WriteAllV(env, fd, iov, count, control.data(), control.size());
+  return env.Undefined();
+}
+
+// recvFdsInto(fd, buffer, offset, length, fds) -> bytes read (0 at end of
+// data, -1 when nothing is there now; never blocks); the fds that came
+// with them (close-on-exec) are pushed onto the array `fds`, then -1 if
+// some were lost (MSG_CTRUNC).
+Napi::Value RecvFdsInto(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  int fd = ArgInt32(info, 0, "fd");
+  auto [view, length] = ViewSlice(info, 1, "length");
+  if (!info[4].IsArray()) throw Napi::TypeError::New(env, "fds must be an array");
+  Napi::Array out = info[4].As<Napi::Array>();
+  // The caller's buffer, to fill.
+  struct iovec iov = {const_cast<uint8_t*>(view), length};
+  alignas(struct cmsghdr) uint8_t control[CMSG_SPACE(sizeof(int) * kMaxFds)];
+  struct msghdr msg {};
+  msg.msg_iov = &iov;
+  msg.msg_iovlen = 1;
+  msg.msg_control = control;
+  msg.msg_controllen = sizeof control;
+  ssize_t got;
+  do {
+    got = recvmsg(fd, &msg, MSG_CMSG_CLOEXEC | MSG_DONTWAIT);
+  } while (got < 0 && errno == EINTR);
+  if (got < 0) {
+    if (errno == EAGAIN || errno == EWOULDBLOCK) return Napi::Number::New(env, -1);
+    if (errno == ECONNRESET) return Napi::Number::New(env, 0);  // peer gone: end of data
+    ThrowErrno(env, "recvmsg");
+  }
+  // Owned until JS has them: a throw below closes every one.
+  std::vector<UniqueFd> received;
+  for (struct cmsghdr* cm = CMSG_FIRSTHDR(&msg); cm != nullptr; cm = CMSG_NXTHDR(&msg, cm)) {
+    if (cm->cmsg_level != SOL_SOCKET || cm->cmsg_type != SCM_RIGHTS) continue;
+    size_t n = (cm->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+    for (size_t k = 0; k < n; k++) {
+      int one;
+      std::memcpy(&one, CMSG_DATA(cm) + k * sizeof(int), sizeof one);
+      received.emplace_back(one);
+    }
+  }
+  uint32_t base = out.Length();
+  for (size_t k = 0; k < received.size(); k++) {
+    out.Set(base + static_cast<uint32_t>(k), Napi::Number::New(env, received[k].get()));
+  }
+  // Some fds were lost (MSG_CTRUNC): -1 after those that came marks it.
+  // The bytes were read, so they are returned (the stream stays whole).
+  if (msg.msg_flags & MSG_CTRUNC) out.Set(base + received.size(), Napi::Number::New(env, -1));
+  for (UniqueFd& r : received) r.release();
+  return Napi::Number::New(env, static_cast<double>(got));
+}
+
+// isUnixSocket(fd) -> whether fd is a Unix socket, the one kind that
+// carries fds (a TCP socket silently ignores SCM_RIGHTS).
+Napi::Value IsUnixSocket(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  int fd = ArgInt32(info, 0, "fd");
+  struct stat st {};
+  if (fstat(fd, &st) != 0) ThrowErrno(env, "fstat");
+  if (!S_ISSOCK(st.st_mode)) return Napi::Boolean::New(env, false);
+  int domain = 0;
+  socklen_t len = sizeof domain;
+  if (getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &domain, &len) != 0) ThrowErrno(env, "getsockopt");
+  return Napi::Boolean::New(env, domain == AF_UNIX);
+}
+
 // pipeBytes(fd) -> the bytes waiting in a pipe (FIONREAD): a read of at
 // most that many takes exactly that many, which a Queue reader announces
 // in shared memory before it reads (see queue/channel.ts).
@@ -608,6 +746,9 @@ void Init(Napi::Env env, Napi::Object exports) {
   exports.Set("setBlocking", Napi::Function::New(env, SetBlocking));
   exports.Set("setCloexec", Napi::Function::New(env, SetCloexec));
   exports.Set("dupFd", Napi::Function::New(env, Dup));
+  exports.Set("sendFds", Napi::Function::New(env, SendFds));
+  exports.Set("recvFdsInto", Napi::Function::New(env, RecvFdsInto));
+  exports.Set("isUnixSocket", Napi::Function::New(env, IsUnixSocket));
   exports.Set("FdWatch", FdWatch::Class(env));
 }
 

@@ -192,6 +192,21 @@ export interface ConnectionBinding {
   setBlocking(fd: number, blocking: boolean): void;
   setCloexec(fd: number, on: boolean): void;
   dupFd(fd: number): number;
+  /** Writes `bytes` (`framed`: behind Connection's length header) with
+   * `fds` attached (1 to 253; SCM_RIGHTS), after the frames send() queued;
+   * blocks until written. */
+  sendFds(fd: number, bytes: Uint8Array, fds: number[], framed: boolean): void;
+  /** readInto() on a Unix socket that also takes the fds sent with the
+   * bytes (pushed onto `fds`, close-on-exec). */
+  recvFdsInto(
+    fd: number,
+    buffer: Uint8Array,
+    offset: number,
+    length: number,
+    fds: number[],
+  ): number;
+  /** Whether fd is a Unix socket, the one kind that carries fds. */
+  isUnixSocket(fd: number): boolean;
   FdWatch: new (fd: number, callback: () => void, writable?: boolean) => FdWatch;
 }
 
@@ -209,6 +224,9 @@ export const connectionExports = {
   setBlocking: 'function',
   setCloexec: 'function',
   dupFd: 'function',
+  sendFds: 'function',
+  recvFdsInto: 'function',
+  isUnixSocket: 'function',
   FdWatch: 'function',
 } as const satisfies Record<keyof ConnectionBinding, ExportKind>;
 

@@ -13,8 +13,8 @@
 // waiters) drives the one non-blocking read step, #take().
 import { constants as osConstants } from 'node:os';
 import { afterFork, Order } from '../runtime/lifecycle';
-import { isVirtualFd, transferFd } from '../transfer/fd-transfer';
-import { EOFError, OSError, ValueError } from '../core/errors';
+import { isVirtualFd, receivedFd, receivingFds, transferFd } from '../transfer/fd-transfer';
+import { EOFError, NotSupportedError, OSError, RuntimeError, ValueError } from '../core/errors';
 import { abortable, checkSignal, throwIfAborted, type SignalOption } from '../core/abort';
 import { checkOptions } from '../core/options';
 import { noteQueuedFrames } from '../core/queued-frames';
@@ -22,7 +22,7 @@ import { parseTimeout, timeoutMs } from '../core/timeout';
 import type { FdWatch } from '../core/addon';
 import { native, type NativeAddon } from '../core/native';
 import { adoptFd, claimPortableTicket, portableFds, portableTicket } from './portable/io';
-import { serialize } from '../transfer/serialize';
+import { serializePassingFds } from '../transfer/serialize';
 import { bodySize, header, headerBytesMissing, headerSize } from '../transfer/framing';
 import { copyBytes, decodeMessage, encodeFast, scratch } from '../transfer/wire';
 import { kShare, type Revivers, type ShareState } from '../transfer/shareable';
@@ -64,7 +64,10 @@ type ConnectionBackend = Pick<
   | 'nbPipe'
 > &
   // The addon's queue of send()'s frames (the portable backend writes at once).
-  Partial<Pick<NativeAddon, 'queueFrame' | 'flushFrames'>>;
+  // fds over Unix sockets (SCM_RIGHTS; the portable backend has none).
+  Partial<
+    Pick<NativeAddon, 'queueFrame' | 'flushFrames' | 'sendFds' | 'recvFdsInto' | 'isUnixSocket'>
+  >;
 
 function addon(): ConnectionBackend {
   return native ?? portableFds;
@@ -98,6 +101,29 @@ function checkMaxlength(maxlength: number | undefined): void {
   if (maxlength < 0) throw new ValueError(`negative maxlength: ${maxlength}`);
 }
 
+/** Whether an fd carries fds (a Unix socket): asked once per Connection,
+ * on its first read or its first message holding fds. */
+function carriesFds(fd: number): boolean {
+  return addon().isUnixSocket?.(fd) ?? false;
+}
+
+/** The error of a message holding fds on a channel that cannot carry them. */
+export function cannotCarryFds(what: string): NotSupportedError {
+  return new NotSupportedError(
+    `${what} is not a Unix socket, so it cannot carry file descriptors: a Connection, ` +
+      `a Queue or anything else that owns one cannot travel on it. Only a Connection on ` +
+      `a Unix socket carries them (a duplex Pipe(), or Listener/Client with family ` +
+      `AF_UNIX); or pass the object in a Process's args`,
+  );
+}
+
+function handlesNeedAddon(): NotSupportedError {
+  return new NotSupportedError(
+    "passing a file descriptor needs forkful's native addon (SCM_RIGHTS on a Unix " +
+      'socket): the portable backend has none',
+  );
+}
+
 function closedError(): OSError {
   const err = new OSError('the connection is closed (call Pipe() for a new one)');
   err.code = 'EBADF';
@@ -120,6 +146,10 @@ export interface ConnectionOptions {
    * processes read in turn (Queue). Costs two reads per message. */
   exact?: boolean;
 }
+
+/** Connection[kSendHandle](fd) and [kRecvHandle]() (reduction.ts). */
+export const kSendHandle = Symbol('forkful.Connection.sendHandle');
+export const kRecvHandle = Symbol('forkful.Connection.recvHandle');
 
 /** Connection[kRecvNow] (forkful's pool). */
 export const kRecvNow = Symbol('forkful.Connection.recvNow');
@@ -155,6 +185,10 @@ export class Connection<TSend = unknown, TRecv = unknown> {
   #sending: Promise<void> | null = null;
   #writeWatch: FdWatch | null = null;
   #onWritable: (() => void) | null = null;
+  // Whether the fd is a Unix socket, which carries fds (null: not asked yet).
+  #carriesFds: boolean | null = null;
+  // fds that came with the bytes read and no message has taken yet.
+  #inbox: number[] = [];
 
   /** Wraps an fd this process owns (Pipe() is the usual way to get one). */
   constructor(fd: number, options: ConnectionOptions = {}) {
@@ -187,7 +221,9 @@ export class Connection<TSend = unknown, TRecv = unknown> {
     return this.#fd;
   }
 
-  /** Sends an object: structured clone plus forkful objects by handle.
+  /** Sends an object: structured clone plus forkful objects by handle; a
+   * Connection or Queue in it travels with its fds (SCM_RIGHTS) on a Unix
+   * socket, and is refused (NotSupportedError) on any other fd.
    * The messages sent in one turn of the event loop go out in one write,
    * in order, before this thread next waits: at the end of the turn, or
    * first thing in any forkful call that blocks (a recvSync(), a lock, a
@@ -202,12 +238,75 @@ export class Connection<TSend = unknown, TRecv = unknown> {
     this.#checkNoAsyncSend();
     const native = addon();
     const n = encodeFast(obj);
-    const body = n >= 0 ? scratch : serialize(obj);
+    let body: Buffer = scratch;
+    if (n < 0) {
+      const encoded = serializePassingFds(obj);
+      if (encoded.fds.length > 0) return this.#sendWithFds(encoded.body, encoded.fds);
+      body = encoded.body;
+    }
     const size = n >= 0 ? n : body.length;
     if (native.queueFrame) {
       native.queueFrame(this.#fd, body, 0, size);
       noteQueuedFrames();
     } else native.sendFrame(this.#fd, body, 0, size);
+  }
+
+  /** A message whose fds travel with it (SCM_RIGHTS): after what send()
+   * queued, in one blocking write as sendFrame. */
+  #sendWithFds(body: Buffer, fds: number[]): void {
+    const native = addon();
+    if (!native.sendFds || !(this.#carriesFds ??= carriesFds(this.#fd))) {
+      throw cannotCarryFds('this connection');
+    }
+    native.sendFds(this.#fd, body, fds, true); // after what send() queued
+  }
+
+  /** reduction.sendHandle: one byte (1, the number of fds, as Python's
+   * sendfds) with `handle` attached, outside the message framing. */
+  [kSendHandle](handle: number): void {
+    this.#checkWritable();
+    this.#checkNoAsyncSend();
+    const native = addon();
+    if (!native.sendFds) throw handlesNeedAddon();
+    if (!(this.#carriesFds ??= carriesFds(this.#fd))) throw cannotCarryFds('this connection');
+    native.sendFds(this.#fd, Buffer.from([1]), [handle], false);
+  }
+
+  /** reduction.recvHandle's step: the fd sent with the next byte, null
+   * while no byte is there; throws EOFError at end of data and
+   * RuntimeError when the byte came without exactly one fd (closing any
+   * that came). */
+  [kRecvHandle](): number | null {
+    this.#checkReadable();
+    if (this.#waiters.length > 0) {
+      throw new ValueError('recvHandle() while a recv() is pending on this connection');
+    }
+    const native = addon();
+    if (!native.recvFdsInto) throw handlesNeedAddon();
+    if (!(this.#carriesFds ??= carriesFds(this.#fd))) throw cannotCarryFds('this connection');
+    let byte: number;
+    if (this.#end > this.#start) {
+      byte = this.#buf[this.#start++];
+    } else {
+      const one = Buffer.alloc(1);
+      const n = this.#read(one, 0, 1);
+      if (n < 0) return null;
+      if (n === 0 && this.#inbox.length === 0) throw this.#eofError(false);
+      byte = one[0];
+    }
+    const fds = this.#inbox.splice(0);
+    if (fds.length === 1 && byte === 1 && fds[0] >= 0) return fds[0];
+    for (const fd of fds) if (fd >= 0) native.close(fd);
+    if (fds.includes(-1)) {
+      throw new RuntimeError(
+        'the file descriptor sent was lost on the way (MSG_CTRUNC: this process may be ' +
+          'out of file descriptors, see ulimit -n)',
+      );
+    }
+    throw new RuntimeError(
+      `invalid data received: a byte (${byte}) with ${fds.length} file descriptors, ` +
+        `where reduction.sendHandle sends the byte 1 with one`,
+    );
   }
 
   /** Writes the messages send() has queued now (send() says when they go
@@ -224,7 +323,23 @@ export class Connection<TSend = unknown, TRecv = unknown> {
     try {
       this.#checkWritable();
       const n = encodeFast(obj);
-      return this.#queueFrame(n >= 0 ? Buffer.from(scratch.subarray(0, n)) : serialize(obj));
+      if (n >= 0) return this.#queueFrame(Buffer.from(scratch.subarray(0, n)));
+      const { body, fds } = serializePassingFds(obj);
+      if (fds.length === 0) return this.#queueFrame(body);
+      // In order after the async sends before it; written blocking (fds
+      // are rare, and their message is small).
+      const previous = this.#sending ?? Promise.resolve();
+      const mine: Promise<void> = previous
+        .catch(() => {})
+        .then(() => {
+          this.#checkOpen();
+          this.#sendWithFds(body, fds);
+        })
+        .finally(() => {
+          if (this.#sending === mine) this.#sending = null;
+        });
+      this.#sending = mine;
+      return mine;
     } catch (err) {
       return Promise.reject(err);
     }
@@ -279,7 +394,11 @@ export class Connection<TSend = unknown, TRecv = unknown> {
    * reuse, is not the message's own memory (decodeMessage copies what it
    * would keep of it: a received Buffer must not change under its owner). */
   readonly #decode = (frame: Buffer): unknown =>
-    decodeMessage(frame, true, frame.buffer !== this.#buf.buffer);
+    this.#inbox.length === 0
+      ? decodeMessage(frame, true, frame.buffer !== this.#buf.buffer)
+      : receivingFds(this.#inbox, addon().close, () =>
+          decodeMessage(frame, true, frame.buffer !== this.#buf.buffer),
+        );
 
   /** Receives the next message as bytes (Python's recv_bytes). A message
    * longer than maxlength is an error and the connection is then closed. */
@@ -423,6 +542,7 @@ export class Connection<TSend = unknown, TRecv = unknown> {
       unsent = err;
     }
     addon().close(fd);
+    for (const received of this.#inbox.splice(0)) if (received >= 0) addon().close(received);
     for (const w of waiters) w.reject(closedError());
     wake?.(); // a pending async send finds the connection closed
     // A queued message could not be written (the peer is gone): said, not lost.
@@ -593,14 +713,13 @@ export class Connection<TSend = unknown, TRecv = unknown> {
   // The next whole message, from the buffer and non-blocking reads: a Buffer,
   // null when more bytes must arrive first. Throws EOFError at end of data.
   #take(into?: Buffer, mayRead = true): Buffer | null {
-    const native = addon();
     for (;;) {
       if (this.#big) {
         const big = this.#big;
         while (this.#bigFilled < big.length) {
           if (!mayRead) return null;
           const want = big.length - this.#bigFilled;
-          const n = native.readInto(this.#fd, big, this.#bigFilled, want);
+          const n = this.#read(big, this.#bigFilled, want);
           this.#shortRead = n < want;
           if (n < 0) {
             this.#drained = true;
@@ -652,7 +771,7 @@ export class Connection<TSend = unknown, TRecv = unknown> {
       }
       const room = this.#exact ? need : this.#buf.length - this.#end;
       if (!mayRead) return null;
-      const n = native.readInto(this.#fd, this.#buf, this.#end, room);
+      const n = this.#read(this.#buf, this.#end, room);
       this.#shortRead = n < room;
       if (n < 0) {
         this.#drained = true;
@@ -664,6 +783,16 @@ export class Connection<TSend = unknown, TRecv = unknown> {
       }
       this.#end += n;
     }
+  }
+
+  /** One non-blocking read; on a Unix socket it also takes the fds sent
+   * with the bytes (they wait in #inbox for their message). */
+  #read(into: Buffer, at: number, length: number): number {
+    const native = addon();
+    if (native.recvFdsInto && (this.#carriesFds ??= carriesFds(this.#fd))) {
+      return native.recvFdsInto(this.#fd, into, at, length, this.#inbox);
+    }
+    return native.readInto(this.#fd, into, at, length);
   }
 
   #eofError(partial: boolean): EOFError {
@@ -797,7 +926,11 @@ export const connectionRevivers: Revivers = {
       exact: boolean;
     };
     if (s.ticket !== undefined) claimPortableTicket(s.ticket);
-    return new Connection(s.fd, { readable: s.readable, writable: s.writable, exact: s.exact });
+    return new Connection(receivedFd(s.fd), {
+      readable: s.readable,
+      writable: s.writable,
+      exact: s.exact,
+    });
   },
 };
 

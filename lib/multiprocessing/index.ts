@@ -50,6 +50,12 @@ export const connection = {
   WELCOME,
   FAILURE,
 };
+import { recvHandle, recvHandleSync, sendHandle } from './reduction';
+/** Python's multiprocessing.reduction: `sendHandle(conn, fd, pid)` passes a
+ * file descriptor to a running process over a Connection on a Unix socket,
+ * `recvHandle(conn)` (a Promise) or `recvHandleSync(conn)` receives it.
+ * Connections and Queues inside a message travel this way by themselves. */
+export const reduction = { sendHandle, recvHandle, recvHandleSync };
 export {
   Process,
   currentProcess,

@@ -2113,15 +2113,16 @@ describe('_TestConnection', () => {
   });
 
   /** _writefd: receives an fd (reduction.recv_handle) and writes to it. */
-  const writefd = (conn: mp.Connection, data: string, createDummyFds: boolean) => {
+  const writefd = async (conn: mp.Connection, data: string, createDummyFds: boolean) => {
     const m = (globalThis.__forkful?.mp ?? require('forkful/multiprocessing')) as Modules['mp'];
     const nodeFs = require('node:fs');
     if (createDummyFds) {
       for (let i = 0; i < 256; i++) nodeFs.openSync('/dev/null', 'r');
     }
-    const recvHandle = (m as unknown as { reduction: { recvHandle(c: mp.Connection): number } })
-      .reduction.recvHandle;
-    const fd = recvHandle(conn);
+    const recvHandle = (
+      m as unknown as { reduction: { recvHandle(c: mp.Connection): Promise<number> } }
+    ).reduction.recvHandle;
+    const fd = await recvHandle(conn);
     nodeFs.writeSync(fd, data);
     nodeFs.closeSync(fd);
   };
@@ -2153,15 +2154,13 @@ describe('_TestConnection', () => {
     }
   }
 
-  // Missing: reduction.sendHandle/recvHandle (passing an fd to a running
-  // process: SCM_RIGHTS).
-  test.failing('_TestConnection.test_fd_transfer', () => fdTransfer('foo', false));
-  // Missing: reduction.sendHandle/recvHandle.
-  test.failing('_TestConnection.test_large_fd_transfer', () => fdTransfer('bar', true));
+  // Documented: recvHandle returns a Promise, recvHandleSync blocks.
+  // SCM_RIGHTS needs the addon: the portable backend raises NotSupportedError.
+  test('_TestConnection.test_fd_transfer', () => fdTransfer('foo', false));
+  test('_TestConnection.test_large_fd_transfer', () => fdTransfer('bar', true));
 
-  // Missing: reduction.recvHandle (must raise when no fd came with the data).
-  test.failing('_TestConnection.test_missing_fd_transfer', async () => {
-    const recvHandle = api<(c: mp.Connection) => number>(mp, 'reduction.recvHandle');
+  test('_TestConnection.test_missing_fd_transfer', async () => {
+    const recvHandleSync = api<(c: mp.Connection) => number>(mp, 'reduction.recvHandleSync');
     const [conn, childConn] = Pipe(true);
     const p = new Process({
       target: (c: mp.Connection) => require('node:fs').writeSync(c.fileno(), Buffer.from([0])),
@@ -2170,7 +2169,7 @@ describe('_TestConnection', () => {
     p.daemon = true;
     p.start();
     try {
-      expect(() => recvHandle(conn)).toThrow(RuntimeError);
+      expect(() => recvHandleSync(conn)).toThrow(RuntimeError);
     } finally {
       await reap(p);
     }
@@ -2288,8 +2287,8 @@ describe('_TestPoll', () => {
 });
 
 describe('_TestPicklingConnections', () => {
-  // Missing: sending a Connection to a running process (SCM_RIGHTS).
-  test.failing('_TestPicklingConnections.test_pickling', async () => {
+  // A Connection inside a message travels with its fd (SCM_RIGHTS).
+  test('_TestPicklingConnections.test_pickling', async () => {
     const { Listener, Client, families } = connectionApi();
     const [lconn, lconn0] = Pipe();
     const lp = new Process({
@@ -2331,7 +2330,7 @@ describe('_TestPicklingConnections', () => {
     void Listener;
   });
 
-  test.failing('_TestPicklingConnections.test_access', async () => {
+  test('_TestPicklingConnections.test_access', async () => {
     const [conn, childConn] = Pipe();
     const p = new Process({
       target: async (c: mp.Connection) => {

@@ -2,7 +2,6 @@
 // message there is, and after a read that emptied the pipe it answers null
 // without another read system call (the fd's watch reports new data), so a
 // wake-up of the pool costs one read, not a poll before and after it.
-import * as fs from 'node:fs';
 import { native } from '../../lib/core/native';
 import { Pipe } from '../../lib/multiprocessing';
 import { kRecvNow } from '../../lib/multiprocessing/connection';
@@ -10,18 +9,28 @@ import { decodeMessage } from '../../lib/transfer/wire';
 
 const describeNative = native ? describe : describe.skip;
 
-/** read() calls this thread made so far (/proc/thread-self/io). */
-function readCalls(): number {
-  const io = fs.readFileSync('/proc/thread-self/io', 'utf8');
-  return Number(/syscr: (\d+)/.exec(io)![1]);
-}
-
-/** The reads `fn` makes (less those of looking at the count). */
+/** The reads `fn` makes: calls of the addon's two reads (readInto, and
+ * recvFdsInto, the recvmsg a Unix-socket Connection reads with), one system
+ * call each (/proc's syscr does not count recvmsg). */
 function readsOf(fn: () => void): number {
-  const empty = -readCalls() + readCalls();
-  const before = readCalls();
-  fn();
-  return readCalls() - before - empty;
+  const addon = native as unknown as Record<
+    'readInto' | 'recvFdsInto',
+    (...a: unknown[]) => number
+  >;
+  const saved = { readInto: addon.readInto, recvFdsInto: addon.recvFdsInto };
+  let calls = 0;
+  for (const name of ['readInto', 'recvFdsInto'] as const) {
+    addon[name] = (...args: unknown[]) => {
+      calls++;
+      return saved[name](...args);
+    };
+  }
+  try {
+    fn();
+  } finally {
+    Object.assign(addon, saved);
+  }
+  return calls;
 }
 
 describeNative('Connection[kRecvNow]', () => {

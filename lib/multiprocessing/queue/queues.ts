@@ -18,7 +18,8 @@ import { checkOptions } from '../../core/options';
 import { deadline, FOREVER, parseTimeout, remaining } from '../../core/timeout';
 import { BoundedSemaphore, Condition, Lock, Semaphore } from '../../synchronize';
 import { RawArray } from '../../synchronize/sharedctypes';
-import { serialize } from '../../transfer/serialize';
+import { serializePassingFds } from '../../transfer/serialize';
+import { cannotCarryFds } from '../connection';
 import { kShare, type Revivers, type ShareState } from '../../transfer/shareable';
 import { bytesLead, encodeFast, scratch } from '../../transfer/wire';
 import {
@@ -57,7 +58,11 @@ function encodeItem(obj: unknown): EncodedItem {
     return { body, n: 0, lead, borrowed: true };
   }
   const n = encodeFast(obj);
-  return { body: n < 0 ? serialize(obj) : null, n, lead: -1, borrowed: false };
+  if (n >= 0) return { body: null, n, lead: -1, borrowed: false };
+  // Said, not lost: a Connection or a Queue in the item would need its fds.
+  const { body, fds } = serializePassingFds(obj);
+  if (fds.length > 0) throw cannotCarryFds("a Queue's pipe");
+  return { body, n, lead: -1, borrowed: false };
 }
 
 export type PutOptions = GetOptions;

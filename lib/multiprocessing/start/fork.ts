@@ -13,6 +13,7 @@ import { isolateForkedChild } from '../../runtime/child-isolation';
 import { runTarget } from '../../runtime/run-target';
 import { emptyAsyncIdStack } from '../../core/node-internals';
 import type { Backend, ChildHandle, ChildSpec } from './types';
+import { arenaEnvironment } from '../../synchronize';
 
 const SIGKILL = 9;
 
@@ -166,6 +167,10 @@ export const forkBackend: Backend = {
   start(spec: ChildSpec): ChildHandle {
     const parentPid = process.pid;
     compileExitCodeGetter();
+    // The child shares forkful's arena (as a spawned one does), so that a
+    // lock or Queue made after it started can still be sent to it later
+    // (over a Connection, fds as SCM_RIGHTS).
+    arenaEnvironment();
     const pid = fork();
     if (pid === 0) runInChild(spec, parentPid);
     return new ForkChild(pid);
