@@ -14,10 +14,11 @@
 //
 // Received messages of LEND_MIN bytes or more are handed out as views of
 // the read buffer, not copies: fresh memory is what receiving costs (see
-// receive-memory.ts), so the read buffer is a slab of huge pages that is
-// never written again where it lent a view; a full one is left to its
-// views and a new one taken. A kept view keeps its slab (4 MiB) alive, as Node's pooled
-// Buffers keep their pool.
+// receive-memory.ts). A buffer that lent a view is never written again
+// there (no compaction); a full one is left to its views, and from the
+// first lent view on, the new ones are slabs of huge pages. A kept view
+// keeps its buffer (up to 4 MiB) alive, as Node's pooled Buffers keep
+// their pool. A stream of small messages reuses one plain buffer.
 import { constants as osConstants } from 'node:os';
 import { afterFork, Order } from '../runtime/lifecycle';
 import { isVirtualFd, transferFd } from '../transfer/fd-transfer';
@@ -153,6 +154,10 @@ export class Connection<TSend = unknown, TRecv = unknown> {
   // A view of #buf was handed out: its bytes up to #start are never
   // written again (no compaction; a new buffer when this one is full).
   #lent = false;
+  // It lent a view once: the stream carries large messages, so its next
+  // buffers are slabs of huge pages (a stream of small messages keeps
+  // reusing one plain buffer).
+  #lends = false;
   // A message too large for #buf is read straight into its own buffer.
   #big: Buffer | null = null;
   #bigFilled = 0;
@@ -303,7 +308,7 @@ export class Connection<TSend = unknown, TRecv = unknown> {
    * is then never overwritten); small frames are copied instead. */
   #lend(frame: Buffer): boolean {
     if (frame.length < LEND_MIN) return false;
-    this.#lent = true;
+    this.#lent = this.#lends = true;
     return true;
   }
 
@@ -686,7 +691,9 @@ export class Connection<TSend = unknown, TRecv = unknown> {
           // A lent buffer is left to its views: the unread bytes move.
           const grown = this.#exact
             ? Buffer.allocUnsafe(16)
-            : receiveMemory(native, Math.max(SLAB, avail + need));
+            : this.#lends
+              ? receiveMemory(native, Math.max(SLAB, avail + need))
+              : Buffer.allocUnsafe(Math.max(CHUNK * 2, avail + need));
           this.#buf.copy(grown, 0, this.#start, this.#end);
           this.#buf = grown;
           this.#lent = false;
