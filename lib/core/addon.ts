@@ -180,8 +180,9 @@ export interface ConnectionBinding {
   /** The bytes waiting in a pipe (FIONREAD). */
   pipeBytes(fd: number): number;
   /** Memory for received messages: at least `size` bytes (a multiple of
-   * 2 MiB) in a mapping of its own that asks for huge pages. */
-  recvSlab(size: number): ArrayBuffer;
+   * 2 MiB) in a mapping of its own that asks for huge pages; undefined
+   * where the embedder refuses external memory (a V8 sandbox). */
+  recvSlab(size: number): ArrayBuffer | undefined;
   /** True when readable (or at end of file) within timeoutMs (< 0: forever). */
   waitReadable(fd: number, timeoutMs: number): boolean;
   /** Bytes written (maybe fewer); -1 when the pipe is full. */
