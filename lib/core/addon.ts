@@ -185,6 +185,10 @@ export interface ConnectionBinding {
   readInto(fd: number, buffer: Uint8Array, offset: number, length: number): number;
   /** The bytes waiting in a pipe (FIONREAD). */
   pipeBytes(fd: number): number;
+  /** Memory for received messages: at least `size` bytes (a multiple of
+   * 2 MiB) in a mapping of its own that asks for huge pages; undefined
+   * where the embedder refuses external memory (a V8 sandbox). */
+  recvSlab(size: number): ArrayBuffer | undefined;
   /** True when readable (or at end of file) within timeoutMs (< 0: forever). */
   waitReadable(fd: number, timeoutMs: number): boolean;
   /** Bytes written (maybe fewer); -1 when the pipe is full. */
@@ -219,6 +223,7 @@ export const connectionExports = {
   flushQueuedFrames: 'function',
   readInto: 'function',
   pipeBytes: 'function',
+  recvSlab: 'function',
   waitReadable: 'function',
   writeSome: 'function',
   setBlocking: 'function',

@@ -11,6 +11,14 @@
 // share one fd, one read buffer, the read and write watches and the queue
 // of waiters, and every receive (recv, recvSync, recvBytes*, the pollAsync
 // waiters) drives the one non-blocking read step, #take().
+//
+// Received messages of LEND_MIN bytes or more are handed out as views of
+// the read buffer, not copies: fresh memory is what receiving costs (see
+// receive-memory.ts). A buffer that lent a view is never written again
+// there (no compaction); a full one is left to its views, and from the
+// first lent view on, the new ones are slabs of huge pages. A kept view
+// keeps its buffer (up to 4 MiB) alive, as Node's pooled Buffers keep
+// their pool. A stream of small messages reuses one plain buffer.
 import { constants as osConstants } from 'node:os';
 import { afterFork, Order } from '../runtime/lifecycle';
 import { isVirtualFd, receivedFd, receivingFds, transferFd } from '../transfer/fd-transfer';
@@ -21,6 +29,7 @@ import { noteQueuedFrames } from '../core/queued-frames';
 import { parseTimeout, timeoutMs } from '../core/timeout';
 import type { FdWatch } from '../core/addon';
 import { native, type NativeAddon } from '../core/native';
+import { receiveMemory } from './receive-memory';
 import { adoptFd, claimPortableTicket, portableFds, portableTicket } from './portable/io';
 import { serializePassingFds } from '../transfer/serialize';
 import { bodySize, header, headerBytesMissing, headerSize } from '../transfer/framing';
@@ -28,6 +37,15 @@ import { copyBytes, decodeMessage, encodeFast, scratch } from '../transfer/wire'
 import { kShare, type Revivers, type ShareState } from '../transfer/shareable';
 
 const CHUNK = 256 * 1024;
+/** The read buffer's size; a message larger than half of it is read
+ * straight into memory of its own. */
+const SLAB = 4 * 1024 * 1024;
+const BIG = SLAB / 2;
+/** The largest read into the slab (the socket holds about 2 MiB). */
+const READ_MAX = 1024 * 1024;
+/** Frames from this size on are lent as views of the read buffer (smaller
+ * ones are copied: cheap, and they do not pin a slab). */
+const LEND_MIN = 16 * 1024;
 
 interface Waiter {
   /** Turns the frame into the result while the frame is still valid (a
@@ -64,9 +82,13 @@ type ConnectionBackend = Pick<
   | 'nbPipe'
 > &
   // The addon's queue of send()'s frames (the portable backend writes at once).
-  // fds over Unix sockets (SCM_RIGHTS; the portable backend has none).
+  // fds over Unix sockets (SCM_RIGHTS; the portable backend has none);
+  // recvSlab: huge-page memory for received messages (plain memory without).
   Partial<
-    Pick<NativeAddon, 'queueFrame' | 'flushFrames' | 'sendFds' | 'recvFdsInto' | 'isUnixSocket'>
+    Pick<
+      NativeAddon,
+      'queueFrame' | 'flushFrames' | 'sendFds' | 'recvFdsInto' | 'isUnixSocket' | 'recvSlab'
+    >
   >;
 
 function addon(): ConnectionBackend {
@@ -77,8 +99,6 @@ function addon(): ConnectionBackend {
  * addon, or the portable backend's virtual fds without it. */
 export const pipeBackend = addon;
 
-/** The part of `buf` from `offset` on, or undefined if offset is invalid
- * (#into then reports it). */
 /** Where recvBytesInto reads straight in; a bad offset is a ValueError
  * before anything is read (Python checks it first too). */
 function intoView(buf: ArrayBufferView, offset: number): Buffer {
@@ -165,6 +185,13 @@ export class Connection<TSend = unknown, TRecv = unknown> {
   #buf: Buffer = Buffer.allocUnsafe(0);
   #start = 0;
   #end = 0;
+  // A view of #buf was handed out: its bytes up to #start are never
+  // written again (no compaction; a new buffer when this one is full).
+  #lent = false;
+  // It lent a view once: the stream carries large messages, so its next
+  // buffers are slabs of huge pages (a stream of small messages keeps
+  // reusing one plain buffer).
+  #lends = false;
   // A message too large for #buf is read straight into its own buffer.
   #big: Buffer | null = null;
   #bigFilled = 0;
@@ -395,10 +422,24 @@ export class Connection<TSend = unknown, TRecv = unknown> {
    * would keep of it: a received Buffer must not change under its owner). */
   readonly #decode = (frame: Buffer): unknown =>
     this.#inbox.length === 0
-      ? decodeMessage(frame, true, frame.buffer !== this.#buf.buffer)
+      ? decodeMessage(frame, true, this.#ownsMemory(frame))
       : receivingFds(this.#inbox, addon().close, () =>
-          decodeMessage(frame, true, frame.buffer !== this.#buf.buffer),
+          decodeMessage(frame, true, this.#ownsMemory(frame)),
         );
+
+  /** Whether `frame` is its message's own memory: outside the read buffer,
+   * or a large frame in it handed out as a view (that part of the buffer is
+   * then never overwritten); small frames in the read buffer are copied. */
+  #ownsMemory(frame: Buffer): boolean {
+    return frame.buffer !== this.#buf.buffer || this.#lend(frame);
+  }
+
+  /** Whether `frame`, in the read buffer, may be handed out as a view. */
+  #lend(frame: Buffer): boolean {
+    if (frame.length < LEND_MIN) return false;
+    this.#lent = this.#lends = true;
+    return true;
+  }
 
   /** Receives the next message as bytes (Python's recv_bytes). A message
    * longer than maxlength is an error and the connection is then closed. */
@@ -534,6 +575,7 @@ export class Connection<TSend = unknown, TRecv = unknown> {
     this.#big = null;
     this.#buf = Buffer.allocUnsafe(0);
     this.#start = this.#end = 0;
+    this.#lent = false;
     const waiters = this.#waiters.splice(0);
     let unsent: unknown = null;
     try {
@@ -686,8 +728,9 @@ export class Connection<TSend = unknown, TRecv = unknown> {
       err.syscall = 'recvBytes';
       throw err;
     }
-    // A frame may be a view into the read buffer, which the next read reuses.
-    return frame.buffer === this.#buf.buffer ? copyBytes(frame) : frame;
+    // A small frame in the read buffer is copied (the next read reuses
+    // that part of the buffer); a large one is lent.
+    return frame.buffer === this.#buf.buffer && !this.#lend(frame) ? copyBytes(frame) : frame;
   }
 
   #into(frame: Buffer, buf: ArrayBufferView, offset: number): number {
@@ -733,43 +776,61 @@ export class Connection<TSend = unknown, TRecv = unknown> {
       }
       const avail = this.#end - this.#start;
       const header = headerSize(this.#buf, this.#start, avail);
+      // The bytes the message being read still needs, when it is read here.
+      let rest = 0;
       if (header > 0) {
         const len = bodySize(this.#buf, this.#start, header);
         if (avail - header >= len) {
           const frame = this.#buf.subarray(this.#start + header, this.#start + header + len);
+          // (The caller decides whether it lends the frame: the buffer is
+          // rewound, if at all, on the next read.)
           this.#start += header + len;
-          if (this.#start === this.#end) this.#start = this.#end = 0;
           return frame;
         }
-        if (len > CHUNK || this.#exact) {
+        const intoFits = into !== undefined && into.length >= len;
+        if (len > BIG || this.#exact || (intoFits && len > CHUNK)) {
           // Read the rest straight into the message's own buffer.
           // recvBytesInto: a large message goes straight to its destination
           // (no second copy, and the caller's pages are already mapped).
-          const big = into && into.length >= len ? into.subarray(0, len) : Buffer.allocUnsafe(len);
+          const big = intoFits
+            ? into.subarray(0, len)
+            : len > BIG
+              ? receiveMemory(native, len)
+              : Buffer.allocUnsafe(len);
           const have = avail - header;
           this.#buf.copy(big, 0, this.#start + header, this.#end);
-          this.#start = this.#end = 0;
+          // (From the start again, unless views of the buffer are out.)
+          this.#start = this.#end = this.#lent ? this.#end : 0;
           this.#big = big;
           this.#bigFilled = have;
           continue;
         }
+        rest = header + len - avail;
       }
       if (this.#eof) throw this.#eofError(avail > 0);
+      if (avail === 0 && !this.#lent) this.#start = this.#end = 0;
       // Make room at the end of the buffer, then read what is there.
-      const need = this.#exact ? headerBytesMissing(this.#buf, this.#start, avail) : CHUNK;
+      const need = this.#exact
+        ? headerBytesMissing(this.#buf, this.#start, avail)
+        : Math.max(CHUNK, rest);
       if (this.#buf.length - this.#end < need) {
-        if (this.#start > 0 && this.#buf.length - avail >= need) {
+        if (this.#start > 0 && !this.#lent && this.#buf.length - avail >= need) {
           this.#buf.copy(this.#buf, 0, this.#start, this.#end);
         } else {
-          const size = this.#exact ? 16 : Math.max(CHUNK * 2, avail + need);
-          const grown = Buffer.allocUnsafe(size);
+          // A lent buffer is left to its views: the unread bytes move.
+          const grown = this.#exact
+            ? Buffer.allocUnsafe(16)
+            : this.#lends
+              ? receiveMemory(native, Math.max(SLAB, avail + need))
+              : Buffer.allocUnsafe(Math.max(CHUNK * 2, avail + need));
           this.#buf.copy(grown, 0, this.#start, this.#end);
           this.#buf = grown;
+          this.#lent = false;
         }
         this.#end = avail;
         this.#start = 0;
       }
-      const room = this.#exact ? need : this.#buf.length - this.#end;
+      const room = this.#exact ? need : Math.min(this.#buf.length - this.#end, READ_MAX);
       if (!mayRead) return null;
       const n = this.#read(this.#buf, this.#end, room);
       this.#shortRead = n < room;

@@ -45,6 +45,15 @@ describe.each(backends)('Pipe and Connection (%s backend)', (name, env) => {
     expect(r.largeInto).toEqual({ got: 20 * 1024 * 1024, before: 0, first: 9, last: 9, after: 0 });
   });
 
+  test('large received messages are views of the read buffer that later reads never overwrite', () => {
+    expect(r.lentViews).toEqual({
+      wrong: [],
+      smallsInOrder: true,
+      kinds: [true, false, true],
+      lent: true,
+    });
+  });
+
   test('an unserialisable value is a typed error and the pipe still works', () => {
     expect(r.unserialisable).toEqual({ type: true, message: true });
     expect(r.afterError).toBe('still works');

@@ -14,6 +14,7 @@ import { RawArray } from '../../synchronize/sharedctypes';
 import { bodySize, headerSize } from '../../transfer/framing';
 import { decodeMessage } from '../../transfer/wire';
 import { Connection, nativePipe } from '../connection';
+import { ReceiveSlabs } from '../receive-memory';
 
 export interface GetOptions {
   /** Wait for an item (default true). */
@@ -183,6 +184,8 @@ function skipScratch(): Buffer {
 class SharedReader {
   readonly #ch: Channel;
   readonly #native = requireNative('Queue');
+  // Large items' memory (huge pages: see receive-memory.ts).
+  readonly #memory = new ReceiveSlabs(this.#native);
   readonly #state: Int32Array; // the HEAD words
   readonly #buf: Buffer;
   /** A message too large for the shared buffer, being read (lock held). */
@@ -312,7 +315,7 @@ class SharedReader {
           return value;
         }
         if (header + len > SHARED_CAP) {
-          const big = Buffer.allocUnsafe(len);
+          const big = this.#memory.take(len);
           buf.copy(big, 0, start + header, end);
           this.#bigFilled = avail - header;
           // Said in shared memory before the buffered beginning is dropped.
@@ -452,14 +455,20 @@ export async function getAsync(
   }
 }
 
+/** How long a blocking get waits at a time while this process still holds
+ * items for the queue that another writer's lock keeps out (seconds). */
+const OWN_ITEMS_RETRY = 0.01;
+
 /** Blocking get. `beforeBlocking` runs before each wait: the caller's
- * feeders write what this process holds (its items may be the ones awaited);
+ * feeders write what this process holds (its items may be the ones
+ * awaited); it returns true when some could not be written yet (another
+ * writer holds the lock), and the wait is then cut short to try again.
  * `onDry` as in getAsync. */
 export function getSync(
   ch: Channel,
   opts: GetOptions,
   what: string,
-  beforeBlocking: (reading: Channel) => void,
+  beforeBlocking: (reading: Channel) => boolean,
   onDry?: () => void,
 ): unknown {
   checkGetOptions(opts, what, false);
@@ -476,11 +485,16 @@ export function getSync(
       if (!r.big) onDry?.();
       const wait = r.big ? null : block ? left(until) : 0;
       if (wait === 0) throw new Empty();
-      beforeBlocking(ch);
-      const slice = r.writing() ? Math.min(wait ?? WRITER_CHECK, WRITER_CHECK) : wait;
+      // Wait in short slices while this process's own items wait for the
+      // writer lock (they may be the ones awaited), or while a writer is in
+      // the middle of an item (it may have died there).
+      const ownItemsWait = beforeBlocking(ch);
+      let slice = wait;
+      if (ownItemsWait && (slice === null || slice > OWN_ITEMS_RETRY)) slice = OWN_ITEMS_RETRY;
+      if (r.writing() && (slice === null || slice > WRITER_CHECK)) slice = WRITER_CHECK;
       if (ch.reader.poll(slice)) continue;
       if (slice === wait) throw new Empty();
-      if (ch.wlock._tryAcquireOrRecover()) {
+      if (r.writing() && ch.wlock._tryAcquireOrRecover()) {
         try {
           r.checkTornWrite();
         } finally {

@@ -91,12 +91,18 @@ const napTime = new Int32Array(new SharedArrayBuffer(4));
 
 /** Before this thread blocks: writes what its feeders hold. When it is
  * about to wait as the reader of `reading`, that channel's feeders write
- * only what the pipe takes now (flushSome). */
-export function flushFeedersSync(reading?: Channel): void {
+ * only what the pipe takes now (flushSome); true when some of their items
+ * are still unwritten (another writer holds the lock): the reader must
+ * look again soon, as those may be the items it waits for. */
+export function flushFeedersSync(reading?: Channel): boolean {
+  let unwritten = false;
   for (const feeder of active) {
-    if (reading && feeder.feeds(reading)) feeder.flushSome();
-    else feeder.flushSync();
+    if (reading && feeder.feeds(reading)) {
+      feeder.flushSome();
+      if (feeder.holdsItems()) unwritten = true;
+    } else feeder.flushSync();
   }
+  return unwritten;
 }
 
 /**
@@ -351,6 +357,11 @@ export class Feeder {
     }
     this.#unlock();
     if (!this.#running) this.#idle();
+  }
+
+  /** Items put and not yet written. */
+  holdsItems(): boolean {
+    return this.#queued > 0;
   }
 
   /** True when this feeder writes into `ch`'s pipe (the same shared block,
