@@ -14,6 +14,7 @@ import {
   threadWarningBeforeFork,
 } from './runtime/forked-child';
 import { installTimerTracking, isolateForkedChild } from './runtime/child-isolation';
+import { currentAuthkey } from './runtime/identity';
 
 // Timers made from now on can be made inert in an isolated forked child.
 if (native && process.platform !== 'win32') installTimerTracking();
@@ -64,6 +65,7 @@ export function fork(options: ForkOptions = {}): number {
     );
   }
   const threadWarning = threadWarningBeforeFork();
+  currentAuthkey(); // made now, so that parent and child share it
   const pid: number = addon.fork(onForkedChildIdle);
   if (pid === 0) {
     prepareForkedChild();

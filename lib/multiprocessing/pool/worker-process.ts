@@ -4,7 +4,7 @@
 // their variables as of the fork); 'spawn' starts a fresh Node, and
 // functions reach it as module exports or self-contained source
 // (lib/backend/spawn-target), defined in the worker by a message each.
-import { currentIdentity } from '../../runtime/identity';
+import { currentAuthkey, currentIdentity } from '../../runtime/identity';
 import { afterFork, Order } from '../../runtime/lifecycle';
 import { closureHint, resolveTarget, targetRef, type TargetRef } from '../../transfer/spawn-target';
 import type { ChildHandle, StartMethod } from '../start/types';
@@ -169,6 +169,7 @@ export function startPoolWorker(method: StartMethod, setup: WorkerSetup): PoolWo
       daemon: true,
       identity: [...parent.identity, n],
       parentName: parent.name,
+      authkey: currentAuthkey(),
     });
   } catch (err) {
     for (const fd of [taskW, resR]) addon.close(fd);

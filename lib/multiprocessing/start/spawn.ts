@@ -112,6 +112,7 @@ export const spawnBackend: Backend = {
       identity: spec.identity,
       parentName: spec.parentName,
       startMethod: 'spawn',
+      authkey: spec.authkey,
       target,
       args,
       parentPid: process.pid,
