@@ -61,6 +61,26 @@ export function setCurrentAuthkey(key: Buffer): void {
   authkey = Buffer.from(key);
 }
 
+// Python's process._inheriting: this process is loading the module of a
+// target it was sent (a spawned child's target, a Pool task's function),
+// which may be the parent's main module run again.
+let bootstrapping = 0;
+
+/** Whether this process is loading the module of a target it was sent. */
+export function isBootstrapping(): boolean {
+  return bootstrapping > 0;
+}
+
+/** Runs `load` (which loads a sent target's module) as bootstrapping. */
+export function whileBootstrapping<T>(load: () => T): T {
+  bootstrapping++;
+  try {
+    return load();
+  } finally {
+    bootstrapping--;
+  }
+}
+
 /** Called in a new child before its target runs. (Parenthesised: V8
  * compiles it with the module, not again in every forked child.) */
 // prettier-ignore

@@ -23,7 +23,7 @@ import {
   spawn,
   spawnLater,
 } from '../../lib/coroutine';
-import { api, monotonic } from './helpers/common';
+import { monotonic } from './helpers/common';
 import {
   ExpectedException,
   LARGE_TICK,
