@@ -3,7 +3,8 @@ import { debug } from './core/debug';
 import { checkOptions } from './core/options';
 import * as nodeOs from 'node:os';
 import { isMainThread } from 'node:worker_threads';
-import { ForkError, NotSupportedError, ValueError } from './core/errors';
+import { ForkError, NotSupportedError, RuntimeError, ValueError } from './core/errors';
+import { processIsExiting } from './core/node-internals';
 import { native, requireNative } from './core/native';
 import type { Rusage } from './core/addon';
 export type { Rusage } from './core/addon';
@@ -14,6 +15,7 @@ import {
   threadWarningBeforeFork,
 } from './runtime/forked-child';
 import { installTimerTracking, isolateForkedChild } from './runtime/child-isolation';
+import { currentAuthkey } from './runtime/identity';
 
 // Timers made from now on can be made inert in an isolated forked child.
 if (native && process.platform !== 'win32') installTimerTracking();
@@ -63,7 +65,12 @@ export function fork(options: ForkOptions = {}): number {
       'fork() can only be called from the main thread; a Worker or Thread cannot fork',
     );
   }
+  if (processIsExiting()) {
+    // Python 3.12: the child would run Node's teardown half done.
+    throw new RuntimeError("can't fork at interpreter shutdown (in an 'exit' listener)");
+  }
   const threadWarning = threadWarningBeforeFork();
+  currentAuthkey(); // made now, so that parent and child share it
   const pid = forkWithWorkersParked(addon);
   if (pid === 0) {
     prepareForkedChild();

@@ -22,6 +22,7 @@ export interface InternalCheck {
 type Timer = NodeJS.Timeout & { _onTimeout?: unknown; _repeat?: unknown };
 type Immediate = NodeJS.Immediate & { _onImmediate?: unknown; _destroyed?: boolean };
 interface InternalProcess {
+  _exiting: boolean;
   _getActiveHandles(): unknown[];
   reallyExit(code: number): never;
 }
@@ -58,6 +59,15 @@ check(
     typeof internal._getActiveHandles === 'function' && Array.isArray(internal._getActiveHandles())
       ? ''
       : 'process._getActiveHandles is not a function returning an array',
+);
+check(
+  'process._exiting',
+  "process._exiting is false until Node emits 'exit' (process.exit() or the loop's end), " +
+    'then true',
+  () =>
+    internal._exiting === false
+      ? ''
+      : `process._exiting is ${String(internal._exiting)}, not false`,
 );
 check(
   'process.reallyExit',
@@ -158,6 +168,13 @@ export const activeHandles = (function activeHandles(): unknown[] {
   requireInternal('process._getActiveHandles', 'isolating a forked child');
   return internal._getActiveHandles();
 });
+
+/** True once Node has begun to end this process ('exit' listeners run):
+ * Python's interpreter shutdown, when fork and new threads are refused. */
+export function processIsExiting(): boolean {
+  requireInternal('process._exiting', 'knowing whether the process is ending');
+  return internal._exiting === true;
+}
 
 /** Replaces the function process.exit() ends in. */
 // prettier-ignore

@@ -277,8 +277,23 @@ export class Greenlet<T = unknown> implements PromiseLike<T> {
     if (this.links) this.links = this.links.filter((link) => link.callback !== callback);
   }
 
+  /** gevent's repr: the same before and after the greenlet has run (read `dead`). */
   toString(): string {
-    return `<Greenlet "${this.name}": ${this.fnName}${this.state === 'dead' ? ' (dead)' : ''}>`;
+    return `<Greenlet "${this.name}": ${this.fnName}>`;
+  }
+
+  /**
+   * `await using g = spawn(...)` is gevent's `with spawn(...) as g:`: leaving
+   * the block waits until the greenlet has finished, then kills it (a no-op
+   * once dead). JavaScript does not tell dispose whether the block threw, so
+   * it always joins first (gevent kills at once when the suite raised).
+   */
+  async [Symbol.asyncDispose](): Promise<void> {
+    try {
+      await this.join();
+    } finally {
+      await this.kill();
+    }
   }
 
   // ---- internals (used by joinall and Pool in this folder) ----

@@ -6,6 +6,7 @@
 // such a peer is answered with one. The bytes are the same as Python's, so
 // a forkful end and a Python end authenticate each other.
 import { createHmac, getHashes, randomBytes, timingSafeEqual } from 'node:crypto';
+import { isUint8Array } from 'node:util/types';
 import { AuthenticationError } from '../core/errors';
 
 export const CHALLENGE = Buffer.from('#CHALLENGE#');
@@ -44,7 +45,7 @@ export interface AsyncChallengeConnection {
  * byte string"). A string is taken as its UTF-8 bytes. */
 export function authkeyBytes(authkey: unknown, what: string): Buffer {
   if (typeof authkey === 'string') return Buffer.from(authkey, 'utf8');
-  if (authkey instanceof Uint8Array) {
+  if (isUint8Array(authkey)) {
     return Buffer.from(authkey.buffer, authkey.byteOffset, authkey.byteLength);
   }
   throw new TypeError(

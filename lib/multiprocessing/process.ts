@@ -5,7 +5,8 @@
 // children. Waits: join() returns a Promise, joinSync() blocks.
 import { EventEmitter } from 'node:events';
 import { afterFork, atExit, Order } from '../runtime/lifecycle';
-import { currentIdentity } from '../runtime/identity';
+import { currentAuthkey, currentIdentity, setCurrentAuthkey } from '../runtime/identity';
+import { authkeyBytes } from './connection-auth';
 import type { ChildHandle, StartMethod } from './start/types';
 import { abortable, checkSignal, throwIfAborted, type SignalOption } from '../core/abort';
 import { ProcessError, RuntimeError, ValueError } from '../core/errors';
@@ -71,6 +72,7 @@ export class Process<A extends unknown[] = AnyArgs> extends EventEmitter {
   #name: string;
   #daemon: boolean;
   #identity: number[];
+  #authkey: Buffer;
   #handle: ChildHandle | null = null;
   #exitcode: number | null = null;
   #closed = false;
@@ -105,6 +107,7 @@ export class Process<A extends unknown[] = AnyArgs> extends EventEmitter {
     this.#name =
       options.name !== undefined ? String(options.name) : `Process-${this.#identity.join(':')}`;
     this.#daemon = options.daemon ?? parent.daemon;
+    this.#authkey = currentAuthkey();
   }
 
   /** What the child runs: calls target(...args). Subclasses may override it
@@ -146,8 +149,12 @@ export class Process<A extends unknown[] = AnyArgs> extends EventEmitter {
       daemon: this.#daemon,
       identity: this.#identity,
       parentName: currentIdentity().name,
+      authkey: this.#authkey,
     });
     this.#handle = handle;
+    // As Python: the child has them now; the parent lets them be collected.
+    this.#target = null;
+    this.#args = [];
     debug('%s: started, pid %d (%s)', this.#name, handle.pid, method);
     children.add(this);
     handle.onExit((code) => this.#finish(code));
@@ -246,6 +253,16 @@ export class Process<A extends unknown[] = AnyArgs> extends EventEmitter {
   }
   set name(value: string) {
     this.#name = String(value);
+  }
+
+  /** Python's Process.authkey: the child's currentProcess().authkey, by
+   * default this process's. Set it before start() to give the child
+   * another (a Buffer, Uint8Array or string; kept as a copy). */
+  get authkey(): Buffer {
+    return Buffer.from(this.#authkey);
+  }
+  set authkey(value: Buffer | Uint8Array | string) {
+    this.#authkey = Buffer.from(authkeyBytes(value, 'Process.authkey'));
   }
 
   get daemon(): boolean {
@@ -375,6 +392,12 @@ export interface ProcessInfo {
   readonly pid: number;
   readonly ident: number;
   readonly daemon: boolean;
+  /** Always null: this process is running. */
+  readonly exitcode: null;
+  /** Python's current_process().authkey: 32 random bytes in the main
+   * process, a child's inherited from its Process. Setting it changes the
+   * key of the Processes created afterwards. */
+  authkey: Buffer;
   isAlive(): boolean;
 }
 
@@ -386,6 +409,13 @@ export function currentProcess(): ProcessInfo {
     pid: process.pid,
     ident: process.pid,
     daemon: id.daemon,
+    exitcode: null,
+    get authkey(): Buffer {
+      return Buffer.from(currentAuthkey());
+    },
+    set authkey(value: Buffer | Uint8Array | string) {
+      setCurrentAuthkey(authkeyBytes(value, 'currentProcess().authkey'));
+    },
     isAlive: () => true,
   };
 }

@@ -24,7 +24,7 @@ import { abortable, checkSignal, throwIfAborted, type SignalOption } from '../co
 import { checkOptions } from '../core/options';
 import { FOREVER, parseTimeout } from '../core/timeout';
 import { native, packageRoot } from '../core/native';
-import { afterExitEmitted } from '../core/node-internals';
+import { afterExitEmitted, processIsExiting } from '../core/node-internals';
 import { encodeShareables } from '../transfer/shareable';
 import { afterFork, beforeChildExit, Order } from '../runtime/lifecycle';
 import { packException, unpackException, type PackedException } from './exceptions';
@@ -371,6 +371,12 @@ export class Thread {
         `${this.constructor.name} overrides run(), which cannot travel to its thread ` +
           `(threads have their own isolate). Pass the work as target instead: ` +
           `new Thread({ target, args }).`,
+      );
+    }
+    if (processIsExiting()) {
+      // Node ends the process after the 'exit' listeners: the thread would never run.
+      throw new RuntimeError(
+        "can't create new thread at interpreter shutdown (in an 'exit' listener)",
       );
     }
     const data = this._threadData();

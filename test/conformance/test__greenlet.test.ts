@@ -23,7 +23,7 @@ import {
   spawn,
   spawnLater,
 } from '../../lib/coroutine';
-import { api, monotonic } from './helpers/common';
+import { monotonic } from './helpers/common';
 import {
   ExpectedException,
   LARGE_TICK,
@@ -343,9 +343,7 @@ describe('TestStuff', () => {
 function dummyTestFunc(): void {}
 
 describe('TestStr', () => {
-  // Bug: toString() of a finished greenlet adds ' (dead)' (gevent's repr
-  // stays '<Greenlet at X: dummy_test_func>').
-  test.failing('TestStr.test_function', async () => {
+  test('TestStr.test_function', async () => {
     const g = Greenlet.spawn(dummyTestFunc);
     expect(String(g).endsWith(': dummyTestFunc>')).toBe(true);
     expect(g.dead || g.ready()).toBe(false);
@@ -589,17 +587,14 @@ describe('TestKillWhileRunning', () =>
 
 describe('TestContextManager', () => {
   // `with gevent.spawn(...) as g:` is `await using g = spawn(...)`: leaving
-  // the block joins the greenlet. Missing: Greenlet[Symbol.asyncDispose].
+  // the block joins the greenlet, then kills it.
   async function usingGreenlet(g: AnyGreenlet, body: () => Promise<void> | void): Promise<void> {
-    const dispose = api<() => Promise<void>>(g, Symbol.asyncDispose as unknown as string);
-    try {
-      await body();
-    } finally {
-      await dispose.call(g);
-    }
+    await using greenlet = g;
+    void greenlet;
+    await body();
   }
 
-  test.failing('TestContextManager.test_simple', async () => {
+  test('TestContextManager.test_simple', async () => {
     const g = spawn(sleep, SMALL_TICK);
     await usingGreenlet(g, () => {
       expect(g.started).toBe(true);
@@ -609,7 +604,7 @@ describe('TestContextManager', () => {
     expect(g.dead).toBe(true);
   });
 
-  test.failing('TestContextManager.test_wait_in_suite', async () => {
+  test('TestContextManager.test_wait_in_suite', async () => {
     const g = spawn(() => {
       throw new ExpectedException();
     });
@@ -620,7 +615,7 @@ describe('TestContextManager', () => {
     expect(g.dead).toBe(true);
   });
 
-  test.failing('TestContextManager.test_greenlet_raises', async () => {
+  test('TestContextManager.test_greenlet_raises', async () => {
     const g = spawn(() => {
       throw new ExpectedException();
     });

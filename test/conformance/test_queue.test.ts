@@ -141,11 +141,10 @@ describe('QueueTest (queue.Queue -> JoinableQueue)', () => {
     expect(() => q.taskDone()).toThrow(ValueError);
   });
 
-  // Bug: joinSync() blocks without writing the items this process still
-  // holds in its feeder (putSync() of an event-loop turn after the first),
-  // so the consumers never get them and join never returns (Python's
-  // feeder thread runs on while join() blocks). Run in a Process: bounded.
-  test.failing('BaseQueueTestMixin.test_queue_join (joinSync)', async () => {
+  // joinSync() blocks the event loop: it writes what this process's feeder
+  // still holds first (Python's feeder thread runs on meanwhile). Run in a
+  // Process: bounded.
+  test('BaseQueueTestMixin.test_queue_join (joinSync)', async () => {
     const { Process } = await import('../../lib/multiprocessing');
     const q = new JoinableQueue();
     const cum = new Int32Array(new SharedArrayBuffer(4));
@@ -171,11 +170,9 @@ describe('QueueTest (queue.Queue -> JoinableQueue)', () => {
     }
   });
 
-  // Bug: empty(), getNowait() and get({ block: false }) do not see items
-  // this process put earlier in the same event-loop turn: its feeder holds
-  // them until the loop turns (Python's feeder thread writes them at once;
-  // queue.Queue has no delay at all).
-  test.failing('BaseQueueTestMixin.test_basic', async () => {
+  // empty(), getNowait() and get({ block: false }) see what this thread put
+  // in the same event-loop turn (queue.Queue has no delay).
+  test('BaseQueueTestMixin.test_basic', async () => {
     const q = new JoinableQueue(QUEUE_SIZE);
     await basicQueueTest(q);
     await basicQueueTest(q);
@@ -193,11 +190,8 @@ describe('QueueTest (queue.Queue -> JoinableQueue)', () => {
     await expect(q.put(2, { timeout: -1 })).rejects.toThrow(Full);
   });
 
-  // Bug: empty(), getNowait() and get({ block: false }) do not see items
-  // this process put earlier in the same event-loop turn: its feeder holds
-  // them until the loop turns (Python's feeder thread writes them at once;
-  // queue.Queue has no delay at all).
-  test.failing('BaseQueueTestMixin.test_nowait', () => {
+  // As test_basic: getNowait() sees the items putNowait() just queued.
+  test('BaseQueueTestMixin.test_nowait', () => {
     const q = new JoinableQueue(QUEUE_SIZE);
     for (let i = 0; i < QUEUE_SIZE; i++) q.putNowait(1);
     expect(() => q.putNowait(1)).toThrow(Full);
@@ -650,11 +644,8 @@ describe('SimpleQueueTest (queue.SimpleQueue -> Queue)', () => {
     return listItems(results);
   }
 
-  // Bug: empty(), getNowait() and get({ block: false }) do not see items
-  // this process put earlier in the same event-loop turn: its feeder holds
-  // them until the loop turns (Python's feeder thread writes them at once;
-  // queue.Queue has no delay at all).
-  test.failing('BaseSimpleQueueTest.test_basic', () => {
+  // As BaseQueueTestMixin.test_basic: no delay between put and get.
+  test('BaseSimpleQueueTest.test_basic', () => {
     const q = new Queue();
     expect(q.empty()).toBe(true);
     expect(q.qsize()).toBe(0);

@@ -16,6 +16,7 @@ describe('Node internals', () => {
   test('the list covers the TypeScript and the native side', () => {
     expect(checks.map((c) => c.name)).toEqual([
       'process._getActiveHandles',
+      'process._exiting',
       'process.reallyExit',
       'Timeout._onTimeout',
       'Immediate._onImmediate',

@@ -11,6 +11,7 @@ import { checkCallback, checkOptions, numberOrOptions } from '../../core/options
 import { cpuCount } from '../../os';
 import { getStartMethod } from '../start-method';
 import type { StartMethod } from '../start/types';
+import { checkNotBootstrapping } from '../start/spawn';
 import { AsyncResult, type AsyncCallbacks } from './async-result';
 import { notify } from './async-result';
 import { PoolEngine, type EngineObserver } from './engine';
@@ -170,6 +171,9 @@ export class Pool extends EventEmitter<PoolEvents> {
     if (method !== 'fork' && method !== 'spawn') {
       throw new ValueError(`startMethod must be 'fork' or 'spawn', not ${String(method)}`);
     }
+    // Python's Pool starts its workers here; forkful's start on a later
+    // tick, so the check that start() makes is made now.
+    if (method === 'spawn') checkNotBootstrapping();
     this.processes = processes;
     this.startMethod = method;
     this.#engine = new PoolEngine({

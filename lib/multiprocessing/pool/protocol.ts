@@ -1,6 +1,7 @@
 // The messages between a Pool and its workers, and how errors cross. Every
 // message is one length-prefixed frame (native sendFrame) holding a value
 // encoded by lib/transfer/serialize.ts.
+import { isFloat64Array } from 'node:util/types';
 import {
   decodeError as decodeWire,
   encodeError as encodeWire,
@@ -72,9 +73,11 @@ export function packValues(values: unknown[]): unknown[] | Float64Array {
   return packed;
 }
 
-/** The inverse of packValues, for whoever needs a real array. */
+/** The inverse of packValues, for whoever needs a real array. (Not
+ * instanceof: the deserialised array may come from another realm, as under
+ * jest's vm context.) */
 export function unpackValues(values: unknown[] | Float64Array): unknown[] {
-  return values instanceof Float64Array ? Array.from(values) : values;
+  return isFloat64Array(values) ? Array.from(values) : values;
 }
 
 /** A task's error as it travels to the parent, with the worker's pid. */

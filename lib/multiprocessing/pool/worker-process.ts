@@ -4,7 +4,7 @@
 // their variables as of the fork); 'spawn' starts a fresh Node, and
 // functions reach it as module exports or self-contained source
 // (lib/backend/spawn-target), defined in the worker by a message each.
-import { currentIdentity } from '../../runtime/identity';
+import { currentAuthkey, currentIdentity, whileBootstrapping } from '../../runtime/identity';
 import { afterFork, Order } from '../../runtime/lifecycle';
 import { closureHint, resolveTarget, targetRef, type TargetRef } from '../../transfer/spawn-target';
 import type { ChildHandle, StartMethod } from '../start/types';
@@ -66,7 +66,9 @@ export function functionRef(fn: AnyFunction): TargetRef {
 /** A function sent as source text fails with a ReferenceError when it
  * used a variable of the parent: say so, as Process does. */
 function defineSent(ref: TargetRef): AnyFunction {
-  const fn = resolveTarget(ref);
+  // A function of the main module loads it here: a main module without a
+  // main guard that starts a spawn Pool or Process gets a RuntimeError.
+  const fn = whileBootstrapping(() => resolveTarget(ref));
   if (ref.kind !== 'source') return fn;
   const hint = closureHint(ref);
   return function (this: unknown, ...args: unknown[]) {
@@ -170,6 +172,7 @@ export function startPoolWorker(method: StartMethod, setup: WorkerSetup): PoolWo
       daemon: true,
       identity: [...parent.identity, n],
       parentName: parent.name,
+      authkey: currentAuthkey(),
     });
   } catch (err) {
     for (const fd of [taskW, resR]) addon.close(fd);

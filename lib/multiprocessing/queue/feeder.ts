@@ -105,6 +105,14 @@ export function flushFeedersSync(reading?: Channel): boolean {
   return unwritten;
 }
 
+/** Before a read that looks without waiting (empty(), a get that finds
+ * nothing buffered): this thread's items for `ch` go into the pipe now, as
+ * far as it takes them without waiting, so that a thread sees what it put
+ * itself (queue.Queue has no delay; the batch would wait for the next turn). */
+export function flushFeedersOf(ch: Channel): void {
+  for (const feeder of active) if (feeder.feeds(ch)) feeder.flushSome();
+}
+
 /**
  * Python's feeder thread, on the event loop. put() appends the framed item
  * (lib/transfer/framing.ts) to a buffer; the first put of an event-loop turn writes at once

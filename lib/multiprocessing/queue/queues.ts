@@ -33,7 +33,7 @@ import {
   type Channel,
   type GetOptions,
 } from './channel';
-import { BORROW_MIN, Feeder, flushFeedersSync } from './feeder';
+import { BORROW_MIN, Feeder, flushFeedersOf, flushFeedersSync } from './feeder';
 
 export type { GetOptions } from './channel';
 
@@ -221,6 +221,7 @@ export class Queue<T = unknown> {
     try {
       for (;;) {
         let value: unknown;
+        flushFeedersOf(this._ch); // what this thread put is there to take
         try {
           value = await getAsync(this._ch, o, 'Queue.get', this.#onDry);
         } catch (err) {
@@ -241,6 +242,7 @@ export class Queue<T = unknown> {
     const o = options(opts, timeout);
     for (;;) {
       let value: unknown;
+      flushFeedersOf(this._ch); // what this thread put is there to take
       try {
         value = getSync(this._ch, o, 'Queue.getSync', flushFeedersSync, this.#onDry);
       } catch (err) {
@@ -380,7 +382,9 @@ export class Queue<T = unknown> {
    * for it to take). */
   empty(): boolean {
     if (this.#unusedClosed) return true;
-    return this.#state() === OPEN ? isEmpty(this._ch) : this.qsize() === 0;
+    if (this.#state() !== OPEN) return this.qsize() === 0;
+    flushFeedersOf(this._ch); // what this thread put counts
+    return isEmpty(this._ch);
   }
 
   /** True when maxsize items are in the queue (approximate). */
@@ -593,6 +597,9 @@ export class JoinableQueue<T = unknown> extends Queue<T> {
   joinSync(): void {
     for (;;) {
       if (this._immediate()) this._drain();
+      // The consumers may need what this process still holds: the blocked
+      // event loop cannot run the feeder (Python's feeder thread runs on).
+      flushFeedersSync();
       this.#cond.acquire();
       try {
         if (this.#unfinished.getValue() === 0) return;

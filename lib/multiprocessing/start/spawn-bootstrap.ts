@@ -3,7 +3,7 @@
 // target (see spawn-backend.ts).
 import { deserialize } from '../../transfer/serialize';
 import { native } from '../../core/native';
-import { becomeChild } from '../../runtime/identity';
+import { becomeChild, whileBootstrapping } from '../../runtime/identity';
 import { runTarget } from '../../runtime/run-target';
 import { closureHint, resolveTarget } from '../../transfer/spawn-target';
 import type { SpawnPayload } from './spawn';
@@ -65,8 +65,12 @@ process.once('message', (message) => {
   let target: (...args: unknown[]) => unknown;
   let args: unknown[];
   try {
-    target = resolveTarget(payload.target);
-    args = deserialize(payload.args) as unknown[];
+    // Loading the target's module may run a main module without a main
+    // guard, which would start this child's own children: spawn refuses.
+    [target, args] = whileBootstrapping(() => [
+      resolveTarget(payload.target),
+      deserialize(payload.args) as unknown[],
+    ]);
   } catch (err) {
     void runTarget(() => {
       throw err;

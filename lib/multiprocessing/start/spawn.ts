@@ -7,7 +7,8 @@
 import * as childProcess from 'node:child_process';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { NotSupportedError } from '../../core/errors';
+import { NotSupportedError, RuntimeError } from '../../core/errors';
+import { isBootstrapping } from '../../runtime/identity';
 import { native, packageRoot, requireNative } from '../../core/native';
 import { serialize } from '../../transfer/serialize';
 import { arenaEnvironment } from '../../synchronize';
@@ -100,9 +101,25 @@ function withoutEval(execArgv: string[]): string[] {
   return out;
 }
 
+/** Python's _check_not_importing_main(): a spawned process that starts a
+ * spawn process (or makes a spawn Pool) while it loads a target's module
+ * runs a main module without a main guard, which would start processes
+ * without end. RuntimeError then. */
+export function checkNotBootstrapping(): void {
+  if (!isBootstrapping()) return;
+  throw new RuntimeError(
+    'An attempt has been made to start a new process before the current process has ' +
+      'finished its bootstrapping phase. This probably means that you are not using fork ' +
+      'to start your child processes and the main module starts them at its top level, ' +
+      'which runs again in every spawned process that loads it. Start them only when the ' +
+      'module is the main program: if (require.main === module) { ... }',
+  );
+}
+
 export const spawnBackend: Backend = {
   method: 'spawn',
   start(spec: ChildSpec): ChildHandle {
+    checkNotBootstrapping();
     const target = targetRef(spec.target);
     const { value: args, fds } = collectFds(FIRST_SLOT, () => serialize(spec.args));
     const env = { ...process.env, ...arenaEnvironment() };
@@ -112,6 +129,7 @@ export const spawnBackend: Backend = {
       identity: spec.identity,
       parentName: spec.parentName,
       startMethod: 'spawn',
+      authkey: spec.authkey,
       target,
       args,
       parentPid: process.pid,
