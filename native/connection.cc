@@ -546,6 +546,8 @@ Napi::Value IsUnixSocket(const Napi::CallbackInfo& info) {
   socklen_t len = sizeof domain;
   if (getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &domain, &len) != 0) ThrowErrno(env, "getsockopt");
   return Napi::Boolean::New(env, domain == AF_UNIX);
+}
+
 // recvSlab(size) -> an ArrayBuffer of at least `size` bytes (a multiple of
 // 2 MiB) in a mapping of its own, aligned to 2 MiB and asking for
 // transparent huge pages: Connection reads messages into it and hands them

@@ -795,7 +795,7 @@ export class Connection<TSend = unknown, TRecv = unknown> {
           const big = intoFits
             ? into.subarray(0, len)
             : len > BIG
-              ? receiveMemory(native, len)
+              ? receiveMemory(addon(), len)
               : Buffer.allocUnsafe(len);
           const have = avail - header;
           this.#buf.copy(big, 0, this.#start + header, this.#end);
@@ -821,7 +821,7 @@ export class Connection<TSend = unknown, TRecv = unknown> {
           const grown = this.#exact
             ? Buffer.allocUnsafe(16)
             : this.#lends
-              ? receiveMemory(native, Math.max(SLAB, avail + need))
+              ? receiveMemory(addon(), Math.max(SLAB, avail + need))
               : Buffer.allocUnsafe(Math.max(CHUNK * 2, avail + need));
           this.#buf.copy(grown, 0, this.#start, this.#end);
           this.#buf = grown;
