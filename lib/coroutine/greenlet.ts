@@ -3,7 +3,7 @@
 // happens at every await (the loop is gevent's hub); kill is cooperative.
 import { checkOptions } from '../core/options';
 import { GreenletExit } from '../core/errors';
-import { Scope, cancellable, currentScope, startTimer, storage, toMs } from './scope';
+import { Scope, cancellable, currentScope, runSoon, startTimer, storage, toMs } from './scope';
 import { ExceptionSpec, Timeout, makeException } from './timeout';
 import { Link, callLink, isLink } from './linkable';
 
@@ -30,27 +30,10 @@ type DoneCallback = (greenlet: any) => void;
 
 let counter = 0;
 
-// Greenlets started in one turn run together on the next (one setImmediate
-// for all of them, in start order).
-let startQueue: Greenlet<unknown>[] = [];
+// Greenlets started in one turn run together on the next, in start order,
+// before any timer that comes due meanwhile (runSoon).
 function schedule(greenlet: Greenlet<unknown>): void {
-  startQueue.push(greenlet);
-  if (startQueue.length === 1) storage.exit(() => setImmediate(runStartQueue));
-}
-function runStartQueue(): void {
-  const batch = startQueue;
-  startQueue = [];
-  for (const greenlet of batch) {
-    try {
-      greenlet['run']();
-    } catch (error) {
-      // Only a throwing internal callback gets here: surface it without
-      // losing the rest of the batch.
-      queueMicrotask(() => {
-        throw error;
-      });
-    }
-  }
+  runSoon(() => greenlet['run']());
 }
 
 function isThenable(value: unknown): value is PromiseLike<unknown> {

@@ -193,19 +193,60 @@ export function cancellable<T>(
   });
 }
 
+// gevent's loop.run_callback: callbacks queued in one turn (greenlet
+// starts) run together on the next, in order, in one setImmediate.
+let soon: Array<() => void> = [];
+
+/** Runs `fn` on the next turn, with the other callbacks queued in this one. */
+export function runSoon(fn: () => void): void {
+  soon.push(fn);
+  if (soon.length === 1) storage.exit(() => setImmediate(runSoonQueue));
+}
+
+function runSoonQueue(): void {
+  const batch = soon;
+  soon = [];
+  for (const fn of batch) {
+    try {
+      fn();
+    } catch (error) {
+      // Only a throwing internal callback gets here: surface it without
+      // losing the rest of the batch.
+      queueMicrotask(() => {
+        throw error;
+      });
+    }
+  }
+}
+
 const MAX_DELAY = 2147483647; // setTimeout's limit; longer delays fire at once
 
-/** setTimeout without the 24.8-day limit; returns how to cancel it. */
+/** setTimeout without the 24.8-day limit; returns how to cancel it. A timer
+ * that comes due while callbacks wait for their turn (runSoon) fires after
+ * them: gevent runs its callbacks before its timers, so a greenlet spawned
+ * before a sleep(0.001) has started when the sleep ends (Node may run the
+ * timer first, before the setImmediate). */
 export function startTimer(fn: () => void, ms: number): () => void {
   let handle: NodeJS.Timeout;
+  let cancelled = false;
+  const fire = (): void => {
+    if (!cancelled) fn();
+  };
+  const due = (): void => {
+    if (soon.length > 0) runSoon(fire);
+    else fn();
+  };
   const arm = (left: number): void => {
     handle = setTimeout(
-      left > MAX_DELAY ? () => arm(left - MAX_DELAY) : fn,
+      left > MAX_DELAY ? () => arm(left - MAX_DELAY) : due,
       Math.min(left, MAX_DELAY),
     );
   };
   arm(ms);
-  return () => clearTimeout(handle);
+  return () => {
+    cancelled = true;
+    clearTimeout(handle);
+  };
 }
 
 /** Seconds (Python's unit) to milliseconds; null/undefined mean "no limit".

@@ -167,6 +167,24 @@ describe('spawn and Greenlet', () => {
     expect(never.value).toBeInstanceOf(GreenletExit);
   });
 
+  test('a greenlet spawned before a sleep has run when the sleep ends, even if its timer came due first', async () => {
+    // gevent runs the loop's callbacks (greenlet starts) before its timers.
+    // Node runs a timer that is due at the next turn before a setImmediate
+    // made in this one's check phase: spawn there, start the sleep, and hold
+    // the thread past its 1 ms (as a busy machine may).
+    const order = await new Promise<string[]>((resolve, reject) => {
+      setImmediate(() => {
+        const seen: string[] = [];
+        spawn(() => seen.push('greenlet'));
+        const slept = sleep(0.001);
+        const until = Date.now() + 5;
+        while (Date.now() < until); // the sleep is due before the next turn
+        slept.then(() => resolve([...seen, 'sleep over']), reject);
+      });
+    });
+    expect(order).toEqual(['greenlet', 'sleep over']);
+  });
+
   test('argument errors are typed', () => {
     expect(() => spawn(42 as never)).toThrow(TypeError);
     expect(() => sleep(-1)).toThrow(ValueError);
