@@ -29,7 +29,7 @@ import { noteQueuedFrames } from '../core/queued-frames';
 import { parseTimeout, timeoutMs } from '../core/timeout';
 import type { FdWatch } from '../core/addon';
 import { native, type NativeAddon } from '../core/native';
-import { receiveMemory } from './receive-memory';
+import { LEND_MIN, receiveMemory } from './receive-memory';
 import { adoptFd, claimPortableTicket, portableFds, portableTicket } from './portable/io';
 import { serializePassingFds } from '../transfer/serialize';
 import { bodySize, header, headerBytesMissing, headerSize } from '../transfer/framing';
@@ -43,9 +43,6 @@ const SLAB = 4 * 1024 * 1024;
 const BIG = SLAB / 2;
 /** The largest read into the slab (the socket holds about 2 MiB). */
 const READ_MAX = 1024 * 1024;
-/** Frames from this size on are lent as views of the read buffer (smaller
- * ones are copied: cheap, and they do not pin a slab). */
-const LEND_MIN = 16 * 1024;
 
 interface Waiter {
   /** Turns the frame into the result while the frame is still valid (a

@@ -16,6 +16,12 @@ export function receiveMemory(native: SlabSource, size: number): Buffer {
   return slab ? Buffer.from(slab, 0, size) : Buffer.allocUnsafeSlow(size);
 }
 
+/** Messages from this size on (a Node stream's read chunk) are received
+ * into shared slabs and handed out as views; a kept one then pins at most
+ * 64 times its size. Smaller ones get memory of their own: cheap, and they
+ * pin nothing. */
+export const LEND_MIN = 64 * 1024;
+
 /** Hands out memory for messages from slabs of SLAB bytes, one after the
  * other, never twice (each piece is its message's own memory; a kept
  * message keeps its slab alive, as Node's pooled Buffers keep their pool).
@@ -31,6 +37,7 @@ export class ReceiveSlabs {
   }
 
   take(size: number): Buffer {
+    if (size < LEND_MIN) return Buffer.allocUnsafe(size);
     if (size > ReceiveSlabs.SLAB / 4) return receiveMemory(this.#native, size);
     if (!this.#slab || this.#slab.length - this.#at < size) {
       this.#slab = receiveMemory(this.#native, ReceiveSlabs.SLAB);
