@@ -56,7 +56,11 @@ describeEachStartMethod('Pool, Node-style, on the %s backend', (method) => {
 
   test('an abort during imapUnordered throws at the next value', () => {
     const i = r.imapAbort;
-    expect(i.seen).toEqual([5, 5]);
+    // Two values, whichever finished first: a worker started late on a
+    // loaded machine lets the other finish a 400 ms task before the second
+    // 5 ms one. The abort after the second value ends the loop there.
+    expect(i.seen).toHaveLength(2);
+    for (const v of i.seen as number[]) expect([5, 400]).toContain(v);
     expect((i.error as Described).name).toBe('AbortError');
   });
 
