@@ -41,11 +41,21 @@ export type HubRequest =
     }
   | { id: number; op: 'attach'; obj: number; key: number; tag: string; count?: number }
   | { id: number; op: 'unpin'; obj: number; key: number }
-  | { id: number; op: 'vread'; obj: number; offset: number; n: number }
+  | { id: number; op: 'vread'; obj: number; offset: number; n: number; lease?: boolean }
   | { id: number; op: 'bwait'; obj: number; ms: number }
   | { id: number; op: 'bdone'; obj: number; ok: boolean }
   | { id: number; op: 'bbreak'; obj: number; reset: boolean }
-  | { id: number; op: 'vwrite'; obj: number; offset: number; bytes: Uint8Array }
+  | {
+      id: number;
+      op: 'vwrite';
+      obj: number;
+      offset: number;
+      bytes: Uint8Array;
+      lease?: boolean;
+    }
+  // A lease given back (leases.ts): a lock's level held by the lessee then
+  // (0: free), or a Memory's bytes. No reply.
+  | { id: number; op: 'handback'; obj: number; count?: number; memory?: Uint8Array }
   | { id: number; op: 'unref'; obj: number }
   | { id: number; op: 'qput'; obj: number; bytes: Uint8Array; ms: number; requeue?: boolean }
   | { id: number; op: 'qget'; obj: number; ms: number }
@@ -53,7 +63,7 @@ export type HubRequest =
   | { id: number; op: 'qtaskdone'; obj: number }
   | { id: number; op: 'qshutdown'; obj: number; immediate: boolean }
   | { id: number; op: 'qjoin'; obj: number; ms: number }
-  | { id: number; op: 'acquire'; obj: number; ms: number }
+  | { id: number; op: 'acquire'; obj: number; ms: number; lease?: boolean }
   | { id: number; op: 'release'; obj: number; n?: number }
   | { id: number; op: 'state'; obj: number }
   | { id: number; op: 'set'; obj: number; flag: boolean }
@@ -62,6 +72,9 @@ export type HubRequest =
   | { id: number; op: 'cnotify'; obj: number; lock: number; n: number }
   | { id: number; op: 'cwake'; obj: number; wait: number }
   | { id: number; op: 'cancel'; wait: number }
+  // The I/O thread's too: the words of the thread's lease on a hub object
+  // (lease-table.ts). No reply.
+  | { id: number; op: 'lease'; obj: number; words: SharedArrayBuffer; memory: boolean }
   // Served by the thread's I/O thread, never by the hub: a raw fd bridged
   // to a new pipe (io-worker.ts); the reply's `obj` is the end to claim.
   | { id: number; op: 'adopt'; fd: number }
@@ -123,6 +136,18 @@ export interface HubReply {
   recovered?: boolean;
   /** listen: the bound address; accept: the peer's (a Unix path, or [host, port]). */
   address?: string | [string, number];
+  /** acquire/vread/vwrite: the object is leased to the caller from now on
+   * (leases.ts): the lock's level it holds, or the Memory's bytes. */
+  lease?: Lease;
+  /** Not a reply (id 0): the hub asks for the lease on this object back. */
+  revoke?: number;
+}
+
+/** What a lease grant carries to the lessee's I/O thread. */
+export interface Lease {
+  obj: number;
+  count?: number;
+  memory?: Uint8Array;
 }
 
 /** Whoever holds ends: a thread's connection to the hub. */
@@ -131,7 +156,11 @@ export class HubClient {
   readonly holds = new Map<number, number>();
   /** Tickets this client issued and nobody claimed yet. */
   readonly tickets = new Set<number>();
-  constructor(readonly reply: (r: HubReply) => void) {}
+  /** `revoke`: asks this client's I/O thread for a lease back. */
+  constructor(
+    readonly reply: (r: HubReply) => void,
+    readonly revoke: (obj: number) => void = () => {},
+  ) {}
 }
 
 interface Poller {
@@ -209,6 +238,31 @@ interface HubObject {
   key: number;
   pinned: boolean;
   heldBy: string | null;
+  /** Lock, RLock and Memory: the client whose thread keeps the object's
+   * state while it holds the lease (then `owner`, `count` and `memory` here
+   * are stale), the revoke sent to it, and the requests of others that
+   * wait for its hand-back, in arrival order. */
+  lessee: HubClient | null;
+  revoking: boolean;
+  parked: { client: HubClient; req: HubRequest }[];
+}
+
+/** The objects a request reads or changes the state of (a leased one is
+ * handed back first: lease-table.ts). */
+export function leasedIds(req: HubRequest): number[] {
+  switch (req.op) {
+    case 'acquire':
+    case 'release':
+    case 'state':
+    case 'vread':
+    case 'vwrite':
+      return [req.obj];
+    case 'cwait':
+    case 'cnotify':
+      return [req.lock];
+    default:
+      return [];
+  }
 }
 
 /** The owner of a lock moved to the hub while a thread held it, until that
@@ -227,8 +281,73 @@ export class Hub {
 
   /** Serves one request; the reply may come later (a poll). */
   handle(client: HubClient, req: HubRequest): void {
+    if (this.#parked(client, req)) return;
     const r = this.#serve(client, req);
     if (r) client.reply(r);
+  }
+
+  /** True when `req` names an object leased to another client: it waits
+   * for the hand-back (the lessee is asked once). */
+  #parked(client: HubClient, req: HubRequest): boolean {
+    for (const id of leasedIds(req)) {
+      const obj = this.#objs.get(id);
+      if (!obj?.lessee || obj.lessee === client) continue;
+      obj.parked.push({ client, req });
+      this.#revoke(obj, id);
+      return true;
+    }
+    return false;
+  }
+
+  #revoke(obj: HubObject, id: number): void {
+    if (obj.revoking || !obj.lessee) return;
+    obj.revoking = true;
+    obj.lessee.revoke(id);
+  }
+
+  /** Leases `obj` to `client`: its state goes with the reply; hub requests
+   * of others on it wait for its hand-back. When others wait already, the
+   * revoke follows the reply at once: the lessee keeps it for its slice
+   * (lease-table.ts), so contenders take turns of a slice each rather than
+   * of one acquire each. */
+  #grant(obj: HubObject, id: number, client: HubClient, reply: HubReply): void {
+    if (obj.lessee) return;
+    obj.lessee = client;
+    obj.revoking = false;
+    reply.lease =
+      obj.kind === 'Memory'
+        ? { obj: id, memory: Buffer.from(obj.memory) }
+        : { obj: id, count: obj.count };
+    if (obj.parked.length > 0 || obj.waiters.some((w) => w.client !== client)) {
+      // After the reply (sent once this request's serving returns).
+      queueMicrotask(() => {
+        if (obj.lessee === client) this.#revoke(obj, id);
+      });
+    }
+  }
+
+  /** The lessee's state back in the hub; the parked requests go on. */
+  #handback(client: HubClient, req: { obj: number; count?: number; memory?: Uint8Array }): void {
+    const obj = this.#objs.get(req.obj);
+    if (!obj || obj.lessee !== client) return;
+    if (obj.kind === 'Memory') {
+      if (req.memory) obj.memory.set(req.memory);
+    } else {
+      const count = req.count ?? 0;
+      obj.owner = count > 0 ? client : null;
+      obj.count = count;
+    }
+    this.#unlease(obj);
+  }
+
+  #unlease(obj: HubObject): void {
+    obj.lessee = null;
+    obj.revoking = false;
+    this.#settle(obj);
+    while (obj.lessee === null && obj.parked.length > 0) {
+      const p = obj.parked.shift()!;
+      this.handle(p.client, p.req);
+    }
   }
 
   /** A client went away: every hold and ticket of it is let go. */
@@ -254,13 +373,22 @@ export class Hub {
         if (w.timer) clearTimeout(w.timer);
         return false;
       });
+      obj.parked = obj.parked.filter((p) => p.client !== client);
+      if (obj.lessee === client) {
+        // Its thread kept the state: a Memory keeps the bytes last handed
+        // back (the writes made under this lease are lost with the
+        // process, as a native process's unflushed stores are not: see
+        // leases.ts); a lock is taken as held, so the next acquirer is told.
+        if (obj.kind !== 'Memory') obj.owner = client;
+        obj.lessee = null;
+      }
       if (obj.owner === client) {
         // A holder that died lets go, as the native locks recover a dead owner.
         obj.owner = null;
         obj.count = 0;
         obj.recovered = true;
-        this.#settle(obj);
       }
+      if (obj.lessee === null) this.#unlease(obj);
     }
   }
 
@@ -369,6 +497,9 @@ export class Hub {
           key: req.key ?? 0,
           pinned: req.key !== undefined,
           heldBy: req.heldBy ?? null,
+          lessee: null,
+          revoking: false,
+          parked: [],
         };
         if (obj.pinned) obj.refs++;
         if (obj.heldBy !== null) {
@@ -384,6 +515,9 @@ export class Hub {
       case 'cancel':
         this.#cancel(client, req.wait);
         return { id: req.id };
+      case 'handback':
+        this.#handback(client, req);
+        return null;
       case 'attach': {
         const obj = this.#objs.get(req.obj);
         if (!obj || obj.key === 0 || obj.key !== req.key) {
@@ -472,9 +606,12 @@ export class Hub {
           obj.unfinished === 0 ? { id, ok: true } : null,
         );
       case 'acquire':
-        return this.#block(obj, client, req.ms, { id, ok: false }, () =>
-          this.#takeUnit(obj, client, id),
-        );
+        return this.#block(obj, client, req.ms, { id, ok: false }, () => {
+          const r = this.#takeUnit(obj, client, id);
+          if (r && req.lease && !obj.kind.endsWith('Semaphore'))
+            this.#grant(obj, req.obj, client, r);
+          return r;
+        });
       case 'release':
         return this.#release(obj, client, id, req.n ?? 1);
       case 'state':
@@ -486,11 +623,16 @@ export class Hub {
       case 'vread': {
         const out = Buffer.allocUnsafeSlow(req.n);
         obj.memory.copy(out, 0, req.offset, req.offset + req.n);
-        return { id, bytes: out };
+        const r: HubReply = { id, bytes: out };
+        if (req.lease) this.#grant(obj, req.obj, client, r);
+        return r;
       }
-      case 'vwrite':
+      case 'vwrite': {
         obj.memory.set(req.bytes, req.offset);
-        return { id };
+        const r: HubReply = { id };
+        if (req.lease) this.#grant(obj, req.obj, client, r);
+        return r;
+      }
       case 'bwait': {
         // Python's Barrier: `value` parties, `count` arrived, `flag` broken.
         if (obj.flag) return fail(id, 'BrokenBarrierError', 'the Barrier is broken');
@@ -696,6 +838,8 @@ export class Hub {
     }
     if (ms === 0) return timeout;
     const w: ObjWaiter = { client, attempt, timeout, timer: null, onTimeout };
+    // A Condition's sleeper retaking a leased lock: the lessee gives it back.
+    if (obj.lessee && obj.lessee !== client) this.#revoke(obj, this.#idOf(obj));
     if (ms > 0) {
       w.timer = setTimeout(() => {
         obj.waiters = obj.waiters.filter((x) => x !== w);
@@ -731,6 +875,11 @@ export class Hub {
         break;
       }
     }
+  }
+
+  #idOf(obj: HubObject): number {
+    for (const [id, o] of this.#objs) if (o === obj) return id;
+    return 0;
   }
 
   #held(client: HubClient, end: number): End | undefined {

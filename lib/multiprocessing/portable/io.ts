@@ -191,6 +191,12 @@ class IoClient {
     this.#port.postMessage({ ...req, id });
     return { id, reply };
   }
+  /** A message to the I/O thread that has no reply. */
+  post(req: Request): void {
+    if (this.#ended()) return;
+    this.#port.postMessage({ ...req, id: 0 });
+  }
+
   /** Whether the async call `id` (still pending) keeps the event loop alive. */
   setRefed(id: number, refed: boolean): void {
     const p = this.#async.get(id);
@@ -261,6 +267,11 @@ export function hubCallSync(req: Request): HubReply {
 /** A request to the hub, awaited; `refed` keeps the event loop alive meanwhile. */
 export async function hubCall(req: Request, refed = true): Promise<HubReply> {
   return check(await io().call(req, refed).reply);
+}
+
+/** A message to this thread's I/O thread that has no reply. */
+export function ioPost(req: Request): void {
+  io().post(req);
 }
 
 /** hubCall with the request's id, which a later request may name (to
