@@ -37,6 +37,16 @@ describe('portable leases (FORKFUL_NO_NATIVE=1)', () => {
     });
   });
 
+  test('a stopped lessee (SIGSTOP): a timed acquire times out, an aborted one aborts; after SIGCONT the lock comes back free', () => {
+    expect(r.stopped).toEqual({
+      wasReady: true,
+      timedOut: false,
+      aborted: 'AbortError',
+      taken: true,
+      warned: false,
+    });
+  });
+
   test('a lessee SIGKILLed holding the lock: the next acquirer takes it, warned; its unsent writes are lost', () => {
     expect(r.killed).toEqual({ wasHeld: true, code: -9, taken: true, warned: true, value: 1 });
     expect(run.stderr).toMatch(/FORKFUL_LOCK_OWNER_DIED/);

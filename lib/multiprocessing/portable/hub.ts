@@ -244,7 +244,16 @@ interface HubObject {
    * wait for its hand-back, in arrival order. */
   lessee: HubClient | null;
   revoking: boolean;
-  parked: { client: HubClient; req: HubRequest }[];
+  parked: Parked[];
+}
+
+/** A request waiting for a lessee's hand-back; an acquire's timeout runs
+ * meanwhile (a lessee whose process is stopped cannot outwait it). */
+interface Parked {
+  client: HubClient;
+  req: HubRequest;
+  since: number;
+  timer: NodeJS.Timeout | null;
 }
 
 /** The objects a request reads or changes the state of (a leased one is
@@ -292,7 +301,14 @@ export class Hub {
     for (const id of leasedIds(req)) {
       const obj = this.#objs.get(id);
       if (!obj?.lessee || obj.lessee === client) continue;
-      obj.parked.push({ client, req });
+      const p: Parked = { client, req, since: performance.now(), timer: null };
+      if (req.op === 'acquire' && req.ms >= 0) {
+        p.timer = setTimeout(() => {
+          obj.parked = obj.parked.filter((x) => x !== p);
+          client.reply({ id: req.id, ok: false });
+        }, req.ms);
+      }
+      obj.parked.push(p);
       this.#revoke(obj, id);
       return true;
     }
@@ -346,7 +362,15 @@ export class Hub {
     this.#settle(obj);
     while (obj.lessee === null && obj.parked.length > 0) {
       const p = obj.parked.shift()!;
-      this.handle(p.client, p.req);
+      let req = p.req;
+      if (p.timer) {
+        clearTimeout(p.timer);
+        if (req.op === 'acquire') {
+          const left = req.ms - (performance.now() - p.since);
+          req = { ...req, ms: Math.max(0, Math.round(left)) };
+        }
+      }
+      this.handle(p.client, req);
     }
   }
 
@@ -373,12 +397,15 @@ export class Hub {
         if (w.timer) clearTimeout(w.timer);
         return false;
       });
-      obj.parked = obj.parked.filter((p) => p.client !== client);
+      obj.parked = obj.parked.filter((p) => {
+        if (p.client !== client) return true;
+        if (p.timer) clearTimeout(p.timer);
+        return false;
+      });
       if (obj.lessee === client) {
-        // Its thread kept the state: a Memory keeps the bytes last handed
-        // back (the writes made under this lease are lost with the
-        // process, as a native process's unflushed stores are not: see
-        // leases.ts); a lock is taken as held, so the next acquirer is told.
+        // Its thread kept the state, now gone: a Memory keeps the bytes last
+        // handed back (what was written under this lease is lost: README,
+        // Backends); a lock counts as held, so the next acquirer is told.
         if (obj.kind !== 'Memory') obj.owner = client;
         obj.lessee = null;
       }
@@ -700,6 +727,13 @@ export class Hub {
    * over already is left alone: its reply is on the way. */
   #cancel(client: HubClient, wait: number): void {
     for (const obj of this.#objs.values()) {
+      const p = obj.parked.find((x) => x.client === client && x.req.id === wait);
+      if (p && p.req.op === 'acquire') {
+        obj.parked = obj.parked.filter((x) => x !== p);
+        if (p.timer) clearTimeout(p.timer);
+        client.reply({ id: wait, ok: false });
+        return;
+      }
       const w = obj.waiters.find(
         (x) => x.client === client && (x.request ?? x.timeout.id) === wait,
       );
