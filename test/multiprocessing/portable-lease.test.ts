@@ -26,6 +26,10 @@ describe('portable leases (FORKFUL_NO_NATIVE=1)', () => {
     });
   });
 
+  test('the main thread, a Thread and a child on one Lock and Value: every update counted', () => {
+    expect(r.threads).toEqual({ counter: 6000, code: 0, threadDone: true });
+  });
+
   test('an idle lessee (busy, never touching them) hands back by its I/O thread: the bytes it wrote, a free lock, a held one as held', () => {
     expect(r.idle).toEqual({
       wasReady: true,
