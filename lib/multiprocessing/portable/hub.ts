@@ -287,6 +287,9 @@ export class Hub {
   readonly #objs = new Map<number, HubObject>();
   readonly #tickets = new Map<number, { end: number; owner: HubClient }>();
   #next = 1;
+  /** The waiter whose attempt #settle is making (a grant to it does not
+   * count it among the others that wait). */
+  #attempting: ObjWaiter | null = null;
 
   /** Serves one request; the reply may come later (a poll). */
   handle(client: HubClient, req: HubRequest): void {
@@ -295,12 +298,15 @@ export class Hub {
     if (r) client.reply(r);
   }
 
-  /** True when `req` names an object leased to another client: it waits
-   * for the hand-back (the lessee is asked once). */
+  /** True when `req` names a leased object: it waits for the hand-back
+   * (the lessee is asked once). The lessee's own requests come after its
+   * hand-back (its I/O thread sends that first), except one sent before
+   * the grant reached it: that one waits too, not to be served on the
+   * hub's stale state. */
   #parked(client: HubClient, req: HubRequest): boolean {
     for (const id of leasedIds(req)) {
       const obj = this.#objs.get(id);
-      if (!obj?.lessee || obj.lessee === client) continue;
+      if (!obj?.lessee) continue;
       const p: Parked = { client, req, since: performance.now(), timer: null };
       if (req.op === 'acquire' && req.ms >= 0) {
         p.timer = setTimeout(() => {
@@ -334,7 +340,7 @@ export class Hub {
       obj.kind === 'Memory'
         ? { obj: id, memory: Buffer.from(obj.memory) }
         : { obj: id, count: obj.count };
-    if (obj.parked.length > 0 || obj.waiters.some((w) => w.client !== client)) {
+    if (obj.parked.length > 0 || obj.waiters.some((w) => w !== this.#attempting)) {
       // After the reply (sent once this request's serving returns).
       queueMicrotask(() => {
         if (obj.lessee === client) this.#revoke(obj, id);
@@ -872,8 +878,9 @@ export class Hub {
     }
     if (ms === 0) return timeout;
     const w: ObjWaiter = { client, attempt, timeout, timer: null, onTimeout };
-    // A Condition's sleeper retaking a leased lock: the lessee gives it back.
-    if (obj.lessee && obj.lessee !== client) this.#revoke(obj, this.#idOf(obj));
+    // A Condition's sleeper retaking a leased lock (its own thread's lease
+    // too): the lessee gives it back.
+    if (obj.lessee) this.#revoke(obj, this.#idOf(obj));
     if (ms > 0) {
       w.timer = setTimeout(() => {
         obj.waiters = obj.waiters.filter((x) => x !== w);
@@ -897,10 +904,13 @@ export class Hub {
   /** Lets every waiter that now can proceed go, in arrival order. */
   #settle(obj: HubObject): void {
     let progress = true;
-    while (progress) {
+    // Leased, the state is the lessee's: the waiters go on at its hand-back.
+    while (progress && !obj.lessee) {
       progress = false;
       for (const w of obj.waiters) {
+        this.#attempting = w;
         const r = w.attempt();
+        this.#attempting = null;
         if (!r) continue;
         obj.waiters = obj.waiters.filter((x) => x !== w);
         if (w.timer) clearTimeout(w.timer);
