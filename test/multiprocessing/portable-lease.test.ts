@@ -60,3 +60,21 @@ describe('portable leases (FORKFUL_NO_NATIVE=1)', () => {
     expect(r.exited).toEqual({ items: [996, 997, 998, 999], code: 0 });
   });
 });
+
+describe('portable leases: the I/O thread ends while its thread holds leases', () => {
+  const run = runFixture('portable-lease-io-lost.js', [], {
+    timeoutMs: 60000,
+    env: { FORKFUL_NO_NATIVE: '1', FORKFUL_TEST_IO_DIE_MS: '1500' },
+  });
+  const r = results(run.stdout);
+
+  test('the thread no longer uses them locally: lock and value calls raise RuntimeError', () => {
+    expect(run.stderr).not.toMatch(/FIXTURE ERROR/);
+    expect(r.lost).toEqual({
+      leased: true,
+      acquire: 'RuntimeError',
+      read: 'RuntimeError',
+      write: 'RuntimeError',
+    });
+  });
+});

@@ -191,6 +191,11 @@ class IoClient {
     this.#port.postMessage({ ...req, id });
     return { id, reply };
   }
+  /** True once the I/O thread has ended. */
+  get ended(): boolean {
+    return this.#ended() !== null;
+  }
+
   /** A message to the I/O thread that has no reply. */
   post(req: Request): void {
     if (this.#ended()) return;
@@ -272,6 +277,11 @@ export async function hubCall(req: Request, refed = true): Promise<HubReply> {
 /** A message to this thread's I/O thread that has no reply. */
 export function ioPost(req: Request): void {
   io().post(req);
+}
+
+/** True once this thread's I/O thread has ended (its hub connection with it). */
+export function ioEnded(): boolean {
+  return client !== null && client.ended;
 }
 
 /** hubCall with the request's id, which a later request may name (to

@@ -5,7 +5,7 @@
 // the lease with its reply. Leases are per thread, as hub connections are:
 // two Threads of a process that share a moved lock pass its lease between
 // them as two processes do.
-import { hubCallSync, ioPost } from './io';
+import { hubCallSync, ioEnded, ioPost } from './io';
 import { IN_ACCESS, MEMORY_AT, NO_LEASE, STATE } from './lease-table';
 
 export interface LeaseWords {
@@ -33,9 +33,20 @@ export function leaseOf(obj: number, memoryBytes?: number): LeaseWords {
   return l;
 }
 
+/** The lease words' state, NO_LEASE once the I/O thread has ended: its
+ * connection closed with it, so the hub took every lease of this thread
+ * back (and the thread's calls to the hub raise RuntimeError). */
+function state(l: LeaseWords): number {
+  const s = Atomics.load(l.w, STATE);
+  if (s === NO_LEASE || !ioEnded()) return s;
+  Atomics.store(l.w, STATE, NO_LEASE);
+  return NO_LEASE;
+}
+
 /** A leased lock's acquire without waiting: true taken, false held by
  * this thread already (a Lock: it would wait), null not leased here. */
 export function leasedAcquire(l: LeaseWords, reentrant: boolean): boolean | null {
+  if (state(l) === NO_LEASE) return null;
   for (;;) {
     const level = Atomics.load(l.w, STATE);
     if (level === NO_LEASE) return null;
@@ -47,6 +58,7 @@ export function leasedAcquire(l: LeaseWords, reentrant: boolean): boolean | null
 /** A leased lock's release: true released a level, false it is not held
  * (the lease holds the whole state: nobody holds it), null not leased. */
 export function leasedRelease(l: LeaseWords): boolean | null {
+  if (state(l) === NO_LEASE) return null;
   for (;;) {
     const level = Atomics.load(l.w, STATE);
     if (level === NO_LEASE) return null;
@@ -57,7 +69,7 @@ export function leasedRelease(l: LeaseWords): boolean | null {
 
 /** The level this thread holds a leased lock at, or null when not leased. */
 export function leasedLevel(l: LeaseWords): number | null {
-  const level = Atomics.load(l.w, STATE);
+  const level = state(l);
   return level === NO_LEASE ? null : level;
 }
 
@@ -69,6 +81,7 @@ export function leasedAccess<T>(
   l: LeaseWords,
   fn: (memory: Uint8Array) => T,
 ): T | typeof NOT_LEASED {
+  if (state(l) === NO_LEASE) return NOT_LEASED;
   if (Atomics.compareExchange(l.w, STATE, 0, IN_ACCESS) !== 0) return NOT_LEASED;
   try {
     return fn(l.memory!);
