@@ -77,6 +77,23 @@ const figures = {
     }
     return { value: ((performance.now() - t0) * 1e6) / n, unit: 'ns per pair' };
   },
+  // Once a child has had it, the Lock is hub-kept: without the addon each
+  // acquire and release was a round trip to the hub; now the hub leases
+  // it to the thread that uses it (lib/multiprocessing/portable/leases.ts).
+  'multiprocessing.Lock acquire+release, hub-kept (a child had it), uncontended': async () => {
+    const mp = require(path.join(dist, 'multiprocessing'));
+    const lock = new mp.Lock();
+    const p = new mp.Process({ target: (lock) => lock.acquire() && lock.release(), args: [lock] });
+    p.start();
+    await p.join();
+    const n = 20000;
+    const t0 = performance.now();
+    for (let k = 0; k < n; k++) {
+      lock.acquire();
+      lock.release();
+    }
+    return { value: ((performance.now() - t0) * 1e6) / n, unit: 'ns per pair' };
+  },
   // Python users take multiprocessing's Lock and Value in threads too.
   'multiprocessing.Lock acquire+release, 2 Threads': async () =>
     twoThreads(

@@ -41,11 +41,21 @@ export type HubRequest =
     }
   | { id: number; op: 'attach'; obj: number; key: number; tag: string; count?: number }
   | { id: number; op: 'unpin'; obj: number; key: number }
-  | { id: number; op: 'vread'; obj: number; offset: number; n: number }
+  | { id: number; op: 'vread'; obj: number; offset: number; n: number; lease?: boolean }
   | { id: number; op: 'bwait'; obj: number; ms: number }
   | { id: number; op: 'bdone'; obj: number; ok: boolean }
   | { id: number; op: 'bbreak'; obj: number; reset: boolean }
-  | { id: number; op: 'vwrite'; obj: number; offset: number; bytes: Uint8Array }
+  | {
+      id: number;
+      op: 'vwrite';
+      obj: number;
+      offset: number;
+      bytes: Uint8Array;
+      lease?: boolean;
+    }
+  // A lease given back (leases.ts): a lock's level held by the lessee then
+  // (0: free), or a Memory's bytes. No reply.
+  | { id: number; op: 'handback'; obj: number; count?: number; memory?: Uint8Array }
   | { id: number; op: 'unref'; obj: number }
   | { id: number; op: 'qput'; obj: number; bytes: Uint8Array; ms: number; requeue?: boolean }
   | { id: number; op: 'qget'; obj: number; ms: number }
@@ -53,7 +63,7 @@ export type HubRequest =
   | { id: number; op: 'qtaskdone'; obj: number }
   | { id: number; op: 'qshutdown'; obj: number; immediate: boolean }
   | { id: number; op: 'qjoin'; obj: number; ms: number }
-  | { id: number; op: 'acquire'; obj: number; ms: number }
+  | { id: number; op: 'acquire'; obj: number; ms: number; lease?: boolean }
   | { id: number; op: 'release'; obj: number; n?: number }
   | { id: number; op: 'state'; obj: number }
   | { id: number; op: 'set'; obj: number; flag: boolean }
@@ -62,6 +72,9 @@ export type HubRequest =
   | { id: number; op: 'cnotify'; obj: number; lock: number; n: number }
   | { id: number; op: 'cwake'; obj: number; wait: number }
   | { id: number; op: 'cancel'; wait: number }
+  // The I/O thread's too: the words of the thread's lease on a hub object
+  // (lease-table.ts). No reply.
+  | { id: number; op: 'lease'; obj: number; words: SharedArrayBuffer; memory: boolean }
   // Served by the thread's I/O thread, never by the hub: a raw fd bridged
   // to a new pipe (io-worker.ts); the reply's `obj` is the end to claim.
   | { id: number; op: 'adopt'; fd: number }
@@ -123,6 +136,18 @@ export interface HubReply {
   recovered?: boolean;
   /** listen: the bound address; accept: the peer's (a Unix path, or [host, port]). */
   address?: string | [string, number];
+  /** acquire/vread/vwrite: the object is leased to the caller from now on
+   * (leases.ts): the lock's level it holds, or the Memory's bytes. */
+  lease?: Lease;
+  /** Not a reply (id 0): the hub asks for the lease on this object back. */
+  revoke?: number;
+}
+
+/** What a lease grant carries to the lessee's I/O thread. */
+export interface Lease {
+  obj: number;
+  count?: number;
+  memory?: Uint8Array;
 }
 
 /** Whoever holds ends: a thread's connection to the hub. */
@@ -131,7 +156,11 @@ export class HubClient {
   readonly holds = new Map<number, number>();
   /** Tickets this client issued and nobody claimed yet. */
   readonly tickets = new Set<number>();
-  constructor(readonly reply: (r: HubReply) => void) {}
+  /** `revoke`: asks this client's I/O thread for a lease back. */
+  constructor(
+    readonly reply: (r: HubReply) => void,
+    readonly revoke: (obj: number) => void = () => {},
+  ) {}
 }
 
 interface Poller {
@@ -209,6 +238,40 @@ interface HubObject {
   key: number;
   pinned: boolean;
   heldBy: string | null;
+  /** Lock, RLock and Memory: the client whose thread keeps the object's
+   * state while it holds the lease (then `owner`, `count` and `memory` here
+   * are stale), the revoke sent to it, and the requests of others that
+   * wait for its hand-back, in arrival order. */
+  lessee: HubClient | null;
+  revoking: boolean;
+  parked: Parked[];
+}
+
+/** A request waiting for a lessee's hand-back; an acquire's timeout runs
+ * meanwhile (a lessee whose process is stopped cannot outwait it). */
+interface Parked {
+  client: HubClient;
+  req: HubRequest;
+  since: number;
+  timer: NodeJS.Timeout | null;
+}
+
+/** The objects a request reads or changes the state of (a leased one is
+ * handed back first: lease-table.ts). */
+export function leasedIds(req: HubRequest): number[] {
+  switch (req.op) {
+    case 'acquire':
+    case 'release':
+    case 'state':
+    case 'vread':
+    case 'vwrite':
+      return [req.obj];
+    case 'cwait':
+    case 'cnotify':
+      return [req.lock];
+    default:
+      return [];
+  }
 }
 
 /** The owner of a lock moved to the hub while a thread held it, until that
@@ -224,11 +287,97 @@ export class Hub {
   readonly #objs = new Map<number, HubObject>();
   readonly #tickets = new Map<number, { end: number; owner: HubClient }>();
   #next = 1;
+  /** The waiter whose attempt #settle is making (a grant to it does not
+   * count it among the others that wait). */
+  #attempting: ObjWaiter | null = null;
 
   /** Serves one request; the reply may come later (a poll). */
   handle(client: HubClient, req: HubRequest): void {
+    if (this.#parked(client, req)) return;
     const r = this.#serve(client, req);
     if (r) client.reply(r);
+  }
+
+  /** True when `req` names a leased object: it waits for the hand-back
+   * (the lessee is asked once). The lessee's own requests come after its
+   * hand-back (its I/O thread sends that first), except one sent before
+   * the grant reached it: that one waits too, not to be served on the
+   * hub's stale state. */
+  #parked(client: HubClient, req: HubRequest): boolean {
+    for (const id of leasedIds(req)) {
+      const obj = this.#objs.get(id);
+      if (!obj?.lessee) continue;
+      const p: Parked = { client, req, since: performance.now(), timer: null };
+      if (req.op === 'acquire' && req.ms >= 0) {
+        p.timer = setTimeout(() => {
+          obj.parked = obj.parked.filter((x) => x !== p);
+          client.reply({ id: req.id, ok: false });
+        }, req.ms);
+      }
+      obj.parked.push(p);
+      this.#revoke(obj, id);
+      return true;
+    }
+    return false;
+  }
+
+  #revoke(obj: HubObject, id: number): void {
+    if (obj.revoking || !obj.lessee) return;
+    obj.revoking = true;
+    obj.lessee.revoke(id);
+  }
+
+  /** Leases `obj` to `client`: its state goes with the reply; hub requests
+   * of others on it wait for its hand-back. When others wait already, the
+   * revoke follows the reply at once: the lessee keeps it for its slice
+   * (lease-table.ts), so contenders take turns of a slice each rather than
+   * of one acquire each. */
+  #grant(obj: HubObject, id: number, client: HubClient, reply: HubReply): void {
+    if (obj.lessee) return;
+    obj.lessee = client;
+    obj.revoking = false;
+    reply.lease =
+      obj.kind === 'Memory'
+        ? { obj: id, memory: Buffer.from(obj.memory) }
+        : { obj: id, count: obj.count };
+    if (obj.parked.length > 0 || obj.waiters.some((w) => w !== this.#attempting)) {
+      // After the reply (sent once this request's serving returns).
+      queueMicrotask(() => {
+        if (obj.lessee === client) this.#revoke(obj, id);
+      });
+    }
+  }
+
+  /** The lessee's state back in the hub; the parked requests go on. */
+  #handback(client: HubClient, req: { obj: number; count?: number; memory?: Uint8Array }): void {
+    const obj = this.#objs.get(req.obj);
+    if (!obj || obj.lessee !== client) return;
+    if (obj.kind === 'Memory') {
+      if (req.memory) obj.memory.set(req.memory);
+    } else {
+      const count = req.count ?? 0;
+      obj.owner = count > 0 ? client : null;
+      obj.count = count;
+    }
+    this.#unlease(obj);
+  }
+
+  #unlease(obj: HubObject): void {
+    obj.lessee = null;
+    obj.revoking = false;
+    this.#settle(obj);
+    while (obj.lessee === null && obj.parked.length > 0) {
+      const p = obj.parked.shift()!;
+      let req = p.req;
+      if (p.timer) {
+        clearTimeout(p.timer);
+        if (req.op === 'acquire') {
+          const left = req.ms - (performance.now() - p.since);
+          req = { ...req, ms: Math.max(0, Math.round(left)) };
+        }
+      }
+      this.handle(p.client, req);
+    }
   }
 
   /** A client went away: every hold and ticket of it is let go. */
@@ -254,13 +403,25 @@ export class Hub {
         if (w.timer) clearTimeout(w.timer);
         return false;
       });
+      obj.parked = obj.parked.filter((p) => {
+        if (p.client !== client) return true;
+        if (p.timer) clearTimeout(p.timer);
+        return false;
+      });
+      if (obj.lessee === client) {
+        // Its thread kept the state, now gone: a Memory keeps the bytes last
+        // handed back (what was written under this lease is lost: README,
+        // Backends); a lock counts as held, so the next acquirer is told.
+        if (obj.kind !== 'Memory') obj.owner = client;
+        obj.lessee = null;
+      }
       if (obj.owner === client) {
         // A holder that died lets go, as the native locks recover a dead owner.
         obj.owner = null;
         obj.count = 0;
         obj.recovered = true;
-        this.#settle(obj);
       }
+      if (obj.lessee === null) this.#unlease(obj);
     }
   }
 
@@ -369,6 +530,9 @@ export class Hub {
           key: req.key ?? 0,
           pinned: req.key !== undefined,
           heldBy: req.heldBy ?? null,
+          lessee: null,
+          revoking: false,
+          parked: [],
         };
         if (obj.pinned) obj.refs++;
         if (obj.heldBy !== null) {
@@ -384,6 +548,9 @@ export class Hub {
       case 'cancel':
         this.#cancel(client, req.wait);
         return { id: req.id };
+      case 'handback':
+        this.#handback(client, req);
+        return null;
       case 'attach': {
         const obj = this.#objs.get(req.obj);
         if (!obj || obj.key === 0 || obj.key !== req.key) {
@@ -472,9 +639,12 @@ export class Hub {
           obj.unfinished === 0 ? { id, ok: true } : null,
         );
       case 'acquire':
-        return this.#block(obj, client, req.ms, { id, ok: false }, () =>
-          this.#takeUnit(obj, client, id),
-        );
+        return this.#block(obj, client, req.ms, { id, ok: false }, () => {
+          const r = this.#takeUnit(obj, client, id);
+          if (r && req.lease && !obj.kind.endsWith('Semaphore'))
+            this.#grant(obj, req.obj, client, r);
+          return r;
+        });
       case 'release':
         return this.#release(obj, client, id, req.n ?? 1);
       case 'state':
@@ -486,11 +656,16 @@ export class Hub {
       case 'vread': {
         const out = Buffer.allocUnsafeSlow(req.n);
         obj.memory.copy(out, 0, req.offset, req.offset + req.n);
-        return { id, bytes: out };
+        const r: HubReply = { id, bytes: out };
+        if (req.lease) this.#grant(obj, req.obj, client, r);
+        return r;
       }
-      case 'vwrite':
+      case 'vwrite': {
         obj.memory.set(req.bytes, req.offset);
-        return { id };
+        const r: HubReply = { id };
+        if (req.lease) this.#grant(obj, req.obj, client, r);
+        return r;
+      }
       case 'bwait': {
         // Python's Barrier: `value` parties, `count` arrived, `flag` broken.
         if (obj.flag) return fail(id, 'BrokenBarrierError', 'the Barrier is broken');
@@ -558,6 +733,13 @@ export class Hub {
    * over already is left alone: its reply is on the way. */
   #cancel(client: HubClient, wait: number): void {
     for (const obj of this.#objs.values()) {
+      const p = obj.parked.find((x) => x.client === client && x.req.id === wait);
+      if (p && p.req.op === 'acquire') {
+        obj.parked = obj.parked.filter((x) => x !== p);
+        if (p.timer) clearTimeout(p.timer);
+        client.reply({ id: wait, ok: false });
+        return;
+      }
       const w = obj.waiters.find(
         (x) => x.client === client && (x.request ?? x.timeout.id) === wait,
       );
@@ -696,6 +878,9 @@ export class Hub {
     }
     if (ms === 0) return timeout;
     const w: ObjWaiter = { client, attempt, timeout, timer: null, onTimeout };
+    // A Condition's sleeper retaking a leased lock (its own thread's lease
+    // too): the lessee gives it back.
+    if (obj.lessee) this.#revoke(obj, this.#idOf(obj));
     if (ms > 0) {
       w.timer = setTimeout(() => {
         obj.waiters = obj.waiters.filter((x) => x !== w);
@@ -719,10 +904,13 @@ export class Hub {
   /** Lets every waiter that now can proceed go, in arrival order. */
   #settle(obj: HubObject): void {
     let progress = true;
-    while (progress) {
+    // Leased, the state is the lessee's: the waiters go on at its hand-back.
+    while (progress && !obj.lessee) {
       progress = false;
       for (const w of obj.waiters) {
+        this.#attempting = w;
         const r = w.attempt();
+        this.#attempting = null;
         if (!r) continue;
         obj.waiters = obj.waiters.filter((x) => x !== w);
         if (w.timer) clearTimeout(w.timer);
@@ -731,6 +919,11 @@ export class Hub {
         break;
       }
     }
+  }
+
+  #idOf(obj: HubObject): number {
+    for (const [id, o] of this.#objs) if (o === obj) return id;
+    return 0;
   }
 
   #held(client: HubClient, end: number): End | undefined {

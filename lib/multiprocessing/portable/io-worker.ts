@@ -13,6 +13,7 @@ import { workerData, type MessagePort } from 'node:worker_threads';
 import { bodySize, header, headerSize } from '../../transfer/framing';
 import { Hub, HubClient, own, type HubReply, type HubRequest } from './hub';
 import { serveSocketRequest } from './io-sockets';
+import { LeaseTable, type Handback } from './lease-table';
 
 export interface IoWorkerData {
   role: 'hub' | 'client';
@@ -48,7 +49,15 @@ function holdBridgedClose(req: HubRequest): void {
   );
 }
 
+/** The thread's leases; `sendHandback` is set by the role below. */
+let sendHandback: (h: Handback) => void = () => {};
+const leases = new LeaseTable((h) => sendHandback(h));
+
 function toThread(r: HubReply): void {
+  if (r.lease) {
+    leases.granted(r.lease);
+    delete r.lease;
+  }
   const held = heldReplies.get(r.id);
   if (held) {
     heldReplies.delete(r.id);
@@ -206,6 +215,11 @@ async function adopt(req: { id: number; fd: number }): Promise<void> {
 
 /** The requests this thread serves itself, not the hub. */
 function serveLocally(req: HubRequest): boolean {
+  if (req.op === 'lease') {
+    leases.register(req.obj, req.words, req.memory);
+    return true;
+  }
+  leases.beforeRequest(req);
   if (req.op === 'adopt') {
     void adopt(req);
     return true;
@@ -215,7 +229,8 @@ function serveLocally(req: HubRequest): boolean {
 
 if (role === 'hub') {
   const hub = new Hub();
-  const local = new HubClient(toThread);
+  const local = new HubClient(toThread, (obj) => leases.revoke(obj));
+  sendHandback = (h) => hub.handle(local, h);
   const bridges = new HubClient(ownReply);
   sendOwn = (req) => hub.handle(bridges, req);
   port.on('message', (req: HubRequest) => {
@@ -223,9 +238,10 @@ if (role === 'hub') {
     if (!serveLocally(req)) hub.handle(local, req);
   });
   const server = net.createServer((socket) => {
-    const client = new HubClient((r) => {
+    const send = (r: HubReply): void => {
       if (!socket.destroyed) socket.write(frame(r));
-    });
+    };
+    const client = new HubClient(send, (obj) => send({ id: 0, revoke: obj }));
     readFrames(socket, (req) => hub.handle(client, req as HubRequest));
     socket.on('error', () => socket.destroy());
     socket.on('close', () => hub.drop(client));
@@ -255,8 +271,12 @@ if (role === 'hub') {
     if (lost !== null) return ownReply(hubGone(req.id, lost));
     socket.write(frame(req));
   };
+  sendHandback = (h) => {
+    if (lost === null) socket.write(frame(h));
+  };
   readFrames(socket, (r) => {
     const reply = r as HubReply;
+    if (reply.revoke !== undefined) return leases.revoke(reply.revoke);
     if (reply.id < 0) return ownReply(reply);
     pending.delete(reply.id);
     toThread(reply);

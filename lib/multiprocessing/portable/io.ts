@@ -191,6 +191,17 @@ class IoClient {
     this.#port.postMessage({ ...req, id });
     return { id, reply };
   }
+  /** True once the I/O thread has ended. */
+  get ended(): boolean {
+    return this.#ended() !== null;
+  }
+
+  /** A message to the I/O thread that has no reply. */
+  post(req: Request): void {
+    if (this.#ended()) return;
+    this.#port.postMessage({ ...req, id: 0 });
+  }
+
   /** Whether the async call `id` (still pending) keeps the event loop alive. */
   setRefed(id: number, refed: boolean): void {
     const p = this.#async.get(id);
@@ -261,6 +272,16 @@ export function hubCallSync(req: Request): HubReply {
 /** A request to the hub, awaited; `refed` keeps the event loop alive meanwhile. */
 export async function hubCall(req: Request, refed = true): Promise<HubReply> {
   return check(await io().call(req, refed).reply);
+}
+
+/** A message to this thread's I/O thread that has no reply. */
+export function ioPost(req: Request): void {
+  io().post(req);
+}
+
+/** True once this thread's I/O thread has ended (its hub connection with it). */
+export function ioEnded(): boolean {
+  return client !== null && client.ended;
 }
 
 /** hubCall with the request's id, which a later request may name (to

@@ -36,6 +36,7 @@ import {
   WAITERS,
 } from '../../synchronize/portable/arena';
 import { LocalHome, localTag, type LocalState } from './local';
+import { leasedAcquire, leasedLevel, leasedRelease, leaseOf } from './leases';
 import type { HubReply, ObjectKind } from './hub';
 import { claimHubTicket, hubCall, hubCallSync, hubCallWithId, hubTicket, hubWait } from './io';
 
@@ -232,6 +233,8 @@ class MovableLock extends Acquirable {
     }
     const obj = this.#hub();
     if (obj === 0) return this.acquire(blocking, timeout); // the move failed: local again
+    const leased = leasedAcquire(leaseOf(obj), this.#kind === 'RLock');
+    if (leased === true || (leased === false && t === 0)) return leased;
     return acquireAtHub(obj, until, this.#kind);
   }
 
@@ -258,7 +261,10 @@ class MovableLock extends Acquirable {
       );
       if (r !== 3) return this.#taken(home, r);
     }
-    return acquireAtHubAsync(this.#hub(), until, this.#kind, signal, what);
+    const obj = this.#hub();
+    const leased = leasedAcquire(leaseOf(obj), this.#kind === 'RLock');
+    if (leased === true || (leased === false && t === 0)) return leased;
+    return acquireAtHubAsync(obj, until, this.#kind, signal, what);
   }
 
   release(): void {
@@ -290,7 +296,18 @@ class MovableLock extends Acquirable {
         }
       }
     }
-    hubCallSync({ op: 'release', obj: this.#hub() });
+    const obj = this.#hub();
+    const leased = leasedRelease(leaseOf(obj));
+    if (leased === true) return;
+    if (leased === false) {
+      throw new RuntimeError(
+        this.#kind === 'Lock'
+          ? 'release unlocked lock'
+          : 'cannot release un-acquired lock (an RLock is released by the thread and process ' +
+              'that acquired it)',
+      );
+    }
+    hubCallSync({ op: 'release', obj });
   }
 
   /** True while some thread or process holds it. */
@@ -300,7 +317,10 @@ class MovableLock extends Acquirable {
       const v = Atomics.load(home.w, home.i);
       if ((v & MOVED) === 0) return v !== 0;
     }
-    return hubCallSync({ op: 'state', obj: this.#hub() }).ok === true;
+    const obj = this.#hub();
+    const level = leasedLevel(leaseOf(obj));
+    if (level !== null) return level > 0;
+    return hubCallSync({ op: 'state', obj }).ok === true;
   }
 
   /** The RLock's level held by this thread (0 when not held by it). */
@@ -310,7 +330,10 @@ class MovableLock extends Acquirable {
       const v = Atomics.load(home.w, home.i);
       if ((v & MOVED) === 0) return (v & OWNER_MASK) === self.tid ? home.w[home.i + 1] : 0;
     }
-    return hubCallSync({ op: 'state', obj: this.#hub() }).n!;
+    const obj = this.#hub();
+    const level = leasedLevel(leaseOf(obj));
+    if (level !== null) return level;
+    return hubCallSync({ op: 'state', obj }).n!;
   }
 
   [kShare](scope?: ShareScope): ShareState {

@@ -19,6 +19,7 @@ import { kShare, type Revivers, type ShareScope, type ShareState } from '../../t
 import { arenaBuffer, Kind } from '../../synchronize/arena';
 import { LocalHome, type LocalState } from './local';
 import { hubCallSync } from './io';
+import { leasedAccess, leaseOf, NOT_LEASED, type LeaseWords } from './leases';
 import { hubHandle, hubObject, PortableLock, PortableRLock } from './managed';
 
 interface MemoryHandle {
@@ -156,7 +157,15 @@ export class PortableRawArray {
       new Uint8Array(items.buffer, items.byteOffset + offset, n).slice(),
     );
     if (got !== AWAY) return got;
-    return hubCallSync({ op: 'vread', obj: this.#hub(), offset, n }).bytes!;
+    const obj = this.#hub();
+    const leased = leasedAccess(this.#lease(obj), (m) => m.slice(offset, offset + n));
+    if (leased !== NOT_LEASED) return leased;
+    return hubCallSync({ op: 'vread', obj, offset, n }).bytes!;
+  }
+
+  /** This thread's lease words on the hub's bytes (leases.ts). */
+  #lease(obj: number): LeaseWords {
+    return leaseOf(obj, this.length * this.#cls.BYTES_PER_ELEMENT);
   }
 
   /** Writes `bytes` (a buffer of their own) at `offset`. */
@@ -164,7 +173,10 @@ export class PortableRawArray {
     const done = this.#local((items) =>
       new Uint8Array(items.buffer, items.byteOffset + offset, bytes.length).set(bytes),
     );
-    if (done === AWAY) hubCallSync({ op: 'vwrite', obj: this.#hub(), offset, bytes });
+    if (done !== AWAY) return;
+    const obj = this.#hub();
+    if (leasedAccess(this.#lease(obj), (m) => m.set(bytes, offset)) !== NOT_LEASED) return;
+    hubCallSync({ op: 'vwrite', obj, offset, bytes });
   }
 
   get(index: number): Scalar {
