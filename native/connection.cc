@@ -31,13 +31,16 @@
 namespace forkful {
 namespace {
 
-// socketpair() -> [fd, fd]: AF_UNIX stream, non-blocking, close-on-exec.
+// socketpair() -> [fd, fd]: AF_UNIX stream, close-on-exec, blocking (as
+// Python's): a recvSync() that must wait is one blocking recvmsg, where a
+// poll and a read were two system calls (a third of a ping-pong's on a VM).
+// Every other read and write of a Unix socket here says MSG_DONTWAIT, so the
+// event loop never blocks on one.
 Napi::Value SocketPair(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   int fds[2];
-  if (socketpair(AF_UNIX, SOCK_STREAM, 0, fds) != 0) ThrowErrno(env, "socketpair");
+  if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds) != 0) ThrowErrno(env, "socketpair");
   UniqueFd a(fds[0]), b(fds[1]);
-  if (!SetNonBlockCloexec(a.get()) || !SetNonBlockCloexec(b.get())) ThrowErrno(env, "fcntl");
   // Bigger socket buffers mean fewer wake-ups for large messages; the kernel
   // caps the request at its own maximum, so failure here is harmless.
   int size = 1 << 20;
@@ -408,7 +411,8 @@ Napi::Value SendFrame(const Napi::CallbackInfo& info) {
 }
 
 // readInto(fd, buffer, offset, length) -> bytes read; 0 at end of file;
-// -1 when nothing is there now. Never blocks.
+// -1 when nothing is there now. Never blocks on a non-blocking fd (Queue's
+// pipes; Pipe()'s sockets are in blocking mode and read with recvFdsInto).
 Napi::Value ReadInto(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   int fd = ArgInt32(info, 0, "fd");
@@ -485,10 +489,12 @@ Napi::Value SendFds(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
-// recvFdsInto(fd, buffer, offset, length, fds) -> bytes read (0 at end of
-// data, -1 when nothing is there now; never blocks); the fds that came
-// with them (close-on-exec) are pushed onto the array `fds`, then -1 if
-// some were lost (MSG_CTRUNC).
+// recvFdsInto(fd, buffer, offset, length, fds, block = false) -> bytes read
+// (0 at end of data, -1 when nothing is there now); the fds that came with
+// them (close-on-exec) are pushed onto the array `fds`, then -1 if some were
+// lost (MSG_CTRUNC). Never blocks, unless `block`: then it waits for bytes
+// if the socket is in blocking mode (after writing the frames send() queued,
+// as every wait does), and returns -1 at once if it is not.
 Napi::Value RecvFdsInto(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   int fd = ArgInt32(info, 0, "fd");
@@ -503,9 +509,11 @@ Napi::Value RecvFdsInto(const Napi::CallbackInfo& info) {
   msg.msg_iovlen = 1;
   msg.msg_control = control;
   msg.msg_controllen = sizeof control;
+  bool block = info.Length() > 5 && info[5].ToBoolean();
+  if (block) FlushQueuedFrames();
   ssize_t got;
   do {
-    got = recvmsg(fd, &msg, MSG_CMSG_CLOEXEC | MSG_DONTWAIT);
+    got = recvmsg(fd, &msg, MSG_CMSG_CLOEXEC | (block ? 0 : MSG_DONTWAIT));
   } while (got < 0 && errno == EINTR);
   if (got < 0) {
     if (errno == EAGAIN || errno == EWOULDBLOCK) return Napi::Number::New(env, -1);
@@ -604,16 +612,18 @@ Napi::Value PipeBytes(const Napi::CallbackInfo& info) {
   return Napi::Number::New(env, n);
 }
 
-// writeSome(fd, buffer, offset, length) -> bytes written (maybe fewer than
-// length), or -1 when the fd is full now. Never blocks: the async writers.
+// writeSome(fd, buffer, offset, length, socket = false) -> bytes written
+// (maybe fewer than length), or -1 when the fd is full now. Never blocks: the
+// async writers. `socket`: fd is a socket, maybe in blocking mode (Pipe()'s).
 Napi::Value WriteSome(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   int fd = ArgInt32(info, 0, "fd");
   auto [data, length] = ViewSlice(info, 1, "length");
+  bool socket = info.Length() > 4 && info[4].ToBoolean();
   FlushFd(env, fd);  // frames send() queued go first
   ssize_t put;
   do {
-    put = write(fd, data, length);
+    put = socket ? send(fd, data, length, MSG_DONTWAIT | MSG_NOSIGNAL) : write(fd, data, length);
   } while (put < 0 && errno == EINTR);
   if (put < 0) {
     if (errno == EAGAIN || errno == EWOULDBLOCK) return Napi::Number::New(env, -1);
@@ -669,6 +679,13 @@ Napi::Value Dup(const Napi::CallbackInfo& info) {
   return Napi::Number::New(env, copy);
 }
 
+// Whether fd is a Unix socket (false when that cannot be told).
+bool IsUnixSocketFd(int fd) {
+  int domain = 0;
+  socklen_t len = sizeof domain;
+  return getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &domain, &len) == 0 && domain == AF_UNIX;
+}
+
 // new FdWatch(fd, callback, writable = false): callback() runs on the event
 // loop each time fd is readable (or writable) or hung up while started. start()/stop() arm and
 // disarm it; close() releases it for good. Unreferenced handles do not keep the loop.
@@ -690,8 +707,15 @@ class FdWatch : public Napi::ObjectWrap<FdWatch> {
     uv_loop_t* loop = nullptr;
     if (napi_get_uv_event_loop(env, &loop) != napi_ok) ThrowTyped(env, "OSError", "no event loop");
     auto handle = std::make_unique<Handle>();
+    // uv_poll_init puts the fd in non-blocking mode; a Unix socket in
+    // blocking mode (Pipe()'s) is put back, for recvSync's blocking read
+    // (Connection reads and writes it with MSG_DONTWAIT otherwise, and
+    // libuv only polls it).
+    int flags = fcntl(fd, F_GETFL);
+    bool blocking_unix = flags >= 0 && !(flags & O_NONBLOCK) && IsUnixSocketFd(fd);
     int err = uv_poll_init(loop, &handle->poll, fd);
     if (err != 0) ThrowErrno(env, "uv_poll_init", -err);
+    if (blocking_unix && fcntl(fd, F_SETFL, flags) != 0) ThrowErrno(env, "fcntl");
     handle->owner = this;
     handle->poll.data = handle.get();
     handle_ = handle.release();  // owned by libuv until OnClosed

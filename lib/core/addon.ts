@@ -181,7 +181,8 @@ export interface ConnectionBinding {
   flushFrames(fd: number, closing?: boolean): void;
   /** Writes every frame queued on this thread (errors kept for each fd). */
   flushQueuedFrames(): void;
-  /** Bytes read; 0 at end of file; -1 when nothing is there now. */
+  /** Bytes read; 0 at end of file; -1 when nothing is there now (on a
+   * non-blocking fd: Pipe()'s sockets are read with recvFdsInto). */
   readInto(fd: number, buffer: Uint8Array, offset: number, length: number): number;
   /** The bytes waiting in a pipe (FIONREAD). */
   pipeBytes(fd: number): number;
@@ -191,8 +192,15 @@ export interface ConnectionBinding {
   recvSlab(size: number): ArrayBuffer | undefined;
   /** True when readable (or at end of file) within timeoutMs (< 0: forever). */
   waitReadable(fd: number, timeoutMs: number): boolean;
-  /** Bytes written (maybe fewer); -1 when the pipe is full. */
-  writeSome(fd: number, buffer: Uint8Array, offset: number, length: number): number;
+  /** Bytes written (maybe fewer); -1 when the pipe is full. `socket`: fd
+   * is a socket, maybe in blocking mode (written with MSG_DONTWAIT). */
+  writeSome(
+    fd: number,
+    buffer: Uint8Array,
+    offset: number,
+    length: number,
+    socket?: boolean,
+  ): number;
   setBlocking(fd: number, blocking: boolean): void;
   setCloexec(fd: number, on: boolean): void;
   dupFd(fd: number): number;
@@ -201,13 +209,15 @@ export interface ConnectionBinding {
    * blocks until written. */
   sendFds(fd: number, bytes: Uint8Array, fds: number[], framed: boolean): void;
   /** readInto() on a Unix socket that also takes the fds sent with the
-   * bytes (pushed onto `fds`, close-on-exec). */
+   * bytes (pushed onto `fds`, close-on-exec). `block`: waits for bytes if
+   * the socket is in blocking mode (-1 at once if it is not). */
   recvFdsInto(
     fd: number,
     buffer: Uint8Array,
     offset: number,
     length: number,
     fds: number[],
+    block?: boolean,
   ): number;
   /** Whether fd is a Unix socket, the one kind that carries fds. */
   isUnixSocket(fd: number): boolean;

@@ -33,10 +33,18 @@ import { LEND_MIN, receiveMemory } from './receive-memory';
 import { adoptFd, claimPortableTicket, portableFds, portableTicket } from './portable/io';
 import { serializePassingFds } from '../transfer/serialize';
 import { bodySize, header, headerBytesMissing, headerSize } from '../transfer/framing';
-import { copyBytes, decodeMessage, encodeFast, scratch } from '../transfer/wire';
+import {
+  copyBytes,
+  decodeCompact,
+  decodeMessage,
+  encodeFast,
+  isCompact,
+  scratch,
+} from '../transfer/wire';
 import { kShare, type Revivers, type ShareState } from '../transfer/shareable';
 
 const CHUNK = 256 * 1024;
+const NO_BYTES = Buffer.alloc(0);
 /** The read buffer's size; a message larger than half of it is read
  * straight into memory of its own. */
 const SLAB = 4 * 1024 * 1024;
@@ -189,6 +197,12 @@ export class Connection<TSend = unknown, TRecv = unknown> {
   // buffers are slabs of huge pages (a stream of small messages keeps
   // reusing one plain buffer).
   #lends = false;
+  // The message #take() found: #frameBuf[#frameStart, #frameEnd), in #buf
+  // or in a buffer of its own. recv() decodes the compact form where it lies
+  // (a view per message was a third of a small message's receive).
+  #frameBuf: Buffer = NO_BYTES;
+  #frameStart = 0;
+  #frameEnd = 0;
   // A message too large for #buf is read straight into its own buffer.
   #big: Buffer | null = null;
   #bigFilled = 0;
@@ -211,6 +225,10 @@ export class Connection<TSend = unknown, TRecv = unknown> {
   #onWritable: (() => void) | null = null;
   // Whether the fd is a Unix socket, which carries fds (null: not asked yet).
   #carriesFds: boolean | null = null;
+  // A blocking receive waits in one blocking read (Pipe()'s sockets are in
+  // blocking mode); false once a read found the fd in non-blocking mode,
+  // or without the addon: then it polls before it reads.
+  #blockingReads = true;
   // fds that came with the bytes read and no message has taken yet.
   #inbox: number[] = [];
 
@@ -411,7 +429,33 @@ export class Connection<TSend = unknown, TRecv = unknown> {
 
   /** Blocking recv(). */
   recvSync(): TRecv {
-    return this.#decode(this.#nextFrameSync()) as TRecv;
+    this.#waitFrameSync();
+    return this.#decodeTaken() as TRecv;
+  }
+
+  /** The message #take() found, decoded: the compact form where it lies,
+   * any other through #decode (a message with fds too: they join it there). */
+  #decodeTaken(): unknown {
+    const buf = this.#frameBuf;
+    if (this.#inbox.length === 0 && isCompact(buf, this.#frameStart, this.#frameEnd)) {
+      this.#frameBuf = NO_BYTES; // (nothing of it is kept)
+      return decodeCompact(buf, this.#frameStart, this.#frameEnd);
+    }
+    return this.#decode(this.#frameView());
+  }
+
+  /** The message #take() found, as a Buffer (a view when it lies in #buf). */
+  #frameView(): Buffer {
+    const buf = this.#frameBuf;
+    this.#frameBuf = NO_BYTES; // a message of its own is not kept here
+    return buf !== this.#buf && this.#frameStart === 0 && this.#frameEnd === buf.length
+      ? buf
+      : buf.subarray(this.#frameStart, this.#frameEnd);
+  }
+
+  /** The message #take() found, given to a receive's decode. */
+  #deliver(decode: (frame: Buffer) => unknown): unknown {
+    return decode === this.#decode ? this.#decodeTaken() : decode(this.#frameView());
   }
 
   /** The message in a frame; a frame in the read buffer, which later reads
@@ -456,7 +500,8 @@ export class Connection<TSend = unknown, TRecv = unknown> {
 
   recvBytesSync(maxlength?: number): Buffer {
     checkMaxlength(maxlength);
-    return this.#ownBytes(this.#nextFrameSync(), maxlength);
+    this.#waitFrameSync();
+    return this.#ownBytes(this.#frameView(), maxlength);
   }
 
   /** The pool's reader: the next message if a whole one can be had
@@ -466,8 +511,8 @@ export class Connection<TSend = unknown, TRecv = unknown> {
    * likely fail, and the fd's watch reports what comes next). */
   [kRecvNow](readable: boolean): Buffer | null {
     this.#checkReadable();
-    const frame = this.#take(undefined, readable || !this.#shortRead);
-    return frame && this.#ownBytes(frame);
+    if (!this.#take(undefined, readable || !this.#shortRead)) return null;
+    return this.#ownBytes(this.#frameView());
   }
 
   /** Reads the next message into `buf` at byte `offset`; returns its size.
@@ -483,7 +528,8 @@ export class Connection<TSend = unknown, TRecv = unknown> {
   }
 
   recvBytesIntoSync(buf: ArrayBufferView, offset = 0): number {
-    return this.#into(this.#nextFrameSync(intoView(buf, offset)), buf, offset);
+    this.#waitFrameSync(intoView(buf, offset));
+    return this.#into(this.#frameView(), buf, offset);
   }
 
   /** True when data is ready to read; waits up to `timeout` seconds
@@ -570,6 +616,7 @@ export class Connection<TSend = unknown, TRecv = unknown> {
     const fd = this.#fd;
     this.#fd = -1;
     this.#big = null;
+    this.#frameBuf = NO_BYTES;
     this.#buf = Buffer.allocUnsafe(0);
     this.#start = this.#end = 0;
     this.#lent = false;
@@ -680,7 +727,13 @@ export class Connection<TSend = unknown, TRecv = unknown> {
       let offset = 0;
       while (offset < part.length) {
         this.#checkOpen();
-        const n = native.writeSome(this.#fd, part, offset, part.length - offset);
+        const n = native.writeSome(
+          this.#fd,
+          part,
+          offset,
+          part.length - offset,
+          (this.#carriesFds ??= carriesFds(this.#fd)),
+        );
         if (n < 0) await this.#roomToWrite();
         else offset += n;
       }
@@ -750,26 +803,31 @@ export class Connection<TSend = unknown, TRecv = unknown> {
     return frame.length;
   }
 
-  // The next whole message, from the buffer and non-blocking reads: a Buffer,
-  // null when more bytes must arrive first. Throws EOFError at end of data.
-  #take(into?: Buffer, mayRead = true): Buffer | null {
+  // The next whole message, from the buffer and non-blocking reads: true
+  // with its bytes in #frameBuf[#frameStart, #frameEnd), false when more
+  // bytes must arrive first. Throws EOFError at end of data.
+  // `block`: a read may wait for bytes (recvSync's; see #blockingReads).
+  #take(into?: Buffer, mayRead = true, block = false): boolean {
     for (;;) {
       if (this.#big) {
         const big = this.#big;
         while (this.#bigFilled < big.length) {
-          if (!mayRead) return null;
+          if (!mayRead) return false;
           const want = big.length - this.#bigFilled;
-          const n = this.#read(big, this.#bigFilled, want);
+          const n = this.#read(big, this.#bigFilled, want, block);
           this.#shortRead = n < want;
           if (n < 0) {
             this.#drained = true;
-            return null;
+            return false;
           }
           if (n === 0) throw this.#eofError(true);
           this.#bigFilled += n;
         }
         this.#big = null;
-        return big;
+        this.#frameBuf = big;
+        this.#frameStart = 0;
+        this.#frameEnd = big.length;
+        return true;
       }
       const avail = this.#end - this.#start;
       const header = headerSize(this.#buf, this.#start, avail);
@@ -778,11 +836,12 @@ export class Connection<TSend = unknown, TRecv = unknown> {
       if (header > 0) {
         const len = bodySize(this.#buf, this.#start, header);
         if (avail - header >= len) {
-          const frame = this.#buf.subarray(this.#start + header, this.#start + header + len);
           // (The caller decides whether it lends the frame: the buffer is
           // rewound, if at all, on the next read.)
-          this.#start += header + len;
-          return frame;
+          this.#frameBuf = this.#buf;
+          this.#frameStart = this.#start + header;
+          this.#frameEnd = this.#start = this.#frameStart + len;
+          return true;
         }
         const intoFits = into !== undefined && into.length >= len;
         if (len > BIG || this.#exact || (intoFits && len > CHUNK)) {
@@ -828,12 +887,12 @@ export class Connection<TSend = unknown, TRecv = unknown> {
         this.#start = 0;
       }
       const room = this.#exact ? need : Math.min(this.#buf.length - this.#end, READ_MAX);
-      if (!mayRead) return null;
-      const n = this.#read(this.#buf, this.#end, room);
+      if (!mayRead) return false;
+      const n = this.#read(this.#buf, this.#end, room, block);
       this.#shortRead = n < room;
       if (n < 0) {
         this.#drained = true;
-        return null;
+        return false;
       }
       if (n === 0) {
         this.#eof = true;
@@ -845,12 +904,24 @@ export class Connection<TSend = unknown, TRecv = unknown> {
 
   /** One non-blocking read; on a Unix socket it also takes the fds sent
    * with the bytes (they wait in #inbox for their message). */
-  #read(into: Buffer, at: number, length: number): number {
+  #read(into: Buffer, at: number, length: number, block = false): number {
     const native = addon();
     if (native.recvFdsInto && (this.#carriesFds ??= carriesFds(this.#fd))) {
-      return native.recvFdsInto(this.#fd, into, at, length, this.#inbox);
+      const n = native.recvFdsInto(this.#fd, into, at, length, this.#inbox, block);
+      if (n < 0 && block) this.#blockingReads = false; // a non-blocking fd
+      return n;
     }
     return native.readInto(this.#fd, into, at, length);
+  }
+
+  /** Whether a blocking receive may wait in a blocking read (a Unix socket
+   * not yet found in non-blocking mode). */
+  #mayBlock(): boolean {
+    return (
+      this.#blockingReads &&
+      addon().recvFdsInto !== undefined &&
+      (this.#carriesFds ??= carriesFds(this.#fd))
+    );
   }
 
   #eofError(partial: boolean): EOFError {
@@ -861,7 +932,8 @@ export class Connection<TSend = unknown, TRecv = unknown> {
     );
   }
 
-  #nextFrameSync(into?: Buffer): Buffer {
+  /** Blocks until #take() finds a message. */
+  #waitFrameSync(into?: Buffer): void {
     this.#checkReadable();
     if (this.#waiters.length > 0) {
       throw new ValueError(
@@ -871,8 +943,8 @@ export class Connection<TSend = unknown, TRecv = unknown> {
     const native = addon();
     let mayRead = !this.#shortRead;
     for (;;) {
-      const frame = this.#take(into, mayRead);
-      if (frame) return frame;
+      const block = this.#mayBlock();
+      if (this.#take(into, mayRead || block, block)) return;
       native.waitReadable(this.#fd, -1);
       mayRead = true;
     }
@@ -889,9 +961,8 @@ export class Connection<TSend = unknown, TRecv = unknown> {
       signal = signalOf(options, what);
       this.#checkReadable();
       throwIfAborted(signal, what);
-      if (this.#waiters.length === 0) {
-        const frame = this.#take(into, !this.#drained);
-        if (frame) return Promise.resolve(decode(frame));
+      if (this.#waiters.length === 0 && this.#take(into, !this.#drained)) {
+        return Promise.resolve(this.#deliver(decode));
       }
     } catch (err) {
       return Promise.reject(err);
@@ -948,9 +1019,9 @@ export class Connection<TSend = unknown, TRecv = unknown> {
         waiter.resolve(true);
         continue;
       }
-      let frame: Buffer | null;
+      let found: boolean;
       try {
-        frame = this.#take(waiter.into);
+        found = this.#take(waiter.into);
       } catch (err) {
         // End of data (or a read error): every waiter learns it.
         const waiters = this.#waiters.splice(0);
@@ -958,11 +1029,11 @@ export class Connection<TSend = unknown, TRecv = unknown> {
         for (const w of waiters) w.reject(err);
         return;
       }
-      if (!frame) return; // more bytes to come: stay armed
+      if (!found) return; // more bytes to come: stay armed
       this.#waiters.shift();
       let value: unknown;
       try {
-        value = waiter.decode(frame);
+        value = this.#deliver(waiter.decode);
       } catch (err) {
         waiter.reject(err);
         continue;

@@ -180,7 +180,29 @@ function decodeBytes(frame: Buffer, owned: boolean): Uint8Array {
     : new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.length);
 }
 
+// The compact decoder's cursor, and the start and end of the message it reads.
 let rpos = 0;
+let rstart = 0;
+let rend = 0;
+
+function corrupt(what: string): RangeError {
+  return new RangeError(`corrupt message: ${what} at byte ${rpos - rstart}`);
+}
+
+// Little-endian reads inline: Buffer's readInt32LE is a call with argument
+// checks, paid per field while the code is still cold.
+function readU32(buf: Buffer, at: number): number {
+  return (buf[at] | (buf[at + 1] << 8) | (buf[at + 2] << 16) | (buf[at + 3] << 24)) >>> 0;
+}
+
+/** A count of `n` items, each at least one byte: more than the bytes left
+ * is corrupt (rather than a huge array allocated for it). */
+function count(buf: Buffer): number {
+  const n = readU32(buf, rpos + 1);
+  rpos += 5;
+  if (n > rend - rpos) throw corrupt(`a count of ${n} items with ${rend - rpos} bytes left`);
+  return n;
+}
 
 function asciiRead(frame: Buffer, start: number, end: number): string {
   let out = '';
@@ -197,13 +219,14 @@ function get(frame: Buffer): unknown {
   switch (tag) {
     case TAG_INT32:
       rpos += 5;
-      return frame.readInt32LE(rpos - 4);
+      return readU32(frame, rpos - 4) | 0;
     case TAG_FLOAT64:
       rpos += 9;
       return frame.readDoubleLE(rpos - 8);
     case TAG_STRING: {
-      const n = frame.readUInt32LE(rpos + 1);
+      const n = readU32(frame, rpos + 1);
       const start = rpos + 5;
+      if (n > rend - start) throw corrupt(`a string of ${n} bytes with ${rend - start} left`);
       rpos = start + n;
       return n <= 16 ? asciiRead(frame, start, rpos) : frame.toString('utf8', start, rpos);
     }
@@ -220,15 +243,13 @@ function get(frame: Buffer): unknown {
       rpos++;
       return false;
     case TAG_ARRAY: {
-      const n = frame.readUInt32LE(rpos + 1);
-      rpos += 5;
+      const n = count(frame);
       const out = new Array(n);
       for (let i = 0; i < n; i++) out[i] = get(frame);
       return out;
     }
     case TAG_OBJECT: {
-      const n = frame.readUInt32LE(rpos + 1);
-      rpos += 5;
+      const n = count(frame);
       const out: Record<string, unknown> = {};
       for (let i = 0; i < n; i++) {
         const key = get(frame) as string;
@@ -247,8 +268,27 @@ function get(frame: Buffer): unknown {
       return out;
     }
     default:
-      throw new RangeError(`corrupt message: unknown tag ${tag} at byte ${rpos}`);
+      throw corrupt(`unknown tag ${tag}`);
   }
+}
+
+/** Whether the message at buf[start, end) is in the compact form, which
+ * decodeCompact reads where it lies (nothing of it is kept: no view of the
+ * frame is needed). */
+export function isCompact(buf: Buffer, start: number, end: number): boolean {
+  if (end <= start) return false;
+  const tag = buf[start];
+  return tag !== 0xff && tag !== TAG_BYTES;
+}
+
+/** Decodes the compact message at buf[start, end) (see isCompact); a
+ * message that does not end where its frame does is corrupt. */
+export function decodeCompact(buf: Buffer, start: number, end: number): unknown {
+  rpos = rstart = start;
+  rend = end;
+  const value = get(buf);
+  if (rpos !== end) throw corrupt(`${end - rpos} bytes left over`);
+  return value;
 }
 
 /** Decodes one message: the compact form or lib/serialize's (shared objects
@@ -262,6 +302,5 @@ export function decodeMessage(frame: Buffer, revive = true, owned = true): unkno
   const tag = frame[0];
   if (tag === 0xff) return deserialize(owned ? frame : copyBytes(frame), revive);
   if (tag === TAG_BYTES) return decodeBytes(frame, owned);
-  rpos = 0;
-  return get(frame);
+  return decodeCompact(frame, 0, frame.length);
 }

@@ -13,12 +13,13 @@ import { bodySize, headerSize } from '../../lib/transfer/framing';
 const describeNative = native ? describe : describe.skip;
 
 /** The messages readable on `conn`'s fd now, read without waiting (and so
- * without making the sender's queue go out). */
+ * without making the sender's queue go out): recvmsg with MSG_DONTWAIT, as
+ * Pipe()'s sockets are in blocking mode. */
 function readableNow(conn: Connection): unknown[] {
   const buf = Buffer.alloc(1 << 20);
   let end = 0;
   for (;;) {
-    const n = native!.readInto(conn.fileno(), buf, end, buf.length - end);
+    const n = native!.recvFdsInto(conn.fileno(), buf, end, buf.length - end, []);
     if (n <= 0) break;
     end += n;
   }

@@ -59,6 +59,17 @@ describe.each(backends)('Pipe and Connection (%s backend)', (name, env) => {
     expect(r.afterError).toBe('still works');
   });
 
+  test('a corrupt message is a RangeError and the next one arrives whole (recvSync and recv)', () => {
+    expect(r.corruptCompact).toEqual(Array(16).fill(true));
+  });
+
+  test('a recvSync() after sends queued in this turn gets them (they are written before it blocks)', () => {
+    expect(r.queuedThenBlock).toEqual([
+      ['queued', 1],
+      ['queued', 2],
+    ]);
+  });
+
   test('one-way pipes', () => {
     expect(r.oneWay).toEqual({ r: [true, false], w: [false, true] });
     expect(r.readOnlySend).toBe(true);
