@@ -3,7 +3,7 @@
 // exit, until the pool's end of the pipe closes, or after maxtasksperchild
 // chunks. It blocks on its pipe between tasks (a worker has nothing else to
 // do) and awaits a task that returns a Promise.
-import type { Connection } from '../connection';
+import { kRecvBlocking, type Connection } from '../connection';
 import {
   MODE_APPLY,
   MODE_MAP,
@@ -151,9 +151,10 @@ function serve(
       try {
         // About to wait: send what is done (the results of the last frame
         // went already; the frames queued by send() are written before the
-        // read blocks).
+        // read blocks). The wait is the read itself where the worker put its
+        // task pipe in blocking mode (worker-process.ts).
         sender.flush();
-        frame = tasks.recvBytesSync();
+        frame = tasks[kRecvBlocking]();
       } catch {
         break; // the pool closed its end (EOFError) or went away
       }

@@ -12,7 +12,7 @@ import { NotSupportedError } from '../../core/errors';
 import type { FdWatch } from '../../core/addon';
 import { requireNative } from '../../core/native';
 import { signalNumber } from '../../os';
-import { Connection, pipeBackend } from '../connection';
+import { Connection, kBlockingReads, pipeBackend } from '../connection';
 import { backendFor } from '../start-method';
 import { encodeError, MSG_INIT_ERROR } from './protocol';
 import { workerLoop, type AnyFunction } from './worker-loop';
@@ -104,6 +104,9 @@ export async function poolWorkerMain(
     results.send([MSG_INIT_ERROR, encodeError(err)]);
     process.exit(1);
   }
+  // Only this worker reads its task pipe, and only synchronously: each
+  // wait for a task is then one blocking read() (no poll() before it).
+  tasks[kBlockingReads]();
   await workerLoop({
     tasks,
     results,
