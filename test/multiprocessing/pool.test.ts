@@ -96,6 +96,11 @@ describe('Pool', () => {
       err: 'RangeError',
       seen: ['task failed: x'],
     });
+    expect(basic.getUnbounded).toEqual({
+      order: ['callback 5', 'get 5', 'get again 5', 'errorCallback task failed: y'],
+      settled: 5,
+      errs: ['RangeError: task failed: y', 'RangeError: task failed: y'],
+    });
     expect(basic.successfulNotReady).toBe('ValueError');
     expect(basic.getTimeout).toEqual({ name: 'TimeoutError', later: 300 });
     expect(basic.getSync).toEqual([1, 4, 9]);
