@@ -89,8 +89,11 @@ function defineSent(ref: TargetRef): AnyFunction {
   };
 }
 
-/** The worker's program (a module export, so a spawned child finds it). */
-export async function poolWorkerMain(
+/** The worker's program (a module export, so a spawned child finds it).
+ * Parenthesised, as its lookup: V8 compiles it with the module, in the
+ * parent, so a fork worker does not compile it again (warm-worker.ts). */
+// prettier-ignore
+export const poolWorkerMain = (async function poolWorkerMain(
   tasks: Connection,
   results: Connection,
   setup: WorkerSetup,
@@ -110,7 +113,7 @@ export async function poolWorkerMain(
   await workerLoop({
     tasks,
     results,
-    lookup: (id) => {
+    lookup: (function lookup(id: number) {
       const fn = functions.get(id);
       if (fn) return fn;
       const failure = failures.get(id);
@@ -119,7 +122,7 @@ export async function poolWorkerMain(
             throw failure;
           }
         : undefined;
-    },
+    }),
     define: (id, ref) => {
       try {
         functions.set(id, defineSent(ref as TargetRef));
@@ -136,7 +139,7 @@ export async function poolWorkerMain(
   results.close();
   // Whatever else the worker's event loop still holds, it is done.
   process.exit(0);
-}
+});
 
 let workerCounter = 0;
 
