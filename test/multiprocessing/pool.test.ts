@@ -26,6 +26,13 @@ describe('Pool', () => {
   test('map, starmap and apply return results in input order', () => {
     expect(basic.map).toEqual([1, 4, 9, 16, 25, 36, 49]);
     expect(basic.mapEmpty).toEqual([]);
+    expect(basic.mapMixedResults).toEqual({
+      same: true,
+      negativeZero: true,
+      at99: -99,
+      at100: '#100',
+    });
+    expect(basic.mapPackedSpecials).toEqual({ nan: true, infinity: true, zero: true, rest: true });
     expect(basic.apply).toBe(42);
     expect(basic.starmap).toEqual([3, 7, 11]);
     expect(basic.starmapAsync).toEqual([2, 4]);

@@ -69,12 +69,15 @@ export const MODE_STAR = 2; // payload: arg arrays; result: fn(...args) for each
 
 export type Mode = typeof MODE_APPLY | typeof MODE_MAP | typeof MODE_STAR;
 
+/** Lists shorter than this travel as they are. */
+export const PACK_MIN = 64;
+
 /** A list of numbers travels as a Float64Array: structured clone copies it
  * in one block, where an array costs a tag and a varint per element. Other
  * lists travel as they are. */
 export function packValues(values: unknown[]): unknown[] | Float64Array {
   const n = values.length;
-  if (n < 64) return values;
+  if (n < PACK_MIN) return values;
   const packed = new Float64Array(n);
   for (let i = 0; i < n; i++) {
     const v = values[i];
