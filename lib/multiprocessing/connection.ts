@@ -179,6 +179,11 @@ export const kRecvHandle = Symbol('forkful.Connection.recvHandle');
 /** Connection[kRecvNow] (forkful's pool). */
 export const kRecvNow = Symbol('forkful.Connection.recvNow');
 
+/** Connection[kBlockingReads]() and [kRecvBlocking]() (a pool worker's
+ * task pipe). */
+export const kBlockingReads = Symbol('forkful.Connection.blockingReads');
+export const kRecvBlocking = Symbol('forkful.Connection.recvBlocking');
+
 /** One end of a Pipe: sends `TSend`, receives `TRecv` (both `unknown`
  * unless typed: `Pipe<Job, Result>()`). */
 export class Connection<TSend = unknown, TRecv = unknown> {
@@ -219,6 +224,8 @@ export class Connection<TSend = unknown, TRecv = unknown> {
   #shortRead = false;
   // Whether the armed watch currently keeps the event loop alive.
   #watchRefed = true;
+  // The fd is in blocking mode ([kBlockingReads]): a read waits for data.
+  #blockingReads = false;
   // Async sends: one at a time, in order; a sync send() waits for none.
   #sending: Promise<void> | null = null;
   #writeWatch: FdWatch | null = null;
@@ -513,6 +520,29 @@ export class Connection<TSend = unknown, TRecv = unknown> {
     this.#checkReadable();
     if (!this.#take(undefined, readable || !this.#shortRead)) return null;
     return this.#ownBytes(this.#frameView());
+  }
+
+  /** For an fd that only this process reads and that nothing watches (a
+   * pool worker's task pipe): puts it in blocking mode, so that each wait
+   * of [kRecvBlocking]() is one read() instead of poll() then read(). Not
+   * on the portable backend's virtual fds (they stay as they are). */
+  [kBlockingReads](): void {
+    this.#checkReadable();
+    if (!native || isVirtualFd(this.#fd)) return;
+    native.setBlocking(this.#fd, true);
+    this.#blockingReads = true;
+  }
+
+  /** recvBytesSync(), blocking in read() itself after [kBlockingReads](). */
+  [kRecvBlocking](): Buffer {
+    if (!this.#blockingReads) return this.recvBytesSync();
+    this.#checkReadable();
+    for (;;) {
+      const frame = this.#take(undefined, true);
+      if (frame) return this.#ownBytes(frame);
+      // Nothing read (EAGAIN): the fd went non-blocking again; wait for it.
+      addon().waitReadable(this.#fd, -1);
+    }
   }
 
   /** Reads the next message into `buf` at byte `offset`; returns its size.

@@ -134,6 +134,8 @@ export function encodeShareables(value: unknown, scope: ShareScope = 'process'):
 
 /** The inverse of encodeShareables: revives markers in place. */
 export function decodeShareables(value: unknown): unknown {
+  // A primitive (most task results) has nothing to revive: no Map for it.
+  if (typeof value !== 'object' || value === null) return value;
   return decodeIn(value, new Map());
 }
 

@@ -26,6 +26,13 @@ describe('Pool', () => {
   test('map, starmap and apply return results in input order', () => {
     expect(basic.map).toEqual([1, 4, 9, 16, 25, 36, 49]);
     expect(basic.mapEmpty).toEqual([]);
+    expect(basic.mapMixedResults).toEqual({
+      same: true,
+      negativeZero: true,
+      at99: -99,
+      at100: '#100',
+    });
+    expect(basic.mapPackedSpecials).toEqual({ nan: true, infinity: true, zero: true, rest: true });
     expect(basic.apply).toBe(42);
     expect(basic.starmap).toEqual([3, 7, 11]);
     expect(basic.starmapAsync).toEqual([2, 4]);
@@ -95,6 +102,11 @@ describe('Pool', () => {
       ok: false,
       err: 'RangeError',
       seen: ['task failed: x'],
+    });
+    expect(basic.getUnbounded).toEqual({
+      order: ['callback 5', 'get 5', 'get again 5', 'errorCallback task failed: y'],
+      settled: 5,
+      errs: ['RangeError: task failed: y', 'RangeError: task failed: y'],
     });
     expect(basic.successfulNotReady).toBe('ValueError');
     expect(basic.getTimeout).toEqual({ name: 'TimeoutError', later: 300 });

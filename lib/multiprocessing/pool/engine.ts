@@ -16,7 +16,7 @@ import { debug } from '../../core/debug';
 import { BrokenPoolError, SerializationError, WorkerLostError } from '../../core/errors';
 import { afterFork, Order } from '../../runtime/lifecycle';
 import { reviveShareables, serialize } from '../../transfer/serialize';
-import { copyBytes, decodeMessage, encodeFast, scratch } from '../../transfer/wire';
+import { decodeMessage } from '../../transfer/wire';
 import { kRecvNow, type Connection } from '../connection';
 import type { StartMethod } from '../start/types';
 import { requestCleanTick, type CleanTickClient } from './clean-tick';
@@ -30,6 +30,7 @@ import {
   MSG_RESULTS,
   MSG_TASK,
   decodeError,
+  encodeFrame,
   packFrames,
   packValues,
   type EncodedError,
@@ -40,6 +41,7 @@ import { makeRoom, pickWorker, workersToStart, type SchedulerView } from './sche
 import { pumpUntil, type Pumpable } from './sync-pump';
 import type { AnyFunction } from './worker-loop';
 import { startPoolWorker } from './worker-process';
+import { warmWorkerLoop } from './warm-worker';
 import { newSlot, type Progress, type WorkerSlot } from './worker-slot';
 import { StatsRecorder, type PoolStats } from './stats';
 import { RawValue } from '../../synchronize/sharedctypes';
@@ -50,7 +52,11 @@ import { RawValue } from '../../synchronize/sharedctypes';
 function progressWord(): Progress | null {
   if (typeof native?.arenaInit !== 'function') return null;
   try {
-    return new RawValue('d', 0) as Progress; // 'd': a number, never a bigint
+    const word = new RawValue('d', 0) as Progress; // 'd': a number, never a bigint
+    // Only the worker writes it: a write here compiles the setter before the
+    // fork, so the worker does not compile it (warm-worker.ts).
+    word.value = 0;
+    return word;
   } catch {
     return null;
   }
@@ -342,12 +348,7 @@ export class PoolEngine implements SchedulerView, CleanTickClient, Pumpable {
     try {
       const payload =
         chunk.mode === MODE_MAP ? packValues(chunk.payload as unknown[]) : chunk.payload;
-      const msg = [MSG_TASK, chunk.id, chunk.fnId, chunk.mode, payload];
-      // Plain arguments (an apply's, mostly) take the compact encoding that
-      // Connection.send uses: v8.serialize and its garbage were a fifth of
-      // the pool's time per apply round trip.
-      const n = encodeFast(msg);
-      chunk.frame = n >= 0 ? copyBytes(scratch.subarray(0, n)) : serialize(msg);
+      chunk.frame = encodeFrame([MSG_TASK, chunk.id, chunk.fnId, chunk.mode, payload]);
       return true;
     } catch (err) {
       this.#queueHead++;
@@ -395,6 +396,7 @@ export class PoolEngine implements SchedulerView, CleanTickClient, Pumpable {
 
   #startWorker(): boolean {
     const fork = this.startMethod === 'fork';
+    if (fork) warmWorkerLoop();
     const knownMax = this.registry.knownMax();
     const progress = progressWord();
     let w: WorkerSlot;
@@ -469,7 +471,7 @@ export class PoolEngine implements SchedulerView, CleanTickClient, Pumpable {
     w.retiring = true;
     this.#flushTo(w);
     try {
-      w.proc.tasks.sendBytes(serialize([MSG_EXIT]));
+      w.proc.tasks.sendBytes(encodeFrame([MSG_EXIT]));
     } catch {
       // already gone
     }

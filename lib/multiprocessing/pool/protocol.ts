@@ -2,6 +2,8 @@
 // message is one length-prefixed frame (native sendFrame) holding a value
 // encoded by lib/transfer/serialize.ts.
 import { isFloat64Array } from 'node:util/types';
+import { serialize } from '../../transfer/serialize';
+import { copyBytes, encodeFast, scratch } from '../../transfer/wire';
 import {
   decodeError as decodeWire,
   encodeError as encodeWire,
@@ -18,6 +20,15 @@ export const MSG_DEF = 3; // [MSG_DEF, fnId, FunctionSpec] (spawn backend)
 export const MSG_RESULT = 1; // [MSG_RESULT, chunkId, ok, valueOrEncodedError]
 export const MSG_INIT_ERROR = 2; // [MSG_INIT_ERROR, encodedError]
 export const MSG_RESULTS = 3; // [MSG_RESULTS, [[chunkId, ok, value], ...]]
+
+/** A message's frame for sendBytes: plain data (an apply's arguments,
+ * mostly) takes the compact encoding Connection.send uses (v8.serialize and
+ * its garbage were a fifth of the pool's time per apply round trip); the
+ * rest, structured clone. The worker decodes either (decodeMessage). */
+export function encodeFrame(msg: unknown[]): Buffer {
+  const n = encodeFast(msg);
+  return n >= 0 ? copyBytes(scratch.subarray(0, n)) : serialize(msg);
+}
 
 // Several task messages written at once travel as one frame: this byte (a
 // serialized message starts with 0xff), then each message as a 4-byte
@@ -58,12 +69,15 @@ export const MODE_STAR = 2; // payload: arg arrays; result: fn(...args) for each
 
 export type Mode = typeof MODE_APPLY | typeof MODE_MAP | typeof MODE_STAR;
 
+/** Lists shorter than this travel as they are. */
+export const PACK_MIN = 64;
+
 /** A list of numbers travels as a Float64Array: structured clone copies it
  * in one block, where an array costs a tag and a varint per element. Other
  * lists travel as they are. */
 export function packValues(values: unknown[]): unknown[] | Float64Array {
   const n = values.length;
-  if (n < 64) return values;
+  if (n < PACK_MIN) return values;
   const packed = new Float64Array(n);
   for (let i = 0; i < n; i++) {
     const v = values[i];

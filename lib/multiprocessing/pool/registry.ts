@@ -59,17 +59,19 @@ export class FunctionRegistry {
     this.#use.set(id, (this.#use.get(id) ?? 0) + n);
   }
 
-  /** One chunk of function `id` is done (answered, failed or dropped). */
+  /** One chunk of function `id` is done (answered, failed or dropped). The
+   * count stays at 0 rather than leaving the map: a delete then a set for
+   * every apply() made V8 shrink and regrow the map's table each time. */
   release(id: number): void {
     const left = (this.#use.get(id) ?? 1) - 1;
-    if (left > 0) this.#use.set(id, left);
-    else this.#use.delete(id);
+    this.#use.set(id, left > 0 ? left : 0);
   }
 
   #prune(): void {
     for (const [id, fn] of this.functions) {
       if (this.#use.get(id)) continue;
       this.functions.delete(id);
+      this.#use.delete(id);
       this.#refs.delete(id);
       this.#ids.delete(fn);
     }

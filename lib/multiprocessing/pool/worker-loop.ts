@@ -3,10 +3,11 @@
 // exit, until the pool's end of the pipe closes, or after maxtasksperchild
 // chunks. It blocks on its pipe between tasks (a worker has nothing else to
 // do) and awaits a task that returns a Promise.
-import type { Connection } from '../connection';
+import { kRecvBlocking, type Connection } from '../connection';
 import {
   MODE_APPLY,
   MODE_MAP,
+  PACK_MIN,
   packValues,
   MSG_DEF,
   MSG_EXIT,
@@ -101,14 +102,29 @@ class ResultSender {
 /** Runs one chunk; a Promise when some task returned one. */
 function runChunk(fn: AnyFunction, mode: number, payload: ArrayLike<unknown>): unknown {
   if (mode === MODE_APPLY) return fn(...(payload as unknown[]));
+  const n = payload.length;
+  // Numbers (tiny tasks' results) go straight into the Float64Array they
+  // travel as (packValues): no growing array of doubles and no copy, so a
+  // worker writes fewer fresh (copy-on-write) heap pages per chunk. The
+  // first other value switches to a plain array.
+  let numbers: Float64Array | null = n >= PACK_MIN ? new Float64Array(n) : null;
   // push keeps the array packed, which structured clone encodes fastest.
-  const out: unknown[] = [];
+  let out: unknown[] = [];
   let pending = false;
-  for (let i = 0; i < payload.length; i++) {
+  for (let i = 0; i < n; i++) {
     const r = mode === MODE_MAP ? fn(payload[i]) : fn(...(payload[i] as unknown[]));
+    if (numbers) {
+      if (typeof r === 'number') {
+        numbers[i] = r;
+        continue;
+      }
+      out = Array.from(numbers.subarray(0, i));
+      numbers = null;
+    }
     if (isThenable(r)) pending = true;
     out.push(r);
   }
+  if (numbers) return numbers;
   if (pending) return Promise.all(out).then(packValues);
   return packValues(out);
 }
@@ -151,9 +167,10 @@ function serve(
       try {
         // About to wait: send what is done (the results of the last frame
         // went already; the frames queued by send() are written before the
-        // read blocks).
+        // read blocks). The wait is the read itself where the worker put its
+        // task pipe in blocking mode (worker-process.ts).
         sender.flush();
-        frame = tasks.recvBytesSync();
+        frame = tasks[kRecvBlocking]();
       } catch {
         break; // the pool closed its end (EOFError) or went away
       }

@@ -12,7 +12,7 @@ import { NotSupportedError } from '../../core/errors';
 import type { FdWatch } from '../../core/addon';
 import { requireNative } from '../../core/native';
 import { signalNumber } from '../../os';
-import { Connection, pipeBackend } from '../connection';
+import { Connection, kBlockingReads, pipeBackend } from '../connection';
 import { backendFor } from '../start-method';
 import { encodeError, MSG_INIT_ERROR } from './protocol';
 import { workerLoop, type AnyFunction } from './worker-loop';
@@ -89,8 +89,11 @@ function defineSent(ref: TargetRef): AnyFunction {
   };
 }
 
-/** The worker's program (a module export, so a spawned child finds it). */
-export async function poolWorkerMain(
+/** The worker's program (a module export, so a spawned child finds it).
+ * Parenthesised, as its lookup: V8 compiles it with the module, in the
+ * parent, so a fork worker does not compile it again (warm-worker.ts). */
+// prettier-ignore
+export const poolWorkerMain = (async function poolWorkerMain(
   tasks: Connection,
   results: Connection,
   setup: WorkerSetup,
@@ -104,10 +107,13 @@ export async function poolWorkerMain(
     results.send([MSG_INIT_ERROR, encodeError(err)]);
     process.exit(1);
   }
+  // Only this worker reads its task pipe, and only synchronously: each
+  // wait for a task is then one blocking read() (no poll() before it).
+  tasks[kBlockingReads]();
   await workerLoop({
     tasks,
     results,
-    lookup: (id) => {
+    lookup: (function lookup(id: number) {
       const fn = functions.get(id);
       if (fn) return fn;
       const failure = failures.get(id);
@@ -116,7 +122,7 @@ export async function poolWorkerMain(
             throw failure;
           }
         : undefined;
-    },
+    }),
     define: (id, ref) => {
       try {
         functions.set(id, defineSent(ref as TargetRef));
@@ -133,7 +139,7 @@ export async function poolWorkerMain(
   results.close();
   // Whatever else the worker's event loop still holds, it is done.
   process.exit(0);
-}
+});
 
 let workerCounter = 0;
 

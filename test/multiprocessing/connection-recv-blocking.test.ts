@@ -1,0 +1,97 @@
+// Connection[kBlockingReads] and [kRecvBlocking], a pool worker's reader:
+// its task pipe in blocking mode, each wait for a task is one read() (no
+// poll() before it), and messages still arrive whole: several in one read,
+// one larger than the pipe in several, then end of file.
+import { spawn } from 'node:child_process';
+import { native } from '../../lib/core/native';
+import { EOFError } from '../../lib/core/errors';
+import { Pipe } from '../../lib/multiprocessing';
+import { kBlockingReads, kRecvBlocking } from '../../lib/multiprocessing/connection';
+
+const describeNative = native ? describe : describe.skip;
+
+/** Counts the addon's polls and reads while `fn` runs. */
+function callsOf<T>(fn: () => T): { value: T; polls: number; reads: number } {
+  const addon = native as unknown as Record<
+    'readInto' | 'waitReadable',
+    (...a: unknown[]) => never
+  >;
+  const saved = { readInto: addon.readInto, waitReadable: addon.waitReadable };
+  let polls = 0;
+  let reads = 0;
+  addon.readInto = ((...args: unknown[]) => {
+    reads++;
+    return saved.readInto(...args);
+  }) as never;
+  addon.waitReadable = ((...args: unknown[]) => {
+    polls++;
+    return saved.waitReadable(...args);
+  }) as never;
+  try {
+    return { value: fn(), polls, reads };
+  } finally {
+    Object.assign(addon, saved);
+  }
+}
+
+// A writer in another process: after 200 ms, a 300 KiB message (larger than
+// a pipe holds: it goes in several writes), then two small ones at once;
+// then it exits (end of file). fd 3 is the pipe's non-blocking write end.
+const WRITER = `
+const fs = require('node:fs');
+function put(buf) {
+  let at = 0;
+  while (at < buf.length) {
+    try { at += fs.writeSync(3, buf, at); } catch (e) { if (e.code !== 'EAGAIN') throw e; }
+  }
+}
+function frame(body) {
+  const h = Buffer.alloc(4);
+  h.writeUInt32BE(body.length);
+  return Buffer.concat([h, body]);
+}
+setTimeout(() => {
+  put(frame(Buffer.alloc(300 * 1024, 7)));
+  put(Buffer.concat([frame(Buffer.from('one')), frame(Buffer.from('two'))]));
+}, 200);
+`;
+
+describeNative('Connection[kRecvBlocking]', () => {
+  test('waits in read() alone, takes messages whole, then ends at end of file', () => {
+    const [r, w] = Pipe(false);
+    const child = spawn(process.execPath, ['-e', WRITER], {
+      stdio: ['ignore', 'inherit', 'inherit', w.fileno()],
+    });
+    w.close();
+    try {
+      r[kBlockingReads]();
+      const big = callsOf(() => r[kRecvBlocking]());
+      expect(big.value.length).toBe(300 * 1024);
+      expect(big.value.every((b) => b === 7)).toBe(true);
+      expect(big.polls).toBe(0);
+      const one = callsOf(() => r[kRecvBlocking]());
+      const two = callsOf(() => r[kRecvBlocking]());
+      expect([one.value.toString(), two.value.toString()]).toEqual(['one', 'two']);
+      expect(one.polls + two.polls).toBe(0);
+      expect(two.reads).toBe(0); // it came with the first
+      expect(() => r[kRecvBlocking]()).toThrow(EOFError);
+    } finally {
+      child.kill('SIGKILL');
+      r.close();
+    }
+  });
+
+  test('without kBlockingReads it is recvBytesSync (poll, then read)', () => {
+    const [r, w] = Pipe(false);
+    w.sendBytes(Buffer.from('x'));
+    const first = callsOf(() => r[kRecvBlocking]());
+    expect(first.value.toString()).toBe('x');
+    w.sendBytes(Buffer.from('y'));
+    // The last read was short: a blocking receive polls before reading again.
+    const second = callsOf(() => r[kRecvBlocking]());
+    expect(second.value.toString()).toBe('y');
+    expect(second.polls).toBe(1);
+    w.close();
+    r.close();
+  });
+});
