@@ -179,10 +179,8 @@ export const kRecvHandle = Symbol('forkful.Connection.recvHandle');
 /** Connection[kRecvNow] (forkful's pool). */
 export const kRecvNow = Symbol('forkful.Connection.recvNow');
 
-/** Connection[kBlockingReads]() and [kRecvBlocking]() (a pool worker's
- * task pipe). */
+/** Connection[kBlockingReads]() (a pool worker's task pipe). */
 export const kBlockingReads = Symbol('forkful.Connection.blockingReads');
-export const kRecvBlocking = Symbol('forkful.Connection.recvBlocking');
 
 /** One end of a Pipe: sends `TSend`, receives `TRecv` (both `unknown`
  * unless typed: `Pipe<Job, Result>()`). */
@@ -224,8 +222,8 @@ export class Connection<TSend = unknown, TRecv = unknown> {
   #shortRead = false;
   // Whether the armed watch currently keeps the event loop alive.
   #watchRefed = true;
-  // The fd is in blocking mode ([kBlockingReads]): a read waits for data.
-  #blockingReads = false;
+  // A pipe put in blocking mode by [kBlockingReads]: every read may wait.
+  #pipeBlocks = false;
   // Async sends: one at a time, in order; a sync send() waits for none.
   #sending: Promise<void> | null = null;
   #writeWatch: FdWatch | null = null;
@@ -522,27 +520,16 @@ export class Connection<TSend = unknown, TRecv = unknown> {
     return this.#ownBytes(this.#frameView());
   }
 
-  /** For an fd that only this process reads and that nothing watches (a
-   * pool worker's task pipe): puts it in blocking mode, so that each wait
-   * of [kRecvBlocking]() is one read() instead of poll() then read(). Not
-   * on the portable backend's virtual fds (they stay as they are). */
+  /** For a pipe that only this process reads, only with the sync receives,
+   * and that nothing watches (a pool worker's task pipe): puts it in
+   * blocking mode, so that each wait of recvBytesSync() is one read()
+   * instead of poll() then read(). Not on the portable backend's virtual
+   * fds (they stay as they are). */
   [kBlockingReads](): void {
     this.#checkReadable();
     if (!native || isVirtualFd(this.#fd)) return;
     native.setBlocking(this.#fd, true);
-    this.#blockingReads = true;
-  }
-
-  /** recvBytesSync(), blocking in read() itself after [kBlockingReads](). */
-  [kRecvBlocking](): Buffer {
-    if (!this.#blockingReads) return this.recvBytesSync();
-    this.#checkReadable();
-    for (;;) {
-      const frame = this.#take(undefined, true);
-      if (frame) return this.#ownBytes(frame);
-      // Nothing read (EAGAIN): the fd went non-blocking again; wait for it.
-      addon().waitReadable(this.#fd, -1);
-    }
+    this.#pipeBlocks = true;
   }
 
   /** Reads the next message into `buf` at byte `offset`; returns its size.
@@ -944,9 +931,10 @@ export class Connection<TSend = unknown, TRecv = unknown> {
     return native.readInto(this.#fd, into, at, length);
   }
 
-  /** Whether a blocking receive may wait in a blocking read (a Unix socket
-   * not yet found in non-blocking mode). */
+  /** Whether a blocking receive may wait in a blocking read (a pipe put in
+   * blocking mode, or a Unix socket not yet found in non-blocking mode). */
   #mayBlock(): boolean {
+    if (this.#pipeBlocks) return true;
     return (
       this.#blockingReads &&
       addon().recvFdsInto !== undefined &&

@@ -1,12 +1,12 @@
-// Connection[kBlockingReads] and [kRecvBlocking], a pool worker's reader:
-// its task pipe in blocking mode, each wait for a task is one read() (no
+// Connection[kBlockingReads], a pool worker's reader: its task pipe in
+// blocking mode, each wait of recvBytesSync() for a task is one read() (no
 // poll() before it), and messages still arrive whole: several in one read,
 // one larger than the pipe in several, then end of file.
 import { spawn } from 'node:child_process';
 import { native } from '../../lib/core/native';
 import { EOFError } from '../../lib/core/errors';
 import { Pipe } from '../../lib/multiprocessing';
-import { kBlockingReads, kRecvBlocking } from '../../lib/multiprocessing/connection';
+import { kBlockingReads } from '../../lib/multiprocessing/connection';
 
 const describeNative = native ? describe : describe.skip;
 
@@ -56,7 +56,7 @@ setTimeout(() => {
 }, 200);
 `;
 
-describeNative('Connection[kRecvBlocking]', () => {
+describeNative('Connection[kBlockingReads]', () => {
   test('waits in read() alone, takes messages whole, then ends at end of file', () => {
     const [r, w] = Pipe(false);
     const child = spawn(process.execPath, ['-e', WRITER], {
@@ -65,30 +65,30 @@ describeNative('Connection[kRecvBlocking]', () => {
     w.close();
     try {
       r[kBlockingReads]();
-      const big = callsOf(() => r[kRecvBlocking]());
+      const big = callsOf(() => r.recvBytesSync());
       expect(big.value.length).toBe(300 * 1024);
       expect(big.value.every((b) => b === 7)).toBe(true);
       expect(big.polls).toBe(0);
-      const one = callsOf(() => r[kRecvBlocking]());
-      const two = callsOf(() => r[kRecvBlocking]());
+      const one = callsOf(() => r.recvBytesSync());
+      const two = callsOf(() => r.recvBytesSync());
       expect([one.value.toString(), two.value.toString()]).toEqual(['one', 'two']);
       expect(one.polls + two.polls).toBe(0);
       expect(two.reads).toBe(0); // it came with the first
-      expect(() => r[kRecvBlocking]()).toThrow(EOFError);
+      expect(() => r.recvBytesSync()).toThrow(EOFError);
     } finally {
       child.kill('SIGKILL');
       r.close();
     }
   });
 
-  test('without kBlockingReads it is recvBytesSync (poll, then read)', () => {
+  test("without it a pipe's recvBytesSync polls, then reads", () => {
     const [r, w] = Pipe(false);
     w.sendBytes(Buffer.from('x'));
-    const first = callsOf(() => r[kRecvBlocking]());
+    const first = callsOf(() => r.recvBytesSync());
     expect(first.value.toString()).toBe('x');
     w.sendBytes(Buffer.from('y'));
     // The last read was short: a blocking receive polls before reading again.
-    const second = callsOf(() => r[kRecvBlocking]());
+    const second = callsOf(() => r.recvBytesSync());
     expect(second.value.toString()).toBe('y');
     expect(second.polls).toBe(1);
     w.close();

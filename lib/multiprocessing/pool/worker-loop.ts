@@ -3,7 +3,7 @@
 // exit, until the pool's end of the pipe closes, or after maxtasksperchild
 // chunks. It blocks on its pipe between tasks (a worker has nothing else to
 // do) and awaits a task that returns a Promise.
-import { kRecvBlocking, type Connection } from '../connection';
+import type { Connection } from '../connection';
 import {
   MODE_APPLY,
   MODE_MAP,
@@ -170,7 +170,7 @@ function serve(
         // read blocks). The wait is the read itself where the worker put its
         // task pipe in blocking mode (worker-process.ts).
         sender.flush();
-        frame = tasks[kRecvBlocking]();
+        frame = tasks.recvBytesSync();
       } catch {
         break; // the pool closed its end (EOFError) or went away
       }
