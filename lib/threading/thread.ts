@@ -12,8 +12,6 @@ import { inspect } from 'node:util';
 import {
   MessageChannel,
   MessagePort,
-  SHARE_ENV,
-  Worker,
   isMainThread,
   receiveMessageOnPort,
   threadId,
@@ -23,15 +21,20 @@ import { NotSupportedError, RuntimeError, SerializationError, ValueError } from 
 import { abortable, checkSignal, throwIfAborted, type SignalOption } from '../core/abort';
 import { checkOptions } from '../core/options';
 import { FOREVER, parseTimeout } from '../core/timeout';
-import { native, packageRoot } from '../core/native';
+import { native } from '../core/native';
 import { afterExitEmitted, processIsExiting } from '../core/node-internals';
 import { encodeShareables } from '../transfer/shareable';
 import { afterFork, beforeChildExit, Order } from '../runtime/lifecycle';
 import { packException, unpackException, type PackedException } from './exceptions';
 import { Target, TargetSpec, callerFile, describeTarget, loadTarget } from './target';
-
-/** Key of a forkful Thread's data in its Worker's workerData. */
-export const kThreadData = '__forkfulThread__';
+import {
+  IsolateData,
+  IsolateOwner,
+  ThreadIsolate,
+  kIsolateData,
+  prestartSpare,
+  takeIdle,
+} from './isolates';
 
 /** Slots of the Int32Array every Thread shares with its worker. */
 export const enum Slot {
@@ -54,7 +57,6 @@ export interface ThreadData {
   /** True when args carry forkful objects (their revivers must load). */
   argsHoldShareables: boolean;
   state: Int32Array;
-  counter: Int32Array;
   port: MessagePort;
   /** Timer only: when to call the target (ms since the epoch). */
   fireAt?: number;
@@ -70,14 +72,15 @@ export interface ExceptHookArgs {
   thread: Thread | null;
 }
 
-const ownData: ThreadData | undefined =
+/** Set in a forkful Thread's isolate (which runs one thread after another). */
+const isolateData: IsolateData<ThreadData> | undefined =
   !isMainThread && workerData && typeof workerData === 'object'
-    ? (workerData as Record<string, ThreadData | undefined>)[kThreadData]
+    ? (workerData as Record<string, IsolateData<ThreadData> | undefined>)[kIsolateData]
     : undefined;
 
 // Thread-N numbers are unique in the process: every forkful thread shares
 // the main thread's counter.
-const counter: Int32Array = ownData?.counter ?? new Int32Array(new SharedArrayBuffer(8));
+const counter: Int32Array = isolateData?.counter ?? new Int32Array(new SharedArrayBuffer(8));
 
 function newName(prefix = 'Thread'): string {
   return `${prefix}-${Atomics.add(counter, 0, 1) + 1}`;
@@ -91,12 +94,6 @@ function targetSuffix(target: Target | undefined): string {
   else if (typeof target === 'object' && target !== null) name = target.export ?? 'default';
   return typeof name === 'string' && name !== '' ? ` (${name})` : '';
 }
-
-// Under ts-jest this module is lib/threading/thread.ts; threads always run
-// the compiled bootstrap.
-const bootstrapPath = __filename.endsWith('.ts')
-  ? path.join(packageRoot, 'dist', 'threading', 'bootstrap.js')
-  : path.join(__dirname, 'bootstrap.js');
 
 /** The OS id of the calling thread (Linux: gettid), or null where unknown. */
 export function getNativeId(): number | null {
@@ -226,7 +223,7 @@ type Role = 'own' | 'main' | 'self' | 'dummy';
 /** The live threads this thread started. */
 const live = new Set<Thread>();
 
-export class Thread {
+export class Thread implements IsolateOwner {
   protected _name: string;
   protected _daemon: boolean;
   protected _target: Target | undefined;
@@ -238,7 +235,7 @@ export class Thread {
   private _ident: number | null = null;
   /** @internal */ _nativeId: number | null = null;
   protected _state: Int32Array | null = null;
-  private _worker: Worker | null = null;
+  private _isolate: ThreadIsolate | null = null;
   private _port: MessagePort | null = null;
   private _exited: Promise<void> | null = null;
   private _onExited: (() => void) | null = null;
@@ -277,7 +274,7 @@ export class Thread {
       _ident: ident,
       _nativeId: null,
       _state: null,
-      _worker: null,
+      _isolate: null,
       _port: null,
       _exited: null,
       _onExited: null,
@@ -380,19 +377,24 @@ export class Thread {
       );
     }
     const data = this._threadData();
-    let worker: Worker;
+    let isolate = takeIdle(stackSizeBytes);
     try {
-      worker = new Worker(bootstrapPath, {
-        workerData: { [kThreadData]: data },
-        transferList: [data.port],
-        env: SHARE_ENV,
-        stdin: false,
-        trackUnmanagedFds: false,
-        resourceLimits: stackSizeBytes
-          ? { stackSizeMb: (stackSizeBytes + NODE_STACK_RESERVE) / (1024 * 1024) }
-          : undefined,
-      });
+      if (isolate) {
+        isolate.run(this, data, [data.port]);
+      } else {
+        const first: IsolateData<ThreadData> = { job: data, counter };
+        isolate = new ThreadIsolate(
+          stackSizeBytes,
+          { [kIsolateData]: first },
+          [data.port],
+          stackSizeBytes
+            ? { stackSizeMb: (stackSizeBytes + NODE_STACK_RESERVE) / (1024 * 1024) }
+            : undefined,
+        );
+        isolate.owner = this;
+      }
     } catch (err) {
+      isolate?.release(true); // an idle one stays idle: nothing reached it
       this._port?.close();
       this._port = null;
       if ((err as Error)?.name !== 'DataCloneError') throw err;
@@ -405,16 +407,27 @@ export class Thread {
       );
     }
     this._started = true;
-    this._worker = worker;
-    this._ident = worker.threadId;
+    this._isolate = isolate;
+    this._ident = isolate.threadId;
     live.add(this);
     this._exited = new Promise((resolve) => (this._onExited = resolve));
-    worker.on('error', (err) => this._report(packException(err)));
-    worker.on('exit', () => this._finish());
     this._port!.on('message', (msg) => this._onMessage(msg));
     this._port!.unref();
-    if (this._daemon) worker.unref();
+    if (this._daemon) isolate.worker.unref();
+    else isolate.worker.ref();
     endWithoutJoiningThreads();
+    // Threads are in use: the next one should find an isolate ready.
+    prestartSpare(counter);
+  }
+
+  /** @internal Its isolate raised an error it did not catch. */
+  isolateError(err: unknown): void {
+    this._report(packException(err));
+  }
+
+  /** @internal Its isolate ended, and the thread with it. */
+  isolateExit(): void {
+    this._finish(false);
   }
 
   /** What the worker receives; Timer adds its schedule. */
@@ -436,7 +449,6 @@ export class Thread {
       args,
       argsHoldShareables: args !== this._args,
       state: this._state,
-      counter,
       port: port2,
     };
   }
@@ -493,9 +505,10 @@ export class Thread {
    * Worker is ref'd, as Python's blocking join() holds its caller. */
   private _holdLoop(delta: 1 | -1): void {
     this._joiners += delta;
-    if (!this._daemon || !this._worker) return;
-    if (this._joiners > 0) this._worker.ref();
-    else this._worker.unref();
+    const worker = this._isolate?.worker;
+    if (!this._daemon || !worker) return;
+    if (this._joiners > 0) worker.ref();
+    else worker.unref();
   }
 
   /** join() that blocks the calling thread (Atomics.wait). */
@@ -510,12 +523,15 @@ export class Thread {
       if (left <= 0) return;
       Atomics.wait(state, Slot.Done, 0, left === Infinity ? undefined : left);
     }
-    // The thread reported its exception (if any) before it set Done.
+    // The thread reported its exception (if any), and its end (which hands
+    // its isolate back for the next thread), before it set Done.
     this._drain();
   }
 
-  private _onMessage(msg: { type: string; exception?: PackedException }): void {
+  private _onMessage(msg: { type: string; exception?: PackedException; reusable?: boolean }): void {
     if (msg?.type === 'exception' && msg.exception) this._report(msg.exception);
+    // An isolate that cannot be reused ends: the thread ends with it (exit).
+    else if (msg?.type === 'done' && msg.reusable) this._finish(true);
   }
 
   private _drain(): void {
@@ -537,26 +553,30 @@ export class Thread {
     });
   }
 
-  private _finish(): void {
+  /** The thread ended: its isolate is idle again (`reusable`) or gone. */
+  private _finish(reusable: boolean): void {
     if (this._ended) return;
-    this._drain();
     this._ended = true;
+    this._drain();
     if (this._state) {
       Atomics.store(this._state, Slot.Done, 1);
       Atomics.notify(this._state, Slot.Done);
     }
     this._port?.close();
     live.delete(this);
-    this._worker = null;
+    const isolate = this._isolate;
+    this._isolate = null;
+    isolate?.release(reusable);
     this._onExited?.();
   }
 
   /** In a forked child: the thread does not exist there. */
   _forgetAfterFork(): void {
-    this._worker?.unref();
+    this._isolate?.worker.unref();
+    if (this._isolate) this._isolate.exited = true;
     this._port?.unref();
     this._ended = true;
-    this._worker = null;
+    this._isolate = null;
     this._port = null;
     live.delete(this);
     this._onExited?.();
@@ -578,11 +598,26 @@ export class Thread {
 // ---- the threads of this isolate ------------------------------------------
 
 const mainView = Thread._view('main', 'MainThread', 0, false);
-const selfView: Thread | null = ownData
-  ? Thread._view('self', ownData.name, threadId, ownData.daemon)
-  : isMainThread
-    ? null
-    : Thread._view('self', newName('Dummy'), threadId, true);
+/** The calling thread's view: in a forkful Thread's isolate, the thread it
+ * runs now (set by _beginThread for each). */
+let selfView: Thread | null =
+  isMainThread || isolateData ? null : Thread._view('self', newName('Dummy'), threadId, true);
+
+/** In a Thread's isolate, before each thread's target: that thread's
+ * identity, and a fresh start for what Python keeps per thread or a new
+ * thread starts with (the excepthook of the threads it starts, the stack
+ * size they get). The threads it started were joined or made it unreusable. */
+export function _beginThread(data: ThreadData): void {
+  selfView = Thread._view('self', data.name, threadId, data.daemon);
+  excepthook = __excepthook__;
+  stackSizeBytes = 0;
+}
+
+/** In a Thread's isolate, after a thread: whether a thread it started still
+ * runs (its isolate then cannot be reused: the thread would outlive it). */
+export function _startedThreadsAlive(): boolean {
+  return [...live].some((t) => t.isAlive());
+}
 
 /** The Thread object of the calling thread: MainThread in the main thread. */
 export function currentThread(): Thread {
