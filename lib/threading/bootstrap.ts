@@ -18,7 +18,9 @@ import { runBeforeChildExit } from '../runtime/lifecycle';
 import { IsolateData, kIsolateData } from './isolates';
 import { Slot, ThreadData, _beginThread, _startedThreadsAlive, getNativeId } from './thread';
 
-const { job: firstJob } = (workerData as Record<string, IsolateData<ThreadData>>)[kIsolateData];
+const { job: firstJob, port } = (workerData as Record<string, IsolateData<ThreadData>>)[
+  kIsolateData
+];
 const nativeId = getNativeId() ?? -1;
 /** The thread running now, null while the isolate is idle. */
 let current: ThreadData | null = null;
@@ -29,7 +31,7 @@ redirectThreadOutput();
 function report(err: unknown): void {
   if (reported || !current) return;
   reported = true;
-  current.port.postMessage({
+  port!.postMessage({
     type: 'exception',
     exception: packException(explainReferenceError(err, current.spec)),
   });
@@ -78,8 +80,8 @@ function decodeArgs(data: ThreadData): unknown[] {
   }
 }
 
-/** What a thread could leave running in its isolate: open handles and
- * requests (ref'd or not), timers that keep it alive, process listeners.
+/** What a thread could leave running in its isolate: handles, requests and
+ * timers that keep it alive (unref'd ones cannot be seen), process listeners.
  * Not 'exit' listeners: forkful's modules add theirs as they load (module
  * state), and one a thread adds runs when its isolate ends. */
 function footprint(): Map<string, number> {
@@ -125,8 +127,7 @@ async function run(data: ThreadData): Promise<void> {
   // A promise the target rejected without a handler is reported first.
   await new Promise((resolve) => setImmediate(resolve));
   const reusable = !(before && leftBehind(before)) && !_startedThreadsAlive();
-  data.port.postMessage({ type: 'done', reusable });
-  data.port.close();
+  port!.postMessage({ type: 'done', reusable });
   current = null;
   setDone(data);
   if (!reusable) process.exit(reported ? 1 : 0);

@@ -8,7 +8,7 @@
 // full. What a thread must not leave to the next one is reset by the thread's
 // bootstrap (bootstrap.ts), which reports whether its isolate can be reused.
 import * as path from 'node:path';
-import { SHARE_ENV, TransferListItem, Worker } from 'node:worker_threads';
+import { MessageChannel, MessagePort, SHARE_ENV, Worker } from 'node:worker_threads';
 import { packageRoot } from '../core/native';
 import { afterFork, Order } from '../runtime/lifecycle';
 import { countIdleThreadsWith } from '../runtime/forked-child';
@@ -28,40 +28,52 @@ export interface IsolateOwner {
   isolateError(err: unknown): void;
   /** The Worker ended (its thread with it). */
   isolateExit(): void;
+  /** Its thread reported (an exception, its end). */
+  isolateMessage(msg: unknown): void;
 }
 
-/** The workerData key of an isolate's first job (and of the shared counter). */
+/** What an isolate's bootstrap gets in its workerData. */
 export interface IsolateData<Job> {
+  /** The first thread to run, null for a spare. */
   job: Job | null;
+  /** Thread-N numbers, shared by every thread of the process. */
   counter: Int32Array;
+  /** Where its threads report to (exceptions, their end), one after another. */
+  port?: MessagePort;
 }
 
 export class ThreadIsolate {
   readonly worker: Worker;
   /** The worker's threadId: the ident of every thread it runs. */
   readonly threadId: number;
+  /** This side of the channel its threads report on. */
+  readonly port: MessagePort;
   owner: IsolateOwner | null = null;
   exited = false;
   private idleTimer: NodeJS.Timeout | null = null;
 
   constructor(
     readonly stackSize: number,
-    workerData: Record<string, unknown>,
-    transferList: TransferListItem[],
+    data: IsolateData<unknown>,
     resourceLimits: { stackSizeMb: number } | undefined,
   ) {
+    const { port1, port2 } = new MessageChannel();
+    this.port = port1;
     this.worker = new Worker(bootstrapPath, {
-      workerData,
-      transferList,
+      workerData: { [kIsolateData]: { ...data, port: port2 } },
+      transferList: [port2],
       env: SHARE_ENV,
       stdin: false,
       trackUnmanagedFds: false,
       resourceLimits,
     });
     this.threadId = this.worker.threadId;
+    this.port.on('message', (msg) => this.owner?.isolateMessage(msg));
+    this.port.unref();
     this.worker.on('error', (err) => this.owner?.isolateError(err));
     this.worker.on('exit', () => {
       this.exited = true;
+      this.port.close();
       forgetIdle(this);
       const owner = this.owner;
       this.owner = null;
@@ -70,10 +82,10 @@ export class ThreadIsolate {
   }
 
   /** Sends a thread to this (idle) isolate. */
-  run(owner: IsolateOwner, job: unknown, transferList: TransferListItem[]): void {
+  run(owner: IsolateOwner, job: unknown): void {
     this.clearIdleTimer();
     this.owner = owner;
-    this.worker.postMessage({ type: 'job', job }, transferList);
+    this.worker.postMessage({ type: 'job', job });
   }
 
   /** The owner's thread finished; `reusable` is the bootstrap's verdict. */
@@ -161,7 +173,7 @@ export function prestartSpare(counter: Int32Array): void {
   const data: IsolateData<never> = { job: null, counter };
   let booting: ThreadIsolate;
   try {
-    booting = new ThreadIsolate(0, { [kIsolateData]: data }, [], undefined);
+    booting = new ThreadIsolate(0, data, undefined);
   } catch {
     return; // a spare is an optimisation: the next start boots its own
   }

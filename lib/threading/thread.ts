@@ -10,8 +10,6 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { inspect } from 'node:util';
 import {
-  MessageChannel,
-  MessagePort,
   isMainThread,
   receiveMessageOnPort,
   threadId,
@@ -57,7 +55,6 @@ export interface ThreadData {
   /** True when args carry forkful objects (their revivers must load). */
   argsHoldShareables: boolean;
   state: Int32Array;
-  port: MessagePort;
   /** Timer only: when to call the target (ms since the epoch). */
   fireAt?: number;
 }
@@ -236,7 +233,6 @@ export class Thread implements IsolateOwner {
   /** @internal */ _nativeId: number | null = null;
   protected _state: Int32Array | null = null;
   private _isolate: ThreadIsolate | null = null;
-  private _port: MessagePort | null = null;
   private _exited: Promise<void> | null = null;
   private _onExited: (() => void) | null = null;
   private _joiners = 0;
@@ -275,7 +271,6 @@ export class Thread implements IsolateOwner {
       _nativeId: null,
       _state: null,
       _isolate: null,
-      _port: null,
       _exited: null,
       _onExited: null,
       _joiners: 0,
@@ -380,13 +375,12 @@ export class Thread implements IsolateOwner {
     let isolate = takeIdle(stackSizeBytes);
     try {
       if (isolate) {
-        isolate.run(this, data, [data.port]);
+        isolate.run(this, data);
       } else {
         const first: IsolateData<ThreadData> = { job: data, counter };
         isolate = new ThreadIsolate(
           stackSizeBytes,
-          { [kIsolateData]: first },
-          [data.port],
+          first,
           stackSizeBytes
             ? { stackSizeMb: (stackSizeBytes + NODE_STACK_RESERVE) / (1024 * 1024) }
             : undefined,
@@ -395,8 +389,6 @@ export class Thread implements IsolateOwner {
       }
     } catch (err) {
       isolate?.release(true); // an idle one stays idle: nothing reached it
-      this._port?.close();
-      this._port = null;
       if ((err as Error)?.name !== 'DataCloneError') throw err;
       throw new SerializationError(
         `cannot send the args of ${this._name}: ${(err as Error).message} (args cross by ` +
@@ -411,8 +403,6 @@ export class Thread implements IsolateOwner {
     this._ident = isolate.threadId;
     live.add(this);
     this._exited = new Promise((resolve) => (this._onExited = resolve));
-    this._port!.on('message', (msg) => this._onMessage(msg));
-    this._port!.unref();
     if (this._daemon) isolate.worker.unref();
     else isolate.worker.ref();
     endWithoutJoiningThreads();
@@ -432,7 +422,6 @@ export class Thread implements IsolateOwner {
 
   /** What the worker receives; Timer adds its schedule. */
   protected _threadData(): ThreadData {
-    const { port1, port2 } = new MessageChannel();
     const spec: TargetSpec = this._spec ?? {
       kind: 'source',
       source: '(function () {})',
@@ -441,7 +430,6 @@ export class Thread implements IsolateOwner {
     };
     const args = encodeShareables(this._args, 'thread') as unknown[];
     this._state = new Int32Array(new SharedArrayBuffer(16));
-    this._port = port1;
     return {
       name: this._name,
       daemon: this._daemon,
@@ -449,7 +437,6 @@ export class Thread implements IsolateOwner {
       args,
       argsHoldShareables: args !== this._args,
       state: this._state,
-      port: port2,
     };
   }
 
@@ -528,6 +515,11 @@ export class Thread implements IsolateOwner {
     this._drain();
   }
 
+  /** @internal A message from its thread (through its isolate's port). */
+  isolateMessage(msg: { type: string; exception?: PackedException; reusable?: boolean }): void {
+    this._onMessage(msg);
+  }
+
   private _onMessage(msg: { type: string; exception?: PackedException; reusable?: boolean }): void {
     if (msg?.type === 'exception' && msg.exception) this._report(msg.exception);
     // An isolate that cannot be reused ends: the thread ends with it (exit).
@@ -535,11 +527,13 @@ export class Thread implements IsolateOwner {
   }
 
   private _drain(): void {
-    if (!this._port) return;
+    const port = this._isolate?.port;
+    if (!port) return;
     for (;;) {
-      const received = receiveMessageOnPort(this._port);
+      const received = receiveMessageOnPort(port);
       if (!received) break;
       this._onMessage(received.message);
+      if (this._ended) break; // 'done': what follows is the next thread's
     }
   }
 
@@ -556,13 +550,13 @@ export class Thread implements IsolateOwner {
   /** The thread ended: its isolate is idle again (`reusable`) or gone. */
   private _finish(reusable: boolean): void {
     if (this._ended) return;
+    this._drain(); // its last reports, and 'done' (which finishes it there)
+    if (this._ended) return;
     this._ended = true;
-    this._drain();
     if (this._state) {
       Atomics.store(this._state, Slot.Done, 1);
       Atomics.notify(this._state, Slot.Done);
     }
-    this._port?.close();
     live.delete(this);
     const isolate = this._isolate;
     this._isolate = null;
@@ -574,10 +568,8 @@ export class Thread implements IsolateOwner {
   _forgetAfterFork(): void {
     this._isolate?.worker.unref();
     if (this._isolate) this._isolate.exited = true;
-    this._port?.unref();
     this._ended = true;
     this._isolate = null;
-    this._port = null;
     live.delete(this);
     this._onExited?.();
   }

@@ -122,7 +122,7 @@ describe('a reused isolate', () => {
 describe('a target that leaves something running', () => {
   test.each([
     ['a ref’d interval', 'ref'],
-    ['an unref’d server', 'server'],
+    ['a listening server', 'server'],
     ['a process listener', 'listener'],
   ])('ends its isolate with it (%s): the next thread does not see it', async (_what, kind) => {
     const out = cells(3);
@@ -130,7 +130,7 @@ describe('a target that leaves something running', () => {
       const { getIdent } = require('forkful/threading');
       c[0] = getIdent();
       if (how === 'ref') setInterval(() => Atomics.add(c, 2, 1), 1);
-      if (how === 'server') require('node:net').createServer().listen(0).unref();
+      if (how === 'server') require('node:net').createServer().listen(0);
       if (how === 'listener') process.on('beforeExit', () => Atomics.add(c, 2, 1));
     };
     const leaver = await run(leave, [out, kind]);
