@@ -1,4 +1,5 @@
-// Thread: a real OS thread (a worker_threads Worker with its own V8 isolate)
+// Thread: a real OS thread (a worker_threads Worker with its own V8 isolate,
+// which runs the next Thread once this one ended: isolates.ts)
 // with Python's threading.Thread interface, and the module functions that
 // describe the running threads (currentThread, enumerate, ...). One subject
 // past 400 lines: a thread's life as the isolate that starts it sees it
@@ -9,12 +10,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { inspect } from 'node:util';
-import {
-  isMainThread,
-  receiveMessageOnPort,
-  threadId,
-  workerData,
-} from 'node:worker_threads';
+import { isMainThread, receiveMessageOnPort, threadId, workerData } from 'node:worker_threads';
 import { NotSupportedError, RuntimeError, SerializationError, ValueError } from '../core/errors';
 import { abortable, checkSignal, throwIfAborted, type SignalOption } from '../core/abort';
 import { checkOptions } from '../core/options';
