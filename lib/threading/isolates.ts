@@ -2,13 +2,13 @@
 // bootstrap, forkful's thread bootstrap) costs tens of ms; Python starts a
 // thread in 0.1 ms. So a Thread whose target finished hands its isolate back
 // here, idle, and the next Thread.start() sends its target to it: a message,
-// not a boot. One spare isolate boots in the background the first time
-// threads are used. Idle isolates are unref'd (they never keep the process
+// not a boot. One spare isolate boots in the background the first time the
+// main thread starts a thread. Idle isolates are unref'd (they never keep the process
 // alive) and end after IDLE_MS without work, at exit, or when the idle set is
 // full. What a thread must not leave to the next one is reset by the thread's
 // bootstrap (bootstrap.ts), which reports whether its isolate can be reused.
 import * as path from 'node:path';
-import { MessageChannel, MessagePort, SHARE_ENV, Worker } from 'node:worker_threads';
+import { MessageChannel, MessagePort, SHARE_ENV, Worker, isMainThread } from 'node:worker_threads';
 import { packageRoot } from '../core/native';
 import { afterFork, Order } from '../runtime/lifecycle';
 import { countIdleThreadsWith } from '../runtime/forked-child';
@@ -169,7 +169,9 @@ export function takeIdle(stackSize: number): ThreadIsolate | null {
 /** Boots a spare isolate in the background when none is idle, so the next
  * thread started finds one (threads are in use: more will come). */
 export function prestartSpare(counter: Int32Array): void {
-  if (maxIdle === 0 || spare || idle.length > 0) return;
+  // Only the main thread's: a thread's own threads are rarer, and a spare
+  // booting inside a thread's isolate is one more to end with it.
+  if (!isMainThread || maxIdle === 0 || spare || idle.length > 0) return;
   const data: IsolateData<never> = { job: null, counter };
   let booting: ThreadIsolate;
   try {
