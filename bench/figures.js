@@ -514,6 +514,40 @@ function figures(opts) {
         },
       ],
     },
+    {
+      id: 'thread',
+      title: 'Figure 8. Thread start + join, no-op target',
+      panels: [
+        {
+          id: 'start',
+          title: 'start + join (ms, lower is better)',
+          unit: 'ms',
+          better: 'lower',
+          cases: [{ id: 'noop', label: 'no-op target', n: q ? 20 : 100 }],
+        },
+      ],
+      contenders: [
+        {
+          id: 'forkful-thread',
+          label: 'forkful Thread',
+          family: FORKFUL,
+          ref: true,
+          cmd: (c) => node('start.js', { contender: 'forkful-thread', n: c.n }),
+        },
+        {
+          id: 'worker',
+          label: 'new Worker',
+          family: NODE,
+          cmd: (c) => node('start.js', { contender: 'worker', n: Math.ceil(c.n / 5) }),
+        },
+        {
+          id: 'py-thread',
+          label: 'Python threading.Thread',
+          family: PY,
+          cmd: (c) => py('start.py', { contender: 'thread', n: c.n * 10 }),
+        },
+      ],
+    },
   ];
 }
 

@@ -146,6 +146,17 @@ function goals(data) {
       ),
     );
   }
+  ratioGoal(
+    'thread',
+    'Thread start+join ≤ 1 ms',
+    v(cell(data, 'thread', 'noop', 'forkful-thread')),
+    1,
+    (ff) => ff <= 1,
+    (ff) => {
+      const py = v(cell(data, 'thread', 'noop', 'py-thread'));
+      return `${r(ff)} ms${py ? ` (Python threading.Thread ${r(py)} ms)` : ''}`;
+    },
+  );
   return out;
 }
 

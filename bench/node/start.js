@@ -1,5 +1,5 @@
 'use strict';
-// Figure 1: process (or thread) start + join with a no-op target.
+// Figures 1 and 8: process (or thread) start + join with a no-op target.
 // params: { contender, n }   RESULT value = ms per start+join
 const path = require('node:path');
 const m = require('./measure');
@@ -29,6 +29,16 @@ const contenders = {
       if (pid === 0) os._exit(0);
       const [, status] = os.waitpid(pid, 0);
       if (status !== 0) throw new Error(`child status ${status}`);
+    };
+  },
+  // forkful Thread (a worker_threads isolate): start + join of a no-op target.
+  async 'forkful-thread'() {
+    const Thread = m.forkfulExport('forkful/threading', 'Thread');
+    return async () => {
+      const t = new Thread({ target: () => {} });
+      t.start();
+      await m.within(10000, t.join(), 'Thread.join()');
+      if (t.isAlive()) throw new Error('thread still alive after join');
     };
   },
   async 'cp-fork'() {

@@ -1,11 +1,12 @@
-"""Figure 1: Python process start + join with a no-op target.
+"""Figures 1 and 8: Python process (or thread) start + join with a no-op target.
 
-argv[1]: JSON {contender: 'mp-process' | 'os-fork', n}; prints RESULT {value: ms per op}.
+argv[1]: JSON {contender: 'mp-process' | 'os-fork' | 'thread', n}; prints RESULT {value: ms per op}.
 """
 import json
 import multiprocessing as mp
 import os
 import sys
+import threading
 import time
 
 
@@ -31,7 +32,13 @@ def main():
         _, status = os.waitpid(pid, 0)
         assert status == 0
 
-    once = {"mp-process": mp_once, "os-fork": fork_once}[contender]
+    def thread_once():
+        t = threading.Thread(target=noop)
+        t.start()
+        t.join()
+        assert not t.is_alive()
+
+    once = {"mp-process": mp_once, "os-fork": fork_once, "thread": thread_once}[contender]
     for _ in range(2):
         once()
     t0 = time.perf_counter()

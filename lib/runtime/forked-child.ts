@@ -15,13 +15,22 @@ export function isForkedChild(): boolean {
   return forkedChild;
 }
 
+let idleThreads: () => number = () => 0;
+
+/** threading tells how many of this process's other JS threads are its idle
+ * isolates: each waits in its event loop for a thread to run, holding no lock
+ * a child could need, so they are not worth a warning. */
+export function countIdleThreadsWith(count: () => number): void {
+  idleThreads = count;
+}
+
 /** Checked just before fork(): the warning to print (in the parent, after
  * the fork) when other JS threads run, once per process; else null. Emitting
  * it before the fork would queue it in the child too. */
 export function threadWarningBeforeFork(): string | null {
   if (warnedThreads || !native) return null;
-  const others = native.otherJsThreads();
-  if (others === 0) return null;
+  const others = native.otherJsThreads() - idleThreads();
+  if (others <= 0) return null;
   warnedThreads = true;
   return (
     `This process has ${others} other JavaScript thread(s) (Worker or forkful Thread) running; ` +

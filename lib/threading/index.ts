@@ -19,6 +19,7 @@ export {
   stackSize,
   TIMEOUT_MAX,
 } from './thread';
+export { idleThreads } from './isolates';
 export { Timer } from './timer';
 export { local } from './local';
 export { Target, ModuleTarget } from './target';

@@ -200,6 +200,12 @@ function revive(meta: LocalMeta): LocalBase {
   }
 }
 
+/** In a Thread's isolate, between two threads: the next thread starts with
+ * no copy of any local (each it uses is made and initialised afresh). */
+export function forgetThreadLocals(): void {
+  byId.clear();
+}
+
 /** How this module's kind is revived (installed by lib/shareables.ts). */
 export const localRevivers: Revivers = {
   [KIND]: (state) => revive(state as LocalMeta),

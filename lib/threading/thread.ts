@@ -1,4 +1,5 @@
-// Thread: a real OS thread (a worker_threads Worker with its own V8 isolate)
+// Thread: a real OS thread (a worker_threads Worker with its own V8 isolate,
+// which runs the next Thread once this one ended: isolates.ts)
 // with Python's threading.Thread interface, and the module functions that
 // describe the running threads (currentThread, enumerate, ...). One subject
 // past 400 lines: a thread's life as the isolate that starts it sees it
@@ -9,29 +10,25 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { inspect } from 'node:util';
-import {
-  MessageChannel,
-  MessagePort,
-  SHARE_ENV,
-  Worker,
-  isMainThread,
-  receiveMessageOnPort,
-  threadId,
-  workerData,
-} from 'node:worker_threads';
+import { isMainThread, receiveMessageOnPort, threadId, workerData } from 'node:worker_threads';
 import { NotSupportedError, RuntimeError, SerializationError, ValueError } from '../core/errors';
 import { abortable, checkSignal, throwIfAborted, type SignalOption } from '../core/abort';
 import { checkOptions } from '../core/options';
 import { FOREVER, parseTimeout } from '../core/timeout';
-import { native, packageRoot } from '../core/native';
+import { native } from '../core/native';
 import { afterExitEmitted, processIsExiting } from '../core/node-internals';
 import { encodeShareables } from '../transfer/shareable';
 import { afterFork, beforeChildExit, Order } from '../runtime/lifecycle';
 import { packException, unpackException, type PackedException } from './exceptions';
 import { Target, TargetSpec, callerFile, describeTarget, loadTarget } from './target';
-
-/** Key of a forkful Thread's data in its Worker's workerData. */
-export const kThreadData = '__forkfulThread__';
+import {
+  IsolateData,
+  IsolateOwner,
+  ThreadIsolate,
+  kIsolateData,
+  prestartSpare,
+  takeIdle,
+} from './isolates';
 
 /** Slots of the Int32Array every Thread shares with its worker. */
 export const enum Slot {
@@ -54,8 +51,6 @@ export interface ThreadData {
   /** True when args carry forkful objects (their revivers must load). */
   argsHoldShareables: boolean;
   state: Int32Array;
-  counter: Int32Array;
-  port: MessagePort;
   /** Timer only: when to call the target (ms since the epoch). */
   fireAt?: number;
 }
@@ -70,14 +65,15 @@ export interface ExceptHookArgs {
   thread: Thread | null;
 }
 
-const ownData: ThreadData | undefined =
+/** Set in a forkful Thread's isolate (which runs one thread after another). */
+const isolateData: IsolateData<ThreadData> | undefined =
   !isMainThread && workerData && typeof workerData === 'object'
-    ? (workerData as Record<string, ThreadData | undefined>)[kThreadData]
+    ? (workerData as Record<string, IsolateData<ThreadData> | undefined>)[kIsolateData]
     : undefined;
 
 // Thread-N numbers are unique in the process: every forkful thread shares
 // the main thread's counter.
-const counter: Int32Array = ownData?.counter ?? new Int32Array(new SharedArrayBuffer(8));
+const counter: Int32Array = isolateData?.counter ?? new Int32Array(new SharedArrayBuffer(8));
 
 function newName(prefix = 'Thread'): string {
   return `${prefix}-${Atomics.add(counter, 0, 1) + 1}`;
@@ -91,12 +87,6 @@ function targetSuffix(target: Target | undefined): string {
   else if (typeof target === 'object' && target !== null) name = target.export ?? 'default';
   return typeof name === 'string' && name !== '' ? ` (${name})` : '';
 }
-
-// Under ts-jest this module is lib/threading/thread.ts; threads always run
-// the compiled bootstrap.
-const bootstrapPath = __filename.endsWith('.ts')
-  ? path.join(packageRoot, 'dist', 'threading', 'bootstrap.js')
-  : path.join(__dirname, 'bootstrap.js');
 
 /** The OS id of the calling thread (Linux: gettid), or null where unknown. */
 export function getNativeId(): number | null {
@@ -226,7 +216,7 @@ type Role = 'own' | 'main' | 'self' | 'dummy';
 /** The live threads this thread started. */
 const live = new Set<Thread>();
 
-export class Thread {
+export class Thread implements IsolateOwner {
   protected _name: string;
   protected _daemon: boolean;
   protected _target: Target | undefined;
@@ -238,8 +228,7 @@ export class Thread {
   private _ident: number | null = null;
   /** @internal */ _nativeId: number | null = null;
   protected _state: Int32Array | null = null;
-  private _worker: Worker | null = null;
-  private _port: MessagePort | null = null;
+  private _isolate: ThreadIsolate | null = null;
   private _exited: Promise<void> | null = null;
   private _onExited: (() => void) | null = null;
   private _joiners = 0;
@@ -277,8 +266,7 @@ export class Thread {
       _ident: ident,
       _nativeId: null,
       _state: null,
-      _worker: null,
-      _port: null,
+      _isolate: null,
       _exited: null,
       _onExited: null,
       _joiners: 0,
@@ -380,21 +368,23 @@ export class Thread {
       );
     }
     const data = this._threadData();
-    let worker: Worker;
+    let isolate = takeIdle(stackSizeBytes);
     try {
-      worker = new Worker(bootstrapPath, {
-        workerData: { [kThreadData]: data },
-        transferList: [data.port],
-        env: SHARE_ENV,
-        stdin: false,
-        trackUnmanagedFds: false,
-        resourceLimits: stackSizeBytes
-          ? { stackSizeMb: (stackSizeBytes + NODE_STACK_RESERVE) / (1024 * 1024) }
-          : undefined,
-      });
+      if (isolate) {
+        isolate.run(this, data);
+      } else {
+        const first: IsolateData<ThreadData> = { job: data, counter };
+        isolate = new ThreadIsolate(
+          stackSizeBytes,
+          first,
+          stackSizeBytes
+            ? { stackSizeMb: (stackSizeBytes + NODE_STACK_RESERVE) / (1024 * 1024) }
+            : undefined,
+        );
+        isolate.owner = this;
+      }
     } catch (err) {
-      this._port?.close();
-      this._port = null;
+      isolate?.release(true); // an idle one stays idle: nothing reached it
       if ((err as Error)?.name !== 'DataCloneError') throw err;
       throw new SerializationError(
         `cannot send the args of ${this._name}: ${(err as Error).message} (args cross by ` +
@@ -405,21 +395,29 @@ export class Thread {
       );
     }
     this._started = true;
-    this._worker = worker;
-    this._ident = worker.threadId;
+    this._isolate = isolate;
+    this._ident = isolate.threadId;
     live.add(this);
     this._exited = new Promise((resolve) => (this._onExited = resolve));
-    worker.on('error', (err) => this._report(packException(err)));
-    worker.on('exit', () => this._finish());
-    this._port!.on('message', (msg) => this._onMessage(msg));
-    this._port!.unref();
-    if (this._daemon) worker.unref();
+    if (this._daemon) isolate.worker.unref();
+    else isolate.worker.ref();
     endWithoutJoiningThreads();
+    // Threads are in use: the next one should find an isolate ready.
+    prestartSpare(counter);
+  }
+
+  /** @internal Its isolate raised an error it did not catch. */
+  isolateError(err: unknown): void {
+    this._report(packException(err));
+  }
+
+  /** @internal Its isolate ended, and the thread with it. */
+  isolateExit(): void {
+    this._finish(false);
   }
 
   /** What the worker receives; Timer adds its schedule. */
   protected _threadData(): ThreadData {
-    const { port1, port2 } = new MessageChannel();
     const spec: TargetSpec = this._spec ?? {
       kind: 'source',
       source: '(function () {})',
@@ -428,7 +426,6 @@ export class Thread {
     };
     const args = encodeShareables(this._args, 'thread') as unknown[];
     this._state = new Int32Array(new SharedArrayBuffer(16));
-    this._port = port1;
     return {
       name: this._name,
       daemon: this._daemon,
@@ -436,8 +433,6 @@ export class Thread {
       args,
       argsHoldShareables: args !== this._args,
       state: this._state,
-      counter,
-      port: port2,
     };
   }
 
@@ -493,9 +488,10 @@ export class Thread {
    * Worker is ref'd, as Python's blocking join() holds its caller. */
   private _holdLoop(delta: 1 | -1): void {
     this._joiners += delta;
-    if (!this._daemon || !this._worker) return;
-    if (this._joiners > 0) this._worker.ref();
-    else this._worker.unref();
+    const worker = this._isolate?.worker;
+    if (!this._daemon || !worker) return;
+    if (this._joiners > 0) worker.ref();
+    else worker.unref();
   }
 
   /** join() that blocks the calling thread (Atomics.wait). */
@@ -510,20 +506,30 @@ export class Thread {
       if (left <= 0) return;
       Atomics.wait(state, Slot.Done, 0, left === Infinity ? undefined : left);
     }
-    // The thread reported its exception (if any) before it set Done.
+    // The thread reported its exception (if any), and its end (which hands
+    // its isolate back for the next thread), before it set Done.
     this._drain();
   }
 
-  private _onMessage(msg: { type: string; exception?: PackedException }): void {
+  /** @internal A message from its thread (through its isolate's port). */
+  isolateMessage(msg: { type: string; exception?: PackedException; reusable?: boolean }): void {
+    this._onMessage(msg);
+  }
+
+  private _onMessage(msg: { type: string; exception?: PackedException; reusable?: boolean }): void {
     if (msg?.type === 'exception' && msg.exception) this._report(msg.exception);
+    // An isolate that cannot be reused ends: the thread ends with it (exit).
+    else if (msg?.type === 'done' && msg.reusable) this._finish(true);
   }
 
   private _drain(): void {
-    if (!this._port) return;
+    const port = this._isolate?.port;
+    if (!port) return;
     for (;;) {
-      const received = receiveMessageOnPort(this._port);
+      const received = receiveMessageOnPort(port);
       if (!received) break;
       this._onMessage(received.message);
+      if (this._ended) break; // 'done': what follows is the next thread's
     }
   }
 
@@ -537,27 +543,29 @@ export class Thread {
     });
   }
 
-  private _finish(): void {
+  /** The thread ended: its isolate is idle again (`reusable`) or gone. */
+  private _finish(reusable: boolean): void {
     if (this._ended) return;
-    this._drain();
+    this._drain(); // its last reports, and 'done' (which finishes it there)
+    if (this._ended) return;
     this._ended = true;
     if (this._state) {
       Atomics.store(this._state, Slot.Done, 1);
       Atomics.notify(this._state, Slot.Done);
     }
-    this._port?.close();
     live.delete(this);
-    this._worker = null;
+    const isolate = this._isolate;
+    this._isolate = null;
+    isolate?.release(reusable);
     this._onExited?.();
   }
 
   /** In a forked child: the thread does not exist there. */
   _forgetAfterFork(): void {
-    this._worker?.unref();
-    this._port?.unref();
+    this._isolate?.worker.unref();
+    if (this._isolate) this._isolate.exited = true;
     this._ended = true;
-    this._worker = null;
-    this._port = null;
+    this._isolate = null;
     live.delete(this);
     this._onExited?.();
   }
@@ -578,11 +586,26 @@ export class Thread {
 // ---- the threads of this isolate ------------------------------------------
 
 const mainView = Thread._view('main', 'MainThread', 0, false);
-const selfView: Thread | null = ownData
-  ? Thread._view('self', ownData.name, threadId, ownData.daemon)
-  : isMainThread
-    ? null
-    : Thread._view('self', newName('Dummy'), threadId, true);
+/** The calling thread's view: in a forkful Thread's isolate, the thread it
+ * runs now (set by _beginThread for each). */
+let selfView: Thread | null =
+  isMainThread || isolateData ? null : Thread._view('self', newName('Dummy'), threadId, true);
+
+/** In a Thread's isolate, before each thread's target: that thread's
+ * identity, and a fresh start for what Python keeps per thread or a new
+ * thread starts with (the excepthook of the threads it starts, the stack
+ * size they get). The threads it started were joined or made it unreusable. */
+export function _beginThread(data: ThreadData): void {
+  selfView = Thread._view('self', data.name, threadId, data.daemon);
+  excepthook = __excepthook__;
+  stackSizeBytes = 0;
+}
+
+/** In a Thread's isolate, after a thread: whether a thread it started still
+ * runs (its isolate then cannot be reused: the thread would outlive it). */
+export function _startedThreadsAlive(): boolean {
+  return [...live].some((t) => t.isAlive());
+}
 
 /** The Thread object of the calling thread: MainThread in the main thread. */
 export function currentThread(): Thread {

@@ -474,7 +474,9 @@ describe('resources', () => {
       `threading: 200 cycles, OS threads ${threadsBefore} -> ${threadsAfter}, rss ${growthMb >= 0 ? '+' : ''}${growthMb.toFixed(1)} MB`,
     );
     expect(same(enumerate(), [mainThread()])).toBe(true);
-    if (threadsBefore !== null) expect(threadsAfter).toBe(threadsBefore);
+    // Idle isolates kept for reuse may end meanwhile (after 5 s idle): fewer
+    // threads is fine, one more would be a leak.
+    if (threadsBefore !== null) expect(threadsAfter).toBeLessThanOrEqual(threadsBefore);
     // Each Worker's isolate is ~10 MB: a leak of one per cycle would be GBs.
     expect(growthMb).toBeLessThan(100);
   }, 120000);

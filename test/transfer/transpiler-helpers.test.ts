@@ -12,7 +12,7 @@ import * as path from 'node:path';
 import * as esbuild from 'esbuild';
 import * as swc from '@swc/core';
 import * as ts from 'typescript';
-import { ExceptHookArgs, Thread, setExcepthook } from '../../lib/threading';
+import { ExceptHookArgs, Thread, idleThreads, setExcepthook } from '../../lib/threading';
 import { SerializationError } from '../../lib/core/errors';
 import { transpilerHelperHint } from '../../lib/transfer/transpiler-helpers';
 
@@ -177,6 +177,12 @@ test('the cases do use helpers: each compiler inserted the ones forkful provides
 });
 
 describe('helpers forkful cannot provide are named as the transpiler’s', () => {
+  // Each in a fresh isolate: a thread of the tests above loaded tslib, whose
+  // helpers then sit on the globalThis of the isolate that ran it (reused
+  // for later threads, as a Python process keeps what a module set).
+  let previousIdle = 0;
+  beforeAll(() => (previousIdle = idleThreads(0)));
+  afterAll(() => idleThreads(previousIdle));
   const privateMembers = `export const run = () => {
     class Box { #count = 1; get count() { return this.#count; } }
     return new Box().count;
