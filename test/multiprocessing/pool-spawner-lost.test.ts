@@ -7,6 +7,9 @@
 // WorkerLostError, is replaced, and the pool goes on, as a worker killed on
 // the fork backend. Workers that outlive their spawner ('early') are
 // watched in /proc: their ends are reported with exit codes.
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
 import { results, runFixture } from '../helpers/fixture';
 
 const lost = (exitcode: number | null, message: RegExp) => ({
@@ -51,10 +54,17 @@ describe('a Pool whose spawner thread ends (portable backend)', () => {
     });
   });
 
-  describe('the spawner ends while its workers run', () => {
+  describe('the spawner ends while its workers run a map', () => {
+    const mark = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'forkful-')), 'spawner-ended');
+    afterAll(() => fs.rmSync(path.dirname(mark), { recursive: true, force: true }));
     const run = runFixture('pool-spawner-lost.js', [], {
       timeoutMs: 120000,
-      env: { FORKFUL_NO_NATIVE: '1', FORKFUL_TEST_SPAWNER_FAIL: 'early' },
+      env: {
+        FORKFUL_NO_NATIVE: '1',
+        FORKFUL_TEST_SPAWNER_FAIL: 'early',
+        FORKFUL_TEST_SPAWNER_FORKS: '2',
+        FORKFUL_TEST_SPAWNER_MARK: mark,
+      },
     });
     const r = results(run.stdout);
 
@@ -63,8 +73,8 @@ describe('a Pool whose spawner thread ends (portable backend)', () => {
       expect(r.done).toBe(true);
     });
 
-    test('the workers go on mapping', () => {
-      expect(r.mapAfterSpawnerEnded).toEqual({ done: true, sameWorkers: true });
+    test('the map completes on the same workers', () => {
+      expect(r.mapWhileSpawnerEnded).toEqual({ done: true, sameWorkers: true });
     });
 
     test('a worker killed mid-task is reported with its signal and replaced; close() and join() settle', () => {
@@ -74,7 +84,8 @@ describe('a Pool whose spawner thread ends (portable backend)', () => {
     });
 
     test('workers that outlived their spawner stay zombies until this process exits (no waitpid without the addon)', () => {
-      expect(r.states).toEqual(['Z', 'Z']);
+      const zombie = { state: 'Z', parentIsThisProcess: true };
+      expect(r.states).toEqual([zombie, zombie]);
     });
   });
 });
