@@ -595,8 +595,12 @@ export class PoolEngine implements SchedulerView, CleanTickClient, Pumpable {
     w.lost = err;
     debug('pool: worker %d lost: %s', w.proc.pid, err.message);
     if (!w.eof) this.#drain(w);
-    if (!w.eof) this.#retire(w);
-    this.#finishWorker(w);
+    if (w.eof) {
+      this.#finishWorker(w);
+      return;
+    }
+    this.#retire(w);
+    this.dispatch(); // its queued work goes to a new worker now
   }
 
   #finishWorker(w: WorkerSlot): void {
