@@ -422,6 +422,7 @@ export class PoolEngine implements SchedulerView, CleanTickClient, Pumpable {
     debug('pool: worker %d started (%s)', w.proc.pid, this.startMethod);
     this.#observer.workerCreated(w.proc.pid);
     w.proc.onExit((code) => this.#onWorkerExit(w, code));
+    w.proc.onLost((err) => this.#onWorkerLost(w, err));
     if (!this.#refed) w.proc.unref();
     w.proc.onReadable(() => this.#drain(w));
     return true;
@@ -507,7 +508,7 @@ export class PoolEngine implements SchedulerView, CleanTickClient, Pumpable {
       if (this.forgotten || w.eof) return false;
       w.eof = true;
       w.proc.stopReading();
-      if (w.exitcode === null && w.held.length > 0) {
+      if (w.exitcode === null && w.held.length > 0 && !w.lost) {
         // It closed its pipe without exiting: it cannot serve us any more.
         // Without the addon its pipes close as it exits, a moment before the
         // exit itself: it gets that moment, so its own exit code is reported.
@@ -586,8 +587,27 @@ export class PoolEngine implements SchedulerView, CleanTickClient, Pumpable {
     this.#finishWorker(w);
   }
 
+  /** Its exit will never be reported (without the addon, the spawner
+   * thread that watched it ended and /proc does not show its end). It gets
+   * no more work, and is done with once its result pipe reaches end of
+   * file: the hub reports that when the worker is gone (a worker that
+   * still runs finishes what it holds, then exits). */
+  #onWorkerLost(w: WorkerSlot, err: Error): void {
+    if (this.forgotten || w.finished) return;
+    w.lost = err;
+    debug('pool: worker %d lost: %s', w.proc.pid, err.message);
+    if (!w.eof) this.#drain(w);
+    if (w.eof) {
+      this.#finishWorker(w);
+      return;
+    }
+    this.#retire(w);
+    this.dispatch(); // its queued work goes to a new worker now
+  }
+
   #finishWorker(w: WorkerSlot): void {
-    if (w.finished || w.exitcode === null) return; // the exit notice completes it
+    // The exit notice completes it (for a lost worker, its end of file).
+    if (w.finished || (w.exitcode === null && !(w.lost && w.eof))) return;
     w.finished = true;
     const i = this.workers.indexOf(w);
     if (i >= 0) this.workers.splice(i, 1);
@@ -613,20 +633,25 @@ export class PoolEngine implements SchedulerView, CleanTickClient, Pumpable {
     } else {
       lost.push(...requeue);
     }
-    const exitcode = Number.isNaN(w.exitcode) ? null : w.exitcode;
+    const exitcode = w.exitcode === null || Number.isNaN(w.exitcode) ? null : w.exitcode;
     debug('pool: worker %d exited (code %s, %d task(s) lost)', w.proc.pid, exitcode, lost.length);
     this.#observer.workerExited(w.proc.pid, exitcode);
     if (lost.length > 0) {
-      const how = Number.isNaN(w.exitcode)
-        ? 'exited'
-        : w.exitcode < 0
-          ? `was killed by signal ${-w.exitcode}`
-          : `exited with code ${w.exitcode}`;
+      const how =
+        exitcode === null
+          ? w.lost
+            ? 'ended'
+            : 'exited'
+          : exitcode < 0
+            ? `was killed by signal ${-exitcode}`
+            : `exited with code ${exitcode}`;
+      const why = w.lost
+        ? `its exit code cannot be known: ${w.lost.message}`
+        : 'a crash, a kill, or process.exit() in the task';
       for (const chunk of lost) {
         const err = new WorkerLostError(
-          `pool worker ${w.proc.pid} ${how} while running this task ` +
-            `(a crash, a kill, or process.exit() in the task); the pool replaced it and ` +
-            `the other tasks go on`,
+          `pool worker ${w.proc.pid} ${how} while running this task (${why}); ` +
+            `the pool replaced it and the other tasks go on`,
         );
         err.exitcode = exitcode;
         this.#releaseChunk(chunk);
@@ -715,7 +740,7 @@ export class PoolEngine implements SchedulerView, CleanTickClient, Pumpable {
   takeReadable(): void {
     for (const w of [...this.workers]) {
       if (!w.eof && !w.finished) this.#drain(w);
-      if (w.eof && w.exitcode === null) this.#reapSync(w);
+      if (w.eof && w.exitcode === null && !w.lost) this.#reapSync(w);
     }
   }
 

@@ -26,6 +26,10 @@ export interface PoolWorkerProcess {
   readonly results: Connection;
   /** Calls back once with the exit code (minus the signal when killed). */
   onExit(callback: (exitcode: number) => void): void;
+  /** Calls back once if the worker's end can no longer be learnt (without
+   * the addon: the spawner thread that watched it ended, and /proc does
+   * not show its exit); then onExit never fires. */
+  onLost(callback: (err: Error) => void): void;
   /** Calls back on the event loop whenever results are readable. */
   onReadable(callback: () => void): void;
   /** Stops onReadable callbacks (at end of file). */
@@ -201,6 +205,8 @@ class PoolWorker implements PoolWorkerProcess {
   private readWatch: FdWatch | null = null;
   private exitCallback: ((code: number) => void) | null = null;
   private exitcode: number | null = null;
+  private lostCallback: ((err: Error) => void) | null = null;
+  private lostBy: Error | null = null;
   private refed = true;
 
   constructor(
@@ -212,6 +218,10 @@ class PoolWorker implements PoolWorkerProcess {
       this.exitcode = code;
       this.exitCallback?.(code);
     });
+    handle.onLost?.((err) => {
+      this.lostBy = err;
+      this.lostCallback?.(err);
+    });
   }
 
   get pid(): number {
@@ -221,6 +231,11 @@ class PoolWorker implements PoolWorkerProcess {
   onExit(callback: (exitcode: number) => void): void {
     this.exitCallback = callback;
     if (this.exitcode !== null) callback(this.exitcode);
+  }
+
+  onLost(callback: (err: Error) => void): void {
+    this.lostCallback = callback;
+    if (this.lostBy) callback(this.lostBy);
   }
 
   onReadable(callback: () => void): void {
@@ -261,6 +276,7 @@ class PoolWorker implements PoolWorkerProcess {
 
   forget(): void {
     this.exitCallback = null;
+    this.lostCallback = null;
     this.handle.detach();
     this.stopReading();
     this.tasks.close();

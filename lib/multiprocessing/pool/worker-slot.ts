@@ -22,6 +22,10 @@ export interface WorkerSlot {
   /** A write to its task pipe failed: it is going away. */
   writeFailed: boolean;
   finished: boolean;
+  /** Its exit can no longer be learnt (see PoolWorkerProcess.onLost): it
+   * is finished once its result pipe reaches end of file, which the
+   * portable hub reports when the worker is gone. */
+  lost: Error | null;
   /** Shared with the worker: the id of the last chunk it started (null
    * where there is no shared arena: then all it held counts as started). */
   progress: Progress | null;
@@ -50,6 +54,7 @@ export function newSlot(
     eof: false,
     writeFailed: false,
     finished: false,
+    lost: null,
   };
 }
 
