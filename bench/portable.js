@@ -58,24 +58,12 @@ const figures = {
   'threading.Lock acquire+release (uncontended)': async () => {
     const { Lock } = require(path.join(dist, 'threading'));
     const lock = new Lock();
-    const n = 1e6;
-    const t0 = performance.now();
-    for (let k = 0; k < n; k++) {
-      lock.acquire();
-      lock.release();
-    }
-    return { value: ((performance.now() - t0) * 1e6) / n, unit: 'ns per pair' };
+    return pairs(lock, 1e6);
   },
   'multiprocessing.Lock acquire+release (uncontended)': async () => {
     const { Lock } = require(path.join(dist, 'multiprocessing'));
     const lock = new Lock();
-    const n = 20000;
-    const t0 = performance.now();
-    for (let k = 0; k < n; k++) {
-      lock.acquire();
-      lock.release();
-    }
-    return { value: ((performance.now() - t0) * 1e6) / n, unit: 'ns per pair' };
+    return pairs(lock, 20000);
   },
   // Once a child has had it, the Lock is hub-kept: without the addon each
   // acquire and release was a round trip to the hub; now the hub leases
@@ -86,13 +74,7 @@ const figures = {
     const p = new mp.Process({ target: (lock) => lock.acquire() && lock.release(), args: [lock] });
     p.start();
     await p.join();
-    const n = 20000;
-    const t0 = performance.now();
-    for (let k = 0; k < n; k++) {
-      lock.acquire();
-      lock.release();
-    }
-    return { value: ((performance.now() - t0) * 1e6) / n, unit: 'ns per pair' };
+    return pairs(lock, 20000);
   },
   // Python users take multiprocessing's Lock and Value in threads too.
   'multiprocessing.Lock acquire+release, 2 Threads': async () =>
@@ -142,6 +124,16 @@ const figures = {
 
 /** ops/s of `op(obj)` run `n` times by each of two Threads at once (from
  * the first start to the last end); `check(obj, total)` afterwards. */
+/** Times n uncontended acquire + release pairs of `lock`. */
+function pairs(lock, n) {
+  const t0 = performance.now();
+  for (let k = 0; k < n; k++) {
+    lock.acquire();
+    lock.release();
+  }
+  return { value: ((performance.now() - t0) * 1e6) / n, unit: 'ns per pair' };
+}
+
 async function twoThreads(op, make, check = () => {}) {
   const mp = require(path.join(dist, 'multiprocessing'));
   const { Thread } = require(path.join(dist, 'threading'));
