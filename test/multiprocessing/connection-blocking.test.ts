@@ -5,6 +5,7 @@
 import * as fs from 'node:fs';
 import { Worker } from 'node:worker_threads';
 import { native } from '../../lib/core/native';
+import { receiveCalls } from '../helpers/receive-calls';
 import { Pipe } from '../../lib/multiprocessing';
 
 // /proc/self/fdinfo shows the mode (Linux).
@@ -16,21 +17,7 @@ function nonBlocking(fd: number): boolean {
   return (parseInt(flags![1], 8) & O_NONBLOCK) !== 0;
 }
 
-type Addon = Record<'waitReadable' | 'recvFdsInto' | 'setBlocking', (...a: unknown[]) => unknown>;
-
-/** Counts calls of the addon's waitReadable (a poll) and recvFdsInto (a recvmsg) during fn. */
-function callsOf<T>(fn: () => T): { value: T; polls: number; reads: number } {
-  const addon = native as unknown as Addon;
-  const saved = { waitReadable: addon.waitReadable, recvFdsInto: addon.recvFdsInto };
-  const calls = { polls: 0, reads: 0 };
-  addon.waitReadable = (...a) => (calls.polls++, saved.waitReadable(...a));
-  addon.recvFdsInto = (...a) => (calls.reads++, saved.recvFdsInto(...a));
-  try {
-    return { value: fn(), ...calls };
-  } finally {
-    Object.assign(addon, saved);
-  }
-}
+type Addon = Record<'setBlocking', (...a: unknown[]) => unknown>;
 
 /** A thread that writes the frame of the message 7 to `fd` after 50 ms,
  * while this thread waits in recvSync(). */
@@ -61,7 +48,7 @@ describeLinux('Pipe() sockets in blocking mode', () => {
     const [a, b] = Pipe();
     const worker = sevenLater(a.fileno());
     try {
-      expect(callsOf(() => b.recvSync())).toEqual({ value: 7, polls: 0, reads: 1 });
+      expect(receiveCalls(() => b.recvSync())).toEqual({ value: 7, polls: 0, reads: 1 });
     } finally {
       await worker.terminate();
       a.close();
@@ -74,7 +61,7 @@ describeLinux('Pipe() sockets in blocking mode', () => {
     (native as unknown as Addon).setBlocking(b.fileno(), false);
     const worker = sevenLater(a.fileno());
     try {
-      const first = callsOf(() => b.recvSync());
+      const first = receiveCalls(() => b.recvSync());
       expect(first.value).toBe(7);
       expect(first.polls).toBeGreaterThanOrEqual(1);
     } finally {

@@ -4,35 +4,12 @@
 // one larger than the pipe in several, then end of file.
 import { spawn } from 'node:child_process';
 import { native } from '../../lib/core/native';
+import { receiveCalls } from '../helpers/receive-calls';
 import { EOFError } from '../../lib/core/errors';
 import { Pipe } from '../../lib/multiprocessing';
 import { kBlockingReads } from '../../lib/multiprocessing/connection';
 
 const describeNative = native ? describe : describe.skip;
-
-/** Counts the addon's polls and reads while `fn` runs. */
-function callsOf<T>(fn: () => T): { value: T; polls: number; reads: number } {
-  const addon = native as unknown as Record<
-    'readInto' | 'waitReadable',
-    (...a: unknown[]) => never
-  >;
-  const saved = { readInto: addon.readInto, waitReadable: addon.waitReadable };
-  let polls = 0;
-  let reads = 0;
-  addon.readInto = ((...args: unknown[]) => {
-    reads++;
-    return saved.readInto(...args);
-  }) as never;
-  addon.waitReadable = ((...args: unknown[]) => {
-    polls++;
-    return saved.waitReadable(...args);
-  }) as never;
-  try {
-    return { value: fn(), polls, reads };
-  } finally {
-    Object.assign(addon, saved);
-  }
-}
 
 // A writer in another process: after 200 ms, a 300 KiB message (larger than
 // a pipe holds: it goes in several writes), then two small ones at once;
@@ -65,12 +42,12 @@ describeNative('Connection[kBlockingReads]', () => {
     w.close();
     try {
       r[kBlockingReads]();
-      const big = callsOf(() => r.recvBytesSync());
+      const big = receiveCalls(() => r.recvBytesSync());
       expect(big.value.length).toBe(300 * 1024);
       expect(big.value.every((b) => b === 7)).toBe(true);
       expect(big.polls).toBe(0);
-      const one = callsOf(() => r.recvBytesSync());
-      const two = callsOf(() => r.recvBytesSync());
+      const one = receiveCalls(() => r.recvBytesSync());
+      const two = receiveCalls(() => r.recvBytesSync());
       expect([one.value.toString(), two.value.toString()]).toEqual(['one', 'two']);
       expect(one.polls + two.polls).toBe(0);
       expect(two.reads).toBe(0); // it came with the first
@@ -84,11 +61,11 @@ describeNative('Connection[kBlockingReads]', () => {
   test("without it a pipe's recvBytesSync polls, then reads", () => {
     const [r, w] = Pipe(false);
     w.sendBytes(Buffer.from('x'));
-    const first = callsOf(() => r.recvBytesSync());
+    const first = receiveCalls(() => r.recvBytesSync());
     expect(first.value.toString()).toBe('x');
     w.sendBytes(Buffer.from('y'));
     // The last read was short: a blocking receive polls before reading again.
-    const second = callsOf(() => r.recvBytesSync());
+    const second = receiveCalls(() => r.recvBytesSync());
     expect(second.value.toString()).toBe('y');
     expect(second.polls).toBe(1);
     w.close();
