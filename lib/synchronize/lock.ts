@@ -8,6 +8,8 @@ import { Acquirable } from './acquirable';
 import { kShare, type Revivers, type ShareState } from '../transfer/shareable';
 import { slicedWait, throwIfAborted } from '../core/abort';
 import { acquireSignal, acquireTimeout, type AcquireOptions } from './args';
+import { isMainThread } from 'node:worker_threads';
+import { checkBeforeIsolateReuse } from '../runtime/thread-reuse';
 import { arenaNative, Block, nat, Kind, self, words, type BlockState } from './arena';
 
 /** The "someone may sleep on this word" bit of a lock word. */
@@ -76,6 +78,20 @@ export function wordOwnedByMe(i: number): boolean {
   return (Atomics.load(words(), i) & TID_MASK) === self.tid;
 }
 
+// A Thread isolate's Locks and RLocks: a Thread that ends holding one ends
+// its isolate too, so the lock's next acquirer takes it over (the holder's
+// tid ends), and no later Thread there inherits it as its own.
+const inThread = !isMainThread;
+const locksHere = new Set<WeakRef<{ readonly _i: number }>>();
+checkBeforeIsolateReuse(() => {
+  for (const ref of locksHere) {
+    const lock = ref.deref();
+    if (lock === undefined) locksHere.delete(ref);
+    else if (wordOwnedByMe(lock._i)) return 'it holds a Lock or RLock';
+  }
+  return null;
+});
+
 /** What Condition needs from its lock (Python's _is_owned, _release_save,
  * _acquire_restore). */
 export interface ConditionLock {
@@ -104,6 +120,7 @@ export class Lock extends Acquirable implements ConditionLock {
         : Block.alloc('Lock', Kind.Lock, 4, this);
     this._w = words();
     this._i = this._block.base;
+    if (inThread) locksHere.add(new WeakRef(this));
   }
 
   /** Takes the lock: acquire(), acquire(false), acquire(true, 0.5),
@@ -194,6 +211,7 @@ export class RLock extends Acquirable implements ConditionLock {
         : Block.alloc('RLock', Kind.RLock, 8, this);
     this._w = words();
     this._i = this._block.base;
+    if (inThread) locksHere.add(new WeakRef(this));
   }
 
   acquire(blocking?: boolean | AcquireOptions, timeout?: number | null): boolean {

@@ -15,6 +15,7 @@ import { explainReferenceError, loadTarget } from './target';
 import { packException } from './exceptions';
 import { forgetThreadLocals } from './local';
 import { runBeforeChildExit } from '../runtime/lifecycle';
+import { whyIsolateCannotBeReused } from '../runtime/thread-reuse';
 import { IsolateData, kIsolateData } from './isolates';
 import { Slot, ThreadData, _beginThread, _startedThreadsAlive, getNativeId } from './thread';
 
@@ -126,11 +127,17 @@ async function run(data: ThreadData): Promise<void> {
   await runBeforeChildExit();
   // A promise the target rejected without a handler is reported first.
   await new Promise((resolve) => setImmediate(resolve));
-  const reusable = !(before && leftBehind(before)) && !_startedThreadsAlive();
+  const reusable =
+    !(before && leftBehind(before)) &&
+    !_startedThreadsAlive() &&
+    whyIsolateCannotBeReused() === null;
   port!.postMessage({ type: 'done', reusable });
+  // One that cannot be reused ends: the exit listeners set Done, after the
+  // portable arena's has marked the thread ended (a lock it still holds is
+  // then taken over by whoever acquires it once joined).
+  if (!reusable) process.exit(reported ? 1 : 0);
   current = null;
   setDone(data);
-  if (!reusable) process.exit(reported ? 1 : 0);
   forgetThreadLocals();
   parentPort!.ref(); // idle: wait for the next thread
 }

@@ -3,6 +3,8 @@
 // something running ends its isolate instead of handing it on.
 import {
   ExceptHookArgs,
+  Lock,
+  RLock,
   Thread,
   Timer,
   enumerate,
@@ -150,6 +152,31 @@ describe('a target that leaves something running', () => {
       expect(out[1]).toBe(next.ident);
     }
     expect(Atomics.load(out, 2)).toBe(after);
+  });
+});
+
+describe('a thread that ends holding a lock', () => {
+  // Its isolate ends with it: the holder's tid ends, so the lock's next
+  // acquirer takes it over (warned), and no later thread in that isolate
+  // has the holder's tid (an RLock would have taken it as its own).
+  test.each([
+    ['Lock', () => new Lock()],
+    ['RLock', () => new RLock()],
+  ])('%s: the next thread does not own it; a blocking acquire takes it over', async (_, make) => {
+    const lock = make();
+    await run((l: Lock) => void l.acquire(), [lock as never]);
+    const seen = cells(1);
+    await run(
+      (l: Lock, c: Int32Array) => {
+        c[0] = l.acquire(false) ? 1 : 2;
+        if (c[0] === 1) l.release();
+      },
+      [lock as never, seen as never],
+    );
+    expect(seen[0]).toBe(2);
+    // Held by a live thread (its isolate kept for reuse), this times out.
+    expect(lock.acquire(true, 10)).toBe(true);
+    lock.release();
   });
 });
 

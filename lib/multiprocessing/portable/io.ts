@@ -9,6 +9,7 @@ import * as path from 'node:path';
 import * as fs from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import {
+  isMainThread,
   MessageChannel,
   receiveMessageOnPort,
   type Worker,
@@ -32,6 +33,7 @@ import { abortable, throwIfAborted } from '../../core/abort';
 import { isVirtualFd, VIRTUAL_FD_BASE } from '../../transfer/fd-transfer';
 import type { FdWatch } from '../../core/addon';
 import { header } from '../../transfer/framing';
+import { checkBeforeIsolateReuse } from '../../runtime/thread-reuse';
 import type { HubReply, HubRequest } from './hub';
 import type { IoWorkerData } from './io-worker';
 
@@ -228,6 +230,10 @@ function newAddress(): string {
  * ancestor (process or thread) started one. */
 function io(): IoClient {
   if (client) return client;
+  // The hub knows this thread by its connection: what the thread holds
+  // there (a lock, a lease) is let go when the connection closes, so a
+  // Thread that used the hub ends its isolate with it.
+  if (!isMainThread) checkBeforeIsolateReuse(() => 'it used the portable hub');
   const inherited = process.env[HUB_ENV];
   if (inherited) return (client = new IoClient('client', inherited));
   // A Worker that no forkful thread started (a test runner's, say) may be

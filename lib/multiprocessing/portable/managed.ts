@@ -11,7 +11,9 @@
 // lock lets go of it: the hub sees its connection close (the portable
 // arena's table of ended threads, while local), and the next acquirer is
 // warned, as with the native locks.
+import { isMainThread } from 'node:worker_threads';
 import { RuntimeError, ValueError } from '../../core/errors';
+import { checkBeforeIsolateReuse } from '../../runtime/thread-reuse';
 import { abortError, slicedWait, throwIfAborted } from '../../core/abort';
 import type { BarrierOptions } from '../../synchronize/barrier';
 import { Acquirable } from '../../synchronize/acquirable';
@@ -127,6 +129,18 @@ const OWNER_MASK = MOVED - 1;
  * (local.ts). The word holds the owner's tid (+ the sleepers bit); moving
  * sets its MOVED bit, after which every copy goes to the hub. An RLock's
  * level is the word after, written only by its owner. */
+// A Thread isolate's local Locks and RLocks: a Thread that ends holding
+// one ends its isolate too, so the next acquirer takes it over.
+const localLocksHere = new Set<WeakRef<MovableLock>>();
+checkBeforeIsolateReuse(() => {
+  for (const ref of localLocksHere) {
+    const lock = ref.deref();
+    if (lock === undefined) localLocksHere.delete(ref);
+    else if (lock._heldHereLocally()) return 'it holds a Lock or RLock';
+  }
+  return null;
+});
+
 class MovableLock extends Acquirable {
   readonly #kind: 'Lock' | 'RLock';
   readonly #home: LocalHome | null;
@@ -143,6 +157,16 @@ class MovableLock extends Acquirable {
     const k = kind === 'Lock' ? Kind.Lock : Kind.RLock;
     this.#home = new LocalHome(kind, k, 8, this, revive?.state);
     this.#hubOnly = 0;
+    if (!isMainThread) localLocksHere.add(new WeakRef(this));
+  }
+
+  /** @internal Whether this thread holds it while it is local (a moved
+   * lock's holder is known to the hub: see io.ts). */
+  _heldHereLocally(): boolean {
+    const home = this.#home;
+    if (home === null) return false;
+    const v = Atomics.load(home.w, home.i);
+    return (v & MOVED) === 0 && (v & OWNER_MASK) === self.tid;
   }
 
   /** @internal The hub object's id, moving the lock there first (a

@@ -425,7 +425,9 @@ export function portableArena(): PortableArena {
   if (!inherited) setEnvironmentData(ENV_KEY, { sab: a.sab, id: a.id });
   if (!isMainThread) {
     const tid = a.gettid();
-    process.once('exit', () => Atomics.store(a.w, DEAD + (tid % DEAD_SLOTS), tid));
+    // First of the exit listeners: the thread is ended for its locks before
+    // a Thread's bootstrap reports it done (a join returns).
+    process.prependOnceListener('exit', () => Atomics.store(a.w, DEAD + (tid % DEAD_SLOTS), tid));
   }
   return (arena = a);
 }
