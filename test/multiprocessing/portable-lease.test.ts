@@ -41,7 +41,7 @@ describe('portable leases (FORKFUL_NO_NATIVE=1)', () => {
     });
   });
 
-  test('a stopped lessee (SIGSTOP): a timed acquire times out, an aborted one aborts; after SIGCONT the lock comes back free', () => {
+  test('a lessee stopped (SIGSTOP) holding the lock: a timed acquire times out, an aborted one aborts; after SIGCONT and its release the lock comes back, unwarned', () => {
     expect(r.stopped).toEqual({
       wasReady: true,
       timedOut: false,
