@@ -6,10 +6,10 @@ import * as fs from 'node:fs';
 import { Worker } from 'node:worker_threads';
 import { native } from '../../lib/core/native';
 import { receiveCalls } from '../helpers/receive-calls';
+import { needsAddon } from '../helpers/needs';
 import { Pipe } from '../../lib/multiprocessing';
 
-// /proc/self/fdinfo shows the mode (Linux).
-const describeLinux = native && process.platform === 'linux' ? describe : describe.skip;
+// /proc/self/fdinfo shows the mode.
 const O_NONBLOCK = 0o4000;
 
 function nonBlocking(fd: number): boolean {
@@ -29,7 +29,7 @@ function sevenLater(fd: number): Worker {
   );
 }
 
-describeLinux('Pipe() sockets in blocking mode', () => {
+needsAddon.describe('Pipe() sockets in blocking mode', () => {
   test('a Pipe() end is in blocking mode, and stays so after recv() watched it', async () => {
     const [a, b] = Pipe();
     try {

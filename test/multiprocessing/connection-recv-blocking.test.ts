@@ -3,13 +3,11 @@
 // poll() before it), and messages still arrive whole: several in one read,
 // one larger than the pipe in several, then end of file.
 import { spawn } from 'node:child_process';
-import { native } from '../../lib/core/native';
 import { receiveCalls } from '../helpers/receive-calls';
+import { needsAddon } from '../helpers/needs';
 import { EOFError } from '../../lib/core/errors';
 import { Pipe } from '../../lib/multiprocessing';
 import { kBlockingReads } from '../../lib/multiprocessing/connection';
-
-const describeNative = native ? describe : describe.skip;
 
 // A writer in another process: after 200 ms, a 300 KiB message (larger than
 // a pipe holds: it goes in several writes), then two small ones at once;
@@ -33,7 +31,7 @@ setTimeout(() => {
 }, 200);
 `;
 
-describeNative('Connection[kBlockingReads]', () => {
+needsAddon.describe('Connection[kBlockingReads]', () => {
   test('waits in read() alone, takes messages whole, then ends at end of file', () => {
     const [r, w] = Pipe(false);
     const child = spawn(process.execPath, ['-e', WRITER], {
