@@ -9,6 +9,7 @@
 // its isolate with it, as the thread of a Python thread ends.
 import { parentPort, workerData } from 'node:worker_threads';
 import { SerializationError } from '../core/errors';
+import { activeHandles } from '../core/node-internals';
 import { decodeShareables } from '../transfer/shareable';
 import { redirectThreadOutput } from './output';
 import { explainReferenceError, loadTarget } from './target';
@@ -89,8 +90,7 @@ function footprint(): Map<string, number> {
   const counts = new Map<string, number>();
   const add = (key: string, n = 1) => counts.set(key, (counts.get(key) ?? 0) + n);
   for (const resource of process.getActiveResourcesInfo()) add(resource);
-  const internals = process as unknown as { _getActiveHandles?: () => unknown[] };
-  add('handles', internals._getActiveHandles?.().length ?? 0);
+  add('handles', activeHandles().length);
   for (const event of process.eventNames()) {
     if (typeof event === 'string' && event !== 'exit') {
       add(`on:${event}`, process.listenerCount(event));
