@@ -7,6 +7,14 @@ import {
   type HubReply,
   type HubRequest,
 } from '../../lib/multiprocessing/portable/hub';
+import {
+  LEASE_SLICE_MS,
+  LeaseTable,
+  MEMORY_AT,
+  NO_LEASE,
+  STATE,
+  type Handback,
+} from '../../lib/multiprocessing/portable/lease-table';
 
 type Req = HubRequest extends infer R ? (R extends HubRequest ? Omit<R, 'id'> : never) : never;
 
@@ -163,4 +171,34 @@ test("a grant to one of a client's waiters is revoked after the reply when its o
   expect(a.revoked).toEqual([obj]);
   a.send({ op: 'handback', obj, count: 1 });
   expect(a.reply(second)).toMatchObject({ ok: true, lease: { obj, count: 2 } });
+});
+
+// The I/O thread's side (lease-table.ts): a revoke that crossed the
+// thread's own hand-back on the way is stale, and must not take the next
+// grant, which may arrive in the same read as that revoke.
+describe('LeaseTable', () => {
+  test('a revoke of a lease already handed back leaves the next grant alone', async () => {
+    const sent: Handback[] = [];
+    const table = new LeaseTable((h) => sent.push(h));
+    const words = new SharedArrayBuffer(MEMORY_AT);
+    const w = new Int32Array(words, 0, 2);
+    w[STATE] = NO_LEASE;
+    table.register(7, words, false);
+    table.granted({ obj: 7, count: 0 });
+    await new Promise((resolve) => setTimeout(resolve, LEASE_SLICE_MS + 5));
+    table.handBack(7); // the thread's own request took it back
+    expect(sent).toEqual([{ id: 0, op: 'handback', obj: 7, count: 0 }]);
+    table.revoke(7); // the hub's revoke of that lease, still on its way
+    table.granted({ obj: 7, count: 1 }); // the next grant, in the same read
+    await new Promise((resolve) => setTimeout(resolve, LEASE_SLICE_MS + 5));
+    expect(Atomics.load(w, STATE)).toBe(1);
+    expect(sent).toHaveLength(1);
+    table.revoke(7); // a revoke of this lease is honoured
+    await new Promise((resolve) => setTimeout(resolve, LEASE_SLICE_MS + 5));
+    expect(sent).toEqual([
+      { id: 0, op: 'handback', obj: 7, count: 0 },
+      { id: 0, op: 'handback', obj: 7, count: 1 },
+    ]);
+    expect(Atomics.load(w, STATE)).toBe(NO_LEASE);
+  });
 });

@@ -84,15 +84,19 @@ export class LeaseTable {
   revoke(obj: number): void {
     const e = this.#leases.get(obj);
     if (!e || e.timer) return;
-    const wait = e.grantedAt + LEASE_SLICE_MS - performance.now();
-    if (wait <= 0) {
-      queueMicrotask(() => this.handBack(obj));
-      return;
-    }
-    e.timer = setTimeout(() => {
+    // A revoke of a lease already handed back (the thread's own request
+    // took it back while the revoke was on its way) is stale: it must not
+    // take the next grant (which can arrive in the same read), and the hub
+    // asks again for that one if it wants it.
+    if (Atomics.load(e.words, STATE) === NO_LEASE) return;
+    const grant = e.grantedAt;
+    const back = () => {
       e.timer = null;
-      this.handBack(obj);
-    }, Math.ceil(wait));
+      if (e.grantedAt === grant) this.handBack(obj);
+    };
+    const wait = grant + LEASE_SLICE_MS - performance.now();
+    if (wait <= 0) queueMicrotask(back);
+    else e.timer = setTimeout(back, Math.ceil(wait));
   }
 
   /** Hands the lease on `obj` back, if this thread holds one. */
