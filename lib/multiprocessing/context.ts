@@ -6,6 +6,7 @@ import { Process, activeChildren, cpuCount, currentProcess, parentProcess } from
 import { JoinableQueue, Queue, SimpleQueue } from './queue/queues';
 import { ValueError } from '../core/errors';
 import { backendFor, getAllStartMethods, getStartMethod } from './start-method';
+import { setExecutable } from './start/spawn';
 
 export interface Context {
   /** Process bound to this context's start method. */
@@ -20,6 +21,9 @@ export interface Context {
   cpuCount: typeof cpuCount;
   getStartMethod(): StartMethod;
   getAllStartMethods: typeof getAllStartMethods;
+  /** multiprocessing.setExecutable (one setting for every context, as
+   * Python's). */
+  setExecutable: typeof setExecutable;
   /** This context (no method), or the context of `method`. */
   getContext(method?: StartMethod | null): Context;
   /** Always a ValueError: a context's start method is fixed (Python's
@@ -47,6 +51,7 @@ function makeContext(method: StartMethod): Context {
     cpuCount,
     getStartMethod: () => method,
     getAllStartMethods,
+    setExecutable,
     getContext: (other) => (other === undefined || other === null ? ctx : getContext(other)),
     setStartMethod: () => {
       throw new ValueError(

@@ -73,6 +73,34 @@ export {
   type StartMethod,
 } from './start-method';
 export { getContext, type Context } from './context';
+export { setExecutable } from './start/spawn';
+import * as logging from '../runtime/logging';
+export { getLogger, logToStderr } from '../runtime/logging';
+export type { Logger, StreamHandler, Formatter, LogRecord, TextSink } from '../runtime/logging';
+/** Python's multiprocessing.util, its logging part: the levels (with
+ * logging's NOTSET, WARNING, ERROR, CRITICAL), getLogger/logToStderr, the
+ * module functions that log only once the logger exists, and the classes to
+ * build a handler (Python's logging.StreamHandler and Formatter). */
+export const util = {
+  NOTSET: logging.NOTSET,
+  SUBDEBUG: logging.SUBDEBUG,
+  DEBUG: logging.DEBUG,
+  INFO: logging.INFO,
+  SUBWARNING: logging.SUBWARNING,
+  WARNING: logging.WARNING,
+  ERROR: logging.ERROR,
+  CRITICAL: logging.CRITICAL,
+  DEFAULT_LOGGING_FORMAT: logging.DEFAULT_LOGGING_FORMAT,
+  getLogger: logging.getLogger,
+  logToStderr: logging.logToStderr,
+  getLevelName: logging.getLevelName,
+  subDebug: logging.subDebug,
+  debug: logging.debug,
+  info: logging.info,
+  subWarning: logging.subWarning,
+  StreamHandler: logging.StreamHandler,
+  Formatter: logging.Formatter,
+};
 export { type PutOptions, type GetOptions } from './queue/queues';
 export {
   Pool,

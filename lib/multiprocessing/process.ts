@@ -17,6 +17,7 @@ import { cpuCount as osCpuCount } from '../os';
 import { backendFor, getStartMethod } from './start-method';
 import { closeSentinel, kEnded, kLost, sentinelOf } from './sentinel';
 import { ParentProcess } from './process-parent';
+import { info } from '../runtime/logging';
 
 const SIGINT = 2;
 const SIGTERM = 15;
@@ -442,15 +443,18 @@ export function cpuCount(): number {
 // Python's exit rules: at exit, daemonic children are terminated and the
 // others joined.
 atExit('multiprocessing: join or terminate the children', Order.multiprocessing, () => {
+  info('process shutting down');
   const running = [...children];
   for (const child of running) {
     try {
       if (child.daemon) {
+        info('calling terminate() for daemon %s', child.name);
         child.terminate();
         child.joinSync(1);
         if (child.exitcode === null) child.kill();
         child.joinSync(1);
       } else {
+        info('calling join() for process %s', child.name);
         child.joinSync();
       }
     } catch {

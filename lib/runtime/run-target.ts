@@ -9,6 +9,7 @@
 import { inspect } from 'node:util';
 import { currentIdentity } from './identity';
 import { runBeforeChildExit } from './lifecycle';
+import { info } from './logging';
 
 // runTarget is parenthesised: V8 compiles it with the module, in the parent,
 // not again in every forked child.
@@ -26,15 +27,18 @@ export const runTarget = (async function runTarget(
   exit: (code: number) => void = (code) => process.exit(code),
 ): Promise<void> {
   process.exitCode = undefined; // a value the parent had set is not the child's
+  info('child process calling self.run()');
   try {
     await target(...args);
   } catch (err) {
     process.stderr.write(formatTargetError(err, hint));
     await runBeforeChildExit();
+    info('process exiting with exitcode 1');
     exit(1);
     return;
   }
   await runBeforeChildExit();
   const code = Number(process.exitCode ?? 0);
+  info('process exiting with exitcode %d', Number.isInteger(code) ? code : 1);
   exit(Number.isInteger(code) ? code : 1);
 });

@@ -15,6 +15,7 @@ import './helpers/spawn-shim';
 import * as fs from 'node:fs';
 import * as nodeOs from 'node:os';
 import * as path from 'node:path';
+import { pathToFileURL } from 'node:url';
 import * as mp from '../../lib/multiprocessing';
 import * as threading from '../../lib/threading';
 import {
@@ -123,6 +124,64 @@ describe('_TestProcess', () => {
     expect(() => {
       p.authkey = 42 as never;
     }).toThrow(TypeError);
+  });
+
+  // Python's str, bytes and PathLike paths: a string, a Buffer, a file: URL.
+  test('_TestProcess.test_set_executable', async () => {
+    const paths = [
+      process.execPath,
+      Buffer.from(process.execPath),
+      pathToFileURL(process.execPath),
+    ];
+    try {
+      for (const file of paths) {
+        mp.setExecutable(file);
+        const p = new Process();
+        p.start();
+        await joinProcess(p);
+        expect(p.exitcode).toBe(0);
+      }
+    } finally {
+      mp.setExecutable(process.execPath);
+    }
+  });
+
+  // Not upstream: the spawn start method really runs the executable set
+  // (a wrapper that marks the environment), the context's setExecutable is
+  // the same setting, and a path that is no executable is a typed error.
+  test('setExecutable(): spawned children run it; OSError when it is not executable', async () => {
+    const dir = fs.mkdtempSync(path.join(nodeOs.tmpdir(), 'forkful-exe-'));
+    const wrapper = path.join(dir, 'node-wrapper');
+    fs.writeFileSync(
+      wrapper,
+      `#!/bin/sh\nFORKFUL_VIA_WRAPPER=yes exec ${JSON.stringify(process.execPath)} "$@"\n`,
+      { mode: 0o755 },
+    );
+    const ctx = mp.getContext('spawn');
+    const [reader, writer] = mp.Pipe(false);
+    try {
+      ctx.setExecutable(wrapper);
+      const p = new ctx.Process({
+        target: (conn: mp.Connection) => conn.send(process.env.FORKFUL_VIA_WRAPPER ?? 'no'),
+        args: [writer],
+      });
+      p.start();
+      expect(await reader.recv({ signal: AbortSignal.timeout(SHORT_TIMEOUT * 1000) })).toBe('yes');
+      await joinProcess(p);
+      expect(p.exitcode).toBe(0);
+      expect(() => mp.setExecutable(path.join(dir, 'missing'))).toThrow(
+        expect.objectContaining({ name: 'OSError', code: 'ENOENT' }),
+      );
+      fs.writeFileSync(path.join(dir, 'not-executable'), '', { mode: 0o644 });
+      expect(() => mp.setExecutable(path.join(dir, 'not-executable'))).toThrow(OSError);
+      expect(() => mp.setExecutable(dir)).toThrow(OSError);
+      expect(() => mp.setExecutable(42 as never)).toThrow(TypeError);
+    } finally {
+      mp.setExecutable(process.execPath);
+      reader.close();
+      writer.close();
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   test('_TestProcess.test_args_argument', async () => {

@@ -5,6 +5,7 @@ import { deserialize } from '../../transfer/serialize';
 import { native } from '../../core/native';
 import { becomeChild, whileBootstrapping } from '../../runtime/identity';
 import { runTarget } from '../../runtime/run-target';
+import { applyLoggingSetup } from '../../runtime/logging';
 import { closureHint, resolveTarget } from '../../transfer/spawn-target';
 import type { SpawnPayload } from './spawn';
 import { provideNamespace } from '../../threading/local';
@@ -61,6 +62,7 @@ process.once('message', (message) => {
   if (payload.daemon) dieWithParent(payload.parentPid);
   else hangUp();
   becomeChild(payload, payload.parentPid, payload.parentName);
+  applyLoggingSetup(payload.logging);
   const hint = closureHint(payload.target);
   let target: (...args: unknown[]) => unknown;
   let args: unknown[];

@@ -5,9 +5,11 @@
 // (fd-transfer.ts), and the shared-memory arena of lib/synchronize through
 // its environment (arenaEnvironment()).
 import * as childProcess from 'node:child_process';
+import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { NotSupportedError, RuntimeError } from '../../core/errors';
+import { NotSupportedError, OSError, RuntimeError } from '../../core/errors';
+import { fileURLToPath } from 'node:url';
 import { isBootstrapping } from '../../runtime/identity';
 import { native, packageRoot, requireNative } from '../../core/native';
 import { serialize } from '../../transfer/serialize';
@@ -15,6 +17,7 @@ import { arenaEnvironment } from '../../synchronize';
 import { collectFds } from '../../transfer/fd-transfer';
 import { targetRef, type TargetRef } from '../../transfer/spawn-target';
 import { spawnThroughSpawner } from './spawner';
+import { loggingSetup, type LoggingSetup } from '../../runtime/logging';
 import type { Backend, ChildHandle, ChildSpec, ChildIdentity } from './types';
 
 /** What the parent sends the bootstrap over the IPC channel. */
@@ -22,6 +25,8 @@ export interface SpawnPayload extends ChildIdentity {
   target: TargetRef;
   args: Buffer;
   parentPid: number;
+  /** The parent's multiprocessing logger setup, if it made one. */
+  logging?: LoggingSetup;
 }
 
 // Run from the TypeScript sources (ts-jest, tsx), this module is
@@ -30,6 +35,42 @@ const BOOTSTRAP = __filename.endsWith('.ts')
   ? path.join(packageRoot, 'dist', 'multiprocessing', 'start', 'spawn-bootstrap.js')
   : path.join(__dirname, 'spawn-bootstrap.js');
 const FIRST_SLOT = 4; // 0-2 stdio, 3 the IPC channel
+
+// The Node executable spawned children run (Python's spawn._python_exe).
+let executable = process.execPath;
+
+/** Python's multiprocessing.set_executable(): the Node executable the spawn
+ * start method runs (child_process.fork's execPath); a path as a string, a
+ * Buffer or a file: URL. OSError (ENOENT, EACCES) now when it is not an
+ * executable file, where Python fails at the next start(). */
+export function setExecutable(file: string | Buffer | URL): void {
+  let resolved: string;
+  if (typeof file === 'string') resolved = file;
+  else if (Buffer.isBuffer(file)) resolved = file.toString();
+  else if (file instanceof URL) resolved = fileURLToPath(file);
+  else {
+    throw new TypeError(
+      `setExecutable: expected a path (string, Buffer or file: URL), got ${typeof file}`,
+    );
+  }
+  try {
+    fs.accessSync(resolved, fs.constants.X_OK);
+    if (!fs.statSync(resolved).isFile()) throw Object.assign(new Error(), { code: 'EISDIR' });
+  } catch (cause) {
+    const code = (cause as { code?: string }).code ?? 'UNKNOWN';
+    const err = new OSError(`setExecutable: ${resolved} is not an executable file (${code})`, {
+      cause,
+    });
+    err.code = code;
+    throw err;
+  }
+  executable = path.resolve(resolved);
+}
+
+/** Python's multiprocessing.spawn.get_executable(). */
+export function getExecutable(): string {
+  return executable;
+}
 
 function signalNumberOf(signal: NodeJS.Signals): number {
   return (os.constants.signals as Record<string, number>)[signal] ?? 0;
@@ -133,6 +174,7 @@ export const spawnBackend: Backend = {
       target,
       args,
       parentPid: process.pid,
+      logging: loggingSetup(),
     };
     // Without the addon nothing here can wait for a child while this
     // thread's event loop is blocked (joinSync): a thread of its own starts
@@ -141,6 +183,7 @@ export const spawnBackend: Backend = {
       return spawnThroughSpawner({
         modulePath: BOOTSTRAP,
         execArgv: withoutEval(process.execArgv),
+        execPath: executable,
         env,
         fds,
         payload,
@@ -149,10 +192,11 @@ export const spawnBackend: Backend = {
     const child = childProcess.fork(BOOTSTRAP, [], {
       stdio: ['inherit', 'inherit', 'inherit', 'ipc', ...fds],
       env,
+      execPath: executable,
       serialization: 'advanced',
     });
     if (child.pid === undefined) {
-      throw new NotSupportedError(`could not start a spawned process (${process.execPath})`);
+      throw new NotSupportedError(`could not start a spawned process (${executable})`);
     }
     child.send(payload);
     return new SpawnChild(child);

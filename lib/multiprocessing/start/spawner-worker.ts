@@ -16,6 +16,8 @@ export interface SpawnRequest {
   key: number;
   modulePath: string;
   execArgv: string[];
+  /** The Node executable to run (setExecutable()). */
+  execPath: string;
   env: NodeJS.ProcessEnv;
   fds: number[];
   payload: unknown;
@@ -50,6 +52,7 @@ port.on('message', (req: SpawnRequest) => {
       stdio: ['inherit', 'inherit', 'inherit', 'ipc', ...req.fds],
       env: req.env,
       execArgv: req.execArgv,
+      execPath: req.execPath,
       serialization: 'advanced',
     });
   } catch (err) {
@@ -60,7 +63,7 @@ port.on('message', (req: SpawnRequest) => {
   // (the child died first) is reported through 'exit'.
   child.on('error', () => {});
   if (child.pid === undefined) {
-    post({ key: req.key, error: `could not start a spawned process (${process.execPath})` });
+    post({ key: req.key, error: `could not start a spawned process (${req.execPath})` });
     return;
   }
   child.on('exit', (code, signal) => {
