@@ -6,6 +6,8 @@ import { GreenletExit } from '../core/errors';
 import { Scope, cancellable, currentScope, runSoon, startTimer, storage, toMs } from './scope';
 import { ExceptionSpec, Timeout, makeException } from './timeout';
 import { Link, callLink, isLink } from './linkable';
+import { minimalIdentOf } from './ident';
+import { inspect } from 'node:util';
 
 /** What spawn() runs: `this` is the greenlet (its `signal` aborts on kill). */
 
@@ -29,6 +31,21 @@ type State = 'new' | 'scheduled' | 'later' | 'running' | 'dead';
 type DoneCallback = (greenlet: any) => void;
 
 let counter = 0;
+let spawnCallbacks: Set<DoneCallback> | null = null;
+
+/** Greenlet.excInfo: Python's exc_info triple in JavaScript's terms. */
+export type ExcInfo = [
+  /** The error's class (its constructor); null for a thrown primitive. */
+  type: (abstract new (...args: never[]) => unknown) | null,
+  value: unknown,
+  /** The error's stack (Python's traceback); null when it has none. */
+  stack: string | null,
+];
+
+/** gevent's repr of an argument: inspect(), cut at 50 characters. */
+function formatArgs(args: unknown[]): string {
+  return args.map((arg) => inspect(arg, { breakLength: Infinity }).slice(0, 50)).join(', ');
+}
 
 // Greenlets started in one turn run together on the next, in start order,
 // before any timer that comes due meanwhile (runSoon).
@@ -42,6 +59,15 @@ function isThenable(value: unknown): value is PromiseLike<unknown> {
     (typeof value === 'object' || typeof value === 'function') &&
     typeof (value as { then?: unknown }).then === 'function'
   );
+}
+
+/** spawn() and spawnLater() need the function: only a subclass's
+ * constructor may leave it out (for its _run). */
+function needsFunction(fn: unknown, what: string): never {
+  if (typeof fn !== 'function') {
+    throw new TypeError(`${what} needs a function to run, got ${typeof fn}`);
+  }
+  return fn as never;
 }
 
 /** A greenlet that failed with nobody waiting on it is reported, as gevent does. */
@@ -71,15 +97,93 @@ export class Greenlet<T = unknown> implements PromiseLike<T> {
   // eslint-disable-next-line @typescript-eslint/no-explicit-any
   private links: Array<{ callback: Link<any>; when: 'any' | 'value' | 'exception' }> | null = null;
   private settled: Promise<unknown> | null = null;
+  // For toString() after the run (gevent keeps its args too).
+  private readonly reprArgs: unknown[] | null;
+  private readonly spawner: WeakRef<Greenlet<unknown>> | null = null;
+  private treeLocals: Record<string, unknown> | null = null;
+  private raw = false;
+  /** Where the greenlet was made (gevent's spawning_stack): captured only
+   * while Greenlet.spawningStackLimit > 0 (a stack per greenlet is the
+   * cost gevent's track_greenlet_tree pays), else null. */
+  readonly spawningStack: string | null = null;
+  /** How many frames spawningStack keeps; 0 (the default) captures none. */
+  static spawningStackLimit = 0;
 
-  constructor(fn: GreenletFunction<unknown[], T | PromiseLike<T>>, ...args: unknown[]) {
-    if (typeof fn !== 'function') {
+  /** `fn` may be omitted (or null) by a subclass that overrides `_run`
+   * (gevent's Greenlet(run=None)). */
+  constructor(fn?: GreenletFunction<unknown[], T | PromiseLike<T>> | null, ...args: unknown[]) {
+    if (fn !== undefined && fn !== null && typeof fn !== 'function') {
       throw new TypeError(`Greenlet needs a function to run, got ${typeof fn}`);
     }
-    this.fn = fn as (...args: unknown[]) => unknown;
-    this.fnName = fn.name || 'anonymous';
+    this.fn = (fn ?? this._run) as (...args: unknown[]) => unknown;
+    this.fnName = fn ? fn.name || 'anonymous' : '_run';
     this.args = args;
+    this.reprArgs = args.length > 0 ? args : null;
     this.name = `Greenlet-${counter++}`;
+    // gevent's greenlet tree: a greenlet made inside another shares its
+    // spawnTreeLocals; one made outside any greenlet starts a tree.
+    const spawner = getcurrent();
+    if (spawner) {
+      this.spawner = new WeakRef(spawner);
+      this.treeLocals = spawner.treeLocals ??= {};
+    }
+    if (Greenlet.spawningStackLimit > 0)
+      this.spawningStack = captureStack(Greenlet.spawningStackLimit);
+  }
+
+  /** What the greenlet runs when made without a function: a subclass
+   * overrides it (gevent's _run); this one returns undefined. */
+  protected _run(..._args: unknown[]): unknown {
+    return undefined;
+  }
+
+  /** gevent's add_spawn_callback: `callback(greenlet)` is called by every
+   * Greenlet's start() and startLater() (once per callback, however often
+   * added; not for spawnRaw). */
+  static addSpawnCallback(callback: (greenlet: Greenlet<unknown>) => void): void {
+    if (typeof callback !== 'function') {
+      throw new TypeError(
+        `addSpawnCallback(callback): expected a function, got ${typeof callback}`,
+      );
+    }
+    (spawnCallbacks ??= new Set()).add(callback);
+  }
+
+  /** Removes a spawn callback (nothing happens if it is not added). */
+  static removeSpawnCallback(callback: (greenlet: Greenlet<unknown>) => void): void {
+    spawnCallbacks?.delete(callback);
+    if (spawnCallbacks?.size === 0) spawnCallbacks = null;
+  }
+
+  /** The locals shared by the greenlets of one spawn tree (gevent's
+   * spawn_tree_locals): a greenlet made inside another has its spawner's. */
+  get spawnTreeLocals(): Record<string, unknown> {
+    return (this.treeLocals ??= {});
+  }
+
+  /** The greenlet that made this one, while it is alive; null when it was
+   * made outside any greenlet (as getcurrent() there). */
+  spawningGreenlet(): Greenlet<unknown> | null {
+    return this.spawner?.deref() ?? null;
+  }
+
+  /** gevent's minimal_ident: a small integer no other live greenlet has,
+   * reused once this one is garbage-collected. */
+  get minimalIdent(): number {
+    return minimalIdentOf(this);
+  }
+
+  /** What the greenlet threw, as Python's exc_info triple, once it failed;
+   * null otherwise (a GreenletExit is success, as in gevent). */
+  get excInfo(): ExcInfo | null {
+    if (!this.failed) return null;
+    const error = this.result;
+    const isObject = typeof error === 'object' && error !== null;
+    return [
+      isObject ? ((error as object).constructor as ExcInfo[0]) : null,
+      error,
+      error instanceof Error ? (error.stack ?? null) : null,
+    ];
   }
 
   /** Creates a greenlet and starts it on the next turn of the event loop. */
@@ -87,7 +191,7 @@ export class Greenlet<T = unknown> implements PromiseLike<T> {
     fn: GreenletFunction<A, R>,
     ...args: A
   ): Greenlet<Awaited<R>> {
-    return new Greenlet<Awaited<R>>(fn as never, ...args).start();
+    return new Greenlet<Awaited<R>>(needsFunction(fn, 'spawn'), ...args).start();
   }
 
   /** Creates a greenlet and starts it after `seconds`. */
@@ -96,12 +200,13 @@ export class Greenlet<T = unknown> implements PromiseLike<T> {
     fn: GreenletFunction<A, R>,
     ...args: A
   ): Greenlet<Awaited<R>> {
-    return new Greenlet<Awaited<R>>(fn as never, ...args).startLater(seconds);
+    return new Greenlet<Awaited<R>>(needsFunction(fn, 'spawnLater'), ...args).startLater(seconds);
   }
 
   /** Schedules the greenlet for the next turn of the event loop (once). */
   start(): this {
     if (this.state === 'new') {
+      this.callSpawnCallbacks();
       this.state = 'scheduled';
       schedule(this as Greenlet<unknown>);
     }
@@ -112,6 +217,7 @@ export class Greenlet<T = unknown> implements PromiseLike<T> {
   startLater(seconds: number): this {
     const ms = toMs(seconds, 'startLater(seconds)') ?? 0;
     if (this.state === 'new') {
+      this.callSpawnCallbacks();
       this.state = 'later';
       this.cancelLater = storage.exit(() =>
         startTimer(() => {
@@ -255,6 +361,18 @@ export class Greenlet<T = unknown> implements PromiseLike<T> {
     this.addLink(callback, 'exception');
   }
 
+  /** gevent's rawlink: `callback(greenlet)` once it has finished. forkful's
+   * link() already calls its callback directly (no greenlet per callback,
+   * gevent's SpawnedLink), so rawlink is link. */
+  rawlink(callback: Link<Greenlet<T>>): void {
+    this.addLink(callback, 'any');
+  }
+
+  /** True while a callback is linked and not yet called (gevent's has_links). */
+  hasLinks(): boolean {
+    return (this.links?.length ?? 0) > 0;
+  }
+
   /** Removes every link to `callback`. */
   unlink(callback: Link<Greenlet<T>>): void {
     if (this.links) this.links = this.links.filter((link) => link.callback !== callback);
@@ -262,7 +380,8 @@ export class Greenlet<T = unknown> implements PromiseLike<T> {
 
   /** gevent's repr: the same before and after the greenlet has run (read `dead`). */
   toString(): string {
-    return `<Greenlet "${this.name}": ${this.fnName}>`;
+    const args = this.reprArgs ? `(${formatArgs(this.reprArgs)})` : '';
+    return `<${this.constructor.name} "${this.name}": ${this.fnName}${args}>`;
   }
 
   /**
@@ -290,6 +409,16 @@ export class Greenlet<T = unknown> implements PromiseLike<T> {
   /** @internal */
   offDone(callback: DoneCallback): void {
     this.callbacks?.delete(callback);
+  }
+
+  /** @internal Makes it spawnRaw's: no spawn callbacks. */
+  markRaw(): void {
+    this.raw = true;
+  }
+
+  private callSpawnCallbacks(): void {
+    if (!spawnCallbacks || this.raw) return;
+    for (const callback of [...spawnCallbacks]) callback(this);
   }
 
   /** @internal Marks the failure as seen by someone (no stderr report). */
@@ -372,6 +501,38 @@ export function spawn<A extends unknown[], R>(
   return Greenlet.spawn(fn, ...args);
 }
 
+/** What spawnRaw() returns: gevent's raw greenlet has no links, value or
+ * join, only its state, kill (killall takes it) and its spawn tree. */
+export type RawGreenlet = Pick<
+  Greenlet<unknown>,
+  | 'name'
+  | 'started'
+  | 'dead'
+  | 'signal'
+  | 'kill'
+  | 'minimalIdent'
+  | 'spawnTreeLocals'
+  | 'spawningGreenlet'
+  | 'spawningStack'
+  | 'toString'
+>;
+
+/** gevent.spawn_raw: runs `fn(...args)` on the next turn without a
+ * Greenlet's link machinery (the object is a Greenlet typed down to
+ * RawGreenlet; spawn callbacks are not called). A failure is printed to
+ * stderr, as gevent's hub reports one. */
+export function spawnRaw<A extends unknown[]>(
+  fn: (...args: A) => unknown,
+  ...args: A
+): RawGreenlet {
+  if (typeof fn !== 'function') {
+    throw new TypeError(`spawnRaw needs a function to run, got ${typeof fn}`);
+  }
+  const greenlet = new Greenlet<unknown>(fn as never, ...args);
+  greenlet.markRaw();
+  return greenlet.start();
+}
+
 /** Starts `fn(...args)` in a new greenlet after `seconds`. */
 export function spawnLater<A extends unknown[], R>(
   seconds: number,
@@ -384,4 +545,16 @@ export function spawnLater<A extends unknown[], R>(
 /** The greenlet running the caller, or null outside any greenlet. */
 export function getcurrent(): Greenlet<unknown> | null {
   return (currentScope()?.owner as Greenlet<unknown> | undefined) ?? null;
+}
+
+function captureStack(limit: number): string | null {
+  const holder: { stack?: string } = {};
+  const saved = Error.stackTraceLimit;
+  Error.stackTraceLimit = limit;
+  try {
+    Error.captureStackTrace(holder, Greenlet);
+  } finally {
+    Error.stackTraceLimit = saved;
+  }
+  return holder.stack ? holder.stack.split('\n').slice(1).join('\n') : null;
 }

@@ -3,8 +3,8 @@
 // Queue) and generator coroutines with Python's
 // send protocol. gevent's monkey.patch_all() has no counterpart: Node's I/O
 // is already non-blocking.
-export { Greenlet, spawn, spawnLater, getcurrent } from './greenlet';
-export type { GreenletFunction, KillOptions } from './greenlet';
+export { Greenlet, spawn, spawnLater, spawnRaw, getcurrent } from './greenlet';
+export type { GreenletFunction, KillOptions, RawGreenlet, ExcInfo } from './greenlet';
 export { joinall, wait, iwait, killall } from './wait';
 export type { JoinallOptions, Waitable } from './wait';
 export { Event, AsyncResult } from './event';

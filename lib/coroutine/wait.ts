@@ -2,7 +2,7 @@
 // iwait also take Events, AsyncResults, Semaphores: gevent's linkables).
 import { checkOptions } from '../core/options';
 import { ValueError } from '../core/errors';
-import { Greenlet, KillOptions } from './greenlet';
+import { Greenlet, KillOptions, type RawGreenlet } from './greenlet';
 import { cancellable, startTimer, toMs } from './scope';
 
 export interface JoinallOptions {
@@ -200,10 +200,11 @@ export function iwait<G extends Item>(
 
 /** Kills every greenlet (gevent.killall); by default waits until all have finished. */
 export async function killall(
-  greenlets: Iterable<Greenlet<unknown>>,
+  greenlets: Iterable<Greenlet<unknown> | RawGreenlet>,
   options: KillOptions = {},
 ): Promise<void> {
-  const list = toList(greenlets, 'killall()', true);
+  // A RawGreenlet is a Greenlet typed down (spawnRaw).
+  const list = toList(greenlets as Iterable<Greenlet<unknown>>, 'killall()', true);
   const { block = true, timeout } = checkOptions(
     options,
     ['exception', 'block', 'timeout'],

@@ -4,12 +4,10 @@
 // its assertions are dropped, `started` and `dead` are checked instead.
 // gevent.queue.Queue / Channel as link targets become plain callbacks (the
 // link protocol is what is tested); AsyncResult as a link target is tested
-// as such. Not ported: TestUnlink (has_links),
-// test_minimal_id and test_minimal_ident_parent_not_hub (minimal_ident, the
-// hub), test_exc_info_no_error (exc_info), test_tree_locals,
-// test_add_spawn_callback, test_getframe_value_error, test_spawn_raw_kwargs,
-// TestKillallRawGreenlet (spawn_raw), Greenlet.rawlink, test_subclass (a
-// subclass's _run), test_join_raises / test_suite_body_raises* (a subclass
+// as such. gevent's `kwargs` become a last object argument. Not ported:
+// test_minimal_ident_parent_not_hub (forkful has no hub object to reparent
+// a greenlet from: docs/coroutine.md), test_getframe_value_error
+// (sys._getframe), test_join_raises / test_suite_body_raises* (a subclass
 // whose join raises; `await using` cannot see the body's exception),
 // TestCExt / TestPure (gevent's build).
 import {
@@ -22,6 +20,7 @@ import {
   sleep,
   spawn,
   spawnLater,
+  spawnRaw,
 } from '../../lib/coroutine';
 import { monotonic } from './helpers/common';
 import {
@@ -187,6 +186,39 @@ function raiseLinkTests(cls: string, linkMethod: 'link' | 'linkException'): void
   });
 }
 
+function dummyTestFunc(): void {}
+
+describe('TestUnlink', () => {
+  // has_links() is True/False in gevent (compared with 1 and 0 there).
+  function testFunc(p: AnyGreenlet, link: (cb: (g: AnyGreenlet) => void) => void): Promise<void> {
+    const setUp = (): void => {};
+    link(dummyTestFunc);
+    expect(p.hasLinks()).toBe(true);
+    p.unlink(dummyTestFunc);
+    expect(p.hasLinks()).toBe(false);
+    link(setUp);
+    expect(p.hasLinks()).toBe(true);
+    p.unlink(setUp);
+    expect(p.hasLinks()).toBe(false);
+    return p.kill();
+  }
+
+  test('TestUnlink.test_func_link', async () => {
+    const p = spawn(dummyTestFunc);
+    await testFunc(p, (cb) => p.link(cb));
+  });
+
+  test('TestUnlink.test_func_link_value', async () => {
+    const p = spawn(dummyTestFunc);
+    await testFunc(p, (cb) => p.linkValue(cb));
+  });
+
+  test('TestUnlink.test_func_link_exception', async () => {
+    const p = spawn(dummyTestFunc);
+    await testFunc(p, (cb) => p.linkException(cb));
+  });
+});
+
 describe('TestReturn_link', () => returnLinkTests('TestReturn_link', 'link'));
 describe('TestReturn_link_value', () => returnLinkTests('TestReturn_link_value', 'linkValue'));
 describe('TestRaise_link', () => raiseLinkTests('TestRaise_link', 'link'));
@@ -194,6 +226,18 @@ describe('TestRaise_link_exception', () =>
   raiseLinkTests('TestRaise_link_exception', 'linkException'));
 
 describe('TestStuff', () => {
+  // gevent also checks g.parent.minimal_ident, the hub's: forkful has no hub
+  // object (docs/coroutine.md).
+  test('TestStuff.test_minimal_id', async () => {
+    const g = spawn(() => 1);
+    expect(g.minimalIdent).toBeGreaterThanOrEqual(0);
+    expect(Number.isInteger(g.minimalIdent)).toBe(true);
+    const other = spawn(() => 2);
+    expect(other.minimalIdent).not.toBe(g.minimalIdent);
+    expect(g.minimalIdent).toBe(g.minimalIdent);
+    await joinall([g, other]);
+  });
+
   test('TestStuff.test_wait_noerrors', async () => {
     const x = spawn(() => 1);
     const y = spawn(() => 2);
@@ -333,6 +377,11 @@ describe('TestStuff', () => {
     await p.kill();
   });
 
+  test('TestStuff.test_multiple_listeners_error_unlink_Greenlet_rawlink', async () => {
+    const p = spawn(() => 5);
+    await listenersErrorUnlink(p as never, (cb) => p.rawlink(cb));
+  });
+
   test('TestStuff.test_multiple_listeners_error_unlink_AsyncResult_rawlink', async () => {
     const e = new AsyncResult();
     spawn((v: number) => e.set(v), 6);
@@ -340,7 +389,7 @@ describe('TestStuff', () => {
   });
 });
 
-function dummyTestFunc(): void {}
+class Subclass extends Greenlet {}
 
 describe('TestStr', () => {
   test('TestStr.test_function', async () => {
@@ -364,6 +413,26 @@ describe('TestStr', () => {
     expect(g.dead || g.ready()).toBe(false);
     await g.join();
     expect(g.dead && g.ready()).toBe(true);
+  });
+
+  test('TestStr.test_subclass', () => {
+    let g: AnyGreenlet = new Subclass();
+    expect(String(g).startsWith('<Subclass ')).toBe(true);
+    expect(String(g).endsWith(': _run>')).toBe(true);
+    g = new Subclass(null, 'question', { answer: 42 });
+    expect(String(g).endsWith(": _run('question', { answer: 42 })>")).toBe(true);
+  });
+
+  // Not upstream: a subclass's _run is what runs, with the args, `this` the
+  // greenlet.
+  test('a subclass overriding _run runs it', async () => {
+    class Answer extends Greenlet<string> {
+      protected override _run(question: string): string {
+        return `${question}: ${String(this instanceof Answer)}`;
+      }
+    }
+    expect(await new Answer(null, 'answer').start()).toBe('answer: true');
+    expect(await new Greenlet().start()).toBeUndefined();
   });
 });
 
@@ -482,6 +551,124 @@ describe('TestBasic', () => {
     await joinall([g2]);
     await expect(g.get()).rejects.toBeInstanceOf(RangeError);
     expect(g.successful()).toBe(false);
+    expect(g.dead).toBe(true);
+  });
+
+  // gevent's `assertFalse(g)` on a raw greenlet that ran: it is dead.
+  test('TestBasic.test_spawn_raw_kwargs', async () => {
+    const value: unknown[] = [];
+    const f = (...args: unknown[]): void => {
+      value.push(args.slice(0, -1));
+      value.push(args[args.length - 1]);
+    };
+    const g = spawnRaw(f, 1, { name: 'value' });
+    await sleep(0.01);
+    expect(g.dead).toBe(true);
+    expect(value[0]).toEqual([1]);
+    expect(value[1]).toEqual({ name: 'value' });
+  });
+
+  test('TestBasic.test_exc_info_no_error', async () => {
+    // Before running
+    expect(new Greenlet().excInfo).toBeFalsy();
+    const g = new Greenlet(sleep as never);
+    g.start();
+    await g.join();
+    expect(g.excInfo).toBeFalsy();
+  });
+
+  // Not upstream: excInfo of a failed greenlet, JavaScript's triple.
+  test('excInfo is [ErrorClass, error, stack] once failed', async () => {
+    const error = new ExpectedError('exc_info');
+    const g = spawn(() => {
+      throw error;
+    });
+    g.linkException(() => {});
+    await g.join();
+    expect(g.excInfo).toEqual([ExpectedError, error, error.stack]);
+    const killed = spawn(sleep, 10);
+    await sleep(0);
+    await killed.kill();
+    expect(killed.excInfo).toBeNull(); // a GreenletExit is success
+  });
+
+  // getcurrent() outside any greenlet is null, as spawningGreenlet() of a
+  // greenlet made there; the main "greenlet" has no locals to check.
+  test('TestBasic.test_tree_locals', async () => {
+    const func = (): void => {
+      const child = new Greenlet();
+      expect(child.spawnTreeLocals).toBe(getcurrent()!.spawnTreeLocals);
+      expect(child.spawningGreenlet()).toBe(getcurrent());
+    };
+    const g = new Greenlet(func);
+    const g2 = new Greenlet(func);
+    expect(g.spawnTreeLocals).not.toBe(g2.spawnTreeLocals);
+    g.start();
+    await g.join();
+    expect(g.successful()).toBe(true);
+
+    const raw = spawnRaw(func);
+    expect(raw.spawnTreeLocals).not.toBeNull();
+    expect(raw.spawnTreeLocals).not.toBe(g.spawnTreeLocals);
+    expect(raw.spawningGreenlet()).toBe(getcurrent());
+    const end = monotonic() + 5;
+    while (!raw.dead && monotonic() < end) await sleep(0.01);
+    expect(raw.dead).toBe(true);
+  });
+
+  // Not upstream: spawningStack is captured while spawningStackLimit > 0.
+  test('spawningStack: null by default, the frames that made it when asked', () => {
+    expect(new Greenlet().spawningStack).toBeNull();
+    const limit = Greenlet.spawningStackLimit;
+    Greenlet.spawningStackLimit = 10;
+    try {
+      const g = new Greenlet();
+      expect(g.spawningStack).toContain('test__greenlet.test.ts');
+    } finally {
+      Greenlet.spawningStackLimit = limit;
+    }
+  });
+
+  test('TestBasic.test_add_spawn_callback', async () => {
+    let called = 0;
+    const marked = new WeakSet<AnyGreenlet>();
+    const cb = (gr: AnyGreenlet): void => {
+      called += 1;
+      marked.add(gr);
+    };
+    Greenlet.addSpawnCallback(cb);
+    try {
+      let g = spawn(() => undefined);
+      expect(marked.has(g)).toBe(true);
+      await g.join();
+      expect(called).toBe(1);
+
+      g = spawnLater(1e-5, () => undefined);
+      expect(marked.has(g)).toBe(true);
+      await g.join();
+      expect(called).toBe(2);
+
+      g = new Greenlet(() => undefined);
+      g.start();
+      expect(marked.has(g)).toBe(true);
+      await g.join();
+      expect(called).toBe(3);
+
+      Greenlet.removeSpawnCallback(cb);
+      g = spawn(() => undefined);
+      expect(marked.has(g)).toBe(false);
+      await g.join();
+      expect(called).toBe(3);
+    } finally {
+      Greenlet.removeSpawnCallback(cb);
+    }
+  });
+});
+
+describe('TestKillallRawGreenlet', () => {
+  test('TestKillallRawGreenlet.test_killall_raw', async () => {
+    const g = spawnRaw(() => 1);
+    await killall([g]);
     expect(g.dead).toBe(true);
   });
 });
