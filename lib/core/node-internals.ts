@@ -249,12 +249,10 @@ export function reviveImmediate(immediate: NodeJS.Immediate, noop: () => void): 
  * the immediates forkful did not wrap too: those queued before it loaded,
  * jest's, Node's own. */
 export function runningImmediate(): NodeJS.Immediate | null {
-  requireInternal('Immediate._onImmediate', 'starting a child from an immediate callback');
   const resource = executionAsyncResource() as Immediate;
-  const running =
-    resource?.constructor?.name === 'Immediate' &&
-    resource._destroyed === true &&
-    typeof resource._onImmediate === 'function';
+  if (resource?.constructor?.name !== 'Immediate') return null;
+  requireInternal('Immediate._onImmediate', 'starting a child from an immediate callback');
+  const running = resource._destroyed === true && typeof resource._onImmediate === 'function';
   return running ? resource : null;
 }
 
