@@ -5,7 +5,7 @@
 // it then throws, naming the Node version and what broke. Nothing here is
 // silently skipped. The native side has the same in native/node_internals.cc
 // (its report joins this one in nodeInternalChecks()).
-import { executionAsyncId } from 'node:async_hooks';
+import { executionAsyncId, executionAsyncResource } from 'node:async_hooks';
 import { NotSupportedError } from './errors';
 import { native } from './native';
 
@@ -20,7 +20,11 @@ export interface InternalCheck {
 }
 
 type Timer = NodeJS.Timeout & { _onTimeout?: unknown; _repeat?: unknown };
-type Immediate = NodeJS.Immediate & { _onImmediate?: unknown; _destroyed?: boolean };
+type Immediate = NodeJS.Immediate & {
+  _onImmediate?: unknown;
+  _destroyed?: boolean;
+  _idleNext?: unknown;
+};
 interface InternalProcess {
   _exiting: boolean;
   _getActiveHandles(): unknown[];
@@ -237,6 +241,34 @@ export function reviveImmediate(immediate: NodeJS.Immediate, noop: () => void): 
   const i = immediate as Immediate;
   i._onImmediate = noop;
   i._destroyed = false;
+}
+
+/** The Immediate whose callback runs now, found through Node's async
+ * context (Node runs an immediate's callback with the Immediate as its
+ * resource, and marks it destroyed before calling it), or null. It finds
+ * the immediates forkful did not wrap too: those queued before it loaded,
+ * jest's, Node's own. */
+export function runningImmediate(): NodeJS.Immediate | null {
+  const resource = executionAsyncResource() as Immediate;
+  if (resource?.constructor?.name !== 'Immediate') return null;
+  requireInternal('Immediate._onImmediate', 'starting a child from an immediate callback');
+  const running = resource._destroyed === true && typeof resource._onImmediate === 'function';
+  return running ? resource : null;
+}
+
+/** The immediates queued after `immediate` in the batch Node was running
+ * (its list stays linked through _idleNext while the batch runs). */
+export function immediatesAfter(immediate: NodeJS.Immediate): NodeJS.Immediate[] {
+  requireInternal('Immediate._onImmediate', 'starting a child from an immediate callback');
+  const later: NodeJS.Immediate[] = [];
+  const seen = new Set<unknown>([immediate]);
+  let next = (immediate as Immediate)._idleNext as Immediate | null | undefined;
+  while (next && !seen.has(next) && next.constructor?.name === 'Immediate') {
+    seen.add(next);
+    later.push(next);
+    next = next._idleNext as Immediate | null | undefined;
+  }
+  return later;
 }
 
 /** The real node:timers module (TypeScript's CommonJS interop would hand

@@ -31,7 +31,7 @@ import type { FdWatch } from '../core/addon';
 import { native, type NativeAddon } from '../core/native';
 import { LEND_MIN, receiveMemory } from './receive-memory';
 import { adoptFd, claimPortableTicket, portableFds, portableTicket } from './portable/io';
-import { serializePassingFds } from '../transfer/serialize';
+import { fdsCarriedBy, serializePassingFds } from '../transfer/serialize';
 import { bodySize, header, headerBytesMissing, headerSize } from '../transfer/framing';
 import {
   copyBytes,
@@ -783,7 +783,17 @@ export class Connection<TSend = unknown, TRecv = unknown> {
     return this.#end > this.#start || this.#big !== null;
   }
 
+  /** A message taken as bytes leaves the fds that came with it: closed, as
+   * the kernel closes those of a message Python reads with recv_bytes (a
+   * plain read). Else the next message decoded would take them as its own. */
+  #dropFds(frame: Buffer): void {
+    if (this.#inbox.length === 0) return;
+    const count = Math.min(fdsCarriedBy(frame), this.#inbox.length);
+    for (const fd of this.#inbox.splice(0, count)) if (fd >= 0) addon().close(fd);
+  }
+
   #ownBytes(frame: Buffer, maxlength?: number): Buffer {
+    this.#dropFds(frame);
     if (maxlength !== undefined && frame.length > maxlength) {
       this.close();
       const err = new OSError(
@@ -801,6 +811,7 @@ export class Connection<TSend = unknown, TRecv = unknown> {
   }
 
   #into(frame: Buffer, buf: ArrayBufferView, offset: number): number {
+    this.#dropFds(frame);
     const target = Buffer.from(buf.buffer, buf.byteOffset, buf.byteLength);
     if (!Number.isInteger(offset) || offset < 0 || offset > target.length) {
       throw new ValueError(`offset ${offset} is outside the buffer of ${target.length} bytes`);

@@ -13,7 +13,9 @@ import {
   closeSocketHandle,
   disarmImmediate,
   disarmTimer,
+  immediatesAfter,
   reviveImmediate,
+  runningImmediate,
   socketFd,
   timersModuleObject,
 } from '../core/node-internals';
@@ -49,12 +51,18 @@ let setImmediateRaw: ((...a: unknown[]) => NodeJS.Immediate) | null = null;
 // which would leave Node's pending count one short (a lone pending
 // immediate would then never run). An unreferenced sentinel immediate that
 // re-queues itself whenever it runs makes up that one.
+// The running immediate is found through Node's async context too, and the
+// immediates queued after it in the batch are disarmed whoever queued them:
+// one forkful did not wrap (queued before it loaded, by jest, by Node) would
+// otherwise stay referenced while Node, resuming elsewhere, never reaches it:
+// the child's loop then never blocks (100% CPU) and its immediates starve.
 // prettier-ignore
 const repairImmediateQueue = (function repairImmediateQueue(noop: () => void): void {
-  const current = running;
+  const current = running ?? runningImmediate();
   running = null;
   const raw = setImmediateRaw;
   if (!current || !raw) return;
+  for (const later of immediatesAfter(current)) disarmImmediate(later, noop);
   reviveImmediate(current, noop);
   const sentinel = () => {
     raw(sentinel).unref();

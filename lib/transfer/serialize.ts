@@ -57,6 +57,16 @@ function fdCount(value: unknown): number {
   return typeof count === 'number' ? count : 0;
 }
 
+/** How many fds travelled with the encoded message `data` (0: none, or not
+ * a message serialize() made): for a receiver that takes it as bytes. */
+export function fdsCarriedBy(data: Uint8Array): number {
+  try {
+    return fdCount(v8.deserialize(data));
+  } catch {
+    return 0; // raw bytes (sendBytes), which never carry fds
+  }
+}
+
 function decodeFailed(err: unknown): SerializationError {
   if (err instanceof SerializationError) return err;
   const reason = err instanceof Error ? err.message : String(err);

@@ -13,7 +13,16 @@
 // reader waiting on the pipe is woken by an empty frame (channel.ts); a put
 // waiting for a slot looks at the word every SLICE_SECONDS.
 import { SLICE_SECONDS, throwIfAborted } from '../../core/abort';
-import { EOFError, Empty, Full, ItemLostError, ShutDown, ValueError } from '../../core/errors';
+import {
+  EOFError,
+  Empty,
+  Full,
+  ItemLostError,
+  OSError,
+  ShutDown,
+  ValueError,
+} from '../../core/errors';
+import { flushQueuedFrames } from '../../core/queued-frames';
 import { checkOptions } from '../../core/options';
 import { deadline, FOREVER, parseTimeout, remaining } from '../../core/timeout';
 import { BoundedSemaphore, Condition, Lock, Semaphore } from '../../synchronize';
@@ -23,8 +32,10 @@ import { cannotCarryFds } from '../connection';
 import { kShare, type Revivers, type ShareState } from '../../transfer/shareable';
 import { bytesLead, encodeFast, scratch } from '../../transfer/wire';
 import {
+  beginBatch,
   channelState,
   checkGetOptions,
+  endBatch,
   getAsync,
   getSync,
   isEmpty,
@@ -38,6 +49,10 @@ import { BORROW_MIN, Feeder, flushFeedersOf, flushFeedersSync } from './feeder';
 export type { GetOptions } from './channel';
 
 const SEM_VALUE_MAX = 0x7fffffff;
+
+/** How long a blocking putSync waits for a slot at a time while some of
+ * this process's items wait for their writer lock (seconds). */
+const UNWRITTEN_RETRY = 0.05;
 
 /** An item put, as the feeder takes it (see Feeder.push). */
 interface EncodedItem {
@@ -163,7 +178,6 @@ export class Queue<T = unknown> {
     const item = encodeItem(obj);
     if (!this.#sem.acquire(false)) {
       if (!block || t === 0) throw new Full();
-      flushFeedersSync(); // readers may need what this process still holds
       if (!this.#slotSync(t)) throw new Full();
     }
     this._beforeWrite();
@@ -188,9 +202,15 @@ export class Queue<T = unknown> {
 
   #slotSync(t: number): boolean {
     const until = deadline(t);
+    // Readers may need what this process still holds: written first, and
+    // again between slices while some of it waits for its writer lock.
+    let unwritten = true;
     for (;;) {
+      if (unwritten) unwritten = flushFeedersSync();
       const left = remaining(until);
-      const slice = left === FOREVER ? SLICE_SECONDS : Math.min(SLICE_SECONDS, left);
+      if (left !== FOREVER && left <= 0) return this.#sem.acquire(false);
+      const step = unwritten ? UNWRITTEN_RETRY : SLICE_SECONDS;
+      const slice = left === FOREVER ? step : Math.min(step, left);
       const got = this.#sem.acquire(true, slice);
       if (this.#state() !== OPEN) {
         if (got) this.#sem.release();
@@ -599,11 +619,11 @@ export class JoinableQueue<T = unknown> extends Queue<T> {
       if (this._immediate()) this._drain();
       // The consumers may need what this process still holds: the blocked
       // event loop cannot run the feeder (Python's feeder thread runs on).
-      flushFeedersSync();
+      const unwritten = flushFeedersSync();
       this.#cond.acquire();
       try {
         if (this.#unfinished.getValue() === 0) return;
-        this.#cond.wait(this._immediate() ? SLICE_SECONDS : null);
+        this.#cond.wait(this._immediate() || unwritten ? SLICE_SECONDS : null);
         if (this.#unfinished.getValue() === 0) return;
       } finally {
         this.#cond.release();
@@ -624,6 +644,10 @@ export class JoinableQueue<T = unknown> extends Queue<T> {
 }
 
 /** Python's SimpleQueue: unbounded, no timeouts, put writes at once. */
+/** SimpleQueue.put() naps on this between looks at a torn batch (ms). */
+const tornNap = new Int32Array(new SharedArrayBuffer(4));
+const TORN_RETRY_MS = 10;
+
 export class SimpleQueue<T = unknown> {
   readonly #ch: Channel;
   #closed = false;
@@ -654,15 +678,35 @@ export class SimpleQueue<T = unknown> {
     return getSync(this.#ch, {}, 'SimpleQueue.getSync', flushFeedersSync) as T;
   }
 
-  /** Writes obj now (blocks only while the pipe is full). */
+  /** Writes obj now (blocks while the pipe is full, and while the torn end
+   * of an item whose writer died in the middle of it waits for a reader to
+   * drop it: nothing may be written after those bytes). */
   put(obj: T): void {
     this.#checkOpen();
-    // send() encodes (plain data compactly) before it writes a byte.
-    this.#ch.wlock.acquire();
+    const { wlock, writer } = this.#ch;
+    // A blocking acquire takes the lock from a holder that died. The batch
+    // mark (WRITING) says from the first byte to the last that a writer is
+    // in the middle of an item, as Queue's feeder does: a reader that finds
+    // it set under a dead holder's lock reports the item lost.
+    for (;;) {
+      wlock.acquire();
+      if (beginBatch(this.#ch)) break;
+      wlock.release();
+      Atomics.wait(tornNap, 0, 0, TORN_RETRY_MS);
+    }
+    let torn = false;
     try {
-      this.#ch.writer.send(obj);
+      // send() encodes (plain data compactly) before it writes a byte.
+      writer.send(obj);
+      flushQueuedFrames(); // written now, inside the batch
+    } catch (err) {
+      // An encoding error wrote nothing; a failed write (OSError) may have
+      // written part of the item: the batch stays torn, for a reader to drop.
+      torn = err instanceof OSError;
+      throw err;
     } finally {
-      this.#ch.wlock.release();
+      if (!torn) endBatch(this.#ch);
+      wlock.release();
     }
   }
 

@@ -422,28 +422,18 @@ export async function reap(p: mp.Process, timeout = SHORT_TIMEOUT): Promise<numb
 }
 
 /**
- * Continues from a timer callback. Workaround for a forkful bug: a Process
- * started from the microtasks that follow a setImmediate callback (how jest
- * may call a test body, or after `await new Promise((r) => setImmediate(r))`)
- * sometimes never runs its target: the forked child spins in its event loop
- * at 100% CPU (lib/runtime/child-isolation.ts repairs Node's immediate queue
- * only when the fork happens inside the immediate's own callback).
+ * Kept for the suites that call it; does nothing now. It used to continue
+ * from a timer callback, working around a forkful bug fixed since: a Process
+ * started from an immediate forkful had not wrapped (jest's, Node's, or one
+ * queued before forkful loaded) left that immediate's batch referenced but
+ * unreachable in the child, whose loop then never blocked (100% CPU) or which
+ * died (lib/runtime/child-isolation.ts; test/runtime/child-untracked-immediate).
  */
 export function settle(): Promise<void> {
-  return delay(1);
+  return Promise.resolve();
 }
 
-/** jest's test (with .failing and .skip), each body started after settle():
- * for suites that start Processes. */
+/** jest's test as it is (kept for the suites that wrap theirs with it). */
 export function settledTest(base: jest.It): jest.It {
-  const wrap = (fn?: jest.ProvidesCallback) => async (): Promise<unknown> => {
-    await settle();
-    return (fn as () => unknown)?.();
-  };
-  const t = ((name: string, fn?: jest.ProvidesCallback, timeout?: number) =>
-    base(name, wrap(fn), timeout)) as jest.It;
-  return Object.assign(t, base, {
-    failing: (name: string, fn?: jest.ProvidesCallback, timeout?: number) =>
-      base.failing(name, wrap(fn), timeout),
-  });
+  return base;
 }
