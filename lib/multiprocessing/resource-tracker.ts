@@ -31,20 +31,29 @@ export function trackedNames(): string[] {
   return [...registered];
 }
 
+// Python's tracker warns through the warnings module; at exit, stderr directly
+// (a write that fails must not stop the unlinks).
+function warn(line: string): void {
+  try {
+    writeSync(2, line + '\n');
+  } catch {
+    // stderr closed or full
+  }
+}
+
 atExit('shared memory: unlink the blocks this process leaked', Order.multiprocessing + 5, () => {
   if (registered.size === 0 || currentIdentity().parentPid !== null || !native) return;
   const names = [...registered];
   registered.clear();
-  writeSync(
-    2,
+  warn(
     `resource_tracker: There appear to be ${names.length} leaked shared_memory objects ` +
-      `to clean up at shutdown: ${JSON.stringify(names)}\n`,
+      `to clean up at shutdown: ${JSON.stringify(names)}`,
   );
   for (const name of names) {
     try {
       native.shmUnlink(name);
     } catch (err) {
-      writeSync(2, `resource_tracker: ${JSON.stringify(name)}: ${(err as Error).message}\n`);
+      warn(`resource_tracker: ${JSON.stringify(name)}: ${(err as Error).message}`);
     }
   }
 });
