@@ -9,6 +9,8 @@ import { queueRevivers } from './multiprocessing/queue/queues';
 import { managedRevivers } from './multiprocessing/portable/managed';
 import { portableQueueRevivers } from './multiprocessing/portable/queue';
 import { portableSharedctypesRevivers } from './multiprocessing/portable/sharedctypes';
+import { shareableListRevivers } from './multiprocessing/shareable-list';
+import { sharedMemoryRevivers } from './multiprocessing/shared-memory';
 import { barrierRevivers } from './synchronize/barrier';
 import { conditionRevivers } from './synchronize/condition';
 import { eventRevivers } from './synchronize/event';
@@ -30,5 +32,7 @@ installRevivers({
   ...managedRevivers,
   ...portableQueueRevivers,
   ...portableSharedctypesRevivers,
+  ...sharedMemoryRevivers,
+  ...shareableListRevivers,
   ...localRevivers,
 });

@@ -446,6 +446,22 @@ export const childWorkersExports = {
   childWorkers: 'function',
 } as const satisfies Record<keyof ChildWorkersBinding, ExportKind>;
 
+// ---- native/shm.cc: Python's multiprocessing.shared_memory (POSIX shm_open).
+
+export interface ShmBinding {
+  /** A SharedArrayBuffer over the whole shared memory object `name` (with
+   * its leading '/'): created (O_EXCL, `size` bytes) or opened. The mapping
+   * is unmapped when the last view over it is collected. */
+  shmOpen(name: string, create: boolean, size: number): SharedArrayBuffer;
+  /** shm_unlink(name). */
+  shmUnlink(name: string): void;
+}
+
+export const shmExports = {
+  shmOpen: 'function',
+  shmUnlink: 'function',
+} as const satisfies Record<keyof ShmBinding, ExportKind>;
+
 // ---- native/socket.cc: Listener's and Client's sockets (AF_UNIX, AF_INET).
 
 /** A Unix address: the path's bytes (a leading NUL: Linux's abstract
@@ -488,6 +504,7 @@ export type NativeAddon = AddonBinding &
   NodeInternalsBinding &
   OsBinding &
   ProcessBinding &
+  ShmBinding &
   SocketBinding &
   SyncBinding &
   ThreadsBinding &
@@ -503,6 +520,7 @@ export const concernExports: Record<string, Readonly<Record<string, ExportKind>>
   node_internals: nodeInternalsExports,
   os: osExports,
   process: processExports,
+  shm: shmExports,
   socket: socketExports,
   sync: syncExports,
   threads: threadsExports,

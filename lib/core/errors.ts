@@ -21,6 +21,18 @@ export class OSError extends ForkfulError {
   syscall = '';
 }
 
+/** Python's FileExistsError: an OSError with code EEXIST (a shared memory
+ * block created under a name already in use). */
+export class FileExistsError extends OSError {
+  override code = 'EEXIST';
+}
+
+/** Python's FileNotFoundError: an OSError with code ENOENT (a shared memory
+ * block attached or unlinked by a name that does not exist). */
+export class FileNotFoundError extends OSError {
+  override code = 'ENOENT';
+}
+
 /** An argument has the right type but a value that cannot be used. */
 export class ValueError extends ForkfulError {
   override code = 'ERR_FORKFUL_VALUE';

@@ -192,3 +192,15 @@ export {
 } from '../synchronize';
 /** `Array` under a name that does not shadow the global one. */
 export const SharedArray = Array;
+import { SharedMemory } from './shared-memory';
+import { ShareableList } from './shareable-list';
+import { SharedMemoryManager } from './shared-memory-manager';
+export { SharedMemory, type SharedMemoryOptions } from './shared-memory';
+export { ShareableList, type ShareableItem } from './shareable-list';
+export { SharedMemoryManager } from './shared-memory-manager';
+/** Python's multiprocessing.shared_memory: named POSIX shared memory blocks
+ * (needs the addon: NotSupportedError without it). */
+export const sharedMemory = { SharedMemory, ShareableList };
+/** Python's multiprocessing.managers, as far as forkful has it: the
+ * SharedMemoryManager (without a server process). */
+export const managers = { SharedMemoryManager };

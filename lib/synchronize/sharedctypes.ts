@@ -386,11 +386,15 @@ function indexKey(key: string | symbol): number | null {
   return Number.isInteger(n) && String(n) === key ? n : null;
 }
 
-type Indexable = RawArray | SynchronizedArray;
+/** What obj[i] turns into: the object's own get(i) and set(i, value). */
+export interface Indexable {
+  get(index: number): unknown;
+  set(index: number, value: never): void;
+}
 
-/** The traps that make arr[i] an item of the shared array: the receiver is
- * the array whose chain reached them. (No `has` trap: it is not told the
- * receiver. `i in arr` stays false, as Python's `in` asks about values.) */
+/** The traps that make obj[i] an item: the receiver is the object whose
+ * chain reached them. (No `has` trap: it is not told the receiver. `i in
+ * arr` stays false, as Python's `in` asks about values.) */
 const indexed: ProxyHandler<object> = {
   get(target, key, receiver) {
     const i = indexKey(key);
@@ -399,13 +403,17 @@ const indexed: ProxyHandler<object> = {
   set(target, key, value, receiver) {
     const i = indexKey(key);
     if (i === null) return Reflect.set(target, key, value, receiver);
-    (receiver as Indexable).set(i, value as Scalar);
+    (receiver as Indexable).set(i, value as never);
     return true;
   },
 };
-for (const cls of [RawArray, SynchronizedArray]) {
+
+/** Makes obj[i] call obj.get(i) / obj.set(i, v) for every instance of `cls`
+ * (a Proxy sits below the class's own prototype: see the top of the file). */
+export function installIndexing(cls: { prototype: Indexable }): void {
   Object.setPrototypeOf(cls.prototype, new Proxy(Object.getPrototypeOf(cls.prototype), indexed));
 }
+for (const cls of [RawArray, SynchronizedArray]) installIndexing(cls);
 
 /** Python's sharedctypes.copy(obj): new shared memory (no lock) holding
  * what `obj` holds now. */

@@ -8,7 +8,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { programOf, snippetsOf, type Snippet } from '../helpers/doc-snippets';
-import { runScript, spawnBackend } from '../helpers/fixture';
+import { addonTested, runScript, spawnBackend } from '../helpers/fixture';
 
 const root = path.join(__dirname, '..', '..');
 const pages = [
@@ -24,6 +24,7 @@ const tsx = pathToFileURL(path.join(root, 'node_modules', 'tsx', 'dist', 'loader
 function whySkipped(snippet: Snippet): string | null {
   if (snippet.skip) return snippet.skip;
   if (snippet.fork && spawnBackend) return 'needs os.fork';
+  if (snippet.addon && !addonTested) return 'needs the addon';
   if (major < snippet.minNode) return `needs Node ${snippet.minNode}`;
   return null;
 }

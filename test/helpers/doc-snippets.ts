@@ -10,6 +10,7 @@
 //   <!-- doc-test: file tasks.js  a file beside the program
 //   <!-- doc-test: stdout         what it must print, exactly
 //   <!-- doc-test: fork -->       needs os.fork (not on the spawn/portable backends)
+//   <!-- doc-test: addon -->      needs the addon (not on the portable backend)
 //   <!-- doc-test: node>=24 -->   needs that Node major (`await using`)
 //   <!-- doc-test: skip: why -->  not a program (say why)
 import * as fs from 'node:fs';
@@ -25,6 +26,7 @@ export interface Snippet {
   files: Record<string, string>;
   stdout: string | null;
   fork: boolean;
+  addon: boolean;
   minNode: number;
   skip: string | null;
 }
@@ -86,6 +88,7 @@ function withDirectives(
     files: {},
     stdout: null,
     fork: false,
+    addon: false,
     minNode: 0,
     skip: null,
   };
@@ -100,6 +103,7 @@ function withDirectives(
     else if (verb === 'file' && arg) snippet.files[arg] = body;
     else if (verb === 'stdout') snippet.stdout = body;
     else if (verb === 'fork') snippet.fork = true;
+    else if (verb === 'addon') snippet.addon = true;
     else if (/^node>=\d+$/.test(verb)) snippet.minNode = Number(verb.slice(6));
     else if (verb === 'skip:' && arg) snippet.skip = arg;
     else throw new Error(`${where}: unknown doc-test directive '${head}'`);

@@ -20,7 +20,12 @@ test('every error class has a stable code of its own', () => {
   for (const [name, Cls] of classes) {
     const err = new Cls('m') as Error & { code?: unknown };
     expect(typeof err.code).toBe('string');
-    expect(err.code).toMatch(/^(ERR_FORKFUL(_[A-Z]+)*|ABORT_ERR|UNKNOWN)$/);
+    // An OSError's code is errno's name: its subclasses (FileExistsError,
+    // FileNotFoundError) are named after one errno each, as in Python.
+    const osError = err instanceof errors.OSError;
+    expect(err.code).toMatch(
+      osError ? /^(UNKNOWN|E[A-Z0-9]+)$/ : /^(ERR_FORKFUL(_[A-Z]+)*|ABORT_ERR|UNKNOWN)$/,
+    );
     if (name !== 'OSError') {
       expect(seen.get(err.code as string)).toBeUndefined();
       seen.set(err.code as string, name);
@@ -29,6 +34,8 @@ test('every error class has a stable code of its own', () => {
   expect(new errors.AbortError('x')).toMatchObject({ name: 'AbortError', code: 'ABORT_ERR' });
   expect(new errors.ValueError('x').code).toBe('ERR_FORKFUL_VALUE');
   expect(new errors.BrokenPoolError('x').code).toBe('ERR_FORKFUL_BROKEN_POOL');
+  expect(new errors.FileExistsError('x')).toMatchObject({ code: 'EEXIST' });
+  expect(new errors.FileNotFoundError('x')).toBeInstanceOf(errors.OSError);
 });
 
 test('every error class keeps its cause', () => {
