@@ -113,8 +113,10 @@ import {
 import { PortableJoinableQueue, PortableQueue, PortableSimpleQueue } from './portable/queue';
 import {
   PortableArray,
+  portableCopy,
   PortableRawArray,
   PortableRawValue,
+  portableSynchronized,
   PortableValue,
 } from './portable/sharedctypes';
 
@@ -149,7 +151,8 @@ export const Barrier = pick(arena.Barrier, PortableBarrier);
 export type Barrier = arena.Barrier;
 export const Condition = pick(arena.Condition, PortableCondition);
 export type Condition = arena.Condition;
-import { copy, synchronized } from '../synchronize';
+const copy = pick(arena.copy, portableCopy);
+const synchronized = pick(arena.synchronized, portableSynchronized);
 /** Python's multiprocessing.sharedctypes. */
 export const sharedctypes = { Value, Array, RawValue, RawArray, copy, synchronized };
 export type { SignalOption } from '../core/abort';
