@@ -97,10 +97,10 @@ export { arenaEnvironment } from '../synchronize';
 // (portable/managed.ts, portable/queue.ts), as Python's SyncManager keeps
 // them; with it, they live in the shared arena. Same API either way (the
 // portable classes are typed as the native ones they stand for).
-import { native } from '../core/native';
 import * as arena from '../synchronize';
 import type { Typecode } from '../synchronize';
 import * as queues from './queue/queues';
+import { pick } from './pick';
 import {
   PortableBarrier,
   PortableBoundedSemaphore,
@@ -119,11 +119,6 @@ import {
   portableSynchronized,
   PortableValue,
 } from './portable/sharedctypes';
-
-const portable = native === null;
-function pick<T>(native: T, portableClass: unknown): T {
-  return portable ? (portableClass as T) : native;
-}
 
 export const Lock = pick(arena.Lock, PortableLock);
 export type Lock = arena.Lock;
