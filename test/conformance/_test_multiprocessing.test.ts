@@ -3109,15 +3109,21 @@ describe('_TestAtExit', () => {
 });
 
 describe('MiscTestCase', () => {
-  test('MiscTestCase.test_large_pool', () => {
-    const r = runFixture(
-      'conformance/multiprocessing.js',
-      ['large_pool', spawnBackend ? 'spawn' : 'fork'],
-      {
-        timeoutMs: 120000,
-      },
-    );
-    expect(r.stdout.trim()).toBe('332833500');
-    expect(r.stderr).toBe('');
-  });
+  // 200 spawned workers are 200 Node runtimes starting (without the addon
+  // each with its I/O thread too): 459 s without the addon on a 2-core
+  // machine under load average 45, measured; a bound, not a timing.
+  const largePoolBound = spawnBackend ? 600000 : 120000;
+  test(
+    'MiscTestCase.test_large_pool',
+    () => {
+      const r = runFixture(
+        'conformance/multiprocessing.js',
+        ['large_pool', spawnBackend ? 'spawn' : 'fork'],
+        { timeoutMs: largePoolBound },
+      );
+      expect(r.stdout.trim()).toBe('332833500');
+      expect(r.stderr).toBe('');
+    },
+    largePoolBound + 30000,
+  );
 });
