@@ -139,7 +139,8 @@ export function charsValue(bytes: Uint8Array): Buffer {
  * stores from its start: `v`, and for .value a NUL after it when there is
  * room. */
 export function charsToWrite(v: unknown, length: number, what: 'value' | 'raw'): Uint8Array {
-  if (!(v instanceof Uint8Array)) throw new TypeError(`Array.${what} takes a Buffer, got ${String(v)}`);
+  if (!(v instanceof Uint8Array))
+    throw new TypeError(`Array.${what} takes a Buffer, got ${String(v)}`);
   if (v.length > length) {
     throw new ValueError(`byte string too long (${v.length} bytes for ${length})`);
   }
