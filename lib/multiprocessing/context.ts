@@ -3,7 +3,9 @@
 import type { StartMethod } from './start/types';
 import { Pipe } from './connection';
 import { Process, activeChildren, cpuCount, currentProcess, parentProcess } from './process';
-import { JoinableQueue, Queue, SimpleQueue } from './queue/queues';
+import * as queues from './queue/queues';
+import { PortableJoinableQueue, PortableQueue, PortableSimpleQueue } from './portable/queue';
+import { pick } from './pick';
 import { ValueError } from '../core/errors';
 import { backendFor, getAllStartMethods, getStartMethod } from './start-method';
 import { setExecutable } from './start/spawn';
@@ -12,9 +14,9 @@ export interface Context {
   /** Process bound to this context's start method. */
   Process: typeof Process;
   Pipe: typeof Pipe;
-  Queue: typeof Queue;
-  JoinableQueue: typeof JoinableQueue;
-  SimpleQueue: typeof SimpleQueue;
+  Queue: typeof queues.Queue;
+  JoinableQueue: typeof queues.JoinableQueue;
+  SimpleQueue: typeof queues.SimpleQueue;
   currentProcess: typeof currentProcess;
   parentProcess: typeof parentProcess;
   activeChildren: typeof activeChildren;
@@ -30,6 +32,12 @@ export interface Context {
    * concrete contexts). */
   setStartMethod(method: StartMethod | null, options?: { force?: boolean }): never;
 }
+
+// A context's queues are the ones multiprocessing exports (the hub's
+// without the addon), whichever its start method.
+const Queue = pick(queues.Queue, PortableQueue);
+const JoinableQueue = pick(queues.JoinableQueue, PortableJoinableQueue);
+const SimpleQueue = pick(queues.SimpleQueue, PortableSimpleQueue);
 
 const contexts = new Map<StartMethod, Context>();
 

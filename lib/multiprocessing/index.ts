@@ -125,10 +125,10 @@ export { arenaEnvironment } from '../synchronize';
 // (portable/managed.ts, portable/queue.ts), as Python's SyncManager keeps
 // them; with it, they live in the shared arena. Same API either way (the
 // portable classes are typed as the native ones they stand for).
-import { native } from '../core/native';
 import * as arena from '../synchronize';
 import type { Typecode } from '../synchronize';
 import * as queues from './queue/queues';
+import { pick } from './pick';
 import {
   PortableBarrier,
   PortableBoundedSemaphore,
@@ -141,15 +141,12 @@ import {
 import { PortableJoinableQueue, PortableQueue, PortableSimpleQueue } from './portable/queue';
 import {
   PortableArray,
+  portableCopy,
   PortableRawArray,
   PortableRawValue,
+  portableSynchronized,
   PortableValue,
 } from './portable/sharedctypes';
-
-const portable = native === null;
-function pick<T>(native: T, portableClass: unknown): T {
-  return portable ? (portableClass as T) : native;
-}
 
 export const Lock = pick(arena.Lock, PortableLock);
 export type Lock = arena.Lock;
@@ -177,7 +174,8 @@ export const Barrier = pick(arena.Barrier, PortableBarrier);
 export type Barrier = arena.Barrier;
 export const Condition = pick(arena.Condition, PortableCondition);
 export type Condition = arena.Condition;
-import { copy, synchronized } from '../synchronize';
+const copy = pick(arena.copy, portableCopy);
+const synchronized = pick(arena.synchronized, portableSynchronized);
 /** Python's multiprocessing.sharedctypes. */
 export const sharedctypes = { Value, Array, RawValue, RawArray, copy, synchronized };
 export type { SignalOption } from '../core/abort';

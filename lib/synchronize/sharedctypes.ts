@@ -110,8 +110,8 @@ export function coerce(typecode: string, v: unknown, what: string): number | big
   );
 }
 
-/** What a reader gets for a stored item. */
-function item(typecode: string, stored: number | bigint): Scalar {
+/** @internal What a reader gets for a stored item. */
+export function item(typecode: string, stored: number | bigint): Scalar {
   return typecode === 'c' ? Buffer.from([stored as number]) : stored;
 }
 
@@ -119,6 +119,35 @@ interface RawState {
   block: BlockState;
   typecode: string;
   length: number;
+}
+
+/** @internal A TypeError unless `typecode` is 'c' (the arrays with
+ * .value and .raw). */
+export function checkChars(typecode: string, what: string): void {
+  if (typecode !== 'c') {
+    throw new TypeError(`only a typecode 'c' Array has .${what} (this one is '${typecode}')`);
+  }
+}
+
+/** @internal A 'c' array's .value: its bytes up to the first NUL. */
+export function charsValue(bytes: Uint8Array): Buffer {
+  const nul = bytes.indexOf(0);
+  return Buffer.from(nul < 0 ? bytes : bytes.subarray(0, nul));
+}
+
+/** @internal The bytes that writing `v` to a 'c' array of `length` bytes
+ * stores from its start: `v`, and for .value a NUL after it when there is
+ * room. */
+export function charsToWrite(v: unknown, length: number, what: 'value' | 'raw'): Uint8Array {
+  if (!(v instanceof Uint8Array))
+    throw new TypeError(`Array.${what} takes a Buffer, got ${String(v)}`);
+  if (v.length > length) {
+    throw new ValueError(`byte string too long (${v.length} bytes for ${length})`);
+  }
+  if (what === 'raw' || v.length === length) return v;
+  const out = new Uint8Array(v.length + 1);
+  out.set(v);
+  return out;
 }
 
 /** Shared memory for `length` items of `typecode`, without a lock. */
@@ -213,20 +242,12 @@ export class RawArray<C extends Typecode = Typecode> extends RawBuffer {
   }
   /** A 'c' array's bytes up to the first NUL (Python's .value). */
   get value(): Buffer {
-    const bytes = this.bytes('value');
-    const nul = bytes.indexOf(0);
-    return Buffer.from(nul < 0 ? bytes : bytes.subarray(0, nul));
+    return charsValue(this.bytes('value'));
   }
   /** Writes `v` and a NUL after it when there is room. */
   set value(v: Buffer) {
     const bytes = this.bytes('value');
-    if (!(v instanceof Uint8Array))
-      throw new TypeError(`Array.value takes a Buffer, got ${String(v)}`);
-    if (v.length > bytes.length) {
-      throw new ValueError(`byte string too long (${v.length} bytes for ${bytes.length})`);
-    }
-    bytes.set(v);
-    if (v.length < bytes.length) bytes[v.length] = 0;
+    bytes.set(charsToWrite(v, bytes.length, 'value'));
   }
   /** A 'c' array's bytes, all of them (Python's .raw). */
   get raw(): Buffer {
@@ -234,19 +255,10 @@ export class RawArray<C extends Typecode = Typecode> extends RawBuffer {
   }
   set raw(v: Buffer) {
     const bytes = this.bytes('raw');
-    if (!(v instanceof Uint8Array))
-      throw new TypeError(`Array.raw takes a Buffer, got ${String(v)}`);
-    if (v.length > bytes.length) {
-      throw new ValueError(`byte string too long (${v.length} bytes for ${bytes.length})`);
-    }
-    bytes.set(v);
+    bytes.set(charsToWrite(v, bytes.length, 'raw'));
   }
   private bytes(what: string): Uint8Array {
-    if (this.typecode !== 'c') {
-      throw new TypeError(
-        `only a typecode 'c' Array has .${what} (this one is '${this.typecode}')`,
-      );
-    }
+    checkChars(this.typecode, what);
     return this.view as Uint8Array;
   }
   private check(index: number): number {

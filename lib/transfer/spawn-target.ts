@@ -12,7 +12,15 @@ import { helperBindings, transpilerHelperHint } from './transpiler-helpers';
 
 export type TargetRef =
   | { kind: 'module'; path: string; exportName: string | null }
-  | { kind: 'source'; source: string; requireFrom: string; name: string };
+  | {
+      kind: 'source';
+      source: string;
+      requireFrom: string;
+      name: string;
+      /** Where the parent sent it from (the first caller outside forkful,
+       * file:line), named in the child's stack traces. */
+      sentFrom?: string;
+    };
 
 /** The module export that is `fn`: among the loaded modules (reading
  * getters: compiled re-exports are getters), or with `loading` among the
@@ -90,7 +98,29 @@ export function sourceRef(fn: (...args: never[]) => unknown): TargetRef & { kind
   }
   const main = require.main?.filename;
   const requireFrom = main ?? path.join(process.cwd(), '[spawn-target]');
-  return { kind: 'source', source, requireFrom, name };
+  const sentFrom = callerOutsideForkful();
+  return { kind: 'source', source, requireFrom, name, ...(sentFrom && { sentFrom }) };
+}
+
+const ownDirs = [libDir, path.join(packageRoot, 'dist') + path.sep];
+
+/** The file:line of the first caller outside forkful (Node's own modules
+ * have no absolute path), or null: a function's own location has no JS API, the place
+ * that started it is the next best name for a stack trace. */
+function callerOutsideForkful(): string | null {
+  const holder: { stack?: string } = {};
+  const limit = Error.stackTraceLimit;
+  Error.stackTraceLimit = 40;
+  Error.captureStackTrace(holder, callerOutsideForkful);
+  Error.stackTraceLimit = limit;
+  for (const line of (holder.stack ?? '').split('\n').slice(1)) {
+    const at = /\(?((?:file:\/\/)?\/[^():]+|[A-Za-z]:\\[^():]+):(\d+):\d+\)?\s*$/.exec(line);
+    if (!at) continue;
+    const file = at[1].startsWith('file://') ? at[1].slice(7) : at[1];
+    if (ownDirs.some((d) => file.startsWith(d))) continue;
+    return `${file}:${at[2]}`;
+  }
+  return null;
 }
 
 /** In the child: the function a TargetRef names. */
@@ -111,7 +141,7 @@ export function resolveTarget(ref: TargetRef): (...args: unknown[]) => unknown {
   const filename = ref.requireFrom;
   const helpers = helperBindings(ref.source, req);
   const wrapper = vm.runInThisContext(wrapSource(ref.source, Object.keys(helpers)), {
-    filename: `${ref.name} (sent to a spawned process as source)`,
+    filename: `${ref.name} (sent to a spawned process as source${ref.sentFrom ? ` by ${ref.sentFrom}` : ''})`,
     importModuleDynamically: vm.constants?.USE_MAIN_CONTEXT_DEFAULT_LOADER,
   } as vm.RunningScriptOptions) as (...a: unknown[]) => (...args: unknown[]) => unknown;
   const module = { exports: {} };

@@ -9,8 +9,10 @@ import * as path from 'node:path';
 import * as fs from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import {
+  getEnvironmentData,
   isMainThread,
   MessageChannel,
+  setEnvironmentData,
   receiveMessageOnPort,
   type Worker,
   type MessagePort,
@@ -46,6 +48,17 @@ const IO_WORKER = __filename.endsWith('.ts')
 /** The environment variable that names the hub's address to spawned
  * children (and to this process's other threads). */
 export const HUB_ENV = 'FORKFUL_HUB';
+
+/** The Workers this thread starts are told the hub's address by their
+ * environment data too: process.env may be a copy that Workers do not share
+ * (a test runner's sandbox, such as jest's), and a Thread that found no hub
+ * would start one of its own, where the objects it was given are unknown. */
+function tellWorkers(address: string | undefined): void {
+  setEnvironmentData(HUB_ENV, address);
+}
+// The main thread's environment data outlives this module (a test runner
+// loads it again per test file): start from what this copy sees.
+if (isMainThread) tellWorkers(process.env[HUB_ENV] || undefined);
 
 export type Request = HubRequest extends infer R
   ? R extends HubRequest
@@ -137,6 +150,7 @@ class IoClient {
     );
     if (this.#role === 'hub' && process.env[HUB_ENV] === this.#address) {
       delete process.env[HUB_ENV]; // no child may look for this hub
+      tellWorkers(undefined);
     }
     return this.#lost;
   }
@@ -234,16 +248,21 @@ function io(): IoClient {
   // there (a lock, a lease) is let go when the connection closes, so a
   // Thread that used the hub ends its isolate with it.
   if (!isMainThread) checkBeforeIsolateReuse(() => 'it used the portable hub');
-  const inherited = process.env[HUB_ENV];
-  if (inherited) return (client = new IoClient('client', inherited));
+  const inherited =
+    process.env[HUB_ENV] || (isMainThread ? undefined : (getEnvironmentData(HUB_ENV) as string));
+  if (inherited) {
+    tellWorkers(inherited);
+    return (client = new IoClient('client', inherited));
+  }
   // A Worker that no forkful thread started (a test runner's, say) may be
   // the first to need one: its hub serves it and what it starts (its copy
   // of the environment is what they inherit).
   const address = newAddress();
   client = new IoClient('hub', address);
   // Spawned children and the Workers this thread starts (which copy
-  // process.env) find the hub here.
+  // process.env, and its environment data) find the hub here.
   process.env[HUB_ENV] = address;
+  tellWorkers(address);
   if (process.platform !== 'win32') {
     process.once('exit', () => {
       try {

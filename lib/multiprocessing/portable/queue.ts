@@ -282,28 +282,34 @@ export class PortableJoinableQueue extends PortableQueue {
 /** Python's SimpleQueue: unbounded, no timeouts. */
 export class PortableSimpleQueue {
   readonly #q: PortableQueue;
+  #closed = false;
 
   constructor(revive?: QueueHandle) {
     this.#q = new PortableQueue(revive ?? 0);
   }
 
   get(): Promise<unknown> {
+    this.#checkOpen();
     return this.#q.get();
   }
 
   getSync(): unknown {
+    this.#checkOpen();
     return this.#q.getSync();
   }
 
   put(obj: unknown): void {
+    this.#checkOpen();
     this.#q.putSync(obj);
   }
 
   empty(): boolean {
+    this.#checkOpen();
     return this.#q.empty();
   }
 
   close(): void {
+    this.#closed = true;
     this.#q.close();
   }
 
@@ -312,7 +318,14 @@ export class PortableSimpleQueue {
   }
 
   [kShare](): ShareState {
+    this.#checkOpen();
     return { kind: 'forkful.hub.SimpleQueue', state: this.#q._handle() };
+  }
+
+  /** After close() every use is a ValueError, as the addon's SimpleQueue
+   * (queues.ts). */
+  #checkOpen(): void {
+    if (this.#closed) throw new ValueError('SimpleQueue is closed');
   }
 }
 

@@ -9,7 +9,12 @@
 import { ValueError } from '../../core/errors';
 import { checkOptions } from '../../core/options';
 import {
+  charsToWrite,
+  charsValue,
+  checkChars,
   coerce,
+  installIndexing,
+  item,
   typeOf,
   type Scalar,
   type SyncOptions,
@@ -181,10 +186,10 @@ export class PortableRawArray {
 
   get(index: number): Scalar {
     const k = this.#index(index);
-    const got = this.#local((items) => items[k] as Scalar);
-    if (got !== AWAY) return got;
+    const got = this.#local((items) => items[k] as number | bigint);
+    if (got !== AWAY) return item(this.typecode, got);
     const size = this.#cls.BYTES_PER_ELEMENT;
-    return this.#over(this.#read(k * size, size))[0] as Scalar;
+    return item(this.typecode, this.#over(this.#read(k * size, size))[0]);
   }
 
   set(index: number, v: Scalar): void {
@@ -202,7 +207,34 @@ export class PortableRawArray {
 
   toArray(): Scalar[] {
     const n = this.length * this.#cls.BYTES_PER_ELEMENT;
-    return Array.from(this.#over(this.#read(0, n)) as ArrayLike<Scalar>);
+    const items = Array.from(this.#over(this.#read(0, n)) as ArrayLike<number | bigint>);
+    return this.typecode === 'c' ? items.map((b) => item('c', b)) : items;
+  }
+
+  /** Python's arr[start:end]: a plain array of the items (negative bounds
+   * count from the end, as Array.prototype.slice). */
+  slice(start?: number, end?: number): Scalar[] {
+    return this.toArray().slice(start, end);
+  }
+
+  /** A 'c' array's bytes up to the first NUL (Python's .value). */
+  get value(): Buffer {
+    checkChars(this.typecode, 'value');
+    return charsValue(this.#read(0, this.length));
+  }
+  /** Writes `v` and a NUL after it when there is room. */
+  set value(v: Buffer) {
+    checkChars(this.typecode, 'value');
+    this.#write(0, Uint8Array.from(charsToWrite(v, this.length, 'value')));
+  }
+  /** A 'c' array's bytes, all of them (Python's .raw). */
+  get raw(): Buffer {
+    checkChars(this.typecode, 'raw');
+    return Buffer.from(this.#read(0, this.length));
+  }
+  set raw(v: Buffer) {
+    checkChars(this.typecode, 'raw');
+    this.#write(0, Uint8Array.from(charsToWrite(v, this.length, 'raw')));
   }
 
   [Symbol.iterator](): Iterator<Scalar> {
@@ -383,12 +415,58 @@ export class PortableSynchronizedArray {
   toArray(): Scalar[] {
     return this._lock.withLock(() => this._obj.toArray());
   }
+  slice(start?: number, end?: number): Scalar[] {
+    return this._lock.withLock(() => this._obj.slice(start, end));
+  }
   [Symbol.iterator](): Iterator<Scalar> {
     return this.toArray()[Symbol.iterator]();
+  }
+  /** A 'c' array's bytes up to the first NUL, under the lock. */
+  get value(): Buffer {
+    return this._lock.withLock(() => this._obj.value);
+  }
+  set value(v: Buffer) {
+    this._lock.withLock(() => (this._obj.value = v));
+  }
+  get raw(): Buffer {
+    return this._lock.withLock(() => this._obj.raw);
+  }
+  set raw(v: Buffer) {
+    this._lock.withLock(() => (this._obj.raw = v));
   }
   [kShare](): ShareState {
     return { kind: 'forkful.hub.Array', state: { obj: this._obj, lock: this._lock } };
   }
+}
+
+// arr[i], as on the addon's arrays (synchronize/sharedctypes.ts).
+installIndexing(PortableRawArray);
+installIndexing(PortableSynchronizedArray);
+
+/** Python's sharedctypes.copy(obj): new shared memory (no lock) holding
+ * what `obj` holds now. */
+export function portableCopy(
+  obj: PortableRawValue | PortableRawArray | PortableSynchronizedValue | PortableSynchronizedArray,
+): PortableRawValue | PortableRawArray {
+  const raw =
+    obj instanceof PortableSynchronizedValue || obj instanceof PortableSynchronizedArray
+      ? obj.getObj()
+      : obj;
+  if (raw instanceof PortableRawValue) return new PortableRawValue(raw.typecode, raw.value);
+  if (raw instanceof PortableRawArray) return new PortableRawArray(raw.typecode, raw.toArray());
+  throw new TypeError('sharedctypes.copy takes a RawValue, RawArray, Value or Array');
+}
+
+/** Python's sharedctypes.synchronized(obj, lock): `obj` behind a lock (a
+ * new RLock when none is given). */
+export function portableSynchronized(
+  obj: PortableRawValue | PortableRawArray,
+  lock?: AnyLock | null,
+): PortableSynchronizedValue | PortableSynchronizedArray {
+  const l = lock ?? new PortableRLock();
+  if (obj instanceof PortableRawValue) return new PortableSynchronizedValue(obj, l);
+  if (obj instanceof PortableRawArray) return new PortableSynchronizedArray(obj, l);
+  throw new TypeError('sharedctypes.synchronized takes a RawValue or a RawArray');
 }
 
 /** Python's Value(typecode, init=0, { lock }), kept by the hub. */

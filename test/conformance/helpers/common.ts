@@ -10,7 +10,8 @@ import * as os from '../../../lib/os';
 export const SHORT_TIMEOUT = 30;
 export const LONG_TIMEOUT = 60;
 
-export const spawnBackend = process.env.FORKFUL_START_METHOD === 'spawn';
+/** The children are spawned: FORKFUL_START_METHOD=spawn, or no addon. */
+export { spawnBackend } from '../../helpers/fixture';
 
 declare global {
   // Set in the parent: a forked child finds the very modules its parent
@@ -292,15 +293,18 @@ export interface ProcHelpers {
   assert: typeof import('node:assert');
   sleep(seconds: number): void;
   monotonic(): number;
-  /** Adds 1 to a shared counter (a RawArray('i', 1)): _DummyList.append. */
-  append(counter: mp.RawArray): void;
-  len(counter: mp.RawArray): number;
+  /** Adds 1 to a shared counter (a Value('i'), under its lock):
+   * _DummyList.append. */
+  append(counter: mp.SynchronizedValue<'i'>): void;
+  len(counter: mp.SynchronizedValue<'i'>): number;
 }
 
 /** The target of every ProcBunch child (self-contained: sent by source with
- * the spawn start method). state: RawArray('i', 3) = [started, finished,
- * canExit], polled (Atomics.wait does not wake across processes). */
-function procBunchTask(source: string, state: mp.RawArray, args: unknown[]): void {
+ * the spawn start method). state: Array('i', 3) = [started, finished,
+ * canExit], polled, each change under its lock (as Python's _DummyList; not
+ * Atomics on `view`, which without the addon is a typed accessor, not
+ * memory). */
+function procBunchTask(source: string, state: mp.SynchronizedArray<'i'>, args: unknown[]): void {
   const mods = globalThis.__forkful ?? {
     mp: require('forkful/multiprocessing'),
     threading: require('forkful/threading'),
@@ -314,18 +318,19 @@ function procBunchTask(source: string, state: mp.RawArray, args: unknown[]): voi
     assert: require('node:assert'),
     sleep: nap,
     monotonic: () => performance.now() / 1000,
-    append: (counter: mp.RawArray) => Atomics.add(counter.view as Int32Array, 0, 1),
-    len: (counter: mp.RawArray) => Atomics.load(counter.view as Int32Array, 0),
+    append: (counter: mp.SynchronizedValue<'i'>) =>
+      counter.getLock().withLock(() => (counter.value += 1)),
+    len: (counter: mp.SynchronizedValue<'i'>) => counter.value,
   };
-  const s = state.view as Int32Array;
-  Atomics.add(s, 0, 1);
+  const add = (i: number) => state.getLock().withLock(() => state.set(i, state.get(i) + 1));
+  add(0);
   try {
     const f = new Function(`return (${source});`)();
     f(h, ...args);
   } finally {
-    Atomics.add(s, 1, 1);
+    add(1);
     const end = Date.now() + 30000;
-    while (Atomics.load(s, 2) === 0 && Date.now() < end) nap(0.005);
+    while (state.get(2) === 0 && Date.now() < end) nap(0.005);
   }
 }
 
@@ -333,7 +338,7 @@ function procBunchTask(source: string, state: mp.RawArray, args: unknown[]): voi
  * `f(h, ...args)` (sent as source: self-contained, its shared state in
  * `args`). finish() waits for them (bounded) and checks their exit codes. */
 export class ProcBunch {
-  readonly state = new mp.RawArray('i', 3);
+  readonly state = mp.Array('i', 3);
   readonly procs: mp.Process[] = [];
 
   private constructor(
@@ -342,7 +347,7 @@ export class ProcBunch {
     readonly n: number,
     waitBeforeExit: boolean,
   ) {
-    if (!waitBeforeExit) Atomics.store(this.view, 2, 1);
+    if (!waitBeforeExit) this.state.set(2, 1);
     const source = Function.prototype.toString.call(f);
     for (let i = 0; i < n; i++) {
       const p = new mp.Process({ target: procBunchTask, args: [source, this.state, args] });
@@ -364,17 +369,14 @@ export class ProcBunch {
     return bunch;
   }
 
-  private get view(): Int32Array {
-    return this.state.view as Int32Array;
-  }
   get started(): number {
-    return Atomics.load(this.view, 0);
+    return this.state.get(0);
   }
   get finished(): number {
-    return Atomics.load(this.view, 1);
+    return this.state.get(1);
   }
   doFinish(): void {
-    Atomics.store(this.view, 2, 1);
+    this.state.set(2, 1);
   }
   waitForFinished(): Promise<boolean> {
     return waitUntil(() => this.finished >= this.n);
