@@ -53,9 +53,9 @@ needsFork.describe('ForkTests', () => {
     expect(r.stdout).toBe('');
   });
 
-  // Bug: fork() warns only when the other threads loaded forkful: a plain
-  // Worker (Python's "non-Python thread") goes unnoticed.
-  test.failing('ForkTests.test_fork_warns_when_non_python_thread_exists', () => {
+  // A plain Worker (Python's "non-Python thread"), blocked in Atomics.wait:
+  // seen by the event loop it has (native/threads.cc).
+  test('ForkTests.test_fork_warns_when_non_python_thread_exists', () => {
     const r = run('fork_warns_when_other_thread_exists');
     expectOk(r);
     expect(r.stdout).toBe('');
