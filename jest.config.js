@@ -4,13 +4,6 @@ module.exports = {
   testEnvironment: 'node',
   roots: ['<rootDir>/test'],
   testMatch: ['**/*.test.ts'],
-  // The ports of CPython's and gevent's suites (test/conformance) are run on
-  // the fork backend; on spawn (and so without the addon) many of their
-  // cases still fail (issue 15).
-  testPathIgnorePatterns:
-    process.env.FORKFUL_START_METHOD === 'spawn' || process.env.FORKFUL_NO_NATIVE === '1'
-      ? ['/node_modules/', '/test/conformance/']
-      : [],
   testTimeout: 60000,
   // dist/ (what fixtures and children run) brought up to date with lib/.
   globalSetup: '<rootDir>/test/helpers/global-setup.js',

@@ -36,6 +36,7 @@
 #include "child_workers.h"
 #include "fd.h"
 #include "futex_waiter.h"
+#include "threads.h"
 
 namespace forkful {
 namespace {
@@ -770,6 +771,7 @@ Napi::Value Fork(const Napi::CallbackInfo& info) {
     }
     WakeForInheritedTasks(platform, isolate);
     KeepChildLoopAlive(env, loop, platform, isolate, info[0].As<Napi::Function>());
+    ThreadsAfterForkChild();
   }
   if (pid > 0 && warn) WarnNoChildWorkers(env, child_workers.why);
   return Napi::Number::New(env, pid);

@@ -10,12 +10,14 @@
 #include <atomic>
 #include <chrono>
 #include <cstdlib>
+#include <cstring>
 #include <set>
 #include <string>
 #include <vector>
 
 #include "addon.h"
 #include "fd.h"
+#include "threads.h"
 
 namespace forkful {
 namespace {
@@ -74,6 +76,48 @@ std::set<long> ThreadsInEpoll(const std::vector<long>& tids) {
   return found;
 }
 
+// Event loops open: each Worker thread runs a libuv loop of its own, whose
+// epoll instance lives as long as the thread, whatever the thread does (a
+// Worker blocked in Atomics.wait is in no epoll wait, yet has its loop).
+int EventLoopsOpen() {
+  int loops = 0;
+#if defined(__linux__)
+  DIR* dir = opendir("/proc/self/fd");
+  if (dir == nullptr) return 0;
+  char target[64];
+  static constexpr char kEpoll[] = "anon_inode:[eventpoll]";
+  while (dirent* entry = readdir(dir)) {
+    if (entry->d_name[0] == '.') continue;
+    ssize_t n = readlinkat(dirfd(dir), entry->d_name, target, sizeof target);
+    if (n == sizeof kEpoll - 1 && memcmp(target, kEpoll, n) == 0) loops++;
+  }
+  closedir(dir);
+#endif
+  return loops;
+}
+
+// Loops and threads when the addon loaded on the main thread, or when this
+// forked child began (its copies of the parent's Workers' loops are fds
+// with no thread): Node's own (the main loop, its delayed-task scheduler's).
+int g_baseline_loops = 0;
+size_t g_baseline_threads = 0;
+
+void TakeBaseline() {
+  g_baseline_loops = EventLoopsOpen();
+  g_baseline_threads = OtherThreadIds().size();
+}
+
+// Threads since the baseline that run a loop: Workers, including one that
+// never loaded forkful and does not wait in its loop now. Counted only when
+// the process has more threads than then (cheap: most forks stop there);
+// a loop left without its thread does not count.
+int NewLoopThreads(const std::vector<long>& tids) {
+  if (tids.size() <= g_baseline_threads) return 0;
+  int loops = EventLoopsOpen() - g_baseline_loops;
+  int threads = static_cast<int>(tids.size() - g_baseline_threads);
+  return std::max(0, std::min(loops, threads));
+}
+
 // Reading every thread's syscall file costs ~80 us (each read waits for the
 // thread to be off-CPU), on every fork. A check that found no other JS
 // thread stays valid while the same threads exist, for up to kRecheck (a
@@ -93,7 +137,7 @@ Napi::Value OtherJsThreads(const Napi::CallbackInfo& info) {
   }
   int idle = 0;
   for (long tid : ThreadsInEpoll(tids)) idle += g_baseline_epoll_threads.count(tid) == 0 ? 1 : 0;
-  int others = addon > idle ? addon : idle;
+  int others = std::max({addon, idle, NewLoopThreads(tids)});
   g_clean_valid = others == 0;
   if (g_clean_valid) {
     g_clean_tids = std::move(tids);
@@ -108,6 +152,7 @@ void Init(Napi::Env env, Napi::Object exports) {
     napi_add_env_cleanup_hook(env, OnWorkerEnvGone, nullptr);
   } else {
     g_baseline_epoll_threads = ThreadsInEpoll(OtherThreadIds());
+    TakeBaseline();
   }
   exports.Set("otherJsThreads", Napi::Function::New(env, OtherJsThreads));
 }
@@ -115,4 +160,10 @@ void Init(Napi::Env env, Napi::Object exports) {
 const Registration reg{"threads", Init};
 
 }  // namespace
+
+void ThreadsAfterForkChild() {
+  TakeBaseline();
+  g_clean_valid = false;
+}
+
 }  // namespace forkful

@@ -54,6 +54,35 @@ export const exitForkedChild = (function exitForkedChild(code: number): never {
   throw new Error('unreachable');
 });
 
+/** Ends a forked Process child after its target as Python's ends it
+ * (atexit._run_exitfuncs() then os._exit): 'exit' is emitted to the
+ * listeners the child has (see dropInheritedExitListeners), then _exit
+ * (prepareForkedChild made Node's exit end that way). */
+// prettier-ignore
+export const exitForkedProcessChild = (function exitForkedProcessChild(code: number): never {
+  // Listeners on a vm context's copy of process (jest) are its own.
+  if (process !== nodeProcess) process.emit('exit', code);
+  nodeProcess.exit(code);
+  return exitForkedChild(code);
+});
+
+/** The process objects a forked child's listeners are on: Node's, and the
+ * copy of it where forkful runs in a vm context (jest). */
+// prettier-ignore
+const processObjects = (function processObjects(): Set<NodeJS.Process> {
+  return new Set([process, nodeProcess]);
+});
+
+/** In a forked Process child, before its target (Python 3.12+'s
+ * popen_fork.py: atexit._clear()): the 'exit' listeners inherited from the
+ * parent are dropped, forkful's own atExit phase too (its hooks act on the
+ * parent's children and arena holds); those the child adds run when it
+ * ends (exitForkedProcessChild). */
+// prettier-ignore
+export const dropInheritedExitListeners = (function dropInheritedExitListeners(): void {
+  for (const proc of processObjects()) proc.removeAllListeners('exit');
+});
+
 /** Native code calls this in the child whenever its event loop has nothing
  * left to do: first with 'beforeExit' (whose listeners may schedule more
  * work), then, if they scheduled none, with 'exit', which ends the child. */
@@ -71,7 +100,7 @@ export const prepareForkedChild = (function prepareForkedChild(): void {
   // native/child_workers.cc. See README, "Known limits of a forked child".)
   // `process` is Node's own, or a copy of it where this module runs in a vm
   // context (jest): both tell the child's pid.
-  for (const proc of new Set([process, nodeProcess])) {
+  for (const proc of processObjects()) {
     Object.defineProperty(proc, 'pid', {
       value: native!.getpid(),
       writable: false,

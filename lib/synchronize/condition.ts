@@ -101,6 +101,13 @@ export class NotifyWords {
     return true;
   }
 
+  /** How many waiters no notify has granted a wake-up yet (Python's
+   * len(Condition._waiters)). */
+  waiting(): number {
+    const w = words();
+    return Math.max(0, Atomics.load(w, this.i + WAITERS) - Atomics.load(w, this.i + GRANTED));
+  }
+
   /** A waiter leaves without a wake-up (timeout, abort, error). */
   leave(): void {
     Atomics.sub(words(), this.i + WAITERS, 1);
@@ -200,6 +207,17 @@ export class Condition extends Acquirable {
     if (!this.lock._isOwned()) throw new RuntimeError(`cannot ${what} on un-acquired lock`);
   }
 
+  // CPython's Condition takes these three from its lock.
+  /** @internal */ _isOwned(): boolean {
+    return this.lock._isOwned();
+  }
+  /** @internal */ _releaseSave(): number {
+    return this.lock._releaseSave();
+  }
+  /** @internal */ _acquireRestore(saved: number): void {
+    this.lock._acquireRestore(saved);
+  }
+
   /** Releases the lock, sleeps until notified or `timeout` seconds pass
    * (null: forever), takes the lock back. False on timeout. */
   wait(timeout?: number | null): boolean {
@@ -289,6 +307,11 @@ export class Condition extends Acquirable {
   notifyAll(): void {
     this.owned('notify');
     this._notes.grant(-1);
+  }
+
+  /** Python's repr: the lock's, and how many wait un-notified. */
+  toString(): string {
+    return `<forkful.Condition(${String(this.lock)}, ${this._notes.waiting()})>`;
   }
 
   [kShare](): ShareState {

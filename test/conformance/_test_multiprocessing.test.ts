@@ -3145,10 +3145,7 @@ describe('TestSimpleQueue', () => {
 });
 
 describe('_TestAtExit', () => {
-  // Bug (fork): 'exit' listeners the target registers do not run when a
-  // forked Process child ends (Python runs the child's atexit handlers; a
-  // spawned child, on the spawn and the portable backends, does too).
-  (spawnBackend ? test : test.failing)('_TestAtExit.test_atexit', async () => {
+  test('_TestAtExit.test_atexit', async () => {
     const dir = fs.mkdtempSync(path.join(nodeOs.tmpdir(), 'forkful-conformance-'));
     const outputPath = path.join(dir, 'output.txt');
     try {

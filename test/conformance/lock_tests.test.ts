@@ -45,19 +45,16 @@ afterEach(() => expectNoStrays());
 type LockLike = Lock | RLock | Condition;
 
 /** BaseLockTests, for every lock type. */
-function baseLockTests(locktype: () => LockLike, options: { repr: boolean }): void {
-  // Missing: Condition has no toString() (Python's repr shows its lock's).
-  const reprTest = options.repr ? test : test.failing;
-
+function baseLockTests(locktype: () => LockLike): void {
   test('BaseLockTests.test_constructor', () => {
     locktype();
   });
 
-  reprTest('BaseLockTests.test_repr', () => {
+  test('BaseLockTests.test_repr', () => {
     expect(String(locktype())).toMatch(/<unlocked .*>/);
   });
 
-  reprTest('BaseLockTests.test_locked_repr', () => {
+  test('BaseLockTests.test_locked_repr', () => {
     const lock = locktype();
     lock.acquire();
     expect(String(lock)).toMatch(/<locked .*>/);
@@ -213,22 +210,17 @@ function rlockTests(locktype: () => RLock | Condition, options: { recursionCount
   const releaseSave = (lock: RLock | Condition) => api<() => number>(lock, '_releaseSave');
   const isOwned = (lock: RLock | Condition) => api<() => boolean>(lock, '_isOwned');
 
-  // Condition: forkful's Condition has no _releaseSave/_isOwned of its own
-  // (CPython's Condition delegates them to its lock).
-  (locktype().constructor === Condition ? test.failing : test)(
-    'RLockTests.test_release_save_unacquired',
-    () => {
-      const lock = locktype();
-      expect(() => releaseSave(lock).call(lock)).toThrow(RuntimeError);
-      lock.acquire();
-      lock.acquire();
-      lock.release();
-      lock.acquire();
-      lock.release();
-      lock.release();
-      expect(() => releaseSave(lock).call(lock)).toThrow(RuntimeError);
-    },
-  );
+  test('RLockTests.test_release_save_unacquired', () => {
+    const lock = locktype();
+    expect(() => releaseSave(lock).call(lock)).toThrow(RuntimeError);
+    lock.acquire();
+    lock.acquire();
+    lock.release();
+    lock.acquire();
+    lock.release();
+    lock.release();
+    expect(() => releaseSave(lock).call(lock)).toThrow(RuntimeError);
+  });
 
   if (options.recursionCount) {
     test('RLockTests.test_recursion_count', async () => {
@@ -288,32 +280,29 @@ function rlockTests(locktype: () => RLock | Condition, options: { recursionCount
     }
   });
 
-  (locktype().constructor === Condition ? test.failing : test)(
-    'RLockTests.test__is_owned',
-    async () => {
-      const lock = locktype();
-      expect(isOwned(lock).call(lock)).toBe(false);
-      lock.acquire();
-      expect(isOwned(lock).call(lock)).toBe(true);
-      lock.acquire();
-      expect(isOwned(lock).call(lock)).toBe(true);
-      const result = sharedList();
-      await Bunch.run(
-        (h: ThreadHelpers, l: RLock, r: Int32Array) => h.append(r, l._isOwned() ? 1 : 0),
-        [lock instanceof Condition ? lock.lock : lock, result],
-        1,
-      );
-      expect(listItems(result)).toEqual([0]);
-      lock.release();
-      expect(isOwned(lock).call(lock)).toBe(true);
-      lock.release();
-      expect(isOwned(lock).call(lock)).toBe(false);
-    },
-  );
+  test('RLockTests.test__is_owned', async () => {
+    const lock = locktype();
+    expect(isOwned(lock).call(lock)).toBe(false);
+    lock.acquire();
+    expect(isOwned(lock).call(lock)).toBe(true);
+    lock.acquire();
+    expect(isOwned(lock).call(lock)).toBe(true);
+    const result = sharedList();
+    await Bunch.run(
+      (h: ThreadHelpers, l: RLock, r: Int32Array) => h.append(r, l._isOwned() ? 1 : 0),
+      [lock instanceof Condition ? lock.lock : lock, result],
+      1,
+    );
+    expect(listItems(result)).toEqual([0]);
+    lock.release();
+    expect(isOwned(lock).call(lock)).toBe(true);
+    lock.release();
+    expect(isOwned(lock).call(lock)).toBe(false);
+  });
 }
 
 describe('LockTests (threading.Lock)', () => {
-  baseLockTests(() => new Lock(), { repr: true });
+  baseLockTests(() => new Lock());
 
   test('LockTests.test_reacquire', async () => {
     const lock = new Lock();
@@ -358,12 +347,12 @@ describe('LockTests (threading.Lock)', () => {
 });
 
 describe('RLockTests (threading.RLock)', () => {
-  baseLockTests(() => new RLock(), { repr: true });
+  baseLockTests(() => new RLock());
   rlockTests(() => new RLock(), { recursionCount: true });
 });
 
 describe('ConditionAsRLockTests (threading.Condition())', () => {
-  baseLockTests(() => new Condition(), { repr: false });
+  baseLockTests(() => new Condition());
   // Python skips test_recursion_count here too (Condition has none).
   rlockTests(() => new Condition(), { recursionCount: false });
 });

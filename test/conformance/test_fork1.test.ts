@@ -5,10 +5,12 @@
 // (CPython's import lock; Node's module loading has none to hold across a
 // fork).
 import { runFixture } from '../helpers/fixture';
+import { needsFork } from '../helpers/needs';
 
 jest.setTimeout(60000);
 
-describe('ForkTest', () => {
+// CPython: @support.requires_fork() (fork_wait.py's ForkWait).
+needsFork.describe('ForkTest', () => {
   test('ForkWait.test_wait', () => {
     const r = runFixture('conformance/os.js', ['fork_wait', 'waitpid'], { timeoutMs: 60000 });
     expect(r.stderr).not.toMatch(/FIXTURE ERROR|AssertionError/);

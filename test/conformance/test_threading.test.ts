@@ -31,6 +31,7 @@ import {
 import { Condition, Event } from '../../lib/threading';
 import { ForkError, RuntimeError, ValueError } from '../../lib/core/errors';
 import { runFixture } from '../helpers/fixture';
+import { needsFork } from '../helpers/needs';
 import { captureExcepthook, expectNoStrays, sleep, waitUntil } from './helpers/common';
 
 jest.setTimeout(60000);
@@ -293,14 +294,14 @@ describe('ThreadTests', () => {
     expect(new Thread({ daemon: true }).daemon).toBe(true);
   });
 
-  test('ThreadTests.test_dummy_thread_after_fork', () => {
+  needsFork.test('ThreadTests.test_dummy_thread_after_fork', () => {
     const r = fixture('dummy_thread_after_fork');
     expect(r.stderr).not.toMatch(/FIXTURE ERROR|AssertionError/);
     expect(r.stdout).toBe('');
     expect(r.status).toBe(0);
   });
 
-  test('ThreadTests.test_is_alive_after_fork', () => {
+  needsFork.test('ThreadTests.test_is_alive_after_fork', () => {
     const r = fixture('is_alive_after_fork');
     expect(r.stderr).toBe('');
     expect(r.status).toBe(0);
@@ -330,7 +331,7 @@ describe('ThreadTests', () => {
     expect(hook.seen).toEqual([]);
   });
 
-  test('ThreadTests.test_main_thread_after_fork', () => {
+  needsFork.test('ThreadTests.test_main_thread_after_fork', () => {
     const r = fixture('main_thread_after_fork');
     expect(r.stderr).toBe('');
     expect(r.stdout).toBe(
@@ -339,7 +340,7 @@ describe('ThreadTests', () => {
   });
 
   // Documented difference: only the main thread forks (ForkError elsewhere).
-  test('ThreadTests.test_main_thread_after_fork_from_nonmain_thread', async () => {
+  needsFork.test('ThreadTests.test_main_thread_after_fork_from_nonmain_thread', async () => {
     const out = new Int32Array(new SharedArrayBuffer(4));
     const th = new Thread({
       target: (o: Int32Array) => {
@@ -371,11 +372,11 @@ describe('ThreadTests', () => {
     return got;
   }
 
-  test('ThreadTests.test_main_thread_after_fork_from_foreign_thread', async () => {
+  needsFork.test('ThreadTests.test_main_thread_after_fork_from_foreign_thread', async () => {
     expect(await forkFromForeignThread(false)).toBe(ForkError.name);
   });
 
-  test('ThreadTests.test_main_thread_after_fork_from_dummy_thread', async () => {
+  needsFork.test('ThreadTests.test_main_thread_after_fork_from_dummy_thread', async () => {
     expect(await forkFromForeignThread(true)).toBe(ForkError.name);
   });
 
@@ -461,14 +462,14 @@ describe('ThreadJoinOnShutdown', () => {
     expect(r.stdout).toBe('end of main\nend of thread\n');
   });
 
-  test('ThreadJoinOnShutdown.test_2_join_in_forked_process', () => {
+  needsFork.test('ThreadJoinOnShutdown.test_2_join_in_forked_process', () => {
     const r = fixture('join_on_shutdown_2');
     expect(r.stderr).toBe('');
     expect(r.stdout).toBe('end of main\nend of thread\n');
   });
 
   // Documented difference: only the main thread forks.
-  test('ThreadJoinOnShutdown.test_3_join_in_forked_from_thread', async () => {
+  needsFork.test('ThreadJoinOnShutdown.test_3_join_in_forked_from_thread', async () => {
     const out = new Int32Array(new SharedArrayBuffer(4));
     const w = new Thread({
       target: (o: Int32Array) => {
@@ -500,7 +501,7 @@ describe('ThreadJoinOnShutdown', () => {
 
   // Documented difference: only the main thread forks, so 16 threads that
   // each try fork() all get ForkError.
-  test('ThreadJoinOnShutdown.test_reinit_tls_after_fork', async () => {
+  needsFork.test('ThreadJoinOnShutdown.test_reinit_tls_after_fork', async () => {
     const out = new Int32Array(new SharedArrayBuffer(4));
     const threads = Array.from(
       { length: 16 },
@@ -521,7 +522,7 @@ describe('ThreadJoinOnShutdown', () => {
     expect(out[0]).toBe(16);
   });
 
-  test('ThreadJoinOnShutdown.test_clear_threads_states_after_fork', () => {
+  needsFork.test('ThreadJoinOnShutdown.test_clear_threads_states_after_fork', () => {
     const r = fixture('clear_threads_states_after_fork');
     expect(r.stderr).toBe('');
     expect(r.status).toBe(0);

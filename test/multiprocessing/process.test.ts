@@ -112,6 +112,27 @@ describe('Process', () => {
   });
 });
 
+// Python 3.12+: a Process child runs the atexit handlers it registered, not
+// those inherited from its parent, however its target ends.
+describe("a Process child's 'exit' listeners", () => {
+  const run = runFixture('mp-exit-listeners.js', [], { timeoutMs: 60000 });
+  const r = results(run.stdout);
+
+  test('the fixture completes', () => {
+    expect(run.stderr).not.toMatch(/FIXTURE ERROR/);
+    expect(r.done).toBe(true);
+    expect(run.status).toBe(0);
+  });
+
+  test('those the child adds run when it ends, with its exit code', () => {
+    expect(r.returns).toEqual({ exitcode: 0, lines: 'own 0\n' });
+    expect(r.throws).toEqual({ exitcode: 1, lines: 'own 1\n' });
+    expect(run.stderr).toContain('boom (expected)');
+    expect(r.exits).toEqual({ exitcode: 3, lines: 'own 3\n' });
+    expect(r.exitCode).toEqual({ exitcode: 5, lines: 'own 5\n' });
+  });
+});
+
 describe('spawn start method', () => {
   test('a child whose start is slow (a loader such as tsx) still gets its payload and exits 0', () => {
     const slow = pathToFileURL(path.join(__dirname, '..', 'fixtures', 'slow-import.mjs')).href;

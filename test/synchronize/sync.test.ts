@@ -165,6 +165,40 @@ describe('Condition', () => {
     cond.release();
   });
 
+  // Python's repr: <Condition(<its lock's repr>, waiters not yet notified)>.
+  test('toString shows its lock and its un-notified waiters', async () => {
+    const cond = new Condition(new Lock());
+    expect(String(cond)).toBe('<forkful.Condition(<unlocked forkful.Lock>, 0)>');
+    cond.acquire();
+    const waiting = cond.waitAsync(10);
+    expect(String(cond)).toBe('<forkful.Condition(<unlocked forkful.Lock>, 1)>');
+    cond.acquire();
+    cond.notify();
+    expect(String(cond)).toBe('<forkful.Condition(<locked forkful.Lock>, 0)>');
+    cond.release();
+    expect(await waiting).toBe(true);
+    cond.release();
+  });
+
+  // CPython's Condition takes _is_owned, _release_save and _acquire_restore
+  // from its lock.
+  test("_isOwned, _releaseSave and _acquireRestore are its lock's", () => {
+    const cond = new Condition();
+    expect(cond._isOwned()).toBe(false);
+    expect(() => cond._releaseSave()).toThrow(RuntimeError);
+    cond.acquire();
+    cond.acquire();
+    expect(cond._isOwned()).toBe(true);
+    const saved = cond._releaseSave();
+    expect(saved).toBe(2);
+    expect(String(cond.lock)).toMatch(/^<unlocked /);
+    cond._acquireRestore(saved);
+    expect(cond._isOwned()).toBe(true);
+    cond.release();
+    cond.release();
+    expect(cond._isOwned()).toBe(false);
+  });
+
   test('waitAsync is woken by notify from the same loop', async () => {
     const cond = new Condition(new Lock());
     let ready = false;

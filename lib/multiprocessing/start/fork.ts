@@ -7,7 +7,11 @@
 import { fork, onChildExit, type ChildExitWatch, waitstatusToExitcode } from '../../os';
 import { requireNative } from '../../core/native';
 import { becomeChild } from '../../runtime/identity';
-import { exitForkedChild } from '../../runtime/forked-child';
+import {
+  dropInheritedExitListeners,
+  exitForkedChild,
+  exitForkedProcessChild,
+} from '../../runtime/forked-child';
 import { afterFork, Order } from '../../runtime/lifecycle';
 import { isolateForkedChild } from '../../runtime/child-isolation';
 import { runTarget } from '../../runtime/run-target';
@@ -51,10 +55,12 @@ const runInChild = (function runInChild(spec: ChildSpec, parentPid: number): nev
     return exitForkedChild(70);
   });
   native.abandonStack((function resumeChild() {
-    // Like Python's os._exit after run(): the parent's 'exit' listeners,
-    // inherited by the copy, do not run in the child.
+    // As Python 3.12+ (popen_fork.py): the parent's 'exit' listeners,
+    // inherited by the copy, do not run in the child; those its target adds
+    // run when it ends, before _exit.
+    dropInheritedExitListeners();
     const target = spec.target as (...a: unknown[]) => unknown;
-    void runTarget(target, spec.args, undefined, exitForkedChild);
+    void runTarget(target, spec.args, undefined, exitForkedProcessChild);
   }));
   // The termination is delivered at V8's next interrupt check: the entry of
   // a called function is one (a loop's back edge only once its budget is
