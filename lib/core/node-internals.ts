@@ -248,13 +248,15 @@ export function reviveImmediate(immediate: NodeJS.Immediate, noop: () => void): 
  * resource, and marks it destroyed before calling it), or null. It finds
  * the immediates forkful did not wrap too: those queued before it loaded,
  * jest's, Node's own. */
-export function runningImmediate(): NodeJS.Immediate | null {
+// (Parenthesised: a forked child runs it; compiled with this module.)
+// prettier-ignore
+export const runningImmediate = (function runningImmediate(): NodeJS.Immediate | null {
   const resource = executionAsyncResource() as Immediate;
   if (resource?.constructor?.name !== 'Immediate') return null;
   requireInternal('Immediate._onImmediate', 'starting a child from an immediate callback');
   const running = resource._destroyed === true && typeof resource._onImmediate === 'function';
   return running ? resource : null;
-}
+});
 
 /** The immediates queued after `immediate` in the batch Node was running
  * (its list stays linked through _idleNext while the batch runs). */

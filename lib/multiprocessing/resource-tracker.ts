@@ -58,8 +58,8 @@ atExit('shared memory: unlink the blocks this process leaked', Order.multiproces
   }
 });
 
-afterFork(
-  "shared memory: the parent's tracked blocks stay the parent's",
-  Order.multiprocessing,
-  () => registered.clear(),
-);
+// Parenthesised: compiled with this module, not in each child.
+// prettier-ignore
+afterFork("shared memory: the parent's tracked blocks stay the parent's", Order.multiprocessing, (function forgetTrackedBlocks() {
+  registered.clear();
+}));

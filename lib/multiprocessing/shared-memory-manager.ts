@@ -96,6 +96,8 @@ atExit(
   },
 );
 
-afterFork("shared memory: the parent's managers stay the parent's", Order.multiprocessing, () =>
-  started.clear(),
-);
+// Parenthesised: compiled with this module, not in each child.
+// prettier-ignore
+afterFork("shared memory: the parent's managers stay the parent's", Order.multiprocessing, (function forgetManagers() {
+  started.clear();
+}));

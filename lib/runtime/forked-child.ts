@@ -62,7 +62,16 @@ export const exitForkedChild = (function exitForkedChild(code: number): never {
 export const exitForkedProcessChild = (function exitForkedProcessChild(code: number): never {
   // Listeners on a vm context's copy of process (jest) are its own.
   if (process !== nodeProcess) process.emit('exit', code);
-  nodeProcess.exit(code);
+  // Emitted here, not through nodeProcess.exit(): Node's exit() skips the
+  // emit once _exiting is set and then calls reallyExit, whose teardown
+  // aborts in a forked child (seen on Node 20: NodePlatform::Shutdown's
+  // uv_thread_join assertion, SIGABRT, in 4 children of one test).
+  const node = nodeProcess as NodeJS.Process & { _exiting?: boolean };
+  if (!node._exiting) {
+    node._exiting = true;
+    node.exitCode = code;
+    node.emit('exit', code); // afterExitEmitted's hook may _exit here
+  }
   return exitForkedChild(code);
 });
 

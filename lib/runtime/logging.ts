@@ -269,9 +269,11 @@ export function subDebug(message: unknown, ...args: unknown[]): void {
 export function debug(message: unknown, ...args: unknown[]): void {
   multiprocessingLogger?.log(DEBUG, message, ...args);
 }
-export function info(message: unknown, ...args: unknown[]): void {
+// (Parenthesised: every Process child calls it; compiled with this module.)
+// prettier-ignore
+export const info = (function info(message: unknown, ...args: unknown[]): void {
   multiprocessingLogger?.log(INFO, message, ...args);
-}
+});
 export function subWarning(message: unknown, ...args: unknown[]): void {
   multiprocessingLogger?.log(SUBWARNING, message, ...args);
 }
