@@ -86,25 +86,21 @@ const TORN_RETRY_MS = 20;
 /** How often a feeder waiting for the writer lock checks that its holder
  * lives (as the lock's own blocking wait, native/sync.cc). */
 const HOLDER_CHECK_MS = 50;
-/** How long flushSync() waits for the writer lock at a time (seconds). */
-const FLUSH_LOCK_WAIT = 0.2;
-
 /** flushSync() naps on this while the pipe is full. */
 const napTime = new Int32Array(new SharedArrayBuffer(4));
 
 /** Before this thread blocks: writes what its feeders hold. When it is
  * about to wait as the reader of `reading`, that channel's feeders write
- * only what the pipe takes now (flushSome); the others wait for their
- * writer lock a bounded time. True when some items are still unwritten
- * (another writer holds the lock): the caller must look again soon, as
- * those may be the items someone waits for. */
+ * only what the pipe takes now (flushSome); true when some of their items
+ * are still unwritten (another writer holds the lock): the reader must
+ * look again soon, as those may be the items it waits for. */
 export function flushFeedersSync(reading?: Channel): boolean {
   let unwritten = false;
   for (const feeder of active) {
     if (reading && feeder.feeds(reading)) {
       feeder.flushSome();
       if (feeder.holdsItems()) unwritten = true;
-    } else if (!feeder.flushSync()) unwritten = true;
+    } else feeder.flushSync();
   }
   return unwritten;
 }
@@ -293,15 +289,14 @@ export class Feeder {
     this.ch.wlock.release();
   }
 
-  /** Takes the writer lock (waiting for it up to FLUSH_LOCK_WAIT when
-   * `blocking`: a blocking wait takes it from a dead holder; else taking it
+  /** Takes the writer lock (waiting for it when `blocking`, else taking it
    * from a dead holder when `recover`) and begins a batch: 'busy' when
    * another writer holds it, 'torn' when its last holder died in the middle
    * of a batch (given back: a reader drops that batch's torn end first). */
   #take(blocking: boolean, recover = false): 'taken' | 'busy' | 'torn' {
     const { wlock } = this.ch;
     const took = blocking
-      ? wlock.acquire(true, FLUSH_LOCK_WAIT)
+      ? wlock.acquire()
       : recover
         ? wlock._tryAcquireOrRecover()
         : wlock.acquire(false);
@@ -318,18 +313,15 @@ export class Feeder {
    * waiting for room) would stall every reader and writer of the queue.
    * Python's feeder thread runs on meanwhile; this does its work first.
    */
-  flushSync(): boolean {
-    if (this.#queued === 0 && !this.#holding) return true;
+  flushSync(): void {
+    if (this.#queued === 0 && !this.#holding) return;
     const { writer } = this.ch;
     if (!this.#holding) {
       // After a writer that died mid-batch, nothing is written until a
       // reader drops its torn end: the run on the event loop waits for it.
-      // A live writer may hold the lock for as long as this thread does not
-      // read (its batch waits for room in a pipe this thread drains): the
-      // wait is bounded, and the caller looks again between its own waits.
       if (this.#take(true) !== 'taken') {
         if (!this.#running) this.#start();
-        return false;
+        return;
       }
       this.#holding = true;
     }
@@ -339,7 +331,6 @@ export class Feeder {
       this.#unlock();
     }
     if (!this.#running) this.#idle();
-    return true;
   }
 
   /**

@@ -50,10 +50,6 @@ export type { GetOptions } from './channel';
 
 const SEM_VALUE_MAX = 0x7fffffff;
 
-/** How long a blocking putSync waits for a slot at a time while some of
- * this process's items wait for their writer lock (seconds). */
-const UNWRITTEN_RETRY = 0.05;
-
 /** An item put, as the feeder takes it (see Feeder.push). */
 interface EncodedItem {
   body: Buffer | null;
@@ -178,6 +174,7 @@ export class Queue<T = unknown> {
     const item = encodeItem(obj);
     if (!this.#sem.acquire(false)) {
       if (!block || t === 0) throw new Full();
+      flushFeedersSync(); // readers may need what this process still holds
       if (!this.#slotSync(t)) throw new Full();
     }
     this._beforeWrite();
@@ -202,15 +199,9 @@ export class Queue<T = unknown> {
 
   #slotSync(t: number): boolean {
     const until = deadline(t);
-    // Readers may need what this process still holds: written first, and
-    // again between slices while some of it waits for its writer lock.
-    let unwritten = true;
     for (;;) {
-      if (unwritten) unwritten = flushFeedersSync();
       const left = remaining(until);
-      if (left !== FOREVER && left <= 0) return this.#sem.acquire(false);
-      const step = unwritten ? UNWRITTEN_RETRY : SLICE_SECONDS;
-      const slice = left === FOREVER ? step : Math.min(step, left);
+      const slice = left === FOREVER ? SLICE_SECONDS : Math.min(SLICE_SECONDS, left);
       const got = this.#sem.acquire(true, slice);
       if (this.#state() !== OPEN) {
         if (got) this.#sem.release();
@@ -619,11 +610,11 @@ export class JoinableQueue<T = unknown> extends Queue<T> {
       if (this._immediate()) this._drain();
       // The consumers may need what this process still holds: the blocked
       // event loop cannot run the feeder (Python's feeder thread runs on).
-      const unwritten = flushFeedersSync();
+      flushFeedersSync();
       this.#cond.acquire();
       try {
         if (this.#unfinished.getValue() === 0) return;
-        this.#cond.wait(this._immediate() || unwritten ? SLICE_SECONDS : null);
+        this.#cond.wait(this._immediate() ? SLICE_SECONDS : null);
         if (this.#unfinished.getValue() === 0) return;
       } finally {
         this.#cond.release();
