@@ -97,8 +97,12 @@ export class Greenlet<T = unknown> implements PromiseLike<T> {
   // eslint-disable-next-line @typescript-eslint/no-explicit-any
   private links: Array<{ callback: Link<any>; when: 'any' | 'value' | 'exception' }> | null = null;
   private settled: Promise<unknown> | null = null;
-  // For toString() after the run (gevent keeps its args too).
-  private readonly reprArgs: unknown[] | null;
+  // gevent's _formatinfo: the function and args as toString() shows them,
+  // formatted once and kept. The args themselves are let go when the
+  // greenlet finishes (gevent frees them too), so a greenlet never shown
+  // before it ended shows its function alone.
+  private reprArgs: unknown[] | null;
+  private formattedInfo: string | null = null;
   private readonly spawner: WeakRef<Greenlet<unknown>> | null = null;
   private treeLocals: Record<string, unknown> | null = null;
   private raw = false;
@@ -380,8 +384,8 @@ export class Greenlet<T = unknown> implements PromiseLike<T> {
 
   /** gevent's repr: the same before and after the greenlet has run (read `dead`). */
   toString(): string {
-    const args = this.reprArgs ? `(${formatArgs(this.reprArgs)})` : '';
-    return `<${this.constructor.name} "${this.name}": ${this.fnName}${args}>`;
+    this.formattedInfo ??= this.fnName + (this.reprArgs ? `(${formatArgs(this.reprArgs)})` : '');
+    return `<${this.constructor.name} "${this.name}": ${this.formattedInfo}>`;
   }
 
   /**
@@ -468,6 +472,7 @@ export class Greenlet<T = unknown> implements PromiseLike<T> {
     this.result = result;
     this.fn = null;
     this.args = null;
+    this.reprArgs = null;
     this.scope?.end();
     if (this.failed && !this.observed) reportUnobserved(this as Greenlet<unknown>, result);
     const callbacks = this.callbacks;

@@ -23,6 +23,7 @@ import {
   spawnRaw,
 } from '../../lib/coroutine';
 import { monotonic } from './helpers/common';
+import { collectGarbage } from './helpers/gc';
 import {
   ExpectedException,
   LARGE_TICK,
@@ -421,6 +422,24 @@ describe('TestStr', () => {
     expect(String(g).endsWith(': _run>')).toBe(true);
     g = new Subclass(null, 'question', { answer: 42 });
     expect(String(g).endsWith(": _run('question', { answer: 42 })>")).toBe(true);
+  });
+
+  // Not upstream: gevent's run() frees its args when it ends (Greenlet.__free);
+  // toString() keeps what it showed before, as gevent's cached _formatinfo.
+  test('a finished greenlet lets go of its args', async () => {
+    let arg: object | null = { big: new Array(1000).fill(7) };
+    const ref = new WeakRef(arg);
+    const seen = (x: object): boolean => typeof x === 'object';
+    const shown = spawn(seen, arg);
+    const unshown = spawn(seen, arg);
+    const before = String(shown);
+    arg = null;
+    await joinall([shown, unshown]);
+    expect([shown.value, unshown.value]).toEqual([true, true]);
+    await collectGarbage();
+    expect(ref.deref()).toBeUndefined();
+    expect(String(shown)).toBe(before);
+    expect(String(unshown).endsWith(': seen>')).toBe(true);
   });
 
   // Not upstream: a subclass's _run is what runs, with the args, `this` the
