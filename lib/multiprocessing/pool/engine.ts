@@ -168,7 +168,12 @@ export class PoolEngine implements SchedulerView, CleanTickClient, Pumpable {
   // ---- submission ---------------------------------------------------------
 
   /** Queues `parts` of a call of `fn` for `job`. */
-  submit(job: Job, fn: AnyFunction, mode: Mode, parts: Array<[number, unknown[]]>): void {
+  submit(
+    job: Job,
+    fn: AnyFunction,
+    mode: Mode,
+    parts: Array<[number, unknown[] | Float64Array]>,
+  ): void {
     const fnId = this.registry.idOf(fn);
     const now = performance.now();
     for (const [index, payload] of parts) {
@@ -181,6 +186,7 @@ export class PoolEngine implements SchedulerView, CleanTickClient, Pumpable {
         mode,
         payload,
         frame: null,
+        bytes: 0,
         queuedAt: now,
         sentAt: 0,
       });
@@ -220,6 +226,7 @@ export class PoolEngine implements SchedulerView, CleanTickClient, Pumpable {
       w.proc.kill('SIGKILL');
       killed++;
       dropped.push(...w.held.splice(0));
+      w.heldBytes = 0;
     }
     if (dropped.length === 0) return 0;
     for (const chunk of dropped) {
@@ -346,8 +353,7 @@ export class PoolEngine implements SchedulerView, CleanTickClient, Pumpable {
    * dropped) when its arguments cannot travel. */
   #encode(chunk: Chunk): boolean {
     try {
-      const payload =
-        chunk.mode === MODE_MAP ? packValues(chunk.payload as unknown[]) : chunk.payload;
+      const payload = chunk.mode === MODE_MAP ? packValues(chunk.payload) : chunk.payload;
       chunk.frame = encodeFrame([MSG_TASK, chunk.id, chunk.fnId, chunk.mode, payload]);
       return true;
     } catch (err) {
@@ -431,6 +437,8 @@ export class PoolEngine implements SchedulerView, CleanTickClient, Pumpable {
   #sendChunk(w: WorkerSlot, chunk: Chunk): void {
     this.stats.sent(chunk);
     w.held.push(chunk);
+    chunk.bytes = (chunk.frame as Buffer).length;
+    w.heldBytes += chunk.bytes;
     w.sent++;
     if (this.#maxtasks !== null && w.sent >= this.#maxtasks) w.retiring = true; // it exits by itself
     if (this.startMethod === 'spawn' && !w.defined.has(chunk.fnId)) {
@@ -438,7 +446,11 @@ export class PoolEngine implements SchedulerView, CleanTickClient, Pumpable {
       try {
         // Task messages are raw frames of lib/transfer/wire (the worker
         // decodes them itself, batches included), never Connection.send.
-        w.proc.tasks.sendBytes(serialize([MSG_DEF, chunk.fnId, this.registry.refOf(chunk.fnId)]));
+        const def = serialize([MSG_DEF, chunk.fnId, this.registry.refOf(chunk.fnId)]);
+        w.proc.tasks.sendBytes(def);
+        // It may lie in the pipe until the chunk runs: counted with it.
+        chunk.bytes += def.length;
+        w.heldBytes += def.length;
       } catch {
         w.writeFailed = true; // gone (EPIPE): its exit fails what it holds
       }
@@ -543,6 +555,7 @@ export class PoolEngine implements SchedulerView, CleanTickClient, Pumpable {
 
   #takeResult(w: WorkerSlot, id: number, ok: boolean, value: unknown): boolean {
     const chunk = w.held.shift();
+    if (chunk) w.heldBytes -= chunk.bytes;
     if (!chunk || chunk.id !== id) {
       this.#breakPool(new BrokenPoolError(`pool worker ${w.proc.pid} answered out of order`));
       return false;
@@ -613,6 +626,7 @@ export class PoolEngine implements SchedulerView, CleanTickClient, Pumpable {
     if (i >= 0) this.workers.splice(i, 1);
     w.proc.forget();
     const held = w.held.splice(0);
+    w.heldBytes = 0;
     // What it held but had not started goes back to the front of the queue
     // for another worker; only what it started is lost. Without a progress
     // word (no shared arena) everything it held counts as started.
@@ -671,7 +685,10 @@ export class PoolEngine implements SchedulerView, CleanTickClient, Pumpable {
     const queued = this.#queue.slice(this.#queueHead);
     this.#queue = [];
     this.#queueHead = 0;
-    const held = this.workers.flatMap((w) => w.held.splice(0));
+    const held = this.workers.flatMap((w) => {
+      w.heldBytes = 0;
+      return w.held.splice(0);
+    });
     for (const chunk of [...queued, ...held]) {
       this.#releaseChunk(chunk);
       this.stats.settled(chunk, false);
