@@ -1,7 +1,12 @@
 // packRange (lib/multiprocessing/pool/protocol.ts): a map chunk's items, as
 // they travel. All numbers (and enough of them): one Float64Array, which
 // keeps -0, NaN and every double; anything else: a plain copy, holes kept.
-import { PACK_MIN, packRange, packValues } from '../../lib/multiprocessing/pool/protocol';
+import {
+  ItemRange,
+  PACK_MIN,
+  packRange,
+  packValues,
+} from '../../lib/multiprocessing/pool/protocol';
 import { isFloat64Array } from 'node:util/types';
 
 const ints = (n: number) => Array.from({ length: n }, (_, i) => i);
@@ -16,6 +21,10 @@ test('numbers pack into a Float64Array that keeps every value', () => {
   const part = packRange(items, 3, 3 + PACK_MIN);
   expect(Array.from(part)).toEqual(items.slice(3, 3 + PACK_MIN));
   expect(packValues(part)).toBe(part);
+  // A chunk queued as a range of the call's copy is packed when sent.
+  const range = new ItemRange(items, 3, 3 + PACK_MIN);
+  expect(range.length).toBe(PACK_MIN);
+  expect(Array.from(packValues(range))).toEqual(items.slice(3, 3 + PACK_MIN));
 });
 
 test('anything but numbers, or too few, is a plain copy', () => {

@@ -34,6 +34,7 @@ import {
   packFrames,
   packValues,
   type EncodedError,
+  type ItemRange,
   type Mode,
 } from './protocol';
 import { FunctionRegistry, INITIALIZER_ID } from './registry';
@@ -172,7 +173,7 @@ export class PoolEngine implements SchedulerView, CleanTickClient, Pumpable {
     job: Job,
     fn: AnyFunction,
     mode: Mode,
-    parts: Array<[number, unknown[] | Float64Array]>,
+    parts: Array<[number, unknown[] | ItemRange]>,
   ): void {
     const fnId = this.registry.idOf(fn);
     const now = performance.now();

@@ -4,7 +4,7 @@
 // call behaves alike on one machine and on many.
 import { ValueError } from '../../core/errors';
 import { callSafely, notify, type AsyncResult } from './async-result';
-import { unpackValues, type Mode } from './protocol';
+import { unpackValues, type ItemRange, type Mode } from './protocol';
 import type { AnyFunction } from './worker-loop';
 
 export interface Chunk {
@@ -15,7 +15,8 @@ export interface Chunk {
   fn: AnyFunction;
   fnId: number;
   mode: Mode;
-  payload: unknown[] | Float64Array;
+  /** What the chunk's items travel as is made when it is sent. */
+  payload: unknown[] | Float64Array | ItemRange;
   /** The encoded task message, made once, dropped once sent. */
   frame: Buffer | null;
   /** The bytes sent for it (its message, and a spawn worker's definition

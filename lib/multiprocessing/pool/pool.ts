@@ -25,7 +25,7 @@ import {
   type Progress,
 } from './jobs';
 import type { PoolStats } from './stats';
-import { MODE_APPLY, MODE_MAP, MODE_STAR, packRange, type Mode } from './protocol';
+import { ItemRange, MODE_APPLY, MODE_MAP, MODE_STAR, type Mode } from './protocol';
 import type { AnyFunction } from './worker-loop';
 
 // Any function a pool task may run: its arguments are checked by the caller's
@@ -121,17 +121,18 @@ function checkFunction(fn: unknown, what: string): asserts fn is AnyFunction {
 }
 
 /** The input in chunks of `size`: [index of the first item, items]. Copies:
- * the call sends them later, and the caller may change its array. `pack`:
- * items that are one argument each, copied as they travel (packRange). */
+ * the call sends them later, and the caller may change its array. `ranges`:
+ * items that are one argument each, as ranges of one copy (ItemRange). */
 function split(
   items: unknown[],
   size: number,
-  pack: boolean,
-): Array<[number, unknown[] | Float64Array]> {
-  const parts: Array<[number, unknown[] | Float64Array]> = [];
+  ranges: boolean,
+): Array<[number, unknown[] | ItemRange]> {
+  const parts: Array<[number, unknown[] | ItemRange]> = [];
+  const copy = ranges && items.length > size ? items.slice() : null;
   for (let i = 0; i < items.length; i += size) {
     const end = Math.min(i + size, items.length);
-    parts.push([i, pack ? packRange(items, i, end) : items.slice(i, end)]);
+    parts.push([i, copy ? new ItemRange(copy, i, end) : items.slice(i, end)]);
   }
   return parts;
 }
