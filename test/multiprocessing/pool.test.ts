@@ -42,6 +42,7 @@ describe('Pool', () => {
       copiedAtCall: true,
     });
     expect(basic.apply).toBe(42);
+    expect(basic.applyMicrotasks).toBe(0);
     expect(basic.starmap).toEqual([3, 7, 11]);
     expect(basic.starmapAsync).toEqual([2, 4]);
   });
