@@ -66,6 +66,25 @@ Napi::Value NbPipe(const Napi::CallbackInfo& info) {
   return NumberPair(env, r.release(), w.release());
 }
 
+// pipeCapacity(fd) -> the pipe's buffer size in bytes (Linux F_GETPIPE_SZ),
+// or -1 where it cannot be known. The pool sends a worker a task while it
+// runs another only if the write cannot block (nbPipe's F_SETPIPE_SZ may
+// have been refused: a user over the soft limit gets small pipes).
+Napi::Value PipeCapacity(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  int fd = ArgInt32(info, 0, "fd");
+#if defined(F_GETPIPE_SZ)
+  int size = fcntl(fd, F_GETPIPE_SZ);
+  if (size >= 0) return Napi::Number::New(env, size);
+  // Linux says EBADF for an open fd that is not a pipe.
+  if (errno != EBADF || fcntl(fd, F_GETFD) < 0) ThrowErrno(env, "fcntl");
+  return Napi::Number::New(env, -1);
+#else
+  (void)fd;
+  return Napi::Number::New(env, -1);
+#endif
+}
+
 double NowMs() {
   struct timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -815,6 +834,7 @@ void Init(Napi::Env env, Napi::Object exports) {
   exports.Set("waitReadable", Napi::Function::New(env, WaitReadable));
   exports.Set("writeSome", Napi::Function::New(env, WriteSome));
   exports.Set("setBlocking", Napi::Function::New(env, SetBlocking));
+  exports.Set("pipeCapacity", Napi::Function::New(env, PipeCapacity));
   exports.Set("setCloexec", Napi::Function::New(env, SetCloexec));
   exports.Set("dupFd", Napi::Function::New(env, Dup));
   exports.Set("sendFds", Napi::Function::New(env, SendFds));

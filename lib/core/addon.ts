@@ -202,6 +202,8 @@ export interface ConnectionBinding {
     socket?: boolean,
   ): number;
   setBlocking(fd: number, blocking: boolean): void;
+  /** A pipe's buffer size in bytes (Linux), or -1 where it is unknown. */
+  pipeCapacity(fd: number): number;
   setCloexec(fd: number, on: boolean): void;
   dupFd(fd: number): number;
   /** Writes `bytes` (`framed`: behind Connection's length header) with
@@ -237,6 +239,7 @@ export const connectionExports = {
   waitReadable: 'function',
   writeSome: 'function',
   setBlocking: 'function',
+  pipeCapacity: 'function',
   setCloexec: 'function',
   dupFd: 'function',
   sendFds: 'function',

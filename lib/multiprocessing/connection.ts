@@ -92,7 +92,13 @@ type ConnectionBackend = Pick<
   Partial<
     Pick<
       NativeAddon,
-      'queueFrame' | 'flushFrames' | 'sendFds' | 'recvFdsInto' | 'isUnixSocket' | 'recvSlab'
+      | 'queueFrame'
+      | 'flushFrames'
+      | 'sendFds'
+      | 'recvFdsInto'
+      | 'isUnixSocket'
+      | 'recvSlab'
+      | 'pipeCapacity'
     >
   >;
 

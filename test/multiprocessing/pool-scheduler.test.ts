@@ -2,6 +2,7 @@
 // hand-made worker slots: where a chunk goes, when it waits, and what makes
 // room.
 import {
+  PIPE_SLACK,
   PREFETCH_MAX_BYTES,
   TINY_DEPTH,
   TINY_FRAME_BYTES,
@@ -39,6 +40,29 @@ test('one chunk per worker unless the queue is long and the message small', () =
   ws[0].held.push({} as Chunk);
   ws[1].held.push({} as Chunk);
   expect(pickWorker(view(ws, 5), 1, TINY_FRAME_BYTES + 1)).toBeNull();
+});
+
+test('a busy worker takes a second large chunk only when its task pipe surely has room', () => {
+  const frame = 100 * 1024; // a map chunk of 12,500 numbers
+  const pipe = 1 << 20;
+  const busy = (room: number): WorkerSlot => {
+    const w = newSlot({ taskRoom: room } as PoolWorkerProcess, 10);
+    w.held.push({} as Chunk);
+    w.heldBytes = frame;
+    return w;
+  };
+  const [a, b] = [busy(pipe), busy(pipe)];
+  expect(pickWorker(view([a, b], 2), 1, frame)).toBe(a); // one more for every worker
+  expect(pickWorker(view([a, b], 1), 1, frame)).toBeNull(); // the queue's end: not piled on a
+  // Room for it besides everything a holds (a may not have read any of it).
+  a.heldBytes = b.heldBytes = pipe - frame - PIPE_SLACK + 1;
+  expect(pickWorker(view([a, b], 8), 1, frame)).toBeNull();
+  a.heldBytes = frame;
+  expect(pickWorker(view([a, b], 8), 1, frame)).toBe(a);
+  // Two deep at most, and never where the pipe's size is unknown.
+  a.held.push({} as Chunk);
+  expect(pickWorker(view([a], 8, 1), 1, frame)).toBeNull();
+  expect(pickWorker(view([busy(0)], 8, 1), 1, frame)).toBeNull();
 });
 
 test('tiny tasks queue up to TINY_DEPTH, in batches: a worker past a quarter full waits', () => {

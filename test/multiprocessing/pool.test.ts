@@ -33,7 +33,16 @@ describe('Pool', () => {
       at100: '#100',
     });
     expect(basic.mapPackedSpecials).toEqual({ nan: true, infinity: true, zero: true, rest: true });
+    expect(basic.mapPackedInputs).toEqual({
+      edges: true,
+      mixed: true,
+      holes: true,
+      bigint: true,
+      objects: true,
+      copiedAtCall: true,
+    });
     expect(basic.apply).toBe(42);
+    expect(basic.applyMicrotasks).toBe(0);
     expect(basic.starmap).toEqual([3, 7, 11]);
     expect(basic.starmapAsync).toEqual([2, 4]);
   });

@@ -25,7 +25,7 @@ import {
   type Progress,
 } from './jobs';
 import type { PoolStats } from './stats';
-import { MODE_APPLY, MODE_MAP, MODE_STAR, type Mode } from './protocol';
+import { ItemRange, MODE_APPLY, MODE_MAP, MODE_STAR, type Mode } from './protocol';
 import type { AnyFunction } from './worker-loop';
 
 // Any function a pool task may run: its arguments are checked by the caller's
@@ -121,12 +121,19 @@ function checkFunction(fn: unknown, what: string): asserts fn is AnyFunction {
 }
 
 /** The input in chunks of `size`: [index of the first item, items]. Copies:
- * the call sends them later, and the caller may change its array. */
-function split(items: unknown[], size: number): Array<[number, unknown[]]> {
-  const parts: Array<[number, unknown[]]> = [];
-  if (items.length === 0) return parts;
-  if (size >= items.length) return [[0, items.slice()]];
-  for (let i = 0; i < items.length; i += size) parts.push([i, items.slice(i, i + size)]);
+ * the call sends them later, and the caller may change its array. `ranges`:
+ * items that are one argument each, as ranges of one copy (ItemRange). */
+function split(
+  items: unknown[],
+  size: number,
+  ranges: boolean,
+): Array<[number, unknown[] | ItemRange]> {
+  const parts: Array<[number, unknown[] | ItemRange]> = [];
+  const copy = ranges && items.length > size ? items.slice() : null;
+  for (let i = 0; i < items.length; i += size) {
+    const end = Math.min(i + size, items.length);
+    parts.push([i, copy ? new ItemRange(copy, i, end) : items.slice(i, end)]);
+  }
   return parts;
 }
 
@@ -441,7 +448,7 @@ export class Pool extends EventEmitter<PoolEvents> {
         ? defaultChunksize(items.length, this.processes)
         : checkChunksize(chunksize);
     const result = new AsyncResult<unknown[]>(options, this.#engine.pump);
-    const parts = split(items, size);
+    const parts = split(items, size, mode === MODE_MAP);
     const job: Job = new MapJob(result, parts.length, items.length, progress);
     this.#start(job, signal, what, () => {
       if (parts.length > 0) this.#engine.submit(job, fn, mode, parts);
@@ -462,7 +469,7 @@ export class Pool extends EventEmitter<PoolEvents> {
     const signal = checkSignal(options.signal, what);
     const progress = checkProgress(options.progress, what);
     const items = toArray(iterable, 'iterable');
-    const parts = split(items, checkChunksize(options.chunksize ?? 1));
+    const parts = split(items, checkChunksize(options.chunksize ?? 1), true);
     const sizes = new Map<number, number>();
     for (const [index, part] of parts) sizes.set(index, part.length);
     const it = new IMapIterator(ordered, parts.length, sizes, progress);

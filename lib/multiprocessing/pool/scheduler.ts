@@ -4,6 +4,10 @@
 // small: then a worker may hold a second one (prefetch), and tiny tasks
 // (imap with chunksize 1, many applyAsync calls) queue deeper, so a worker
 // runs several per wake-up and the pool reads several results per wake-up.
+// A larger message may wait in a busy worker's pipe too when the pipe
+// surely has room for it (the native backend's pipes hold 1 MiB): a map's
+// chunks of thousands of items then follow each other without a round trip
+// to the pool between them.
 import { usable, type WorkerSlot } from './worker-slot';
 
 // A task message this small may wait in a busy worker's pipe: it can never
@@ -12,6 +16,9 @@ export const PREFETCH_MAX_BYTES = 16 * 1024;
 // 16 x 2 KB still fits any pipe.
 export const TINY_FRAME_BYTES = 2 * 1024;
 export const TINY_DEPTH = 16;
+// Room kept free in a task pipe besides the frames the worker holds: their
+// length headers, and a spawn worker's function definitions.
+export const PIPE_SLACK = 16 * 1024;
 
 export interface SchedulerView {
   workers: readonly WorkerSlot[];
@@ -40,7 +47,7 @@ export function pickWorker(
     if (!usable(w)) continue;
     live++;
     if (!view.knows(w, fnId)) continue;
-    if (w.held.length >= limit) continue;
+    if (w.held.length >= limit && !mayQueueLarge(view, w, frameSize)) continue;
     // Tiny tasks go in batches: a worker already half full waits until it
     // is (nearly) done, unless it is being filled in this pass.
     if (tiny && w.held.length > 0 && w.outbox.length === 0 && w.held.length > TINY_DEPTH / 4) {
@@ -51,6 +58,21 @@ export function pickWorker(
   // Queue behind a busy worker only when the pool is at full strength.
   if (best && best.held.length > 0 && live < view.processes) return null;
   return best;
+}
+
+/** Whether a busy worker may hold a second large chunk: enough chunks are
+ * left for every worker to get one more (an end of the queue is not piled
+ * on one worker), and the pipe has room for the frame besides every frame
+ * the worker holds, so that the pool's (blocking) write never waits for a
+ * worker busy with its task (which may itself be waiting for the pool to
+ * read its results). */
+function mayQueueLarge(view: SchedulerView, w: WorkerSlot, frameSize: number): boolean {
+  return (
+    frameSize > PREFETCH_MAX_BYTES &&
+    w.held.length === 1 &&
+    view.waiting >= view.processes &&
+    w.heldBytes + frameSize + PIPE_SLACK <= w.proc.taskRoom
+  );
 }
 
 /** No worker can take a chunk of `fnId` now: what would make room. */

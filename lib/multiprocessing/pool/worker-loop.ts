@@ -52,6 +52,12 @@ function isThenable(value: unknown): value is PromiseLike<unknown> {
 // long for company.
 const BATCH_RESULTS_MAX = 64;
 const BATCH_RESULTS_MS = 5;
+// Only a small chunk that ran briefly waits for company: the pool wants a
+// large chunk's result at once (it sends that worker its next chunk, and
+// takes these values in while the worker runs on), and a task that ran
+// long says the next one may too.
+const BATCH_ITEMS_MAX = PACK_MIN;
+const BATCH_RUN_MS = 1;
 
 class ResultSender {
   private batch: unknown[][] = [];
@@ -195,14 +201,18 @@ function serve(
     if (opts.progress) opts.progress.value = chunkId;
     const fn = opts.lookup(fnId);
     let value: unknown;
+    const started = performance.now();
+    let more = false;
     try {
       if (!fn) throw new Error(`pool worker ${process.pid} does not know function #${fnId}`);
       const payload = reviveShareables(packed) as unknown[];
+      more = inbox.length > 0 && (mode === MODE_APPLY || payload.length < BATCH_ITEMS_MAX);
       value = runChunk(fn, mode, payload);
     } catch (err) {
-      sender.add(chunkId, false, encodeError(err), inbox.length > 0);
+      sender.add(chunkId, false, encodeError(err), more);
       continue;
     }
+    if (more && performance.now() - started >= BATCH_RUN_MS) more = false;
     if (isThenable(value)) {
       // An async task: finish it on the event loop, then go on.
       sender.flush();
@@ -220,7 +230,7 @@ function serve(
         },
       );
     }
-    sender.add(chunkId, true, value, inbox.length > 0);
+    sender.add(chunkId, true, value, more);
   }
   sender.flush();
 }

@@ -24,6 +24,8 @@ export interface PoolWorkerProcess {
   readonly tasks: Connection;
   /** The pool reads result messages here. */
   readonly results: Connection;
+  /** Bytes the task pipe holds before a write blocks (0: unknown). */
+  readonly taskRoom: number;
   /** Calls back once with the exit code (minus the signal when killed). */
   onExit(callback: (exitcode: number) => void): void;
   /** Calls back once if the worker's end can no longer be learnt (without
@@ -198,6 +200,7 @@ export function startPoolWorker(method: StartMethod, setup: WorkerSetup): PoolWo
     handle,
     new Connection(taskW, { readable: false }),
     new Connection(resR, { writable: false }),
+    Math.max(0, addon.pipeCapacity?.(taskW) ?? 0),
   );
 }
 
@@ -213,6 +216,7 @@ class PoolWorker implements PoolWorkerProcess {
     private readonly handle: ChildHandle,
     readonly tasks: Connection,
     readonly results: Connection,
+    readonly taskRoom: number,
   ) {
     handle.onExit((code) => {
       this.exitcode = code;

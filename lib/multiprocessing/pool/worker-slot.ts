@@ -8,6 +8,9 @@ export interface WorkerSlot {
   proc: PoolWorkerProcess;
   /** Chunks sent and not yet answered, in the order sent. */
   held: Chunk[];
+  /** The task frames of `held`, in bytes: at most what its task pipe still
+   * holds of them (the worker has read at least the one it runs). */
+  heldBytes: number;
   sent: number;
   /** Fork: the highest function id registered when it was forked. */
   knownMax: number;
@@ -45,6 +48,7 @@ export function newSlot(
     progress,
     proc,
     held: [],
+    heldBytes: 0,
     sent: 0,
     knownMax,
     defined: new Set(),
