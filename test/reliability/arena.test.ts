@@ -3,7 +3,7 @@
 // an allocation that finds the arena full first reclaims the blocks of
 // collected objects, in an async loop and in a synchronous one.
 import { results, runFixture } from '../helpers/fixture';
-import { needsAddon } from '../helpers/needs';
+import { needsAddon, needsFork } from '../helpers/needs';
 
 // The fixed-size memfd arena (FORKFUL_ARENA_SIZE) is the addon's: without it
 // threading's objects live in a SharedArrayBuffer that grows, and
@@ -90,7 +90,7 @@ needsAddon.describe('closed queues give their arena blocks back at once', () => 
 
   // A forked child holds the blocks too: the parent's close() leaves the
   // semaphore, and the child's puts count in the parent's qsize().
-  test("a queue a forked child holds keeps its semaphore at the parent's close()", () => {
+  needsFork.test("a queue a forked child holds keeps its semaphore at the parent's close()", () => {
     expect(r.forkedChild).toEqual({ exitcode: 0, qsize: 2 });
   });
 
