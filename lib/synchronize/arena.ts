@@ -118,6 +118,11 @@ function isArenaFull(err: unknown): boolean {
   return err instanceof Error && err.message.startsWith("forkful's shared arena is full");
 }
 
+/** The block header's reference count, as a word index from the block's
+ * first word: native/arena.h's Block { refs, gen, ... }, the portable
+ * arena's [kind, gen, refs, ...]. */
+const REFS_WORD = portable ? 2 : 0;
+
 /** A block held by one JS object. `base` is the payload's first word index. */
 export class Block {
   readonly offset: number;
@@ -154,6 +159,16 @@ export class Block {
     if (this.#hold.released) return;
     holds.unregister(this.#hold);
     drop(this.#hold);
+  }
+
+  /** True while this process is the only one holding the block (the
+   * addon's arena counts processes, a forked child included once it took
+   * its reference; the portable one counts objects). Other objects of this
+   * process on the block (revived from a handle) are the caller's to know
+   * about. */
+  soleProcess(): boolean {
+    if (this.#hold.released) return false;
+    return Atomics.load(words(), this.offset / 4 + REFS_WORD) === 1;
   }
 
   /** The block a handle names, held by `owner`; a RuntimeError when it is

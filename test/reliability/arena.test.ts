@@ -3,7 +3,7 @@
 // an allocation that finds the arena full first reclaims the blocks of
 // collected objects, in an async loop and in a synchronous one.
 import { results, runFixture } from '../helpers/fixture';
-import { needsAddon } from '../helpers/needs';
+import { needsAddon, needsFork } from '../helpers/needs';
 
 // The fixed-size memfd arena (FORKFUL_ARENA_SIZE) is the addon's: without it
 // threading's objects live in a SharedArrayBuffer that grows, and
@@ -54,16 +54,44 @@ needsAddon.describe('closed queues give their arena blocks back at once', () => 
     }
   });
 
-  // The semaphore and the shutdown word stay until the Queue is collected
-  // (qsize(), full() and isShutdown answer after close(), as in Python).
-  test('a Queue closed after use leaves only its semaphore and shutdown word; no fd stays open', () => {
-    expect(r.queue).toEqual({ maxLeft: 2, fdGrowth: 0 });
-    expect(r.queueUnused).toEqual({ maxLeft: 2, fdGrowth: 0 });
-    expect(r.queueDisposed).toEqual({ maxLeft: 2, fdGrowth: 0 });
+  // The semaphore and the shutdown word go back too when no other process
+  // holds them (they waited for the collector: issue 14, item 11).
+  test('a Queue closed after use leaves nothing; no fd stays open', () => {
+    expect(r.queue).toEqual({ maxLeft: 0, fdGrowth: 0 });
+    expect(r.queueUnused).toEqual({ maxLeft: 0, fdGrowth: 0 });
+    expect(r.queueDisposed).toEqual({ maxLeft: 0, fdGrowth: 0 });
+  });
+
+  test('a JoinableQueue closed with every item done leaves nothing', () => {
+    expect(r.joinableQueue).toEqual({ maxLeft: 0, fdGrowth: 0 });
   });
 
   test('a SimpleQueue closed leaves nothing', () => {
     expect(r.simpleQueue).toEqual({ maxLeft: 0, fdGrowth: 0 });
+  });
+
+  // Python's qsize(), full(), taskDone() and join() work after close(): the
+  // last values answer; a JoinableQueue with an item not done keeps its
+  // blocks (semaphore, shutdown word, condition, counter: only the
+  // channel's 3 go back) so that taskDone() and join() still work.
+  test('what answers after close()', () => {
+    expect(r.afterClose).toEqual({
+      left: -5,
+      qsize: 2,
+      full: false,
+      isShutdown: false,
+      shutIsShutdown: true,
+      jLeft: -3,
+      unfinished: 1,
+      unfinishedAfter: 0,
+      tooMany: 'ValueError',
+    });
+  });
+
+  // A forked child holds the blocks too: the parent's close() leaves the
+  // semaphore, and the child's puts count in the parent's qsize().
+  needsFork.test("a queue a forked child holds keeps its semaphore at the parent's close()", () => {
+    expect(r.forkedChild).toEqual({ exitcode: 0, qsize: 2 });
   });
 
   test('a get() under way keeps the blocks until it ends', () => {

@@ -107,15 +107,23 @@ export class Queue<T = unknown> {
   #closed = false;
   /** Aborted by close(): ends the async iterations of this process. */
   readonly #closing = new AbortController();
-  /** get() calls under way in this process, and close()'s feeder drain:
-   * the channel's blocks are given back once none is left. */
+  /** get() calls, put() calls waiting for a slot and JoinableQueue.join()
+   * calls under way in this process, and close()'s feeder drain: the
+   * queue's blocks are given back once none is left. */
   #busy = 0;
   /** A handle to this queue left this process (see releaseChannel). */
   #sent = false;
+  /** This object was revived from a handle: the queue's creator (maybe in
+   * this process) holds its blocks too. */
+  readonly #revived: boolean;
+  /** Set when close() gave the semaphore and the shutdown word back: their
+   * last values, final since no other process or object could change them. */
+  #final: { free: number; state: number } | null = null;
   /** close() found that this process never put on the queue. */
   #unusedClosed = false;
 
   constructor(maxsize = 0, revive?: QueueState) {
+    this.#revived = revive !== undefined;
     if (revive) {
       this._ch = channelState(revive);
       this.#maxsize = revive.maxsize;
@@ -154,11 +162,16 @@ export class Queue<T = unknown> {
       if (item.borrowed) item.body = Buffer.from(item.body!);
       item.body ??= Buffer.from(scratch.subarray(0, item.n));
       item.borrowed = false;
-      if (!(await this.#slotAsync(t, o.signal ?? null))) throw new Full();
-      if (this.#closed) {
-        this.#sem.release(); // closed while it waited: nothing is put
-        this.#checkOpen();
+      let got: boolean;
+      this._enter(); // close() keeps the semaphore's block meanwhile
+      try {
+        got = await this.#slotAsync(t, o.signal ?? null);
+        if (got && this.#closed) this.#sem.release(); // closed while it waited: nothing is put
+      } finally {
+        this._leave();
       }
+      if (!got) throw new Full();
+      this.#checkOpen();
     }
     this._beforeWrite();
     this.#feed(item);
@@ -271,7 +284,7 @@ export class Queue<T = unknown> {
   #took(): boolean {
     this.#sem.release();
     const state = this.#state();
-    if (state === SHUT && this.#sem.getValue() === this.#maxsize) this.#wakeReader();
+    if (state === SHUT && this.#free() === this.#maxsize) this.#wakeReader();
     if (state !== IMMEDIATE) return true;
     this._dropped();
     return false;
@@ -280,7 +293,7 @@ export class Queue<T = unknown> {
   /** Nothing is readable now: ShutDown if nothing more will come. */
   readonly #onDry = (): void => {
     const state = this.#state();
-    if (state === IMMEDIATE || (state === SHUT && this.#sem.getValue() === this.#maxsize)) {
+    if (state === IMMEDIATE || (state === SHUT && this.#free() === this.#maxsize)) {
       throw new ShutDown('Queue.get: the queue is shut down and empty');
     }
   };
@@ -334,7 +347,12 @@ export class Queue<T = unknown> {
   }
 
   #state(): number {
-    return Atomics.load(this.#shutWord, 0);
+    return this.#final ? this.#final.state : Atomics.load(this.#shutWord, 0);
+  }
+
+  /** Free slots: the semaphore's value. */
+  #free(): number {
+    return this.#final ? this.#final.free : this.#sem.getValue();
   }
 
   #refuseIfShut(what: string): void {
@@ -384,7 +402,7 @@ export class Queue<T = unknown> {
   /** Approximate number of items (Python's qsize()); 0 once shut down
    * immediately. */
   qsize(): number {
-    return this.#state() === IMMEDIATE ? 0 : this.#maxsize - this.#sem.getValue();
+    return this.#state() === IMMEDIATE ? 0 : this.#maxsize - this.#free();
   }
 
   /** True when nothing is ready to read now (approximate, as in Python);
@@ -417,11 +435,10 @@ export class Queue<T = unknown> {
     const writer = this._ch.writer;
     if (this.#feeder) {
       this._ch.reader.close();
-      this.#busy++;
+      this._enter();
       void this.#feeder.drain().finally(() => {
         writer.close();
-        this.#busy--;
-        this.#releaseIfIdle();
+        this._leave();
       });
     } else {
       this.#unusedClosed = true;
@@ -429,20 +446,53 @@ export class Queue<T = unknown> {
     this.#releaseIfIdle();
   }
 
-  /** Closed and nothing under way: a never-used queue's pipe ends close,
+  /** A wait that uses the queue's blocks begins (see #busy). */
+  protected _enter(): void {
+    this.#busy++;
+  }
+
+  /** ... and ends. */
+  protected _leave(): void {
+    this.#busy--;
+    this.#releaseIfIdle();
+  }
+
+  /**
+   * Closed and nothing under way: a never-used queue's pipe ends close,
    * and the channel's blocks go back to the arena now (not when this
    * object is collected), unless a handle to the queue was sent from here.
-   * The semaphore (and a JoinableQueue's condition) stay until then:
-   * qsize(), full(), taskDone() and join() still answer after close(), as
-   * in Python. */
+   * qsize(), full(), isShutdown (and a JoinableQueue's taskDone(), join(),
+   * unfinishedTasks) still answer after close(), as in Python: so the
+   * semaphore and the shutdown word (and the condition) go back too only
+   * when no other process holds them and this object is their creator's
+   * (nobody else can change them any more: their last values answer).
+   * Else they wait for the collector, as blocks do. Not waiting for it
+   * matters: a loop of queues that never yields to the event loop never
+   * runs the FinalizationRegistry's callbacks (issue 14, item 11).
+   */
   #releaseIfIdle(): void {
     if (!this.#closed || this.#busy > 0) return;
     if (this.#unusedClosed) {
       this._ch.reader.close();
       this._ch.writer.close();
     }
-    if (!this.#sent) releaseChannel(this._ch);
+    if (this.#sent) return;
+    releaseChannel(this._ch);
+    if (this.#final || this.#revived || !this._ownedAlone()) return;
+    this.#final = { free: this.#sem.getValue(), state: Atomics.load(this.#shutWord, 0) };
+    this.#sem._block.release();
+    this.#shut._block.release();
+    this._releaseOwn();
   }
+
+  /** No other process holds the queue's own blocks (semaphore, shutdown
+   * word; a JoinableQueue's too). */
+  protected _ownedAlone(): boolean {
+    return this.#sem._block.soleProcess() && this.#shut._block.soleProcess();
+  }
+
+  /** Hook for JoinableQueue: gives its own blocks back (_ownedAlone()). */
+  protected _releaseOwn(): void {}
 
   /** Resolves when every item this process put is written to the pipe
    * (Python's join_thread(): waits for the feeder). */
@@ -483,6 +533,7 @@ export class Queue<T = unknown> {
   }
 
   protected _state(): Record<string, unknown> {
+    this.#checkOpen();
     this.#sent = true;
     return {
       ...channelState(this._ch),
@@ -516,6 +567,10 @@ interface JoinableState extends QueueState {
 export class JoinableQueue<T = unknown> extends Queue<T> {
   readonly #cond: Condition;
   readonly #unfinished: Semaphore;
+  /** The condition's lock, when this object made it. */
+  readonly #condLock: Lock | null = null;
+  /** close() gave the condition and the counter back (none unfinished). */
+  #released = false;
 
   constructor(maxsize = 0, revive?: JoinableState) {
     super(maxsize, revive);
@@ -523,7 +578,8 @@ export class JoinableQueue<T = unknown> extends Queue<T> {
       this.#cond = revive.cond;
       this.#unfinished = revive.unfinished;
     } else {
-      this.#cond = new Condition(new Lock());
+      this.#condLock = new Lock();
+      this.#cond = new Condition(this.#condLock);
       this.#unfinished = new Semaphore(0);
     }
   }
@@ -537,6 +593,24 @@ export class JoinableQueue<T = unknown> extends Queue<T> {
     } finally {
       this.#cond.release();
     }
+  }
+
+  protected override _ownedAlone(): boolean {
+    return (
+      super._ownedAlone() &&
+      this.#unfinished.getValue() === 0 &&
+      this.#unfinished._block.soleProcess() &&
+      this.#cond._block.soleProcess() &&
+      this.#condLock !== null &&
+      this.#condLock._block.soleProcess()
+    );
+  }
+
+  protected override _releaseOwn(): void {
+    this.#released = true;
+    this.#unfinished._block.release();
+    this.#cond._block.release();
+    this.#condLock!._block.release();
   }
 
   /** A lost item will never be marked done: counted out, so join() ends. */
@@ -570,11 +644,12 @@ export class JoinableQueue<T = unknown> extends Queue<T> {
 
   /** Items put and not yet marked done (Python's unfinished_tasks). */
   get unfinishedTasks(): number {
-    return this.#unfinished.getValue();
+    return this.#released ? 0 : this.#unfinished.getValue();
   }
 
   /** Marks one item taken by get() as processed. */
   taskDone(): void {
+    if (this.#released) throw new ValueError('taskDone() called too many times');
     this.#cond.acquire();
     try {
       if (!this.#unfinished.acquire(false)) {
@@ -592,20 +667,30 @@ export class JoinableQueue<T = unknown> extends Queue<T> {
    * done), looking every SLICE_SECONDS. */
   async join(options?: { signal?: AbortSignal | null }): Promise<void> {
     const { signal } = checkOptions(options, ['signal'], 'JoinableQueue.join');
-    for (;;) {
-      if (this._immediate()) this._drain(); // outside the lock: drops take it
-      await this.#cond.acquireAsync({ signal });
-      try {
-        if (this.#unfinished.getValue() === 0) return;
-        await this.#cond.waitAsync(this._immediate() ? SLICE_SECONDS : null, { signal });
-        if (this.#unfinished.getValue() === 0) return;
-      } finally {
-        this.#cond.release();
+    if (this.#released) {
+      throwIfAborted(signal, 'JoinableQueue.join'); // nothing unfinished: done
+      return;
+    }
+    this._enter(); // close() keeps the condition's blocks meanwhile
+    try {
+      for (;;) {
+        if (this._immediate()) this._drain(); // outside the lock: drops take it
+        await this.#cond.acquireAsync({ signal });
+        try {
+          if (this.#unfinished.getValue() === 0) return;
+          await this.#cond.waitAsync(this._immediate() ? SLICE_SECONDS : null, { signal });
+          if (this.#unfinished.getValue() === 0) return;
+        } finally {
+          this.#cond.release();
+        }
       }
+    } finally {
+      this._leave();
     }
   }
 
   joinSync(): void {
+    if (this.#released) return;
     for (;;) {
       if (this._immediate()) this._drain();
       // The consumers may need what this process still holds: the blocked
