@@ -82,6 +82,15 @@ needsFork.describe('os.fork', () => {
     expect(run.stderr.match(/ForkWarning/g)).toHaveLength(1);
   });
 
+  test("a forked child counts its own threads from its parent's loops: a Worker of its own warns, V8's threads do not", () => {
+    const run = runFixture('os-threads-child.js', [], { timeoutMs: 30000 });
+    expect(run.status).toBe(0);
+    const r = results(run.stdout);
+    expect(r.codes).toEqual([0, 0]);
+    expect(r.withWorker).toEqual({ code: 0, warnings: ['FORKFUL_FORK_THREADS'] });
+    expect(r.noWorker).toEqual({ code: 0, sum: true, warnings: [] });
+  });
+
   test('fork with a live heap over 300 MB', () => {
     const run = runFixture('os-bigheap.js', [], { timeoutMs: 120000 });
     expect(run.status).toBe(0);
