@@ -28,7 +28,10 @@ namespace {
 enum class TimerLookup { kSymbol, kFirstTimer, kMissing };
 
 // Node's RunTimers, when the node binary exports its symbols (official
-// builds and libnode do: they are linked with -rdynamic).
+// builds and libnode do: they are linked with -rdynamic). Looked up when the
+// addon loads (Init), not at first use: that is in a forked child (a
+// Process child's timer repair), which would search Node's symbol table
+// again in every child (page faults in its hash and string tables).
 void* RunTimersSymbol() {
   static void* sym = dlsym(RTLD_DEFAULT, "_ZN4node11Environment9RunTimersEP10uv_timer_s");
   return sym;
@@ -105,6 +108,7 @@ Napi::Value NodeProcess(const Napi::CallbackInfo& info) {
 }
 
 void Init(Napi::Env env, Napi::Object exports) {
+  RunTimersSymbol();
   exports.Set("nodeInternals", Napi::Function::New(env, NodeInternals));
   exports.Set("nodeProcess", Napi::Function::New(env, NodeProcess));
   exports.Set("fatalException", Napi::Function::New(env, FatalException));

@@ -4,8 +4,8 @@
 
 namespace forkful {
 
-// In a forked child, once its own threads run: the loops and threads there
-// now are the child's baseline (see threads.cc).
+// In a forked child, once its own threads run: the loops the parent had are
+// the child's baseline, without a scan (see threads.cc).
 void ThreadsAfterForkChild();
 
 }  // namespace forkful
