@@ -192,8 +192,23 @@ Napi::Value RecvSlabStats(const Napi::CallbackInfo& info) {
   return out;
 }
 
+// releaseSlab(arrayBuffer): detaches an ArrayBuffer of recvSlab's that its
+// owner will never use again (a Queue feeder's copy, once written): its
+// slab goes back to the pool now rather than at the next collection. Any
+// view of it has length 0 from then on, so no JS can reach the memory when
+// it serves the next slab.
+Napi::Value ReleaseSlab(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!info[0].IsArrayBuffer())
+    throw Napi::TypeError::New(env, "arrayBuffer must be an ArrayBuffer");
+  napi_status st = napi_detach_arraybuffer(env, info[0]);
+  if (st != napi_ok) throw Napi::TypeError::New(env, "the ArrayBuffer cannot be detached");
+  return env.Undefined();
+}
+
 void Init(Napi::Env env, Napi::Object exports) {
   exports.Set("recvSlab", Napi::Function::New(env, RecvSlab, "recvSlab"));
+  exports.Set("releaseSlab", Napi::Function::New(env, ReleaseSlab, "releaseSlab"));
   exports.Set("recvSlabStats", Napi::Function::New(env, RecvSlabStats, "recvSlabStats"));
 }
 

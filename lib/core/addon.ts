@@ -191,6 +191,9 @@ export interface ConnectionBinding {
    * through a process-wide pool once V8 frees it (native/recv_slabs.cc);
    * undefined where the embedder keeps ArrayBuffers in a V8 sandbox. */
   recvSlab(size: number): ArrayBuffer | undefined;
+  /** Detaches an ArrayBuffer of recvSlab's that its owner never uses
+   * again: its memory goes back to the pool at once. */
+  releaseSlab(arrayBuffer: ArrayBuffer): void;
   /** The recvSlab pool's counts: slabs mapped fresh, reused from the pool,
    * given back to it, unmapped by it; the bytes and slabs waiting in it. */
   recvSlabStats(): {
@@ -246,6 +249,7 @@ export const connectionExports = {
   pipeBytes: 'function',
   recvSlab: 'function',
   recvSlabStats: 'function',
+  releaseSlab: 'function',
   waitReadable: 'function',
   writeSome: 'function',
   setBlocking: 'function',

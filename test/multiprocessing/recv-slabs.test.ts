@@ -43,6 +43,18 @@ needsAddon.describe('receive slab pool', () => {
     }).toEqual({ mappedUnder25: true, reusedOver25: true });
   });
 
+  test("a Queue's copies of large items go back to the pool once written", () => {
+    // 6 items of 8 MiB: each copy (what the pipe did not take at put()) is a
+    // slab, given back when written: no collection needed. The items are
+    // what the Buffer held at put().
+    // (A collection meanwhile may give back received items' slabs too.)
+    const q = r.queue as { ok: boolean; copiesBack: number };
+    expect({ ok: q.ok, copiesBackAtLeast6: q.copiesBack >= 6 }).toEqual({
+      ok: true,
+      copiesBackAtLeast6: true,
+    });
+  });
+
   test('no fd left open', () => {
     expect(r.fds).toEqual({ growth: 0 });
   });
