@@ -44,7 +44,7 @@ needsAddon.describe('receive slab pool', () => {
   });
 
   test("a Queue's copies of large items go back to the pool once written", () => {
-    // 6 items of 8 MiB: each copy (what the pipe did not take at put()) is a
+    // 6 items of 12 MiB: each copy (what the pipe did not take at put()) is a
     // slab, given back when written: no collection needed. The items are
     // what the Buffer held at put().
     // (A collection meanwhile may give back received items' slabs too.)
