@@ -7,7 +7,6 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <sys/ioctl.h>
-#include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/uio.h>
@@ -575,51 +574,6 @@ Napi::Value IsUnixSocket(const Napi::CallbackInfo& info) {
   return Napi::Boolean::New(env, domain == AF_UNIX);
 }
 
-// recvSlab(size) -> an ArrayBuffer of at least `size` bytes (a multiple of
-// 2 MiB) in a mapping of its own, aligned to 2 MiB and asking for
-// transparent huge pages: Connection reads messages into it and hands them
-// out as views (undefined where the embedder refuses external memory).
-// Fresh memory is what receiving costs (a message a user keeps cannot
-// reuse the last one's pages), and one fault per 2 MiB costs far less than
-// 512 of 4 KiB (measured on a VM: 64 MiB of fresh 4 KiB pages 540 ms, of
-// huge pages 24 ms). Without huge pages it is plain memory. Unmapped when
-// V8 collects the ArrayBuffer.
-constexpr size_t kHugePage = size_t{2} << 20;
-
-void UnmapSlab(napi_env, void* data, void* hint) {
-  munmap(data, reinterpret_cast<uintptr_t>(hint));
-}
-
-Napi::Value RecvSlab(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  double want = ArgNumber(info, 0, "size");
-  if (!(want > 0 && want <= 0x1p46)) throw Napi::RangeError::New(env, "size out of range");
-  size_t size = (static_cast<size_t>(want) + kHugePage - 1) & ~(kHugePage - 1);
-  // Over-map by one huge page, then give back both ends around the aligned
-  // part (a failed trim only leaves address space mapped and unused).
-  void* raw =
-      mmap(nullptr, size + kHugePage, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-  if (raw == MAP_FAILED) ThrowErrno(env, "mmap");
-  uintptr_t start = reinterpret_cast<uintptr_t>(raw);
-  uintptr_t aligned = (start + kHugePage - 1) & ~(kHugePage - 1);
-  if (aligned > start) munmap(raw, aligned - start);
-  munmap(reinterpret_cast<void*>(aligned + size), start + kHugePage - aligned);
-  void* data = reinterpret_cast<void*>(aligned);
-#if defined(MADV_HUGEPAGE)
-  madvise(data, size, MADV_HUGEPAGE);  // a hint: without it the slab still works
-#endif
-  napi_value out;
-  napi_status st = napi_create_external_arraybuffer(env, data, size, UnmapSlab,
-                                                    reinterpret_cast<void*>(size), &out);
-  if (st != napi_ok) {
-    // An embedder that refuses external memory (a V8 sandbox): the caller
-    // falls back to plain memory.
-    munmap(data, size);
-    return env.Undefined();
-  }
-  return Napi::Value(env, out);
-}
-
 // pipeBytes(fd) -> the bytes waiting in a pipe (FIONREAD): a read of at
 // most that many takes exactly that many, which a Queue reader announces
 // in shared memory before it reads (see queue/channel.ts).
@@ -830,7 +784,6 @@ void Init(Napi::Env env, Napi::Object exports) {
   exports.Set("flushQueuedFrames", Napi::Function::New(env, FlushAll));
   exports.Set("readInto", Napi::Function::New(env, ReadInto));
   exports.Set("pipeBytes", Napi::Function::New(env, PipeBytes));
-  exports.Set("recvSlab", Napi::Function::New(env, RecvSlab));
   exports.Set("waitReadable", Napi::Function::New(env, WaitReadable));
   exports.Set("writeSome", Napi::Function::New(env, WriteSome));
   exports.Set("setBlocking", Napi::Function::New(env, SetBlocking));

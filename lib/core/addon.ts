@@ -187,9 +187,23 @@ export interface ConnectionBinding {
   /** The bytes waiting in a pipe (FIONREAD). */
   pipeBytes(fd: number): number;
   /** Memory for received messages: at least `size` bytes (a multiple of
-   * 2 MiB) in a mapping of its own that asks for huge pages; undefined
-   * where the embedder refuses external memory (a V8 sandbox). */
+   * 2 MiB) in a mapping of its own that asks for huge pages, recycled
+   * through a process-wide pool once V8 frees it (native/recv_slabs.cc);
+   * undefined where the embedder keeps ArrayBuffers in a V8 sandbox. */
   recvSlab(size: number): ArrayBuffer | undefined;
+  /** Detaches an ArrayBuffer of recvSlab's that its owner never uses
+   * again: its memory goes back to the pool at once. */
+  releaseSlab(arrayBuffer: ArrayBuffer): void;
+  /** The recvSlab pool's counts: slabs mapped fresh, reused from the pool,
+   * given back to it, unmapped by it; the bytes and slabs waiting in it. */
+  recvSlabStats(): {
+    mapped: number;
+    reused: number;
+    pooled: number;
+    unmapped: number;
+    poolBytes: number;
+    poolSlabs: number;
+  };
   /** True when readable (or at end of file) within timeoutMs (< 0: forever). */
   waitReadable(fd: number, timeoutMs: number): boolean;
   /** Bytes written (maybe fewer); -1 when the pipe is full. `socket`: fd
@@ -236,6 +250,8 @@ export const connectionExports = {
   readInto: 'function',
   pipeBytes: 'function',
   recvSlab: 'function',
+  recvSlabStats: 'function',
+  releaseSlab: 'function',
   waitReadable: 'function',
   writeSome: 'function',
   setBlocking: 'function',

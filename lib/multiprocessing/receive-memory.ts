@@ -3,8 +3,10 @@
 // of a message the user keeps is a page fault, and one fault per 2 MiB
 // huge page costs far less than 512 of 4 KiB (measured on a VM: 64 MiB of
 // fresh 4 KiB pages 540 ms, of huge pages 24 ms). The addon's recvSlab
-// gives huge pages; without the addon (or where the embedder refuses
-// external memory) it is plain memory.
+// gives huge pages, and recycles them: once V8 has freed a slab's last
+// ArrayBuffer, the next slab of its size is that memory again, its pages
+// already there (native/recv_slabs.cc). Without the addon (or where the
+// embedder keeps ArrayBuffers in a V8 sandbox) it is plain memory.
 import type { NativeAddon } from '../core/addon';
 
 type SlabSource = Partial<Pick<NativeAddon, 'recvSlab'>>;
