@@ -9,68 +9,77 @@ import { needsFork } from '../helpers/needs';
 
 // (the children are closures: the fork start method)
 needsFork.describe("items put before a blocking call, the writer lock another process's", () => {
-  test.each(['Event.wait', 'Lock.acquire', 'Process.joinSync', 'Condition.wait'])(
-    'the item of a child blocked in %s arrives once the lock is free',
-    (how) => {
-      inFreshProcess(
-        async (dist) => {
-          const assert = require('node:assert');
-          const mp = require(`${dist}/multiprocessing`);
-          const { Empty } = require(dist);
-          const how = process.env.FLUSH_HOW;
-          const q = new mp.Queue();
-          const ready = new mp.Event();
-          const go = new mp.Event();
-          const lock = new mp.Lock();
-          const cond = new mp.Condition();
-          lock.acquire(); // Lock.acquire blocks on it in the child
-          q._ch.wlock.acquire(); // another writer holds the writer lock
-          const child = new mp.Process({
-            target: () => {
-              if (how === 'Lock.acquire') void q.put(`item of ${how}`);
-              else q.putSync(`item of ${how}`);
-              ready.set();
-              if (how === 'Event.wait') go.wait();
-              else if (how === 'Lock.acquire') lock.acquire();
-              else if (how === 'Condition.wait') {
-                cond.acquire();
-                cond.wait();
-                cond.release();
-              } else {
-                const grandchild = new mp.Process({ target: () => void go.wait() });
-                grandchild.start();
-                grandchild.joinSync();
-              }
-            },
-          });
-          child.start();
-          assert.ok(ready.wait(20), 'the child did not start');
-          await new Promise((resolve) => setTimeout(resolve, 1000)); // the child blocks
-          q._ch.wlock.release();
-          let got;
-          try {
-            got = await q.get({ timeout: 10 });
-          } catch (err) {
-            got =
-              err instanceof Empty
-                ? `Empty: the item of a child blocked in ${how} never came`
-                : err;
-          }
-          go.set();
-          lock.release();
-          cond.acquire();
-          cond.notifyAll();
-          cond.release();
-          await child.join(20);
-          assert.strictEqual(got, `item of ${how}`);
-          assert.strictEqual(child.exitcode, 0);
-          q.close();
-          await q.joinThread();
-        },
-        { timeoutMs: 60000, env: { ...process.env, FLUSH_HOW: how } },
-      );
-    },
-  );
+  test.each([
+    'Event.wait',
+    'Lock.acquire',
+    'Process.joinSync',
+    'Condition.wait',
+    'Thread.joinSync',
+  ])('the item of a child blocked in %s arrives once the lock is free', (how) => {
+    inFreshProcess(
+      async (dist) => {
+        const assert = require('node:assert');
+        const mp = require(`${dist}/multiprocessing`);
+        const { Empty } = require(dist);
+        const how = process.env.FLUSH_HOW;
+        const q = new mp.Queue();
+        const ready = new mp.Event();
+        const go = new mp.Event();
+        const lock = new mp.Lock();
+        const cond = new mp.Condition();
+        lock.acquire(); // Lock.acquire blocks on it in the child
+        q._ch.wlock.acquire(); // another writer holds the writer lock
+        const child = new mp.Process({
+          target: () => {
+            if (how === 'Lock.acquire') void q.put(`item of ${how}`);
+            else q.putSync(`item of ${how}`);
+            ready.set();
+            if (how === 'Event.wait') go.wait();
+            else if (how === 'Lock.acquire') lock.acquire();
+            else if (how === 'Condition.wait') {
+              cond.acquire();
+              cond.wait();
+              cond.release();
+            } else if (how === 'Thread.joinSync') {
+              const { Thread } = require(`${dist}/threading`);
+              const thread = new Thread({
+                target: (e: { wait(): boolean }) => e.wait(),
+                args: [go],
+              });
+              thread.start();
+              thread.joinSync();
+            } else {
+              const grandchild = new mp.Process({ target: () => void go.wait() });
+              grandchild.start();
+              grandchild.joinSync();
+            }
+          },
+        });
+        child.start();
+        assert.ok(ready.wait(20), 'the child did not start');
+        await new Promise((resolve) => setTimeout(resolve, 1000)); // the child blocks
+        q._ch.wlock.release();
+        let got;
+        try {
+          got = await q.get({ timeout: 10 });
+        } catch (err) {
+          got =
+            err instanceof Empty ? `Empty: the item of a child blocked in ${how} never came` : err;
+        }
+        go.set();
+        lock.release();
+        cond.acquire();
+        cond.notifyAll();
+        cond.release();
+        await child.join(20);
+        assert.strictEqual(got, `item of ${how}`);
+        assert.strictEqual(child.exitcode, 0);
+        q.close();
+        await q.joinThread();
+      },
+      { timeoutMs: 60000, env: { ...process.env, FLUSH_HOW: how } },
+    );
+  });
 
   test('a writer lock held by a stopped process: putSync times out (Full), the child ends and reports its lost item', () => {
     const run = inFreshProcess(
