@@ -26,6 +26,7 @@ import { EOFError, NotSupportedError, OSError, RuntimeError, ValueError } from '
 import { abortable, checkSignal, throwIfAborted, type SignalOption } from '../core/abort';
 import { checkOptions } from '../core/options';
 import { noteQueuedFrames } from '../core/queued-frames';
+import { blockingWaitMs } from '../core/pending-writes';
 import { parseTimeout, timeoutMs } from '../core/timeout';
 import type { FdWatch } from '../core/addon';
 import { native, type NativeAddon } from '../core/native';
@@ -560,7 +561,10 @@ export class Connection<TSend = unknown, TRecv = unknown> {
   poll(timeout: number | null = 0): boolean {
     this.#checkReadable();
     if (this.#hasBuffered()) return true;
-    return addon().waitReadable(this.#fd, pollMs(timeout, 'Connection.poll'));
+    const native = addon();
+    return blockingWaitMs(pollMs(timeout, 'Connection.poll'), (ms) =>
+      native.waitReadable(this.#fd, ms),
+    );
   }
 
   /** poll() without blocking the event loop: resolves true when data is
@@ -980,7 +984,7 @@ export class Connection<TSend = unknown, TRecv = unknown> {
     for (;;) {
       const block = this.#mayBlock();
       if (this.#take(into, mayRead || block, block)) return;
-      native.waitReadable(this.#fd, -1);
+      blockingWaitMs(-1, (ms) => native.waitReadable(this.#fd, ms));
       mayRead = true;
     }
   }

@@ -13,6 +13,7 @@ import { ProcessError, RuntimeError, ValueError } from '../core/errors';
 import { debug } from '../core/debug';
 import { checkOptions } from '../core/options';
 import { parseTimeout, timeoutMs } from '../core/timeout';
+import { blockingWaitMs } from '../core/pending-writes';
 import { cpuCount as osCpuCount } from '../os';
 import { backendFor, getStartMethod } from './start-method';
 import { closeSentinel, kEnded, kLost, sentinelOf } from './sentinel';
@@ -203,7 +204,12 @@ export class Process<A extends unknown[] = AnyArgs> extends EventEmitter {
     const ms = secondsToMs(timeout, 'Process.joinSync');
     this.#checkJoinable();
     if (this.#exitcode !== null) return;
-    const code = this.#handle!.waitSync(ms);
+    const handle = this.#handle!;
+    const code = blockingWaitMs(
+      ms,
+      (t) => handle.waitSync(t),
+      (c) => c === null,
+    );
     if (code !== null) this.#finish(code);
   }
 

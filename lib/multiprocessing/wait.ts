@@ -13,6 +13,7 @@ import { NotSupportedError, ValueError } from '../core/errors';
 import { abortable, checkSignal, throwIfAborted, type SignalOption } from '../core/abort';
 import { checkOptions } from '../core/options';
 import { deadline, FOREVER, parseTimeout } from '../core/timeout';
+import { blockingWaitMs, flushPendingWrites } from '../core/pending-writes';
 import { isVirtualFd } from '../transfer/fd-transfer';
 import { Connection } from './connection';
 import { kLost, sentinelEnded, sentinelEntry, type SentinelEntry } from './sentinel';
@@ -142,7 +143,11 @@ export function wait<T extends Waitable>(
     if (ready.length > 0 || left === 0) return ready;
     if (fds && native) {
       // Everything has an fd: one poll(2) until something is ready.
-      native.pollReadable(fds, left);
+      blockingWaitMs(
+        left,
+        (ms) => native!.pollReadable(fds, ms),
+        (r) => r.length === 0,
+      );
       continue;
     }
     // Something can only be looked at: wait on the fds there are for a
@@ -152,6 +157,7 @@ export function wait<T extends Waitable>(
     const some = items.flatMap((item) =>
       item.kind === 'fd' || (item.kind === 'connection' && item.fd !== null) ? [item.fd!] : [],
     );
+    flushPendingWrites(); // (the rounds are short: one try each)
     if (native && some.length > 0) native.pollReadable(some, slice);
     else Atomics.wait(sleeper, 0, 0, slice);
   }

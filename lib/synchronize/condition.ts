@@ -11,6 +11,7 @@
 import { Acquirable } from './acquirable';
 import { RuntimeError, ValueError } from '../core/errors';
 import { flushQueuedFrames } from '../core/queued-frames';
+import { blockingWait } from '../core/pending-writes';
 import { kShare, type Revivers, type ShareState } from '../transfer/shareable';
 import { slicedWait, throwIfAborted } from '../core/abort';
 import { deadlineOf, remaining, waitSignal, waitTimeout, type WaitOptions } from './args';
@@ -33,7 +34,7 @@ export class CondWords {
 
   /** Sleeps until notified or timeout (seconds, -1 forever): true if woken. */
   sleep(ticket: number, timeout: number): boolean {
-    const r = nat().syncFutexWait(this.i * 4, ticket, timeout);
+    const r = blockingWait(timeout, (t) => nat().syncFutexWait(this.i * 4, ticket, t));
     Atomics.sub(words(), this.i + 1, 1);
     return r !== 0;
   }
@@ -136,7 +137,8 @@ export class NotifyWords {
         for (;;) {
           const seq = Atomics.load(words(), this.i + SEQ);
           if (this.granted(ticket)) return true;
-          if (nat().syncFutexWait(offset, seq, remaining(deadline)) === 0) return false;
+          const left = remaining(deadline);
+          if (blockingWait(left, (t) => nat().syncFutexWait(offset, seq, t)) === 0) return false;
         }
       },
       async: async (signal) => {

@@ -5,6 +5,7 @@
 // woken by a set() returns true even if clear() came first (Python's
 // Event.wait, which a notify ends), since the count moved.
 import { flushQueuedFrames } from '../core/queued-frames';
+import { blockingWait } from '../core/pending-writes';
 import { kShare, type Revivers, type ShareState } from '../transfer/shareable';
 import { slicedWait, throwIfAborted } from '../core/abort';
 import { deadlineOf, remaining, waitSignal, waitTimeout, type WaitOptions } from './args';
@@ -81,7 +82,7 @@ export class Event {
         const left = remaining(deadline);
         if (left === 0) return false;
         yield {
-          sync: () => nat().syncFutexWait(offset, state, left) !== 0,
+          sync: () => blockingWait(left, (t) => nat().syncFutexWait(offset, state, t)) !== 0,
           async: async (signal) =>
             (await slicedWait(
               signal,

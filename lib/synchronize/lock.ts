@@ -4,6 +4,7 @@
 // which also recovers the lock from an owner that died (see sync.cc).
 import { RuntimeError } from '../core/errors';
 import { flushQueuedFrames } from '../core/queued-frames';
+import { blockingWait } from '../core/pending-writes';
 import { Acquirable } from './acquirable';
 import { kShare, type Revivers, type ShareState } from '../transfer/shareable';
 import { slicedWait, throwIfAborted } from '../core/abort';
@@ -31,7 +32,7 @@ function reportRecovered(what: string): void {
 
 /** Blocking acquire of the lock word at index `i` (slow path). */
 export function wordAcquireSlow(i: number, timeout: number, what: string): boolean {
-  const r = nat().syncLockAcquire(i * 4, timeout, self.tid);
+  const r = blockingWait(timeout, (t) => nat().syncLockAcquire(i * 4, t, self.tid));
   if (r === 2) reportRecovered(what);
   return r !== 0;
 }
@@ -170,6 +171,12 @@ export class Lock extends Acquirable implements ConditionLock {
   /** True while some thread or process holds the lock. */
   locked(): boolean {
     return Atomics.load(this._w, this._i) !== 0;
+  }
+
+  /** The thread id of the holder (0: free).
+   * @internal */
+  _holder(): number {
+    return Atomics.load(this._w, this._i) & TID_MASK;
   }
 
   /** @internal */ _isOwned(): boolean {

@@ -5,6 +5,7 @@
 import { Acquirable } from './acquirable';
 import { ValueError } from '../core/errors';
 import { flushQueuedFrames } from '../core/queued-frames';
+import { blockingWait } from '../core/pending-writes';
 import { kShare, type Revivers, type ShareState } from '../transfer/shareable';
 import { slicedWait, throwIfAborted } from '../core/abort';
 import { acquireSignal, acquireTimeout, type AcquireOptions } from './args';
@@ -64,7 +65,7 @@ export class Semaphore extends Acquirable {
       v = seen;
     }
     if (t === 0) return false;
-    return nat().syncSemAcquire(i * 4, t) !== 0;
+    return blockingWait(t, (s) => nat().syncSemAcquire(i * 4, s)) !== 0;
   }
 
   /** acquire() that waits without blocking the event loop. */

@@ -15,6 +15,7 @@ import { NotSupportedError, RuntimeError, SerializationError, ValueError } from 
 import { abortable, checkSignal, throwIfAborted, type SignalOption } from '../core/abort';
 import { checkOptions } from '../core/options';
 import { FOREVER, parseTimeout } from '../core/timeout';
+import { blockingWaitMs } from '../core/pending-writes';
 import { native } from '../core/native';
 import { afterExitEmitted, processIsExiting } from '../core/node-internals';
 import { encodeShareables } from '../transfer/shareable';
@@ -504,7 +505,11 @@ export class Thread implements IsolateOwner {
     while (Atomics.load(state, Slot.Done) === 0) {
       const left = deadline - Date.now();
       if (left <= 0) return;
-      Atomics.wait(state, Slot.Done, 0, left === Infinity ? undefined : left);
+      blockingWaitMs(
+        left === Infinity ? -1 : left,
+        (t) => Atomics.wait(state, Slot.Done, 0, t < 0 ? undefined : t),
+        (r) => r === 'timed-out',
+      );
     }
     // The thread reported its exception (if any), and its end (which hands
     // its isolate back for the next thread), before it set Done.

@@ -7,6 +7,8 @@
 // child forgets the copies of its parent's.
 import { requireNative } from '../../core/native';
 import type { FdWatch } from '../../core/addon';
+import { setPendingWrites } from '../../core/pending-writes';
+import { procStat } from '../start/proc-stat';
 import { afterFork, beforeChildExit, Order } from '../../runtime/lifecycle';
 import { headerFor, writeHeader } from '../../transfer/framing';
 import { BYTES_LEAD, scratch, writeBytesLead } from '../../transfer/wire';
@@ -14,6 +16,18 @@ import { beginBatch, endBatch, type Channel } from './channel';
 
 /** Feeders with items still to write (or a write under way). */
 const active = new Set<Feeder>();
+
+/** A feeder holds items: the blocking waits of this thread write them
+ * between their slices (lib/core/pending-writes.ts). */
+function activate(feeder: Feeder): void {
+  if (active.size === 0) setPendingWrites(flushFeedersSync);
+  active.add(feeder);
+}
+
+function deactivate(feeder: Feeder): void {
+  active.delete(feeder);
+  if (active.size === 0) setPendingWrites(null);
+}
 
 // The event-loop turns, as put() sees them: the first put of a turn writes
 // at once, the others of that turn wait for the next (batching). One shared
@@ -41,14 +55,22 @@ function nextTurn(): void {
 afterFork("queue: feeders forget the parent's items", Order.multiprocessing, (function forgetParentItems() {
   for (const feeder of active) feeder.forget();
   active.clear();
+  setPendingWrites(null);
   batched.clear();
   turnTick = null;
   turn++;
 }));
 // prettier-ignore
 beforeChildExit('queue: feeders write what they hold', Order.multiprocessing, (function drainAtExit() {
-  return Promise.all([...active].filter((f) => f.joinAtExit).map((feeder) => feeder.drain()));
+  return Promise.all([...active].filter((f) => f.joinAtExit).map((feeder) => feeder.drain(true)));
 }));
+
+/** True when `p` settles within `ms`. */
+function settlesWithin(p: Promise<void>, ms: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<boolean>((resolve) => (timer = setTimeout(resolve, ms, false)));
+  return Promise.race([p.then(() => true), late]).finally(() => clearTimeout(timer));
+}
 
 /** Small frames are copied into one buffer and go out in one write. */
 const ACC_SIZE = 64 * 1024;
@@ -98,21 +120,28 @@ const TORN_RETRY_MS = 20;
 /** How often a feeder waiting for the writer lock checks that its holder
  * lives (as the lock's own blocking wait, native/sync.cc). */
 const HOLDER_CHECK_MS = 50;
-/** flushSync() naps on this while the pipe is full. */
-const napTime = new Int32Array(new SharedArrayBuffer(4));
+/** At exit, how long a feeder waits for a writer lock whose holder is
+ * stopped (SIGSTOP, a debugger) before it gives up on its items (ms). A
+ * running holder is waited for without limit, as Python joins its feeder
+ * thread; a stopped one would hold the exit forever. */
+const STOPPED_HOLDER_GIVE_UP_MS = 2000;
 
-/** Before this thread blocks: writes what its feeders hold. When it is
- * about to wait as the reader of `reading`, that channel's feeders write
- * only what the pipe takes now (flushSome); true when some of their items
- * are still unwritten (another writer holds the lock): the reader must
- * look again soon, as those may be the items it waits for. */
-export function flushFeedersSync(reading?: Channel): boolean {
+/**
+ * Before this thread blocks, and between the slices of its blocking waits
+ * (lib/core/pending-writes.ts): every feeder writes what it can now,
+ * waiting neither for the writer lock nor for room in the pipe (the lock
+ * may be held by a writer that waits for this very thread to read, or by
+ * a stopped process: a wait for it could last forever, issue 14). A batch
+ * the pipe took in part keeps the lock, as Python's feeder thread keeps it
+ * while its write waits for room; the next slice writes more. True while
+ * some items are still unwritten: the caller looks again soon, as those
+ * may be the items someone waits for (getSync: perhaps its own).
+ */
+export function flushFeedersSync(): boolean {
   let unwritten = false;
   for (const feeder of active) {
-    if (reading && feeder.feeds(reading)) {
-      feeder.flushSome();
-      if (feeder.holdsItems()) unwritten = true;
-    } else feeder.flushSync();
+    feeder.flushSome();
+    if (feeder.holdsItems()) unwritten = true;
   }
   return unwritten;
 }
@@ -151,6 +180,9 @@ export class Feeder {
   #holding = false; // this feeder holds the writer lock
   /** The turn of this feeder's last first-put (see `turn`). */
   #turn = -1;
+  /** When the holder of the writer lock was last checked for life, or
+   * first found holding it (ms); 0 after the lock was taken. */
+  #checked = 0;
   #keepAlive: NodeJS.Timeout | null = null;
   #room: FdWatch | null = null;
   #onRoom: (() => void) | null = null;
@@ -193,7 +225,7 @@ export class Feeder {
       this.#accLen += need;
     }
     this.#queued += header + size;
-    active.add(this);
+    activate(this);
     if (this.#running) {
       // The run waits for room or for the lock: a run holding the lock
       // writes what the pipe takes now too, so a loop of puts that never
@@ -329,63 +361,46 @@ export class Feeder {
     this.ch.wlock.release();
   }
 
-  /** Takes the writer lock (waiting for it when `blocking`, else taking it
-   * from a dead holder when `recover`) and begins a batch: 'busy' when
+  /** Takes the writer lock if it is free, or, at most every
+   * HOLDER_CHECK_MS, from a dead holder, and begins a batch: 'busy' when
    * another writer holds it, 'torn' when its last holder died in the middle
-   * of a batch (given back: a reader drops that batch's torn end first). */
-  #take(blocking: boolean, recover = false): 'taken' | 'busy' | 'torn' {
+   * of a batch (given back: a reader drops that batch's torn end first).
+   * Never waits. */
+  #take(): 'taken' | 'busy' | 'torn' {
     const { wlock } = this.ch;
-    const took = blocking
-      ? wlock.acquire()
-      : recover
-        ? wlock._tryAcquireOrRecover()
-        : wlock.acquire(false);
-    if (!took) return 'busy';
+    if (!wlock.acquire(false) && !(this.#holderCheckDue() && wlock._tryAcquireOrRecover())) {
+      return 'busy';
+    }
+    this.#checked = 0;
     if (beginBatch(this.ch)) return 'taken';
     wlock.release();
     return 'torn';
   }
 
-  /**
-   * Writes everything queued before this thread blocks (putSync() waiting
-   * for a slot, getSync() waiting for an item): a blocked event loop cannot
-   * run the feeder, and a batch it left half written (the writer lock held,
-   * waiting for room) would stall every reader and writer of the queue.
-   * Python's feeder thread runs on meanwhile; this does its work first.
-   */
-  flushSync(): void {
-    if (this.#queued === 0 && !this.#holding) return;
-    const { writer } = this.ch;
-    if (!this.#holding) {
-      // After a writer that died mid-batch, nothing is written until a
-      // reader drops its torn end: the run on the event loop waits for it.
-      if (this.#take(true) !== 'taken') {
-        if (!this.#running) this.#start();
-        return;
-      }
-      this.#holding = true;
-    }
-    try {
-      while (!this.#writeOut(writer.fileno())) Atomics.wait(napTime, 0, 0, 0.2);
-    } finally {
-      this.#unlock();
-    }
-    if (!this.#running) this.#idle();
+  /** True every HOLDER_CHECK_MS while the writer lock is busy, from the
+   * first time it was found busy: time to check that its holder lives (a
+   * read of /proc; acquire(false) never does). */
+  #holderCheckDue(): boolean {
+    const now = Date.now();
+    if (this.#checked === 0) this.#checked = now;
+    if (now - this.#checked < HOLDER_CHECK_MS) return false;
+    this.#checked = now;
+    return true;
   }
 
   /**
    * Writes what the pipe takes now, waiting neither for the writer lock nor
    * for room; what is left is written by the run on the event loop (a batch
-   * left half written keeps the lock). put() writes this way, and so does a
-   * thread about to wait as the reader of this feeder's own channel
-   * (getSync): that thread is what makes room, and a writer holding the lock
-   * may be waiting for it, so flushSync() could wait forever (an item larger
-   * than the pipe, got by the process that put it).
+   * left half written keeps the lock), or by this thread's next blocking
+   * wait (flushFeedersSync). put() writes this way, and so does a thread
+   * about to block: a writer holding the lock may be waiting for this very
+   * thread to read, or be stopped, so a wait for the lock could last
+   * forever (an item larger than the pipe, got by the process that put it).
    */
   flushSome(): void {
     if (this.#queued === 0) return;
     if (!this.#holding) {
-      if (this.#take(false) !== 'taken') {
+      if (this.#take() !== 'taken') {
         if (!this.#running) this.#start();
         return;
       }
@@ -452,14 +467,15 @@ export class Feeder {
         // putSync()/getSync() would leave the lock held by nobody running.
         // A holder that keeps it past HOLDER_CHECK_MS may have died: a try
         // every HOLDER_CHECK_MS also checks its life (a read of /proc). A
-        // torn batch ahead waits for a reader: retried less often.
-        let checked = Date.now();
-        const recover = (): boolean => {
-          if (Date.now() - checked < HOLDER_CHECK_MS) return false;
-          checked = Date.now();
-          return true;
-        };
-        for (let tries = 0, got; (got = this.#take(false, recover())) !== 'taken'; tries++) {
+        // torn batch ahead waits for a reader: retried less often. A
+        // blocking wait of this thread (flushFeedersSync) may take the lock
+        // meanwhile and leave it held, the batch written in part: that
+        // batch is this run's to go on with.
+        for (
+          let tries = 0, got;
+          !this.#holding && this.#queued > 0 && (got = this.#take()) !== 'taken';
+          tries++
+        ) {
           const ms = got === 'torn' ? TORN_RETRY_MS : 1;
           await new Promise<void>((resolve) => {
             if (tries < 4 && got === 'busy') setImmediate(resolve);
@@ -469,6 +485,7 @@ export class Feeder {
           if (process.pid !== pid) return;
         }
         if (process.pid !== pid) return; // a forked copy: the items are the parent's
+        if (!this.#holding && this.#queued === 0) break; // written, or given up
         this.#holding = true;
       }
       try {
@@ -477,7 +494,7 @@ export class Feeder {
           if (process.pid !== pid) return;
         }
       } finally {
-        // (flushSync may have finished the batch and let go meanwhile)
+        // (a blocking wait may have finished the batch and let go meanwhile)
         if (this.#holding && process.pid === pid) this.#unlock();
       }
     }
@@ -514,7 +531,7 @@ export class Feeder {
     this.#spare = [];
     this.#spareBytes = 0;
     this.#giveAccBack();
-    active.delete(this);
+    deactivate(this);
   }
 
   /** Nothing queued: the accumulation buffer serves the next feeder. */
@@ -550,12 +567,49 @@ export class Feeder {
     this.#queued = 0;
   }
 
-  /** Resolves when every queued item is written. */
-  async drain(): Promise<void> {
+  /** Resolves when every queued item is written; `atExit`, also once the
+   * writer lock has been held by a stopped process for
+   * STOPPED_HOLDER_GIVE_UP_MS: the items are then dropped and reported (a
+   * warning), as this thread ends. (joinThread() waits as long as it takes,
+   * as Python's join_thread.) */
+  async drain(atExit = false): Promise<void> {
+    let stoppedSince = -1;
     while (this.#queued > 0 || this.#running) {
       if (!this.#running) this.flushSome();
-      if (this.#running) await this.#running;
+      const running = this.#running;
+      if (!running) continue;
+      if (!atExit) {
+        await running;
+        continue;
+      }
+      if (await settlesWithin(running, HOLDER_CHECK_MS)) continue;
+      const holder = this.#holding ? 0 : this.ch.wlock._holder();
+      const state = holder === 0 ? null : procStat(holder)?.state;
+      if (state !== 'T' && state !== 't') {
+        stoppedSince = -1; // running: waited for as long as it takes
+      } else if (stoppedSince < 0) {
+        stoppedSince = Date.now();
+      } else if (Date.now() - stoppedSince >= STOPPED_HOLDER_GIVE_UP_MS) {
+        this.#giveUp(holder);
+        // (a warning is emitted on the next tick: out before the thread ends)
+        await new Promise((resolve) => setImmediate(resolve));
+        return;
+      }
     }
+  }
+
+  /** At exit, the writer lock held by a stopped process: this thread's
+   * items for the queue cannot be written; said, rather than hanging. */
+  #giveUp(holder: number): void {
+    const bytes = this.#queued;
+    this.#running = null; // its lock retries end with this thread
+    this.#drop();
+    this.#idle();
+    process.emitWarning(
+      `a Queue's feeder gave up ${bytes} bytes of queued items at exit, which are lost: ` +
+        `the queue's writer lock is held by thread ${holder}, which is stopped (SIGSTOP?)`,
+      { code: 'FORKFUL_QUEUE_FEEDER' },
+    );
   }
 
   cancelJoin(): void {
