@@ -94,40 +94,32 @@ needsFork.describe('os.fork', () => {
     expect(r.noWorker).toEqual({ code: 0, sum: true, warnings: [] });
   });
 
-  // LD_DEBUG is glibc's dynamic linker's (musl has none).
-  const glibc = Boolean(
-    (process.report?.getReport() as { header?: { glibcVersionRuntime?: string } } | undefined)
-      ?.header?.glibcVersionRuntime,
-  );
-  (glibc ? test : test.skip)(
-    "a forked child binds none of the addon's imports (linked -z now)",
-    () => {
-      // Bound lazily, the imports only a child calls (uv_loop_fork, _exit, ...)
-      // were looked up again in every child: ~45 page faults each.
-      const dir = fs.mkdtempSync(path.join(nodeOs.tmpdir(), 'forkful-binds-'));
-      try {
-        const run = runFixture('os-child-binds.js', [], {
-          env: { LD_DEBUG: 'bindings', LD_DEBUG_OUTPUT: path.join(dir, 'ld') },
-        });
-        expect(run.stderr).toBe('');
-        expect(run.status).toBe(0);
-        const r = results(run.stdout).run as { pid: number; binary: string; codes: number[] };
-        expect(r.codes).toEqual([0, 0]);
-        const log = fs.readdirSync(dir).map((f) => fs.readFileSync(path.join(dir, f), 'utf8'));
-        const lines = log.join('\n').split('\n');
-        const childBinds = lines.filter(
-          (l) =>
-            /^\s*\d+:/.test(l) &&
-            Number(l.trim().split(':')[0]) !== r.pid &&
-            l.includes(`binding file ${r.binary} `),
-        );
-        expect(lines.some((l) => l.includes('binding file'))).toBe(true); // LD_DEBUG worked
-        expect(childBinds).toEqual([]);
-      } finally {
-        fs.rmSync(dir, { recursive: true, force: true });
-      }
-    },
-  );
+  test("a forked child binds none of the addon's imports (linked -z now)", () => {
+    // Bound lazily, the imports only a child calls (uv_loop_fork, _exit, ...)
+    // were looked up again in every child: ~45 page faults each.
+    const dir = fs.mkdtempSync(path.join(nodeOs.tmpdir(), 'forkful-binds-'));
+    try {
+      const run = runFixture('os-child-binds.js', [], {
+        env: { LD_DEBUG: 'bindings', LD_DEBUG_OUTPUT: path.join(dir, 'ld') },
+      });
+      expect(run.stderr).toBe('');
+      expect(run.status).toBe(0);
+      const r = results(run.stdout).run as { pid: number; binary: string; codes: number[] };
+      expect(r.codes).toEqual([0, 0]);
+      const log = fs.readdirSync(dir).map((f) => fs.readFileSync(path.join(dir, f), 'utf8'));
+      const lines = log.join('\n').split('\n');
+      const childBinds = lines.filter(
+        (l) =>
+          /^\s*\d+:/.test(l) &&
+          Number(l.trim().split(':')[0]) !== r.pid &&
+          l.includes(`binding file ${r.binary} `),
+      );
+      expect(lines.some((l) => l.includes('binding file'))).toBe(true); // LD_DEBUG worked
+      expect(childBinds).toEqual([]);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
 
   test('fork with a live heap over 300 MB', () => {
     const run = runFixture('os-bigheap.js', [], { timeoutMs: 120000 });
