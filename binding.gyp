@@ -39,12 +39,7 @@
         # ends, but code of ours outlives that environment (the arena's
         # SharedArrayBuffer deleter, run when V8 tears the Worker's isolate
         # down; lock waits on detached threads).
-        # -z now: every import is bound at load, once, in the parent. Bound
-        # lazily, the ~30 functions only a forked child calls (uv_loop_fork,
-        # _exit, getppid, ...) were looked up again in every child: ~45 page
-        # faults there (the dynamic linker reading symbol tables, writing
-        # the GOT).
-        ["OS=='linux'", { "ldflags": ["-Wl,-z,nodelete", "-Wl,-z,now"] }]
+        ["OS=='linux'", { "ldflags": ["-Wl,-z,nodelete"] }]
       ]
     }
   ]
