@@ -186,24 +186,6 @@ export interface ConnectionBinding {
   readInto(fd: number, buffer: Uint8Array, offset: number, length: number): number;
   /** The bytes waiting in a pipe (FIONREAD). */
   pipeBytes(fd: number): number;
-  /** Memory for received messages: at least `size` bytes (a multiple of
-   * 2 MiB) in a mapping of its own that asks for huge pages, recycled
-   * through a process-wide pool once V8 frees it (native/recv_slabs.cc);
-   * undefined where the embedder keeps ArrayBuffers in a V8 sandbox. */
-  recvSlab(size: number): ArrayBuffer | undefined;
-  /** Detaches an ArrayBuffer of recvSlab's that its owner never uses
-   * again: its memory goes back to the pool at once. */
-  releaseSlab(arrayBuffer: ArrayBuffer): void;
-  /** The recvSlab pool's counts: slabs mapped fresh, reused from the pool,
-   * given back to it, unmapped by it; the bytes and slabs waiting in it. */
-  recvSlabStats(): {
-    mapped: number;
-    reused: number;
-    pooled: number;
-    unmapped: number;
-    poolBytes: number;
-    poolSlabs: number;
-  };
   /** True when readable (or at end of file) within timeoutMs (< 0: forever). */
   waitReadable(fd: number, timeoutMs: number): boolean;
   /** Bytes written (maybe fewer); -1 when the pipe is full. `socket`: fd
@@ -249,9 +231,6 @@ export const connectionExports = {
   flushQueuedFrames: 'function',
   readInto: 'function',
   pipeBytes: 'function',
-  recvSlab: 'function',
-  recvSlabStats: 'function',
-  releaseSlab: 'function',
   waitReadable: 'function',
   writeSome: 'function',
   setBlocking: 'function',
@@ -465,6 +444,35 @@ export const childWorkersExports = {
   childWorkers: 'function',
 } as const satisfies Record<keyof ChildWorkersBinding, ExportKind>;
 
+// ---- native/recv_slabs.cc: the memory received messages are read into.
+
+export interface RecvSlabsBinding {
+  /** Memory for received messages: at least `size` bytes (a multiple of
+   * 2 MiB) in a mapping of its own that asks for huge pages, recycled
+   * through a process-wide pool once V8 frees it (native/recv_slabs.cc);
+   * undefined where the embedder keeps ArrayBuffers in a V8 sandbox. */
+  recvSlab(size: number): ArrayBuffer | undefined;
+  /** Detaches an ArrayBuffer of recvSlab's that its owner never uses
+   * again: its memory goes back to the pool at once. */
+  releaseSlab(arrayBuffer: ArrayBuffer): void;
+  /** The recvSlab pool's counts: slabs mapped fresh, reused from the pool,
+   * given back to it, unmapped by it; the bytes and slabs waiting in it. */
+  recvSlabStats(): {
+    mapped: number;
+    reused: number;
+    pooled: number;
+    unmapped: number;
+    poolBytes: number;
+    poolSlabs: number;
+  };
+}
+
+export const recvSlabsExports = {
+  recvSlab: 'function',
+  releaseSlab: 'function',
+  recvSlabStats: 'function',
+} as const satisfies Record<keyof RecvSlabsBinding, ExportKind>;
+
 // ---- native/shm.cc: Python's multiprocessing.shared_memory (POSIX shm_open).
 
 export interface ShmBinding {
@@ -523,6 +531,7 @@ export type NativeAddon = AddonBinding &
   NodeInternalsBinding &
   OsBinding &
   ProcessBinding &
+  RecvSlabsBinding &
   ShmBinding &
   SocketBinding &
   SyncBinding &
@@ -539,6 +548,7 @@ export const concernExports: Record<string, Readonly<Record<string, ExportKind>>
   node_internals: nodeInternalsExports,
   os: osExports,
   process: processExports,
+  recv_slabs: recvSlabsExports,
   shm: shmExports,
   socket: socketExports,
   sync: syncExports,

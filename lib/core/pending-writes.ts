@@ -23,10 +23,13 @@ let flush: (() => boolean) | null = null;
 const FIRST_SLICE = 0.001;
 const LONGEST_SLICE = 0.1;
 
-/** The feeders hold items (flush writes them), or none do (null). */
-export function setPendingWrites(fn: (() => boolean) | null): void {
+/** The feeders hold items (flush writes them), or none do (null). A forked
+ * child calls it (the feeders forget their items after a fork):
+ * parenthesised, so V8 compiles it in the parent, not in every child. */
+// prettier-ignore
+export const setPendingWrites = (function setPendingWrites(fn: (() => boolean) | null): void {
   flush = fn;
-}
+});
 
 /** Writes what this thread's feeders can write now; true while some items
  * are still unwritten. */

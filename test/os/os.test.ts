@@ -1,8 +1,5 @@
 // forkful/os: a real fork of Node and the POSIX process calls around it.
 // Forks happen in fixture processes (see test/helpers/fixture.ts).
-import * as fs from 'node:fs';
-import * as nodeOs from 'node:os';
-import * as path from 'node:path';
 import * as os from '../../lib/os';
 import { ForkError, NotSupportedError, OSError, ValueError } from '../../lib/core/errors';
 import { results, runFixture } from '../helpers/fixture';
@@ -92,33 +89,6 @@ needsFork.describe('os.fork', () => {
     expect(r.codes).toEqual([0, 0]);
     expect(r.withWorker).toEqual({ code: 0, warnings: ['FORKFUL_FORK_THREADS'] });
     expect(r.noWorker).toEqual({ code: 0, sum: true, warnings: [] });
-  });
-
-  test("a forked child binds none of the addon's imports (linked -z now)", () => {
-    // Bound lazily, the imports only a child calls (uv_loop_fork, _exit, ...)
-    // were looked up again in every child: ~45 page faults each.
-    const dir = fs.mkdtempSync(path.join(nodeOs.tmpdir(), 'forkful-binds-'));
-    try {
-      const run = runFixture('os-child-binds.js', [], {
-        env: { LD_DEBUG: 'bindings', LD_DEBUG_OUTPUT: path.join(dir, 'ld') },
-      });
-      expect(run.stderr).toBe('');
-      expect(run.status).toBe(0);
-      const r = results(run.stdout).run as { pid: number; binary: string; codes: number[] };
-      expect(r.codes).toEqual([0, 0]);
-      const log = fs.readdirSync(dir).map((f) => fs.readFileSync(path.join(dir, f), 'utf8'));
-      const lines = log.join('\n').split('\n');
-      const childBinds = lines.filter(
-        (l) =>
-          /^\s*\d+:/.test(l) &&
-          Number(l.trim().split(':')[0]) !== r.pid &&
-          l.includes(`binding file ${r.binary} `),
-      );
-      expect(lines.some((l) => l.includes('binding file'))).toBe(true); // LD_DEBUG worked
-      expect(childBinds).toEqual([]);
-    } finally {
-      fs.rmSync(dir, { recursive: true, force: true });
-    }
   });
 
   test('fork with a live heap over 300 MB', () => {
