@@ -378,7 +378,7 @@ function figures(opts) {
         },
         {
           id: 'c-pipe',
-          label: 'C pipe',
+          label: 'C socketpair',
           family: C,
           cmd: (c, ctx) => {
             const mode = c.mode || c.id;
