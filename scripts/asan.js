@@ -20,7 +20,9 @@ const args = process.argv.slice(2);
 const noBuild = args.includes('--no-build');
 const onlyAt = args.indexOf('--only');
 const only = onlyAt >= 0 ? args[onlyAt + 1] : null;
-const testPaths = args.filter((a, i) => !a.startsWith('--') && i !== onlyAt + 1);
+// Every argument that is not an option nor --only's value (without --only,
+// onlyAt + 1 is 0: the first test path was dropped).
+const testPaths = args.filter((a, i) => !a.startsWith('--') && (onlyAt < 0 || i !== onlyAt + 1));
 
 /** The jest files run by default: the fault and fork-heavy ones. */
 const DEFAULT_TESTS = [
