@@ -78,12 +78,18 @@ export const PACK_MIN = 64;
 export function packValues(values: unknown[] | Float64Array | ItemRange): unknown[] | Float64Array {
   if (values instanceof ItemRange) return packRange(values.items, values.start, values.end);
   if (isFloat64Array(values)) return values;
-  const n = values.length;
-  if (n < PACK_MIN) return values;
+  return packedNumbers(values, 0, values.length) ?? values;
+}
+
+/** items[start, end) in a Float64Array when there are PACK_MIN or more and
+ * every one is a number (a hole reads as undefined); else null. */
+function packedNumbers(items: unknown[], start: number, end: number): Float64Array | null {
+  const n = end - start;
+  if (n < PACK_MIN) return null;
   const packed = new Float64Array(n);
   for (let i = 0; i < n; i++) {
-    const v = values[i];
-    if (typeof v !== 'number') return values;
+    const v = items[start + i];
+    if (typeof v !== 'number') return null;
     packed[i] = v;
   }
   return packed;
@@ -108,18 +114,7 @@ export class ItemRange {
 /** items[start, end) as it travels: packValues' form, made from the array
  * at once (no slice first). */
 export function packRange(items: unknown[], start: number, end: number): unknown[] | Float64Array {
-  const n = end - start;
-  if (n >= PACK_MIN) {
-    const packed = new Float64Array(n);
-    let i = 0;
-    for (; i < n; i++) {
-      const v = items[start + i];
-      if (typeof v !== 'number') break; // (a hole reads as undefined)
-      packed[i] = v;
-    }
-    if (i === n) return packed;
-  }
-  return items.slice(start, end);
+  return packedNumbers(items, start, end) ?? items.slice(start, end);
 }
 
 /** The inverse of packValues, for whoever needs a real array. (Not
