@@ -455,22 +455,11 @@ export async function getAsync(
   }
 }
 
-/** How long a blocking get waits at a time while this process still holds
- * items for the queue that another writer's lock keeps out (seconds). */
-const OWN_ITEMS_RETRY = 0.01;
-
-/** Blocking get. `beforeBlocking` runs before each wait: the caller's
- * feeders write what this process holds (its items may be the ones
- * awaited); it returns true when some could not be written yet (another
- * writer holds the lock), and the wait is then cut short to try again.
- * `onDry` as in getAsync. */
-export function getSync(
-  ch: Channel,
-  opts: GetOptions,
-  what: string,
-  beforeBlocking: (reading: Channel) => boolean,
-  onDry?: () => void,
-): unknown {
+/** Blocking get. The wait is the reader's poll(), which, like every
+ * blocking wait of forkful, writes this thread's pending Queue items first
+ * and between its slices (lib/core/pending-writes.ts): they may be the ones
+ * awaited. `onDry` as in getAsync. */
+export function getSync(ch: Channel, opts: GetOptions, what: string, onDry?: () => void): unknown {
   checkGetOptions(opts, what, false);
   const block = opts.block ?? true;
   const timeout = parseTimeout(opts.timeout, what);
@@ -485,12 +474,9 @@ export function getSync(
       if (!r.big) onDry?.();
       const wait = r.big ? null : block ? left(until) : 0;
       if (wait === 0) throw new Empty();
-      // Wait in short slices while this process's own items wait for the
-      // writer lock (they may be the ones awaited), or while a writer is in
-      // the middle of an item (it may have died there).
-      const ownItemsWait = beforeBlocking(ch);
+      // Wait in short slices while a writer is in the middle of an item (it
+      // may have died there).
       let slice = wait;
-      if (ownItemsWait && (slice === null || slice > OWN_ITEMS_RETRY)) slice = OWN_ITEMS_RETRY;
       if (r.writing() && (slice === null || slice > WRITER_CHECK)) slice = WRITER_CHECK;
       if (ch.reader.poll(slice)) continue;
       if (slice === wait) throw new Empty();

@@ -44,7 +44,7 @@ import {
   type Channel,
   type GetOptions,
 } from './channel';
-import { BORROW_MIN, Feeder, flushFeedersOf, flushFeedersSync } from './feeder';
+import { BORROW_MIN, Feeder, flushFeedersOf } from './feeder';
 
 export type { GetOptions } from './channel';
 
@@ -187,7 +187,8 @@ export class Queue<T = unknown> {
     const item = encodeItem(obj);
     if (!this.#sem.acquire(false)) {
       if (!block || t === 0) throw new Full();
-      flushFeedersSync(); // readers may need what this process still holds
+      // (The semaphore's wait writes this thread's pending items first:
+      // readers may need them to make room.)
       if (!this.#slotSync(t)) throw new Full();
     }
     this._beforeWrite();
@@ -268,7 +269,7 @@ export class Queue<T = unknown> {
       let value: unknown;
       flushFeedersOf(this._ch); // what this thread put is there to take
       try {
-        value = getSync(this._ch, o, 'Queue.getSync', flushFeedersSync, this.#onDry);
+        value = getSync(this._ch, o, 'Queue.getSync', this.#onDry);
       } catch (err) {
         if (err instanceof ItemLostError) this._itemLost();
         throw err;
@@ -693,9 +694,8 @@ export class JoinableQueue<T = unknown> extends Queue<T> {
     if (this.#released) return;
     for (;;) {
       if (this._immediate()) this._drain();
-      // The consumers may need what this process still holds: the blocked
-      // event loop cannot run the feeder (Python's feeder thread runs on).
-      flushFeedersSync();
+      // (The consumers may need what this process still holds: the
+      // condition's waits write it first, as every blocking wait does.)
       this.#cond.acquire();
       try {
         if (this.#unfinished.getValue() === 0) return;
@@ -751,7 +751,7 @@ export class SimpleQueue<T = unknown> {
 
   getSync(): T {
     this.#checkOpen();
-    return getSync(this.#ch, {}, 'SimpleQueue.getSync', flushFeedersSync) as T;
+    return getSync(this.#ch, {}, 'SimpleQueue.getSync') as T;
   }
 
   /** Writes obj now (blocks while the pipe is full, and while the torn end
