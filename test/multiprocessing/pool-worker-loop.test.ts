@@ -71,10 +71,19 @@ test('a large chunk result is written before the next chunk runs', () => {
 });
 
 test('results of small quick tasks that arrived together go back together', () => {
-  const { results, messages } = run([
-    [MSG_TASK, 1, 1, MODE_APPLY, [21]],
-    [MSG_TASK, 2, 2, MODE_APPLY, []],
-  ]);
+  // "Quick" is under 1 ms of run time (worker-loop's BATCH_RUN_MS): on a
+  // loaded machine a preemption can make a task that slow, and its result
+  // then rightly goes at once. A few tries: batching that never happens
+  // fails every one.
+  let outcome = run([]);
+  for (let attempt = 0; attempt < 5; attempt++) {
+    outcome = run([
+      [MSG_TASK, 1, 1, MODE_APPLY, [21]],
+      [MSG_TASK, 2, 2, MODE_APPLY, []],
+    ]);
+    if (outcome.messages === 1) break;
+  }
+  const { results, messages } = outcome;
   expect(results).toEqual([
     [1, true, 42],
     [2, true, false], // chunk 1's result waited for company
